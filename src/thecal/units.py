@@ -1,0 +1,177 @@
+"""Quantities at the edges: strict parsing of "500 mcg/mL" and writing "0.5 mL".
+
+Inside the core every quantity is a plain float in a canonical unit named by the variable
+(``dose_mcg``, ``volume_ml``, ``daily_dose_mcg``, ``concentration_mcg_per_ml``, ``t_h``).
+At the edges (files, CLI, API, forms) a quantity is text with its unit. This module turns one
+into the other, refusing anything ambiguous (safety-requirements PR-3, DM-1; THIMBLEBY):
+
+* the number must be plain decimal with a leading digit: ``0.5`` not ``.5``; no ``5.``,
+  ``1,5``, ``1e3``, ``nan``, ``inf``, full-width digits, or junk around it;
+* the unit is required and must have the expected dimension (pint does the algebra);
+* negatives are refused (no ITB quantity is negative);
+* display writes ``mcg``, never ``µg``, with a leading zero and no trailing zeros.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Final
+
+from thecal.errors import UnitError
+
+if TYPE_CHECKING:
+    import pint
+
+# A plain decimal: digits, optionally a point followed by digits. ASCII digits only.
+_NUMBER: Final = r"(?P<number>-?[0-9]+(?:\.[0-9]+)?)"
+_QUANTITY_RE: Final = re.compile(rf"^\s*{_NUMBER}\s*(?P<unit>[A-Za-zµμ][A-Za-zµμ0-9/ ·*^]*?)\s*$")
+_BARE_NUMBER_RE: Final = re.compile(rf"^\s*{_NUMBER}\s*$")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of quantity: its canonical unit, the dimension it must have, an example."""
+
+    name: str
+    canonical: str  # pint expression of the canonical unit
+    display: str  # how the canonical unit is written for people
+    example: str
+
+
+DOSE: Final = Kind("dose", "microgram", "mcg", "50 mcg")
+DAILY_DOSE: Final = Kind("daily dose", "microgram / day", "mcg/day", "300 mcg/day")
+ORAL_DAILY_DOSE: Final = Kind("oral daily dose", "milligram / day", "mg/day", "60 mg/day")
+CONCENTRATION: Final = Kind("concentration", "microgram / milliliter", "mcg/mL", "500 mcg/mL")
+VOLUME: Final = Kind("volume", "milliliter", "mL", "20 mL")
+RATE: Final = Kind("flow rate", "milliliter / day", "mL/day", "0.6 mL/day")
+DURATION: Final = Kind("duration", "hour", "h", "30 min")
+LENGTH: Final = Kind("length", "centimeter", "cm", "52 cm")
+MASS: Final = Kind("body weight", "kilogram", "kg", "64 kg")
+
+KINDS: Final = (
+    DOSE, DAILY_DOSE, ORAL_DAILY_DOSE, CONCENTRATION, VOLUME, RATE, DURATION, LENGTH, MASS,
+)
+
+
+@lru_cache(maxsize=1)
+def registry() -> pint.UnitRegistry:
+    """The one pint registry, with the clinical spellings thecal accepts."""
+    import pint
+
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
+    ureg.define("mcg = microgram")
+    ureg.define("mcL = microliter")
+    ureg.define("cc = milliliter")
+    return ureg
+
+
+def _normalise_unit_text(unit: str) -> str:
+    text = unit.strip().replace("µ", "u").replace("μ", "u").replace("·", "*")
+    # "mcg/24h" and "mcg / 24 h" are common on pump screens: treat 24h as day.
+    text = re.sub(r"/\s*24\s*h(ours?|rs?)?\b", "/day", text)
+    text = re.sub(r"\bhrs?\b", "hour", text)
+    return text
+
+
+def parse_number(text: str, *, what: str = "number", allow_negative: bool = False) -> float:
+    """Parse a plain decimal number written by a person, refusing ambiguous forms."""
+    if not isinstance(text, str):
+        raise UnitError(f"expected text for the {what}, got {type(text).__name__}",
+                        fix="write it as a plain decimal such as 0.5")
+    match = _BARE_NUMBER_RE.match(text)
+    if not match:
+        raise UnitError(f"{text!r} is not a plain decimal number",
+                        fix="write digits with an optional point and digits after it, e.g. 0.5 or 12")
+    value = float(match["number"])
+    if value < 0 and not allow_negative:
+        raise UnitError(f"{what} cannot be negative ({text!r})", fix="enter zero or a positive value")
+    return value
+
+
+def parse_quantity(text: object, kind: Kind, *, allow_zero: bool = True) -> float:
+    """Parse text such as ``"0.5 mg/day"`` into a float in ``kind``'s canonical unit.
+
+    Raises :class:`UnitError` for a bare number, a wrong dimension, an unknown unit, an
+    ambiguous number, a negative value, or zero where zero is not allowed.
+    """
+    expected = f"write the {kind.name} as a number and a unit, e.g. {kind.example!r}"
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise UnitError(f"expected text like {kind.example!r} for the {kind.name}", fix=expected)
+    if isinstance(text, (int, float)):
+        raise UnitError(f"bare number {text!r} has no unit", fix=expected)
+    raw = text
+    if _BARE_NUMBER_RE.match(raw):
+        raise UnitError(f"bare number {raw!r} has no unit", fix=expected)
+    match = _QUANTITY_RE.match(raw)
+    if not match:
+        raise UnitError(f"{raw!r} is not a plain decimal number followed by a unit", fix=expected
+                        + " (no '.5', '5.', '1,5', '1e3', 'nan' or 'inf')")
+    number = float(match["number"])
+    if number < 0:
+        raise UnitError(f"{kind.name} cannot be negative ({raw!r})", fix="enter zero or a positive value")
+    if not allow_zero and number == 0:
+        raise UnitError(f"{kind.name} must be greater than zero ({raw!r})", fix=expected)
+    ureg = registry()
+    import pint
+
+    try:
+        unit = ureg.Unit(_normalise_unit_text(match["unit"]))
+        target = ureg.Unit(kind.canonical)
+    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError,
+            AttributeError, TypeError, AssertionError, SyntaxError) as exc:
+        raise UnitError(f"unknown unit {match['unit']!r} in {raw!r}", fix=expected) from exc
+    if unit.dimensionality != target.dimensionality:
+        raise UnitError(f"{raw!r} is not a {kind.name}", fix=expected)
+    value = float(ureg.Quantity(number, unit).to(target).magnitude)
+    if not math.isfinite(value):
+        raise UnitError(f"{raw!r} is out of range", fix=expected)
+    return value
+
+
+def format_number(value: float, *, decimals: int = 3) -> str:
+    """Write a number with a leading zero and no trailing zeros (``0.5``, ``12``, ``1.25``)."""
+    if not math.isfinite(value):
+        raise ValueError(f"cannot format non-finite number {value!r}")
+    rounded = round(value, decimals)
+    if rounded == 0:
+        rounded = 0.0  # no "-0"
+    text = f"{rounded:.{decimals}f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def format_quantity(value: float, kind: Kind, *, decimals: int = 3) -> str:
+    """Write a canonical float with its display unit: ``format_quantity(0.5, VOLUME) == '0.5 mL'``."""
+    return f"{format_number(value, decimals=decimals)} {kind.display}"
+
+
+def dose(text: object) -> float:
+    """``"50 mcg"`` or ``"0.05 mg"`` → mcg."""
+    return parse_quantity(text, DOSE)
+
+
+def daily_dose(text: object) -> float:
+    """``"0.5 mg/day"`` → mcg/day."""
+    return parse_quantity(text, DAILY_DOSE)
+
+
+def concentration(text: object) -> float:
+    """``"2 mg/mL"`` → mcg/mL (must be > 0)."""
+    return parse_quantity(text, CONCENTRATION, allow_zero=False)
+
+
+def volume(text: object) -> float:
+    """``"40 mL"`` → mL."""
+    return parse_quantity(text, VOLUME)
+
+
+def rate(text: object) -> float:
+    """``"0.6 mL/day"`` → mL/day."""
+    return parse_quantity(text, RATE)
+
+
+def duration(text: object) -> float:
+    """``"30 min"`` → hours."""
+    return parse_quantity(text, DURATION)
