@@ -70,3 +70,38 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
             raise fail("the file is not UTF-8 text — save it as UTF-8 JSON or YAML") from None
 
     return wrapper
+
+
+def parse_at(text: str | None, *, option: str = "--at") -> datetime:
+    """An aware datetime from ``--at`` (ISO 8601 with offset); ``None`` means now, in UTC.
+
+    The faces are the only place that reads the clock; the core is always given the time.
+    """
+    from datetime import timezone
+
+    from thecal.errors import InputError
+
+    if text is None:
+        return datetime.now(timezone.utc)
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{text!r} is not an ISO 8601 date-time", where=option,
+                         fix="write e.g. 2026-04-10T09:00:00+02:00") from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InputError(f"{text!r} has no UTC offset", where=option,
+                         fix="add the offset, e.g. 2026-04-10T09:00:00+02:00") from None
+    return value
+
+
+def reasons_table(reasons: Any, title: str = "Why") -> Any:
+    """A Rich table of reasons: code, words, source (assumed sources marked)."""
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, title_justify="left")
+    table.add_column("code", style="bold")
+    table.add_column("reason")
+    table.add_column("source")
+    for r in reasons:
+        table.add_row(r.code, r.message, r.source + ("" if r.verified else " (assumed)"))
+    return table
