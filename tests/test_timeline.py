@@ -51,7 +51,7 @@ def with_event(event: dict[str, Any]) -> dict[str, Any]:
 def test_example_loads_and_round_trips(tmp_path: Path) -> None:
     timeline = load_timeline(EXAMPLE)
     assert timeline.patient.id == "demo-017"
-    flex = [e for e in timeline.events if isinstance(e, Program) and e.mode == "flex"][0]
+    flex = next(e for e in timeline.events if isinstance(e, Program) and e.mode == "flex")
     assert flex.steps[1].start == time(7, 0) and flex.steps[1].daily_dose_mcg == 300
     refill = [e for e in timeline.events if isinstance(e, Refill)][-1]
     assert refill.withdrawn_ml == 11.8 and refill.concentration_mcg_per_ml == 2000

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Generic, TypeVar
 
 from thecal.errors import InputError
@@ -22,7 +22,7 @@ from thecal.sources import check_source
 T = TypeVar("T")
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How much a reason matters to the person reading it."""
 
     INFO = "info"
@@ -68,7 +68,7 @@ class Advice(Generic[T]):
         return tuple(r.code for r in self.reasons)
 
 
-class Classification(str, Enum):
+class Classification(StrEnum):
     """Where a value falls against a guardrail."""
 
     BELOW_ABSOLUTE = "below-absolute"

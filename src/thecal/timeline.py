@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime, time, timedelta, timezone
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -335,10 +335,6 @@ def _bool(value: Any) -> bool:
 
 
 def _clock(value: Any) -> time:
-    if isinstance(value, int) and not isinstance(value, bool):
-        # YAML 1.1 reads an unquoted 07:00 as the sexagesimal number 420.
-        if 0 <= value < 24 * 60:
-            return time(value // 60, value % 60)
     if isinstance(value, str):
         match = _TIME_RE.match(value.strip())
         if match:
@@ -666,7 +662,7 @@ class Timeline:
     @property
     def epoch(self) -> datetime | None:
         """The UTC instant of the first event (t_h = 0 for the twin and the simulator)."""
-        return self.events[0].at.astimezone(timezone.utc) if self.events else None
+        return self.events[0].at.astimezone(UTC) if self.events else None
 
     def effective_events(self) -> list[tuple[int, Event]]:
         """Events with corrections applied, as ``(index, event)`` in time order.
@@ -915,8 +911,12 @@ class _Loader(yaml.SafeLoader):
     """Safe YAML that keeps timestamps as text, so offsets are checked by our parser."""
 
 
+# YAML 1.1 reads an unquoted 07:30 as the base-60 number 450 and 2026-01-05T09:00 as a
+# timestamp: both stay text here, so a clock time or an offset is never guessed.
+_INT_NO_BASE60 = re.compile(r"""^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$""")
 _Loader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    key: [(tag, _INT_NO_BASE60 if tag == "tag:yaml.org,2002:int" else regexp)
+          for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
@@ -924,10 +924,7 @@ _Loader.yaml_implicit_resolvers = {
 def loads(text: str, *, suffix: str = ".yaml", name: str = "<text>") -> Timeline:
     """Parse timeline text (JSON or YAML by ``suffix``); errors are prefixed with ``name``."""
     try:
-        if suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        data = json.loads(text) if suffix.lower() == ".json" else yaml.load(text, Loader=_Loader)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise TimelineError(f"not valid {'JSON' if suffix == '.json' else 'YAML'}: {detail}",
@@ -1024,7 +1021,7 @@ def local_midnights(start: datetime, end: datetime, zone: ZoneInfo) -> Iterable[
     """Each local midnight in ``zone`` from the day of ``start`` up to ``end`` (aware, UTC)."""
     day = start.astimezone(zone).date()
     while True:
-        midnight = datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(timezone.utc)
+        midnight = datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(UTC)
         if midnight > end:
             return
         yield midnight

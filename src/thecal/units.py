@@ -61,7 +61,7 @@ def registry() -> pint.UnitRegistry:
     """The one pint registry, with the clinical spellings thecal accepts."""
     import pint
 
-    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
+    ureg: pint.UnitRegistry = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
     ureg.define("mcg = microgram")
     ureg.define("mcL = microliter")
     ureg.define("cc = milliliter")

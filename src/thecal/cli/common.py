@@ -6,7 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any, ParamSpec, TypeVar
 
@@ -77,12 +77,11 @@ def parse_at(text: str | None, *, option: str = "--at") -> datetime:
 
     The faces are the only place that reads the clock; the core is always given the time.
     """
-    from datetime import timezone
 
     from thecal.errors import InputError
 
     if text is None:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
