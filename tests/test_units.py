@@ -73,3 +73,11 @@ def test_round_trip_of_written_quantities(value: object) -> None:
     number = float(str(value))
     text = units.format_quantity(number, units.DAILY_DOSE, decimals=3)
     assert units.daily_dose(text) == pytest.approx(round(number, 3), abs=1e-9)
+
+
+@pytest.mark.parametrize(("value", "decimals", "text"), [
+    (500.0, 0, "500"), (2000.0, 0, "2000"), (10.0, 1, "10"), (0.0, 0, "0"), (-0.0001, 2, "0"),
+    (1.5, 0, "2"), (0.25, 3, "0.25"),
+])
+def test_format_number_keeps_integer_zeros(value: float, decimals: int, text: str) -> None:
+    assert units.format_number(value, decimals=decimals) == text

@@ -138,8 +138,10 @@ def format_number(value: float, *, decimals: int = 3) -> str:
     rounded = round(value, decimals)
     if rounded == 0:
         rounded = 0.0  # no "-0"
-    text = f"{rounded:.{decimals}f}".rstrip("0").rstrip(".")
-    return text or "0"
+    text = f"{rounded:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 def format_quantity(value: float, kind: Kind, *, decimals: int = 3) -> str:

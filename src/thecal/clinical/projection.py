@@ -104,9 +104,10 @@ def project(timeline: Timeline, at: datetime) -> Projection:
             daily_volume = pump.constant_rate_ml_per_day
             conc = state.concentration_mcg_per_ml
             total = daily_volume * conc if conc else None
-        elif program is not None and state.concentration_mcg_per_ml:
+        elif program is not None and state.programmed_concentration_mcg_per_ml:
+            # The pump sets its flow from the concentration it was told at the refill.
             total = daily_total_mcg(program)
-            daily_volume = rate_ml_per_day(total, state.concentration_mcg_per_ml)
+            daily_volume = rate_ml_per_day(total, state.programmed_concentration_mcg_per_ml)
         else:
             total = daily_total_mcg(program) if program is not None else None
             daily_volume = 0.0

@@ -1,0 +1,98 @@
+"""Benchmark: replay a ten-year timeline (100 refills, 500 program changes) through the twin.
+
+Prints its figures as JSON: the replay time (best of several runs), the number of schedule
+steps, and the time of a ``state_at`` with its forward projection. Deterministic (seeded).
+Run: ``.venv/bin/python benchmarks/twin.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from thecal.device.replay import replay
+from thecal.timeline import parse_timeline
+
+START = datetime.fromisoformat("2026-01-05T09:00:00+01:00")
+
+
+def ten_year_timeline(seed: int = 7) -> Any:
+    rng = random.Random(seed)
+    events: list[dict[str, Any]] = [
+        {"at": START.isoformat(), "type": "implant", "pump": "synchromed-ii-40",
+         "catheter": {"model": "ascenda", "length_cm": 52}},
+        {"at": (START + timedelta(minutes=30)).isoformat(), "type": "refill",
+         "withdrawn": "0 mL", "added": "40 mL", "concentration": "500 mcg/mL"},
+        {"at": (START + timedelta(minutes=40)).isoformat(), "type": "bolus", "kind": "priming"},
+    ]
+    span = timedelta(days=3650)
+    # 100 refills evenly spaced (every ~36.5 days: 40 mL lasts > 36 days below 540 mcg/day)
+    for k in range(1, 101):
+        at = START + span * k / 101
+        events.append({"at": at.isoformat(), "type": "refill", "withdrawn": "40 mL",
+                       "added": "38 mL", "concentration": "500 mcg/mL"})
+    # 500 program changes, every third one a flex program
+    for k in range(500):
+        at = START + timedelta(hours=2) + span * k / 500 + timedelta(minutes=7)
+        if k % 3 == 2:
+            steps = [{"start": "00:00", "daily_dose": f"{rng.randint(150, 300)} mcg/day"},
+                     {"start": "07:00", "daily_dose": f"{rng.randint(250, 450)} mcg/day"},
+                     {"start": "13:30", "daily_dose": f"{rng.randint(200, 400)} mcg/day"},
+                     {"start": "22:00", "daily_dose": f"{rng.randint(150, 300)} mcg/day"}]
+            events.append({"at": at.isoformat(), "type": "program", "mode": "flex",
+                           "steps": steps})
+        else:
+            events.append({"at": at.isoformat(), "type": "program", "mode": "continuous",
+                           "daily_dose": f"{rng.randint(150, 450)} mcg/day"})
+    # the battery's elective replacement comes at 7 years − 90 days: replace at 6.5 years
+    swap = START + timedelta(days=2374)
+    events += [{"at": swap.isoformat(), "type": "replace-pump", "pump": "synchromed-ii-40"},
+               {"at": (swap + timedelta(minutes=20)).isoformat(), "type": "refill",
+                "withdrawn": "0 mL", "added": "40 mL", "concentration": "500 mcg/mL"},
+               {"at": (swap + timedelta(minutes=25)).isoformat(), "type": "bolus",
+                "kind": "priming"},
+               {"at": (swap + timedelta(minutes=30)).isoformat(), "type": "program",
+                "mode": "continuous", "daily_dose": "300 mcg/day"}]
+    events.sort(key=lambda e: datetime.fromisoformat(e["at"]))
+    return parse_timeline({"format": "thecal.timeline/1",
+                           "patient": {"id": "bench", "timezone": "Europe/Berlin",
+                                       "etiology": "spinal-cord-injury"},
+                           "events": events})
+
+
+def main() -> None:
+    timeline = ten_year_timeline()
+    until = START + timedelta(days=3652)
+    times = []
+    result = None
+    for _ in range(5):
+        t0 = time.perf_counter()
+        result = replay(timeline, until)
+        times.append(time.perf_counter() - t0)
+    assert result is not None
+    t0 = time.perf_counter()
+    state = result.state_at(until - timedelta(days=200))
+    state_s = time.perf_counter() - t0
+    balance = result.mass_balance(result.end_h)
+    print(json.dumps({
+        "benchmark": "twin.replay ten-year timeline",
+        "events": len(timeline.events),
+        "refills": 101,
+        "program_changes": 500,
+        "replay_best_s": round(min(times), 4),
+        "replay_median_s": round(sorted(times)[len(times) // 2], 4),
+        "csf_schedule_steps": int(result.csf_delivery.values.size),
+        "flow_schedule_steps": int(result.flow_ml_per_day.values.size),
+        "state_at_with_projection_s": round(state_s, 4),
+        "projected_empty_at": None if state.empty_at is None else state.empty_at.isoformat(),
+        "mass_balance_residual_mcg": balance.residual_mcg,
+        "drug_added_mcg": balance.added_mcg,
+        "alarms_logged": len(result.alarm_log),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,598 @@
+"""Symptom triage: what a symptom report means given the risk modifiers and the pump's state.
+
+The rules are deterministic, versioned (:data:`RULESET_VERSION`) and listed in :data:`RULES`,
+each with an id, the urgency it sets as a floor, and its source. The urgency of a report is
+the highest floor of the rules that fire. Every rule's condition only asks whether something
+*is present* (a symptom, a modifier, a known pump problem), never whether it is absent or
+unknown, so adding a symptom, a modifier or a worsening pump state can never lower the
+urgency (safety-requirements TR-4; property-tested).
+
+Principles (safety-requirements D, TR-1 … TR-5):
+
+* never reassure: severe withdrawal signs (FDA-LAB) and dangerous overdose signs (PILL) are
+  emergencies; every answer, even a routine one, says what to do if things change;
+* ambiguity is not resolved by guessing (TR-3, FPN): when withdrawal and overdose cannot be
+  told apart the answer says so and asks for the pump to be interrogated, at emergency
+  urgency where either is dangerous (seizures, loss of consciousness, coma);
+* early withdrawal signs with an empty, stopped, faulty or critically alarming pump are at
+  least urgent (NSURG04, M-PUMP, AL-5); overdose signs within 24 h of a refill raise the
+  suspicion of a pocket fill (M-POCKET, TGA-POCKET).
+
+The causes are ranked by weights that the symptoms and the pump state give them (each
+normalised to a share of 1); the weights order the work-up, they are not probabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+from thecal.clinical.context import PumpContext
+from thecal.clinical.symptoms import check_symptom_codes, codes_in_group
+from thecal.errors import InputError
+from thecal.sources import check_source
+
+RULESET_VERSION: Final = "thecal.triage/1.0"
+
+
+class Urgency(StrEnum):
+    """How soon someone must act, lowest first."""
+
+    ROUTINE = "routine"
+    SOON = "soon"
+    URGENT = "urgent"
+    EMERGENCY = "emergency"
+
+    @property
+    def rank(self) -> int:
+        return _URGENCY_ORDER.index(self)
+
+
+_URGENCY_ORDER: Final = (Urgency.ROUTINE, Urgency.SOON, Urgency.URGENT, Urgency.EMERGENCY)
+
+# --- vocabularies ---------------------------------------------------------------------------
+
+CAUSES: Final[dict[str, tuple[str, str]]] = {
+    # code: (patient words, clinician words)
+    "withdrawal-or-underdose": ("not enough medicine reaching the spine (withdrawal)",
+                                "ITB withdrawal / underdosing"),
+    "overdose": ("too much medicine", "baclofen overdose"),
+    "surgical-site-infection-or-meningitis": ("an infection of a wound, the pump pocket or "
+                                              "around the spine",
+                                              "surgical-site / pocket infection or meningitis"),
+    "spinal-fluid-leak": ("spinal fluid leaking", "CSF leak"),
+    "drug-side-effect": ("a side effect of the medicine", "baclofen adverse effect"),
+    "device-problem": ("a problem with the pump or its tube", "pump or catheter malfunction"),
+}
+_W, _OD, _INF, _LEAK, _SE, _DEV = CAUSES
+
+MODIFIERS: Final[dict[str, tuple[str, str]]] = {
+    # code: (words, source)
+    "sci-t6-or-above": ("spinal cord injury at T6 or above: higher risk of severe withdrawal "
+                        "(and autonomic dysreflexia)", "FDA-LAB"),
+    "communication-difficulty": ("cannot easily report symptoms: higher risk that withdrawal is "
+                                 "missed", "FDA-LAB"),
+    "prior-withdrawal": ("has had baclofen withdrawal before: higher risk", "FDA-LAB"),
+    "missed-refill": ("a refill appointment was missed: the reservoir may be low or empty",
+                      "M-PUMP"),
+}
+HIGH_RISK_MODIFIERS: Final = frozenset({"sci-t6-or-above", "communication-difficulty",
+                                        "prior-withdrawal"})
+
+WITHDRAWAL_EARLY: Final = frozenset(codes_in_group("withdrawal-early"))
+WITHDRAWAL_SEVERE: Final = frozenset(codes_in_group("withdrawal-severe"))
+OVERDOSE: Final = frozenset(codes_in_group("overdose"))
+SIDE_EFFECT: Final = frozenset(codes_in_group("side-effect"))
+OVERDOSE_DANGEROUS: Final = frozenset({"breathing-difficulty", "seizures",
+                                       "loss-of-consciousness", "coma"})
+# Fit both overdose and severe withdrawal (TR-3, FPN): the pump must be read to tell them apart.
+DANGEROUS_EITHER: Final = frozenset({"seizures", "loss-of-consciousness", "coma",
+                                     "changed-mental-status"})
+FEVERS: Final = frozenset({"fever", "high-fever"})
+
+# How much each symptom points at each cause (before the pump state weighs in).
+SYMPTOM_EVIDENCE: Final[dict[str, dict[str, float]]] = {
+    "increased-spasticity": {_W: 2.0, _DEV: 1.0, _INF: 0.5},
+    "itching": {_W: 3.0},
+    "low-blood-pressure": {_W: 2.0, _OD: 1.0},
+    "lightheadedness": {_W: 1.5, _OD: 1.5},
+    "tingling": {_W: 1.5},
+    "high-fever": {_W: 3.0, _INF: 2.0},
+    "changed-mental-status": {_W: 2.0, _OD: 2.0, _INF: 1.0},
+    "muscle-rigidity": {_W: 3.0},
+    "drowsiness": {_OD: 2.0, _SE: 1.0},
+    "dizziness": {_OD: 1.5, _SE: 1.5},
+    "breathing-difficulty": {_OD: 3.0},
+    "low-body-temperature": {_OD: 2.0},
+    "seizures": {_OD: 2.0, _W: 2.0, _INF: 0.5},
+    "loss-of-consciousness": {_OD: 2.5, _W: 1.5},
+    "coma": {_OD: 3.0, _W: 1.5},
+    "loose-muscles": {_SE: 2.0, _OD: 1.0},
+    "sleepiness": {_SE: 2.0, _OD: 1.0},
+    "upset-stomach": {_SE: 2.0},
+    "vomiting": {_SE: 1.5, _INF: 0.5, _LEAK: 0.5},
+    "headache": {_SE: 1.0, _LEAK: 1.5, _INF: 1.0},
+    "fever": {_INF: 2.5, _W: 1.0},
+    "incision-redness": {_INF: 3.0},
+    "incision-swelling": {_INF: 2.0, _LEAK: 1.5},
+    "incision-pain": {_INF: 1.5},
+    "bleeding": {_INF: 1.0},
+    "bruising": {_INF: 0.5},
+    "clear-fluid-leak": {_LEAK: 3.0, _INF: 1.0},
+    "stiff-neck": {_INF: 3.0, _LEAK: 1.0},
+    "new-weakness-or-numbness": {_DEV: 2.0, _INF: 1.5, _OD: 1.0},
+    "pump-alarm-single-tone": {_DEV: 2.0, _W: 0.5},
+    "pump-alarm-two-tone": {_DEV: 3.0, _W: 2.0},
+    "skin-breakdown-over-pump": {_DEV: 2.5, _INF: 2.0},
+    "pump-moved": {_DEV: 3.0},
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One triage rule as data: what it is called, the urgency it sets, why, and its source."""
+
+    id: str
+    urgency: Urgency
+    description: str
+    source: str
+    verified: bool = True
+
+    def __post_init__(self) -> None:
+        check_source(self.source)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"id": self.id, "urgency": self.urgency.value, "description": self.description,
+                "source": self.source, "verified": self.verified}
+
+
+_E, _U, _S, _R = Urgency.EMERGENCY, Urgency.URGENT, Urgency.SOON, Urgency.ROUTINE
+
+RULES: Final[dict[str, Rule]] = {r.id: r for r in (
+    Rule("TR-W-SEVERE", _E, "severe withdrawal sign (high fever, altered mental status, "
+         "rigidity): can progress to rhabdomyolysis, organ failure and death", "FDA-LAB"),
+    Rule("TR-OD-DANGER", _E, "dangerous overdose sign (respiratory depression, seizures, "
+         "loss of consciousness, coma)", "PILL", verified=False),
+    Rule("TR-AMBIGUOUS-DANGER", _E, "a dangerous sign that fits both overdose and severe "
+         "withdrawal: cannot be told apart without reading the pump", "FPN", verified=False),
+    Rule("TR-W-EARLY", _S, "early withdrawal / underdose sign", "FDA-LAB"),
+    Rule("TR-W-ITCH", _U, "itching without rash is very suggestive of early withdrawal",
+         "NSWIKI", verified=False),
+    Rule("TR-W-PATTERN", _U, "two or more early withdrawal signs together", "FDA-LAB"),
+    Rule("TR-W-PUMP", _U, "early withdrawal sign with an empty, stopped, faulty or critically "
+         "alarming pump", "M-PUMP"),
+    Rule("TR-W-PUMP-HIGH-RISK", _E, "early withdrawal sign with a failing pump in a patient "
+         "at high risk of severe withdrawal", "FDA-LAB"),
+    Rule("TR-W-LOW-RESERVOIR", _U, "early withdrawal sign with a low reservoir: withdrawal "
+         "can begin before the reservoir is empty", "NSURG04"),
+    Rule("TR-W-MRI", _U, "early withdrawal sign after an MRI: the pump motor may not have "
+         "restarted", "M-MRI"),
+    Rule("TR-W-CONCENTRATION", _U, "early withdrawal sign after a concentration change "
+         "(was a bridge bolus given?)", "B-DOSE"),
+    Rule("TR-W-REVISION", _U, "early withdrawal sign after a catheter revision", "B-TROUBLE"),
+    Rule("TR-W-MISSED-REFILL", _U, "early withdrawal sign after a missed refill", "M-PUMP"),
+    Rule("TR-OD-SIGN", _S, "overdose sign (drowsiness, light-headedness, dizziness, low "
+         "body temperature)", "PILL", verified=False),
+    Rule("TR-OD-HYPOTHERMIA", _U, "low body temperature", "PILL", verified=False),
+    Rule("TR-OD-PATTERN", _U, "two or more overdose signs together", "PILL", verified=False),
+    Rule("TR-OD-POCKET-FILL", _E, "overdose sign within 24 h of a refill: suspect a pocket "
+         "fill (drug injected into the tissue around the pump)", "M-POCKET"),
+    Rule("TR-OD-DEVICE", _E, "overdose sign after the pump may have released a large dose "
+         "(MRI discharge of a valve-gated pump, over-infusion)", "PROM-MRI"),
+    Rule("TR-C-OVERDOSE-RISK", _U, "the pump may have released a large dose: watch for "
+         "overdose", "PROM-MRI"),
+    Rule("TR-OD-DOSE-CHANGE", _U, "overdose sign after a recent dose increase or "
+         "concentration change", "B-DOSE"),
+    Rule("TR-MIXED", _U, "signs that fit both withdrawal and overdose: read the pump before "
+         "changing anything", "FPN", verified=False),
+    Rule("TR-HIGH-RISK", _U, "withdrawal or overdose sign in a patient at high risk (SCI at "
+         "T6 or above, communication difficulty, prior withdrawal)", "FDA-LAB"),
+    Rule("TR-SE", _S, "possible drug side effect", "GAB-PT"),
+    Rule("TR-SE-MILD", _R, "mild stomach upset", "GAB-PT"),
+    Rule("TR-S-MENINGITIS", _E, "fever with stiff neck, headache or confusion (or stiff neck "
+         "with headache): suspect meningitis", "GIL", verified=False),
+    Rule("TR-S-LEAK-FEVER", _E, "clear fluid leak with fever: infection risk around the "
+         "spine", "CP-PMC", verified=False),
+    Rule("TR-S-NEW-DEFICIT", _E, "new weakness or numbness", "GIL", verified=False),
+    Rule("TR-S-CALL-AT-ONCE", _U, "fever, wound redness or swelling, bleeding, clear fluid "
+         "leak, stiff neck: call at once", "GIL"),
+    Rule("TR-S-HEADACHE-RECENT", _U, "headache within weeks of surgery: possible spinal fluid "
+         "leak", "CP-PMC", verified=False),
+    Rule("TR-S-WOUND-PAIN", _S, "wound pain", "GIL"),
+    Rule("TR-S-BRUISING", _R, "bruising around a wound", "GIL"),
+    Rule("TR-D-TWO-TONE", _U, "two-tone (critical) alarm: the medicine may no longer be "
+         "flowing", "M-PUMP"),
+    Rule("TR-D-SINGLE-TONE", _S, "single-tone (non-critical) alarm: low reservoir or "
+         "replacement due", "M-PUMP"),
+    Rule("TR-D-SKIN", _U, "skin breakdown over the pump: infection or erosion", "GIL",
+         verified=False),
+    Rule("TR-D-MOVED", _S, "the pump seems to have moved", "GIL", verified=False),
+    Rule("TR-C-THERAPY-AT-RISK", _U, "the pump is known to be empty, stopped, faulty or "
+         "critically alarming: withdrawal will follow", "M-PUMP"),
+    Rule("TR-C-LOW-RESERVOIR", _S, "low reservoir: refill due", "NSURG04"),
+    Rule("TR-C-MISSED-REFILL", _S, "missed refill: the reservoir may be low or empty",
+         "M-PUMP"),
+    Rule("TR-C-MRI", _S, "recent MRI: the pump must be interrogated afterwards", "M-MRI"),
+    Rule("TR-C-AFTER-REFILL", _R, "within 24 h of a refill: watch for overdose signs",
+         "M-POCKET"),
+    Rule("TR-NOTHING", _R, "no symptom and no known pump problem reported", "ASSUMED"),
+)}
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something to do, in words for the patient and for the clinician."""
+
+    code: str
+    patient: str
+    clinician: str
+    source: str
+
+    def __post_init__(self) -> None:
+        check_source(self.source)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "patient": self.patient, "clinician": self.clinician,
+                "source": self.source}
+
+
+ACTIONS: Final[dict[str, Action]] = {a.code: a for a in (
+    Action("call-emergency",
+           "Call emergency services now (112 / 911). Say that you have an intrathecal baclofen "
+           "pump and show the pump card.",
+           "Emergency assessment now (airway, breathing, circulation, temperature); inform the "
+           "ITB team.", "FDA-LAB"),
+    Action("interrogate-pump",
+           "The pump needs to be read with the programmer as soon as possible. Bring the pump "
+           "card and the date of the last refill.",
+           "Interrogate the pump: reservoir volume against the expected volume, programmed "
+           "dose and mode, alarm and event log (motor stall), last refill and program change.",
+           "B-TROUBLE"),
+    Action("restore-itb", "",
+           "If delivery stopped or fell, restore intrathecal baclofen as soon as possible: "
+           "after a short interruption resume the previous dose schedule; oral baclofen "
+           "10–20 mg every 6 h as an adjunct for longer interruptions; cyproheptadine or "
+           "diazepam as further adjuncts.", "B-TROUBLE"),
+    Action("manage-overdose", "",
+           "Suspected overdose: support breathing (intubate if needed), remove the residual "
+           "solution from the pump reservoir; physostigmine and lumbar CSF drainage have been "
+           "used.", "PILL"),
+    Action("check-pocket-fill", "",
+           "Overdose signs within 24 h of a refill: suspect a pocket fill. Check the refill "
+           "record (volume withdrawn against expected, volume added) and observe for "
+           "progression.", "M-POCKET"),
+    Action("review-recent-dose-change", "",
+           "Review the last program change or concentration change (bridge bolus, rate "
+           "arithmetic); a dose reduction may be needed.", "B-DOSE"),
+    Action("check-bridge-bolus", "",
+           "The concentration changed recently: check that a bridge bolus was programmed.",
+           "B-DOSE"),
+    Action("check-after-mri",
+           "Tell the ITB team about the MRI: the pump must be checked afterwards.",
+           "Interrogate after the MRI to confirm the motor restarted (recovery can take "
+           "2–24 h and may not be logged until a second interrogation).", "M-MRI"),
+    Action("refill-or-replace",
+           "The pump needs a refill (or replacement) now: call the ITB team today.",
+           "Refill the reservoir or arrange pump replacement today; watch for withdrawal.",
+           "M-PUMP"),
+    Action("contact-itb-team-today",
+           "Contact your ITB team today. If you cannot reach them, go to an emergency "
+           "department.",
+           "Same-day assessment by the ITB team.", "FDA-LAB"),
+    Action("contact-surgical-team",
+           "Call the surgical team at once about the wound or the signs after surgery.",
+           "Same-day surgical review of the wound and pump pocket; temperature and "
+           "inflammatory markers; look for infection or CSF leak.", "GIL"),
+    Action("suspect-meningitis", "",
+           "Consider meningitis: emergency assessment, blood cultures, CSF analysis when "
+           "safe.", "GIL"),
+    Action("catheter-workup", "",
+           "Loss-of-efficacy work-up: history, examination, catheter imaging (X-ray, contrast "
+           "study), look for noxious stimuli and infection, CK, pump interrogation with "
+           "reservoir volume.", "B-TROUBLE"),
+    Action("review-side-effects",
+           "Tell your ITB clinic in the next day or two; the dose may need adjusting.",
+           "Review for dose-related adverse effects; consider a dose reduction.", "B-DOSE"),
+    Action("watch-after-refill",
+           "For 24 hours after a refill, watch for unusual drowsiness, dizziness or slow "
+           "breathing, and call emergency services if they appear.",
+           "Post-refill overdose watch (pocket fill risk).", "M-POCKET"),
+    Action("mention-at-next-visit",
+           "Mention it at your next visit, and call the ITB team if anything changes.",
+           "Note for the next visit.", "ASSUMED"),
+)}
+
+_RULE_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "TR-W-SEVERE": ("call-emergency", "interrogate-pump", "restore-itb"),
+    "TR-OD-DANGER": ("call-emergency", "interrogate-pump", "manage-overdose"),
+    "TR-AMBIGUOUS-DANGER": ("call-emergency", "interrogate-pump"),
+    "TR-W-EARLY": ("interrogate-pump",),
+    "TR-W-ITCH": ("contact-itb-team-today", "interrogate-pump"),
+    "TR-W-PATTERN": ("contact-itb-team-today", "interrogate-pump", "restore-itb"),
+    "TR-W-PUMP": ("contact-itb-team-today", "interrogate-pump", "refill-or-replace",
+                  "restore-itb"),
+    "TR-W-PUMP-HIGH-RISK": ("call-emergency", "interrogate-pump", "restore-itb"),
+    "TR-W-LOW-RESERVOIR": ("contact-itb-team-today", "refill-or-replace"),
+    "TR-W-MRI": ("contact-itb-team-today", "check-after-mri", "interrogate-pump"),
+    "TR-W-CONCENTRATION": ("contact-itb-team-today", "check-bridge-bolus",
+                           "interrogate-pump"),
+    "TR-W-REVISION": ("contact-itb-team-today", "catheter-workup"),
+    "TR-W-MISSED-REFILL": ("contact-itb-team-today", "refill-or-replace"),
+    "TR-OD-SIGN": ("interrogate-pump",),
+    "TR-OD-HYPOTHERMIA": ("contact-itb-team-today", "interrogate-pump"),
+    "TR-OD-PATTERN": ("contact-itb-team-today", "interrogate-pump"),
+    "TR-OD-POCKET-FILL": ("call-emergency", "check-pocket-fill", "manage-overdose"),
+    "TR-OD-DEVICE": ("call-emergency", "interrogate-pump", "manage-overdose"),
+    "TR-C-OVERDOSE-RISK": ("contact-itb-team-today", "interrogate-pump"),
+    "TR-OD-DOSE-CHANGE": ("contact-itb-team-today", "review-recent-dose-change"),
+    "TR-MIXED": ("contact-itb-team-today", "interrogate-pump"),
+    "TR-HIGH-RISK": ("contact-itb-team-today", "interrogate-pump"),
+    "TR-SE": ("review-side-effects",),
+    "TR-SE-MILD": ("mention-at-next-visit",),
+    "TR-S-MENINGITIS": ("call-emergency", "suspect-meningitis"),
+    "TR-S-LEAK-FEVER": ("call-emergency", "suspect-meningitis", "contact-surgical-team"),
+    "TR-S-NEW-DEFICIT": ("call-emergency", "interrogate-pump", "catheter-workup"),
+    "TR-S-CALL-AT-ONCE": ("contact-surgical-team",),
+    "TR-S-HEADACHE-RECENT": ("contact-surgical-team",),
+    "TR-S-WOUND-PAIN": ("contact-surgical-team",),
+    "TR-S-BRUISING": ("mention-at-next-visit",),
+    "TR-D-TWO-TONE": ("contact-itb-team-today", "interrogate-pump", "refill-or-replace"),
+    "TR-D-SINGLE-TONE": ("interrogate-pump",),
+    "TR-D-SKIN": ("contact-surgical-team",),
+    "TR-D-MOVED": ("interrogate-pump",),
+    "TR-C-THERAPY-AT-RISK": ("contact-itb-team-today", "interrogate-pump", "refill-or-replace"),
+    "TR-C-LOW-RESERVOIR": ("refill-or-replace",),
+    "TR-C-MISSED-REFILL": ("refill-or-replace",),
+    "TR-C-MRI": ("check-after-mri",),
+    "TR-C-AFTER-REFILL": ("watch-after-refill",),
+    "TR-NOTHING": ("mention-at-next-visit",),
+}
+
+# --- results --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CauseWeight:
+    """One possible cause and its share of the weight of evidence (0–1)."""
+
+    code: str
+    weight: float
+    patient_words: str
+    clinician_words: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "weight": self.weight, "patient_words": self.patient_words,
+                "clinician_words": self.clinician_words}
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """The answer of :func:`triage`."""
+
+    urgency: Urgency
+    causes: tuple[CauseWeight, ...]
+    actions: tuple[Action, ...]
+    advice_patient: str
+    advice_clinician: str
+    rules: tuple[Rule, ...]
+    withdrawal_or_overdose_unclear: bool
+    symptoms: tuple[str, ...]
+    modifiers: tuple[str, ...]
+    context: PumpContext = field(default_factory=PumpContext)
+    ruleset_version: str = RULESET_VERSION
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self.rules)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "urgency": self.urgency.value,
+            "causes": [c.as_dict() for c in self.causes],
+            "actions": [a.as_dict() for a in self.actions],
+            "advice": {"patient": self.advice_patient, "clinician": self.advice_clinician},
+            "rules": [r.as_dict() for r in self.rules],
+            "withdrawal_or_overdose_unclear": self.withdrawal_or_overdose_unclear,
+            "symptoms": list(self.symptoms),
+            "modifiers": list(self.modifiers),
+            "context": self.context.as_dict(),
+            "ruleset_version": self.ruleset_version,
+        }
+
+
+# --- the rules ------------------------------------------------------------------------------
+
+
+def check_modifiers(modifiers: Iterable[str]) -> tuple[str, ...]:
+    """Validate risk-modifier codes (unknown → :class:`InputError` listing the known ones)."""
+    seen: dict[str, None] = {}
+    for code in modifiers:
+        if code not in MODIFIERS:
+            raise InputError(f"unknown risk modifier {code!r}",
+                             fix="use one of: " + ", ".join(MODIFIERS))
+        seen.setdefault(code, None)
+    return tuple(seen)
+
+
+def _fired_rule_ids(symptoms: frozenset[str], modifiers: frozenset[str],
+                    ctx: PumpContext) -> list[str]:
+    """The ids of the rules whose (presence-only) conditions hold, in :data:`RULES` order."""
+    early = symptoms & WITHDRAWAL_EARLY
+    overdose = symptoms & OVERDOSE
+    high_risk = bool(modifiers & HIGH_RISK_MODIFIERS)
+    pump_failing = ctx.therapy_at_risk or "pump-alarm-two-tone" in symptoms
+    fever = bool(symptoms & FEVERS)
+    fired: set[str] = set()
+
+    def when(condition: object, rule_id: str) -> None:
+        if condition:
+            fired.add(rule_id)
+
+    when(symptoms & WITHDRAWAL_SEVERE, "TR-W-SEVERE")
+    when(symptoms & OVERDOSE_DANGEROUS, "TR-OD-DANGER")
+    when(symptoms & DANGEROUS_EITHER, "TR-AMBIGUOUS-DANGER")
+    when(early, "TR-W-EARLY")
+    when("itching" in symptoms, "TR-W-ITCH")
+    when(len(early) >= 2, "TR-W-PATTERN")
+    when(early and pump_failing, "TR-W-PUMP")
+    when(early and pump_failing and high_risk, "TR-W-PUMP-HIGH-RISK")
+    when(early and ctx.reservoir_low, "TR-W-LOW-RESERVOIR")
+    when(early and ctx.mri_within_days, "TR-W-MRI")
+    when(early and ctx.concentration_changed_recently, "TR-W-CONCENTRATION")
+    when(early and ctx.catheter_revised_recently, "TR-W-REVISION")
+    when(early and "missed-refill" in modifiers, "TR-W-MISSED-REFILL")
+    when(overdose, "TR-OD-SIGN")
+    when("low-body-temperature" in symptoms, "TR-OD-HYPOTHERMIA")
+    when(len(overdose) >= 2, "TR-OD-PATTERN")
+    when(overdose and ctx.refill_within_24h, "TR-OD-POCKET-FILL")
+    when(overdose and ctx.overdose_suspected, "TR-OD-DEVICE")
+    when(ctx.overdose_suspected, "TR-C-OVERDOSE-RISK")
+    when(overdose and (ctx.dose_raised_within_days or ctx.concentration_changed_recently),
+         "TR-OD-DOSE-CHANGE")
+    when((early and overdose) or "lightheadedness" in symptoms
+         or (symptoms & WITHDRAWAL_SEVERE and overdose), "TR-MIXED")
+    when(high_risk and (early or overdose or symptoms & WITHDRAWAL_SEVERE), "TR-HIGH-RISK")
+    when(symptoms & (SIDE_EFFECT - {"upset-stomach"}), "TR-SE")
+    when("upset-stomach" in symptoms, "TR-SE-MILD")
+    when((fever and symptoms & {"stiff-neck", "headache", "changed-mental-status"})
+         or ("stiff-neck" in symptoms and "headache" in symptoms), "TR-S-MENINGITIS")
+    when(fever and "clear-fluid-leak" in symptoms, "TR-S-LEAK-FEVER")
+    when("new-weakness-or-numbness" in symptoms, "TR-S-NEW-DEFICIT")
+    when(symptoms & {"fever", "incision-redness", "incision-swelling", "bleeding",
+                     "clear-fluid-leak", "stiff-neck"}, "TR-S-CALL-AT-ONCE")
+    when("headache" in symptoms and ctx.recent_surgery, "TR-S-HEADACHE-RECENT")
+    when("incision-pain" in symptoms, "TR-S-WOUND-PAIN")
+    when("bruising" in symptoms, "TR-S-BRUISING")
+    when("pump-alarm-two-tone" in symptoms, "TR-D-TWO-TONE")
+    when("pump-alarm-single-tone" in symptoms, "TR-D-SINGLE-TONE")
+    when("skin-breakdown-over-pump" in symptoms, "TR-D-SKIN")
+    when("pump-moved" in symptoms, "TR-D-MOVED")
+    when(ctx.therapy_at_risk, "TR-C-THERAPY-AT-RISK")
+    when(ctx.reservoir_low or ctx.non_critical_alarms, "TR-C-LOW-RESERVOIR")
+    when("missed-refill" in modifiers, "TR-C-MISSED-REFILL")
+    when(ctx.mri_within_days, "TR-C-MRI")
+    when(ctx.refill_within_24h, "TR-C-AFTER-REFILL")
+    if not fired:
+        fired.add("TR-NOTHING")
+    return [rule_id for rule_id in RULES if rule_id in fired]
+
+
+def _cause_weights(symptoms: frozenset[str], modifiers: frozenset[str],
+                   ctx: PumpContext) -> dict[str, float]:
+    score = dict.fromkeys(CAUSES, 0.0)
+    for code in sorted(symptoms):
+        for cause, weight in SYMPTOM_EVIDENCE[code].items():
+            score[cause] += weight
+    # The pump state multiplies what the symptoms already suggest …
+    if ctx.therapy_at_risk:
+        score[_W] *= 2.0
+    if ctx.reservoir_low or "missed-refill" in modifiers:
+        score[_W] *= 1.5
+    if ctx.mri_within_days:
+        score[_W] *= 1.5
+    if ctx.catheter_revised_recently:
+        score[_W] *= 1.5
+    if ctx.concentration_changed_recently:
+        score[_W] *= 1.5
+        score[_OD] *= 1.5
+    if ctx.refill_within_24h:
+        score[_OD] *= 2.0
+    if ctx.dose_raised_within_days:
+        score[_OD] *= 2.0
+    if ctx.overdose_suspected:
+        score[_OD] = score[_OD] * 2.0 + 1.0
+    if ctx.recent_surgery:
+        score[_INF] *= 2.0
+        score[_LEAK] *= 2.0
+    # … and a known device problem is evidence on its own.
+    if ctx.therapy_at_risk:
+        score[_W] += 1.0
+        score[_DEV] += 2.0
+    if ctx.pump_fault_suspected:
+        score[_DEV] += 1.0
+    if ctx.mri_within_days:
+        score[_DEV] += 0.5
+    return score
+
+
+def _ranked(score: dict[str, float]) -> tuple[CauseWeight, ...]:
+    total = sum(score.values())
+    if total <= 0:
+        return ()
+    order = list(CAUSES)
+    ranked = sorted((c for c in score if score[c] > 0), key=lambda c: (-score[c], order.index(c)))
+    return tuple(CauseWeight(c, round(score[c] / total, 3), *CAUSES[c]) for c in ranked)
+
+
+_PATIENT_HEADLINE: Final[dict[Urgency, str]] = {
+    Urgency.EMERGENCY: "This may be an emergency. Call emergency services now (112 / 911) and "
+                       "say that you have an intrathecal baclofen pump.",
+    Urgency.URGENT: "Contact your ITB team today. If you cannot reach them, go to an emergency "
+                    "department. Do not wait to see whether it passes.",
+    Urgency.SOON: "Contact your ITB clinic within the next day.",
+    Urgency.ROUTINE: "Nothing here needs action today; mention it at your next visit.",
+}
+_ESCALATE: Final = ("Call emergency services at once if fever, confusion, very stiff muscles, "
+                    "a seizure, slow or difficult breathing, or fainting appear. Never stop or "
+                    "wait out a pump problem.")
+
+
+def triage(symptoms: Sequence[str], modifiers: Sequence[str] = (),
+           context: PumpContext | None = None) -> TriageResult:
+    """Triage a symptom report (codes of DESIGN.md) given risk modifiers and the pump state.
+
+    Unknown symptom or modifier codes raise :class:`InputError` with the known codes.
+    """
+    if isinstance(symptoms, str) or isinstance(modifiers, str):
+        raise InputError("symptoms and modifiers must be lists of codes, not one string",
+                         fix="e.g. ['itching', 'increased-spasticity']")
+    codes = check_symptom_codes(symptoms)
+    mods = check_modifiers(modifiers)
+    ctx = context if context is not None else PumpContext()
+    sym_set, mod_set = frozenset(codes), frozenset(mods)
+
+    fired = tuple(RULES[rule_id] for rule_id in _fired_rule_ids(sym_set, mod_set, ctx))
+    urgency = max((r.urgency for r in fired), key=lambda u: u.rank)
+    causes = _ranked(_cause_weights(sym_set, mod_set, ctx))
+
+    weights = {c.code: c.weight for c in causes}
+    w, od = weights.get(_W, 0.0), weights.get(_OD, 0.0)
+    unclear = w > 0 and od > 0 and max(w, od) < 2 * min(w, od)
+
+    action_codes: dict[str, None] = {}
+    if urgency is Urgency.EMERGENCY:
+        action_codes["call-emergency"] = None
+    if unclear:
+        action_codes["interrogate-pump"] = None
+    for rule in fired:
+        for code in _RULE_ACTIONS[rule.id]:
+            action_codes.setdefault(code, None)
+    if urgency is Urgency.EMERGENCY:
+        action_codes.pop("mention-at-next-visit", None)
+    actions = tuple(ACTIONS[c] for c in action_codes)
+
+    patient = [_PATIENT_HEADLINE[urgency]]
+    clinician = [f"Urgency {urgency.value} ({', '.join(r.id for r in fired)}; ruleset "
+                 f"{RULESET_VERSION})."]
+    if unclear:
+        patient.append("From these signs alone it cannot be told whether too little or too much "
+                       "medicine is reaching the spine: the pump must be read before anything "
+                       "is changed.")
+        clinician.append("Withdrawal and overdose cannot be told apart from these signs: "
+                         "interrogate the pump (reservoir volume, programmed dose, event log) "
+                         "before changing the dose.")
+    if causes and not unclear:
+        patient.append(f"The first thing to check: {causes[0].patient_words}.")
+    if causes:
+        clinician.append("Causes to consider, in order: " + "; ".join(
+            f"{c.clinician_words} ({c.weight:.2f})" for c in causes) + ".")
+    high = sorted(mod_set & HIGH_RISK_MODIFIERS)
+    if high:
+        clinician.append("High-risk modifiers: " + ", ".join(high) + ".")
+    patient.append(_ESCALATE)
+    return TriageResult(urgency=urgency, causes=causes, actions=actions,
+                        advice_patient=" ".join(patient), advice_clinician=" ".join(clinician),
+                        rules=fired, withdrawal_or_overdose_unclear=unclear, symptoms=codes,
+                        modifiers=mods, context=ctx)

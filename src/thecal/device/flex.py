@@ -1,0 +1,120 @@
+"""Flex dosing on the patient's local clock: which step holds when, in hours since the epoch.
+
+A flex program is a list of steps, each a local clock time (``start``) and a daily dose; the
+first step starts at 00:00 and the list repeats every local day. Steps follow the patient's
+time zone (IANA, via :mod:`zoneinfo`), so daylight-saving changes are real: the local day of
+the spring change lasts 23 h and the autumn one 25 h, and the steps stretch or shrink with it
+(B-DOSE and clinical-facts 1.27 warn about exactly this).
+
+Rules for clock times that a change makes odd:
+
+* a start time that does not exist (inside the spring gap, e.g. 02:30 in Europe/Berlin on the
+  last Sunday of March) takes effect at the instant of the change, the first instant whose
+  wall clock reads at or after it; a later step starting at the same instant wins;
+* a start time that happens twice (the repeated autumn hour) takes effect at its first
+  occurrence (``fold=0``) and is not repeated.
+
+Boundaries are returned as ``t_h`` (hours since the replay epoch) so the twin can build exact
+piecewise-constant schedules.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from thecal.timeline import FlexStep
+
+_SECONDS_PER_HOUR = 3600.0
+
+
+def _resolve_local(day: date, clock: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant at which the wall clock first reads ``clock`` on ``day`` (see module doc)."""
+    local = datetime.combine(day, clock, tzinfo=zone)  # fold=0: first occurrence
+    instant = local.astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None):
+        return instant
+    # Inside a spring gap: find the change instant between the two readings of the offset.
+    # Offsets change on whole seconds, so bisect over integer POSIX seconds (exact).
+    a = int(local.replace(fold=1).astimezone(UTC).timestamp())
+    b = int(instant.timestamp())
+    lo, hi = min(a, b), max(a, b)
+    offset_lo = datetime.fromtimestamp(lo, UTC).astimezone(zone).utcoffset()
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if datetime.fromtimestamp(mid, UTC).astimezone(zone).utcoffset() == offset_lo:
+            lo = mid
+        else:
+            hi = mid
+    return datetime.fromtimestamp(hi, UTC)
+
+
+class FlexClock:
+    """The step boundaries of one flex program, computed per local day and cached.
+
+    ``epoch`` is the UTC instant of ``t_h = 0``.
+    """
+
+    def __init__(self, steps: Sequence[FlexStep], zone: ZoneInfo, epoch: datetime) -> None:
+        if not steps:
+            raise ValueError("a flex program needs at least one step")
+        self.steps = tuple(sorted(steps, key=lambda s: s.start))
+        self.zone = zone
+        self.epoch = epoch
+        self._days: dict[date, tuple[list[float], list[float]]] = {}
+
+    def _t_h(self, instant: datetime) -> float:
+        return (instant - self.epoch).total_seconds() / _SECONDS_PER_HOUR
+
+    def _day(self, day: date) -> tuple[list[float], list[float]]:
+        """``(starts_h, doses)`` of the steps of local ``day``, strictly increasing starts."""
+        cached = self._days.get(day)
+        if cached is not None:
+            return cached
+        zone = self.zone
+        midnight = datetime.combine(day, time(0, 0), tzinfo=zone)
+        next_midnight = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone)
+        starts: list[float] = []
+        doses: list[float] = []
+        if midnight.utcoffset() == next_midnight.utcoffset():
+            # No change of offset this day (the usual case): plain arithmetic.
+            base = self._t_h(midnight.astimezone(UTC))
+            for step in self.steps:
+                starts.append(base + step.start.hour + step.start.minute / 60.0
+                              + step.start.second / _SECONDS_PER_HOUR)
+                doses.append(step.daily_dose_mcg)
+        else:
+            for step in self.steps:
+                t_h = self._t_h(_resolve_local(day, step.start, zone))
+                if starts and t_h <= starts[-1]:
+                    # Same instant as the step before (a start inside the spring gap):
+                    # the later step wins.
+                    starts[-1] = t_h
+                    doses[-1] = step.daily_dose_mcg
+                else:
+                    starts.append(t_h)
+                    doses.append(step.daily_dose_mcg)
+        if len(self._days) > 4096:
+            self._days.clear()
+        self._days[day] = (starts, doses)
+        return starts, doses
+
+    def local_date(self, t_h: float) -> date:
+        return (self.epoch + timedelta(hours=t_h)).astimezone(self.zone).date()
+
+    def at(self, t_h: float) -> tuple[float, float]:
+        """``(daily_dose_mcg, next_boundary_h)``: the step holding at ``t_h`` and when it ends."""
+        day = self.local_date(t_h)
+        starts, doses = self._day(day)
+        i = bisect_right(starts, t_h) - 1
+        if i < 0:
+            # Before the first step of this local day (cannot happen with a 00:00 first step,
+            # but keep the rule general): the previous day's last step holds.
+            _, prev_doses = self._day(day - timedelta(days=1))
+            return prev_doses[-1], starts[0]
+        if i + 1 < len(starts):
+            return doses[i], starts[i + 1]
+        next_starts, _ = self._day(day + timedelta(days=1))
+        return doses[i], next_starts[0]

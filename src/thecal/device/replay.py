@@ -1,0 +1,400 @@
+"""Replay a timeline through the pump and catheter twin, exactly.
+
+``replay(timeline, until)`` applies every effective event up to ``until`` (corrections
+applied) to the twin and returns a :class:`Replay`: exact piecewise-constant schedules of what
+reached the spinal fluid, what was lost to tissue, the pump's actual flow and the programmed
+daily dose; the reservoir volume at any instant; the alarm log; per-event observations (the
+expected residual at each refill, the reservoir before and after); the mass balance at any
+instant; and the twin's state at any instant with its forward projection (low-reservoir alarm
+and empty times under the current program).
+
+Pure: it never reads the clock; time is ``t_h``, hours since :attr:`Replay.epoch` (the UTC
+instant of the timeline's first event, as for the simulator).
+
+Example::
+
+    r = replay(timeline, until)
+    r.csf_delivery.integral(0, r.t_h(until))    # mcg that reached the spinal fluid
+    r.state_at(until).empty_at                   # when the reservoir runs dry
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from thecal.catalog import catheter_model, pump_model
+from thecal.device.alarms import ActiveAlarm, AlarmRecord, active_alarms
+from thecal.device.catheter import Parcel
+from thecal.device.engine import (
+    CatheterLookup,
+    Engine,
+    Impulse,
+    Observation,
+    PumpLookup,
+    run_to,
+)
+from thecal.errors import InputError
+from thecal.schedule import Schedule
+from thecal.timeline import Event, Timeline
+
+FloatArray = npt.NDArray[np.float64]
+PumpState = Literal["not-implanted", "running", "stopped", "empty", "stalled", "mri-stalled",
+                    "end-of-service", "explanted"]
+_H_PER_DAY = 24.0
+# Projection stops after this many days at most when the reservoir would never empty.
+_MAX_PROJECTION_DAYS = 3653.0
+
+
+@dataclass(frozen=True)
+class ReplayedEvent:
+    """One effective event as the twin applied it, and what it saw."""
+
+    index: int  # position in the timeline file
+    event: Event
+    t_h: float
+    type: str
+    reservoir_before_ml: float | None
+    reservoir_after_ml: float | None
+    expected_residual_ml: float | None  # refills: what the twin expected to be withdrawn
+    withdrawn_discrepancy_ml: float | None  # refills: withdrawn − expected
+    programmed_concentration_before_mcg_per_ml: float | None
+    programmed_concentration_after_mcg_per_ml: float | None
+    bolus_volume_ml: float | None
+    bolus_duration_h: float | None
+    dead_volume_ml: float | None
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MassBalance:
+    """Where the drug is at one instant (mcg). ``residual_mcg`` should be ~0 (float noise)."""
+
+    t_h: float
+    added_mcg: float
+    withdrawn_mcg: float
+    delivered_to_csf_mcg: float
+    lost_to_tissue_mcg: float
+    in_reservoir_mcg: float
+    in_dead_volume_mcg: float
+    removed_with_device_mcg: float  # left in a pump or catheter taken out
+
+    @property
+    def accounted_mcg(self) -> float:
+        return (self.withdrawn_mcg + self.delivered_to_csf_mcg + self.lost_to_tissue_mcg
+                + self.in_reservoir_mcg + self.in_dead_volume_mcg + self.removed_with_device_mcg)
+
+    @property
+    def residual_mcg(self) -> float:
+        return self.added_mcg - self.accounted_mcg
+
+
+@dataclass(frozen=True)
+class TwinState:
+    """The twin at one instant, with its projection forward under the current program."""
+
+    at: datetime
+    pump_model: str | None
+    pump_family: str | None
+    pump_serial: str | None
+    pump_state: PumpState
+    reservoir_ml: float
+    reservoir_capacity_ml: float | None
+    concentration_mcg_per_ml: float  # in the reservoir (mixed)
+    programmed_concentration_mcg_per_ml: float | None  # what the pump was told at the refill
+    program_mode: str
+    daily_dose_mcg: float  # programmed basal now
+    rate_ml_per_day: float  # actual pump flow now (boluses and faults included)
+    delivered_to_csf_mcg: float
+    lost_to_tissue_mcg: float
+    low_reservoir_alarm_ml: float | None
+    low_reservoir_alarm_at: datetime | None  # crossing: past if already below, else projected
+    empty_at: datetime | None  # when it ran dry (past) or will (projected); None: not in sight
+    elective_replacement_at: datetime | None
+    end_of_service_at: datetime | None
+    alarms: tuple[ActiveAlarm, ...]
+    active_faults: tuple[str, ...]
+    bolus_kind: str | None  # the bolus running now
+    bolus_ends_at: datetime | None
+    implanted_at: datetime | None
+    last_refill_at: datetime | None
+    last_program_change_at: datetime | None
+    concentration_changed_at: datetime | None
+    last_mri_at: datetime | None
+    last_catheter_revision_at: datetime | None
+    catheter_model: str | None
+    catheter_length_cm: float | None
+    dead_volume_ml: float
+    catheter_contents: tuple[Parcel, ...]  # from the tip to the pump
+    accuracy_fraction: float | None
+    min_rate_ml_per_day: float | None
+    max_rate_ml_per_day: float | None
+
+
+def _schedule(edges: FloatArray, values: FloatArray) -> Schedule:
+    if values.size == 0:
+        return Schedule.empty()
+    keep = np.ones(values.size, dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return Schedule(np.append(edges[:-1][keep], edges[-1]), values[keep])
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The result of :func:`replay` (immutable; every question answered exactly)."""
+
+    epoch: datetime
+    until: datetime
+    end_h: float
+    timezone: str
+    csf_delivery: Schedule  # mcg/h reaching the spinal fluid (impulses in csf_impulses)
+    tissue_loss: Schedule  # mcg/h lost to tissue (impulses in tissue_impulses)
+    flow_ml_per_day: Schedule  # actual pump flow
+    programmed_daily_dose: Schedule  # mcg/day, basal (boluses not included)
+    csf_impulses: tuple[Impulse, ...]
+    tissue_impulses: tuple[Impulse, ...]
+    events: tuple[ReplayedEvent, ...]
+    alarm_log: tuple[AlarmRecord, ...]
+    _cols: dict[str, FloatArray]
+    _checkpoints: tuple[tuple[float, Engine], ...]
+    _fresh: Callable[[], Engine]
+
+    # ------------------------------------------------------------------ time
+
+    def t_h(self, dt: datetime) -> float:
+        """Hours since the epoch for an aware datetime."""
+        if dt.tzinfo is None or dt.utcoffset() is None:
+            raise InputError(f"{dt!r} has no time zone", fix="pass an aware datetime")
+        return (dt - self.epoch).total_seconds() / 3600.0
+
+    def datetime_at(self, t_h: float) -> datetime:
+        """The UTC datetime of ``t_h``."""
+        return self.epoch + timedelta(hours=float(t_h))
+
+    def _dt(self, t_h: float | None) -> datetime | None:
+        return None if t_h is None else self.datetime_at(t_h)
+
+    # ------------------------------------------------------------------ lookups
+
+    def _locate(self, t: FloatArray) -> tuple[npt.NDArray[np.intp], FloatArray]:
+        t0 = self._cols["t0"]
+        idx = np.searchsorted(t0, t, side="right") - 1
+        idx = np.clip(idx, 0, t0.size - 1)
+        dt = np.where(t < t0[0], 0.0, t - t0[idx])
+        return idx, dt
+
+    def reservoir_ml_at(self, t_h: float | FloatArray) -> FloatArray:
+        """Reservoir volume (mL) at each ``t_h`` (after any event at that instant)."""
+        t = np.atleast_1d(np.asarray(t_h, dtype=float))
+        idx, dt = self._locate(t)
+        c = self._cols
+        vol = c["vol"][idx] - c["q"][idx] * dt
+        vol = np.where(t < c["t0"][0], 0.0, vol)
+        return np.maximum(vol, 0.0)
+
+    def delivered_to_csf_mcg(self, t_h: float) -> float:
+        """Cumulative drug that reached the spinal fluid by ``t_h`` (impulses included)."""
+        return self.mass_balance(t_h).delivered_to_csf_mcg
+
+    def mass_balance(self, t_h: float) -> MassBalance:
+        """Drug added = withdrawn + spinal fluid + tissue + reservoir + dead volume + removed."""
+        t = float(min(max(t_h, 0.0), self.end_h))
+        i_arr, dt_arr = self._locate(np.array([t]))
+        i, dt = int(i_arr[0]), float(dt_arr[0])
+        c = self._cols
+        q = float(c["q"][i])
+        c_res, c_exit, f = float(c["c_res"][i]), float(c["c_exit"][i]), float(c["f_csf"][i])
+        moved = q * dt
+        return MassBalance(
+            t_h=t,
+            added_mcg=float(c["added"][i]),
+            withdrawn_mcg=float(c["withdrawn"][i]),
+            delivered_to_csf_mcg=float(c["csf"][i]) + moved * c_exit * f,
+            lost_to_tissue_mcg=float(c["tissue"][i]) + moved * c_exit * (1.0 - f),
+            in_reservoir_mcg=(float(c["vol"][i]) - moved) * c_res,
+            in_dead_volume_mcg=float(c["dead"][i]) + moved * (c_res - c_exit),
+            removed_with_device_mcg=float(c["removed"][i]),
+        )
+
+    # ------------------------------------------------------------------ state
+
+    def state_at(self, at: datetime) -> TwinState:
+        """The twin at ``at`` (≤ ``until``), projected forward under the current program."""
+        t = self.t_h(at)
+        if t > self.end_h + 1e-9:
+            raise InputError(f"state asked at {at.isoformat()}, after the replay's end "
+                             f"{self.until.isoformat()}", fix="replay further (a later until)")
+        times = [c[0] for c in self._checkpoints]
+        k = bisect_right(times, t) - 1
+        if k < 0:
+            eng = self._fresh()
+            eng.t_h = t
+        else:
+            eng = self._checkpoints[k][1].clone()
+            run_to(eng, t)
+        eng.t_h = t
+        low_at, empty_at = self._project(eng, t)
+        pump = eng.pump
+        q, dose, _ = eng.flow(t)
+        bolus = eng.bolus
+        state: PumpState = eng.pump_state(t)  # type: ignore[assignment]
+        return TwinState(
+            at=at,
+            pump_model=None if pump is None else pump.id,
+            pump_family=None if pump is None else pump.family,
+            pump_serial=eng.pump_serial,
+            pump_state=state,
+            reservoir_ml=eng.reservoir_ml,
+            reservoir_capacity_ml=None if pump is None else pump.reservoir_ml,
+            concentration_mcg_per_ml=eng.reservoir_conc,
+            programmed_concentration_mcg_per_ml=eng.programmed_conc,
+            program_mode=("constant-flow" if pump is not None and not pump.programmable
+                          else eng.program.mode),
+            daily_dose_mcg=dose,
+            rate_ml_per_day=q * _H_PER_DAY,
+            delivered_to_csf_mcg=eng.csf_mcg,
+            lost_to_tissue_mcg=eng.tissue_mcg,
+            low_reservoir_alarm_ml=eng.low_alarm_ml,
+            low_reservoir_alarm_at=self._dt(low_at),
+            empty_at=self._dt(empty_at),
+            elective_replacement_at=self._dt(eng.eri_h),
+            end_of_service_at=self._dt(eng.eos_h),
+            alarms=active_alarms(self.alarm_log, t),
+            active_faults=tuple(f.kind for f in eng.faults)
+            + (("pocket-fill",) if eng.pocket_fill is not None else ()),
+            bolus_kind=None if bolus is None else bolus.kind,
+            bolus_ends_at=None if bolus is None else self._dt(bolus.end_h),
+            implanted_at=self._dt(eng.implanted_h),
+            last_refill_at=self._dt(eng.last_refill_h),
+            last_program_change_at=self._dt(eng.last_program_h),
+            concentration_changed_at=self._dt(eng.conc_changed_h),
+            last_mri_at=self._dt(eng.last_mri_h),
+            last_catheter_revision_at=self._dt(eng.last_revision_h),
+            catheter_model=eng.catheter_model,
+            catheter_length_cm=eng.catheter_length_cm,
+            dead_volume_ml=eng.dead.volume_ml,
+            catheter_contents=eng.dead.parcels(),
+            accuracy_fraction=None if pump is None else pump.accuracy_fraction,
+            min_rate_ml_per_day=None if pump is None else pump.min_rate_ml_per_day,
+            max_rate_ml_per_day=None if pump is None else pump.max_rate_ml_per_day,
+        )
+
+    def _project(self, eng: Engine, t: float) -> tuple[float | None, float | None]:
+        """Low-reservoir crossing and empty times from ``t`` on, with no further events."""
+        low = eng.low_alarm_ml
+        if eng.pump is None:
+            return None, None
+        if eng.reservoir_ml <= 0.0:
+            return eng.low_crossed_h, eng.empty_h
+        past_low = eng.low_crossed_h if low is not None and eng.reservoir_ml <= low else None
+        proj = eng.clone()
+        proj.track_dead = False
+        proj.projecting = True
+        proj.low_crossed_h = None
+        proj.empty_h = None
+        pump = eng.pump
+        rates = [r for r in (pump.min_rate_ml_per_day, pump.battery_reset_rate_ml_per_day,
+                             pump.constant_rate_ml_per_day) if r is not None and r > 0]
+        days = pump.reservoir_ml / min(rates) + 1.0 if rates else _MAX_PROJECTION_DAYS
+        horizon = t + min(days, _MAX_PROJECTION_DAYS) * _H_PER_DAY
+        while proj.t_h < horizon and proj.reservoir_ml > 0.0:
+            proj.fire_timers(proj.t_h)
+            q, _, nxt = proj.flow(proj.t_h)
+            if q <= 0.0 and not proj.timers and nxt == math.inf:
+                break  # nothing will change without an event
+            stop = min(horizon, proj.next_timer_h(), nxt)
+            if stop <= proj.t_h:
+                stop = min(horizon, proj.next_timer_h())
+            proj._move(proj.t_h, stop, q, 0.0)
+        low_at = past_low if past_low is not None else proj.low_crossed_h
+        return low_at, proj.empty_h
+
+    def low_reservoir_alarm_times(self) -> tuple[datetime, ...]:
+        """When each low-reservoir alarm was raised."""
+        return tuple(r.raised_at for r in self.alarm_log if r.code == "low-reservoir")
+
+
+def replay(timeline: Timeline, until: datetime, *,
+           pump_lookup: PumpLookup | None = None,
+           catheter_lookup: CatheterLookup | None = None,
+           mri_resume_delay_h: float | None = None) -> Replay:
+    """Replay ``timeline``'s effective events up to and including ``until``.
+
+    ``pump_lookup`` / ``catheter_lookup`` replace the catalog lookups (a clinic's overridden
+    figures, or a test's stand-ins); ``mri_resume_delay_h`` overrides the catalog's delay
+    before a SynchroMed resumes after an MRI (M-MRI reports 2–24 h).
+
+    Raises :class:`thecal.errors.TimelineError` naming the event and field for what the twin
+    cannot replay (an overfilled reservoir, a rate the pump cannot run).
+    """
+    if until.tzinfo is None or until.utcoffset() is None:
+        raise InputError("until has no time zone", fix="pass an aware datetime")
+    until_utc = until.astimezone(UTC)
+    epoch = timeline.epoch or until_utc
+    if until_utc < epoch:
+        raise InputError(f"until {until.isoformat()} is before the first event "
+                         f"{epoch.isoformat()}", fix="replay up to a later instant")
+    zone = ZoneInfo(timeline.patient.timezone)
+    end_h = (until_utc - epoch).total_seconds() / 3600.0
+
+    def fresh() -> Engine:
+        return Engine(zone, epoch, pump_lookup or pump_model, catheter_lookup or catheter_model,
+                      mri_resume_delay_h)
+
+    engine = fresh()
+    events = [(i, ev, (ev.at - epoch).total_seconds() / 3600.0)
+              for i, ev in timeline.effective_events() if ev.at <= until]
+    replayed: list[ReplayedEvent] = []
+    checkpoints: list[tuple[float, Engine]] = []
+
+    def on_event(index: int, ev: Event, t_h: float, obs: Observation) -> None:
+        replayed.append(ReplayedEvent(
+            index=index, event=ev, t_h=t_h, type=ev.type,
+            reservoir_before_ml=obs.reservoir_before_ml,
+            reservoir_after_ml=obs.reservoir_after_ml,
+            expected_residual_ml=obs.expected_residual_ml,
+            withdrawn_discrepancy_ml=obs.withdrawn_discrepancy_ml,
+            programmed_concentration_before_mcg_per_ml=obs.concentration_before_mcg_per_ml,
+            programmed_concentration_after_mcg_per_ml=obs.concentration_after_mcg_per_ml,
+            bolus_volume_ml=obs.bolus_volume_ml, bolus_duration_h=obs.bolus_duration_h,
+            dead_volume_ml=obs.dead_volume_ml, notes=tuple(obs.notes)))
+
+    def on_instant(t_h: float) -> None:
+        if checkpoints and checkpoints[-1][0] == t_h:
+            checkpoints[-1] = (t_h, engine.clone())
+        else:
+            checkpoints.append((t_h, engine.clone()))
+
+    run_to(engine, end_h, events, on_event, on_instant)
+    engine._record(end_h, 0.0, engine.reservoir_conc, 1.0, 0.0)  # sentinel: the final state
+    rows = engine.rows
+    assert rows is not None
+    cols = {name: np.asarray(getattr(rows, name), dtype=float)
+            for name in ("t0", "q", "vol", "c_res", "dead", "c_exit", "f_csf", "dose", "added",
+                         "withdrawn", "csf", "tissue", "removed")}
+    edges = cols["t0"]
+    q, c_exit, f = cols["q"][:-1], cols["c_exit"][:-1], cols["f_csf"][:-1]
+    exit_mcg_per_h = q * c_exit
+    to_dt: Callable[[float], datetime] = lambda t_h: epoch + timedelta(hours=t_h)  # noqa: E731
+    return Replay(
+        epoch=epoch, until=until_utc, end_h=end_h, timezone=timeline.patient.timezone,
+        csf_delivery=_schedule(edges, exit_mcg_per_h * f),
+        tissue_loss=_schedule(edges, exit_mcg_per_h * (1.0 - f)),
+        flow_ml_per_day=_schedule(edges, q * _H_PER_DAY),
+        programmed_daily_dose=_schedule(edges, cols["dose"][:-1]),
+        csf_impulses=tuple(engine.csf_impulses),
+        tissue_impulses=tuple(engine.tissue_impulses),
+        events=tuple(replayed),
+        alarm_log=engine.alarms.records(to_dt),
+        _cols=cols,
+        _checkpoints=tuple(checkpoints),
+        _fresh=fresh,
+    )
