@@ -907,7 +907,10 @@ def timeline_to_dict(timeline: Timeline) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- files
 
-class _Loader(yaml.SafeLoader):
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
+
+
+class _Loader(_SafeBase):  # type: ignore[valid-type,misc]
     """Safe YAML that keeps timestamps as text, so offsets are checked by our parser."""
 
 
