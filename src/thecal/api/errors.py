@@ -1,0 +1,77 @@
+"""How the API answers a refusal: ThecalError → 4xx with field-level details; never a traceback.
+
+``InputError`` → 422 ``{"detail": [{"loc": ["body", ...], "msg", "type", "fix"}]}`` (the same
+shape as FastAPI's own validation errors), ``AuthenticationError`` → 401, ``ThrottledError``
+→ 429 with ``Retry-After``, ``PermissionDeniedError`` → 403, ``NotFoundError`` → 404,
+``ConflictError`` → 409. Anything unexpected → 500 with a correlation id, logged (SE-5).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from thecal.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    ThecalError,
+)
+from thecal.service.errors import AuthenticationError, ThrottledError
+
+log = logging.getLogger("thecal.api")
+
+
+def status_of(exc: ThecalError) -> int:
+    if isinstance(exc, ThrottledError):
+        return 429
+    if isinstance(exc, AuthenticationError):
+        return 401
+    if isinstance(exc, PermissionDeniedError):
+        return 403
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, ConflictError):
+        return 409
+    if isinstance(exc, InputError):
+        return 422
+    return 400
+
+
+def body_of(exc: ThecalError) -> dict[str, object]:
+    if isinstance(exc, InputError):
+        loc: list[str | int] = ["body"]
+        for part in (exc.where or "").split("."):
+            if part:
+                loc.append(part)
+        return {"detail": [{"loc": loc, "msg": exc.message, "type": "value_error",
+                            "fix": exc.fix}]}
+    return {"detail": exc.message, "where": exc.where, "fix": exc.fix}
+
+
+async def thecal_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ThecalError)
+    status = status_of(exc)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, ThrottledError):
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return JSONResponse(body_of(exc), status_code=status, headers=headers)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    correlation = uuid.uuid4().hex[:12]
+    log.exception("unexpected error %s on %s %s", correlation, request.method,
+                  request.url.path)
+    return JSONResponse({"detail": "internal error; nothing was changed unless the response "
+                                   "said so", "correlation_id": correlation}, status_code=500)
+
+
+def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ThecalError, thecal_error)
+    app.add_exception_handler(Exception, unexpected_error)

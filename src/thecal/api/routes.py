@@ -1,0 +1,265 @@
+"""The routes of ``/api/v1``: each parses, calls one ``thecal.service`` use case, answers.
+
+No clinical rule and no SQL here. Authentication: ``Authorization: Bearer <token>`` from
+``POST /api/v1/token``, or the session cookie from ``POST /api/v1/login`` (then unsafe
+methods need ``X-CSRF-Token``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+
+from thecal import service
+from thecal.api import schemas
+from thecal.api.deps import (
+    api_actor,
+    bearer_token,
+    clear_session_cookie,
+    client_address,
+    get_clinic,
+    session_token,
+    set_session_cookie,
+)
+from thecal.errors import InputError
+from thecal.service import Actor, Clinic
+
+router = APIRouter(prefix="/api/v1")
+ActorDep = Annotated[Actor, Depends(api_actor)]
+ClinicDep = Annotated[Clinic, Depends(get_clinic)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)]
+
+
+def _at(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{value!r} is not a date-time", where="at",
+                         fix="write e.g. 2026-04-01T09:00:00+02:00") from None
+    if parsed.tzinfo is None:
+        raise InputError("the time needs a UTC offset", where="at",
+                         fix="write e.g. 2026-04-01T09:00:00+02:00")
+    return parsed
+
+
+# ------------------------------------------------------------------ auth
+
+@router.post("/login", tags=["auth"])
+def login(body: schemas.LoginBody, request: Request, response: Response,
+          clinic: ClinicDep) -> dict[str, Any]:
+    """Start a browser session: sets the session cookie, returns the CSRF token."""
+    result = service.login(clinic, body.username, body.password,
+                           client=client_address(request))
+    set_session_cookie(response, clinic, result.session_token)
+    return result.as_dict()
+
+
+@router.post("/logout", tags=["auth"], status_code=status.HTTP_204_NO_CONTENT)
+def logout(request: Request, response: Response, clinic: ClinicDep, actor: ActorDep) -> None:
+    """End the session (server-side) or revoke the bearer token used."""
+    token = bearer_token(request)
+    if token is not None:
+        service.revoke_api_token(clinic, token)
+    else:
+        service.logout(clinic, session_token(request))
+    clear_session_cookie(response, clinic)
+
+
+@router.post("/token", tags=["auth"])
+def token(body: schemas.TokenBody, request: Request, clinic: ClinicDep) -> dict[str, Any]:
+    """A bearer token for a program (90 days)."""
+    value, expires, actor = service.issue_api_token(clinic, body.username, body.password,
+                                                    name=body.name,
+                                                    client=client_address(request))
+    return {"access_token": value, "token_type": "bearer", "expires_at": expires.isoformat(),
+            "user": actor.as_dict()}
+
+
+@router.get("/me", tags=["auth"])
+def me(actor: ActorDep) -> dict[str, Any]:
+    return actor.as_dict()
+
+
+# ------------------------------------------------------------------ patients
+
+@router.get("/worklist", tags=["patients"])
+def worklist(clinic: ClinicDep, actor: ActorDep,
+             limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict[str, Any]]:
+    return [item.as_dict() for item in service.worklist(clinic, actor, limit=limit)]
+
+
+@router.get("/patients", tags=["patients"])
+def list_patients(clinic: ClinicDep, actor: ActorDep) -> list[dict[str, Any]]:
+    return service.list_patients(clinic, actor)
+
+
+@router.post("/patients", tags=["patients"], status_code=status.HTTP_201_CREATED)
+def create_patient(body: schemas.PatientBody, clinic: ClinicDep, actor: ActorDep
+                   ) -> dict[str, Any]:
+    return service.create_patient(clinic, actor, body.model_dump())
+
+
+@router.get("/patients/{patient_id}", tags=["patients"])
+def get_patient(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
+    return service.get_patient(clinic, actor, patient_id)
+
+
+@router.get("/patients/{patient_id}/chart", tags=["patients"])
+def chart(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
+    return service.patient_chart(clinic, actor, patient_id).as_dict()
+
+
+@router.get("/patients/{patient_id}/timeline", tags=["timeline"])
+def get_timeline(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
+    return service.timeline(clinic, actor, patient_id).as_dict()
+
+
+@router.post("/patients/{patient_id}/timeline", tags=["timeline"],
+             status_code=status.HTTP_201_CREATED)
+def append(patient_id: int, body: schemas.AppendBody, clinic: ClinicDep, actor: ActorDep,
+           idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+    """Append one event; 409 when ``expected_version`` is stale."""
+    return service.append_event(clinic, actor, patient_id, body.event, body.expected_version,
+                                idempotency_key=idempotency_key)
+
+
+@router.get("/patients/{patient_id}/projection", tags=["timeline"])
+def get_projection(patient_id: int, clinic: ClinicDep, actor: ActorDep,
+                   at: str | None = None) -> dict[str, Any]:
+    """The twin's projection (the ``thecal twin --json`` object) now or at ``at``."""
+    return service.projection(clinic, actor, patient_id, _at(at))
+
+
+@router.get("/patients/{patient_id}/care-team", tags=["patients"])
+def get_care_team(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> list[dict[str, Any]]:
+    return service.care_team(clinic, actor, patient_id)
+
+
+@router.post("/patients/{patient_id}/care-team", tags=["admin"],
+             status_code=status.HTTP_204_NO_CONTENT)
+def add_care_team(patient_id: int, body: schemas.CareTeamBody, clinic: ClinicDep,
+                  actor: ActorDep) -> None:
+    service.add_care_team_member(clinic, actor, patient_id, body.user_id, body.team_role)
+
+
+# ------------------------------------------------------------------ therapy
+
+@router.post("/patients/{patient_id}/refill/proposal", tags=["therapy"])
+def refill_proposal(patient_id: int, body: schemas.RefillBody, clinic: ClinicDep,
+                    actor: ActorDep) -> dict[str, Any]:
+    """Expected residual, discrepancy check, bridge bolus and the new dates; records nothing."""
+    return service.propose_refill(clinic, actor, patient_id, withdrawn=body.withdrawn,
+                                  added=body.added, concentration=body.concentration)
+
+
+@router.post("/patients/{patient_id}/refill", tags=["therapy"],
+             status_code=status.HTTP_201_CREATED)
+def refill_record(patient_id: int, body: schemas.RefillRecordBody, response: Response,
+                  clinic: ClinicDep, actor: ActorDep,
+                  idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+    """Record a refill; 202 when a second clinician must confirm a concentration change."""
+    result = service.record_refill(clinic, actor, patient_id, withdrawn=body.withdrawn,
+                                   added=body.added, concentration=body.concentration,
+                                   expected_version=body.expected_version,
+                                   password=body.password, reason=body.reason,
+                                   idempotency_key=idempotency_key)
+    if result["status"] != "recorded":
+        response.status_code = status.HTTP_202_ACCEPTED
+    return result
+
+
+@router.post("/pending/{pending_id}/confirm", tags=["therapy"],
+             status_code=status.HTTP_201_CREATED)
+def confirm_pending(pending_id: int, body: schemas.ConfirmBody, clinic: ClinicDep,
+                    actor: ActorDep) -> dict[str, Any]:
+    """A second clinician confirms a pending concentration change."""
+    return service.confirm_pending(clinic, actor, pending_id, body.password)
+
+
+@router.post("/patients/{patient_id}/program/proposal", tags=["therapy"])
+def program_proposal(patient_id: int, body: schemas.ProgramProposalBody, clinic: ClinicDep,
+                     actor: ActorDep) -> dict[str, Any]:
+    """Old and new program side by side (24-h totals, guardrails) and a confirmation token."""
+    return service.propose_program_change(clinic, actor, patient_id, body.program,
+                                          body.expected_version, reason=body.reason)
+
+
+@router.post("/patients/{patient_id}/program/confirm", tags=["therapy"],
+             status_code=status.HTTP_201_CREATED)
+def program_confirm(patient_id: int, body: schemas.ProgramConfirmBody, clinic: ClinicDep,
+                    actor: ActorDep) -> dict[str, Any]:
+    """Confirm a proposed program with the password (re-authentication)."""
+    return service.confirm_program_change(clinic, actor, patient_id, body.confirmation_token,
+                                          body.password, reason=body.reason)
+
+
+# ------------------------------------------------------------------ assessments and advice
+
+@router.post("/patients/{patient_id}/assessments", tags=["assessments"],
+             status_code=status.HTTP_201_CREATED)
+def assessment(patient_id: int, body: schemas.AssessmentBody, clinic: ClinicDep,
+               actor: ActorDep) -> dict[str, Any]:
+    data = body.model_dump(exclude={"expected_version"}, exclude_none=True)
+    return service.record_assessment(clinic, actor, patient_id, data, body.expected_version)
+
+
+@router.post("/patients/{patient_id}/symptoms", tags=["assessments"],
+             status_code=status.HTTP_201_CREATED)
+def symptoms(patient_id: int, body: schemas.SymptomsBody, clinic: ClinicDep,
+             actor: ActorDep) -> dict[str, Any]:
+    """Report symptoms; the answer carries the triage (urgency, actions, advice)."""
+    return service.report_symptoms(clinic, actor, patient_id, body.codes,
+                                   modifiers=body.modifiers, note=body.note,
+                                   expected_version=body.expected_version)
+
+
+@router.post("/patients/{patient_id}/eligibility", tags=["advice"])
+def eligibility(patient_id: int, body: dict[str, Any], clinic: ClinicDep, actor: ActorDep
+                ) -> dict[str, Any]:
+    """Eligibility for ITB from a candidate record (fields of thecal.clinical.eligibility)."""
+    return service.eligibility(clinic, actor, patient_id, body)
+
+
+@router.post("/patients/{patient_id}/screening", tags=["advice"])
+def screening(patient_id: int, body: schemas.ScreeningBody, clinic: ClinicDep,
+              actor: ActorDep) -> dict[str, Any]:
+    return service.screening_plan(clinic, actor, patient_id, body.model_dump(exclude_none=True))
+
+
+@router.post("/patients/{patient_id}/titration", tags=["advice"])
+def titration(patient_id: int, body: schemas.TitrationBody, clinic: ClinicDep,
+              actor: ActorDep) -> dict[str, Any]:
+    return service.titration_suggestion(clinic, actor, patient_id, body.model_dump())
+
+
+# ------------------------------------------------------------------ administration
+
+@router.post("/sites", tags=["admin"], status_code=status.HTTP_201_CREATED)
+def create_site(body: schemas.SiteBody, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
+    return service.create_site(clinic, actor, body.name, body.settings)
+
+
+@router.patch("/sites/{site_id}/settings", tags=["admin"])
+def site_settings(site_id: int, body: schemas.SiteSettingsBody, clinic: ClinicDep,
+                  actor: ActorDep) -> dict[str, Any]:
+    return service.update_site_settings(clinic, actor, site_id, body.settings)
+
+
+@router.get("/users", tags=["admin"])
+def users(clinic: ClinicDep, actor: ActorDep) -> list[dict[str, Any]]:
+    return service.list_users(clinic, actor)
+
+
+@router.post("/users", tags=["admin"], status_code=status.HTTP_201_CREATED)
+def create_user(body: schemas.UserBody, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
+    return service.create_user(clinic, actor, **body.model_dump())
+
+
+@router.post("/caregiver-links", tags=["admin"], status_code=status.HTTP_204_NO_CONTENT)
+def caregiver_link(body: schemas.CaregiverLinkBody, clinic: ClinicDep, actor: ActorDep
+                   ) -> None:
+    service.link_caregiver(clinic, actor, body.caregiver_user_id, body.patient_id)

@@ -1,0 +1,122 @@
+"""Request bodies of the JSON API (pydantic; unknown fields are refused).
+
+Quantities are text with units (``"38 mL"``, ``"2000 mcg/mL"``); the service parses them
+strictly and answers 422 naming the field when one is ambiguous or of the wrong dimension.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginBody(Body):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenBody(LoginBody):
+    name: str = Field(default="api", min_length=1, max_length=100)
+
+
+class PatientBody(Body):
+    mrn: str = Field(min_length=1, max_length=64)
+    display_name: str = Field(min_length=1, max_length=200)
+    born: str = Field(examples=["1979-04-02"])
+    sex: Literal["female", "male", "other"] | None = None
+    weight_kg: float | None = None
+    timezone: str = Field(examples=["Europe/Berlin"])
+    etiology: str = Field(examples=["multiple-sclerosis"])
+
+
+class AppendBody(Body):
+    event: dict[str, Any] = Field(examples=[{"at": "2026-03-01T09:00:00+01:00",
+                                             "type": "note", "text": "phone call"}])
+    expected_version: int = Field(ge=0)
+
+
+class RefillBody(Body):
+    withdrawn: str = Field(examples=["11.8 mL"])
+    added: str = Field(examples=["38 mL"])
+    concentration: str = Field(examples=["2000 mcg/mL"])
+
+
+class RefillRecordBody(RefillBody):
+    expected_version: int = Field(ge=0)
+    password: str | None = Field(default=None, max_length=256)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class ConfirmBody(Body):
+    password: str = Field(min_length=1, max_length=256)
+
+
+class ProgramProposalBody(Body):
+    program: dict[str, Any] = Field(examples=[{"mode": "continuous",
+                                               "daily_dose": "300 mcg/day"}])
+    expected_version: int = Field(ge=0)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class ProgramConfirmBody(Body):
+    confirmation_token: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=256)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class AssessmentBody(Body):
+    expected_version: int = Field(ge=0)
+    mas: str | None = Field(default=None, examples=["1+"])
+    penn_frequency: int | None = None
+    penn_severity: int | None = None
+    notes: str | None = Field(default=None, max_length=4000)
+
+
+class SymptomsBody(Body):
+    codes: list[str] = Field(min_length=1, examples=[["itching", "increased-spasticity"]])
+    modifiers: list[str] = Field(default_factory=list)
+    note: str | None = Field(default=None, max_length=2000)
+    expected_version: int | None = Field(default=None, ge=0)
+
+
+class TitrationBody(Body):
+    report: Literal["too-tight", "about-right", "too-loose"]
+    side_effects: list[str] = Field(default_factory=list)
+
+
+class ScreeningBody(Body):
+    small_patient: bool = False
+    first_dose_at: str | None = None
+
+
+class SiteBody(Body):
+    name: str = Field(min_length=1, max_length=200)
+    settings: dict[str, bool] = Field(default_factory=dict)
+
+
+class SiteSettingsBody(Body):
+    settings: dict[str, bool]
+
+
+class UserBody(Body):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=12, max_length=128)
+    role: Literal["clinician", "nurse", "patient", "caregiver", "administrator", "pharmacist"]
+    site_id: int | None = None
+    display_name: str | None = Field(default=None, max_length=200)
+    patient_id: int | None = None
+
+
+class CaregiverLinkBody(Body):
+    caregiver_user_id: int
+    patient_id: int
+
+
+class CareTeamBody(Body):
+    user_id: int
+    team_role: str = Field(examples=["physician"])

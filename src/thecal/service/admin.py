@@ -1,0 +1,183 @@
+"""Administration: sites and their settings, users, caregiver links, care-team membership.
+
+An administrator manages users and sites but is not a clinician: these use cases give no
+access to patient records. ``bootstrap_*`` functions act as ``system`` (no login) for the
+first administrator, the demo and tests; they are audited like any other write.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from sqlalchemy import Connection
+
+from thecal.errors import ConflictError, InputError, NotFoundError
+from thecal.service import authz, passwords
+from thecal.service.actors import ROLES, SYSTEM, Actor
+from thecal.service.clinic import Clinic
+from thecal.store import records
+
+SITE_SETTINGS: Final = {
+    # a concentration change needs a second clinician's confirmation (off by default)
+    "require_second_clinician_for_concentration_change": False,
+}
+TEAM_ROLES: Final = ("physician", "nurse", "pharmacist", "therapist", "coordinator")
+
+
+def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
+    merged = dict(SITE_SETTINGS)
+    for key, value in (settings or {}).items():
+        if key not in SITE_SETTINGS:
+            raise InputError(f"unknown site setting {key!r}", where=f"settings.{key}",
+                             fix=f"use: {', '.join(SITE_SETTINGS)}")
+        if not isinstance(value, bool):
+            raise InputError(f"{key} must be true or false", where=f"settings.{key}")
+        merged[key] = value
+    return merged
+
+
+def _site_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": int(row["id"]), "name": row["name"], "settings": row["settings"]}
+
+
+def create_site(clinic: Clinic, actor: Actor, name: str,
+                settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    def body(conn: Connection) -> dict[str, Any]:
+        authz.require(actor, authz.SITES_MANAGE)
+        if not isinstance(name, str) or not name.strip():
+            raise InputError("a site needs a name", where="name")
+        if records.site_by_name(conn, name.strip()) is not None:
+            raise ConflictError(f"a site named {name!r} exists", where="name")
+        row = records.insert_site(conn, name.strip(), _check_settings(settings), clinic.now())
+        clinic.audit(conn, actor, "site.create", entity="site", entity_id=str(row["id"]),
+                     new_value=_site_view(row))
+        return _site_view(row)
+
+    return clinic.run(actor, "site.create", body, entity="site")
+
+
+def update_site_settings(clinic: Clinic, actor: Actor, site_id: int,
+                         settings: dict[str, Any]) -> dict[str, Any]:
+    def body(conn: Connection) -> dict[str, Any]:
+        authz.require(actor, authz.SITES_MANAGE)
+        site = records.get_site(conn, site_id)
+        if site is None:
+            raise NotFoundError(f"site {site_id} not found", where="site_id")
+        new = {**site["settings"], **_check_settings({**site["settings"], **settings})}
+        records.update_site_settings(conn, site_id, new)
+        clinic.audit(conn, actor, "site.settings", entity="site", entity_id=str(site_id),
+                     field="settings", old_value=site["settings"], new_value=new)
+        return {**_site_view(site), "settings": new}
+
+    return clinic.run(actor, "site.settings", body, entity="site", entity_id=str(site_id))
+
+
+def create_user(clinic: Clinic, actor: Actor, *, username: str, password: str, role: str,
+                site_id: int | None = None, display_name: str | None = None,
+                patient_id: int | None = None) -> dict[str, Any]:
+    """Create a login. A ``patient`` user is linked to their patient record."""
+    def body(conn: Connection) -> dict[str, Any]:
+        authz.require(actor, authz.USERS_MANAGE)
+        if not isinstance(username, str) or not username.strip() or len(username) > 100:
+            raise InputError("a user name is 1–100 characters", where="username")
+        if role not in ROLES:
+            raise InputError(f"unknown role {role!r}", where="role",
+                             fix=f"use one of: {', '.join(ROLES)}")
+        if records.user_by_name(conn, username) is not None:
+            raise ConflictError(f"user name {username!r} is taken", where="username")
+        if site_id is not None and records.get_site(conn, site_id) is None:
+            raise InputError(f"site {site_id} does not exist", where="site_id")
+        if role == "patient":
+            if patient_id is None or records.get_patient(conn, patient_id) is None:
+                raise InputError("a patient login needs the patient's record",
+                                 where="patient_id")
+        elif patient_id is not None:
+            raise InputError("only a patient login is linked to a patient record",
+                             where="patient_id")
+        if role in ("clinician", "nurse", "pharmacist") and site_id is None:
+            raise InputError(f"a {role} belongs to a site", where="site_id")
+        row = records.insert_user(conn, username=username, role=role,
+                                  display_name=display_name or username,
+                                  password_hash=passwords.hash_password(password),
+                                  at=clinic.now(), site_id=site_id, patient_id=patient_id)
+        clinic.audit(conn, actor, "user.create", entity="user", entity_id=str(row["id"]),
+                     patient_id=patient_id, new_value={"username": username, "role": role,
+                                                       "site_id": site_id})
+        return row
+
+    return clinic.run(actor, "user.create", body, entity="user")
+
+
+def list_users(clinic: Clinic, actor: Actor) -> list[dict[str, Any]]:
+    def body(conn: Connection) -> list[dict[str, Any]]:
+        authz.require(actor, authz.USERS_MANAGE)
+        rows = records.list_users(conn, None if actor.role == "system" else actor.site_id)
+        clinic.audit(conn, actor, "user.list", entity="user", detail=f"{len(rows)} users")
+        return rows
+
+    return clinic.run(actor, "user.list", body, entity="user")
+
+
+def link_caregiver(clinic: Clinic, actor: Actor, caregiver_user_id: int, patient_id: int
+                   ) -> None:
+    def body(conn: Connection) -> None:
+        authz.require(actor, authz.USERS_MANAGE)
+        user = records.get_user(conn, caregiver_user_id)
+        if user is None or user["role"] != "caregiver":
+            raise InputError("link a caregiver login", where="caregiver_user_id")
+        if records.get_patient(conn, patient_id) is None:
+            raise NotFoundError(f"patient {patient_id} not found", where="patient_id")
+        if records.caregiver_linked(conn, caregiver_user_id, patient_id):
+            return
+        records.link_caregiver(conn, caregiver_user_id, patient_id, clinic.now())
+        clinic.audit(conn, actor, "caregiver.link", entity="user",
+                     entity_id=str(caregiver_user_id), patient_id=patient_id)
+
+    clinic.run(actor, "caregiver.link", body, patient_id=patient_id, entity="user")
+
+
+def add_care_team_member(clinic: Clinic, actor: Actor, patient_id: int, user_id: int,
+                         team_role: str) -> None:
+    """Put a clinician, nurse or pharmacist on a patient's care team."""
+    def body(conn: Connection) -> None:
+        authz.require(actor, authz.CARE_TEAM_MANAGE)
+        if actor.role == "clinician":
+            authz.patient_for(conn, actor, authz.CARE_TEAM_MANAGE, patient_id)
+        if team_role not in TEAM_ROLES:
+            raise InputError(f"unknown team role {team_role!r}", where="team_role",
+                             fix=f"use one of: {', '.join(TEAM_ROLES)}")
+        user = records.get_user(conn, user_id)
+        if user is None or user["role"] not in ("clinician", "nurse", "pharmacist"):
+            raise InputError("only clinicians, nurses and pharmacists join a care team",
+                             where="user_id")
+        if records.get_patient(conn, patient_id) is None:
+            raise NotFoundError(f"patient {patient_id} not found", where="patient_id")
+        if records.in_care_team(conn, patient_id, user_id):
+            return
+        records.add_care_team(conn, patient_id, user_id, team_role, clinic.now())
+        clinic.audit(conn, actor, "care-team.add", entity="patient", entity_id=str(patient_id),
+                     patient_id=patient_id, field="care_team",
+                     new_value={"user_id": user_id, "team_role": team_role})
+
+    clinic.run(actor, "care-team.add", body, patient_id=patient_id, entity="care_team")
+
+
+# ------------------------------------------------------------------ bootstrap (system)
+
+def bootstrap_site(clinic: Clinic, name: str, settings: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    return create_site(clinic, SYSTEM, name, settings)
+
+
+def bootstrap_user(clinic: Clinic, **kwargs: Any) -> dict[str, Any]:
+    return create_user(clinic, SYSTEM, **kwargs)
+
+
+def bootstrap_patient(clinic: Clinic, site_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    from thecal.service.patients import create_patient
+
+    return create_patient(clinic, SYSTEM, {**data, "site_id": site_id})
+
+
+def check_password_policy(password: str) -> None:
+    passwords.check_policy(password)

@@ -1,0 +1,431 @@
+"""Refills and program changes: propose (show everything), then record or confirm.
+
+* Refill: :func:`propose_refill` gives the expected residual (the twin's reservoir now), the
+  residual discrepancy check, the bridge bolus a concentration change needs, and the new
+  alarm, empty and refill-due dates; :func:`record_refill` appends it. A concentration change
+  needs the password again, and — where the site says so — a second clinician's confirmation
+  (:func:`confirm_pending`). A flagged discrepancy needs a written reason.
+* Program change: :func:`propose_program_change` shows old and new side by side with their
+  24-hour totals and the guardrail/titration results and returns a confirmation token;
+  :func:`confirm_program_change` appends it after the password is entered again (PR-1, PR-2).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from thecal import units
+from thecal.catalog import pump_model
+from thecal.clinical.program import compare_programs, daily_total_mcg
+from thecal.clinical.refill import bridge_bolus, check_residual, dead_volume_ml
+from thecal.clinical.titration import check_titration_step, daily_dose_guardrail
+from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
+from thecal.limits import Classification
+from thecal.service import authz
+from thecal.service.actors import Actor
+from thecal.service.auth import token_hash, verify_password_again
+from thecal.service.clinic import Clinic
+from thecal.service.patients import append_in
+from thecal.service.twin import build_timeline, project_new, project_timeline
+from thecal.store import auth as auth_store
+from thecal.store import events as event_store
+from thecal.store import records
+from thecal.timeline import (
+    CatheterRevision,
+    Event,
+    Implant,
+    Program,
+    Refill,
+    Timeline,
+    event_to_dict,
+    parse_event,
+)
+
+SECOND_CLINICIAN_SETTING = "require_second_clinician_for_concentration_change"
+
+
+# ------------------------------------------------------------------ helpers
+
+def _quantity(value: Any, kind: units.Kind, where: str) -> float:
+    try:
+        return units.parse_quantity(value, kind)
+    except InputError as exc:
+        raise exc.located(where) if not exc.where else exc from None
+
+
+def _catheter_volume_ml(timeline: Timeline) -> float | None:
+    volume = None
+    for _, ev in timeline.effective_events():
+        if isinstance(ev, Implant | CatheterRevision) and ev.catheter is not None:
+            volume = ev.catheter.volume_ml
+    return volume
+
+
+def _current_program(timeline: Timeline) -> Program | None:
+    current = None
+    for _, ev in timeline.effective_events():
+        if isinstance(ev, Program):
+            current = ev
+    return current
+
+
+def _last_program_change(timeline: Timeline) -> datetime | None:
+    program = _current_program(timeline)
+    return program.at if program is not None else None
+
+
+def _pump(projection: dict[str, Any]) -> dict[str, Any]:
+    pump = projection.get("pump")
+    if not isinstance(pump, dict) or not pump.get("model"):
+        raise InputError("this patient has no implanted pump on record", where="patient_id",
+                         fix="record the implant first")
+    return pump
+
+
+def _load(conn: Connection, clinic: Clinic, actor: Actor, action: str, patient_id: int
+          ) -> tuple[dict[str, Any], Timeline]:
+    patient = authz.patient_for(conn, actor, action, patient_id)
+    rows = event_store.list_events(conn, patient_id)
+    return patient, build_timeline(patient, rows)
+
+
+def _refill_event(actor: Actor, at: datetime, withdrawn: str, added: str, concentration: str,
+                  reason: str | None) -> Refill:
+    _quantity(withdrawn, units.VOLUME, "withdrawn")
+    _quantity(added, units.VOLUME, "added")
+    _quantity(concentration, units.CONCENTRATION, "concentration")
+    data: dict[str, Any] = {"at": at.isoformat(), "type": "refill", "withdrawn": withdrawn,
+                            "added": added, "concentration": concentration,
+                            "by": actor.username, "id": f"ev-{uuid.uuid4().hex[:16]}"}
+    if reason:
+        data["reason"] = reason
+    try:
+        event = parse_event(data, where="refill")
+    except InputError as exc:
+        where = (exc.where or "").removeprefix("refill.") or None
+        raise type(exc)(exc.message, where=where, fix=exc.fix) from None
+    assert isinstance(event, Refill)
+    return event
+
+
+def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline,
+                     event: Refill) -> dict[str, Any]:
+    before = project_timeline(timeline, event.at)
+    pump = _pump(before)
+    model = pump_model(str(pump["model"]))
+    expected = float(pump.get("reservoir_ml") or 0.0)
+    residual = check_residual(expected_residual_ml=expected, withdrawn_ml=event.withdrawn_ml,
+                              reservoir_capacity_ml=model.reservoir_ml)
+    old_conc: Any = pump.get("concentration_mcg_per_ml")
+    concentration_change = bool(old_conc) and abs(float(old_conc)
+                                                  - event.concentration_mcg_per_ml) > 1e-9
+    bridge: dict[str, Any] | None = None
+    if concentration_change:
+        catheter_ml = _catheter_volume_ml(timeline) or 0.0
+        bridge = bridge_bolus(old_concentration_mcg_per_ml=float(old_conc),
+                              new_concentration_mcg_per_ml=event.concentration_mcg_per_ml,
+                              old_daily_dose_mcg=float(pump.get("daily_dose_mcg") or 0.0),
+                              dead_volume_ml=dead_volume_ml(model, catheter_ml)).as_dict()
+    after = project_new(timeline, event, event.at, "")[1]
+    with_site = patient.get("_site_settings") or {}
+    return {
+        "at": event.at.isoformat(),
+        "pump_model": model.id,
+        "expected_residual_ml": expected,
+        "withdrawn_ml": event.withdrawn_ml,
+        "added_ml": event.added_ml,
+        "residual_check": residual.as_dict(),
+        "discrepancy": bool(residual.as_dict().get("flagged")),
+        "concentration_change": concentration_change,
+        "old_concentration_mcg_per_ml": old_conc,
+        "new_concentration_mcg_per_ml": event.concentration_mcg_per_ml,
+        "bridge_bolus": bridge,
+        "bridge_bolus_needed": bool(bridge and bridge.get("needed")),
+        "after": {key: after.get(key) for key in ("low_reservoir_alarm_at", "empty_at",
+                                                  "refill_due_by")},
+        "reservoir_after_ml": (after.get("pump") or {}).get("reservoir_ml"),
+        "needs_password": concentration_change,
+        "needs_second_clinician": concentration_change and bool(
+            with_site.get(SECOND_CLINICIAN_SETTING, False)),
+    }
+
+
+def _with_site(conn: Connection, patient: dict[str, Any]) -> dict[str, Any]:
+    site = records.get_site(conn, int(patient["site_id"]))
+    return {**patient, "_site_settings": (site or {}).get("settings") or {}}
+
+
+# ------------------------------------------------------------------ refill
+
+def propose_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: str,
+                   added: str, concentration: str, at: datetime | None = None
+                   ) -> dict[str, Any]:
+    """Everything a refill would change, computed without recording anything."""
+    def body(conn: Connection) -> dict[str, Any]:
+        patient, timeline = _load(conn, clinic, actor, authz.REFILL_PROPOSE, patient_id)
+        event = _refill_event(actor, at or clinic.now(), withdrawn, added, concentration, None)
+        result = _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
+        clinic.audit(conn, actor, "refill.propose", entity="patient",
+                     entity_id=str(patient_id), patient_id=patient_id, field="refill",
+                     new_value={"withdrawn": withdrawn, "added": added,
+                                "concentration": concentration})
+        return {"patient_id": patient_id, "version": int(patient["version"]), **result}
+
+    return clinic.run(actor, "refill.propose", body, patient_id=patient_id, entity="refill")
+
+
+def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: str, added: str,
+                  concentration: str, expected_version: int, password: str | None = None,
+                  reason: str | None = None, at: datetime | None = None,
+                  idempotency_key: str | None = None) -> dict[str, Any]:
+    """Record a refill (or open a second-clinician confirmation for a concentration change)."""
+    when = at or clinic.now()
+
+    def check(conn: Connection) -> dict[str, Any]:
+        patient, timeline = _load(conn, clinic, actor, authz.REFILL_RECORD, patient_id)
+        event = _refill_event(actor, when, withdrawn, added, concentration, reason)
+        return _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
+
+    analysis = clinic.run(actor, "refill.record", check, patient_id=patient_id, entity="refill")
+    if analysis["needs_password"]:
+        try:
+            verify_password_again(clinic, actor, password)
+        except (InputError, PermissionDeniedError) as exc:
+            clinic.record_refusal(actor, "refill.record", exc, patient_id=patient_id,
+                                  entity="refill")
+            raise _reauth_error(exc) from None
+
+    def body(conn: Connection) -> dict[str, Any]:
+        patient, timeline = _load(conn, clinic, actor, authz.REFILL_RECORD, patient_id)
+        event = _refill_event(actor, when, withdrawn, added, concentration, reason)
+        result = _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
+        if result["discrepancy"] and not reason:
+            raise InputError("the withdrawn residual differs from the expected one",
+                             where="reason", fix="write why (and what was checked) in the reason")
+        if result["needs_second_clinician"]:
+            if int(patient["version"]) != expected_version:
+                raise ConflictError("the record changed since you loaded it",
+                                    where="expected_version", fix="reload and try again")
+            token = secrets.token_urlsafe(32)
+            pending_id = auth_store.insert_pending(
+                conn, token_hash=token_hash(token), kind="refill", patient_id=patient_id,
+                proposed_by=int(actor.user_id or 0), expected_version=expected_version,
+                payload={"event": event_to_dict(event), "summary": _refill_summary(result)},
+                at=clinic.now(), expires_at=clinic.now() + clinic.settings.pending_lifetime)
+            clinic.audit(conn, actor, "refill.record", outcome="pending", entity="pending",
+                         entity_id=str(pending_id), patient_id=patient_id,
+                         new_value=event_to_dict(event), reason=reason,
+                         detail="waiting for a second clinician")
+            return {"status": "awaiting-confirmation", "pending_id": pending_id,
+                    "proposal": result}
+        stored = append_in(clinic, conn, actor, patient, event, expected_version,
+                           action="refill.record", idempotency_key=idempotency_key)
+        return {"status": "recorded", "event": stored, "proposal": result}
+
+    return clinic.run(actor, "refill.record", body, patient_id=patient_id, entity="refill")
+
+
+def _refill_summary(result: dict[str, Any]) -> str:
+    return (f"refill {units.format_number(result['added_ml'])} mL at "
+            f"{units.format_number(result['new_concentration_mcg_per_ml'])} mcg/mL "
+            f"(concentration was {result['old_concentration_mcg_per_ml']} mcg/mL)")
+
+
+def _reauth_error(exc: Exception) -> Exception:
+    if isinstance(exc, InputError):
+        return exc
+    return PermissionDeniedError("the password is wrong", where="password",
+                                 fix="enter your own password to confirm")
+
+
+def confirm_pending(clinic: Clinic, actor: Actor, pending_id: int, password: str | None
+                    ) -> dict[str, Any]:
+    """A second clinician confirms a pending concentration change (their own password)."""
+    def check(conn: Connection) -> int:
+        authz.require(actor, authz.CONFIRM_SECOND)
+        row = auth_store.get_pending(conn, pending_id=pending_id)
+        if row is None or row["kind"] != "refill":
+            raise NotFoundError(f"confirmation {pending_id} not found", where="pending_id")
+        authz.patient_for(conn, actor, authz.CONFIRM_SECOND, int(row["patient_id"]))
+        if row["proposed_by"] == actor.user_id:
+            raise PermissionDeniedError("the second confirmation must come from another "
+                                        "clinician", fix="ask a colleague to confirm")
+        return int(row["patient_id"])
+
+    patient_id = clinic.run(actor, "pending.confirm", check, entity="pending",
+                            entity_id=str(pending_id))
+    try:
+        verify_password_again(clinic, actor, password)
+    except (InputError, PermissionDeniedError) as exc:
+        clinic.record_refusal(actor, "pending.confirm", exc, patient_id=patient_id)
+        raise _reauth_error(exc) from None
+
+    def body(conn: Connection) -> dict[str, Any]:
+        row = auth_store.get_pending(conn, pending_id=pending_id)
+        assert row is not None
+        patient = authz.patient_for(conn, actor, authz.CONFIRM_SECOND, patient_id)
+        if row["status"] != "open" or row["expires_at"] <= clinic.now():
+            raise ConflictError("this confirmation is no longer open (decided or expired)",
+                                where="pending_id", fix="record the refill again")
+        event = parse_event(row["payload"]["event"], where="pending.event")
+        stored = append_in(clinic, conn, actor, patient, event, int(row["expected_version"]),
+                           action="refill.record",
+                           extra_audit={"detail": f"second clinician confirmed pending "
+                                                  f"{pending_id} proposed by user "
+                                                  f"{row['proposed_by']}"})
+        auth_store.decide_pending(conn, pending_id, "confirmed", int(actor.user_id or 0),
+                                  clinic.now())
+        return {"status": "recorded", "event": stored}
+
+    return clinic.run(actor, "pending.confirm", body, patient_id=patient_id, entity="pending",
+                      entity_id=str(pending_id))
+
+
+# ------------------------------------------------------------------ program change
+
+def _program_event(actor: Actor, at: datetime, program: Any, reason: str | None) -> Program:
+    if not isinstance(program, dict):
+        raise InputError("the program must be an object with a mode", where="program",
+                         fix='e.g. {"mode": "continuous", "daily_dose": "300 mcg/day"}')
+    allowed = {"mode", "daily_dose", "steps"}
+    for key in program:
+        if key not in allowed:
+            raise InputError(f"unknown program field {key!r}", where=f"program.{key}",
+                             fix="use mode, daily_dose or steps")
+    data: dict[str, Any] = {"at": at.isoformat(), "type": "program", **program,
+                            "by": actor.username, "id": f"ev-{uuid.uuid4().hex[:16]}"}
+    if reason:
+        data["reason"] = reason
+    event = parse_event(data, where="program")
+    assert isinstance(event, Program)
+    return event
+
+
+def _program_analysis(patient: dict[str, Any], timeline: Timeline, event: Program
+                      ) -> dict[str, Any]:
+    projection = project_timeline(timeline, event.at)
+    pump = _pump(projection)
+    old = _current_program(timeline)
+    conc = pump.get("concentration_mcg_per_ml")
+    comparison = compare_programs(old, event, float(conc) if conc else None)
+    age = timeline.patient.age_years(event.at)
+    guard = daily_dose_guardrail(patient["etiology"], age)
+    new_total = daily_total_mcg(event)
+    guard_result: dict[str, Any] | None = None
+    titration: dict[str, Any] | None = None
+    needs_reason = False
+    if event.mode != "stopped":
+        classification = guard.classify(new_total)
+        if classification in (Classification.ABOVE_ABSOLUTE, Classification.BELOW_ABSOLUTE):
+            raise InputError(f"a 24-hour total of {units.format_number(new_total)} mcg/day is "
+                             "outside the absolute daily-dose bounds", where="program.daily_dose",
+                             fix=f"stay within {guard.absolute_min:g}–{guard.absolute_max:g} "
+                                 "mcg/day")
+        result = guard.check(new_total)
+        guard_result = {"classification": classification.value,
+                        "reasons": [r.as_dict() for r in result.reasons]}
+        needs_reason = classification is not Classification.WITHIN
+        old_total = daily_total_mcg(old) if old is not None else 0.0
+        if old is not None and old.mode != "stopped" and old_total > 0:
+            last = _last_program_change(timeline)
+            hours = (event.at - last).total_seconds() / 3600 if last else None
+            check = check_titration_step(old_total, new_total, hours, patient["etiology"], age)
+            titration = check.as_dict()
+            needs_reason = needs_reason or not check.allowed
+    return {
+        "old": _program_view(old),
+        "new": _program_view(event),
+        "comparison": comparison.as_dict(),
+        "guardrail": guard_result,
+        "titration": titration,
+        "needs_reason": needs_reason,
+        "concentration_mcg_per_ml": conc,
+    }
+
+
+def _program_view(program: Program | None) -> dict[str, Any] | None:
+    if program is None:
+        return None
+    data = event_to_dict(program)
+    view = {k: v for k, v in data.items() if k in ("mode", "daily_dose", "steps", "at")}
+    view["daily_total_mcg"] = daily_total_mcg(program)
+    return view
+
+
+def propose_program_change(clinic: Clinic, actor: Actor, patient_id: int, program: Any,
+                           expected_version: int, *, reason: str | None = None
+                           ) -> dict[str, Any]:
+    """Old and new program side by side and a token to confirm it with (valid 15 min)."""
+    def body(conn: Connection) -> dict[str, Any]:
+        patient, timeline = _load(conn, clinic, actor, authz.PROGRAM_PROPOSE, patient_id)
+        if int(patient["version"]) != expected_version:
+            raise ConflictError("the record changed since you loaded it",
+                                where="expected_version", fix="reload and try again")
+        event = _program_event(actor, clinic.now(), program, reason)
+        project_new(timeline, event, event.at, "program.")  # the twin accepts it
+        analysis = _program_analysis(patient, timeline, event)
+        if analysis["needs_reason"] and not reason:
+            analysis["reason_required"] = ("outside the recommended range or titration step: "
+                                           "a written reason is needed to confirm")
+        token = secrets.token_urlsafe(32)
+        expires = clinic.now() + clinic.settings.pending_lifetime
+        pending_id = auth_store.insert_pending(
+            conn, token_hash=token_hash(token), kind="program", patient_id=patient_id,
+            proposed_by=int(actor.user_id or 0), expected_version=expected_version,
+            payload={"event": event_to_dict(event), "needs_reason": analysis["needs_reason"],
+                     "summary": f"program {analysis['new']}"},
+            at=clinic.now(), expires_at=expires)
+        clinic.audit(conn, actor, "program.propose", entity="pending",
+                     entity_id=str(pending_id), patient_id=patient_id, field="program",
+                     old_value=analysis["old"], new_value=analysis["new"], reason=reason)
+        return {"patient_id": patient_id, "version": expected_version, **analysis,
+                "confirmation_token": token, "expires_at": expires.isoformat()}
+
+    return clinic.run(actor, "program.propose", body, patient_id=patient_id, entity="program")
+
+
+def confirm_program_change(clinic: Clinic, actor: Actor, patient_id: int,
+                           confirmation_token: str, password: str | None, *,
+                           reason: str | None = None) -> dict[str, Any]:
+    """Append the proposed program after re-authentication (the proposer confirms)."""
+    def check(conn: Connection) -> None:
+        authz.patient_for(conn, actor, authz.PROGRAM_CONFIRM, patient_id)
+
+    clinic.run(actor, "program.confirm", check, patient_id=patient_id, entity="program")
+    try:
+        verify_password_again(clinic, actor, password)
+    except (InputError, PermissionDeniedError) as exc:
+        clinic.record_refusal(actor, "program.confirm", exc, patient_id=patient_id)
+        raise _reauth_error(exc) from None
+
+    def body(conn: Connection) -> dict[str, Any]:
+        patient = authz.patient_for(conn, actor, authz.PROGRAM_CONFIRM, patient_id)
+        row = auth_store.get_pending(conn, token_hash=token_hash(confirmation_token or ""))
+        if (row is None or row["kind"] != "program" or int(row["patient_id"]) != patient_id
+                or row["proposed_by"] != actor.user_id):
+            raise NotFoundError("no such program proposal", where="confirmation_token",
+                                fix="propose the change again")
+        if row["status"] != "open" or row["expires_at"] <= clinic.now():
+            raise ConflictError("the proposal expired or was already decided",
+                                where="confirmation_token", fix="propose the change again")
+        data = dict(row["payload"]["event"])
+        final_reason = reason or data.get("reason")
+        if row["payload"].get("needs_reason") and not final_reason:
+            raise InputError("this program is outside the recommended range or titration "
+                             "step", where="reason", fix="write the clinical reason")
+        if final_reason:
+            data["reason"] = final_reason
+        event: Event = parse_event(data, where="program")
+        stored = append_in(clinic, conn, actor, patient, event, int(row["expected_version"]),
+                           action="program.confirm",
+                           extra_audit={"detail": "confirmed with password"})
+        auth_store.decide_pending(conn, int(row["id"]), "confirmed", int(actor.user_id or 0),
+                                  clinic.now())
+        return {"status": "recorded", "event": stored}
+
+    return clinic.run(actor, "program.confirm", body, patient_id=patient_id, entity="program")

@@ -1,0 +1,126 @@
+"""The worklist: a site's patients ordered by urgency, from the stored projection summaries.
+
+Urgency comes from the summary row kept with every append (dates, alarm priority, findings,
+last triage) compared with *now*: an empty reservoir or a sounding alarm first, then urgent
+triage, overdue refills, serious findings, refills due within a week. The score orders the
+list; each item carries its reasons in words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import Connection, select
+
+from thecal.service import authz
+from thecal.service.actors import Actor
+from thecal.service.clinic import Clinic
+from thecal.store.tables import patients, projections
+
+DUE_SOON: Final = timedelta(days=7)
+TRIAGE_RECENT: Final = timedelta(days=7)
+REPLACEMENT_SOON: Final = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class WorklistItem:
+    patient_id: int
+    mrn: str
+    display_name: str
+    urgency: int
+    reasons: list[str] = field(default_factory=list)
+    refill_due_by: datetime | None = None
+    low_reservoir_alarm_at: datetime | None = None
+    empty_at: datetime | None = None
+    triage_urgency: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {"patient_id": self.patient_id, "mrn": self.mrn,
+                "display_name": self.display_name, "urgency": self.urgency,
+                "reasons": self.reasons, "refill_due_by": iso(self.refill_due_by),
+                "low_reservoir_alarm_at": iso(self.low_reservoir_alarm_at),
+                "empty_at": iso(self.empty_at), "triage_urgency": self.triage_urgency}
+
+
+_TRIAGE_WORDS: Final = {4: "emergency", 3: "urgent", 2: "soon", 1: "routine"}
+
+
+def _days(delta: timedelta) -> str:
+    days = delta.total_seconds() / 86400
+    return f"{days:.0f} day{'s' if round(days) != 1 else ''}"
+
+
+def score(row: dict[str, Any], now: datetime) -> tuple[int, list[str]]:
+    """Urgency (0–100) and the reasons, for one patient's summary row at ``now``."""
+    ranked: list[tuple[int, str]] = []
+    empty_at, low_at, due = row.get("empty_at"), row.get("low_reservoir_alarm_at"), \
+        row.get("refill_due_by")
+    if empty_at is not None and now >= empty_at:
+        ranked.append((100, "reservoir empty: therapy has stopped (withdrawal risk)"))
+    elif low_at is not None and now >= low_at:
+        ranked.append((85, "low-reservoir alarm sounding"))
+    priority = int(row.get("alarm_priority") or 0)
+    if priority >= 3:
+        ranked.append((85, "high-priority pump alarm"))
+    elif priority == 2:
+        ranked.append((55, "medium-priority pump alarm"))
+    elif priority == 1:
+        ranked.append((25, "low-priority pump alarm"))
+    triage_rank = int(row.get("triage_urgency") or 0)
+    triage_at = row.get("triage_at")
+    if triage_rank >= 2 and triage_at is not None and now - triage_at <= TRIAGE_RECENT:
+        label = _TRIAGE_WORDS.get(triage_rank, "urgent")
+        ranked.append(({4: 95, 3: 80}.get(triage_rank, 35), f"symptom report triaged {label}"))
+    if due is not None:
+        if now > due:
+            ranked.append((70, f"refill overdue by {_days(now - due)}"))
+        elif due - now <= DUE_SOON:
+            ranked.append((40, f"refill due in {_days(due - now)}"))
+    severity = int(row.get("finding_severity") or 0)
+    findings = int(row.get("open_findings") or 0)
+    if findings:
+        ranked.append(({3: 60, 2: 30}.get(severity, 10),
+                       f"{findings} open finding{'s' if findings != 1 else ''}"))
+    eri = row.get("elective_replacement_at")
+    if eri is not None and eri - now <= REPLACEMENT_SOON:
+        ranked.append((30, "pump replacement due (elective replacement indicator)"))
+    ranked.sort(key=lambda pair: -pair[0])
+    return (ranked[0][0] if ranked else 0), [text for _, text in ranked]
+
+
+def worklist(clinic: Clinic, actor: Actor, *, limit: int = 100) -> list[WorklistItem]:
+    """The actor's site and care-team patients, most urgent first (ties: earliest refill)."""
+    def body(conn: Connection) -> list[WorklistItem]:
+        authz.require(actor, authz.WORKLIST)
+        stmt = (select(patients.c.id, patients.c.mrn, patients.c.display_name,
+                       projections.c.low_reservoir_alarm_at, projections.c.empty_at,
+                       projections.c.refill_due_by, projections.c.elective_replacement_at,
+                       projections.c.alarm_priority, projections.c.open_findings,
+                       projections.c.finding_severity, projections.c.triage_urgency,
+                       projections.c.triage_at)
+                .select_from(patients.outerjoin(projections,
+                                                projections.c.patient_id == patients.c.id))
+                .where(authz.visible_patients_clause(actor)))
+        now = clinic.now()
+        items: list[WorklistItem] = []
+        far = now + timedelta(days=100 * 365)
+        for row in conn.execute(stmt).mappings():
+            urgency, reasons = score(dict(row), now)
+            rank = int(row["triage_urgency"] or 0)
+            items.append(WorklistItem(
+                patient_id=int(row["id"]), mrn=row["mrn"], display_name=row["display_name"],
+                urgency=urgency, reasons=reasons, refill_due_by=row["refill_due_by"],
+                low_reservoir_alarm_at=row["low_reservoir_alarm_at"], empty_at=row["empty_at"],
+                triage_urgency=_TRIAGE_WORDS.get(rank) if rank else None))
+        items.sort(key=lambda i: (-i.urgency, i.refill_due_by or far, i.patient_id))
+        shown = items[:max(1, min(limit, 10_000))]
+        clinic.audit(conn, actor, "worklist.read", entity="patient",
+                     detail=f"{len(shown)} of {len(items)} patients listed")
+        return shown
+
+    return clinic.run(actor, "worklist.read", body, entity="worklist")
