@@ -1,0 +1,405 @@
+"""The clinician's pages: worklist, patient chart, refill workflow, program change,
+assessment, triage inbox, screening and eligibility checklists, care team.
+
+Each handler reads the form, asks the port (the service) and renders the answer. The order of
+the refill steps is the one a pump programmer walks; which steps apply (the discrepancy
+explanation, the bridge bolus) is decided by the service's proposal, never here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from thecal.errors import InputError
+from thecal.web.charts import HLine, VLine, line_chart
+from thecal.web.models import Chart, RefillInput, RefillProposal
+from thecal.web.rendering import render
+from thecal.web.security import PageRoute, check_csrf, port_of, require_clinician
+
+router = APIRouter(prefix="/clinic", route_class=PageRoute, include_in_schema=False)
+
+Text = Annotated[str, Form()]
+
+
+# --- worklist -------------------------------------------------------------------------------
+
+@router.get("")
+def worklist(request: Request) -> Response:
+    user = require_clinician(request)
+    rows = port_of(request).worklist(user)
+    template = "clinic/worklist_rows.html" if request.headers.get("HX-Request") else \
+        "clinic/worklist.html"
+    return render(request, template, {"title": "Worklist", "rows": rows})
+
+
+# --- chart ----------------------------------------------------------------------------------
+
+def chart_figures(chart: Chart) -> dict[str, object]:
+    """The SVG pictures of a chart's series (drawing only; the figures come from the service)."""
+    header = chart.header
+    hlines = [HLine(header.low_alarm_ml, f"low-reservoir alarm {header.low_alarm_ml:g} mL")] \
+        if header.low_alarm_ml is not None else []
+    vlines: list[VLine] = []
+    if header.next_alarm_at is not None:
+        vlines.append(VLine(header.next_alarm_at, "alarm", "threshold"))
+    if header.refill_due_by is not None and chart.reservoir and chart.reservoir.points:
+        tz = chart.reservoir.points[0].at.tzinfo
+        from datetime import datetime, time
+
+        vlines.append(VLine(datetime.combine(header.refill_due_by, time(12), tzinfo=tz),
+                            f"refill due {header.refill_due_by:%-d %b}"))
+    return {
+        "reservoir_svg": line_chart([chart.reservoir], title="Reservoir volume projection",
+                                    hlines=hlines, vlines=vlines),
+        "dose_svg": line_chart([chart.dose_history], title="Daily dose history", steps=True),
+        "ashworth_svg": line_chart([chart.ashworth], title="Ashworth score", y_max=4.0),
+        "penn_svg": line_chart([chart.penn], title="Penn spasm frequency", y_max=4.0),
+        "csf_svg": line_chart([chart.csf_level], title="Expected spinal-fluid baclofen level"),
+        "tone_svg": line_chart([chart.tone], title="Expected muscle tone", y_min=None),
+    }
+
+
+@router.get("/patients/{patient_id}")
+def chart_page(request: Request, patient_id: str) -> Response:
+    user = require_clinician(request)
+    chart = port_of(request).chart(user, patient_id)
+    return render(request, "clinic/chart.html", {"title": chart.header.name, "chart": chart,
+                                                 "h": chart.header, **chart_figures(chart)})
+
+
+# --- refill workflow ------------------------------------------------------------------------
+
+REFILL_STEPS = (
+    ("residual", "Residual withdrawn"),
+    ("discrepancy", "Discrepancy check"),
+    ("drug", "Drug added"),
+    ("bridge", "Bridge bolus"),
+    ("program", "Program"),
+    ("confirm", "Confirm"),
+)
+_STEP_FIELDS = {
+    "residual": ("withdrawn",),
+    "discrepancy": ("discrepancy_explanation",),
+    "drug": ("concentration", "added"),
+    "bridge": ("bridge_bolus_confirmed",),
+    "program": ("daily_dose", "override_reason"),
+    "confirm": ("password",),
+}
+
+
+def applicable_steps(proposal: RefillProposal | None) -> list[str]:
+    """The steps this refill needs: the discrepancy and bridge steps only when the service says."""
+    steps = []
+    for key, _ in REFILL_STEPS:
+        if key == "discrepancy" and not (proposal and proposal.discrepancy):
+            continue
+        if key == "bridge" and not (proposal and proposal.concentration_change):
+            continue
+        steps.append(key)
+    return steps
+
+
+def _missing(step: str, entry: RefillInput, proposal: RefillProposal) -> dict[str, str]:
+    """Fields a person must fill before leaving a step (form completeness, not a rule)."""
+    errors: dict[str, str] = {}
+    if step == "residual" and not entry.withdrawn.strip():
+        errors["withdrawn"] = "Enter the volume withdrawn with its unit, e.g. 11.8 mL."
+    if step == "discrepancy" and not entry.discrepancy_explanation.strip():
+        errors["discrepancy_explanation"] = ("Explain the discrepancy before going on "
+                                             "(for example: pocket fill ruled out, how).")
+    if step == "drug":
+        if not entry.concentration.strip():
+            errors["concentration"] = "Choose the concentration from the formulary."
+        if not entry.added.strip():
+            errors["added"] = "Enter the volume added with its unit, e.g. 20 mL."
+    if step == "bridge" and not entry.bridge_bolus_confirmed:
+        errors["bridge_bolus_confirmed"] = "Confirm that the bridge bolus will be programmed."
+    if step == "program":
+        if not entry.daily_dose.strip():
+            errors["daily_dose"] = "Enter the daily dose with its unit, e.g. 300 mcg/day."
+        elif proposal.needs_override_reason and not entry.override_reason.strip():
+            errors["override_reason"] = ("This dose is outside the recommended bounds: write the "
+                                         "reason to go on.")
+        elif not proposal.allowed:
+            errors["daily_dose"] = "This dose is beyond the absolute bounds and cannot be sent."
+    return errors
+
+
+def _entry_from_form(withdrawn: str, discrepancy_explanation: str, concentration: str,
+                     added: str, bridge_bolus_confirmed: str, daily_dose: str,
+                     override_reason: str) -> RefillInput:
+    return RefillInput(withdrawn=withdrawn.strip(),
+                       discrepancy_explanation=discrepancy_explanation.strip(),
+                       concentration=concentration.strip(), added=added.strip(),
+                       bridge_bolus_confirmed=bridge_bolus_confirmed == "yes",
+                       daily_dose=daily_dose.strip(), override_reason=override_reason.strip())
+
+
+def _render_refill(request: Request, patient_id: str, step: str, entry: RefillInput,
+                   proposal: RefillProposal | None, errors: dict[str, str],
+                   status_code: int = 200) -> Response:
+    user = require_clinician(request)
+    port = port_of(request)
+    chart = port.chart(user, patient_id)
+    steps = applicable_steps(proposal)
+    labels = dict(REFILL_STEPS)
+    return render(request, "clinic/refill.html", {
+        "title": f"Refill · {chart.header.name}", "h": chart.header, "step": step,
+        "steps": [(key, labels[key]) for key in steps], "done": steps[:steps.index(step)]
+        if step in steps else [], "entry": entry, "p": proposal, "errors": errors,
+        "formulary": port.formulary(user)}, status_code=status_code)
+
+
+@router.get("/patients/{patient_id}/refill")
+def refill_start(request: Request, patient_id: str) -> Response:
+    user = require_clinician(request)
+    header = port_of(request).chart(user, patient_id).header
+    entry = RefillInput(daily_dose=f"{header.daily_dose_mcg:g} mcg/day"
+                        if header.daily_dose_mcg is not None else "")
+    proposal = port_of(request).propose_refill(user, patient_id, entry)
+    return _render_refill(request, patient_id, "residual", entry, proposal, {})
+
+
+@router.post("/patients/{patient_id}/refill")
+def refill_step(request: Request, patient_id: str, step: Text = "residual", goto: Text = "",
+                csrf_token: Text = "", withdrawn: Text = "", discrepancy_explanation: Text = "",
+                concentration: Text = "", added: Text = "", bridge_bolus_confirmed: Text = "",
+                daily_dose: Text = "", override_reason: Text = "",
+                password: Text = "") -> Response:
+    user = require_clinician(request)
+    check_csrf(request, csrf_token)
+    port = port_of(request)
+    entry = _entry_from_form(withdrawn, discrepancy_explanation, concentration, added,
+                             bridge_bolus_confirmed, daily_dose, override_reason)
+    try:
+        proposal = port.propose_refill(user, patient_id, entry)
+    except InputError as exc:
+        field = (exc.where or "withdrawn").split(".")[-1]
+        return _render_refill(request, patient_id, _step_of_field(field), entry, None,
+                              {field: exc.one_line()}, status_code=422)
+    steps = applicable_steps(proposal)
+    if goto in steps and steps.index(goto) <= steps.index(step if step in steps else "confirm"):
+        return _render_refill(request, patient_id, goto, entry, proposal, {})
+    if step not in steps:
+        step = steps[0]
+    # a field the service refused, on this step or an earlier one, sends the person back there
+    for key in steps[:steps.index(step) + 1]:
+        bad = {f: m for f, m in proposal.errors.items() if f in _STEP_FIELDS[key]}
+        if not bad and key != "confirm":
+            bad = _missing(key, entry, proposal)
+        if bad:
+            return _render_refill(request, patient_id, key, entry, proposal, bad,
+                                  status_code=422 if key == step else 200)
+    if step != "confirm":
+        return _render_refill(request, patient_id, steps[steps.index(step) + 1], entry,
+                              proposal, {})
+    if not password:
+        return _render_refill(request, patient_id, "confirm", entry, proposal,
+                              {"password": "Enter your password to sign this refill."},
+                              status_code=422)
+    try:
+        record = port.record_refill(user, patient_id, entry, password)
+    except InputError as exc:
+        field = (exc.where or "password").split(".")[-1]
+        return _render_refill(request, patient_id, _step_of_field(field) if field in
+                              sum(_STEP_FIELDS.values(), ()) else "confirm", entry, proposal,
+                              {field if field in sum(_STEP_FIELDS.values(), ()) else "password":
+                               exc.one_line()}, status_code=422)
+    if record.status != "recorded":
+        return render(request, "clinic/refill_pending.html",
+                      {"title": "Refill awaiting confirmation", "record": record})
+    return RedirectResponse(f"/clinic/patients/{patient_id}/refills/{record.event_id}",
+                            status_code=303)
+
+
+def _step_of_field(field: str) -> str:
+    for key, fields in _STEP_FIELDS.items():
+        if field in fields:
+            return key
+    return "residual"
+
+
+@router.get("/patients/{patient_id}/refills/{event_id}")
+def refill_summary(request: Request, patient_id: str, event_id: str) -> Response:
+    user = require_clinician(request)
+    record = port_of(request).refill_record(user, patient_id, event_id)
+    return render(request, "clinic/refill_summary.html",
+                  {"title": f"Refill summary · {record.patient_name}", "r": record,
+                   "p": record.proposal})
+
+
+# --- program change -------------------------------------------------------------------------
+
+def _program_page(request: Request, patient_id: str, daily_dose: str, override_reason: str,
+                  fragment: bool = False, errors: dict[str, str] | None = None,
+                  status_code: int = 200) -> Response:
+    user = require_clinician(request)
+    port = port_of(request)
+    header = port.chart(user, patient_id).header
+    proposal = None
+    errors = dict(errors or {})
+    if daily_dose.strip():
+        try:
+            proposal = port.propose_program(user, patient_id, daily_dose.strip(),
+                                            override_reason.strip())
+            errors.update(proposal.errors)
+        except InputError as exc:
+            errors["daily_dose"] = exc.one_line()
+    context = {"title": f"Program change · {header.name}", "h": header, "p": proposal,
+               "daily_dose": daily_dose, "override_reason": override_reason, "errors": errors}
+    template = "clinic/program_check.html" if fragment else "clinic/program.html"
+    return render(request, template, context, status_code=status_code)
+
+
+@router.get("/patients/{patient_id}/program")
+def program_form(request: Request, patient_id: str) -> Response:
+    return _program_page(request, patient_id, "", "")
+
+
+@router.post("/patients/{patient_id}/program/check")
+def program_check(request: Request, patient_id: str, csrf_token: Text = "",
+                  daily_dose: Text = "", override_reason: Text = "") -> Response:
+    """The live check beside the form (htmx) or the whole page (no script)."""
+    require_clinician(request)
+    check_csrf(request, csrf_token or request.headers.get("X-CSRF-Token", ""))
+    fragment = bool(request.headers.get("HX-Request"))
+    return _program_page(request, patient_id, daily_dose, override_reason, fragment=fragment)
+
+
+@router.post("/patients/{patient_id}/program")
+def program_send(request: Request, patient_id: str, csrf_token: Text = "",
+                 daily_dose: Text = "", override_reason: Text = "",
+                 password: Text = "") -> Response:
+    user = require_clinician(request)
+    check_csrf(request, csrf_token)
+    port = port_of(request)
+    try:
+        proposal = port.propose_program(user, patient_id, daily_dose.strip(),
+                                        override_reason.strip())
+    except InputError as exc:
+        return _program_page(request, patient_id, daily_dose, override_reason,
+                             errors={"daily_dose": exc.one_line()}, status_code=422)
+    if proposal.errors or not proposal.allowed:
+        return _program_page(request, patient_id, daily_dose, override_reason, status_code=422)
+    if proposal.needs_override_reason and not override_reason.strip():
+        return _program_page(request, patient_id, daily_dose, override_reason, errors={
+            "override_reason": "This step is beyond the recommended bounds: write the reason "
+                               "before sending."}, status_code=422)
+    if not password:
+        return _program_page(request, patient_id, daily_dose, override_reason, errors={
+            "password": "Enter your password to sign this change."}, status_code=422)
+    try:
+        port.confirm_program(user, patient_id, daily_dose.strip(), override_reason.strip(),
+                             password)
+    except InputError as exc:
+        field = (exc.where or "password").split(".")[-1]
+        field = field if field in {"daily_dose", "override_reason", "password"} else "password"
+        return _program_page(request, patient_id, daily_dose, override_reason,
+                             errors={field: exc.one_line()}, status_code=422)
+    return RedirectResponse(f"/clinic/patients/{patient_id}?saved=program", status_code=303)
+
+
+# --- assessment -----------------------------------------------------------------------------
+
+@router.get("/patients/{patient_id}/assessment")
+def assessment_form(request: Request, patient_id: str) -> Response:
+    user = require_clinician(request)
+    port = port_of(request)
+    header = port.chart(user, patient_id).header
+    return render(request, "clinic/assessment.html", {
+        "title": f"Assessment · {header.name}", "h": header, "groups": port.muscle_groups(),
+        "values": {}, "errors": {}})
+
+
+@router.post("/patients/{patient_id}/assessment")
+async def assessment_send(request: Request, patient_id: str) -> Response:
+    user = require_clinician(request)
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items()}
+    check_csrf(request, values.get("csrf_token", ""))
+    port = port_of(request)
+    groups = port.muscle_groups()
+    ashworth = {g: values.get(f"ashworth_{g}", "") for g in groups
+                if values.get(f"ashworth_{g}", "")}
+    try:
+        port.record_assessment(user, patient_id, ashworth, values.get("penn_frequency", ""),
+                               values.get("penn_severity", ""), values.get("notes", ""))
+    except InputError as exc:
+        header = port.chart(user, patient_id).header
+        field = (exc.where or "notes").split(".")[-1]
+        return render(request, "clinic/assessment.html", {
+            "title": f"Assessment · {header.name}", "h": header, "groups": groups,
+            "values": values, "errors": {field: exc.one_line(), "_": exc.one_line()}},
+            status_code=422)
+    return RedirectResponse(f"/clinic/patients/{patient_id}?saved=assessment", status_code=303)
+
+
+# --- triage inbox, checklists, team ---------------------------------------------------------
+
+@router.get("/triage")
+def triage_inbox(request: Request) -> Response:
+    user = require_clinician(request)
+    items = port_of(request).triage_inbox(user)
+    return render(request, "clinic/triage.html", {"title": "Triage inbox", "items": items})
+
+
+def _checklist_page(request: Request, patient_id: str, which: str,
+                    answers: dict[str, str]) -> Response:
+    user = require_clinician(request)
+    port = port_of(request)
+    header = port.chart(user, patient_id).header
+    checklist = (port.screening if which == "screening" else port.eligibility)(
+        user, patient_id, answers)
+    return render(request, "clinic/checklist.html", {
+        "title": f"{checklist.title} · {header.name}", "h": header, "c": checklist,
+        "which": which, "answers": answers})
+
+
+@router.get("/patients/{patient_id}/screening")
+def screening_page(request: Request, patient_id: str) -> Response:
+    return _checklist_page(request, patient_id, "screening", {})
+
+
+@router.get("/patients/{patient_id}/eligibility")
+def eligibility_page(request: Request, patient_id: str) -> Response:
+    return _checklist_page(request, patient_id, "eligibility", {})
+
+
+@router.post("/patients/{patient_id}/screening")
+async def screening_send(request: Request, patient_id: str) -> Response:
+    return await _checklist_send(request, patient_id, "screening")
+
+
+@router.post("/patients/{patient_id}/eligibility")
+async def eligibility_send(request: Request, patient_id: str) -> Response:
+    return await _checklist_send(request, patient_id, "eligibility")
+
+
+async def _checklist_send(request: Request, patient_id: str, which: str) -> Response:
+    require_clinician(request)
+    form = await request.form()
+    answers = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    check_csrf(request, str(form.get("csrf_token", "")))
+    return _checklist_page(request, patient_id, which, answers)
+
+
+@router.get("/team")
+def site_team(request: Request) -> Response:
+    user = require_clinician(request)
+    members = port_of(request).care_team(user, None)
+    return render(request, "clinic/team.html", {"title": "Care team", "members": members,
+                                                "h": None})
+
+
+@router.get("/patients/{patient_id}/team")
+def patient_team(request: Request, patient_id: str) -> Response:
+    user = require_clinician(request)
+    port = port_of(request)
+    header = port.chart(user, patient_id).header
+    members = port.care_team(user, patient_id)
+    return render(request, "clinic/team.html", {"title": f"Care team · {header.name}",
+                                                "members": members, "h": header})
+

@@ -1,0 +1,343 @@
+"""What the pages show: small immutable view models, and the port the pages call.
+
+The pages never reach the store or a clinical rule. They call a :class:`ClinicPort`, whose one
+production implementation (:mod:`thecal.web.service_port`) forwards each call to a
+``thecal.service`` use case and copies the answer into these view models. Templates read
+attributes only, so the models are the whole contract between the pages and the rest of thecal.
+
+Quantities inside the models are floats in canonical units named by the field
+(``daily_dose_mcg``, ``volume_ml``); the templates format them with their units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
+
+Role = Literal["clinician", "patient", "caregiver", "admin"]
+Urgency = Literal["emergency", "urgent", "soon", "routine", "self-care", "none"]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a figure or an answer is what it is (code, words, source key)."""
+
+    code: str
+    message: str
+    source: str = ""
+    severity: str = "info"  # info | warning | danger
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    display_name: str
+    role: Role
+    site: str = ""
+    patient_ids: tuple[str, ...] = ()  # the patients a patient or caregiver may see
+    actor: Any = field(default=None, compare=False, repr=False)  # the service's own Actor
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A new session: the opaque token for the cookie and its CSRF token."""
+
+    token: str
+    user: User
+    csrf_token: str
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    patient_id: str
+    name: str
+    urgency: Urgency
+    reasons: tuple[str, ...]
+    refill_due_by: date | None = None
+    next_alarm_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: datetime
+    type: str
+    summary: str
+    by: str = ""
+    event_id: str = ""
+
+
+@dataclass(frozen=True)
+class Point:
+    at: datetime
+    value: float
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line on a chart: a name, its unit and its points."""
+
+    name: str
+    unit: str
+    points: tuple[Point, ...]
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class PumpHeader:
+    patient_id: str
+    name: str
+    born: date | None
+    etiology: str
+    pump: str
+    catheter: str
+    drug: str
+    concentration_mcg_per_ml: float | None
+    daily_dose_mcg: float | None
+    reservoir_ml: float | None
+    reservoir_capacity_ml: float | None
+    low_alarm_ml: float | None
+    next_alarm_at: datetime | None
+    refill_due_by: date | None
+    empty_at: datetime | None
+    mri_flag: str
+    allergies: tuple[str, ...]
+    alarms_sounding: tuple[str, ...] = ()
+    warnings: tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chart:
+    header: PumpHeader
+    timeline: tuple[TimelineItem, ...]
+    reservoir: Series | None = None
+    dose_history: Series | None = None
+    ashworth: Series | None = None
+    penn: Series | None = None
+    csf_level: Series | None = None
+    tone: Series | None = None
+
+
+@dataclass(frozen=True)
+class Concentration:
+    """One formulary entry: what the concentration picker offers."""
+
+    concentration_mcg_per_ml: float
+    label: str
+
+
+@dataclass(frozen=True)
+class ProgramSummary:
+    """A program as the confirmation screen shows it, with its 24-hour totals."""
+
+    description: str
+    daily_dose_mcg: float
+    daily_volume_ml: float
+    concentration_mcg_per_ml: float
+
+
+@dataclass(frozen=True)
+class RefillInput:
+    """What the clinician entered so far; each step of the wizard adds to it."""
+
+    withdrawn: str = ""
+    discrepancy_explanation: str = ""
+    concentration: str = ""
+    added: str = ""
+    bridge_bolus_confirmed: bool = False
+    daily_dose: str = ""
+    override_reason: str = ""
+
+
+@dataclass(frozen=True)
+class RefillProposal:
+    """The service's answer for a refill in progress: every figure the steps show."""
+
+    expected_residual_ml: float
+    withdrawn_ml: float | None
+    discrepancy: bool
+    discrepancy_reasons: tuple[Reason, ...]
+    old_concentration_mcg_per_ml: float
+    new_concentration_mcg_per_ml: float | None
+    added_ml: float | None
+    capacity_ml: float
+    concentration_change: bool
+    bridge_bolus: str | None  # words for the bridge bolus, None when none is needed
+    bridge_bolus_reasons: tuple[Reason, ...]
+    old_program: ProgramSummary
+    new_program: ProgramSummary | None
+    program_reasons: tuple[Reason, ...]
+    needs_override_reason: bool
+    allowed: bool  # False: beyond an absolute bound, cannot be recorded
+    next_alarm_at: datetime | None
+    refill_due_by: date | None
+    errors: dict[str, str] = field(default_factory=dict)  # form field → message
+
+
+@dataclass(frozen=True)
+class RefillRecord:
+    event_id: str
+    patient_id: str
+    patient_name: str
+    at: datetime
+    by: str
+    proposal: RefillProposal
+    status: str = "recorded"  # recorded | awaiting-confirmation (a second clinician signs)
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ProgramProposal:
+    old_program: ProgramSummary
+    new_program: ProgramSummary | None
+    step_fraction: float | None
+    classification: str  # within-recommended | above-recommended | above-absolute | ...
+    needs_override_reason: bool
+    allowed: bool
+    reasons: tuple[Reason, ...]
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TriageAnswer:
+    urgency: Urgency
+    headline: str
+    what_to_do: tuple[str, ...]
+    reasons: tuple[Reason, ...] = ()
+    interrogate_pump: bool = False
+
+
+@dataclass(frozen=True)
+class Symptom:
+    code: str
+    patient_words: str
+    clinician_words: str
+    group: str
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    report_id: str
+    patient_id: str
+    patient_name: str
+    at: datetime
+    symptoms: tuple[str, ...]
+    answer: TriageAnswer
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    key: str
+    text: str
+    status: Literal["met", "not-met", "unknown", "done", "todo"] = "unknown"
+    detail: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Checklist:
+    title: str
+    items: tuple[ChecklistItem, ...]
+    verdict: str = ""
+    reasons: tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    name: str
+    role: str
+    contact: str = ""
+    responsibilities: str = ""
+
+
+@dataclass(frozen=True)
+class AlarmMeaning:
+    sound: str  # "single tone" | "two-tone"
+    means: tuple[str, ...]
+    what_to_do: tuple[str, ...]
+    urgency: Urgency
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class MyPump:
+    header: PumpHeader
+    days_of_drug_left: float | None
+    alarms: tuple[AlarmMeaning, ...]
+    clinic_phone: str = ""
+
+
+@dataclass(frozen=True)
+class Appointment:
+    uid: str
+    starts_at: datetime
+    ends_at: datetime
+    title: str
+    location: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ImplantCard:
+    patient_name: str
+    born: date | None
+    pump: str
+    catheter: str
+    drug: str
+    concentration: str
+    implanted_on: date | None
+    clinic: str
+    clinic_phone: str
+    warnings: tuple[str, ...]
+
+
+class ClinicPort(Protocol):
+    """Everything the pages ask of thecal. One method, one use case.
+
+    Methods raise :mod:`thecal.errors` exceptions: ``InputError`` (with ``where`` naming the
+    form field), ``NotFoundError``, ``PermissionDeniedError``; the pages turn them into form
+    messages and 404/403 pages.
+    """
+
+    session_cookie_name: str
+    cookie_secure: bool
+
+    # sessions
+    def sign_in(self, username: str, password: str) -> SignedIn | None: ...
+    def sign_out(self, token: str) -> None: ...
+    def current_user(self, token: str) -> User | None: ...
+    def csrf_token(self, token: str) -> str: ...
+    def reauthenticate(self, token: str, password: str) -> bool: ...
+
+    # clinician
+    def worklist(self, user: User) -> Sequence[WorklistRow]: ...
+    def chart(self, user: User, patient_id: str) -> Chart: ...
+    def formulary(self, user: User) -> Sequence[Concentration]: ...
+    def propose_refill(self, user: User, patient_id: str, entry: RefillInput) -> RefillProposal: ...
+    def record_refill(self, user: User, patient_id: str, entry: RefillInput,
+                      password: str) -> RefillRecord: ...
+    def refill_record(self, user: User, patient_id: str, event_id: str) -> RefillRecord: ...
+    def propose_program(self, user: User, patient_id: str, daily_dose: str,
+                        override_reason: str) -> ProgramProposal: ...
+    def confirm_program(self, user: User, patient_id: str, daily_dose: str,
+                        override_reason: str, password: str) -> ProgramProposal: ...
+    def record_assessment(self, user: User, patient_id: str, ashworth: dict[str, str],
+                          penn_frequency: str, penn_severity: str, notes: str) -> None: ...
+    def muscle_groups(self) -> Sequence[str]: ...
+    def triage_inbox(self, user: User) -> Sequence[InboxItem]: ...
+    def screening(self, user: User, patient_id: str,
+                  answers: Mapping[str, str]) -> Checklist: ...
+    def eligibility(self, user: User, patient_id: str,
+                    answers: Mapping[str, str]) -> Checklist: ...
+    def care_team(self, user: User, patient_id: str | None) -> Sequence[TeamMember]: ...
+
+    # patient and caregiver
+    def alarm_meanings(self) -> Sequence[AlarmMeaning]: ...
+    def my_pump(self, user: User, patient_id: str) -> MyPump: ...
+    def symptom_codes(self) -> Sequence[Symptom]: ...
+    def report_symptoms(self, user: User, patient_id: str,
+                        codes: Sequence[str], notes: str) -> TriageAnswer: ...
+    def recovery_checklist(self, user: User, patient_id: str) -> Checklist: ...
+    def implant_card(self, user: User, patient_id: str) -> ImplantCard: ...
+    def appointments(self, user: User, patient_id: str) -> Sequence[Appointment]: ...

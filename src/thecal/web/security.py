@@ -1,0 +1,154 @@
+"""Who is asking, may they, and is the form theirs: session cookie, roles, CSRF, error pages.
+
+Every page route goes through :class:`PageRoute`, which turns a refusal into a page a person
+can act on: no session → the sign-in page (then back), a record they may not see → 403, an
+unknown record → 404. Access control is enforced again by the service for every call; the
+checks here only decide which page to show (deny by default, SE-1, SE-2).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
+
+from thecal.errors import NotFoundError, PermissionDeniedError, ThecalError
+from thecal.web.models import ClinicPort, User
+from thecal.web.rendering import CLINIC_ROLES, HOME_ROLES, render
+
+
+class LoginRequired(Exception):
+    """No valid session: show the sign-in page."""
+
+
+class Forbidden(Exception):
+    """Signed in, but this page is not theirs."""
+
+    def __init__(self, message: str = "This page is not available to you.") -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class BadCsrf(Exception):
+    """A form that did not come from this session's page."""
+
+
+def port_of(request: Request) -> ClinicPort:
+    factory: Callable[[Request], ClinicPort] = request.app.state.web_port_factory
+    port: ClinicPort | None = getattr(request.state, "port", None)
+    if port is None:
+        port = factory(request)
+        request.state.port = port
+    return port
+
+
+def session_token(request: Request) -> str:
+    return request.cookies.get(port_of(request).session_cookie_name, "")
+
+
+def optional_user(request: Request) -> User | None:
+    """The signed-in user, or None; also leaves the CSRF token for the page frame."""
+    cached: User | None = getattr(request.state, "user", None)
+    if cached is not None:
+        return cached
+    token = session_token(request)
+    if not token:
+        return None
+    port = port_of(request)
+    try:
+        user = port.current_user(token)
+    except PermissionDeniedError:
+        return None
+    if user is None:
+        return None
+    request.state.user = user
+    request.state.csrf_token = port.csrf_token(token)
+    return user
+
+
+def require_user(request: Request) -> User:
+    user = optional_user(request)
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+def require_clinician(request: Request) -> User:
+    user = require_user(request)
+    if user.role not in CLINIC_ROLES:
+        raise Forbidden("These pages are for the clinic team.")
+    return user
+
+
+def require_own_patient(request: Request, patient_id: str) -> User:
+    """A patient or caregiver sees only their own patient; clinicians go to the service check."""
+    user = require_user(request)
+    if user.role in HOME_ROLES and patient_id not in user.patient_ids:
+        raise Forbidden("You can only see your own pump and records.")
+    if user.role not in HOME_ROLES and user.role not in CLINIC_ROLES:
+        raise Forbidden()
+    return user
+
+
+def check_csrf(request: Request, submitted: str) -> None:
+    """The synchroniser token in the form must match the session's (SE-2)."""
+    expected = getattr(request.state, "csrf_token", "")
+    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+        raise BadCsrf()
+
+
+def home_for(user: User) -> str:
+    if user.role in CLINIC_ROLES:
+        return "/clinic"
+    if user.patient_ids:
+        return f"/my/{user.patient_ids[0]}"
+    return "/learn"
+
+
+class PageRoute(APIRoute):
+    """An APIRoute whose refusals become pages instead of JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                target = request.url.path
+                if request.url.query:
+                    target += "?" + request.url.query
+                if request.method != "GET":
+                    target = "/"
+                return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+            except Forbidden as exc:
+                return render(request, "error.html", {"title": "Not available",
+                                                      "message": exc.message},
+                              status_code=403)
+            except BadCsrf:
+                return render(request, "error.html", {
+                    "title": "Form expired",
+                    "message": "This form was not sent from your current session. "
+                               "Go back, reload the page and send it again."},
+                    status_code=403)
+            except NotFoundError as exc:
+                return render(request, "error.html", {"title": "Not found",
+                                                      "message": exc.one_line()},
+                              status_code=404)
+            except PermissionDeniedError as exc:
+                if type(exc).__name__ == "AuthenticationError":
+                    return RedirectResponse("/login", status_code=303)
+                return render(request, "error.html", {"title": "Not available",
+                                                      "message": exc.one_line()},
+                              status_code=403)
+            except ThecalError as exc:  # e.g. a use case the service does not offer yet
+                return render(request, "error.html", {"title": "Cannot show this page",
+                                                      "message": exc.one_line()},
+                              status_code=501 if type(exc).__name__ == "NotOffered" else 422)
+
+        return page_handler
