@@ -6,8 +6,6 @@ import typer
 
 from thecal.cli.common import console, err_console, guarded, print_json
 from thecal.cli.db import DATABASE_HELP
-from thecal.store.audit import verify_chain
-from thecal.store.db import database_url, make_engine
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +17,9 @@ def register(app: typer.Typer) -> None:
     def verify_cmd(database: str = typer.Option(None, "--database", help=DATABASE_HELP),
                    json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
         """Check every audit row's hash and link; exit 1 naming the first broken row."""
+        from thecal.store.audit import verify_chain  # the database loads only when asked for
+        from thecal.store.db import database_url, make_engine
+
         engine = make_engine(database_url(database))
         try:
             with engine.connect() as conn:

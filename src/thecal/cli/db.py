@@ -5,8 +5,6 @@ from __future__ import annotations
 import typer
 
 from thecal.cli.common import console, guarded
-from thecal.store.db import database_url, make_engine
-from thecal.store.migrate import current_revision, head_revision, upgrade
 
 DATABASE_HELP = ("Database URL (sqlite:///file or postgresql+psycopg://...); default "
                  "$THECAL_DATABASE_URL or a SQLite file in your data folder.")
@@ -28,6 +26,9 @@ def register(app: typer.Typer) -> None:
     def upgrade_cmd(database: str = typer.Option(None, "--database", help=DATABASE_HELP)
                     ) -> None:
         """Migrate the database to the newest schema (also done by `thecal serve`)."""
+        from thecal.store.db import database_url, make_engine  # loaded only when asked for
+        from thecal.store.migrate import current_revision, upgrade
+
         url = database_url(database)
         engine = make_engine(url)
         try:
@@ -42,6 +43,9 @@ def register(app: typer.Typer) -> None:
     def current_cmd(database: str = typer.Option(None, "--database", help=DATABASE_HELP)
                     ) -> None:
         """Print the database's schema revision and the newest one shipped."""
+        from thecal.store.db import database_url, make_engine
+        from thecal.store.migrate import current_revision, head_revision
+
         url = database_url(database)
         engine = make_engine(url)
         try:
