@@ -24,7 +24,8 @@ def _duration_h(text: str, what: str) -> float:
             from None
 
 
-def _until(text: str | None, start: datetime, last: datetime) -> datetime | None:
+def _until(text: str | None, start: datetime, last: datetime,
+           option: str = "--until") -> datetime | None:
     """``--until``: an ISO 8601 time with offset, or a duration after the first event."""
     if text is None:
         return None
@@ -32,13 +33,13 @@ def _until(text: str | None, start: datetime, last: datetime) -> datetime | None
         try:
             when = datetime.fromisoformat(text)
         except ValueError:
-            raise InputError(f"{text!r} is not a time", where="--until",
+            raise InputError(f"{text!r} is not a time", where=option,
                              fix="write e.g. 2026-03-01T09:00:00+01:00 or 90 days") from None
         if when.tzinfo is None:
-            raise InputError(f"{text!r} has no offset", where="--until",
+            raise InputError(f"{text!r} has no offset", where=option,
                              fix="add the offset, e.g. +01:00")
         return when
-    return start + timedelta(hours=_duration_h(text, "--until"))
+    return start + timedelta(hours=_duration_h(text, option))
 
 
 def register(app: typer.Typer) -> None:
@@ -77,6 +78,10 @@ def register(app: typer.Typer) -> None:
         every: str = typer.Option("15 min", "--every", help="Sampling interval."),
         out: Path | None = typer.Option(None, "--out", help="Write .csv, .parquet or .json."),
         plot: Path | None = typer.Option(None, "--plot", help="Write a .png plot."),
+        plot_from: str | None = typer.Option(None, "--plot-from",
+                                             help="Start the plot here (ISO time with offset, or a "
+                                                  "duration after the first event); the "
+                                                  "simulation still starts at the first event."),
     ) -> None:
         """Replay SCENARIO through the pump twin and a virtual patient; write the trace."""
         from thecal.sim.output import FORMATS, plot_trace, write_trace
@@ -109,7 +114,10 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             write_trace(trace, out)
         if plot is not None:
-            plot_trace(trace, plot, title=str(scenario))
+            start = _until(plot_from, timeline.events[0].at, timeline.events[-1].at,
+                           "--plot-from") if plot_from else None
+            start_h = ((start - trace.epoch).total_seconds() / 3600.0) if start else None
+            plot_trace(trace, plot, title=str(scenario), start_h=start_h)
         c = trace.columns
         last = len(trace) - 1
         summary = {
