@@ -24,6 +24,8 @@ from thecal.timeline import FORMAT, Timeline, parse_event, parse_timeline
 
 SITE_NAME: Final = "Demo ITB clinic"
 PATIENTS: Final = 40
+CLINIC_PHONE: Final = "+49 30 5550 1234"  # a fictional number
+CLINIC_LOCATION: Final = "Demo ITB clinic, neurology outpatients, room 2"
 LOGINS: Final = (  # (username, role, password) — demo only; printed on purpose
     ("demo-clinician", "clinician", "demo-clinician-2026"),
     ("demo-clinician2", "clinician", "demo-clinician2-2026"),
@@ -149,7 +151,8 @@ def create_demo(clinic: Clinic, *, patients_count: int = PATIENTS, seed: int = 2
                                                           "site_id": existing["id"]}))]
             return DemoResult(False, int(existing["id"]), found)
     site_id = int(admin.bootstrap_site(clinic, SITE_NAME, {
-        "require_second_clinician_for_concentration_change": True})["id"])
+        "require_second_clinician_for_concentration_change": True,
+        "clinic_phone": CLINIC_PHONE, "clinic_location": CLINIC_LOCATION})["id"])
     now = clinic.now()
     items: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     for i in range(patients_count):

@@ -50,18 +50,31 @@ def test_golden_20ml_continuous_after_ten_days() -> None:
     # saline out of the line (0 mcg reaches the spinal fluid). Then 300 mcg/day of 500 mcg/mL =
     # 0.6 mL/day for 240 h − 0.2544 h = 9.9894 days → 5.99364 mL, all of it drug: 2996.82 mcg.
     # Reservoir 20 − 0.2544 − 5.99364 = 13.75196 mL; 11.75196 mL above the 2 mL alarm lasts
-    # 19.5866 days; at 14.5 % fast 17.106 days → refill due by 17 whole days: 2026-02-01 10:00.
+    # 19.5866 days from now. The refill-due date is the plan made at the fill (DM-6), not now:
+    # after the priming bolus the reservoir holds 19.7456 mL, 17.7456 mL above the alarm; at
+    # 0.6 mL/day run 14.5 % fast that lasts 17.7456 / 0.687 = 25.83 days → 25 whole days from
+    # 2026-01-05 10:00 → due by 2026-01-30 10:00 (the plan at the fill itself, 18 / 0.687 = 26.2
+    # days, is later, so the bolus decides).
     data = twin_json(FIXTURE, "2026-01-15T10:00:00+01:00")
     assert data["pump"]["reservoir_ml"] == pytest.approx(13.75196, abs=1e-9)
     assert data["delivered_to_csf_mcg"] == pytest.approx(2996.82, abs=1e-6)
     assert data["pump"]["rate_ml_per_day"] == pytest.approx(0.6)
-    assert data["refill_due_by"] == "2026-02-01T10:00:00+01:00"
+    assert data["refill_due_by"] == "2026-01-30T10:00:00+01:00"
     assert data["low_reservoir_alarm_at"].startswith("2026-02-04T00:04:42")
     assert data["empty_at"].startswith("2026-02-07T08:04:42")
     # Battery: 7-year service life (2557 days) from implant; ERI 90 days before (M-REPL).
     assert data["end_of_service_at"] == "2033-01-05T09:00:00+01:00"
     assert data["elective_replacement_at"] == "2032-10-07T10:00:00+02:00"
     assert data["findings"] == []
+
+
+def test_refill_due_date_does_not_move_with_the_clock_and_turns_overdue() -> None:
+    early = twin_json(FIXTURE, "2026-01-06T10:00:00+01:00")
+    late = twin_json(FIXTURE, "2026-02-02T10:00:00+01:00")
+    assert early["refill_due_by"] == late["refill_due_by"] == "2026-01-30T10:00:00+01:00"
+    assert "refill-overdue" not in {f["code"] for f in early["findings"]}
+    overdue = [f for f in late["findings"] if f["code"] == "refill-overdue"]
+    assert overdue and overdue[0]["days_overdue"] == pytest.approx(3.0)
 
 
 def test_low_reservoir_alarm_sounds_after_crossing() -> None:

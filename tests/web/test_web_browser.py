@@ -1,5 +1,8 @@
-"""End-to-end tests in Debian's Chromium: sign-in per role, the refill workflow, the program
-change guardrails, the emergency banner, record-level refusal, and no network but the app.
+"""End-to-end tests in Debian's Chromium against the real application (``thecal serve --demo``
+on a temporary SQLite file, the demo logins): sign-in per role, the whole refill workflow with a
+discrepancy and a concentration change (bridge bolus, second clinician) to the printable
+summary, the program-change guardrails with re-authentication, the emergency banner reaching
+the triage inbox, record-level refusal, and no network but the app.
 
 Screenshots of the main pages go to ``artifacts/screenshots/``.
 """
@@ -7,183 +10,255 @@ Screenshots of the main pages go to ``artifacts/screenshots/``.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
-from conftest import shot, sign_in
+from web_support import LINKED_PATIENT, PASSWORDS, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
+REFILL_PATIENT = "Clara Costa"  # demo patient 3, due this week
+PROGRAM_PATIENT = "David Dahl"  # demo patient 4
 
-def _expect_no_outside_requests(page: object) -> None:
-    assert page.blocked_requests == [], page.blocked_requests  # type: ignore[attr-defined]
+
+def _no_outside_requests(page: Any) -> None:
+    assert page.blocked_requests == [], page.blocked_requests
+
+
+def _open_patient(page: Any, name: str) -> str:
+    page.goto("/clinic")
+    page.get_by_role("link", name=name, exact=True).first.click()
+    page.wait_for_load_state()
+    match = re.search(r"/clinic/patients/(\d+)$", page.url)
+    assert match, page.url
+    return match.group(1)
 
 
 @pytest.mark.parametrize(("username", "home", "heading"), [
-    ("nurse", "/clinic", "Worklist"),
-    ("pat", "/my/p1", "My pump"),
-    ("carer", "/my/p1", "My pump"),
+    ("demo-clinician", "/clinic", "Worklist"),
+    ("demo-nurse", "/clinic", "Worklist"),
+    ("demo-patient", f"/my/{LINKED_PATIENT}", "My pump"),
+    ("demo-caregiver", f"/my/{LINKED_PATIENT}", "My pump"),
 ])
-def test_sign_in_each_role(page: object, username: str, home: str, heading: str) -> None:
+def test_sign_in_each_role(page: Any, username: str, home: str, heading: str) -> None:
     sign_in(page, username)
-    assert page.url.endswith(home)  # type: ignore[attr-defined]
-    assert page.get_by_role("heading", level=1).first.inner_text() == heading  # type: ignore[attr-defined]
+    assert page.url.endswith(home)
+    assert page.get_by_role("heading", level=1).first.inner_text() == heading
     shot(page, f"home-{username}")
-    page.get_by_role("button", name="Sign out").click()  # type: ignore[attr-defined]
-    assert "/login" in page.url  # type: ignore[attr-defined]
-    _expect_no_outside_requests(page)
+    page.get_by_role("button", name="Sign out").click()
+    assert "/login" in page.url
+    _no_outside_requests(page)
 
 
-def test_wrong_password_is_refused(page: object) -> None:
-    sign_in(page, "nurse", "not-the-password")
-    assert page.get_by_role("alert").inner_text().startswith("That user name")  # type: ignore[attr-defined]
-    assert "/login" in page.url  # type: ignore[attr-defined]
+def test_wrong_password_is_refused(page: Any) -> None:
+    sign_in(page, "demo-nurse", "not-the-password")
+    assert page.get_by_role("alert").inner_text().startswith("That user name")
+    assert "/login" in page.url
 
 
-def test_refill_with_discrepancy_and_concentration_change(page: object) -> None:
-    sign_in(page, "nurse")
+def _volume(text: str) -> float:
+    match = re.search(r"([0-9]+(?:\.[0-9]+)?) mL", text)
+    assert match, text
+    return float(match.group(1))
+
+
+def test_refill_with_discrepancy_and_concentration_change(page: Any) -> None:
+    sign_in(page, "demo-clinician")
     shot(page, "worklist")
-    page.get_by_role("link", name="Ada Example").click()  # type: ignore[attr-defined]
+    patient_id = _open_patient(page, REFILL_PATIENT)
     shot(page, "chart")
-    page.get_by_role("link", name="Refill", exact=True).first.click()  # type: ignore[attr-defined]
-    # residual: 8 mL withdrawn where 12 mL was expected → the discrepancy step appears
-    assert page.get_by_test_id("expected-residual").inner_text() == "12 mL"  # type: ignore[attr-defined]
-    page.get_by_label("Volume withdrawn").fill("8 mL")  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
-    assert page.locator("#discrepancy").is_visible()  # type: ignore[attr-defined]
-    shot(page, "refill-discrepancy")
-    # no explanation: the browser will not send the step (the server refuses it too, see
-    # test_web_pages.py)
-    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
-    assert page.locator("#discrepancy_explanation").evaluate(  # type: ignore[attr-defined]
-        "e => e.validity.valueMissing")
-    page.get_by_label("Your explanation").fill("Pocket checked, no swelling; pump log reviewed.")  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
-    # drug: a new concentration from the formulary
-    page.get_by_label("Concentration (from the formulary)").select_option("2000 mcg/mL")  # type: ignore[attr-defined]
-    page.get_by_label("Volume added").fill("20 mL")  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    page.get_by_role("link", name="Refill", exact=True).first.click()
+    # residual: 3 mL less than the twin expects → the discrepancy step appears
+    expected = _volume(page.get_by_test_id("expected-residual").inner_text())
+    shot(page, "refill-1-residual")
+    page.get_by_label("Volume withdrawn").fill(f"{max(0.0, expected - 3):.1f} mL")
+    page.get_by_role("button", name="Next").click()
+    assert page.locator("#discrepancy").is_visible()
+    shot(page, "refill-2-discrepancy")
+    # no explanation: the browser will not send the step (the server refuses it too)
+    page.get_by_role("button", name="Next").click()
+    assert page.locator("#discrepancy_explanation").evaluate("e => e.validity.valueMissing")
+    page.get_by_label("Your explanation").fill(
+        "Needle position checked, aspirated again; pocket not swollen; pump log reviewed.")
+    page.get_by_role("button", name="Next").click()
+    # drug: the current concentration is preselected; choose another one from the formulary
+    select = page.get_by_label("Concentration (from the formulary)")
+    current = select.input_value()
+    options = [o for o in select.locator("option").evaluate_all("os => os.map(o => o.value)")
+               if o and o != current]
+    new = "2000 mcg/mL" if "2000 mcg/mL" in options and current != "2000 mcg/mL" else options[0]
+    select.select_option(new)
+    page.get_by_label("Volume added").fill("10 mL")
+    shot(page, "refill-3-drug")
+    page.get_by_role("button", name="Next").click()
     # bridge bolus, because the concentration changed
-    assert "bridge bolus" in page.get_by_test_id("bridge-bolus").inner_text()  # type: ignore[attr-defined]
-    shot(page, "refill-bridge")
-    page.get_by_label("I will program this bridge bolus").check()  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
-    # program: keep the daily dose
-    assert page.get_by_label("Daily dose").input_value() == "300 mcg/day"  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
-    # confirmation side by side
-    assert page.get_by_test_id("old-daily-dose").inner_text() == "300 mcg/day"  # type: ignore[attr-defined]
-    assert page.get_by_test_id("new-daily-dose").inner_text() == "300 mcg/day"  # type: ignore[attr-defined]
-    assert "2000 mcg/mL" in page.locator("#compare .new").inner_text()  # type: ignore[attr-defined]
-    assert "500 mcg/mL" in page.locator("#compare .old").inner_text()  # type: ignore[attr-defined]
-    shot(page, "refill-confirm")
-    page.get_by_label("Your password").fill("demo-password-1")  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Record refill").click()  # type: ignore[attr-defined]
-    assert re.search(r"/clinic/patients/p1/refills/r\d+$", page.url)  # type: ignore[attr-defined]
-    assert page.get_by_role("heading", name="Refill summary").is_visible()  # type: ignore[attr-defined]
-    assert page.get_by_test_id("summary-due").inner_text() == "Tue 5 May 2026"  # type: ignore[attr-defined]
+    bridge = page.get_by_test_id("bridge-bolus").inner_text()
+    assert bridge.startswith("bridge bolus of ") and "mcg at the old" in bridge
+    shot(page, "refill-4-bridge")
+    page.get_by_role("button", name="Next").click()  # not confirmed: refused
+    assert page.locator("#form-errors").is_visible()
+    page.get_by_label("I will program this bridge bolus").check()
+    page.get_by_role("button", name="Next").click()
+    # program: the current daily dose is the default
+    dose = page.get_by_label("Daily dose").input_value()
+    assert dose.endswith(" mcg/day")
+    shot(page, "refill-5-program")
+    page.get_by_role("button", name="Next").click()
+    # confirmation side by side: same dose, new concentration and volume
+    assert page.get_by_test_id("old-daily-dose").inner_text() == dose
+    assert page.get_by_test_id("new-daily-dose").inner_text() == dose
+    assert new in page.locator("#compare .new").inner_text()
+    assert current in page.locator("#compare .old").inner_text()
+    shot(page, "refill-6-confirm")
+    page.get_by_label("Your password").fill("wrong password")
+    page.get_by_role("button", name="Record refill").click()
+    assert page.locator("#password-error").is_visible()
+    page.get_by_label("Your password").fill(PASSWORDS["demo-clinician"])
+    page.get_by_role("button", name="Record refill").click()
+    # the demo site asks a second clinician to confirm a concentration change
+    assert page.get_by_role("heading", name="Refill awaiting a second clinician").is_visible()
+    shot(page, "refill-7-pending")
+    # the one who entered it cannot confirm it
+    page.goto(f"/clinic/patients/{patient_id}")
+    page.get_by_role("link", name="Review and confirm").click()
+    page.get_by_label("Your password").fill(PASSWORDS["demo-clinician"])
+    page.get_by_role("button", name="Confirm and record refill").click()
+    assert "another clinician" in page.locator("#form-errors").inner_text()
+    # a colleague confirms with their own password → the printable summary
+    sign_in(page, "demo-clinician2")
+    page.goto(f"/clinic/patients/{patient_id}")
+    shot(page, "chart-pending")
+    page.get_by_role("link", name="Review and confirm").click()
+    shot(page, "refill-8-second-clinician")
+    page.get_by_label("Your password").fill(PASSWORDS["demo-clinician2"])
+    page.get_by_role("button", name="Confirm and record refill").click()
+    assert re.search(rf"/clinic/patients/{patient_id}/refills/ev-[0-9a-f]+$", page.url)
+    assert page.get_by_role("heading", name="Refill summary").is_visible()
+    assert page.get_by_test_id("summary-bridge").inner_text() == bridge
+    assert "Discrepancy recorded" in page.locator("main").inner_text()
+    assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4}",
+                        page.get_by_test_id("summary-due").inner_text())
     shot(page, "refill-summary")
-    page.emulate_media(media="print")  # type: ignore[attr-defined]
-    assert not page.locator(".site-header").is_visible()  # type: ignore[attr-defined]
+    page.emulate_media(media="print")
+    assert not page.locator(".site-header").is_visible()
     shot(page, "refill-summary-print")
-    _expect_no_outside_requests(page)
+    page.emulate_media(media="screen")
+    # the chart's header now shows the new concentration
+    page.goto(f"/clinic/patients/{patient_id}")
+    assert new in page.locator(".patient-header").inner_text()
+    _no_outside_requests(page)
 
 
-def test_program_change_guardrails(page: object) -> None:
-    sign_in(page, "nurse")
-    page.goto("/clinic/patients/p1/program")  # type: ignore[attr-defined]
-    dose = page.get_by_label("New daily dose")  # type: ignore[attr-defined]
+def test_program_change_guardrails(page: Any) -> None:
+    sign_in(page, "demo-clinician")
+    patient_id = _open_patient(page, PROGRAM_PATIENT)
+    page.goto(f"/clinic/patients/{patient_id}/program")
+    dose = page.get_by_label("New daily dose")
     # beyond the absolute bound: the live check refuses and the send button is disabled
     dose.fill("2500 mcg/day")
-    page.locator("#absolute-refusal").wait_for()  # type: ignore[attr-defined]
+    page.locator("#absolute-refusal").wait_for()
+    assert "cannot be sent" in page.locator("#absolute-refusal").inner_text()
     shot(page, "program-absolute")
-    assert page.locator("#send-program").is_disabled()  # type: ignore[attr-defined]
+    assert page.locator("#send-program").is_disabled()
     # even sent around the disabled button, the server refuses it
-    page.get_by_label("Your password").fill("demo-password-1")  # type: ignore[attr-defined]
-    with page.expect_navigation():  # type: ignore[attr-defined]
-        page.evaluate("document.getElementById('program-form').submit()")  # type: ignore[attr-defined]
-    assert page.locator("#absolute-refusal").is_visible()  # type: ignore[attr-defined]
-    assert "2500 mcg/day" not in page.locator(".patient-header").inner_text()  # type: ignore[attr-defined]
-    assert "/program" in page.url  # type: ignore[attr-defined]
-    # beyond the recommended bound: refused without a reason, accepted with one
-    page.get_by_label("New daily dose").fill("450 mcg/day")  # type: ignore[attr-defined]
-    page.locator("#needs-reason").wait_for()  # type: ignore[attr-defined]
-    page.get_by_label("Your password").fill("demo-password-1")  # type: ignore[attr-defined]
-    page.locator("#send-program").click()  # type: ignore[attr-defined]
-    assert "write the reason" in page.locator("#override_reason-error").inner_text()  # type: ignore[attr-defined]
+    page.get_by_label("Your password").fill(PASSWORDS["demo-clinician"])
+    with page.expect_navigation():
+        page.evaluate("document.getElementById('program-form').submit()")
+    assert page.locator("#absolute-refusal").is_visible()
+    assert "2500 mcg/day" not in page.locator(".patient-header").inner_text()
+    assert "/program" in page.url
+    # beyond the recommended bound: refused without a reason, accepted with one and the
+    # password entered again
+    page.get_by_label("New daily dose").fill("900 mcg/day")
+    page.locator("#needs-reason").wait_for()
+    page.get_by_label("Your password").fill(PASSWORDS["demo-clinician"])
+    page.locator("#send-program").click()
+    assert "write the reason" in page.locator("#override_reason-error").inner_text()
     shot(page, "program-needs-reason")
-    page.get_by_label("Reason").fill("Spasms unchanged after two steps; discussed with patient.")  # type: ignore[attr-defined]
-    page.get_by_label("Your password").fill("demo-password-1")  # type: ignore[attr-defined]
-    page.locator("#send-program").click()  # type: ignore[attr-defined]
-    assert page.url.endswith("/clinic/patients/p1?saved=program")  # type: ignore[attr-defined]
-    assert "450 mcg/day" in page.locator(".patient-header").inner_text()  # type: ignore[attr-defined]
-    _expect_no_outside_requests(page)
+    page.get_by_label("Reason").fill("Spasms unchanged after two steps; discussed with patient.")
+    page.get_by_label("Your password").fill("not my password")
+    page.locator("#send-program").click()
+    assert page.locator("#password-error").is_visible()
+    assert "900 mcg/day" not in page.locator(".patient-header").inner_text()
+    page.get_by_label("Your password").fill(PASSWORDS["demo-clinician"])
+    page.locator("#send-program").click()
+    assert page.url.endswith(f"/clinic/patients/{patient_id}?saved=program")
+    assert "900 mcg/day" in page.locator(".patient-header").inner_text()
+    shot(page, "program-saved")
+    _no_outside_requests(page)
 
 
-def test_withdrawal_report_shows_emergency_banner(page: object) -> None:
-    sign_in(page, "pat")
-    page.get_by_role("link", name="Report symptoms").first.click()  # type: ignore[attr-defined]
-    page.get_by_label("A high temperature").check()  # type: ignore[attr-defined]
-    page.get_by_label("Itching, without a rash").check()  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Send and see what to do").click()  # type: ignore[attr-defined]
-    banner = page.locator("#emergency-banner")  # type: ignore[attr-defined]
+def test_withdrawal_report_shows_emergency_banner(page: Any) -> None:
+    sign_in(page, "demo-patient")
+    page.get_by_role("link", name="Report symptoms").first.click()
+    page.get_by_label("A high temperature (fever)").check()
+    page.get_by_label("Itching, without a rash").check()
+    page.get_by_role("button", name="Send and see what to do").click()
+    banner = page.locator("#emergency-banner")
     assert banner.is_visible()
-    assert "Call your emergency number now" in banner.inner_text()
+    assert "Call emergency services now" in banner.inner_text()
     assert banner.get_attribute("role") == "alert"
     shot(page, "symptoms-emergency")
-    # the clinic sees it in the triage inbox
-    page.get_by_role("button", name="Sign out").click()  # type: ignore[attr-defined]
-    sign_in(page, "nurse")
-    page.goto("/clinic/triage")  # type: ignore[attr-defined]
-    assert "Emergency" in page.locator("#triage").inner_text()  # type: ignore[attr-defined]
+    # the clinic sees it in the triage inbox, first
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "demo-nurse")
+    page.goto("/clinic/triage")
+    first = page.locator("#triage tbody tr").first.inner_text()
+    assert "Emergency" in first and "Anna Adler" in first and "high fever" in first
     shot(page, "triage-inbox")
+    _no_outside_requests(page)
 
 
-def test_patient_cannot_open_another_patients_page(page: object) -> None:
-    sign_in(page, "pat")
-    response = page.goto("/my/p2")  # type: ignore[attr-defined]
+def test_patient_cannot_open_another_patients_page(page: Any) -> None:
+    sign_in(page, "demo-patient")
+    response = page.goto("/my/2")
     assert response.status == 403
-    assert "only see your own" in page.locator("main").inner_text()  # type: ignore[attr-defined]
-    response = page.goto("/clinic/patients/p2")  # type: ignore[attr-defined]
-    assert response.status == 403
+    assert "only see your own" in page.locator("main").inner_text()
+    assert page.goto("/clinic/patients/2").status == 403
+    assert page.goto("/my/2/appointments.ics").status == 403
+    sign_in(page, "demo-caregiver")
+    assert page.goto("/my/5/card").status == 403
 
 
 @pytest.mark.parametrize("path", [
-    "/my/p1", "/my/p1/recovery", "/my/p1/card", "/my/p1/team", "/learn/alarms",
+    "/my/1", "/my/1/symptoms", "/my/1/recovery", "/my/1/card", "/my/1/team", "/learn/alarms",
     "/learn/decision-aid", "/learn/therapy",
 ])
-def test_patient_pages_load_offline(page: object, path: str) -> None:
-    sign_in(page, "pat")
-    response = page.goto(path)  # type: ignore[attr-defined]
+def test_patient_pages_load_offline(page: Any, path: str) -> None:
+    sign_in(page, "demo-patient")
+    response = page.goto(path)
     assert response.status == 200
     # the stylesheet and htmx came from the app itself
-    assert page.evaluate("typeof htmx") == "object"  # type: ignore[attr-defined]
-    assert page.evaluate(  # type: ignore[attr-defined]
+    assert page.evaluate("typeof htmx") == "object"
+    assert page.evaluate(
         "getComputedStyle(document.querySelector('.site-header')).display") == "flex"
     shot(page, "patient" + path.replace("/", "-"))
-    _expect_no_outside_requests(page)
+    _no_outside_requests(page)
 
 
 @pytest.mark.parametrize("path", [
-    "/clinic", "/clinic/patients/p1", "/clinic/patients/p1/assessment",
-    "/clinic/patients/p1/eligibility", "/clinic/patients/p1/screening", "/clinic/team",
+    "/clinic", "/clinic/patients/1", "/clinic/patients/1/assessment",
+    "/clinic/patients/1/eligibility", "/clinic/patients/1/screening", "/clinic/team",
+    "/clinic/triage",
 ])
-def test_clinic_pages_load_offline(page: object, path: str) -> None:
-    sign_in(page, "nurse")
-    response = page.goto(path)  # type: ignore[attr-defined]
+def test_clinic_pages_load_offline(page: Any, path: str) -> None:
+    sign_in(page, "demo-nurse")
+    response = page.goto(path)
     assert response.status == 200
-    assert page.evaluate("typeof htmx") == "object"  # type: ignore[attr-defined]
+    assert page.evaluate("typeof htmx") == "object"
     shot(page, "clinic" + path.replace("/", "-"))
-    _expect_no_outside_requests(page)
+    _no_outside_requests(page)
 
 
-def test_phone_layout(page: object) -> None:
-    page.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
-    sign_in(page, "nurse")
+def test_phone_layout(page: Any) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, "demo-nurse")
     shot(page, "phone-worklist")
-    width = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
-    assert width <= 390
-    page.goto("/clinic/patients/p1")  # type: ignore[attr-defined]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.goto("/clinic/patients/1")
     shot(page, "phone-chart")
-    sign_in(page, "pat")
-    page.goto("/my/p1")  # type: ignore[attr-defined]
+    sign_in(page, "demo-patient")
+    page.goto("/my/1")
     shot(page, "phone-my-pump")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _no_outside_requests(page)

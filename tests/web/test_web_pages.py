@@ -1,118 +1,221 @@
-"""Page routes through FastAPI's TestClient over the fake port: access control, CSRF,
-server-side refusals, the .ics file and static assets served locally."""
+"""Page routes through FastAPI's TestClient over the real application (``create_app`` on a
+copy of the demo clinic): access control, CSRF, server-side refusals, side-effect-free live
+checks, the .ics file, static assets served locally, and no page left unimplemented."""
 
 from __future__ import annotations
 
-from conftest import csrf_of, signed_in
-from fake_port import FakePort
-from fastapi.testclient import TestClient
+import re
 
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from web_support import LINKED_PATIENT, csrf_of, signed_in
+
+from thecal.service import Clinic, get_patient
+from thecal.service.actors import SYSTEM
+from thecal.store.tables import audit, pending
 from thecal.web.charts import line_chart
 from thecal.web.ics import calendar
 from thecal.web.service_port import ServicePort
 
+OTHER = "3"  # a demo patient not linked to the patient or caregiver login
+
+
+def _version(clinic: Clinic, patient_id: str) -> int:
+    return int(get_patient(clinic, SYSTEM, int(patient_id))["version"])
+
+
+def _count(clinic: Clinic, table: object) -> int:
+    with clinic.transaction() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
 
 def test_pages_need_sign_in(client: TestClient) -> None:
-    response = client.get("/clinic/patients/p1", follow_redirects=False)
+    response = client.get("/clinic/patients/1", follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"] == "/login?next=/clinic/patients/p1"
+    assert response.headers["location"] == "/login?next=/clinic/patients/1"
 
 
 def test_next_after_login_stays_on_site(client: TestClient) -> None:
-    response = client.post("/login", data={"username": "nurse", "password": "demo-password-1",
+    response = client.post("/login", data={"username": "demo-nurse",
+                                           "password": "demo-nurse-pass-2026",
                                            "next": "//evil.example/"}, follow_redirects=False)
     assert response.headers["location"] == "/clinic"
-    assert "httponly" in response.headers["set-cookie"].lower()
-    assert "samesite=lax" in response.headers["set-cookie"].lower()
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_pages_and_api_share_one_session_cookie(client: TestClient, clinic: Clinic) -> None:
+    from thecal.api.deps import session_cookie_name
+
+    signed_in(client, "demo-nurse")
+    assert session_cookie_name(clinic.settings) in client.cookies
 
 
 def test_patient_cannot_see_clinic_or_other_patient(client: TestClient) -> None:
-    signed_in(client, "pat")
+    signed_in(client, "demo-patient")
     assert client.get("/clinic").status_code == 403
-    assert client.get("/my/p2").status_code == 403
-    assert client.get("/my/p2/appointments.ics").status_code == 403
-    assert client.get("/my/p1").status_code == 200
+    assert client.get(f"/my/{OTHER}").status_code == 403
+    assert client.get(f"/my/{OTHER}/appointments.ics").status_code == 403
+    assert client.get(f"/my/{LINKED_PATIENT}").status_code == 200
 
 
-def test_post_without_csrf_is_refused(client: TestClient, port: FakePort) -> None:
-    signed_in(client, "nurse")
-    response = client.post("/clinic/patients/p1/program",
-                           data={"daily_dose": "310 mcg/day", "password": "demo-password-1"})
+def test_post_without_csrf_is_refused(client: TestClient, clinic: Clinic) -> None:
+    signed_in(client, "demo-clinician")
+    before = _version(clinic, OTHER)
+    response = client.post(f"/clinic/patients/{OTHER}/program",
+                           data={"daily_dose": "310 mcg/day",
+                                 "password": "demo-clinician-2026"})
     assert response.status_code == 403
-    assert port.dose["p1"] == 300.0
+    assert _version(clinic, OTHER) == before
 
 
-def test_program_absolute_bound_refused_on_server(client: TestClient, port: FakePort) -> None:
-    signed_in(client, "nurse")
-    token = csrf_of(client, "/clinic/patients/p1/program")
-    response = client.post("/clinic/patients/p1/program", data={
+def test_live_program_check_writes_nothing(client: TestClient, clinic: Clinic) -> None:
+    signed_in(client, "demo-clinician")
+    token = csrf_of(client, f"/clinic/patients/{OTHER}/program")
+    audits, pendings = _count(clinic, audit), _count(clinic, pending)
+    for dose in ("3", "30 mcg/day", "300 mcg/day", "2500 mcg/day"):
+        response = client.post(f"/clinic/patients/{OTHER}/program/check",
+                               data={"csrf_token": token, "daily_dose": dose},
+                               headers={"HX-Request": "true"})
+        assert response.status_code == 200
+    assert 'id="absolute-refusal"' in response.text
+    assert "cannot be sent" in response.text
+    assert _count(clinic, pending) == pendings
+    # the session refresh and the header read audit; the check itself adds no row
+    response = client.post(f"/clinic/patients/{OTHER}/program/check",
+                           data={"csrf_token": token, "daily_dose": "310 mcg/day"},
+                           headers={"HX-Request": "true"})
+    after_one = _count(clinic, audit)
+    client.post(f"/clinic/patients/{OTHER}/program/check",
+                data={"csrf_token": token, "daily_dose": "320 mcg/day"},
+                headers={"HX-Request": "true"})
+    assert _count(clinic, audit) - after_one == (after_one - audits) // 5
+
+
+def test_program_absolute_bound_refused_on_server(client: TestClient, clinic: Clinic) -> None:
+    signed_in(client, "demo-clinician")
+    before = _version(clinic, OTHER)
+    token = csrf_of(client, f"/clinic/patients/{OTHER}/program")
+    response = client.post(f"/clinic/patients/{OTHER}/program", data={
         "csrf_token": token, "daily_dose": "2500 mcg/day", "override_reason": "because",
-        "password": "demo-password-1"})
+        "password": "demo-clinician-2026"})
     assert response.status_code == 422
     assert 'id="absolute-refusal"' in response.text
-    assert port.dose["p1"] == 300.0
+    assert _version(clinic, OTHER) == before
 
 
-def test_program_recommended_bound_needs_reason(client: TestClient, port: FakePort) -> None:
-    signed_in(client, "nurse")
-    token = csrf_of(client, "/clinic/patients/p1/program")
-    data = {"csrf_token": token, "daily_dose": "450 mcg/day", "password": "demo-password-1"}
-    response = client.post("/clinic/patients/p1/program", data=data)
+def test_program_recommended_bound_needs_reason(client: TestClient, clinic: Clinic) -> None:
+    signed_in(client, "demo-clinician")
+    before = _version(clinic, OTHER)
+    token = csrf_of(client, f"/clinic/patients/{OTHER}/program")
+    data = {"csrf_token": token, "daily_dose": "900 mcg/day",
+            "password": "demo-clinician-2026"}
+    response = client.post(f"/clinic/patients/{OTHER}/program", data=data)
     assert response.status_code == 422
-    assert port.dose["p1"] == 300.0
-    response = client.post("/clinic/patients/p1/program",
+    assert 'id="needs-reason"' in response.text
+    response = client.post(f"/clinic/patients/{OTHER}/program",
+                           data={**data, "override_reason": "spasms unchanged",
+                                 "password": "wrong"})
+    assert response.status_code == 422
+    assert 'id="password-error"' in response.text
+    assert _version(clinic, OTHER) == before
+    response = client.post(f"/clinic/patients/{OTHER}/program",
                            data={**data, "override_reason": "spasms unchanged"},
                            follow_redirects=False)
-    assert response.status_code == 303
-    assert port.dose["p1"] == 450.0
+    assert response.status_code == 303, response.text
+    assert _version(clinic, OTHER) == before + 1
+    assert "900 mcg/day" in client.get(f"/clinic/patients/{OTHER}").text
+
+
+def test_nurse_cannot_send_a_program_change(client: TestClient, clinic: Clinic) -> None:
+    signed_in(client, "demo-nurse")
+    before = _version(clinic, OTHER)
+    token = csrf_of(client, f"/clinic/patients/{OTHER}/program")
+    response = client.post(f"/clinic/patients/{OTHER}/program", data={
+        "csrf_token": token, "daily_dose": "310 mcg/day", "override_reason": "ordered",
+        "password": "demo-nurse-pass-2026"})
+    assert response.status_code == 422
+    assert "may not" in response.text
+    assert _version(clinic, OTHER) == before
+
+
+def _expected_residual(html: str) -> float:
+    match = re.search(r'data-testid="expected-residual">([0-9.]+) mL', html)
+    assert match, "no expected residual shown"
+    return float(match.group(1))
 
 
 def test_refill_discrepancy_needs_explanation_on_server(client: TestClient) -> None:
-    signed_in(client, "nurse")
-    token = csrf_of(client, "/clinic/patients/p1/refill")
-    response = client.post("/clinic/patients/p1/refill", data={
-        "csrf_token": token, "step": "discrepancy", "withdrawn": "8 mL"})
+    signed_in(client, "demo-nurse")
+    token = csrf_of(client, f"/clinic/patients/{OTHER}/refill")
+    expected = _expected_residual(client.get(f"/clinic/patients/{OTHER}/refill").text)
+    response = client.post(f"/clinic/patients/{OTHER}/refill", data={
+        "csrf_token": token, "step": "discrepancy",
+        "withdrawn": f"{max(0.0, expected - 3):.1f} mL"})
     assert response.status_code == 422
     assert "Explain the discrepancy" in response.text
 
 
 def test_refill_refuses_ambiguous_number(client: TestClient) -> None:
-    signed_in(client, "nurse")
-    token = csrf_of(client, "/clinic/patients/p1/refill")
-    response = client.post("/clinic/patients/p1/refill", data={
+    signed_in(client, "demo-nurse")
+    token = csrf_of(client, f"/clinic/patients/{OTHER}/refill")
+    response = client.post(f"/clinic/patients/{OTHER}/refill", data={
         "csrf_token": token, "step": "residual", "withdrawn": ".5 mL"})
     assert response.status_code == 422
     assert 'aria-invalid="true"' in response.text
 
 
-def test_refill_wrong_password_records_nothing(client: TestClient, port: FakePort) -> None:
-    signed_in(client, "nurse")
-    token = csrf_of(client, "/clinic/patients/p1/refill")
-    response = client.post("/clinic/patients/p1/refill", data={
-        "csrf_token": token, "step": "confirm", "withdrawn": "12 mL", "concentration":
-        "500 mcg/mL", "added": "20 mL", "daily_dose": "300 mcg/day", "password": "wrong"})
+def test_refill_same_drug_recorded_and_summarised(client: TestClient, clinic: Clinic) -> None:
+    signed_in(client, "demo-nurse")
+    page = client.get(f"/clinic/patients/{OTHER}/refill").text
+    token = csrf_of(client, f"/clinic/patients/{OTHER}/refill")
+    expected = _expected_residual(page)
+    dose = re.search(r'name="daily_dose" value="([^"]+)"', page)
+    assert dose, "the current daily dose is carried from the first step"
+    conc = re.search(r'<option value="([0-9]+ mcg/mL)" selected', client.post(
+        f"/clinic/patients/{OTHER}/refill", data={
+            "csrf_token": token, "step": "residual", "withdrawn": f"{expected:.2f} mL",
+            "daily_dose": dose.group(1)}).text)
+    assert conc, "the current concentration is preselected"
+    before = _version(clinic, OTHER)
+    data = {"csrf_token": token, "withdrawn": f"{expected:.2f} mL",
+            "concentration": conc.group(1), "added": "8 mL", "daily_dose": dose.group(1),
+            "step": "confirm"}
+    response = client.post(f"/clinic/patients/{OTHER}/refill",
+                           data={**data, "password": "wrong"})
     assert response.status_code == 422
-    assert port.refills == {}
+    assert _version(clinic, OTHER) == before
+    response = client.post(f"/clinic/patients/{OTHER}/refill",
+                           data={**data, "password": "demo-nurse-pass-2026"},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert re.fullmatch(rf"/clinic/patients/{OTHER}/refills/ev-[0-9a-f]+",
+                        response.headers["location"])
+    assert _version(clinic, OTHER) == before + 1
+    summary = client.get(response.headers["location"])
+    assert summary.status_code == 200
+    assert "Refill summary" in summary.text and "8 mL" in summary.text
 
 
 def test_symptom_report_emergency_banner(client: TestClient) -> None:
-    signed_in(client, "carer")
-    token = csrf_of(client, "/my/p1/symptoms")
-    response = client.post("/my/p1/symptoms", data={"csrf_token": token,
-                                                    "codes": ["high-fever"]})
+    signed_in(client, "demo-caregiver")
+    token = csrf_of(client, f"/my/{LINKED_PATIENT}/symptoms")
+    response = client.post(f"/my/{LINKED_PATIENT}/symptoms",
+                           data={"csrf_token": token, "codes": ["high-fever"]})
     assert response.status_code == 200
     assert 'id="emergency-banner"' in response.text and 'role="alert"' in response.text
 
 
 def test_appointments_ics(client: TestClient) -> None:
-    signed_in(client, "pat")
-    response = client.get("/my/p1/appointments.ics")
+    signed_in(client, "demo-patient")
+    response = client.get(f"/my/{LINKED_PATIENT}/appointments.ics")
     assert response.headers["content-type"].startswith("text/calendar")
     assert "attachment" in response.headers["content-disposition"]
     body = response.text
     assert body.startswith("BEGIN:VCALENDAR\r\n") and body.endswith("END:VCALENDAR\r\n")
-    assert "DTSTART:20260504T090000Z" in body
-    assert "LOCATION:Demo clinic\\, room 2" in body
+    assert "SUMMARY:Baclofen pump refill due" in body
+    assert "LOCATION:Demo ITB clinic\\, neurology outpatients\\, room 2" in body
 
 
 def test_ics_folds_long_lines() -> None:
@@ -138,6 +241,53 @@ def test_learn_pages_public(client: TestClient) -> None:
     for slug in ("", "/therapy", "/decision-aid", "/alarms", "/living-with"):
         assert client.get("/learn" + slug).status_code == 200
     assert client.get("/learn/nope").status_code == 404
+
+
+CLINIC_PAGES = ("/clinic", "/clinic/patients/1", "/clinic/patients/1/refill",
+                "/clinic/patients/1/program", "/clinic/patients/1/assessment",
+                "/clinic/patients/1/screening", "/clinic/patients/1/eligibility",
+                "/clinic/triage", "/clinic/team", "/clinic/patients/1/team")
+HOME_PAGES = ("/my/1", "/my/1/symptoms", "/my/1/recovery", "/my/1/card", "/my/1/team",
+              "/my/1/appointments.ics")
+
+
+@pytest.mark.parametrize(("username", "paths"), [("demo-clinician", CLINIC_PAGES),
+                                                 ("demo-nurse", CLINIC_PAGES),
+                                                 ("demo-patient", HOME_PAGES),
+                                                 ("demo-caregiver", HOME_PAGES)])
+def test_every_page_answers(client: TestClient, username: str, paths: tuple[str, ...]) -> None:
+    signed_in(client, username)
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.text[:2000])
+
+
+def test_my_pump_shows_the_service_figures(client: TestClient) -> None:
+    signed_in(client, "demo-patient")
+    html = client.get("/my/1").text
+    assert 'data-testid="days-left"' in html and "days" in html
+    assert 'id="alarm-two-tone"' in html and 'id="alarm-single-tone"' in html
+    assert "+49 30 5550 1234" in html
+
+
+def test_assessment_by_muscle_group(client: TestClient, clinic: Clinic) -> None:
+    signed_in(client, "demo-nurse")
+    token = csrf_of(client, f"/clinic/patients/{OTHER}/assessment")
+    response = client.post(f"/clinic/patients/{OTHER}/assessment", data={
+        "csrf_token": token, "ashworth_hip-flexors": "1+", "ashworth_knee-extensors": "2",
+        "penn_frequency": "1"}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    chart = client.get(f"/clinic/patients/{OTHER}").text
+    assert "mas 2" in chart and "MAS by group" in chart
+
+
+def test_eligibility_answers_reach_the_rule(client: TestClient) -> None:
+    signed_in(client, "demo-clinician")
+    token = csrf_of(client, f"/clinic/patients/{OTHER}/eligibility")
+    response = client.post(f"/clinic/patients/{OTHER}/eligibility", data={
+        "csrf_token": token, "baclofen_allergy": "yes", "spasticity_severity": "severe"})
+    assert response.status_code == 200, response.text
+    assert "not a candidate" in response.text
 
 
 def test_chart_svg_without_data() -> None:

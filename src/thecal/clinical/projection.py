@@ -19,7 +19,8 @@ from thecal.clinical.program import daily_total_mcg
 from thecal.clinical.refill import RefillPlan, plan_refill
 from thecal.device.replay import Replay, replay
 from thecal.errors import InputError
-from thecal.timeline import Implant, Program, Refill, ReplacePump, Timeline
+from thecal.limits import Severity
+from thecal.timeline import Bolus, CatheterRevision, Implant, Program, Refill, ReplacePump, Timeline
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
+_PLAN_ANCHORS = (Implant, ReplacePump, CatheterRevision, Refill, Program)
+
+
 def _current(timeline: Timeline, at: datetime) -> tuple[Program | None, Refill | None, str | None]:
     program: Program | None = None
     refill: Refill | None = None
@@ -87,6 +91,38 @@ def _current(timeline: Timeline, at: datetime) -> tuple[Program | None, Refill |
         elif isinstance(event, Refill) and event.added_ml > 0:
             refill = event
     return program, refill, pump
+
+
+def _anchored_plan(result: Replay, at: datetime, state: Any, pump: Any, daily_volume: float,
+                   last_refill: Refill | None) -> RefillPlan | None:
+    """The refill plan as made at the last refill or programme change (DM-6).
+
+    A refill-due date is a promise made when the reservoir was filled or the flow changed; it
+    does not move with the clock, so a late refill shows as overdue. Each bolus since then
+    takes its volume out of the reservoir at once and can only bring the date earlier.
+    """
+    seen = [rev for rev in result.events if rev.event.at <= at]
+    anchors = [rev for rev in seen if isinstance(rev.event, _PLAN_ANCHORS)
+               and rev.reservoir_after_ml is not None]
+    if not anchors:
+        return None
+    anchor = anchors[-1]
+    alarm_ml = state.low_reservoir_alarm_ml or pump.low_reservoir_alarm_ml
+
+    def plan_from(when: datetime, reservoir_ml: float) -> RefillPlan:
+        return plan_refill(at=when, reservoir_ml=max(reservoir_ml, 0.0), daily_volume_ml=daily_volume,
+                           low_reservoir_alarm_ml=alarm_ml, accuracy_fraction=pump.accuracy_fraction,
+                           last_refill_at=last_refill.at if last_refill is not None else None,
+                           low_reservoir_alarm_at=state.low_reservoir_alarm_at, empty_at=state.empty_at)
+
+    plan = plan_from(anchor.event.at, anchor.reservoir_after_ml or 0.0)
+    for rev in seen[seen.index(anchor) + 1:]:
+        if isinstance(rev.event, Bolus) and rev.reservoir_before_ml is not None:
+            after_bolus = rev.reservoir_before_ml - (rev.bolus_volume_ml or 0.0)
+            candidate = plan_from(rev.event.at, after_bolus)
+            if candidate.refill_due_by < plan.refill_due_by:
+                plan = candidate
+    return plan
 
 
 def project(timeline: Timeline, at: datetime) -> Projection:
@@ -112,12 +148,15 @@ def project(timeline: Timeline, at: datetime) -> Projection:
             total = daily_total_mcg(program) if program is not None else None
             daily_volume = 0.0
         if state.reservoir_ml is not None:
-            plan = plan_refill(
-                at=at, reservoir_ml=state.reservoir_ml, daily_volume_ml=daily_volume,
-                low_reservoir_alarm_ml=state.low_reservoir_alarm_ml or pump.low_reservoir_alarm_ml,
-                accuracy_fraction=pump.accuracy_fraction,
-                last_refill_at=last_refill.at if last_refill is not None else None,
-                low_reservoir_alarm_at=state.low_reservoir_alarm_at, empty_at=state.empty_at)
-    findings = tuple(find_problems(timeline, result, at))
-    return Projection(at=at, replay=result, state=state, refill_plan=plan, findings=findings,
+            plan = _anchored_plan(result, at, state, pump, daily_volume, last_refill)
+    findings = list(find_problems(timeline, result, at))
+    if plan is not None and at > plan.refill_due_by and state.reservoir_ml is not None:
+        days = (at - plan.refill_due_by).total_seconds() / 86400
+        findings.append(Finding(
+            "refill-overdue", plan.refill_due_by, Severity.WARNING,
+            f"the refill was due by {plan.refill_due_by.date().isoformat()}, {days:.1f} days ago; "
+            "refill before the low-reservoir alarm and never let the pump run dry (withdrawal risk)",
+            "B-DOSE", None, {"days_overdue": round(days, 2)}))
+        findings.sort(key=lambda f: (f.at, f.code))
+    return Projection(at=at, replay=result, state=state, refill_plan=plan, findings=tuple(findings),
                       daily_total_mcg=total, zone=timeline.patient.zone)

@@ -160,3 +160,15 @@ def codes_in_group(group: str) -> tuple[str, ...]:
     if group not in GROUPS:
         raise InputError(f"unknown symptom group {group!r}", fix="use one of: " + ", ".join(GROUPS))
     return tuple(s.code for s in SYMPTOMS.values() if group in s.groups)
+
+
+# Headings for patients and carers, one per group (the pages list each code under its first
+# group; the words are the project's own).
+GROUP_PATIENT_WORDS: Final[dict[str, str]] = {
+    "withdrawal-early": "Signs that too little medicine may be reaching the spine",
+    "withdrawal-severe": "Serious signs: the medicine may have stopped",
+    "overdose": "Signs that too much medicine may be reaching the spine",
+    "side-effect": "Side effects",
+    "after-surgery": "After an operation on the pump or tube",
+    "device": "The pump itself",
+}

@@ -77,10 +77,34 @@ Therapy (propose, then record/confirm)::
                            reason=None) -> dict
         # old/new side by side with 24-h totals, guardrail results, "confirmation_token"
     confirm_program_change(clinic, actor, patient_id, confirmation_token, password) -> dict
+    check_program_change(clinic, actor, patient_id, program: dict, concentration=None) -> dict
+        # the live check, nothing written: old/new "comparison" (24-h totals), "guardrail",
+        # "titration", "needs_reason", "allowed" (False beyond the absolute bounds, with
+        # "refusal" words; propose_program_change still refuses it)
+    bridge_bolus_words(bridge: dict) -> str   # a refill proposal's bridge_bolus in one line
+
+Views for the pages (read only; ``thecal.service.views`` and ``thecal.service.home``)::
+
+    formulary(clinic, actor) -> list[dict]   # concentration_mcg_per_ml, label, brands, sources
+    refill_record(clinic, actor, patient_id, event_id) -> dict   # one recorded refill with
+        # its proposal's figures (expected residual, discrepancy, bridge bolus, dates after)
+    triage_inbox(clinic, actor, days=14, limit=100) -> list[dict]   # recent symptom reports
+        # of the actor's patients, each with its "triage", most urgent first
+    site_care_team(clinic, actor) -> list[dict]          # the site's clinical staff, with
+    patient_care_team(clinic, actor, patient_id) -> list[dict]   # care-team role words
+    chart_series(clinic, actor, patient_id, days=60, every_h=2) -> dict   # reservoir (twin),
+        # daily_dose, ashworth, penn (recorded), csf_level and tone (virtual patient)
+    eligibility_checklist(clinic, actor, patient_id, answers) -> dict   # form answers →
+    screening_checklist(clinic, actor, patient_id, answers) -> dict     # rule + questions
+    patient_home(clinic, actor, patient_id) -> dict   # pump, days_of_drug_left, refill and
+        # alarm dates, alarms, implant_card, recovery, appointments, clinic_phone
+    alarm_meanings() -> list[dict];  symptom_vocabulary() -> list[dict]   # fixed texts
+    urgency_level(score) -> str   # worklist score 0–100 → emergency/urgent/soon/routine/none
 
 Assessments and advice::
 
     record_assessment(clinic, actor, patient_id, data: dict, expected_version) -> dict
+        # data: mas or mas_by_group (overall = highest group grade), penn_*, notes
     report_symptoms(clinic, actor, patient_id, codes: list[str], modifiers=None, note=None,
                     expected_version=None) -> dict      # {"event": ..., "triage": ...}
     eligibility(clinic, actor, patient_id, data: dict) -> dict
@@ -136,6 +160,7 @@ from thecal.service.auth import (
 from thecal.service.clinic import Clinic
 from thecal.service.clock import Clock, FrozenClock, SystemClock
 from thecal.service.errors import AuthenticationError, ThrottledError
+from thecal.service.home import alarm_meanings, patient_home, symptom_vocabulary
 from thecal.service.patients import (
     Chart,
     TimelinePage,
@@ -152,23 +177,92 @@ from thecal.service.patients import (
 )
 from thecal.service.settings import Settings
 from thecal.service.therapy import (
+    bridge_bolus_words,
+    check_program_change,
     confirm_pending,
     confirm_program_change,
     propose_program_change,
     propose_refill,
     record_refill,
 )
-from thecal.service.worklist import WorklistItem, worklist
+from thecal.service.views import (
+    chart_series,
+    eligibility_checklist,
+    formulary,
+    patient_care_team,
+    refill_record,
+    screening_checklist,
+    site_care_team,
+    triage_inbox,
+)
+from thecal.service.worklist import WorklistItem, urgency_level, worklist
 
 __all__ = [
-    "ROLES", "SYSTEM", "Actor", "AuthenticationError", "Chart", "Clinic", "Clock",
-    "FrozenClock", "LoginResult", "Settings", "SystemClock", "ThrottledError", "TimelinePage",
-    "WorklistItem", "actor_from_api_token", "actor_from_session", "add_care_team_member",
-    "append_event", "bootstrap_patient", "bootstrap_site", "bootstrap_user", "care_team",
-    "check_csrf", "confirm_pending", "confirm_program_change", "create_patient", "create_site",
-    "create_user", "csrf_token", "eligibility", "get_patient", "import_events", "import_patients", "issue_api_token",
-    "link_caregiver", "list_patients", "list_users", "login", "logout", "patient_chart",
-    "projection", "propose_program_change", "propose_refill", "record_assessment",
-    "record_refill", "report_symptoms", "revoke_api_token", "screening_plan", "timeline",
-    "titration_suggestion", "update_site_settings", "verify_password_again", "worklist",
+    "ROLES",
+    "SYSTEM",
+    "Actor",
+    "AuthenticationError",
+    "Chart",
+    "Clinic",
+    "Clock",
+    "FrozenClock",
+    "LoginResult",
+    "Settings",
+    "SystemClock",
+    "ThrottledError",
+    "TimelinePage",
+    "WorklistItem",
+    "actor_from_api_token",
+    "actor_from_session",
+    "add_care_team_member",
+    "alarm_meanings",
+    "append_event",
+    "bootstrap_patient",
+    "bootstrap_site",
+    "bootstrap_user",
+    "bridge_bolus_words",
+    "care_team",
+    "chart_series",
+    "check_csrf",
+    "check_program_change",
+    "confirm_pending",
+    "confirm_program_change",
+    "create_patient",
+    "create_site",
+    "create_user",
+    "csrf_token",
+    "eligibility",
+    "eligibility_checklist",
+    "formulary",
+    "get_patient",
+    "import_events",
+    "import_patients",
+    "issue_api_token",
+    "link_caregiver",
+    "list_patients",
+    "list_users",
+    "login",
+    "logout",
+    "patient_care_team",
+    "patient_chart",
+    "patient_home",
+    "projection",
+    "propose_program_change",
+    "propose_refill",
+    "record_assessment",
+    "record_refill",
+    "refill_record",
+    "report_symptoms",
+    "revoke_api_token",
+    "screening_checklist",
+    "screening_plan",
+    "site_care_team",
+    "symptom_vocabulary",
+    "timeline",
+    "titration_suggestion",
+    "triage_inbox",
+    "update_site_settings",
+    "urgency_level",
+    "verify_password_again",
+    "worklist",
 ]

@@ -20,6 +20,9 @@ from thecal.store import records
 SITE_SETTINGS: Final = {
     # a concentration change needs a second clinician's confirmation (off by default)
     "require_second_clinician_for_concentration_change": False,
+    # shown to patients (home page, implant card, calendar entries)
+    "clinic_phone": "",
+    "clinic_location": "",
 }
 TEAM_ROLES: Final = ("physician", "nurse", "pharmacist", "therapist", "coordinator")
 
@@ -30,8 +33,12 @@ def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
         if key not in SITE_SETTINGS:
             raise InputError(f"unknown site setting {key!r}", where=f"settings.{key}",
                              fix=f"use: {', '.join(SITE_SETTINGS)}")
-        if not isinstance(value, bool):
-            raise InputError(f"{key} must be true or false", where=f"settings.{key}")
+        if isinstance(SITE_SETTINGS[key], bool):
+            if not isinstance(value, bool):
+                raise InputError(f"{key} must be true or false", where=f"settings.{key}")
+        elif not isinstance(value, str) or len(value) > 200:
+            raise InputError(f"{key} must be text of at most 200 characters",
+                             where=f"settings.{key}")
         merged[key] = value
     return merged
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from thecal.catalog import pump_model
+from thecal.clinical.assessment import grades_in_words, mas_value, overall_mas
 from thecal.clinical.context import pump_context_from_twin
 from thecal.clinical.eligibility import assess_eligibility
 from thecal.clinical.program import daily_total_mcg
@@ -46,19 +47,38 @@ def _new_id() -> str:
 
 def record_assessment(clinic: Clinic, actor: Actor, patient_id: int, data: dict[str, Any],
                       expected_version: int, *, at: datetime | None = None) -> dict[str, Any]:
-    """Append an ``assessment`` event (mas, penn_frequency, penn_severity, notes)."""
+    """Append an ``assessment`` event (mas, penn_frequency, penn_severity, notes).
+
+    ``mas_by_group`` (muscle group → grade, groups of
+    :data:`thecal.clinical.assessment.MUSCLE_GROUPS`) may replace ``mas``: the overall grade
+    is the highest group grade and the group grades are kept in the notes.
+    """
     def body(conn: Connection) -> dict[str, Any]:
         patient = authz.patient_for(conn, actor, authz.ASSESS, patient_id)
         if not isinstance(data, dict):
             raise InputError("the assessment must be an object", where="assessment")
-        allowed = {"mas", "penn_frequency", "penn_severity", "notes", "reason"}
+        allowed = {"mas", "mas_by_group", "penn_frequency", "penn_severity", "notes", "reason"}
         for key in data:
             if key not in allowed:
                 raise InputError(f"unknown assessment field {key!r}", where=key,
                                  fix=f"use: {', '.join(sorted(allowed))}")
+        data_ = dict(data)
+        by_group = data_.pop("mas_by_group", None)
+        if by_group:
+            if not isinstance(by_group, dict):
+                raise InputError("mas_by_group must map muscle groups to grades",
+                                 where="mas_by_group", fix='e.g. {"hip-flexors": "2"}')
+            for group, grade in by_group.items():
+                try:
+                    mas_value(str(grade))
+                except InputError as exc:
+                    raise exc.located(f"mas_by_group.{group}") from None
+            data_["mas"] = data_.get("mas") or overall_mas(by_group)
+            words = grades_in_words(by_group)
+            data_["notes"] = f"{words}. {data_['notes']}" if data_.get("notes") else words
         when = at or clinic.now()
         raw = {"at": when.isoformat(), "type": "assessment", "id": _new_id(),
-               "by": actor.username, **{k: v for k, v in data.items() if v is not None}}
+               "by": actor.username, **{k: v for k, v in data_.items() if v is not None}}
         try:
             event = parse_event(raw, where="assessment")
         except InputError as exc:

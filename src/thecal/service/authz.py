@@ -28,6 +28,7 @@ REFILL_PROPOSE: Final = "refill.propose"
 REFILL_RECORD: Final = "refill.record"
 PROGRAM_PROPOSE: Final = "program.propose"
 PROGRAM_CONFIRM: Final = "program.confirm"
+PROGRAM_CHECK: Final = "program.check"  # the live guardrail check (no write)
 CONFIRM_SECOND: Final = "pending.confirm"
 ASSESS: Final = "assessment.record"
 SYMPTOMS: Final = "symptoms.report"
@@ -37,7 +38,7 @@ CARE_TEAM_MANAGE: Final = "care-team.manage"
 USERS_MANAGE: Final = "users.manage"
 SITES_MANAGE: Final = "sites.manage"
 
-_CLINICAL_READ = {READ, WORKLIST, ADVICE}
+_CLINICAL_READ = {READ, WORKLIST, ADVICE, PROGRAM_CHECK}
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "clinician": frozenset(_CLINICAL_READ | {
         CREATE, APPEND, REFILL_PROPOSE, REFILL_RECORD, PROGRAM_PROPOSE, PROGRAM_CONFIRM,
@@ -48,7 +49,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "patient": frozenset({READ, SYMPTOMS}),
     "caregiver": frozenset({READ, SYMPTOMS}),
     "administrator": frozenset({USERS_MANAGE, SITES_MANAGE, CARE_TEAM_MANAGE}),
-    "system": frozenset({READ, CREATE, APPEND, REFILL_PROPOSE, REFILL_RECORD, PROGRAM_PROPOSE,
+    "system": frozenset({READ, PROGRAM_CHECK, CREATE, APPEND, REFILL_PROPOSE, REFILL_RECORD, PROGRAM_PROPOSE,
                          PROGRAM_CONFIRM, ASSESS, SYMPTOMS, ADVICE, WORKLIST, USERS_MANAGE,
                          SITES_MANAGE, CARE_TEAM_MANAGE}),
 }

@@ -357,7 +357,10 @@ def patient_chart(clinic: Clinic, actor: Actor, patient_id: int,
                     "summary": p["payload"].get("summary")}
                    for p in auth_store.open_pending_for(conn, patient_id)
                    if p["expires_at"] > clinic.now()]
-        implants = [{**i, "implanted_at": i["implanted_at"].isoformat()}
+        from thecal.service.home import pump_name
+
+        implants = [{**i, "implanted_at": i["implanted_at"].isoformat(),
+                     "pump_name": pump_name(str(i["pump_model"]))}
                     for i in records.implants_of(conn, patient_id)]
         team = [{**m, "added_at": m["added_at"].isoformat()}
                 for m in records.care_team_of(conn, patient_id)]

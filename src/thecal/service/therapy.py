@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from thecal import units
 from thecal.catalog import pump_model
+from thecal.clinical.dose import rate_ml_per_day
 from thecal.clinical.program import compare_programs, daily_total_mcg
 from thecal.clinical.refill import bridge_bolus, check_residual, dead_volume_ml
 from thecal.clinical.titration import check_titration_step, daily_dose_guardrail
@@ -131,7 +132,11 @@ def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline
                               new_concentration_mcg_per_ml=event.concentration_mcg_per_ml,
                               old_daily_dose_mcg=float(pump.get("daily_dose_mcg") or 0.0),
                               dead_volume_ml=dead_volume_ml(model, catheter_ml)).as_dict()
+        bridge["summary"] = bridge_bolus_words(bridge)
     after = project_new(timeline, event, event.at, "")[1]
+    daily_dose = float(pump.get("daily_dose_mcg") or 0.0)
+    old_rate = rate_ml_per_day(daily_dose, float(old_conc)) if old_conc else None
+    new_rate = rate_ml_per_day(daily_dose, event.concentration_mcg_per_ml)
     with_site = patient.get("_site_settings") or {}
     return {
         "at": event.at.isoformat(),
@@ -149,10 +154,24 @@ def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline
         "after": {key: after.get(key) for key in ("low_reservoir_alarm_at", "empty_at",
                                                   "refill_due_by")},
         "reservoir_after_ml": (after.get("pump") or {}).get("reservoir_ml"),
+        "daily_dose_mcg": daily_dose,
+        "old_rate_ml_per_day": old_rate,
+        "new_rate_ml_per_day": new_rate,
         "needs_password": concentration_change,
         "needs_second_clinician": concentration_change and bool(
             with_site.get(SECOND_CLINICIAN_SETTING, False)),
     }
+
+
+def bridge_bolus_words(bridge: dict[str, Any]) -> str:
+    """The bridge bolus as a clinician programs it, in one line (from the rule's figures)."""
+    if not bridge.get("needed"):
+        return "no bridge bolus needed"
+    return (f"bridge bolus of {units.format_number(float(bridge['volume_ml']))} mL "
+            f"({units.format_number(float(bridge['dose_mcg']))} mcg at the old "
+            f"{units.format_number(float(bridge['old_concentration_mcg_per_ml']))} mcg/mL) over "
+            f"{units.format_number(round(float(bridge['duration_h']), 1))} h, then the new "
+            f"concentration at the programmed rate")
 
 
 def _with_site(conn: Connection, patient: dict[str, Any]) -> dict[str, Any]:
@@ -306,12 +325,13 @@ def _program_event(actor: Actor, at: datetime, program: Any, reason: str | None)
     return event
 
 
-def _program_analysis(patient: dict[str, Any], timeline: Timeline, event: Program
+def _program_analysis(patient: dict[str, Any], timeline: Timeline, event: Program, *,
+                      refuse_absolute: bool = True, concentration: float | None = None
                       ) -> dict[str, Any]:
     projection = project_timeline(timeline, event.at)
     pump = _pump(projection)
     old = _current_program(timeline)
-    conc = pump.get("concentration_mcg_per_ml")
+    conc = concentration if concentration is not None else pump.get("concentration_mcg_per_ml")
     comparison = compare_programs(old, event, float(conc) if conc else None)
     age = timeline.patient.age_years(event.at)
     guard = daily_dose_guardrail(patient["etiology"], age)
@@ -321,6 +341,18 @@ def _program_analysis(patient: dict[str, Any], timeline: Timeline, event: Progra
     needs_reason = False
     if event.mode != "stopped":
         classification = guard.classify(new_total)
+        if classification in (Classification.ABOVE_ABSOLUTE, Classification.BELOW_ABSOLUTE
+                              ) and not refuse_absolute:
+            return {
+                "old": _program_view(old), "new": _program_view(event),
+                "comparison": comparison.as_dict(), "allowed": False, "needs_reason": False,
+                "guardrail": {"classification": classification.value, "reasons": [
+                    r.as_dict() for r in guard.check(new_total).reasons]},
+                "titration": None, "concentration_mcg_per_ml": conc,
+                "refusal": (f"a 24-hour total of {units.format_number(new_total)} mcg/day is "
+                            "outside the absolute daily-dose bounds "
+                            f"({guard.absolute_min:g}–{guard.absolute_max:g} mcg/day): it cannot "
+                            "be sent, with or without a reason")}
         if classification in (Classification.ABOVE_ABSOLUTE, Classification.BELOW_ABSOLUTE):
             raise InputError(f"a 24-hour total of {units.format_number(new_total)} mcg/day is "
                              "outside the absolute daily-dose bounds", where="program.daily_dose",
@@ -341,6 +373,7 @@ def _program_analysis(patient: dict[str, Any], timeline: Timeline, event: Progra
         "old": _program_view(old),
         "new": _program_view(event),
         "comparison": comparison.as_dict(),
+        "allowed": True,
         "guardrail": guard_result,
         "titration": titration,
         "needs_reason": needs_reason,
@@ -355,6 +388,31 @@ def _program_view(program: Program | None) -> dict[str, Any] | None:
     view = {k: v for k, v in data.items() if k in ("mode", "daily_dose", "steps", "at")}
     view["daily_total_mcg"] = daily_total_mcg(program)
     return view
+
+
+def check_program_change(clinic: Clinic, actor: Actor, patient_id: int, program: Any, *,
+                         concentration: str | None = None, at: datetime | None = None
+                         ) -> dict[str, Any]:
+    """The live check of a program change: nothing is written (no pending row, no audit row).
+
+    Returns what :func:`propose_program_change` shows (old/new with 24-hour totals in
+    ``comparison``, ``guardrail``, ``titration``, ``needs_reason``) plus ``allowed``. A total
+    beyond the absolute bounds comes back as ``allowed: False`` with ``refusal`` words and the
+    guardrail's reasons, for display; :func:`propose_program_change` still refuses it.
+    ``concentration`` (e.g. ``"2000 mcg/mL"``) gives the volumes at a refill's new drug.
+    """
+    conc = (_quantity(concentration, units.CONCENTRATION, "concentration")
+            if concentration else None)
+    # read only; only a refused access is audited (by Clinic.run), never an input mistake
+    patient, timeline = clinic.run(
+        actor, "program.check",
+        lambda conn: _load(conn, clinic, actor, authz.PROGRAM_CHECK, patient_id),
+        patient_id=patient_id, entity="program")
+    event = _program_event(actor, at or clinic.now(), program, None)
+    project_new(timeline, event, event.at, "program.")
+    analysis = _program_analysis(patient, timeline, event, refuse_absolute=False,
+                                 concentration=conc)
+    return {"patient_id": patient_id, "version": int(patient["version"]), **analysis}
 
 
 def propose_program_change(clinic: Clinic, actor: Actor, patient_id: int, program: Any,

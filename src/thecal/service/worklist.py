@@ -24,6 +24,18 @@ TRIAGE_RECENT: Final = timedelta(days=7)
 REPLACEMENT_SOON: Final = timedelta(days=90)
 
 
+URGENCY_LEVELS: Final = ((85, "emergency"), (55, "urgent"), (25, "soon"), (1, "routine"))
+
+
+def urgency_level(score: int) -> str:
+    """The words for an urgency score: emergency ≥ 85 (empty reservoir, sounding or high-priority
+    alarm, emergency triage), urgent ≥ 55, soon ≥ 25, routine above 0, none at 0."""
+    for threshold, words in URGENCY_LEVELS:
+        if score >= threshold:
+            return words
+    return "none"
+
+
 @dataclass(frozen=True)
 class WorklistItem:
     patient_id: int
@@ -36,12 +48,17 @@ class WorklistItem:
     empty_at: datetime | None = None
     triage_urgency: str | None = None
 
+    @property
+    def urgency_level(self) -> str:
+        return urgency_level(self.urgency)
+
     def as_dict(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
             return value.isoformat() if value else None
 
         return {"patient_id": self.patient_id, "mrn": self.mrn,
                 "display_name": self.display_name, "urgency": self.urgency,
+                "urgency_level": self.urgency_level,
                 "reasons": self.reasons, "refill_due_by": iso(self.refill_due_by),
                 "low_reservoir_alarm_at": iso(self.low_reservoir_alarm_at),
                 "empty_at": iso(self.empty_at), "triage_urgency": self.triage_urgency}

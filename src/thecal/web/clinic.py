@@ -9,11 +9,12 @@ explanation, the bridge bolus) is decided by the service's proposal, never here.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from thecal.errors import InputError
+from thecal.errors import InputError, NotFoundError, PermissionDeniedError
 from thecal.web.charts import HLine, VLine, line_chart
 from thecal.web.models import Chart, RefillInput, RefillProposal
 from thecal.web.rendering import render
@@ -65,7 +66,7 @@ def chart_figures(chart: Chart) -> dict[str, object]:
 @router.get("/patients/{patient_id}")
 def chart_page(request: Request, patient_id: str) -> Response:
     user = require_clinician(request)
-    chart = port_of(request).chart(user, patient_id)
+    chart = port_of(request).chart(user, patient_id, with_series=True)
     return render(request, "clinic/chart.html", {"title": chart.header.name, "chart": chart,
                                                  "h": chart.header, **chart_figures(chart)})
 
@@ -202,6 +203,9 @@ def refill_step(request: Request, patient_id: str, step: Text = "residual", goto
                               status_code=422)
     try:
         record = port.record_refill(user, patient_id, entry, password)
+    except PermissionDeniedError as exc:
+        return _render_refill(request, patient_id, "confirm", entry, proposal,
+                              {"password": exc.one_line()}, status_code=422)
     except InputError as exc:
         field = (exc.where or "password").split(".")[-1]
         return _render_refill(request, patient_id, _step_of_field(field) if field in
@@ -211,8 +215,15 @@ def refill_step(request: Request, patient_id: str, step: Text = "residual", goto
     if record.status != "recorded":
         return render(request, "clinic/refill_pending.html",
                       {"title": "Refill awaiting confirmation", "record": record})
-    return RedirectResponse(f"/clinic/patients/{patient_id}/refills/{record.event_id}",
-                            status_code=303)
+    target = f"/clinic/patients/{patient_id}/refills/{record.event_id}"
+    if _dose_changed(proposal):
+        target += "?" + urlencode({"dose": entry.daily_dose})
+    return RedirectResponse(target, status_code=303)
+
+
+def _dose_changed(proposal: RefillProposal) -> bool:
+    new, old = proposal.new_program, proposal.old_program
+    return new is not None and abs(new.daily_dose_mcg - old.daily_dose_mcg) > 1e-9
 
 
 def _step_of_field(field: str) -> str:
@@ -228,7 +239,41 @@ def refill_summary(request: Request, patient_id: str, event_id: str) -> Response
     record = port_of(request).refill_record(user, patient_id, event_id)
     return render(request, "clinic/refill_summary.html",
                   {"title": f"Refill summary · {record.patient_name}", "r": record,
-                   "p": record.proposal})
+                   "p": record.proposal,
+                   "dose_change": request.query_params.get("dose", "")[:40]})
+
+
+def _pending_page(request: Request, patient_id: str, pending_id: str,
+                  errors: dict[str, str], status_code: int = 200) -> Response:
+    user = require_clinician(request)
+    chart = port_of(request).chart(user, patient_id)
+    item = next((p for p in chart.pending if p.pending_id == pending_id), None)
+    if item is None:
+        raise NotFoundError("this confirmation is no longer open (decided or expired)",
+                            fix="open the patient's chart")
+    return render(request, "clinic/pending.html", {
+        "title": f"Confirm refill · {chart.header.name}", "h": chart.header, "item": item,
+        "errors": errors}, status_code=status_code)
+
+
+@router.get("/patients/{patient_id}/pending/{pending_id}")
+def pending_form(request: Request, patient_id: str, pending_id: str) -> Response:
+    return _pending_page(request, patient_id, pending_id, {})
+
+
+@router.post("/patients/{patient_id}/pending/{pending_id}")
+def pending_confirm(request: Request, patient_id: str, pending_id: str, csrf_token: Text = "",
+                    password: Text = "") -> Response:
+    """A second clinician confirms a concentration change with their own password."""
+    user = require_clinician(request)
+    check_csrf(request, csrf_token)
+    try:
+        record = port_of(request).confirm_refill(user, patient_id, pending_id, password)
+    except (InputError, PermissionDeniedError) as exc:
+        return _pending_page(request, patient_id, pending_id, {"password": exc.one_line()},
+                             status_code=422)
+    return RedirectResponse(f"/clinic/patients/{patient_id}/refills/{record.event_id}",
+                            status_code=303)
 
 
 # --- program change -------------------------------------------------------------------------
@@ -255,8 +300,8 @@ def _program_page(request: Request, patient_id: str, daily_dose: str, override_r
 
 
 @router.get("/patients/{patient_id}/program")
-def program_form(request: Request, patient_id: str) -> Response:
-    return _program_page(request, patient_id, "", "")
+def program_form(request: Request, patient_id: str, daily_dose: str = "") -> Response:
+    return _program_page(request, patient_id, daily_dose[:40], "")
 
 
 @router.post("/patients/{patient_id}/program/check")
@@ -294,6 +339,9 @@ def program_send(request: Request, patient_id: str, csrf_token: Text = "",
     try:
         port.confirm_program(user, patient_id, daily_dose.strip(), override_reason.strip(),
                              password)
+    except PermissionDeniedError as exc:
+        return _program_page(request, patient_id, daily_dose, override_reason,
+                             errors={"password": exc.one_line()}, status_code=422)
     except InputError as exc:
         field = (exc.where or "password").split(".")[-1]
         field = field if field in {"daily_dose", "override_reason", "password"} else "password"

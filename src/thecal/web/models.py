@@ -108,6 +108,17 @@ class PumpHeader:
 
 
 @dataclass(frozen=True)
+class PendingItem:
+    """A refill waiting for a second clinician's confirmation."""
+
+    pending_id: str
+    kind: str
+    summary: str
+    proposed_by: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Chart:
     header: PumpHeader
     timeline: tuple[TimelineItem, ...]
@@ -117,6 +128,7 @@ class Chart:
     penn: Series | None = None
     csf_level: Series | None = None
     tone: Series | None = None
+    pending: tuple[PendingItem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -197,6 +209,7 @@ class ProgramProposal:
     allowed: bool
     reasons: tuple[Reason, ...]
     errors: dict[str, str] = field(default_factory=dict)
+    refusal: str = ""  # why it cannot be sent (beyond an absolute bound)
 
 
 @dataclass(frozen=True)
@@ -233,6 +246,9 @@ class ChecklistItem:
     status: Literal["met", "not-met", "unknown", "done", "todo"] = "unknown"
     detail: str = ""
     source: str = ""
+    # the answers a form offers ((value, words), ...); None: a free number; () : not a question
+    choices: tuple[tuple[str, str], ...] | None = ()
+    answer: str = ""
 
 
 @dataclass(frozen=True)
@@ -312,11 +328,13 @@ class ClinicPort(Protocol):
 
     # clinician
     def worklist(self, user: User) -> Sequence[WorklistRow]: ...
-    def chart(self, user: User, patient_id: str) -> Chart: ...
+    def chart(self, user: User, patient_id: str, with_series: bool = False) -> Chart: ...
     def formulary(self, user: User) -> Sequence[Concentration]: ...
     def propose_refill(self, user: User, patient_id: str, entry: RefillInput) -> RefillProposal: ...
     def record_refill(self, user: User, patient_id: str, entry: RefillInput,
                       password: str) -> RefillRecord: ...
+    def confirm_refill(self, user: User, patient_id: str, pending_id: str,
+                       password: str) -> RefillRecord: ...
     def refill_record(self, user: User, patient_id: str, event_id: str) -> RefillRecord: ...
     def propose_program(self, user: User, patient_id: str, daily_dose: str,
                         override_reason: str) -> ProgramProposal: ...

@@ -1,9 +1,8 @@
 """The production :class:`~thecal.web.models.ClinicPort`: each call is one ``thecal.service``
 use case, and its answer copied into the pages' view models.
 
-Copying only: figures, dates, urgencies and reasons come from the service. Where the service
-does not (yet) offer something a page needs, the method raises a ``ThecalError`` that names
-the missing use case, so the page says so instead of inventing it (see docs/web.md).
+Copying only: figures, dates, urgencies, words and reasons come from the service (and through
+it from ``thecal.clinical``); nothing here decides anything clinical.
 """
 
 from __future__ import annotations
@@ -15,8 +14,9 @@ from typing import Any
 from fastapi import Request
 
 from thecal import service
-from thecal.errors import InputError, PermissionDeniedError, ThecalError
-from thecal.units import DAILY_DOSE, parse_quantity
+from thecal.api.deps import session_cookie_name
+from thecal.clinical.assessment import MUSCLE_GROUPS
+from thecal.errors import InputError, NotFoundError, PermissionDeniedError
 from thecal.web.models import (
     AlarmMeaning,
     Appointment,
@@ -27,6 +27,7 @@ from thecal.web.models import (
     ImplantCard,
     InboxItem,
     MyPump,
+    PendingItem,
     Point,
     ProgramProposal,
     ProgramSummary,
@@ -41,7 +42,6 @@ from thecal.web.models import (
     TeamMember,
     TimelineItem,
     TriageAnswer,
-    Urgency,
     User,
     WorklistRow,
 )
@@ -50,20 +50,13 @@ _ROLE = {"clinician": "clinician", "nurse": "clinician", "pharmacist": "clinicia
          "administrator": "admin", "patient": "patient", "caregiver": "caregiver"}
 
 
-class NotOffered(ThecalError):
-    """The service does not offer what this page needs yet."""
-
-
-def _missing(what: str) -> NotOffered:
-    return NotOffered(f"the clinic service does not offer {what} yet",
-                      fix="ask the administrator; this page needs that use case")
-
-
 def _dt(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         return value
+    if isinstance(value, date):
+        return datetime.combine(value, datetime.min.time())
     try:
         return datetime.fromisoformat(str(value))
     except ValueError:
@@ -99,8 +92,6 @@ def _pid(patient_id: str) -> int:
     try:
         return int(patient_id)
     except ValueError:
-        from thecal.errors import NotFoundError
-
         raise NotFoundError(f"no patient {patient_id!r}") from None
 
 
@@ -110,7 +101,7 @@ class ServicePort:
     def __init__(self, clinic: Any, client: str | None = None) -> None:
         self.clinic = clinic
         self.client = client
-        self.session_cookie_name: str = clinic.settings.session_cookie_name
+        self.session_cookie_name: str = session_cookie_name(clinic.settings)
         self.cookie_secure: bool = bool(clinic.settings.cookie_secure)
 
     @classmethod
@@ -162,27 +153,24 @@ class ServicePort:
 
     # --- clinician -------------------------------------------------------------------------
     def worklist(self, user: User) -> Sequence[WorklistRow]:
-        rows = []
-        for item in service.worklist(self.clinic, user.actor):
-            score = int(item.urgency)
-            urgency: Urgency = ("emergency" if score >= 85 else "urgent" if score >= 55 else
-                       "soon" if score >= 25 else "routine")
-            rows.append(WorklistRow(str(item.patient_id), item.display_name, urgency,
-                                    tuple(item.reasons), _day(item.refill_due_by),
-                                    item.low_reservoir_alarm_at))
-        return rows
+        return [WorklistRow(str(item.patient_id), item.display_name,
+                            item.urgency_level, tuple(item.reasons),  # type: ignore[arg-type]
+                            _day(item.refill_due_by), item.low_reservoir_alarm_at)
+                for item in service.worklist(self.clinic, user.actor)]
 
     def _header(self, chart: Any) -> PumpHeader:
         p, proj = chart.patient, chart.projection or {}
         pump = proj.get("pump") or {}
         implants = chart.implants or []
         last = implants[-1] if implants else {}
-        alarms = tuple(str(a.get("code")) for a in proj.get("alarms") or ()
-                       if not a.get("acknowledged"))
+        alarms = tuple(str(a.get("message") or a.get("code")) for a in proj.get("alarms") or ()
+                       if isinstance(a, Mapping) and a.get("sounding"))
+        catheter = str(last.get("catheter_model") or "—")
+        if last.get("catheter_length_cm"):
+            catheter += f", {float(last['catheter_length_cm']):g} cm"
         return PumpHeader(
             str(p["id"]), str(p["display_name"]), _day(p.get("born")), str(p.get("etiology")),
-            str(pump.get("model") or last.get("pump") or "—"),
-            str(last.get("catheter") or "—"), "baclofen",
+            str(last.get("pump_name") or pump.get("model") or "—"), catheter, "baclofen",
             _float(pump.get("concentration_mcg_per_ml")), _float(pump.get("daily_dose_mcg")),
             _float(pump.get("reservoir_ml")), _float(pump.get("reservoir_capacity_ml")),
             _float(pump.get("low_reservoir_alarm_ml")), _dt(proj.get("low_reservoir_alarm_at")),
@@ -191,50 +179,26 @@ class ServicePort:
             if pump.get("model") else "", (), alarms,
             _reasons(f for f in proj.get("findings") or () if isinstance(f, Mapping)))
 
-    def chart(self, user: User, patient_id: str) -> Chart:
+    def chart(self, user: User, patient_id: str, with_series: bool = False) -> Chart:
         chart = service.patient_chart(self.clinic, user.actor, _pid(patient_id))
         header = self._header(chart)
         timeline = tuple(TimelineItem(_dt(e.get("at")) or datetime.min, str(e.get("type")),
                                       _event_words(e), str(e.get("by") or ""),
                                       str(e.get("id") or ""))
                          for e in chart.events if _dt(e.get("at")))
-        reservoir = None
-        proj = chart.projection or {}
-        now = _dt(proj.get("at"))
-        if now and header.reservoir_ml is not None:
-            points = [Point(now, header.reservoir_ml)]
-            if header.next_alarm_at and header.low_alarm_ml is not None:
-                points.append(Point(header.next_alarm_at, header.low_alarm_ml))
-            if header.empty_at:
-                points.append(Point(header.empty_at, 0.0))
-            reservoir = Series("reservoir", "mL", tuple(points), "twin projection")
-        doses = []
-        for e in chart.events:
-            if e.get("type") == "program" and e.get("daily_dose") and _dt(e.get("at")):
-                try:
-                    value = parse_quantity(str(e["daily_dose"]), DAILY_DOSE)
-                except ThecalError:
-                    continue
-                doses.append(Point(_dt(e["at"]), value))  # type: ignore[arg-type]
-        if doses and now and now > doses[-1].at:
-            doses.append(Point(now, doses[-1].value))
-        ashworth, penn = [], []
-        for a in chart.assessments:
-            at = _dt(a.get("at"))
-            if at is None:
-                continue
-            mas = str(a.get("mas") or "")
-            if mas:
-                ashworth.append(Point(at, 1.5 if mas == "1+" else float(mas)))
-            if a.get("penn_frequency") is not None:
-                penn.append(Point(at, float(a["penn_frequency"])))
-        return Chart(header, timeline, reservoir,
-                     Series("daily dose", "mcg/day", tuple(doses)) if doses else None,
-                     Series("Ashworth", "score", tuple(ashworth)) if ashworth else None,
-                     Series("Penn frequency", "score", tuple(penn)) if penn else None)
+        pending = tuple(PendingItem(str(p["id"]), str(p["kind"]), str(p.get("summary") or ""),
+                                    str(p.get("proposed_by") or ""), _dt(p.get("expires_at")))
+                        for p in chart.pending)
+        if not with_series:
+            return Chart(header, timeline, pending=pending)
+        s = service.chart_series(self.clinic, user.actor, _pid(patient_id))
+        return Chart(header, timeline, _series(s.get("reservoir")), _series(s.get("daily_dose")),
+                     _series(s.get("ashworth")), _series(s.get("penn")),
+                     _series(s.get("csf_level")), _series(s.get("tone")), pending)
 
     def formulary(self, user: User) -> Sequence[Concentration]:
-        raise _missing("the formulary (the concentrations a refill may use)")
+        return [Concentration(float(f["concentration_mcg_per_ml"]), str(f["label"]))
+                for f in service.formulary(self.clinic, user.actor)]
 
     def _refill_kwargs(self, entry: RefillInput, header: PumpHeader) -> dict[str, str]:
         conc = entry.concentration or (f"{header.concentration_mcg_per_ml:g} mcg/mL"
@@ -242,164 +206,277 @@ class ServicePort:
         return {"withdrawn": entry.withdrawn or "0 mL", "added": entry.added or "0 mL",
                 "concentration": conc}
 
-    def _call_refill(self, func: Any, user: User, patient_id: str, entry: RefillInput,
-                     header: PumpHeader, **extra: Any) -> dict[str, Any]:
-        kwargs = self._refill_kwargs(entry, header)
-        result: dict[str, Any] = func(self.clinic, user.actor, _pid(patient_id),
-                                      withdrawn=kwargs["withdrawn"], added=kwargs["added"],
-                                      concentration=kwargs["concentration"], **extra)
-        return result
+    def _program_check(self, user: User, patient_id: str, daily_dose: str,
+                       concentration: str | None) -> ProgramProposal:
+        try:
+            result = service.check_program_change(
+                self.clinic, user.actor, _pid(patient_id),
+                {"mode": "continuous", "daily_dose": daily_dose}, concentration=concentration)
+        except InputError as exc:
+            return ProgramProposal(_summary(0.0, 0.0), None, None, "", False, False, (),
+                                   {"daily_dose": exc.one_line()})
+        return _program_from(result)
 
     def propose_refill(self, user: User, patient_id: str, entry: RefillInput) -> RefillProposal:
         header = self.chart(user, patient_id).header
         try:
-            result = self._call_refill(service.propose_refill, user, patient_id, entry, header)
+            kw = self._refill_kwargs(entry, header)
+            result = service.propose_refill(self.clinic, user.actor, _pid(patient_id),
+                                            withdrawn=kw["withdrawn"], added=kw["added"],
+                                            concentration=kw["concentration"])
         except InputError as exc:
             field = (exc.where or "withdrawn").split(".")[-1]
             return _empty_refill(header, {field: exc.one_line()})
-        return _refill_from(result, header, entry)
+        program = None
+        if entry.daily_dose:
+            program = self._program_check(user, patient_id, entry.daily_dose,
+                                          entry.concentration or None)
+        return _refill_from(result, header, entry, program)
 
     def record_refill(self, user: User, patient_id: str, entry: RefillInput,
                       password: str) -> RefillRecord:
+        # the page signs every refill with the password (the service insists on it only for
+        # a concentration change)
+        try:
+            service.verify_password_again(self.clinic, user.actor, password)
+        except PermissionDeniedError:
+            raise PermissionDeniedError("the password is wrong", where="password",
+                                        fix="enter your own password to sign") from None
         chart = service.patient_chart(self.clinic, user.actor, _pid(patient_id))
         header = self._header(chart)
-        result = self._call_refill(service.record_refill, user, patient_id, entry, header,
-                                   expected_version=chart.version, password=password,
-                                   reason=entry.discrepancy_explanation or None)
-        proposal = _refill_from(result.get("proposal") or {}, header, entry)
+        kw = self._refill_kwargs(entry, header)
+        result = service.record_refill(
+            self.clinic, user.actor, _pid(patient_id), withdrawn=kw["withdrawn"],
+            added=kw["added"], concentration=kw["concentration"], expected_version=chart.version, password=password,
+            reason=entry.discrepancy_explanation or None)
+        proposal = _refill_from(result.get("proposal") or {}, header, entry, None)
         event = result.get("event") or {}
+        status = str(result.get("status"))
+        message = ""
+        if status == "awaiting-confirmation":
+            message = ("This site requires a second clinician to confirm a concentration "
+                       "change. Ask a colleague to open this patient's chart and confirm it "
+                       "with their own password; the refill is recorded then.")
         return RefillRecord(str(event.get("id") or result.get("pending_id") or ""), patient_id,
-                            header.name, _dt(event.get("at")) or datetime.now(),
-                            user.display_name, proposal, str(result.get("status")))
+                            header.name, _dt(event.get("at")) or self.clinic.now(),
+                            user.display_name, proposal, status, message)
+
+    def confirm_refill(self, user: User, patient_id: str, pending_id: str,
+                       password: str) -> RefillRecord:
+        try:
+            pid = int(pending_id)
+        except ValueError:
+            raise NotFoundError(f"no confirmation {pending_id!r}") from None
+        result = service.confirm_pending(self.clinic, user.actor, pid, password)
+        return self.refill_record(user, patient_id, str(result["event"]["id"]))
 
     def refill_record(self, user: User, patient_id: str, event_id: str) -> RefillRecord:
-        raise _missing("a recorded refill's summary (refill by event id)")
-
-    def _program_proposal(self, user: User, patient_id: str, daily_dose: str,
-                          reason: str) -> tuple[ProgramProposal, str]:
-        chart = service.patient_chart(self.clinic, user.actor, _pid(patient_id))
-        header = self._header(chart)
-        conc = header.concentration_mcg_per_ml or 0.0
-        old = _summary(header.daily_dose_mcg or 0.0, conc)
-        try:
-            result = service.propose_program_change(
-                self.clinic, user.actor, _pid(patient_id),
-                {"mode": "continuous", "daily_dose": daily_dose}, chart.version,
-                reason=reason or None)
-        except InputError as exc:
-            if "absolute" in exc.message:
-                return ProgramProposal(old, None, None, "above-absolute", False, False,
-                                       (Reason("absolute", exc.one_line(), "",
-                                               "danger"),)), ""
-            raise
-        new_total = _float((result.get("new") or {}).get("daily_total_mcg")) or 0.0
-        reasons = _reasons((result.get("guardrail") or {}).get("reasons"))
-        reasons += _reasons((result.get("titration") or {}).get("reasons"))
-        old_total = header.daily_dose_mcg or 0.0
-        step = (new_total - old_total) / old_total if old_total else None
-        classification = str((result.get("guardrail") or {}).get("classification") or "")
-        return ProgramProposal(old, _summary(new_total, conc), step, classification,
-                               bool(result.get("needs_reason")), True, reasons), \
-            str(result.get("confirmation_token") or "")
+        r = service.refill_record(self.clinic, user.actor, _pid(patient_id), event_id)
+        event = r["event"]
+        entry = RefillInput(withdrawn=str(event.get("withdrawn") or ""),
+                            concentration=str(event.get("concentration") or ""),
+                            added=str(event.get("added") or ""),
+                            discrepancy_explanation=str(r.get("reason") or ""))
+        header = self.chart(user, patient_id).header
+        return RefillRecord(event_id, patient_id, str(r["patient_name"]),
+                            _dt(event.get("at")) or self.clinic.now(), str(r.get("by") or ""),
+                            _refill_from(r, header, entry, None), "recorded",
+                            str(r.get("reason") or ""))
 
     def propose_program(self, user: User, patient_id: str, daily_dose: str,
                         override_reason: str) -> ProgramProposal:
-        return self._program_proposal(user, patient_id, daily_dose, override_reason)[0]
+        """The live check: nothing is written (service.check_program_change)."""
+        return self._program_check(user, patient_id, daily_dose, None)
 
     def confirm_program(self, user: User, patient_id: str, daily_dose: str,
                         override_reason: str, password: str) -> ProgramProposal:
-        proposal, token = self._program_proposal(user, patient_id, daily_dose, override_reason)
-        service.confirm_program_change(self.clinic, user.actor, _pid(patient_id), token,
-                                       password, reason=override_reason or None)
-        return proposal
+        chart = service.patient_chart(self.clinic, user.actor, _pid(patient_id))
+        result = service.propose_program_change(
+            self.clinic, user.actor, _pid(patient_id),
+            {"mode": "continuous", "daily_dose": daily_dose}, chart.version,
+            reason=override_reason or None)
+        service.confirm_program_change(self.clinic, user.actor, _pid(patient_id),
+                                       str(result["confirmation_token"]), password,
+                                       reason=override_reason or None)
+        return _program_from(result)
 
     def record_assessment(self, user: User, patient_id: str, ashworth: dict[str, str],
                           penn_frequency: str, penn_severity: str, notes: str) -> None:
         chart = service.patient_chart(self.clinic, user.actor, _pid(patient_id))
         data: dict[str, Any] = {}
         if ashworth:
-            data["mas"] = max(ashworth.values(), key=lambda v: 1.5 if v == "1+" else float(v))
             data["mas_by_group"] = dict(ashworth)
-        if penn_frequency:
-            data["penn_frequency"] = int(penn_frequency)
-        if penn_severity:
-            data["penn_severity"] = int(penn_severity)
+        for name, value in (("penn_frequency", penn_frequency), ("penn_severity", penn_severity)):
+            if value:
+                try:
+                    data[name] = int(value)
+                except ValueError:
+                    raise InputError(f"{value!r} is not a whole number", where=name) from None
         if notes:
             data["notes"] = notes
         service.record_assessment(self.clinic, user.actor, _pid(patient_id), data,
                                   chart.version)
 
     def muscle_groups(self) -> Sequence[str]:
-        return ("hip-flexors", "hip-adductors", "knee-flexors", "knee-extensors",
-                "ankle-plantarflexors", "elbow-flexors", "wrist-flexors")
+        return MUSCLE_GROUPS
 
     def triage_inbox(self, user: User) -> Sequence[InboxItem]:
-        raise _missing("the triage inbox (the site's recent symptom reports with triage)")
+        return [InboxItem(str(i["report_id"]), str(i["patient_id"]), str(i["patient_name"]),
+                          _dt(i["at"]) or self.clinic.now(), tuple(i["symptoms"]),
+                          _triage_answer(i["triage"], audience="clinician"))
+                for i in service.triage_inbox(self.clinic, user.actor)]
 
     def _checklist(self, title: str, result: Mapping[str, Any]) -> Checklist:
+        status = {"pass": "met", "excludes": "not-met", "not-yet": "not-met"}
         items = []
-        for c in result.get("criteria") or result.get("items") or ():
-            if isinstance(c, Mapping):
-                met = c.get("met")
-                status = "met" if met is True else "not-met" if met is False else "unknown"
-                items.append(ChecklistItem(str(c.get("code") or c.get("key")),
-                                           str(c.get("message") or c.get("text")),
-                                           status, "", str(c.get("source") or "")))  # type: ignore[arg-type]
-        return Checklist(title, tuple(items), str(result.get("verdict") or
-                                                  result.get("status") or ""),
-                         _reasons(result.get("reasons")))
+        for q in result.get("questions") or ():
+            choices = None if q.get("choices") is None else tuple(
+                (str(v), str(w)) for v, w in q["choices"])
+            items.append(ChecklistItem(str(q["key"]), str(q["text"]),
+                                       status.get(str(q.get("outcome")), "unknown"),  # type: ignore[arg-type]
+                                       "", "", choices, str(q.get("answer") or "")))
+        for c in result.get("criteria") or ():
+            items.append(ChecklistItem(str(c["code"]), str(c["clinician_words"]),
+                                       status.get(str(c["outcome"]), "unknown"),  # type: ignore[arg-type]
+                                       str(c["outcome"]).replace("-", " "), str(c["source"])))
+        for d in result.get("doses") or ():
+            when = f"{float(d['not_before_h']):g} h after the first dose"
+            items.append(ChecklistItem(
+                f"dose-{d['number']}", f"Test dose {d['number']}: {float(d['dose_mcg']):g} mcg "
+                f"({float(d['volume_ml']):g} mL of 50 mcg/mL)", "todo",
+                f"not before {when}" if d["number"] > 1 else "first dose"))
+        verdict = str(result.get("verdict") or "").replace("-", " ")
+        return Checklist(title, tuple(items), verdict, _reasons(result.get("reasons")))
 
     def screening(self, user: User, patient_id: str, answers: Mapping[str, str]) -> Checklist:
-        return self._checklist("Screening trial", service.screening_plan(
-            self.clinic, user.actor, _pid(patient_id), _answers(answers)))
+        return self._checklist("Screening trial", service.screening_checklist(
+            self.clinic, user.actor, _pid(patient_id), dict(answers)))
 
     def eligibility(self, user: User, patient_id: str, answers: Mapping[str, str]) -> Checklist:
-        return self._checklist("Eligibility", service.eligibility(
-            self.clinic, user.actor, _pid(patient_id), _answers(answers)))
+        return self._checklist("Eligibility", service.eligibility_checklist(
+            self.clinic, user.actor, _pid(patient_id), dict(answers)))
 
     def care_team(self, user: User, patient_id: str | None) -> Sequence[TeamMember]:
-        if patient_id is None:
-            raise _missing("the site's care team")
-        return [TeamMember(str(m.get("display_name") or m.get("username") or ""),
-                           str(m.get("team_role") or m.get("role") or ""))
-                for m in service.care_team(self.clinic, user.actor, _pid(patient_id))]
+        members = (service.site_care_team(self.clinic, user.actor) if patient_id is None else
+                   service.patient_care_team(self.clinic, user.actor, _pid(patient_id)))
+        return [TeamMember(str(m["name"]), str(m["title"]), str(m.get("contact") or ""),
+                           "; ".join(m.get("responsibilities") or ())) for m in members]
 
     # --- patient and caregiver -------------------------------------------------------------
     def alarm_meanings(self) -> Sequence[AlarmMeaning]:
-        raise _missing("the pump alarm meanings for patients")
+        return [_alarm(a) for a in service.alarm_meanings()]
+
+    def _home(self, user: User, patient_id: str) -> dict[str, Any]:
+        cached: dict[str, dict[str, Any]] = self.__dict__.setdefault("_home_cache", {})
+        if patient_id not in cached:
+            cached[patient_id] = service.patient_home(self.clinic, user.actor, _pid(patient_id))
+        return cached[patient_id]
 
     def my_pump(self, user: User, patient_id: str) -> MyPump:
-        raise _missing("the patient's pump summary (days of drug left, alarm meanings)")
+        home = self._home(user, patient_id)
+        p, pump, card = home["patient"], home["pump"] or {}, home["implant_card"] or {}
+        header = PumpHeader(
+            str(p["id"]), str(p["display_name"]), _day(p.get("born")), str(p.get("etiology")),
+            str(card.get("pump") or pump.get("model") or "—"), str(card.get("catheter") or "—"),
+            "baclofen", _float(pump.get("concentration_mcg_per_ml")),
+            _float(pump.get("daily_dose_mcg")), _float(pump.get("reservoir_ml")),
+            _float(pump.get("reservoir_capacity_ml")), _float(pump.get("low_reservoir_alarm_ml")),
+            _dt(home.get("low_reservoir_alarm_at")), _day(home.get("refill_due_by")),
+            _dt(home.get("empty_at")), "", ())
+        return MyPump(header, _float(home.get("days_of_drug_left")),
+                      tuple(_alarm(a) for a in home["alarms"]), str(home.get("clinic_phone")))
 
     def symptom_codes(self) -> Sequence[Symptom]:
-        raise _missing("the symptom vocabulary (codes with patient words)")
+        return [Symptom(str(s["code"]), str(s["patient_words"]), str(s["clinician_words"]),
+                        str(s["group_words"])) for s in service.symptom_vocabulary()]
 
     def report_symptoms(self, user: User, patient_id: str, codes: Sequence[str],
                         notes: str) -> TriageAnswer:
         result = service.report_symptoms(self.clinic, user.actor, _pid(patient_id),
                                          list(codes), note=notes or None)
-        t = result.get("triage") or {}
-        actions = t.get("actions") or t.get("advice") or ()
-        if isinstance(actions, str):
-            actions = (actions,)
-        return TriageAnswer(str(t.get("urgency") or "urgent"),  # type: ignore[arg-type]
-                            str(t.get("headline") or t.get("summary") or ""),
-                            tuple(str(a.get("message") if isinstance(a, Mapping) else a)
-                                  for a in actions),
-                            _reasons(t.get("reasons")), bool(t.get("interrogate_pump")))
+        return _triage_answer(result.get("triage") or {}, audience="patient")
 
     def recovery_checklist(self, user: User, patient_id: str) -> Checklist:
-        raise _missing("the recovery checklist after implant")
+        items = tuple(ChecklistItem(str(i["code"]), str(i["patient"]),
+                                    "done" if i["status"] == "done" else "todo",
+                                    _span(i), str(i["source"]))
+                      for i in self._home(user, patient_id)["recovery"])
+        return Checklist("Recovery after implant", items)
 
     def implant_card(self, user: User, patient_id: str) -> ImplantCard:
-        raise _missing("the implant card")
+        home = self._home(user, patient_id)
+        card = home["implant_card"]
+        if not card:
+            raise NotFoundError("no implant on record yet", fix="ask the clinic")
+        p = home["patient"]
+        facts = ("Pump:", "Drug:", "ITB clinic:", "I have an implanted")
+        return ImplantCard(str(p["display_name"]), _day(p.get("born")), str(card["pump"]),
+                           str(card["catheter"]), "baclofen", str(card["concentration"]),
+                           _day(card.get("implanted_on")), str(card["clinic"]),
+                           str(card["clinic_phone"]),
+                           tuple(line for line in card["lines"] if not line.startswith(facts)))
 
     def appointments(self, user: User, patient_id: str) -> Sequence[Appointment]:
-        raise _missing("refill appointments")
+        return [Appointment(str(a["uid"]), _dt(a["starts_at"]) or self.clinic.now(),
+                            _dt(a["ends_at"]) or self.clinic.now(), str(a["title"]),
+                            str(a.get("location") or ""), str(a.get("description") or ""))
+                for a in self._home(user, patient_id)["appointments"]]
 
 
-def _answers(answers: Mapping[str, str]) -> dict[str, Any]:
-    return {k: {"yes": True, "no": False}[v] for k, v in answers.items() if v in ("yes", "no")}
+def _span(item: Mapping[str, Any]) -> str:
+    start, end = _day(item.get("starts")), _day(item.get("ends"))
+    if start and end:
+        return f"{start:%-d %b} – {end:%-d %b %Y}"
+    return f"from {start:%-d %b %Y}" if start else ""
+
+
+def _alarm(a: Mapping[str, Any]) -> AlarmMeaning:
+    return AlarmMeaning(str(a["sound"]), tuple(a["means"]), tuple(a["what_to_do"]),
+                        str(a["urgency"]), str(a.get("source") or ""))  # type: ignore[arg-type]
+
+
+def _triage_answer(t: Mapping[str, Any], *, audience: str) -> TriageAnswer:
+    """A triage result (``thecal.clinical.triage`` as_dict) in the words of ``audience``."""
+    advice = t.get("advice") or {}
+    words = str(advice.get(audience) or "") if isinstance(advice, Mapping) else str(advice)
+    headline = words.split(". ")[0].rstrip(".") + "." if words else ""
+    steps = tuple(str(a.get(audience) or "") for a in t.get("actions") or ()
+                  if isinstance(a, Mapping) and a.get(audience))
+    reasons = tuple(Reason(str(r.get("id") or ""), str(r.get("description") or ""),
+                           str(r.get("source") or ""),
+                           "danger" if r.get("urgency") == "emergency" else "info")
+                    for r in t.get("rules") or () if isinstance(r, Mapping))
+    if audience == "clinician":
+        headline = words
+    codes = {str(a.get("code")) for a in t.get("actions") or () if isinstance(a, Mapping)}
+    return TriageAnswer(str(t.get("urgency") or "urgent"), headline,  # type: ignore[arg-type]
+                        steps, reasons, "interrogate-pump" in codes)
+
+
+def _series(s: Mapping[str, Any] | None) -> Series | None:
+    if not s or not s.get("points"):
+        return None
+    points = tuple(Point(_dt(at) or datetime.min, float(v)) for at, v in s["points"])
+    return Series(str(s["name"]), str(s["unit"]), points, str(s.get("source") or ""))
+
+
+def _program_from(result: Mapping[str, Any]) -> ProgramProposal:
+    comparison = result.get("comparison") or {}
+    conc = _float(result.get("concentration_mcg_per_ml")) or 0.0
+    old_total = _float(comparison.get("old_daily_total_mcg")) or 0.0
+    new_total = _float(comparison.get("new_daily_total_mcg")) or 0.0
+    old = ProgramSummary(f"continuous {old_total:g} mcg/day", old_total,
+                         _float(comparison.get("old_rate_ml_per_day")) or 0.0, conc)
+    new = ProgramSummary(f"continuous {new_total:g} mcg/day", new_total,
+                         _float(comparison.get("new_rate_ml_per_day")) or 0.0, conc)
+    guard = result.get("guardrail") or {}
+    reasons = (_reasons(guard.get("reasons"))
+               + _reasons((result.get("titration") or {}).get("reasons"))
+               + _reasons(comparison.get("reasons")))
+    return ProgramProposal(old, new, _float(comparison.get("change_fraction")),
+                           str(guard.get("classification") or ""),
+                           bool(result.get("needs_reason")), bool(result.get("allowed", True)),
+                           reasons, {}, str(result.get("refusal") or ""))
 
 
 def _summary(daily_dose_mcg: float, concentration: float) -> ProgramSummary:
@@ -422,27 +499,46 @@ def _empty_refill(header: PumpHeader, errors: dict[str, str]) -> RefillProposal:
                           None, None, errors)
 
 
-def _refill_from(result: Mapping[str, Any], header: PumpHeader,
-                 entry: RefillInput) -> RefillProposal:
+def _refill_from(result: Mapping[str, Any], header: PumpHeader, entry: RefillInput,
+                 program: ProgramProposal | None) -> RefillProposal:
+    """A refill proposal (or a recorded refill) as the steps show it.
+
+    ``program`` is the live program check of the dose entered on the program step.
+    """
     old_conc = _float(result.get("old_concentration_mcg_per_ml")) or \
         header.concentration_mcg_per_ml or 0.0
     new_conc = _float(result.get("new_concentration_mcg_per_ml")) if entry.concentration \
         else None
     bridge = result.get("bridge_bolus") or {}
-    bridge_words = None
-    if result.get("concentration_change") and entry.concentration:
-        bridge_words = str(bridge.get("summary") or bridge.get("message") or bridge)
+    change = bool(result.get("concentration_change")) and bool(entry.concentration)
+    bridge_words = str(bridge.get("summary") or "") if change and bridge else None
     after = result.get("after") or {}
-    dose = header.daily_dose_mcg or 0.0
     residual = result.get("residual_check") or {}
+    dose = _float(result.get("daily_dose_mcg"))
+    dose = header.daily_dose_mcg or 0.0 if dose is None else dose
+    old_program = ProgramSummary(f"continuous {dose:g} mcg/day", dose,
+                                 _float(result.get("old_rate_ml_per_day")) or 0.0, old_conc)
+    new_program = ProgramSummary(f"continuous {dose:g} mcg/day", dose,
+                                 _float(result.get("new_rate_ml_per_day")) or 0.0,
+                                 new_conc or old_conc)
+    program_reasons: tuple[Reason, ...] = ()
+    needs_reason, allowed, errors = False, True, {}
+    if program is not None:
+        if program.new_program is not None and program.allowed:
+            new_program = program.new_program
+        program_reasons = program.reasons
+        needs_reason, allowed = program.needs_override_reason, program.allowed
+        errors = dict(program.errors)
+        if program.refusal:
+            program_reasons = (Reason("absolute", program.refusal, "", "danger"),
+                               *program_reasons)
     return RefillProposal(
         _float(result.get("expected_residual_ml")) or 0.0,
         _float(result.get("withdrawn_ml")) if entry.withdrawn else None,
         bool(result.get("discrepancy")) and bool(entry.withdrawn),
         _reasons(residual.get("reasons")), old_conc, new_conc,
         _float(result.get("added_ml")) if entry.added else None,
-        header.reservoir_capacity_ml or 0.0,
-        bool(result.get("concentration_change")) and bool(entry.concentration), bridge_words,
+        header.reservoir_capacity_ml or 0.0, change, bridge_words,
         _reasons(bridge.get("reasons") if isinstance(bridge, Mapping) else ()),
-        _summary(dose, old_conc), _summary(dose, new_conc or old_conc), (), False, True,
-        _dt(after.get("low_reservoir_alarm_at")), _day(after.get("refill_due_by")))
+        old_program, new_program, program_reasons, needs_reason, allowed,
+        _dt(after.get("low_reservoir_alarm_at")), _day(after.get("refill_due_by")), errors)

@@ -1,0 +1,423 @@
+"""Read-only views the clinic pages need: the formulary, one refill by event id, the triage
+inbox, the site's care team, the chart's time series, and the eligibility and screening
+checklists built from form answers.
+
+Each function authorises the actor like the other use cases and adds one audit row for a
+read of patient records (a refusal is audited by :meth:`Clinic.run`). Nothing clinical is
+decided here: the rules come from ``thecal.clinical`` and the figures from the twin
+(``thecal.device.replay``) and the virtual patient (``thecal.sim.scenario``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+
+import numpy as np
+from sqlalchemy import Connection, select
+
+from thecal.catalog import FORMULATIONS, formulation
+from thecal.clinical.assessment import mas_value
+from thecal.clinical.care_team import ROLES as TEAM_ROLES
+from thecal.clinical.eligibility import assess_eligibility
+from thecal.clinical.etiology import origin
+from thecal.clinical.screening import screening_plan as plan_screening
+from thecal.clinical.symptoms import symptom
+from thecal.clinical.triage import triage
+from thecal.errors import InputError, NotFoundError, ThecalError
+from thecal.service import authz
+from thecal.service.actors import Actor
+from thecal.service.clinic import Clinic
+from thecal.service.patients import stored_event
+from thecal.service.therapy import _refill_analysis, _with_site
+from thecal.service.twin import URGENCY_RANK, build_timeline, project_full
+from thecal.store import events as event_store
+from thecal.store import records
+from thecal.store.tables import events as events_table
+from thecal.store.tables import patients as patients_table
+from thecal.timeline import PhysiologySpec, Refill, Timeline, parse_event
+
+# Which care-team role (thecal.clinical.care_team) a login role holds by default.
+LOGIN_TEAM_ROLE: Final = {"clinician": "physician", "nurse": "itb-nurse",
+                          "pharmacist": "pharmacist"}
+TRIAGE_INBOX_DAYS: Final = 14
+SERIES_DAYS: Final = 60
+SERIES_EVERY_H: Final = 2.0
+SERIES_AHEAD_DAYS: Final = 30
+
+
+# ------------------------------------------------------------------ formulary
+
+def formulary(clinic: Clinic, actor: Actor) -> list[dict[str, Any]]:
+    """The maintenance concentrations a refill may use, one entry per concentration.
+
+    From ``thecal.catalog`` (each brand with its source); the screening strength is left out.
+    No patient record is read, so no audit row is written.
+    """
+    authz.require(actor, authz.REFILL_PROPOSE)
+    by_conc: dict[float, dict[str, Any]] = {}
+    for fid in FORMULATIONS:
+        f = formulation(fid)
+        if f.use != "maintenance" or f.compounded:
+            continue
+        entry = by_conc.setdefault(f.concentration_mcg_per_ml, {
+            "concentration_mcg_per_ml": f.concentration_mcg_per_ml, "brands": [],
+            "sources": []})
+        entry["brands"].append(f.brand)
+        entry["sources"].append(f.source)
+    out = []
+    for conc in sorted(by_conc):
+        entry = by_conc[conc]
+        brands = sorted(set(entry["brands"]))
+        out.append({**entry, "brands": brands,
+                    "label": f"{conc:g} mcg/mL ({', '.join(brands)})"})
+    return out
+
+
+# ------------------------------------------------------------------ one refill
+
+def refill_record(clinic: Clinic, actor: Actor, patient_id: int, event_id: str
+                  ) -> dict[str, Any]:
+    """A recorded refill with everything its proposal showed (the printable summary).
+
+    The figures are recomputed from the record as it stood before the refill: expected
+    residual and discrepancy check, bridge bolus, the alarm, empty and refill-due dates after it.
+    """
+    def body(conn: Connection) -> dict[str, Any]:
+        patient = authz.patient_for(conn, actor, authz.READ, patient_id)
+        if actor.role not in ("clinician", "nurse", "pharmacist", "system"):
+            raise NotFoundError(f"refill {event_id} not found", where="event_id")
+        rows = event_store.list_events(conn, patient_id)
+        found = next((r for r in rows if r["event_id"] == event_id), None)
+        if found is None or found["type"] != "refill":
+            raise NotFoundError(f"refill {event_id} not found", where="event_id",
+                                fix="open the refill from the patient's timeline")
+        timeline = build_timeline(patient, rows)
+        event = parse_event(dict(found["data"]), where="refill")
+        assert isinstance(event, Refill)
+        before = Timeline(timeline.patient,
+                          tuple(e for e in timeline.events if str(e.id) != event_id))
+        analysis = _refill_analysis(clinic, _with_site(conn, patient), before, event)
+        clinic.audit(conn, actor, "patient.read", entity="event", entity_id=event_id,
+                     patient_id=patient_id, event_id=event_id, field="refill")
+        return {"patient_id": patient_id, "patient_name": patient["display_name"],
+                "event": stored_event(found), "by": found["author"],
+                "reason": found["reason"], **analysis}
+
+    return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="refill",
+                      entity_id=event_id)
+
+
+# ------------------------------------------------------------------ triage inbox
+
+def _triage_at(timeline: Timeline, codes: list[str], at: datetime) -> dict[str, Any]:
+    """The triage a report at ``at`` got: the same rules on the record as it stood then."""
+    from thecal.clinical.context import pump_context_from_twin
+    from thecal.service.advice import _triage_state
+
+    earlier = Timeline(timeline.patient, tuple(e for e in timeline.events if e.at <= at))
+    projected, state = project_full(earlier, at)
+    context = pump_context_from_twin(state if state is not None
+                                     else _triage_state(earlier, projected), at)
+    return triage(list(codes), [], context).as_dict()
+
+
+def triage_inbox(clinic: Clinic, actor: Actor, *, days: int = TRIAGE_INBOX_DAYS,
+                 limit: int = 100) -> list[dict[str, Any]]:
+    """The symptom reports of the actor's patients in the last ``days``, most urgent first.
+
+    Each report carries the triage answer it was given (the rules replayed on the record as it
+    stood at the report; the ruleset is deterministic).
+    """
+    def body(conn: Connection) -> list[dict[str, Any]]:
+        authz.require(actor, authz.WORKLIST)
+        since = clinic.now() - timedelta(days=max(1, days))
+        stmt = (select(events_table.c.patient_id, events_table.c.event_id,
+                       events_table.c.at, events_table.c.author, events_table.c.data,
+                       patients_table.c.display_name)
+                .select_from(events_table.join(
+                    patients_table, patients_table.c.id == events_table.c.patient_id))
+                .where(events_table.c.type == "symptoms", events_table.c.at >= since,
+                       authz.visible_patients_clause(actor))
+                .order_by(events_table.c.at.desc())
+                .limit(max(1, min(limit, 1000))))
+        found = [dict(r) for r in conn.execute(stmt).mappings()]
+        timelines: dict[int, Timeline] = {}
+        items = []
+        for row in found:
+            pid = int(row["patient_id"])
+            if pid not in timelines:
+                patient = records.get_patient(conn, pid)
+                assert patient is not None
+                timelines[pid] = build_timeline(patient, event_store.list_events(conn, pid))
+            data = dict(row["data"])
+            at = datetime.fromisoformat(str(data["at"]))
+            try:
+                result = _triage_at(timelines[pid], list(data.get("codes") or ()), at)
+            except ThecalError:
+                continue
+            items.append({"report_id": row["event_id"], "patient_id": pid,
+                          "patient_name": row["display_name"], "at": at.isoformat(),
+                          "by": row["author"], "codes": list(data.get("codes") or ()),
+                          "symptoms": [symptom(c).clinician_words
+                                       for c in data.get("codes") or ()],
+                          "note": data.get("reason"), "triage": result})
+        items.sort(key=lambda i: (-URGENCY_RANK.get(str(i["triage"]["urgency"]), 0),
+                                  -datetime.fromisoformat(i["at"]).timestamp()))
+        clinic.audit(conn, actor, "triage.read", entity="patient",
+                     detail=f"{len(items)} symptom reports listed")
+        return items
+
+    return clinic.run(actor, "triage.read", body, entity="triage")
+
+
+# ------------------------------------------------------------------ care team
+
+def _member(name: str, team_role: str, contact: str = "") -> dict[str, Any]:
+    role = TEAM_ROLES.get(team_role)
+    return {"name": name, "team_role": team_role,
+            "title": role.title if role else team_role.replace("-", " "),
+            "responsibilities": list(role.responsibilities) if role else [],
+            "contact": contact}
+
+
+def site_care_team(clinic: Clinic, actor: Actor, site_id: int | None = None
+                   ) -> list[dict[str, Any]]:
+    """The clinical staff of a site (default: the actor's) with their care-team roles.
+
+    Staff see their own site; a patient or caregiver sees the site of the patient(s) they may
+    see (pass the patient's ``site_id`` through :func:`patient_care_team`).
+    """
+    def body(conn: Connection) -> list[dict[str, Any]]:
+        authz.require(actor, authz.READ)
+        wanted = site_id if site_id is not None else actor.site_id
+        if wanted is None or (actor.role in LOGIN_TEAM_ROLE and wanted != actor.site_id):
+            raise NotFoundError("no care team to show", where="site_id",
+                                fix="you see the care team of your own site")
+        return _site_team(conn, int(wanted))
+
+    return clinic.run(actor, "care-team.read", body, entity="care_team")
+
+
+def _site_team(conn: Connection, site_id: int) -> list[dict[str, Any]]:
+    site = records.get_site(conn, site_id) or {}
+    phone = str((site.get("settings") or {}).get("clinic_phone") or "")
+    return [_member(str(u["display_name"] or u["username"]), LOGIN_TEAM_ROLE[u["role"]], phone)
+            for u in records.list_users(conn, site_id)
+            if u["role"] in LOGIN_TEAM_ROLE and u["active"]]
+
+
+def patient_care_team(clinic: Clinic, actor: Actor, patient_id: int) -> list[dict[str, Any]]:
+    """A patient's named care team, then the clinical staff of the patient's site."""
+    def body(conn: Connection) -> list[dict[str, Any]]:
+        patient = authz.patient_for(conn, actor, authz.READ, patient_id)
+        named = [_member(str(m.get("display_name") or m.get("username") or ""),
+                         str(m.get("team_role") or ""))
+                 for m in records.care_team_of(conn, patient_id)]
+        names = {m["name"] for m in named}
+        site = [m for m in _site_team(conn, int(patient["site_id"])) if m["name"] not in names]
+        clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
+                     patient_id=patient_id, field="care_team")
+        return named + site
+
+    return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="care_team")
+
+
+# ------------------------------------------------------------------ chart series
+
+def physiology_preset(etiology: str, age_years: float | None) -> str:
+    """The virtual patient for a clinic patient: the etiology's preset, a child's below 18."""
+    if age_years is not None and age_years < 18:
+        return "child-spinal" if origin(etiology) == "spinal" else "child-cerebral"
+    return etiology
+
+
+def _points(times: list[datetime], values: Any) -> list[list[Any]]:
+    return [[t.isoformat(), round(float(v), 4)] for t, v in zip(times, values, strict=True)
+            if np.isfinite(v)]
+
+
+def chart_series(clinic: Clinic, actor: Actor, patient_id: int, *, days: int = SERIES_DAYS,
+                 every_h: float = SERIES_EVERY_H) -> dict[str, Any]:
+    """Time series for a chart: the last ``days`` at ``every_h`` steps.
+
+    ``reservoir`` (mL, the twin, continued ``SERIES_AHEAD_DAYS`` ahead as a projection),
+    ``daily_dose`` (mcg/day, the programmed schedule), ``ashworth`` (recorded grades, ``1+`` at
+    1.5) and ``penn``, and — from the virtual patient for this etiology (a model, not a
+    measurement) — ``csf_level`` (ng/mL) and ``tone`` (expected MAS). Each series is
+    ``{"name", "unit", "source", "points": [[iso time, value], ...]}``.
+    """
+    from thecal.device.replay import replay
+    from thecal.sim.scenario import run_scenario
+
+    def body(conn: Connection) -> tuple[dict[str, Any], Timeline]:
+        patient = authz.patient_for(conn, actor, authz.READ, patient_id)
+        rows = event_store.list_events(conn, patient_id)
+        clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
+                     patient_id=patient_id, field="series")
+        return dict(patient), build_timeline(patient, rows)
+
+    _patient, timeline = clinic.run(actor, "patient.read", body, patient_id=patient_id,
+                                    entity="series")
+    now = clinic.now()
+    out: dict[str, Any] = {"patient_id": patient_id, "at": now.isoformat()}
+    zone = timeline.patient.zone
+    assessments = [e for _, e in timeline.effective_events() if e.type == "assessment"]
+    out["ashworth"] = {"name": "Ashworth", "unit": "grade", "source": "recorded",
+                       "points": [[e.at.isoformat(), mas_value(str(e.mas))]  # type: ignore[attr-defined]
+                                  for e in assessments if getattr(e, "mas", None)]}
+    out["penn"] = {"name": "Penn spasm frequency", "unit": "score", "source": "recorded",
+                   "points": [[e.at.isoformat(), float(e.penn_frequency)]  # type: ignore[attr-defined]
+                              for e in assessments
+                              if getattr(e, "penn_frequency", None) is not None]}
+    if not any(e.type == "implant" for e in timeline.events):
+        return out
+    step = timedelta(hours=every_h)
+    start = max(now - timedelta(days=days), timeline.events[0].at)
+    ahead = now + timedelta(days=SERIES_AHEAD_DAYS)
+    try:
+        replayed = replay(timeline, ahead)
+    except ThecalError:
+        return out
+    n_past = int((now - start) / step) + 1
+    n_all = int((ahead - start) / step) + 1
+    times = [(start + i * step).astimezone(zone) for i in range(n_all)]
+    t_h = np.array([replayed.t_h(t) for t in times])
+    out["reservoir"] = {"name": "reservoir", "unit": "mL", "source": "twin (projection after now)",
+                        "points": _points(times, replayed.reservoir_ml_at(t_h))}
+    out["daily_dose"] = {"name": "daily dose", "unit": "mcg/day", "source": "programmed",
+                         "points": _points(times[:n_past],
+                                           replayed.programmed_daily_dose.value_at(t_h[:n_past]))}
+    age = timeline.patient.age_years(now) if timeline.patient.born else None
+    preset = physiology_preset(timeline.patient.etiology, age)
+    virtual = Timeline(dataclasses.replace(timeline.patient,
+                                           physiology=PhysiologySpec(preset, patient_id)),
+                       timeline.events)
+    try:
+        trace = run_scenario(virtual, now, every_h=every_h)
+    except ThecalError:
+        return out
+    trace_times = trace.times()
+    keep = [i for i, t in enumerate(trace_times) if t >= start]
+    sampled = [trace_times[i] for i in keep]
+    source = f"virtual patient ({preset} preset): expected, not measured"
+    out["csf_level"] = {"name": "spinal-fluid baclofen", "unit": "ng/mL", "source": source,
+                        "points": _points(sampled, trace.columns["csf_conc_ng_per_ml"][keep])}
+    out["tone"] = {"name": "expected tone", "unit": "MAS", "source": source,
+                   "points": _points(sampled, trace.columns["mas"][keep])}
+    return out
+
+
+# ------------------------------------------------------------------ checklists
+
+# A form question → the eligibility record field it fills (thecal.clinical.eligibility) and
+# the criterion whose outcome answers it.
+ELIGIBILITY_QUESTIONS: Final[tuple[dict[str, Any], ...]] = (
+    {"key": "spasticity_severity", "text": "How severe is the spasticity?",
+     "choices": [["", "not known"], ["mild", "mild"], ["moderate", "moderate"],
+                 ["severe", "severe"]], "criterion": "severe-spasticity"},
+    {"key": "spasticity_interferes",
+     "text": "Does the spasticity interfere with function, care or comfort?",
+     "criterion": "spasticity-interferes"},
+    {"key": "oral_baclofen.tried", "text": "Has oral baclofen been tried?",
+     "criterion": "oral-baclofen-insufficient"},
+    {"key": "oral_baclofen.inadequate_response",
+     "text": "Did oral baclofen help too little at tolerated doses?",
+     "criterion": "oral-baclofen-insufficient"},
+    {"key": "oral_baclofen.intolerable_side_effects",
+     "text": "Did oral baclofen cause side effects that could not be tolerated?",
+     "criterion": "oral-baclofen-insufficient"},
+    {"key": "screening_result", "text": "Result of the screening test dose",
+     "choices": [["", "not known"], ["positive", "positive (responded)"],
+                 ["negative", "negative (no response)"], ["not-done", "not done yet"]],
+     "criterion": "screening-response"},
+    {"key": "active_infection", "text": "Is there an active infection?",
+     "criterion": "no-active-infection"},
+    {"key": "baclofen_allergy", "text": "Is there an allergy to baclofen?",
+     "criterion": "no-baclofen-allergy"},
+    {"key": "months_since_brain_injury",
+     "text": "Months since the brain injury (brain injury only)", "number": True,
+     "criterion": "time-since-brain-injury"},
+)
+YES_NO: Final = [["", "not known"], ["yes", "yes"], ["no", "no"]]
+
+
+def _eligibility_record(patient: dict[str, Any], answers: dict[str, str], now: datetime
+                        ) -> dict[str, Any]:
+    record: dict[str, Any] = {"etiology": patient["etiology"]}
+    born = patient.get("born")
+    if born:
+        b = date.fromisoformat(str(born))
+        record["age_years"] = round((now.date() - b).days / 365.25, 1)
+    for q in ELIGIBILITY_QUESTIONS:
+        raw = str(answers.get(q["key"], "")).strip()
+        if not raw:
+            continue
+        if q.get("number"):
+            try:
+                value: Any = float(raw)
+            except ValueError:
+                raise InputError(f"{raw!r} is not a number", where=q["key"],
+                                 fix="write a plain number of months, e.g. 14") from None
+        elif "choices" in q:
+            value = raw
+        else:
+            if raw not in ("yes", "no"):
+                raise InputError(f"{raw!r} is not yes or no", where=q["key"])
+            value = raw == "yes"
+        if "." in q["key"]:
+            outer, inner = q["key"].split(".", 1)
+            record.setdefault(outer, {})[inner] = value
+        else:
+            record[q["key"]] = value
+    return record
+
+
+def eligibility_checklist(clinic: Clinic, actor: Actor, patient_id: int,
+                          answers: dict[str, str]) -> dict[str, Any]:
+    """Eligibility from form answers (``"yes"``/``"no"``/choice words; blank = not known).
+
+    Returns ``verdict``, ``criteria`` (the rule's criteria with outcomes and words) and
+    ``questions`` (key, text, choices, answer, and the outcome of the criterion it feeds).
+    The patient's etiology and age come from the record.
+    """
+    def body(conn: Connection) -> dict[str, Any]:
+        patient = authz.patient_for(conn, actor, authz.ADVICE, patient_id)
+        record = _eligibility_record(dict(patient), answers, clinic.now())
+        result = assess_eligibility(record).as_dict()
+        clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
+                     patient_id=patient_id, field="eligibility")
+        return result
+
+    result = clinic.run(actor, "advice.eligibility", body, patient_id=patient_id,
+                        entity="eligibility")
+    outcomes = {c["code"]: c["outcome"] for c in result["criteria"]}
+    questions = [{"key": q["key"], "text": q["text"], "choices": q.get("choices", YES_NO)
+                  if not q.get("number") else None,
+                  "answer": str(answers.get(q["key"], "")),
+                  "outcome": outcomes.get(q["criterion"], "unknown"),
+                  "criterion": q["criterion"]} for q in ELIGIBILITY_QUESTIONS]
+    return {**result, "questions": questions}
+
+
+def screening_checklist(clinic: Clinic, actor: Actor, patient_id: int,
+                        answers: dict[str, str]) -> dict[str, Any]:
+    """The screening test-dose plan from form answers (``small_patient``: yes/no)."""
+    def body(conn: Connection) -> dict[str, Any]:
+        authz.patient_for(conn, actor, authz.ADVICE, patient_id)
+        small = str(answers.get("small_patient", "")).strip()
+        if small not in ("", "yes", "no"):
+            raise InputError(f"{small!r} is not yes or no", where="small_patient")
+        plan = plan_screening(small_patient=small == "yes").as_dict()
+        clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
+                     patient_id=patient_id, field="screening")
+        return plan
+
+    plan = clinic.run(actor, "advice.screening", body, patient_id=patient_id,
+                      entity="screening")
+    questions = [{"key": "small_patient", "text": "Is this a very small patient (first dose "
+                  "25 mcg)?", "choices": YES_NO, "answer": str(answers.get("small_patient", "")),
+                  "outcome": "pass" if answers.get("small_patient") else "unknown",
+                  "criterion": "screening-small-patient"}]
+    return {**plan, "questions": questions}

@@ -1,0 +1,179 @@
+"""The read-only views and side-effect-free checks the pages use (thecal.service.views,
+thecal.service.home, check_program_change, urgency_level, assessments by muscle group)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from thecal import service
+from thecal.errors import InputError, NotFoundError, PermissionDeniedError
+from thecal.service.testing import World
+from thecal.store.tables import audit, pending
+
+
+def _count(world: World, table: Any) -> int:
+    with world.clinic.transaction() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_formulary_lists_maintenance_concentrations(world: World) -> None:
+    entries = service.formulary(world.clinic, world.actor("nurse"))
+    concs = [e["concentration_mcg_per_ml"] for e in entries]
+    assert concs == sorted(concs) and 500.0 in concs and 2000.0 in concs
+    assert 50.0 not in concs  # the screening strength is not for refills
+    assert all(e["label"].startswith(f"{e['concentration_mcg_per_ml']:g} mcg/mL") for e in entries)
+    with pytest.raises(PermissionDeniedError):
+        service.formulary(world.clinic, world.actor("patient"))
+
+
+def test_check_program_change_writes_nothing(world: World) -> None:
+    clinic, actor = world.clinic, world.actor("clinician")
+    audits, pendings = _count(world, audit), _count(world, pending)
+    within = service.check_program_change(clinic, actor, world.patient_a,
+                                          {"mode": "continuous", "daily_dose": "110 mcg/day"})
+    beyond = service.check_program_change(clinic, actor, world.patient_a,
+                                          {"mode": "continuous", "daily_dose": "2500 mcg/day"})
+    with pytest.raises(InputError):
+        service.check_program_change(clinic, actor, world.patient_a,
+                                     {"mode": "continuous", "daily_dose": "30"})
+    assert (_count(world, audit), _count(world, pending)) == (audits, pendings)
+    assert within["allowed"] is True
+    assert within["comparison"]["old_daily_total_mcg"] == 100.0
+    assert within["comparison"]["new_daily_total_mcg"] == 110.0
+    assert within["titration"]["allowed"] is True
+    assert beyond["allowed"] is False
+    assert beyond["guardrail"]["classification"] == "above-absolute"
+    assert "cannot be sent" in beyond["refusal"]
+    # proposing (and so sending) it is still refused
+    with pytest.raises(InputError):
+        service.propose_program_change(clinic, actor, world.patient_a,
+                                       {"mode": "continuous", "daily_dose": "2500 mcg/day"},
+                                       3)
+
+
+def test_check_program_change_needs_access(world: World) -> None:
+    with pytest.raises(NotFoundError):
+        service.check_program_change(world.clinic, world.actor("clinician_b"), world.patient_a,
+                                     {"mode": "continuous", "daily_dose": "110 mcg/day"})
+    with pytest.raises(PermissionDeniedError):
+        service.check_program_change(world.clinic, world.actor("patient"), world.patient_a,
+                                     {"mode": "continuous", "daily_dose": "110 mcg/day"})
+
+
+def test_refill_record_by_event_id(world: World) -> None:
+    clinic, nurse = world.clinic, world.actor("nurse")
+    proposal = service.propose_refill(clinic, nurse, world.patient_a, withdrawn="1 mL",
+                                      added="5 mL", concentration="500 mcg/mL")
+    assert proposal["discrepancy"] is True
+    recorded = service.record_refill(clinic, nurse, world.patient_a, withdrawn="1 mL",
+                                     added="5 mL", concentration="500 mcg/mL",
+                                     expected_version=3, reason="needle checked")
+    event_id = recorded["event"]["id"]
+    again = service.refill_record(clinic, nurse, world.patient_a, event_id)
+    assert again["expected_residual_ml"] == pytest.approx(proposal["expected_residual_ml"])
+    assert again["discrepancy"] is True and again["reason"] == "needle checked"
+    assert again["after"]["refill_due_by"] == recorded["proposal"]["after"]["refill_due_by"]
+    assert again["patient_name"] == "Alice Example"
+    with pytest.raises(NotFoundError):
+        service.refill_record(clinic, nurse, world.patient_a, "ev-nope")
+    with pytest.raises(NotFoundError):
+        service.refill_record(clinic, world.actor("patient"), world.patient_a, event_id)
+
+
+def test_bridge_bolus_has_words(world: World) -> None:
+    result = service.propose_refill(world.clinic, world.actor("nurse"), world.patient_a,
+                                    withdrawn="1 mL", added="10 mL",
+                                    concentration="2000 mcg/mL")
+    assert result["concentration_change"] is True
+    assert result["bridge_bolus"]["summary"].startswith("bridge bolus of ")
+    assert result["daily_dose_mcg"] == 100.0
+    assert result["new_rate_ml_per_day"] == pytest.approx(0.05)
+
+
+def test_triage_inbox_lists_reports_with_their_triage(world: World) -> None:
+    service.report_symptoms(world.clinic, world.actor("patient"), world.patient_a,
+                            ["high-fever", "itching"])
+    items = service.triage_inbox(world.clinic, world.actor("nurse"))
+    assert items[0]["patient_id"] == world.patient_a
+    assert items[0]["triage"]["urgency"] == "emergency"
+    assert "high fever / hyperthermia" in items[0]["symptoms"]
+    assert service.triage_inbox(world.clinic, world.actor("clinician_b")) == []
+    with pytest.raises(PermissionDeniedError):
+        service.triage_inbox(world.clinic, world.actor("patient"))
+
+
+def test_care_teams(world: World) -> None:
+    team = service.site_care_team(world.clinic, world.actor("nurse"))
+    roles = {m["name"]: m["team_role"] for m in team}
+    assert roles["Clinician"] == "physician" and roles["Nurse"] == "itb-nurse"
+    assert all(m["responsibilities"] for m in team)
+    own = service.patient_care_team(world.clinic, world.actor("patient"), world.patient_a)
+    assert {m["name"] for m in own} >= {"Clinician", "Nurse"}
+    with pytest.raises(NotFoundError):
+        service.patient_care_team(world.clinic, world.actor("patient"), world.patient_b)
+
+
+def test_patient_home(world: World) -> None:
+    home = service.patient_home(world.clinic, world.actor("caregiver"), world.patient_a)
+    assert home["days_of_drug_left"] is not None and home["days_of_drug_left"] > 0
+    assert home["refill_due_by"] and home["low_reservoir_alarm_at"]
+    assert [a["sound"] for a in home["alarms"]] == ["single tone", "two-tone"]
+    assert home["implant_card"]["pump_id"] == "synchromed-ii-40"
+    assert any("MRI" in line for line in home["implant_card"]["lines"])
+    assert {i["code"] for i in home["recovery"]} >= {"call-at-once", "activity-restrictions"}
+    assert home["appointments"][0]["title"] == "Baclofen pump refill due"
+    with pytest.raises(NotFoundError):
+        service.patient_home(world.clinic, world.actor("caregiver"), world.patient_b)
+
+
+def test_symptom_vocabulary_and_alarms() -> None:
+    vocabulary = service.symptom_vocabulary()
+    fever = next(s for s in vocabulary if s["code"] == "high-fever")
+    assert fever["patient_words"] == "A high temperature (fever)"
+    assert fever["group_words"].startswith("Serious signs")
+    assert {a["urgency"] for a in service.alarm_meanings()} == {"soon", "urgent"}
+
+
+def test_chart_series(world: World) -> None:
+    series = service.chart_series(world.clinic, world.actor("clinician"), world.patient_a,
+                                  days=30, every_h=6)
+    for key in ("reservoir", "daily_dose", "csf_level", "tone"):
+        assert series[key]["points"], key
+    assert series["daily_dose"]["points"][-1][1] == 100.0
+    assert min(v for _, v in series["reservoir"]["points"]) >= 0.0
+    assert "virtual patient" in series["csf_level"]["source"]
+
+
+def test_checklists_from_form_answers(world: World) -> None:
+    actor = world.actor("clinician")
+    result = service.eligibility_checklist(world.clinic, actor, world.patient_a,
+                                           {"baclofen_allergy": "yes",
+                                            "oral_baclofen.tried": "yes"})
+    assert result["verdict"] == "not-a-candidate"
+    allergy = next(q for q in result["questions"] if q["key"] == "baclofen_allergy")
+    assert allergy["outcome"] == "excludes" and allergy["answer"] == "yes"
+    with pytest.raises(InputError):
+        service.eligibility_checklist(world.clinic, actor, world.patient_a,
+                                      {"months_since_brain_injury": "soon"})
+    plan = service.screening_checklist(world.clinic, actor, world.patient_a,
+                                       {"small_patient": "yes"})
+    assert [d["dose_mcg"] for d in plan["doses"]] == [25.0, 50.0, 75.0, 100.0]
+
+
+def test_assessment_by_muscle_group(world: World) -> None:
+    stored = service.record_assessment(world.clinic, world.actor("nurse"), world.patient_a,
+                                       {"mas_by_group": {"hip-flexors": "1+",
+                                                         "knee-extensors": "1"}}, 3)
+    assert stored["mas"] == "1+"
+    assert stored["notes"].startswith("MAS by group: hip flexors 1+")
+    with pytest.raises(InputError):
+        service.record_assessment(world.clinic, world.actor("nurse"), world.patient_a,
+                                  {"mas_by_group": {"hip-flexors": "5"}}, 4)
+
+
+def test_urgency_words() -> None:
+    assert [service.urgency_level(s) for s in (100, 85, 70, 40, 10, 0)] == [
+        "emergency", "emergency", "urgent", "soon", "routine", "none"]
