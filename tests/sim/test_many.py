@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -61,3 +63,93 @@ def test_coinciding_rates_are_refused_with_advice() -> None:
     p = Parameters(effect_slow_rate_per_h=1 / 30.0, deprivation_time_h=30.0)
     with pytest.raises(InputError, match="nearly coincide"):
         Cohort(ParameterArrays.stack([p]))
+
+
+ALL_READOUTS = ("csf_conc_ng_per_ml", "drive_ng_per_ml", "ec50_adapted_ng_per_ml", "effect",
+                "mas", "penn_frequency", "side_effect_score", "withdrawal_score",
+                "overdose_score", "sedation_score")
+
+
+def _close(fast: np.ndarray, exact: np.ndarray) -> bool:
+    """Equal within 1e-9 relative; values below 1e-12 (rounding-level scores and states near
+    zero) within 1e-12 absolute."""
+    return bool(np.all(np.abs(fast - exact) <= 1e-9 * np.abs(exact) + 1e-12))
+
+
+def test_fast_path_matches_exact_single_patient_engine_for_every_readout() -> None:
+    # irregular edges (some on samples, some between), a bolus, a stop, oral and direct
+    # systemic input, a non-zero start state, sampling every 20 min from a non-zero start
+    policy = Schedule.from_segments([(0.0, 7.0, 8.0), (7.0, 31.25, 11.0), (31.25, 31.75, 90.0),
+                                     (31.75, 80.0, 11.0), (80.0, 128.0, 0.0),
+                                     (128.0, 300.0, 14.0)])
+    oral = Schedule.from_segments([(10.0, 130.0, 40.0), (130.0, 200.0, 20.0)])
+    direct = Schedule.from_segments([(150.0, 150.5, 2000.0)])
+    pop = sample("adult-spinal", 7, seed=11)
+    scale = np.linspace(0.6, 1.8, pop.n)
+    x0 = np.array([5.0, 4.0, 3.0, 0.5, 20.0, 1.0])
+    start, end, every = 3.0, 290.0, 1.0 / 3.0
+    res = simulate_many(pop, policy, start_h=start, end_h=end, every_h=every, csf_scale=scale,
+                        oral_mg_per_day=oral, systemic_mcg_per_h=direct, x0=x0,
+                        summarise=ALL_READOUTS, record=ALL_READOUTS)
+    assert res.n_samples == res.t_h.size == int(np.floor((end - start) / every + 1e-9)) + 1
+    for i in range(pop.n):
+        p = pop.patient(i)
+        sched = Schedule(policy.edges, policy.values * scale[i])
+        x = simulate(p, sched, res.t_h, oral_mg_per_day=oral, systemic_mcg_per_h=direct,
+                     start_h=start, x0=x0).states
+        r = readouts(p, x)
+        for name in ALL_READOUTS:
+            exact = getattr(r, name)
+            assert _close(res.series[name][i], exact), name
+            assert _close(res.stats[name].min[i], exact.min()), name
+            assert _close(res.stats[name].max[i], exact.max()), name
+            assert _close(res.stats[name].mean[i], exact.mean()), name
+        assert res.hours_in_withdrawal[i] == every * np.sum(r.withdrawal_score >= 0.2)
+        assert res.hours_in_severe_withdrawal[i] == every * np.sum(r.withdrawal_score >= 0.6)
+        assert res.hours_with_overdose_signs[i] == every * np.sum(r.overdose_score >= 0.15)
+        assert _close(res.final_states[i], x[-1])
+
+
+def test_blocks_chunks_and_threads_do_not_change_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    import thecal.sim.many as many
+
+    pop = sample("adult-cerebral", 37, seed=5)
+    oral = Schedule.from_segments([(0.0, 100.0, 30.0)])
+    kwargs = dict(end_h=500.0, every_h=0.5, oral_mg_per_day=oral, record=("mas",),
+                  summarise=("effect", "overdose_score"))
+    base = simulate_many(pop, _policy(), **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(many, "BLOCK_PATIENTS", 8)
+    monkeypatch.setattr(many, "CHUNK_ELEMENTS", 40)  # 5 rows: pieces cut by chunks and edges
+    # samples are evaluated from the first sample of each piece (chunk ∩ input segment), so
+    # other chunk sizes differ by rounding only; threads change nothing at all
+    one = simulate_many(pop, _policy(), **kwargs)  # type: ignore[arg-type]
+    np.testing.assert_allclose(one.series["mas"], base.series["mas"], rtol=1e-12)
+    for name in ("effect", "overdose_score"):
+        np.testing.assert_allclose(one.stats[name].mean, base.stats[name].mean, rtol=1e-12)
+        np.testing.assert_allclose(one.stats[name].max, base.stats[name].max, rtol=1e-12)
+    np.testing.assert_array_equal(one.hours_with_overdose_signs, base.hours_with_overdose_signs)
+    np.testing.assert_allclose(one.final_states, base.final_states, rtol=1e-12, atol=1e-12)
+    threaded = simulate_many(pop, _policy(), workers=3, **kwargs)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(threaded.series["mas"], one.series["mas"])
+    for name in ("effect", "overdose_score"):
+        np.testing.assert_array_equal(threaded.stats[name].mean, one.stats[name].mean)
+        np.testing.assert_array_equal(threaded.stats[name].min, one.stats[name].min)
+    np.testing.assert_array_equal(threaded.hours_in_withdrawal, one.hours_in_withdrawal)
+    np.testing.assert_array_equal(threaded.final_states, one.final_states)
+
+
+def test_progress_reaches_one_and_only_rises() -> None:
+    seen: list[float] = []
+    pop = sample("adult-spinal", 20, seed=2)
+    simulate_many(pop, _policy(), end_h=700.0, progress=seen.append, workers=2)
+    assert seen and seen[-1] == 1.0
+    assert all(b >= a for a, b in itertools.pairwise(seen))
+
+
+def test_final_state_is_at_the_last_edge_before_the_end() -> None:
+    # the old engine's convention: an input edge after the last sample moves the end state
+    pop = sample("adult-spinal", 3, seed=1)
+    sched = Schedule.from_segments([(0.0, 10.3, 20.0)])
+    res = simulate_many(pop, sched, end_h=10.5, every_h=1.0)
+    x = simulate(pop.patient(1), sched, np.array([10.3]), start_h=0.0).states[0]
+    assert res.final_states[1] == pytest.approx(x, rel=1e-12, abs=1e-12)

@@ -1,20 +1,29 @@
 """Exact simulation of one virtual patient under piecewise-constant inputs.
 
 Between input edges the model (``thecal.physiology.model``) is ``dx/dt = A x + B u`` with
-constant ``u``, so the state moves exactly by the matrix exponential of the augmented system
+constant ``u``. By default (``method="auto"``/``"modal"``) the engine uses the closed-form
+modal solution of ``thecal.sim.modal``: one eigen-decomposition per patient (remembered, see
+:func:`decomposition`), the states at all segment ends from one compiled solve of the
+first-order recurrence ``z_{k+1} = e^{λh_k} z_k + f_k w_k`` (:func:`thecal.sim.modal.recurrence`),
+then every sample at once, ``τ`` hours into segment ``k``:
+``z = z_k + (e^{λτ} − 1)(z_k − zss_k)``, ``x = V z``.
 
-    M = [[A, B], [0, 0]],   expm(M·h) = [[Φ(h), Γ(h)], [0, I]],   x(t+h) = Φ x + Γ u.
+Where two rates nearly coincide (or with ``method="expm"``) it uses the matrix exponential of
+the augmented system
 
-The engine propagates segment by segment (one ``expm`` per distinct segment length, computed
-in one batched call), then evaluates every sample time at once: a sample ``τ`` hours into
-segment ``k`` is ``expm(M·r)·expm(M·H)^q·[x_k; u_k]`` with ``τ = q·H + r``, where the powers of
-``expm(M·H)`` come from a small table. Nothing is integrated numerically; the only error is
-floating point. :func:`reference_simulate` integrates the same model with
-``scipy.integrate.solve_ivp`` at tight tolerances, to prove the agreement.
+    M = [[A, B], [0, 0]],   expm(M·h) = [[Φ(h), Γ(h)], [0, I]],   x(t+h) = Φ x + Γ u,
+
+segment by segment (one ``expm`` per distinct segment length, computed in one batched call),
+then every sample from the start of its segment, ``expm(M·r)·expm(M·H)^q·[x_k; u_k]`` with
+``τ = q·H + r``, where the powers of ``expm(M·H)`` come from a small table. Nothing is
+integrated numerically; the only error is floating point. :func:`reference_simulate`
+integrates the same model with ``scipy.integrate.solve_ivp`` at tight tolerances, to prove
+the agreement.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +32,7 @@ from scipy.linalg import expm
 from thecal.physiology.model import N_INPUTS, N_STATES, STATE_NAMES, system_matrices
 from thecal.physiology.parameters import FloatArray, Parameters
 from thecal.schedule import Schedule
-from thecal.sim.modal import decay, decompose
+from thecal.sim.modal import Modal, decay, decompose, recurrence
 
 #: Interval lengths are keyed to this resolution (hours, ≈ 4 µs) when caching exponentials.
 KEY_RESOLUTION_H = 1e-9
@@ -70,6 +79,17 @@ class Inputs:
         return out
 
 
+@functools.lru_cache(maxsize=256)
+def decomposition(params: Parameters) -> Modal:
+    """The modal decomposition of one patient, remembered for the last few hundred patients
+    (``Parameters`` is frozen, so equal parameters share it): simulating the same patient
+    again skips the setup. The arrays are shared, hence read-only."""
+    modal = decompose(params)
+    for arr in (modal.lam, modal.v, modal.v_inv, modal.w, modal.condition):
+        arr.flags.writeable = False
+    return modal
+
+
 @dataclass(frozen=True)
 class StateTrace:
     """States of one patient at sample times: ``states[i]`` at ``t_h[i]``."""
@@ -92,7 +112,7 @@ class Propagator:
     def __init__(self, params: Parameters, method: str = "auto") -> None:
         if method not in ("auto", "modal", "expm"):
             raise ValueError("method must be auto, modal or expm")
-        modal = decompose(params)
+        modal = decomposition(params)
         use_modal = method == "modal" or (method == "auto" and bool(modal.well_conditioned[0]))
         self.method = "modal" if use_modal else "expm"
         self._lam = modal.lam[0]
@@ -157,9 +177,19 @@ class Propagator:
         if not t.size:
             return StateTrace(t, np.zeros((0, N_STATES)))
         end = float(t[-1])
-        inner = inputs.edges[(inputs.edges > start) & (inputs.edges <= end)]
-        bounds = np.concatenate(([start], inner))
-        u_seg = inputs.value_at(bounds)  # input on [bounds[k], bounds[k+1])
+        edges = inputs.edges
+        lo = int(np.searchsorted(edges, start, side="right"))
+        hi = int(np.searchsorted(edges, end, side="right"))
+        bounds = np.concatenate(([start], edges[lo:hi]))
+        # input on [bounds[k], bounds[k+1]): the value after each edge (zero past the last)
+        n_val = inputs.values.shape[0]
+        u_seg = np.zeros((bounds.size, N_INPUTS))
+        if n_val:
+            if 0 < lo <= n_val:
+                u_seg[0] = inputs.values[lo - 1]
+            stop = min(hi, n_val)
+            if stop > lo:
+                u_seg[1:1 + stop - lo] = inputs.values[lo:stop]
         if self.method == "modal":
             return StateTrace(t, self._run_modal(bounds, u_seg, t, x_start))
         # 1. state at each segment start
@@ -183,20 +213,28 @@ class Propagator:
 
     def _run_modal(self, bounds: FloatArray, u_seg: FloatArray, t: FloatArray,
                    x_start: FloatArray) -> FloatArray:
-        lam = self._lam
-        w_seg = u_seg @ self._w.T  # (K, 6) modal forcing per segment
-        z_seg = np.empty((bounds.size, N_STATES))
-        z = self._v_inv @ x_start
-        z_seg[0] = z
+        """Closed-form modal solution; arrays are mode-major ``(6, ·)`` so that every
+        elementwise operation runs over one long contiguous axis."""
+        lam = self._lam[:, None]  # (6, 1)
+        w_seg = self._w @ u_seg.T  # (6, K) modal forcing per segment
+        z0 = self._v_inv @ x_start
+        z_seg = np.empty((bounds.size, N_STATES))  # (K, 6): segment-start states
+        z_seg[0] = z0
         if bounds.size > 1:
-            ea, fa = decay(lam[None, :], np.diff(bounds)[:, None])
-            for k in range(bounds.size - 1):
-                z = ea[k] * z + fa[k] * w_seg[k]
-                z_seg[k + 1] = z
-        k_s = np.searchsorted(bounds, t, side="right") - 1
-        e, f = decay(lam[None, :], (t - bounds[k_s])[:, None])
-        z_s = e * z_seg[k_s] + f * w_seg[k_s]
-        return np.asarray(z_s @ self._v.T, dtype=float)
+            # segment ends: z_{k+1} = e^{λh_k} z_k + f_k w_k, all k in one compiled solve
+            ea, fa = decay(lam, np.diff(bounds)[None, :])  # (6, K−1)
+            fa *= w_seg[:, :-1]
+            z_seg[1:] = recurrence(ea.T, fa.T, z0)
+        # samples in segment k are t[first[k]:first[k+1]] (both sorted); repeat, not gather
+        first = np.searchsorted(t, bounds, side="left")
+        counts = np.diff(first, append=t.size)
+        # z(τ) = z_k + (e^{λτ} − 1)(z_k − zss_k), zss = −w/λ: exact to rounding for small and
+        # large λτ alike (no cancellation), one transcendental per mode and sample
+        gap = z_seg.T + w_seg / lam  # (6, K) z_k − zss_k
+        m = np.expm1(lam * (t - np.repeat(bounds, counts))[None, :])  # (6, S)
+        m *= np.repeat(gap, counts, axis=1)
+        z_s = np.add(m, np.repeat(z_seg.T, counts, axis=1), out=m)
+        return np.asarray(z_s.T @ self._v.T, dtype=float)
 
     def _apply(self, tau: FloatArray, v: FloatArray) -> FloatArray:
         """``expm(M·τ_i) v_i`` for every sample, with τ = q·H + r."""

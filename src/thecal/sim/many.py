@@ -3,31 +3,45 @@
 All patients share the input edges (a dosing policy); the spinal-fluid delivery may be scaled
 per patient (``csf_scale``, e.g. each patient's own dose) or stepped by the caller with
 per-patient rates (:class:`Cohort`). Propagation is the closed-form modal solution of
-``thecal.sim.modal`` — elementwise on ``(n, 6)`` arrays, exact to rounding.
+``thecal.sim.modal`` — elementwise, exact to rounding.
 
-Memory grows with patients, not samples: :func:`simulate_many` folds each sample's readouts
-into running summaries (min, max, mean; hours in withdrawal or overdose) and keeps full
-sample series only for the readouts named in ``record``.
+:func:`simulate_many` works on blocks of patients and, within a block, on chunks of samples:
+every array is (samples in the chunk) × (patients in the block), so numpy runs long loops and
+the working set stays in cache. The samples of one input segment are evaluated in closed form
+all at once (no loop over samples), directly as the few linear readouts of the state that the
+requested summaries need; the nonlinear readouts follow on the whole chunk. Memory is bounded
+by patients × chunk, not by samples: readouts are folded into running summaries (min, max,
+mean; hours in withdrawal or overdose) and full sample series are kept only for the readouts
+named in ``record``.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from thecal.errors import InputError
 from thecal.physiology.model import (
+    ADAPT,
+    CSF,
+    DEPRIV,
     EARLY_WITHDRAWAL_SCORE,
+    FAST,
     N_STATES,
     SEVERE_WITHDRAWAL_SCORE,
+    SLOW,
+    SYSTEMIC,
     Readouts,
+    drive_weights,
     readouts,
 )
 from thecal.physiology.parameters import FloatArray, ParameterArrays
 from thecal.schedule import Schedule
-from thecal.sim.modal import decay, decompose
+from thecal.sim.modal import Modal, decay, decompose
 
 #: Readouts summarised by default.
 SUMMARY_READOUTS = ("csf_conc_ng_per_ml", "effect", "mas", "penn_frequency",
@@ -47,11 +61,7 @@ class Cohort:
     def __init__(self, params: ParameterArrays, x0: FloatArray | None = None,
                  start_h: float = 0.0) -> None:
         modal = decompose(params)
-        if not np.all(modal.well_conditioned):
-            bad = int(np.sum(~modal.well_conditioned))
-            raise InputError(f"{bad} patient(s) have two rates that nearly coincide",
-                             fix="sample with thecal.physiology.sample (it keeps rates apart) "
-                                 "or use thecal.sim.engine.simulate for such a patient")
+        _check_conditioned(modal.well_conditioned)
         self.params = params
         self.n = params.n
         self.t_h = float(start_h)
@@ -61,17 +71,16 @@ class Cohort:
         x = np.zeros((self.n, N_STATES)) if x0 is None else np.broadcast_to(
             np.asarray(x0, dtype=float), (self.n, N_STATES))
         self._z = np.einsum("nij,nj->ni", modal.v_inv, x)
-        self._cache: dict[int, tuple[FloatArray, FloatArray]] = {}
+        self._cache: dict[float, tuple[FloatArray, FloatArray]] = {}
         self._cache_limit = max(4, _CACHE_BYTES // max(1, 2 * self._lam.nbytes))
 
     def _decay(self, h: float) -> tuple[FloatArray, FloatArray]:
-        key = round(h * 1e9)
-        hit = self._cache.get(key)
+        hit = self._cache.get(h)  # keyed by the exact step: no rounding of h
         if hit is None:
             if len(self._cache) >= self._cache_limit:
                 self._cache.pop(next(iter(self._cache)))
-            hit = decay(self._lam, key * 1e-9)
-            self._cache[key] = hit
+            hit = decay(self._lam, h)
+            self._cache[h] = hit
         return hit
 
     def forcing(self, csf_mcg_per_h: float | FloatArray,
@@ -126,8 +135,253 @@ class ManyResult:
     series: dict[str, FloatArray] = field(default_factory=dict)  # name → (n, samples)
 
 
-#: Patients simulated together; larger populations run in chunks that stay in cache.
-CHUNK = 4096
+#: Patients simulated together in one block (the columns of every work array).
+BLOCK_PATIENTS = 1024
+#: Elements (samples × patients) per work array: 2¹⁴ float64 = 128 KiB, so a chunk's two dozen
+#: arrays stay in the CPU caches. A block walks through time a chunk of samples at a time.
+CHUNK_ELEMENTS = 2**14
+#: Kept for compatibility: the patient block size of the earlier implementation.
+CHUNK = BLOCK_PATIENTS
+#: :func:`simulate_many` starts no more than one thread per this many patients (threads do
+#: not pay for small populations).
+MIN_PATIENTS_PER_WORKER = 8
+
+# Linear readouts of the state the nonlinear readouts are built from.
+_CSF, _SYSTEMIC, _DRIVE, _ADAPT, _DEPRIV = "csf", "systemic", "drive", "adapt", "depriv"
+#: Which linear readouts each readout needs.
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "csf_conc_ng_per_ml": (_CSF,),
+    "drive_ng_per_ml": (_DRIVE,),
+    "ec50_adapted_ng_per_ml": (_ADAPT,),
+    "effect": (_DRIVE, _ADAPT),
+    "mas": (_DRIVE, _ADAPT, _DEPRIV),
+    "penn_frequency": (_DRIVE, _ADAPT, _DEPRIV),
+    "side_effect_score": (_DRIVE, _ADAPT),
+    "withdrawal_score": (_DEPRIV,),
+    "overdose_score": (_DRIVE, _ADAPT, _SYSTEMIC),
+    "sedation_score": (_SYSTEMIC,),
+}
+
+
+def _linear_rows(params: ParameterArrays, v: FloatArray, names: Sequence[str]) -> FloatArray:
+    """``L V`` for the named linear readouts ``L x``: shape ``(len(names), n, 6)``."""
+    n = params.n
+    rows = np.zeros((len(names), n, N_STATES))
+    for i, name in enumerate(names):
+        if name == _DRIVE:
+            rows[i] = drive_weights(params)
+        else:
+            rows[i, :, {_CSF: CSF, _SYSTEMIC: SYSTEMIC, _ADAPT: ADAPT, _DEPRIV: DEPRIV}[name]] = 1.0
+    return np.asarray(np.einsum("rns,nsj->rnj", rows, v), dtype=np.float64)
+
+
+class _Timeline:
+    """The shared inputs as segments: segment ``k`` starts at ``start`` (k = 0) or
+    ``edges[k−1]``; ``csf``, ``oral`` and ``direct`` hold on it."""
+
+    def __init__(self, schedules: tuple[Schedule, Schedule | None, Schedule | None],
+                 start_h: float, final_h: float) -> None:
+        present = [s for s in schedules if s is not None]
+        all_edges = np.concatenate([s.edges for s in present])
+        self.edges = np.unique(all_edges[(all_edges > start_h) & (all_edges <= final_h)])
+        starts = np.concatenate(([start_h], self.edges))
+        csf, oral, direct = schedules
+        zero = np.zeros_like(starts)
+        self.csf = csf.value_at(starts)
+        self.oral = oral.value_at(starts) if oral is not None else zero
+        self.direct = direct.value_at(starts) if direct is not None else zero
+
+
+#: Mode order inside a block, chosen so that each linear readout uses a leading run of modes
+#: (systemic: z₃ alone; csf: z₀ after it; drive: the first four; adaptation, deprivation).
+_ORDER = (SYSTEMIC, CSF, FAST, SLOW, ADAPT, DEPRIV)
+
+
+class _Block:
+    """One block of patients walking through the samples a chunk at a time.
+
+    The modal state ``z`` (6 × patients) is advanced exactly from edge to edge. The samples of
+    one input segment inside a chunk are evaluated all at once in closed form,
+    ``z(t_a + iΔ) = z(t_a) + (e^{λiΔ} − 1)·(z(t_a) − zss)`` with ``zss = −w/λ`` the segment's
+    modal steady state and ``e^{λiΔ} − 1`` (``expm1``: no cancellation for slow modes) a table
+    made once per block — folded straight into the few linear readouts ``y = L V z`` that the
+    requested readouts need:
+
+        y(t_a + iΔ) = Σ_j c_j z_j(t_a) + Σ_j (e^{λ_j iΔ} − 1) · c_j (z_j(t_a) − zss_j),
+
+    one ``einsum`` per readout and piece (a single pass, no temporaries), skipping the modes a
+    readout does not depend on (the structural zeros of ``V``).
+    """
+
+    def __init__(self, params: ParameterArrays, lam: FloatArray, v: FloatArray,
+                 w: FloatArray, z0: FloatArray, scale: FloatArray, linear: tuple[str, ...],
+                 every_h: float, rows: int) -> None:
+        nb = params.n
+        order = list(_ORDER)
+        self.lam = np.ascontiguousarray(lam[:, order].T)  # (6, nb), block mode order
+        self.v = v[:, :, order]
+        self.w_csf = np.ascontiguousarray(w[:, order, 0].T)  # (6, nb)
+        self.w_sys = np.ascontiguousarray(w[:, order, 1].T)
+        self.scale = scale
+        self.z = np.ascontiguousarray(z0[:, order].T)  # (6, nb)
+        coef = _linear_rows(params, self.v, linear)  # (R, nb, 6)
+        self.coef = np.ascontiguousarray(coef.transpose(0, 2, 1))  # (R, 6, nb)
+        # terms of readout r: the constant and the modes up to the last one it uses
+        self.terms = [2 + int(np.flatnonzero(np.any(coef[r] != 0.0, axis=0)).max(initial=0))
+                      for r in range(len(linear))]
+        # [1, e^{λ·iΔ} − 1 for each mode] for every row of a chunk
+        steps = every_h * np.arange(rows, dtype=np.float64)
+        self.q = np.empty((1 + N_STATES, rows, nb))
+        self.q[0] = 1.0
+        np.expm1(self.lam[:, None, :] * steps[None, :, None], out=self.q[1:])
+        self.q[np.abs(self.q) < 1e-300] = 0.0  # no subnormals (slow arithmetic)
+        self.g = np.empty((len(linear), 1 + N_STATES, nb))  # per piece: [Σ c z, c (z − zss)]
+        self.y = np.empty((len(linear), rows, nb))
+        self.t_h = 0.0
+        self.k = 0  # input segment in force at t_h
+        self._decay: dict[float, tuple[FloatArray, FloatArray]] = {}
+        self.w = np.zeros((N_STATES, nb))
+        self.zss = np.zeros((N_STATES, nb))
+
+    def set_input(self, csf_mcg_per_h: float, systemic_mg_per_h: FloatArray) -> None:
+        """Constant input from now on: modal forcing ``w`` and steady state ``−w/λ``."""
+        np.multiply(self.w_csf, self.scale * csf_mcg_per_h, out=self.w)
+        self.w += self.w_sys * systemic_mg_per_h
+        np.divide(self.w, self.lam, out=self.zss)
+        np.negative(self.zss, out=self.zss)
+
+    def step(self, h: float) -> None:
+        """Advance ``h`` hours under the current input (exact)."""
+        if h <= 0.0:
+            return
+        hit = self._decay.get(h)
+        if hit is None:
+            if len(self._decay) >= 64:
+                self._decay.pop(next(iter(self._decay)))
+            hit = decay(self.lam, h)
+            self._decay[h] = hit
+        e, f = hit
+        self.z *= e
+        self.z += f * self.w
+
+    def fill(self, first: int, count: int) -> None:
+        """Linear readouts of ``count`` samples ``every_h`` apart, the first now, into rows
+        ``first:first+count`` of the chunk."""
+        g = self.g
+        np.einsum("rjn,jn->rn", self.coef, self.z, out=g[:, 0])
+        np.multiply(self.coef, self.z - self.zss, out=g[:, 1:])
+        q = self.q[:, :count]
+        for r, terms in enumerate(self.terms):
+            np.einsum("jin,jn->in", q[:terms], g[r, :terms],
+                      out=self.y[r, first:first + count])
+
+    def linear(self, count: int) -> list[FloatArray]:
+        """The linear readouts of the first ``count`` rows of the chunk."""
+        return [self.y[r, :count] for r in range(len(self.terms))]
+
+    def states(self) -> FloatArray:
+        """States now, shape ``(nb, 6)``."""
+        return np.asarray(np.einsum("nij,jn->ni", self.v, self.z), dtype=np.float64)
+
+
+class _Readouts:
+    """The nonlinear readouts of ``thecal.physiology.model.readouts`` for one block, computed
+    on (samples × patients) chunks into reused buffers, only those asked for.
+
+    The formulas are those of ``readouts`` rearranged for speed where only rounding differs
+    (≲ 1e-15 relative): with ``z`` = drive / adapted EC50, the effect ``Emax·zʰ/(1+zʰ)`` as
+    ``Emax/(1 + exp(−h·log z))``; Hill curves of integer order by multiplication, e.g.
+    ``q⁴/(1+q⁴)`` with ``q = z/r`` as ``z⁴/(z⁴ + r⁴)``.
+    """
+
+    def __init__(self, params: ParameterArrays, wanted: set[str], rows: int) -> None:
+        p = params
+        self.wanted = wanted
+        self.ec50 = p.ec50_ng_per_ml
+        self.tol_max = p.tolerance_max
+        self.ec50_tol = p.ec50_ng_per_ml * (1.0 + p.tolerance_max)
+        self.ec50_sq = p.ec50_ng_per_ml ** 2
+        self.neg_hill = -p.hill
+        self.emax = p.emax
+        self.wd3 = (p.ec50_ng_per_ml * p.withdrawal_half_ratio) ** 3
+        self.base_mas = p.baseline_mas
+        self.rest_mas = 4.0 - p.baseline_mas
+        self.base_penn = p.baseline_penn
+        self.rest_penn = 4.0 - p.baseline_penn
+        self.side4 = p.side_effect_ratio ** 4
+        self.over4 = p.overdose_ratio ** 4
+        self.sed2 = p.systemic_sedation_mg ** 2
+        self.sys4 = (4.0 * p.systemic_sedation_mg) ** 4
+        self._pool = [np.empty((rows, p.n)) for _ in range(5)]
+
+    def compute(self, y: dict[str, FloatArray], count: int,
+                emit: Callable[[str, FloatArray], None]) -> None:
+        """Readouts of the first ``count`` rows of the linear readouts ``y`` (overwritten);
+        ``emit(name, values)`` for each one wanted (values are valid during the call only)."""
+        want = self.wanted
+        b = [buf[:count] for buf in self._pool]
+        if "csf_conc_ng_per_ml" in want:
+            emit("csf_conc_ng_per_ml", y[_CSF])
+        drive = np.maximum(y[_DRIVE], 0.0, out=y[_DRIVE])
+        if "drive_ng_per_ml" in want:
+            emit("drive_ng_per_ml", drive)
+        adapt = np.maximum(y[_ADAPT], 0.0, out=y[_ADAPT])
+        if "ec50_adapted_ng_per_ml" in want:
+            # ec50 · (1 + m·T / (T + ec50))
+            ec50a = np.multiply(adapt, self.tol_max, out=b[0])
+            ec50a /= np.add(adapt, self.ec50, out=b[1])
+            ec50a += 1.0
+            ec50a *= self.ec50
+            emit("ec50_adapted_ng_per_ml", ec50a)
+            z = np.divide(drive, ec50a, out=b[0])
+        else:  # the same: drive·(T + ec50) / (ec50·(1 + m)·T + ec50²)
+            z = np.multiply(drive, np.add(adapt, self.ec50, out=b[0]), out=b[0])
+            den = np.multiply(adapt, self.ec50_tol, out=b[1])
+            den += self.ec50_sq
+            z /= den
+        effect = None
+        if {"effect", "mas", "penn_frequency"} & want:
+            with np.errstate(divide="ignore", over="ignore"):
+                xh = np.log(z, out=b[1])
+                xh *= self.neg_hill
+                np.exp(xh, out=xh)
+            xh += 1.0
+            effect = np.divide(self.emax, xh, out=b[1])
+            if "effect" in want:
+                emit("effect", effect)
+        # withdrawal: Hill(max(D, 0)/ec50; ratio, 3) = D³ / (D³ + (ec50·ratio)³)
+        d = np.maximum(y[_DEPRIV], 0.0, out=y[_DEPRIV])
+        d3 = np.multiply(d, d, out=b[2])
+        d3 *= d
+        withdrawal = np.divide(d3, np.add(d3, self.wd3, out=b[3]), out=b[2])
+        emit("withdrawal_score", withdrawal)
+        if effect is not None:
+            rest = np.subtract(1.0, effect, out=b[1])
+            for name, base, top in (("mas", self.base_mas, self.rest_mas),
+                                    ("penn_frequency", self.base_penn, self.rest_penn)):
+                if name in want:
+                    # clip to 0–4 as ``readouts`` does; both terms are ≥ 0, so only the top
+                    out = np.multiply(rest, base, out=b[3])
+                    out += np.multiply(withdrawal, top, out=b[4])
+                    np.minimum(out, 4.0, out=out)
+                    emit(name, out)
+        z4 = np.multiply(z, z, out=b[0])
+        z4 *= z4
+        if "side_effect_score" in want:
+            side = np.divide(z4, np.add(z4, self.side4, out=b[1]), out=b[1])
+            emit("side_effect_score", side)
+        p = np.maximum(y[_SYSTEMIC], 0.0, out=y[_SYSTEMIC])
+        p2 = np.multiply(p, p, out=b[1])
+        if "sedation_score" in want:
+            emit("sedation_score", np.divide(p2, np.add(p2, self.sed2, out=b[3]), out=b[3]))
+        p4 = np.multiply(p2, p2, out=b[1])
+        # 1 − (1 − spinal)(1 − systemic)
+        spinal = np.divide(z4, np.add(z4, self.over4, out=b[3]), out=b[3])
+        systemic = np.divide(p4, np.add(p4, self.sys4, out=b[4]), out=b[4])
+        np.subtract(1.0, spinal, out=spinal)
+        np.subtract(1.0, systemic, out=systemic)
+        spinal *= systemic
+        emit("overdose_score", np.subtract(1.0, spinal, out=spinal))
 
 
 def simulate_many(params: ParameterArrays, csf_delivery: Schedule, *, end_h: float,
@@ -138,13 +392,21 @@ def simulate_many(params: ParameterArrays, csf_delivery: Schedule, *, end_h: flo
                   x0: FloatArray | None = None,
                   summarise: Sequence[str] = SUMMARY_READOUTS,
                   record: Sequence[str] = (),
-                  progress: Callable[[float], None] | None = None) -> ManyResult:
+                  progress: Callable[[float], None] | None = None,
+                  workers: int = 1) -> ManyResult:
     """Simulate ``params.n`` patients from ``start_h`` to ``end_h`` under shared inputs.
 
     Samples every ``every_h`` hours from ``start_h`` (inclusive) to ``end_h`` (inclusive).
     Patient ``i`` receives ``csf_scale[i] × csf_delivery`` (mcg/h) into the spinal fluid,
     plus the oral dose (mg/day, times that patient's bioavailability) and any direct
     systemic input. ``progress`` is called with the fraction done now and then.
+
+    Only the readouts named in ``summarise`` and ``record`` (and the withdrawal and overdose
+    scores, for the hour counts) are computed. ``workers`` threads share the blocks of
+    patients (numpy releases the GIL inside its loops): on a machine of your own, pass
+    ``os.cpu_count()``; on a shared one the default single thread is the better neighbour.
+    The results do not depend on it, bit for bit. Memory is bounded by patients × a chunk of
+    samples, plus any ``record``ed series.
     """
     if end_h < start_h:
         raise ValueError("end_h before start_h")
@@ -154,95 +416,160 @@ def simulate_many(params: ParameterArrays, csf_delivery: Schedule, *, end_h: flo
     for name in (*summarise, *record):
         if name not in valid:
             raise ValueError(f"unknown readout {name!r}")
-    if params.n > CHUNK:
-        scale_all = np.broadcast_to(np.asarray(csf_scale, dtype=float), (params.n,))
-        x0_all = None if x0 is None else np.broadcast_to(np.asarray(x0, dtype=float),
-                                                         (params.n, N_STATES))
-        parts: list[ManyResult] = []
-        starts = range(0, params.n, CHUNK)
-        for k, lo in enumerate(starts):
-            idx = np.arange(lo, min(lo + CHUNK, params.n))
-            sub_progress = None if progress is None else (
-                lambda f, k=k: progress((k + f) / len(starts)))
-            parts.append(simulate_many(
-                params.take(idx), csf_delivery, end_h=end_h, start_h=start_h, every_h=every_h,
-                csf_scale=scale_all[idx], oral_mg_per_day=oral_mg_per_day,
-                systemic_mcg_per_h=systemic_mcg_per_h,
-                x0=None if x0_all is None else x0_all[idx], summarise=summarise,
-                record=record, progress=sub_progress))
-        return _concatenate(parts)
-    cohort = Cohort(params, x0, start_h)
     n = params.n
-    scale = np.broadcast_to(np.asarray(csf_scale, dtype=float), (n,))
+    modal = decompose(params)
+    _check_conditioned(modal.well_conditioned)
     n_samples = int(np.floor((end_h - start_h) / every_h + 1e-9)) + 1
     samples: FloatArray = start_h + every_h * np.arange(n_samples, dtype=np.float64)
-    edges = [csf_delivery.edges]
-    for sched in (oral_mg_per_day, systemic_mcg_per_h):
-        if sched is not None:
-            edges.append(sched.edges)
-    all_edges = np.concatenate(edges)
-    cuts = np.unique(np.concatenate([samples, all_edges[(all_edges > start_h)
-                                                        & (all_edges < end_h)]]))
-    is_sample = np.isin(cuts, samples)
-    csf_rate = csf_delivery.value_at(cuts)
-    oral = oral_mg_per_day.value_at(cuts) if oral_mg_per_day is not None else np.zeros_like(cuts)
-    direct = (systemic_mcg_per_h.value_at(cuts) if systemic_mcg_per_h is not None
-              else np.zeros_like(cuts))
-    sums = {name: np.zeros(n) for name in summarise}
-    mins = {name: np.full(n, np.inf) for name in summarise}
-    maxs = {name: np.full(n, -np.inf) for name in summarise}
-    series = {name: np.empty((n, n_samples)) for name in record}
-    h_wd = np.zeros(n)
-    h_sev = np.zeros(n)
-    h_od = np.zeros(n)
-    bio = params.oral_bioavailability
-    forcing: FloatArray | None = None
-    last_input: tuple[float, float, float] | None = None
-    j = 0
-    for i, t in enumerate(cuts):
-        if i > 0:
-            cohort.advance(float(t - cuts[i - 1]), forcing=forcing)
-        if is_sample[i]:
-            r = cohort.readouts()
-            for name in summarise:
-                value = getattr(r, name)
-                sums[name] += value
-                np.minimum(mins[name], value, out=mins[name])
-                np.maximum(maxs[name], value, out=maxs[name])
-            for name in record:
-                series[name][:, j] = getattr(r, name)
-            h_wd += (r.withdrawal_score >= EARLY_WITHDRAWAL_SCORE) * every_h
-            h_sev += (r.withdrawal_score >= SEVERE_WITHDRAWAL_SCORE) * every_h
-            h_od += (r.overdose_score >= OVERDOSE_SIGN_SCORE) * every_h
-            j += 1
-            if progress is not None and j % 256 == 0:
-                progress(j / n_samples)
-        current = (float(csf_rate[i]), float(oral[i]), float(direct[i]))
-        if current != last_input:
-            systemic = bio * current[1] / 24.0 + current[2] / 1000.0
-            forcing = cohort.forcing(scale * current[0], systemic)
-            last_input = current
-    if progress is not None:
+    # the final state is at the last sample, or at the last input edge before end_h
+    schedules = (csf_delivery, oral_mg_per_day, systemic_mcg_per_h)
+    late = np.concatenate([s.edges for s in schedules if s is not None])
+    late = late[(late > start_h) & (late < end_h)]
+    final_h = max(float(samples[-1]), float(late.max()) if late.size else -np.inf)
+    summarise = tuple(dict.fromkeys(summarise))
+    record = tuple(dict.fromkeys(record))
+    run = _Run(params, modal, _Timeline(schedules, start_h, final_h), samples, every_h,
+               final_h, summarise, record)
+    scale = np.broadcast_to(np.asarray(csf_scale, dtype=float), (n,))
+    x_start = np.zeros((n, N_STATES)) if x0 is None else np.broadcast_to(
+        np.asarray(x0, dtype=float), (n, N_STATES))
+    z0 = np.einsum("nij,nj->ni", modal.v_inv, x_start)
+
+    workers = max(1, min(int(workers), n // MIN_PATIENTS_PER_WORKER))
+    size = min(BLOCK_PATIENTS, -(-n // workers)) if n else 1
+    blocks = [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
+    done = np.zeros(len(blocks))
+    lock = threading.Lock()
+    reported = [0.0]
+
+    def report(block: int, fraction: float) -> None:
+        if progress is None:
+            return
+        with lock:
+            done[block] = fraction
+            total = float(done.sum()) / len(blocks)
+            if total - reported[0] >= 0.005 or total >= 1.0:
+                reported[0] = total
+                progress(min(total, 1.0))
+
+    def one(b: int) -> None:
+        run.block(blocks[b], scale[blocks[b]], z0[blocks[b]], lambda f: report(b, f))
+
+    if workers > 1 and len(blocks) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(one, range(len(blocks))))
+    else:
+        for b in range(len(blocks)):
+            one(b)
+    if progress is not None and not blocks:
         progress(1.0)
-    stats = {name: Stats(mins[name], maxs[name], sums[name] / n_samples) for name in summarise}
+    stats = {name: Stats(run.mins[name], run.maxs[name], run.sums[name] / n_samples)
+             for name in summarise}
+    hours = run.counts * every_h
     return ManyResult(n_samples=n_samples, every_h=every_h, stats=stats,
-                      hours_in_withdrawal=h_wd, hours_in_severe_withdrawal=h_sev,
-                      hours_with_overdose_signs=h_od, final_states=cohort.states(),
-                      t_h=samples if record else np.zeros(0), series=series)
+                      hours_in_withdrawal=hours[0], hours_in_severe_withdrawal=hours[1],
+                      hours_with_overdose_signs=hours[2], final_states=run.final,
+                      t_h=samples if record else np.zeros(0), series=run.series)
 
 
-def _concatenate(parts: list[ManyResult]) -> ManyResult:
-    first = parts[0]
-    cat = np.concatenate
-    return ManyResult(
-        n_samples=first.n_samples, every_h=first.every_h,
-        stats={name: Stats(cat([p.stats[name].min for p in parts]),
-                           cat([p.stats[name].max for p in parts]),
-                           cat([p.stats[name].mean for p in parts])) for name in first.stats},
-        hours_in_withdrawal=cat([p.hours_in_withdrawal for p in parts]),
-        hours_in_severe_withdrawal=cat([p.hours_in_severe_withdrawal for p in parts]),
-        hours_with_overdose_signs=cat([p.hours_with_overdose_signs for p in parts]),
-        final_states=cat([p.final_states for p in parts]),
-        t_h=first.t_h,
-        series={name: cat([p.series[name] for p in parts]) for name in first.series},
-    )
+class _Run:
+    """What all blocks of one :func:`simulate_many` call share, and their outputs (each block
+    writes only its own patients' slice)."""
+
+    def __init__(self, params: ParameterArrays, modal: Modal, timeline: _Timeline,
+                 samples: FloatArray, every_h: float, final_h: float,
+                 summarise: tuple[str, ...], record: tuple[str, ...]) -> None:
+        n = params.n
+        self.params = params
+        self.modal = modal
+        self.timeline = timeline
+        self.samples = samples
+        self.every_h = every_h
+        self.final_h = final_h
+        # input segment in force at each sample: the number of edges at or before it
+        self.seg_of = np.searchsorted(timeline.edges, samples, side="right")
+        self.wanted = set(summarise) | set(record) | {"withdrawal_score", "overdose_score"}
+        self.linear = tuple(name for name in (_CSF, _SYSTEMIC, _DRIVE, _ADAPT, _DEPRIV)
+                            if any(name in _NEEDS[r] for r in self.wanted))
+        n_samples = samples.size
+        self.sums = {name: np.zeros(n) for name in summarise}
+        self.mins = {name: np.full(n, np.inf) for name in summarise}
+        self.maxs = {name: np.full(n, -np.inf) for name in summarise}
+        self.series = {name: np.empty((n, n_samples)) for name in record}
+        self.counts = np.zeros((3, n), dtype=np.int64)  # withdrawal, severe, overdose signs
+        self.final = np.empty((n, N_STATES))
+
+    def block(self, sl: slice, scale: FloatArray, z0: FloatArray,
+              report: Callable[[float], None]) -> None:
+        """Simulate patients ``sl`` from the start to the end."""
+        nb = sl.stop - sl.start
+        n_samples = self.samples.size
+        rows = max(1, min(n_samples, CHUNK_ELEMENTS // nb))
+        sub = self.params.take(np.arange(sl.start, sl.stop))
+        m = self.modal
+        block = _Block(sub, m.lam[sl], m.v[sl], m.w[sl], z0, scale, self.linear,
+                       self.every_h, rows)
+        ro = _Readouts(sub, self.wanted, rows)
+        flags = np.empty((rows, nb), dtype=np.bool_)
+        tl = self.timeline
+        bio = sub.oral_bioavailability
+        samples, seg_of = self.samples, self.seg_of
+        sums, mins, maxs, series = self.sums, self.mins, self.maxs, self.series
+        counts = self.counts[:, sl]
+
+        def set_segment(k: int) -> None:
+            block.set_input(float(tl.csf[k]),
+                            bio * float(tl.oral[k]) / 24.0 + float(tl.direct[k]) / 1000.0)
+
+        def advance_to(t: float) -> None:
+            edges = tl.edges
+            while block.k < edges.size and edges[block.k] <= t:
+                block.step(float(edges[block.k]) - block.t_h)
+                block.t_h = float(edges[block.k])
+                block.k += 1
+                set_segment(block.k)
+            block.step(t - block.t_h)
+            block.t_h = t
+
+        def count(row: int, values: FloatArray, threshold: float) -> None:
+            f = np.greater_equal(values, threshold, out=flags[: values.shape[0]])
+            counts[row] += np.add.reduce(f.view(np.uint8), axis=0, dtype=np.int64)
+
+        block.t_h = float(samples[0])
+        set_segment(0)
+        for s0 in range(0, n_samples, rows):
+            s1 = min(s0 + rows, n_samples)
+            a = s0
+            while a < s1:  # pieces of the chunk, each within one input segment
+                b = min(int(np.searchsorted(seg_of, seg_of[a], side="right")), s1)
+                advance_to(float(samples[a]))
+                block.fill(a - s0, b - a)
+                a = b
+
+            def emit(name: str, values: FloatArray, s0: int = s0, s1: int = s1) -> None:
+                if name in sums:
+                    sums[name][sl] += values.sum(axis=0)
+                    np.minimum(mins[name][sl], values.min(axis=0), out=mins[name][sl])
+                    np.maximum(maxs[name][sl], values.max(axis=0), out=maxs[name][sl])
+                if name in series:
+                    series[name][sl, s0:s1] = values.T
+                if name == "withdrawal_score":
+                    count(0, values, EARLY_WITHDRAWAL_SCORE)
+                    count(1, values, SEVERE_WITHDRAWAL_SCORE)
+                elif name == "overdose_score":
+                    count(2, values, OVERDOSE_SIGN_SCORE)
+
+            ro.compute(dict(zip(self.linear, block.linear(s1 - s0), strict=True)), s1 - s0,
+                       emit)
+            report(s1 / n_samples)
+        advance_to(self.final_h)
+        self.final[sl] = block.states()
+        report(1.0)
+
+
+def _check_conditioned(ok: np.ndarray) -> None:
+    if not np.all(ok):
+        bad = int(np.sum(~ok))
+        raise InputError(f"{bad} patient(s) have two rates that nearly coincide",
+                         fix="sample with thecal.physiology.sample (it keeps rates apart) "
+                             "or use thecal.sim.engine.simulate for such a patient")
