@@ -19,6 +19,7 @@ import platform
 import statistics
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable
 
 import numpy as np
@@ -141,6 +142,18 @@ def many(n: int, days: float, workers: int, repeats: int) -> dict[str, object]:
             "patient_years_per_second_median": years / s["median"]}
 
 
+def peak_memory(n: int, days: float) -> dict[str, object]:
+    """Peak traced memory of a summaries-only run: it should grow with patients, not days."""
+    pop = sample("adult-spinal", n, seed=1)
+    csf, oral = realistic_year()
+    tracemalloc.start()
+    simulate_many(pop, csf, end_h=24.0 * days, every_h=1.0, oral_mg_per_day=oral)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"patients": n, "simulated_days": days, "samples_per_patient": int(24 * days) + 1,
+            "peak_mib": round(peak / 2**20, 2)}
+
+
 def main() -> None:
     quick = "--quick" in sys.argv[1:]
     cpus = os.cpu_count() or 1
@@ -155,6 +168,9 @@ def main() -> None:
         "one_patient_year": one_patient_year(quick),
         "vectorised": vectorised,
         "vectorised_vs_one_patient_engine_max_relative_difference": agreement(),
+        "memory_summaries_only": [peak_memory(n, d) for n, d in
+                                  ((10_000, 30.0), (10_000, 120.0), (10_000, 365.0),
+                                   (40_000, 30.0))],
     }
     print(json.dumps(result, indent=2))
 
