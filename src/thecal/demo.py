@@ -1,29 +1,49 @@
 """The demo clinic for ``thecal serve --demo``: one site, 40 virtual patients, five logins.
 
-Each history is made with the twin: implant and first fill, a priming bolus, a start dose
-and titration steps, then refills each timed before the twin's ``refill_due_by`` with the
-withdrawn residual the twin expects, and assessments. The whole history is then shifted in
-time so that the next refill falls where the demo needs it: one patient overdue, several due
-this week, the rest later. One refill has a residual discrepancy and one patient has reported
-symptoms (triaged through the service). Creation is idempotent: a second run finds the site
-and only prints the logins. Everything is written through ``thecal.service`` and audited.
+Each patient is a virtual patient (``thecal.physiology.population.patient``, the preset of
+the etiology and age, one member drawn from the MRN: ``service.views.virtual_patient``, the
+same one the chart's "expected" curves show), and each history is made by the simulator:
+
+* the titration target is the model's maintenance dose for a target effect
+  (``adapted_dose_mcg_per_day``), kept inside the recommended daily-dose range of the
+  etiology and age and inside what the pump can deliver at the chosen concentration;
+* the twin times every refill before its ``refill_due_by`` and gives the residual withdrawn;
+* every assessment's Modified Ashworth grade and Penn spasm frequency are the simulated
+  patient's at the time of the assessment (``run_scenario`` sampled every
+  :data:`SAMPLE_EVERY_H` hours), from a baseline at implant to the last visit.
+
+The whole history is then shifted in time so that the next refill falls where the demo needs
+it: one patient overdue, several due this week, the rest later. One refill has a residual
+discrepancy and one patient has reported symptoms (triaged through the service). The site
+works in :data:`SITE_TIMEZONE`. Creation is idempotent: a second run finds the site and only
+prints the logins. Everything is written through ``thecal.service`` and audited.
 """
 
 from __future__ import annotations
 
+import math
 import random
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
+from thecal.catalog import pump_model
+from thecal.clinical.titration import daily_dose_guardrail
+from thecal.physiology.model import adapted_dose_mcg_per_day
+from thecal.physiology.parameters import Parameters
+from thecal.physiology.population import patient as virtual_patient_parameters
 from thecal.service import Clinic, admin, advice, patients
 from thecal.service.actors import SYSTEM, Actor
 from thecal.service.twin import plan_time, project_timeline
+from thecal.service.views import virtual_patient
+from thecal.sim.scenario import run_scenario
 from thecal.store import records
 from thecal.timeline import FORMAT, Timeline, parse_event, parse_timeline
 
 SITE_NAME: Final = "Demo ITB clinic"
 PATIENTS: Final = 40
+SITE_TIMEZONE: Final = "Europe/Berlin"
 CLINIC_PHONE: Final = "+49 30 5550 1234"  # a fictional number
 CLINIC_LOCATION: Final = "Demo ITB clinic, neurology outpatients, room 2"
 LOGINS: Final = (  # (username, role, password) — demo only; printed on purpose
@@ -40,6 +60,12 @@ _LAST: Final = ("Adler", "Berg", "Costa", "Dahl", "Engel", "Fuchs", "Graf", "Hor
                 "Klein", "Lang", "Moser", "Nowak", "Ott", "Pohl", "Roth")
 _ETIOLOGIES: Final = ("multiple-sclerosis", "spinal-cord-injury", "cerebral-palsy", "stroke",
                       "brain-injury", "other-spinal")
+_CHILDREN: Final = frozenset({8, 20, 32})  # patients with cerebral palsy who are children
+SAMPLE_EVERY_H: Final = 12.0  # how often the simulated patient is sampled for assessments
+TARGET_EFFECT: Final = (0.5, 0.65)  # the fraction of spasticity the titration aims to remove
+START_DOSE_MCG: Final = 100.0  # the first daily dose after implant (at most the target)
+REFILL_DAYS: Final = (45.0, 150.0)  # the refill intervals the concentration is chosen for
+_CONCENTRATIONS: Final = (500, 1000, 2000)
 
 
 @dataclass
@@ -60,46 +86,106 @@ def _iso(at: datetime) -> str:
     return at.isoformat()
 
 
-def _patient_block(i: int, rng: random.Random) -> dict[str, Any]:
+def _patient_block(i: int, rng: random.Random, today: date) -> dict[str, Any]:
     etiology = _ETIOLOGIES[i % len(_ETIOLOGIES)]
-    born = f"{rng.randint(1950, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    year = today.year - rng.randint(9, 16) if i in _CHILDREN else rng.randint(1950, 2004)
+    born = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    weight = rng.randint(25, 50) if i in _CHILDREN else rng.randint(45, 95)
     return {"mrn": f"DEMO-{i + 1:03d}", "display_name": f"{_FIRST[i % 20]} {_LAST[i % 16]}",
             "born": born, "sex": rng.choice(("female", "male")),
-            "weight_kg": float(rng.randint(45, 95)), "timezone": "Europe/Berlin",
-            "etiology": etiology}
+            "weight_kg": float(weight), "timezone": "Europe/Berlin", "etiology": etiology}
 
 
-def _history(block: dict[str, Any], rng: random.Random, start: datetime, *,
+def _age_years(block: dict[str, Any], today: date) -> float:
+    return (today - date.fromisoformat(block["born"])).days / 365.25
+
+
+def _target_dose(params: Parameters, block: dict[str, Any], age: float,
+                 rng: random.Random) -> float:
+    """The model's maintenance dose for a target effect, inside the recommended range."""
+    effect = min(rng.uniform(*TARGET_EFFECT), 0.9 * params.emax)
+    dose = float(adapted_dose_mcg_per_day(params, effect)[0])
+    guard = daily_dose_guardrail(block["etiology"], age)
+    if not math.isfinite(dose):
+        dose = guard.recommended_max
+    return min(max(dose, guard.recommended_min), guard.recommended_max)
+
+
+def _concentration(dose: float, capacity: float, rng: random.Random) -> int:
+    """A formulary concentration whose refill interval at ``dose`` is a usual one (else the
+    one closest to usual)."""
+    def days(c: int) -> float:
+        return capacity * c / dose
+
+    fits = [c for c in _CONCENTRATIONS if REFILL_DAYS[0] <= days(c) <= REFILL_DAYS[1]]
+    if fits:
+        return rng.choice(fits)
+    return min(_CONCENTRATIONS, key=lambda c: max(REFILL_DAYS[0] - days(c),
+                                                  days(c) - REFILL_DAYS[1]))
+
+
+def _within_pump(dose: float, pump: str, concentration: float) -> float:
+    """``dose`` kept inside what the pump can deliver at ``concentration``, in whole mcg."""
+    model = pump_model(pump)
+    low = model.min_rate_ml_per_day * concentration
+    high = model.max_rate_ml_per_day * concentration
+    return float(math.floor(min(max(dose, math.ceil(low)), high)))
+
+
+def _assessed(events: list[dict[str, Any]], timeline: Timeline, params: Parameters,
+              until: datetime) -> list[dict[str, Any]]:
+    """Fill every assessment with the simulated patient's MAS grade and Penn frequency."""
+    trace = run_scenario(timeline, until, every_h=SAMPLE_EVERY_H, params=params)
+    mas = trace.mas_category
+    penn = trace.columns["penn_frequency"]
+    out = []
+    for e in events:
+        if e["type"] == "assessment":
+            hours = (datetime.fromisoformat(e["at"]) - trace.epoch).total_seconds() / 3600
+            k = min(max(int(hours // SAMPLE_EVERY_H), 0), len(mas) - 1)
+            e = {**e, "mas": str(mas[k]), "penn_frequency": round(float(penn[k]))}
+        out.append(e)
+    return out
+
+
+def _history(block: dict[str, Any], rng: random.Random, start: datetime, today: date, *,
              discrepancy: bool) -> tuple[list[dict[str, Any]], datetime]:
     """Events from ``start`` on, and the twin's refill-due date after the last event."""
+    age = _age_years(block, today)
+    spec = virtual_patient(block["etiology"], age, block["mrn"])
+    params = virtual_patient_parameters(spec.preset, spec.seed)
     pump = rng.choice(("synchromed-ii-40", "synchromed-ii-20"))
-    capacity = 40.0 if pump.endswith("40") else 20.0
-    concentration = rng.choice((500, 1000, 2000))
+    capacity = pump_model(pump).reservoir_ml
+    target = _target_dose(params, block, age, rng)
+    concentration = _concentration(target, capacity, rng)
+    target = _within_pump(target, pump, concentration)
     cerebral = block["etiology"] in ("cerebral-palsy", "stroke", "brain-injury")
     step = 1.12 if cerebral else 1.2
-    target = rng.randint(150, 450)
+    dose = min(START_DOSE_MCG, target)
     events: list[dict[str, Any]] = [
         {"at": _iso(start), "type": "implant", "pump": pump,
          "catheter": {"model": "ascenda", "length_cm": rng.randint(40, 60)},
          "serial": f"NGP{rng.randint(100000, 999999)}"},
+        {"at": _iso(start + timedelta(minutes=30)), "type": "assessment",
+         "reason": "baseline before the first dose"},
         {"at": _iso(start + timedelta(minutes=90)), "type": "refill", "withdrawn": "0 mL",
          "added": f"{capacity:g} mL", "concentration": f"{concentration} mcg/mL"},
         {"at": _iso(start + timedelta(minutes=100)), "type": "bolus", "kind": "priming"},
         {"at": _iso(start + timedelta(minutes=120)), "type": "program", "mode": "continuous",
-         "daily_dose": "100 mcg/day", "reason": "start dose after implant"},
+         "daily_dose": f"{dose:g} mcg/day", "reason": "start dose after implant"},
     ]
-    dose, at = 100.0, start + timedelta(minutes=120)
-    while dose * step <= target:
-        dose = round(dose * step)
+    at = start + timedelta(minutes=120)
+    while dose < target:
+        dose = min(float(round(dose * step)), target)
         at += timedelta(days=2)
         events.append({"at": _iso(at), "type": "program", "mode": "continuous",
                        "daily_dose": f"{dose:g} mcg/day", "reason": "titration"})
     at += timedelta(days=3)
-    events.append({"at": _iso(at), "type": "assessment", "mas": rng.choice(("1", "1+", "2")),
-                   "penn_frequency": rng.randint(0, 2)})
+    events.append({"at": _iso(at), "type": "assessment"})
     patient = {k: v for k, v in block.items() if k not in ("mrn", "display_name")}
     patient["id"] = block["mrn"]
-    timeline = parse_timeline({"format": FORMAT, "patient": patient, "events": events})
+    timeline = parse_timeline({"format": FORMAT, "patient": patient,
+                               "events": [e for e in events if e["type"] != "assessment"]})
     for n in range(rng.randint(1, 3)):
         due = _due(timeline, at)
         refill_at = due - timedelta(days=rng.randint(0, 10), hours=rng.randint(0, 8))
@@ -115,10 +201,10 @@ def _history(block: dict[str, Any], rng: random.Random, start: datetime, *,
         at = refill_at
         if rng.random() < 0.5:
             at += timedelta(days=rng.randint(7, 20))
-            events.append({"at": _iso(at), "type": "assessment",
-                           "mas": rng.choice(("0", "1", "1+")),
-                           "penn_frequency": rng.randint(0, 2)})
-    return events, _due(timeline, at)
+            events.append({"at": _iso(at), "type": "assessment"})
+    # the device history is complete: the simulated patient answers every assessment
+    simulated = Timeline(replace(timeline.patient, physiology=spec), timeline.events)
+    return _assessed(events, simulated, params, at), _due(timeline, at)
 
 
 def _due(timeline: Any, at: datetime) -> datetime:
@@ -152,14 +238,16 @@ def create_demo(clinic: Clinic, *, patients_count: int = PATIENTS, seed: int = 2
             return DemoResult(False, int(existing["id"]), found)
     site_id = int(admin.bootstrap_site(clinic, SITE_NAME, {
         "require_second_clinician_for_concentration_change": True,
-        "clinic_phone": CLINIC_PHONE, "clinic_location": CLINIC_LOCATION})["id"])
+        "clinic_phone": CLINIC_PHONE, "clinic_location": CLINIC_LOCATION,
+        "timezone": SITE_TIMEZONE})["id"])
     now = clinic.now()
+    today = now.astimezone(ZoneInfo(SITE_TIMEZONE)).date()
     items: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     for i in range(patients_count):
         rng = random.Random(seed * 1000 + i)
-        block = _patient_block(i, rng)
+        block = _patient_block(i, rng, today)
         start = now - timedelta(days=400)
-        events, due = _history(block, rng, start, discrepancy=(i == 7))
+        events, due = _history(block, rng, start, today, discrepancy=(i == 7))
         last = max(datetime.fromisoformat(e["at"]) for e in events)
         offset = _target_offset(i, rng)
         offset = min(offset, due - last - timedelta(days=1))

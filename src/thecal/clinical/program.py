@@ -2,16 +2,25 @@
 
 Every schedule shows its 24-hour total next to the previous programme's, so that a flex step
 entered per hour instead of per day cannot pass unseen (safety-requirements DM-5, ISMP).
+
+:func:`assess_program_change` composes the rules a program change is checked against: the
+24-hour comparison, the daily-dose guardrail of the etiology and age, the titration step
+limit, and whether a written reason is needed (outside the recommended range or step) or the
+change is refused (outside the absolute bounds). The service only loads the record, asks it,
+and writes what it answers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time
+from typing import Any
 
 from thecal.clinical.dose import rate_ml_per_day
-from thecal.limits import Reason, Severity
-from thecal.timeline import FlexStep, Program
+from thecal.clinical.titration import TitrationCheck, check_titration_step, daily_dose_guardrail
+from thecal.limits import Classification, Reason, Severity
+from thecal.timeline import FlexStep, Program, event_to_dict
+from thecal.units import format_number
 
 
 def _hours_between(a: time, b: time | None) -> float:
@@ -97,3 +106,106 @@ def compare_programs(old: Program | None, new: Program,
                               "check the units of every step", "ISMP", Severity.DANGER))
     return ProgramComparison(old_total, new_total, change, fraction, old_rate, new_rate,
                              tuple(reasons))
+
+
+def program_view(program: Program | None) -> dict[str, Any] | None:
+    """A program as shown side by side: mode, dose or steps, time, and its 24-hour total."""
+    if program is None:
+        return None
+    data = event_to_dict(program)
+    view = {k: v for k, v in data.items() if k in ("mode", "daily_dose", "steps", "at")}
+    view["daily_total_mcg"] = daily_total_mcg(program)
+    return view
+
+
+_ABSOLUTE = (Classification.ABOVE_ABSOLUTE, Classification.BELOW_ABSOLUTE)
+
+
+@dataclass(frozen=True)
+class ProgramChangeAssessment:
+    """What a program change would do, against every rule it is checked by.
+
+    ``allowed`` is False only outside the absolute daily-dose bounds (``refusal`` says why:
+    it cannot be sent, with or without a reason). ``needs_reason`` is True outside the
+    recommended range or beyond the titration step. ``classification`` and ``titration`` are
+    None for a stopped program (the comparison flags it as ``therapy-stopped``), and
+    ``titration`` is None when there is no running previous program to step from.
+    """
+
+    old: Program | None
+    new: Program
+    comparison: ProgramComparison
+    classification: Classification | None
+    guardrail_reasons: tuple[Reason, ...]
+    titration: TitrationCheck | None
+    needs_reason: bool
+    allowed: bool
+    absolute_min_mcg: float
+    absolute_max_mcg: float
+    concentration_mcg_per_ml: float | None = None
+    refusal: str = ""
+
+    @property
+    def new_daily_total_mcg(self) -> float:
+        return self.comparison.new_daily_total_mcg
+
+    def as_dict(self) -> dict[str, Any]:
+        guardrail = None if self.classification is None else {
+            "classification": self.classification.value,
+            "reasons": [r.as_dict() for r in self.guardrail_reasons]}
+        out: dict[str, Any] = {
+            "old": program_view(self.old),
+            "new": program_view(self.new),
+            "comparison": self.comparison.as_dict(),
+            "allowed": self.allowed,
+            "guardrail": guardrail,
+            "titration": self.titration.as_dict() if self.titration is not None else None,
+            "needs_reason": self.needs_reason,
+            "concentration_mcg_per_ml": self.concentration_mcg_per_ml,
+        }
+        if not self.allowed:
+            out["refusal"] = self.refusal
+        return out
+
+
+def assess_program_change(old: Program | None, new: Program, *,
+                          concentration_mcg_per_ml: float | None, etiology: str,
+                          age_years: float | None, hours_since_last_change: float | None
+                          ) -> ProgramChangeAssessment:
+    """Check ``new`` (replacing ``old``) against the comparison, guardrail and titration rules.
+
+    ``hours_since_last_change`` is the time since ``old`` was programmed (None: unknown).
+    Outside the absolute bounds the answer is ``allowed=False`` with ``refusal`` words (a face
+    shows them; the service refuses to send it); nothing here raises for a dose value.
+    """
+    comparison = compare_programs(old, new, concentration_mcg_per_ml)
+    guard = daily_dose_guardrail(etiology, age_years)
+    new_total = daily_total_mcg(new)
+
+    def result(**kw: Any) -> ProgramChangeAssessment:
+        return ProgramChangeAssessment(
+            old=old, new=new, comparison=comparison,
+            absolute_min_mcg=guard.absolute_min, absolute_max_mcg=guard.absolute_max,
+            concentration_mcg_per_ml=concentration_mcg_per_ml, **kw)
+
+    if new.mode == "stopped":
+        return result(classification=None, guardrail_reasons=(), titration=None,
+                      needs_reason=False, allowed=True)
+    classification = guard.classify(new_total)
+    reasons = guard.check(new_total).reasons
+    if classification in _ABSOLUTE:
+        return result(classification=classification, guardrail_reasons=reasons,
+                      titration=None, needs_reason=False, allowed=False,
+                      refusal=(f"a 24-hour total of {format_number(new_total)} mcg/day is "
+                               "outside the absolute daily-dose bounds "
+                               f"({guard.absolute_min:g}–{guard.absolute_max:g} mcg/day): it "
+                               "cannot be sent, with or without a reason"))
+    needs_reason = classification is not Classification.WITHIN
+    titration = None
+    old_total = daily_total_mcg(old) if old is not None else 0.0
+    if old is not None and old.mode != "stopped" and old_total > 0:
+        titration = check_titration_step(old_total, new_total, hours_since_last_change,
+                                         etiology, age_years)
+        needs_reason = needs_reason or not titration.allowed
+    return result(classification=classification, guardrail_reasons=reasons,
+                  titration=titration, needs_reason=needs_reason, allowed=True)

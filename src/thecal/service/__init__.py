@@ -100,6 +100,8 @@ Views for the pages (read only; ``thecal.service.views`` and ``thecal.service.ho
         # alarm dates, alarms, implant_card, recovery, appointments, clinic_phone
     alarm_meanings() -> list[dict];  symptom_vocabulary() -> list[dict]   # fixed texts
     urgency_level(score) -> str   # worklist score 0–100 → emergency/urgent/soon/routine/none
+    display_timezone(clinic, actor, patient_id=None) -> str   # the zone a page shows times
+        # in: the patient's own (with patient_id), else the site's "timezone" setting, else UTC
 
 Assessments and advice::
 
@@ -119,6 +121,10 @@ Administration (administrator role)::
     link_caregiver(clinic, actor, caregiver_user_id, patient_id) -> None
     add_care_team_member(clinic, actor, patient_id, user_id, team_role) -> None
     update_site_settings(clinic, actor, site_id, settings) -> dict;  list_users(clinic, actor)
+        # site settings: require_second_clinician_for_concentration_change (bool),
+        # clinic_phone, clinic_location, timezone (IANA, validated; default "UTC")
+    # care-team roles (team_role): thecal.clinical.care_team's vocabulary — physician,
+    # surgeon, itb-nurse, pharmacist (admin.TEAM_ROLES)
 
 ``bootstrap_*`` helpers (no actor; used by ``thecal serve --demo`` and tests) create sites
 and users directly, still with audit rows attributed to ``system``.
@@ -187,6 +193,7 @@ from thecal.service.therapy import (
 )
 from thecal.service.views import (
     chart_series,
+    display_timezone,
     eligibility_checklist,
     formulary,
     patient_care_team,
@@ -231,6 +238,7 @@ __all__ = [
     "create_site",
     "create_user",
     "csrf_token",
+    "display_timezone",
     "eligibility",
     "eligibility_checklist",
     "formulary",

@@ -8,9 +8,11 @@ first administrator, the demo and tests; they are audited like any other write.
 from __future__ import annotations
 
 from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection
 
+from thecal.clinical.care_team import ROLES as CARE_TEAM_ROLES
 from thecal.errors import ConflictError, InputError, NotFoundError
 from thecal.service import authz, passwords
 from thecal.service.actors import ROLES, SYSTEM, Actor
@@ -23,8 +25,15 @@ SITE_SETTINGS: Final = {
     # shown to patients (home page, implant card, calendar entries)
     "clinic_phone": "",
     "clinic_location": "",
+    # the clinic's local time (IANA): the clinic pages show every date and time in it
+    "timezone": "UTC",
 }
-TEAM_ROLES: Final = ("physician", "nurse", "pharmacist", "therapist", "coordinator")
+# The roles a member of staff holds on a patient's care team: the clinical vocabulary
+# (thecal.clinical.care_team), less the roles that are not clinical staff.
+TEAM_ROLES: Final = tuple(code for code in CARE_TEAM_ROLES
+                          if code not in ("patient", "caregiver", "administrator"))
+# Care-team roles stored before the service used the clinical vocabulary, and what they are now.
+LEGACY_TEAM_ROLES: Final = {"nurse": "itb-nurse"}
 
 
 def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
@@ -39,8 +48,28 @@ def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
         elif not isinstance(value, str) or len(value) > 200:
             raise InputError(f"{key} must be text of at most 200 characters",
                              where=f"settings.{key}")
+        elif key == "timezone":
+            value = check_timezone(value, where=f"settings.{key}")
         merged[key] = value
     return merged
+
+
+def check_timezone(name: str, *, where: str = "timezone") -> str:
+    """``name`` if it is an IANA time zone this system knows (e.g. ``Europe/Berlin``)."""
+    text = name.strip()
+    try:
+        if not text or text != name:
+            raise ValueError(name)
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"{name!r} is not an IANA time zone", where=where,
+                         fix="write e.g. Europe/Berlin or UTC") from None
+    return text
+
+
+def site_timezone(settings: dict[str, Any] | None) -> str:
+    """The site's ``timezone`` setting (UTC for a site stored before the setting existed)."""
+    return str((settings or {}).get("timezone") or SITE_SETTINGS["timezone"])
 
 
 def _site_view(row: dict[str, Any]) -> dict[str, Any]:

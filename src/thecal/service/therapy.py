@@ -1,8 +1,9 @@
 """Refills and program changes: propose (show everything), then record or confirm.
 
 * Refill: :func:`propose_refill` gives the expected residual (the twin's reservoir now), the
-  residual discrepancy check, the bridge bolus a concentration change needs, and the new
-  alarm, empty and refill-due dates; :func:`record_refill` appends it. A concentration change
+  residual discrepancy check, the volume that fills the reservoir to capacity after the
+  withdrawal (``suggested_added_ml``), the bridge bolus a concentration change needs, and the
+  new alarm, empty and refill-due dates; :func:`record_refill` appends it. A concentration change
   needs the password again, and — where the site says so — a second clinician's confirmation
   (:func:`confirm_pending`). A flagged discrepancy needs a written reason.
 * Program change: :func:`propose_program_change` shows old and new side by side with their
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import uuid
 from datetime import datetime
@@ -22,11 +24,9 @@ from sqlalchemy import Connection
 from thecal import units
 from thecal.catalog import pump_model
 from thecal.clinical.dose import rate_ml_per_day
-from thecal.clinical.program import compare_programs, daily_total_mcg
+from thecal.clinical.program import assess_program_change
 from thecal.clinical.refill import bridge_bolus, check_residual, dead_volume_ml
-from thecal.clinical.titration import check_titration_step, daily_dose_guardrail
 from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
-from thecal.limits import Classification
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.auth import token_hash, verify_password_again
@@ -138,12 +138,23 @@ def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline
     old_rate = rate_ml_per_day(daily_dose, float(old_conc)) if old_conc else None
     new_rate = rate_ml_per_day(daily_dose, event.concentration_mcg_per_ml)
     with_site = patient.get("_site_settings") or {}
+    # what the twin expects still in the reservoir once the residual is withdrawn, and the
+    # volume that fills it to capacity (rounded down to 0.1 mL: never more than capacity)
+    remaining = max(0.0, expected - event.withdrawn_ml)
+    fill = max(0.0, math.floor((model.reservoir_ml - remaining) * 10 + 1e-9) / 10)
     return {
         "at": event.at.isoformat(),
         "pump_model": model.id,
         "expected_residual_ml": expected,
         "withdrawn_ml": event.withdrawn_ml,
         "added_ml": event.added_ml,
+        "capacity_ml": model.reservoir_ml,
+        "remaining_after_withdrawal_ml": remaining,
+        "suggested_added_ml": fill,
+        "suggested_added": (f"fills the {units.format_number(model.reservoir_ml)} mL "
+                            "reservoir: the twin expects "
+                            f"{units.format_number(round(remaining, 2))} mL still in it after "
+                            "the withdrawal; never more than the capacity"),
         "residual_check": residual.as_dict(),
         "discrepancy": bool(residual.as_dict().get("flagged")),
         "concentration_change": concentration_change,
@@ -328,66 +339,27 @@ def _program_event(actor: Actor, at: datetime, program: Any, reason: str | None)
 def _program_analysis(patient: dict[str, Any], timeline: Timeline, event: Program, *,
                       refuse_absolute: bool = True, concentration: float | None = None
                       ) -> dict[str, Any]:
+    """Load what the rule needs and ask it (``clinical.program.assess_program_change``).
+
+    With ``refuse_absolute`` a total outside the absolute bounds raises (propose/confirm);
+    without it the refusal comes back for display (the live check).
+    """
     projection = project_timeline(timeline, event.at)
     pump = _pump(projection)
     old = _current_program(timeline)
     conc = concentration if concentration is not None else pump.get("concentration_mcg_per_ml")
-    comparison = compare_programs(old, event, float(conc) if conc else None)
-    age = timeline.patient.age_years(event.at)
-    guard = daily_dose_guardrail(patient["etiology"], age)
-    new_total = daily_total_mcg(event)
-    guard_result: dict[str, Any] | None = None
-    titration: dict[str, Any] | None = None
-    needs_reason = False
-    if event.mode != "stopped":
-        classification = guard.classify(new_total)
-        if classification in (Classification.ABOVE_ABSOLUTE, Classification.BELOW_ABSOLUTE
-                              ) and not refuse_absolute:
-            return {
-                "old": _program_view(old), "new": _program_view(event),
-                "comparison": comparison.as_dict(), "allowed": False, "needs_reason": False,
-                "guardrail": {"classification": classification.value, "reasons": [
-                    r.as_dict() for r in guard.check(new_total).reasons]},
-                "titration": None, "concentration_mcg_per_ml": conc,
-                "refusal": (f"a 24-hour total of {units.format_number(new_total)} mcg/day is "
-                            "outside the absolute daily-dose bounds "
-                            f"({guard.absolute_min:g}–{guard.absolute_max:g} mcg/day): it cannot "
-                            "be sent, with or without a reason")}
-        if classification in (Classification.ABOVE_ABSOLUTE, Classification.BELOW_ABSOLUTE):
-            raise InputError(f"a 24-hour total of {units.format_number(new_total)} mcg/day is "
-                             "outside the absolute daily-dose bounds", where="program.daily_dose",
-                             fix=f"stay within {guard.absolute_min:g}–{guard.absolute_max:g} "
-                                 "mcg/day")
-        result = guard.check(new_total)
-        guard_result = {"classification": classification.value,
-                        "reasons": [r.as_dict() for r in result.reasons]}
-        needs_reason = classification is not Classification.WITHIN
-        old_total = daily_total_mcg(old) if old is not None else 0.0
-        if old is not None and old.mode != "stopped" and old_total > 0:
-            last = _last_program_change(timeline)
-            hours = (event.at - last).total_seconds() / 3600 if last else None
-            check = check_titration_step(old_total, new_total, hours, patient["etiology"], age)
-            titration = check.as_dict()
-            needs_reason = needs_reason or not check.allowed
-    return {
-        "old": _program_view(old),
-        "new": _program_view(event),
-        "comparison": comparison.as_dict(),
-        "allowed": True,
-        "guardrail": guard_result,
-        "titration": titration,
-        "needs_reason": needs_reason,
-        "concentration_mcg_per_ml": conc,
-    }
-
-
-def _program_view(program: Program | None) -> dict[str, Any] | None:
-    if program is None:
-        return None
-    data = event_to_dict(program)
-    view = {k: v for k, v in data.items() if k in ("mode", "daily_dose", "steps", "at")}
-    view["daily_total_mcg"] = daily_total_mcg(program)
-    return view
+    last = _last_program_change(timeline)
+    assessment = assess_program_change(
+        old, event, concentration_mcg_per_ml=float(conc) if conc else None,
+        etiology=patient["etiology"], age_years=timeline.patient.age_years(event.at),
+        hours_since_last_change=(event.at - last).total_seconds() / 3600 if last else None)
+    if not assessment.allowed and refuse_absolute:
+        raise InputError(f"a 24-hour total of "
+                         f"{units.format_number(assessment.new_daily_total_mcg)} mcg/day is "
+                         "outside the absolute daily-dose bounds", where="program.daily_dose",
+                         fix=f"stay within {assessment.absolute_min_mcg:g}–"
+                             f"{assessment.absolute_max_mcg:g} mcg/day")
+    return {**assessment.as_dict(), "concentration_mcg_per_ml": conc}
 
 
 def check_program_change(clinic: Clinic, actor: Actor, patient_id: int, program: Any, *,

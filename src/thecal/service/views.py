@@ -11,6 +11,7 @@ decided here: the rules come from ``thecal.clinical`` and the figures from the t
 from __future__ import annotations
 
 import dataclasses
+import zlib
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
@@ -26,8 +27,10 @@ from thecal.clinical.screening import screening_plan as plan_screening
 from thecal.clinical.symptoms import symptom
 from thecal.clinical.triage import triage
 from thecal.errors import InputError, NotFoundError, ThecalError
+from thecal.physiology.population import preset_names
 from thecal.service import authz
 from thecal.service.actors import Actor
+from thecal.service.admin import LEGACY_TEAM_ROLES, site_timezone
 from thecal.service.clinic import Clinic
 from thecal.service.patients import stored_event
 from thecal.service.therapy import _refill_analysis, _with_site
@@ -172,9 +175,37 @@ def triage_inbox(clinic: Clinic, actor: Actor, *, days: int = TRIAGE_INBOX_DAYS,
     return clinic.run(actor, "triage.read", body, entity="triage")
 
 
+# ------------------------------------------------------------------ display time zone
+
+def display_timezone(clinic: Clinic, actor: Actor, patient_id: int | None = None) -> str:
+    """The IANA zone a face shows times in for ``actor`` (stored times stay UTC).
+
+    With ``patient_id`` (a page about that patient, e.g. a patient's home page): the
+    patient's own ``timezone``, if the actor may see the patient. Otherwise a patient login's
+    own patient's zone, and for staff the site's ``timezone`` setting; UTC when none applies
+    (a caregiver: pass the linked patient). Only a zone name is returned (a display
+    setting, not record content), so no audit row is written; a refused patient is audited.
+    """
+    def body(conn: Connection) -> str:
+        if patient_id is not None:
+            return str(authz.patient_for(conn, actor, authz.READ, patient_id)["timezone"])
+        if actor.patient_id is not None:
+            patient = records.get_patient(conn, int(actor.patient_id))
+            if patient is not None:
+                return str(patient["timezone"])
+        if actor.site_id is not None:
+            site = records.get_site(conn, int(actor.site_id)) or {}
+            return site_timezone(site.get("settings"))
+        return "UTC"
+
+    return clinic.run(actor, "patient.read" if patient_id is not None else "timezone.read",
+                      body, patient_id=patient_id, entity="timezone")
+
+
 # ------------------------------------------------------------------ care team
 
 def _member(name: str, team_role: str, contact: str = "") -> dict[str, Any]:
+    team_role = LEGACY_TEAM_ROLES.get(team_role, team_role)
     role = TEAM_ROLES.get(team_role)
     return {"name": name, "team_role": team_role,
             "title": role.title if role else team_role.replace("-", " "),
@@ -226,11 +257,30 @@ def patient_care_team(clinic: Clinic, actor: Actor, patient_id: int) -> list[dic
 
 # ------------------------------------------------------------------ chart series
 
+ADULT_AGE_YEARS: Final = 18.0
+
+
 def physiology_preset(etiology: str, age_years: float | None) -> str:
-    """The virtual patient for a clinic patient: the etiology's preset, a child's below 18."""
-    if age_years is not None and age_years < 18:
-        return "child-spinal" if origin(etiology) == "spinal" else "child-cerebral"
+    """The virtual-patient preset for a clinic patient (``thecal.physiology.population``).
+
+    Below 18 years a child's preset of the etiology's origin; an adult with cerebral palsy the
+    adult cerebral one (the ``cerebral-palsy`` preset stands for children); otherwise the
+    etiology's own preset, or the adult preset of its origin.
+    """
+    kind = origin(etiology)
+    if age_years is not None and age_years < ADULT_AGE_YEARS:
+        return "child-spinal" if kind == "spinal" else "child-cerebral"
+    if etiology == "cerebral-palsy" or etiology not in preset_names():
+        return "adult-spinal" if kind == "spinal" else "adult-cerebral"
     return etiology
+
+
+def virtual_patient(etiology: str, age_years: float | None, mrn: str) -> PhysiologySpec:
+    """The one virtual patient that stands for a clinic patient: the preset for the etiology
+    and age, and a member of it drawn from the MRN (the same patient on every chart and in
+    the demo that made the history)."""
+    return PhysiologySpec(physiology_preset(etiology, age_years),
+                          zlib.crc32(mrn.encode("utf-8")))
 
 
 def _points(times: list[datetime], values: Any) -> list[list[Any]]:
@@ -258,8 +308,8 @@ def chart_series(clinic: Clinic, actor: Actor, patient_id: int, *, days: int = S
                      patient_id=patient_id, field="series")
         return dict(patient), build_timeline(patient, rows)
 
-    _patient, timeline = clinic.run(actor, "patient.read", body, patient_id=patient_id,
-                                    entity="series")
+    patient, timeline = clinic.run(actor, "patient.read", body, patient_id=patient_id,
+                                   entity="series")
     now = clinic.now()
     out: dict[str, Any] = {"patient_id": patient_id, "at": now.isoformat()}
     zone = timeline.patient.zone
@@ -290,10 +340,9 @@ def chart_series(clinic: Clinic, actor: Actor, patient_id: int, *, days: int = S
                          "points": _points(times[:n_past],
                                            replayed.programmed_daily_dose.value_at(t_h[:n_past]))}
     age = timeline.patient.age_years(now) if timeline.patient.born else None
-    preset = physiology_preset(timeline.patient.etiology, age)
-    virtual = Timeline(dataclasses.replace(timeline.patient,
-                                           physiology=PhysiologySpec(preset, patient_id)),
-                       timeline.events)
+    spec = virtual_patient(timeline.patient.etiology, age, str(patient["mrn"]))
+    preset = spec.preset
+    virtual = Timeline(dataclasses.replace(timeline.patient, physiology=spec), timeline.events)
     try:
         trace = run_scenario(virtual, now, every_h=every_h)
     except ThecalError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from html import escape
 
 from markupsafe import Markup
@@ -52,8 +52,13 @@ def _nice_max(value: float) -> float:
 
 def line_chart(series: Sequence[Series | None], *, title: str, hlines: Sequence[HLine] = (),
                vlines: Sequence[VLine] = (), y_min: float | None = 0.0,
-               y_max: float | None = None, steps: bool = False) -> Markup:
-    """An SVG line chart of one or two series sharing a time axis and a y axis."""
+               y_max: float | None = None, steps: bool = False,
+               zone: tzinfo | None = None) -> Markup:
+    """An SVG line chart of one or two series sharing a time axis and a y axis.
+
+    ``zone``: the page's display zone, for the day labels of the time axis (default: the zone
+    of the first point).
+    """
     drawn = [s for s in series if s is not None and s.points]
     if not drawn:
         return Markup('<p class="hint">No data yet.</p>')
@@ -92,7 +97,8 @@ def line_chart(series: Sequence[Series | None], *, title: str, hlines: Sequence[
                  f'y2="{HEIGHT - _BOTTOM}"/>')
     for i in range(4):
         ts = t0 + (t1 - t0) * i / 3
-        label = datetime.fromtimestamp(ts, tz=drawn[0].points[0].at.tzinfo).strftime("%-d %b")
+        label = datetime.fromtimestamp(ts, tz=zone or drawn[0].points[0].at.tzinfo
+                                       ).strftime("%-d %b")
         anchor = "start" if i == 0 else ("end" if i == 3 else "middle")
         parts.append(f'<text x="{x(ts):.1f}" y="{HEIGHT - 10}" text-anchor="{anchor}">'
                      f'{escape(label)}</text>')

@@ -8,6 +8,7 @@ explanation, the bridge bolus) is decided by the service's proposal, never here.
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -17,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
 from thecal.web.charts import HLine, VLine, line_chart
 from thecal.web.models import Chart, RefillInput, RefillProposal
-from thecal.web.rendering import render
+from thecal.web.rendering import display_zone, in_zone, render
 from thecal.web.security import PageRoute, check_csrf, port_of, require_clinician
 
 router = APIRouter(prefix="/clinic", route_class=PageRoute, include_in_schema=False)
@@ -38,8 +39,11 @@ def worklist(request: Request) -> Response:
 
 # --- chart ----------------------------------------------------------------------------------
 
-def chart_figures(chart: Chart) -> dict[str, object]:
-    """The SVG pictures of a chart's series (drawing only; the figures come from the service)."""
+def chart_figures(chart: Chart, zone: tzinfo | None = None) -> dict[str, object]:
+    """The SVG pictures of a chart's series (drawing only; the figures come from the service).
+
+    ``zone`` is the page's display zone (day labels on the time axes).
+    """
     header = chart.header
     hlines = [HLine(header.low_alarm_ml, f"low-reservoir alarm {header.low_alarm_ml:g} mL")] \
         if header.low_alarm_ml is not None else []
@@ -47,19 +51,23 @@ def chart_figures(chart: Chart) -> dict[str, object]:
     if header.next_alarm_at is not None:
         vlines.append(VLine(header.next_alarm_at, "alarm", "threshold"))
     if header.refill_due_by is not None and chart.reservoir and chart.reservoir.points:
-        tz = chart.reservoir.points[0].at.tzinfo
-        from datetime import datetime, time
-
-        vlines.append(VLine(datetime.combine(header.refill_due_by, time(12), tzinfo=tz),
-                            f"refill due {header.refill_due_by:%-d %b}"))
+        due = header.refill_due_by
+        vlines.append(VLine(due, f"refill due {in_zone(due, zone) if zone else due:%-d %b}"))
     return {
         "reservoir_svg": line_chart([chart.reservoir], title="Reservoir volume projection",
-                                    hlines=hlines, vlines=vlines),
-        "dose_svg": line_chart([chart.dose_history], title="Daily dose history", steps=True),
-        "ashworth_svg": line_chart([chart.ashworth], title="Ashworth score", y_max=4.0),
-        "penn_svg": line_chart([chart.penn], title="Penn spasm frequency", y_max=4.0),
-        "csf_svg": line_chart([chart.csf_level], title="Expected spinal-fluid baclofen level"),
-        "tone_svg": line_chart([chart.tone], title="Expected muscle tone", y_min=None),
+                                    hlines=hlines, vlines=vlines, zone=zone),
+        "dose_svg": line_chart([chart.dose_history], title="Daily dose history", steps=True,
+                               zone=zone),
+        "ashworth_svg": line_chart([chart.ashworth], title="Ashworth score", y_max=4.0,
+                                   zone=zone),
+        "penn_svg": line_chart([chart.penn], title="Penn spasm frequency", y_max=4.0,
+                               zone=zone),
+        "csf_svg": line_chart([chart.csf_level], title="Expected spinal-fluid baclofen level",
+                              zone=zone),
+        # the virtual patient's tone on the same Modified Ashworth 0–4 scale as the recorded
+        # grades, so the two charts read alike
+        "tone_svg": line_chart([chart.tone], title="Expected muscle tone (Modified Ashworth)",
+                               y_min=0.0, y_max=4.0, zone=zone),
     }
 
 
@@ -67,8 +75,9 @@ def chart_figures(chart: Chart) -> dict[str, object]:
 def chart_page(request: Request, patient_id: str) -> Response:
     user = require_clinician(request)
     chart = port_of(request).chart(user, patient_id, with_series=True)
+    figures = chart_figures(chart, display_zone(request))
     return render(request, "clinic/chart.html", {"title": chart.header.name, "chart": chart,
-                                                 "h": chart.header, **chart_figures(chart)})
+                                                 "h": chart.header, **figures})
 
 
 # --- refill workflow ------------------------------------------------------------------------

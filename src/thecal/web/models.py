@@ -6,7 +6,9 @@ production implementation (:mod:`thecal.web.service_port`) forwards each call to
 attributes only, so the models are the whole contract between the pages and the rest of thecal.
 
 Quantities inside the models are floats in canonical units named by the field
-(``daily_dose_mcg``, ``volume_ml``); the templates format them with their units.
+(``daily_dose_mcg``, ``volume_ml``); the templates format them with their units. Times are
+aware instants as stored (UTC); the templates' ``when``/``day`` filters show them in the
+page's display zone (:mod:`thecal.web.rendering`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class User:
     site: str = ""
     patient_ids: tuple[str, ...] = ()  # the patients a patient or caregiver may see
     actor: Any = field(default=None, compare=False, repr=False)  # the service's own Actor
+    timezone: str = "UTC"  # IANA zone the pages show times in (the site's; a patient's own)
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class WorklistRow:
     name: str
     urgency: Urgency
     reasons: tuple[str, ...]
-    refill_due_by: date | None = None
+    refill_due_by: datetime | None = None  # an instant, shown as a day in the display zone
     next_alarm_at: datetime | None = None
 
 
@@ -99,7 +102,7 @@ class PumpHeader:
     reservoir_capacity_ml: float | None
     low_alarm_ml: float | None
     next_alarm_at: datetime | None
-    refill_due_by: date | None
+    refill_due_by: datetime | None  # an instant, shown as a day in the display zone
     empty_at: datetime | None
     mri_flag: str
     allergies: tuple[str, ...]
@@ -183,8 +186,11 @@ class RefillProposal:
     needs_override_reason: bool
     allowed: bool  # False: beyond an absolute bound, cannot be recorded
     next_alarm_at: datetime | None
-    refill_due_by: date | None
+    refill_due_by: datetime | None  # an instant, shown as a day in the display zone
     errors: dict[str, str] = field(default_factory=dict)  # form field → message
+    # the volume that fills the reservoir to capacity after the withdrawal, and why
+    suggested_added_ml: float | None = None
+    suggested_added: str = ""
 
 
 @dataclass(frozen=True)
@@ -324,6 +330,7 @@ class ClinicPort(Protocol):
     def sign_out(self, token: str) -> None: ...
     def current_user(self, token: str) -> User | None: ...
     def csrf_token(self, token: str) -> str: ...
+    def display_timezone(self, user: User, patient_id: str) -> str: ...
     def reauthenticate(self, token: str, password: str) -> bool: ...
 
     # clinician

@@ -3,20 +3,31 @@
 Formatting only: a quantity is written with its unit the way :mod:`thecal.units` writes it
 ("0.5 mL", "300 mcg/day", never "µg"), dates in words that cannot be misread ("Tue 10 Mar
 2026"). Nothing here decides anything clinical.
+
+Times are stored as UTC instants; a page shows them in one zone, ``display_zone`` in the
+template context. :func:`render` puts it there: the zone a handler named for the page
+(``request.state.display_zone``: a patient's own pages use the patient's zone), otherwise the
+signed-in user's (the site's ``timezone`` setting for the clinic team), otherwise UTC. The
+``when`` and ``day`` filters convert every instant to it and write the zone's abbreviation
+(CET/CEST), so no template converts a time itself.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from thecal.units import (
@@ -59,18 +70,54 @@ def _quantity(kind: Kind, decimals: int = 3) -> Any:
     return fmt
 
 
-def fmt_date(value: date | datetime | None) -> str:
+@lru_cache(maxsize=64)
+def zone_of(name: str | None) -> tzinfo:
+    """The zone named ``name`` (IANA); UTC for none or a name this system does not know."""
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def in_zone(value: datetime, zone: tzinfo) -> datetime:
+    """An aware instant in ``zone``; a naive value (a calendar date made a datetime) as is."""
+    return value.astimezone(zone) if value.tzinfo is not None else value
+
+
+def fmt_date(value: date | datetime | None, zone: tzinfo = UTC) -> str:
+    """"Tue 10 Mar 2026": a date as it is, an instant on its calendar day in ``zone``."""
     if value is None:
         return "—"
+    if isinstance(value, datetime):
+        value = in_zone(value, zone)
     return value.strftime("%a %-d %b %Y")
 
 
-def fmt_datetime(value: datetime | None) -> str:
+def fmt_datetime(value: datetime | None, zone: tzinfo = UTC) -> str:
+    """"Tue 10 Mar 2026 09:30 CET": an instant in ``zone`` with the zone's abbreviation."""
     if value is None:
         return "—"
+    value = in_zone(value, zone)
     text = value.strftime("%a %-d %b %Y %H:%M")
-    zone = value.strftime("%Z")
-    return f"{text} {zone}".rstrip()
+    abbreviation = value.strftime("%Z")
+    return f"{text} {abbreviation}".rstrip()
+
+
+def _context_zone(ctx: Context) -> tzinfo:
+    zone = ctx.get("display_zone")
+    return zone if isinstance(zone, tzinfo) else zone_of(zone)
+
+
+@pass_context
+def _day_filter(ctx: Context, value: date | datetime | None) -> str:
+    return fmt_date(value, _context_zone(ctx))
+
+
+@pass_context
+def _when_filter(ctx: Context, value: datetime | None) -> str:
+    return fmt_datetime(value, _context_zone(ctx))
 
 
 def fmt_number(value: float | None, decimals: int = 1) -> str:
@@ -102,8 +149,8 @@ _env.filters.update({
     "dose": _quantity(DOSE, 1),
     "daily_dose": _quantity(DAILY_DOSE, 1),
     "concentration": _quantity(CONCENTRATION, 1),
-    "day": fmt_date,
-    "when": fmt_datetime,
+    "day": _day_filter,
+    "when": _when_filter,
     "num": fmt_number,
     "percent": fmt_percent,
     "urgency_label": lambda u: URGENCY_LABELS.get(str(u), str(u)),
@@ -130,11 +177,22 @@ def navigation(user: User | None, path: str) -> list[NavItem]:
     return [NavItem(href, label, href == current) for href, label in items]
 
 
+def display_zone(request: Request) -> tzinfo:
+    """The zone this page shows times in (see the module docstring)."""
+    named = getattr(request.state, "display_zone", None)
+    if named:
+        return zone_of(str(named))
+    user: User | None = getattr(request.state, "user", None)
+    return zone_of(user.timezone if user is not None else None)
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
            status_code: int = 200) -> HTMLResponse:
-    """Render a page inside the frame: the user, the menu and the CSRF token come along."""
+    """Render a page inside the frame: the user, the menu, the CSRF token and the zone that
+    every date and time on the page is shown in (``display_zone``) come along."""
     user: User | None = getattr(request.state, "user", None)
     ctx: dict[str, Any] = {
+        "display_zone": display_zone(request),
         "user": user,
         "role_label": ROLE_LABELS.get(user.role, user.role) if user else "",
         "nav": navigation(user, request.url.path),

@@ -86,12 +86,19 @@ def require_clinician(request: Request) -> User:
 
 
 def require_own_patient(request: Request, patient_id: str) -> User:
-    """A patient or caregiver sees only their own patient; clinicians go to the service check."""
+    """A patient or caregiver sees only their own patient; clinicians go to the service check.
+
+    The page then shows its times in the patient's own zone.
+    """
     user = require_user(request)
     if user.role in HOME_ROLES and patient_id not in user.patient_ids:
         raise Forbidden("You can only see your own pump and records.")
     if user.role not in HOME_ROLES and user.role not in CLINIC_ROLES:
         raise Forbidden()
+    if user.role == "patient" and user.patient_ids == (patient_id,):
+        request.state.display_zone = user.timezone
+    else:
+        request.state.display_zone = port_of(request).display_timezone(user, patient_id)
     return user
 
 

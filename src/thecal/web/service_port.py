@@ -117,8 +117,14 @@ class ServicePort:
             patients = (str(actor.patient_id),)
         elif role == "caregiver":
             patients = tuple(str(p["id"]) for p in service.list_patients(self.clinic, actor))
+        first = int(patients[0]) if role == "caregiver" and patients else None
+        zone = service.display_timezone(self.clinic, actor, first)
         return User(str(actor.user_id), actor.display_name or actor.username, role,
-                    str(actor.site_id or ""), patients, actor)
+                    str(actor.site_id or ""), patients, actor, zone)
+
+    def display_timezone(self, user: User, patient_id: str) -> str:
+        """The zone of a page about one patient: the patient's own."""
+        return str(service.display_timezone(self.clinic, user.actor, _pid(patient_id)))
 
     def sign_in(self, username: str, password: str) -> SignedIn | None:
         try:
@@ -155,7 +161,7 @@ class ServicePort:
     def worklist(self, user: User) -> Sequence[WorklistRow]:
         return [WorklistRow(str(item.patient_id), item.display_name,
                             item.urgency_level, tuple(item.reasons),  # type: ignore[arg-type]
-                            _day(item.refill_due_by), item.low_reservoir_alarm_at)
+                            _dt(item.refill_due_by), item.low_reservoir_alarm_at)
                 for item in service.worklist(self.clinic, user.actor)]
 
     def _header(self, chart: Any) -> PumpHeader:
@@ -174,7 +180,7 @@ class ServicePort:
             _float(pump.get("concentration_mcg_per_ml")), _float(pump.get("daily_dose_mcg")),
             _float(pump.get("reservoir_ml")), _float(pump.get("reservoir_capacity_ml")),
             _float(pump.get("low_reservoir_alarm_ml")), _dt(proj.get("low_reservoir_alarm_at")),
-            _day(proj.get("refill_due_by")), _dt(proj.get("empty_at")),
+            _dt(proj.get("refill_due_by")), _dt(proj.get("empty_at")),
             "MR conditional: interrogate the pump before and after every MRI"
             if pump.get("model") else "", (), alarms,
             _reasons(f for f in proj.get("findings") or () if isinstance(f, Mapping)))
@@ -381,7 +387,7 @@ class ServicePort:
             "baclofen", _float(pump.get("concentration_mcg_per_ml")),
             _float(pump.get("daily_dose_mcg")), _float(pump.get("reservoir_ml")),
             _float(pump.get("reservoir_capacity_ml")), _float(pump.get("low_reservoir_alarm_ml")),
-            _dt(home.get("low_reservoir_alarm_at")), _day(home.get("refill_due_by")),
+            _dt(home.get("low_reservoir_alarm_at")), _dt(home.get("refill_due_by")),
             _dt(home.get("empty_at")), "", ())
         return MyPump(header, _float(home.get("days_of_drug_left")),
                       tuple(_alarm(a) for a in home["alarms"]), str(home.get("clinic_phone")))
@@ -541,4 +547,6 @@ def _refill_from(result: Mapping[str, Any], header: PumpHeader, entry: RefillInp
         header.reservoir_capacity_ml or 0.0, change, bridge_words,
         _reasons(bridge.get("reasons") if isinstance(bridge, Mapping) else ()),
         old_program, new_program, program_reasons, needs_reason, allowed,
-        _dt(after.get("low_reservoir_alarm_at")), _day(after.get("refill_due_by")), errors)
+        _dt(after.get("low_reservoir_alarm_at")), _dt(after.get("refill_due_by")), errors,
+        _float(result.get("suggested_added_ml")) if entry.withdrawn else None,
+        str(result.get("suggested_added") or "") if entry.withdrawn else "")

@@ -1,0 +1,108 @@
+"""Times on the pages: stored UTC instants shown in the clinic's zone (the site's ``timezone``
+setting; a patient's own pages in the patient's zone), with the zone's abbreviation, in one
+place (the ``when``/``day`` filters reading ``display_zone``). The .ics file stays in UTC."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from web_support import LINKED_PATIENT, signed_in
+
+from thecal.errors import InputError
+from thecal.service import Clinic, admin
+from thecal.service.actors import SYSTEM
+from thecal.web.rendering import templates
+from thecal.web.service_port import ServicePort
+
+WINTER = datetime(2026, 11, 24, 9, 29, tzinfo=UTC)
+SUMMER = datetime(2026, 7, 1, 22, 30, tzinfo=UTC)
+
+
+def _render(source: str, zone: str | None, **values: object) -> str:
+    context = dict(values)
+    if zone is not None:
+        context["display_zone"] = zone
+    return templates.env.from_string(source).render(context)
+
+
+def test_filters_convert_to_the_display_zone() -> None:
+    assert _render("{{ t|when }}", "Europe/Berlin", t=WINTER) == "Tue 24 Nov 2026 10:29 CET"
+    assert _render("{{ t|when }}", "Europe/Berlin", t=SUMMER) == "Thu 2 Jul 2026 00:30 CEST"
+    # the calendar day of an instant is the day in the display zone
+    assert _render("{{ t|day }}", "Europe/Berlin", t=SUMMER) == "Thu 2 Jul 2026"
+    assert _render("{{ t|day }}", "UTC", t=SUMMER) == "Wed 1 Jul 2026"
+    # no zone in the context: UTC; a date is a date in every zone
+    assert _render("{{ t|when }}", None, t=WINTER) == "Tue 24 Nov 2026 09:29 UTC"
+    assert _render("{{ d|day }}", "Pacific/Kiritimati", d=date(2026, 3, 1)) == "Sun 1 Mar 2026"
+    assert _render("{{ t|when }}", "America/New_York", t=WINTER) == "Tue 24 Nov 2026 04:29 EST"
+    assert _render("{{ t|when }}", "Europe/Berlin", t=None) == "—"
+
+
+def test_site_timezone_setting_is_validated(clinic: Clinic) -> None:
+    site = admin.create_site(clinic, SYSTEM, "Zone test site")
+    assert site["settings"]["timezone"] == "UTC"
+    for bad in ("Mars/Olympus", "CET+1", "", " Europe/Berlin", 2):
+        with pytest.raises(InputError) as caught:
+            admin.update_site_settings(clinic, SYSTEM, int(site["id"]), {"timezone": bad})
+        assert caught.value.where == "settings.timezone"
+    updated = admin.update_site_settings(clinic, SYSTEM, int(site["id"]),
+                                         {"timezone": "Europe/Lisbon"})
+    assert updated["settings"]["timezone"] == "Europe/Lisbon"
+
+
+def _demo_site(clinic: Clinic) -> int:
+    from thecal.demo import SITE_NAME
+    from thecal.store import records
+
+    with clinic.transaction() as conn:
+        site = records.site_by_name(conn, SITE_NAME)
+    assert site is not None and site["settings"]["timezone"] == "Europe/Berlin"
+    return int(site["id"])
+
+
+def test_clinic_pages_show_the_site_zone(client: TestClient, clinic: Clinic) -> None:
+    _demo_site(clinic)
+    signed_in(client, "demo-nurse")
+    worklist = client.get("/clinic").text
+    assert re.search(r"\d{2}:\d{2} CES?T<", worklist), "the next alarm in the clinic's zone"
+    assert "UTC" not in worklist
+    chart = client.get(f"/clinic/patients/{LINKED_PATIENT}").text
+    times = re.findall(r"<time datetime=\"[^\"]+\">([^<]+)</time>", chart)
+    assert times and all(re.search(r" CES?T$", t) for t in times), times
+    assert "UTC" not in chart and "+02:00<" not in chart and "+01:00<" not in chart
+    triage = client.get("/clinic/triage").text
+    assert re.search(r"\d{2}:\d{2} CES?T<", triage) and "UTC" not in triage
+
+
+def test_staff_see_the_site_zone_patients_their_own(client: TestClient,
+                                                    clinic: Clinic) -> None:
+    site_id = _demo_site(clinic)
+    admin.update_site_settings(clinic, SYSTEM, site_id, {"timezone": "America/New_York"})
+    signed_in(client, "demo-nurse")
+    worklist = client.get("/clinic").text
+    assert re.search(r"\d{2}:\d{2} ES?T<", worklist) and " CET<" not in worklist
+    port = ServicePort(clinic)
+    from thecal.demo import LOGINS
+    from thecal.service import login
+
+    zones = {}
+    for name, _, password in LOGINS:
+        actor = login(clinic, name, password).actor
+        zones[name] = port._user(actor).timezone
+    assert zones["demo-nurse"] == zones["demo-clinician"] == "America/New_York"
+    # the patient and the caregiver see the patient's own zone (the demo patient's)
+    assert zones["demo-patient"] == zones["demo-caregiver"] == "Europe/Berlin"
+    client.cookies.clear()
+    signed_in(client, "demo-caregiver")
+    page = client.get(f"/my/{LINKED_PATIENT}")
+    assert page.status_code == 200 and "UTC" not in page.text
+
+
+def test_ics_keeps_utc(client: TestClient) -> None:
+    signed_in(client, "demo-patient")
+    body = client.get(f"/my/{LINKED_PATIENT}/appointments.ics").text
+    starts = re.findall(r"^DTSTART:(\S+)\r$", body, flags=re.M)
+    assert starts and all(re.fullmatch(r"\d{8}T\d{6}Z", s) for s in starts)
