@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from thecal.catalog import catheter_model, pump_model
 from thecal.clinical.dose import concentration_mcg_per_ml, daily_dose_mcg, rate_ml_per_day
-from thecal.clinical.refill import bridge_bolus, check_residual, plan_refill, priming_bolus
+from thecal.clinical.refill import bridge_bolus, check_residual, fill_volume, plan_refill, priming_bolus
 from thecal.errors import InputError
 
 T0 = datetime(2026, 4, 10, 9, 0, tzinfo=timezone(timedelta(hours=2)))
@@ -112,3 +112,21 @@ def test_dose_rate_round_trip(dose: float, conc: float) -> None:
 def test_dose_conversion_refuses_zero_concentration() -> None:
     with pytest.raises(InputError):
         rate_ml_per_day(100, 0)
+
+
+def test_fill_volume_never_overfills() -> None:
+    # 40 mL pump, 5.25 mL expected, 5.0 withdrawn → 0.25 mL stays; 39.75 mL fills it, shown as
+    # 39.7 mL (rounded down so the reservoir cannot overfill).
+    filling = fill_volume(capacity_ml=40, expected_residual_ml=5.25, withdrawn_ml=5.0)
+    assert filling.remaining_ml == pytest.approx(0.25)
+    assert filling.suggested_added_ml == pytest.approx(39.7)
+    more = fill_volume(capacity_ml=20, expected_residual_ml=3.0, withdrawn_ml=4.0)
+    assert more.remaining_ml == 0 and more.suggested_added_ml == 20
+
+
+@given(st.floats(1, 40), st.floats(0, 1), st.floats(0, 40))
+def test_fill_volume_property(capacity: float, fraction: float, withdrawn: float) -> None:
+    expected = capacity * fraction  # the reservoir never holds more than its capacity
+    filling = fill_volume(capacity_ml=capacity, expected_residual_ml=expected, withdrawn_ml=withdrawn)
+    assert filling.suggested_added_ml >= 0
+    assert filling.remaining_ml + filling.suggested_added_ml <= capacity + 1e-9

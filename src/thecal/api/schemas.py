@@ -96,11 +96,11 @@ class ScreeningBody(Body):
 
 class SiteBody(Body):
     name: str = Field(min_length=1, max_length=200)
-    settings: dict[str, bool] = Field(default_factory=dict)
+    settings: dict[str, bool | str] = Field(default_factory=dict)
 
 
 class SiteSettingsBody(Body):
-    settings: dict[str, bool]
+    settings: dict[str, bool | str]
 
 
 class UserBody(Body):

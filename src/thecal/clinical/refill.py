@@ -150,6 +150,34 @@ def plan_refill(
                       refill_due_by=due_by, reasons=tuple(reasons))
 
 
+# --------------------------------------------------------------------------- fill volume
+
+@dataclass(frozen=True)
+class FillVolume:
+    """How much drug fills the reservoir after the residual is withdrawn."""
+
+    remaining_ml: float  # what the twin expects still in the reservoir after the withdrawal
+    suggested_added_ml: float  # fills to capacity, rounded down to 0.1 mL
+
+    def as_dict(self) -> dict[str, object]:
+        return {"remaining_ml": self.remaining_ml, "suggested_added_ml": self.suggested_added_ml}
+
+
+def fill_volume(*, capacity_ml: float, expected_residual_ml: float, withdrawn_ml: float) -> FillVolume:
+    """The volume to add so the reservoir is full but never overfilled (SSN: do not overfill).
+
+    Whatever of the expected residual was not withdrawn stays in the reservoir; the suggestion
+    fills the rest, rounded *down* to 0.1 mL so that rounding can never overfill.
+    """
+    for name, value in (("capacity", capacity_ml), ("expected residual", expected_residual_ml),
+                        ("withdrawn volume", withdrawn_ml)):
+        if not math.isfinite(value) or value < 0:
+            raise InputError(f"{name} must be a finite number ≥ 0, got {value!r}")
+    remaining = max(0.0, expected_residual_ml - withdrawn_ml)
+    fill = max(0.0, math.floor((capacity_ml - remaining) * 10 + 1e-9) / 10)
+    return FillVolume(remaining_ml=remaining, suggested_added_ml=fill)
+
+
 # --------------------------------------------------------------------------- residual check
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import math
 import secrets
 import uuid
 from datetime import datetime
@@ -25,7 +24,7 @@ from thecal import units
 from thecal.catalog import pump_model
 from thecal.clinical.dose import rate_ml_per_day
 from thecal.clinical.program import assess_program_change
-from thecal.clinical.refill import bridge_bolus, check_residual, dead_volume_ml
+from thecal.clinical.refill import bridge_bolus, check_residual, dead_volume_ml, fill_volume
 from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from thecal.service import authz
 from thecal.service.actors import Actor
@@ -138,10 +137,9 @@ def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline
     old_rate = rate_ml_per_day(daily_dose, float(old_conc)) if old_conc else None
     new_rate = rate_ml_per_day(daily_dose, event.concentration_mcg_per_ml)
     with_site = patient.get("_site_settings") or {}
-    # what the twin expects still in the reservoir once the residual is withdrawn, and the
-    # volume that fills it to capacity (rounded down to 0.1 mL: never more than capacity)
-    remaining = max(0.0, expected - event.withdrawn_ml)
-    fill = max(0.0, math.floor((model.reservoir_ml - remaining) * 10 + 1e-9) / 10)
+    filling = fill_volume(capacity_ml=model.reservoir_ml, expected_residual_ml=expected,
+                          withdrawn_ml=event.withdrawn_ml)
+    remaining, fill = filling.remaining_ml, filling.suggested_added_ml
     return {
         "at": event.at.isoformat(),
         "pump_model": model.id,
