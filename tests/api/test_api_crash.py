@@ -15,9 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -29,25 +27,9 @@ from thecal.service.testing import NOW, PASSWORD, build_world
 from thecal.store.audit import verify_chain
 from thecal.store.db import make_engine
 from thecal.store.tables import events
-from thecal.store.testing import drop_postgres, fresh_postgres, postgres_unavailable_reason
 
 pytestmark = pytest.mark.slow
 WRITERS = 3
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def crash_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crash.sqlite3'}"
-        return
-    reason = postgres_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    url = fresh_postgres()
-    try:
-        yield url
-    finally:
-        drop_postgres(url)
 
 
 def _free_port() -> int:
@@ -99,9 +81,9 @@ def _writer(port: int, token: str, patient_id: int, acked: list[str],
                 raise AssertionError(response.text)
 
 
-def test_acknowledged_events_survive_sigkill(crash_url: str) -> None:
+def test_acknowledged_events_survive_sigkill(database_url: str) -> None:
     clock = FrozenClock(NOW)
-    clinic = Clinic.open(Settings(database_url=crash_url), clock=clock)
+    clinic = Clinic.open(Settings(database_url=database_url), clock=clock)
     world = build_world(clinic, clock)
     patient_ids = [bootstrap_patient(clinic, world.site_a, {
         "mrn": f"W-{i}", "display_name": f"Writer {i}", "born": "1980-01-01",
@@ -111,7 +93,7 @@ def test_acknowledged_events_survive_sigkill(crash_url: str) -> None:
     clinic.dispose()
 
     port = _free_port()
-    server = _start(crash_url, port)
+    server = _start(database_url, port)
     try:
         _wait_ready(port)
         acked: list[list[str]] = [[] for _ in patient_ids]
@@ -131,7 +113,7 @@ def test_acknowledged_events_survive_sigkill(crash_url: str) -> None:
             server.kill()
     assert sum(len(a) for a in acked) > 0, "no write was acknowledged before the kill"
 
-    engine = make_engine(crash_url)
+    engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
             for pid, ids in zip(patient_ids, acked, strict=True):
@@ -145,7 +127,7 @@ def test_acknowledged_events_survive_sigkill(crash_url: str) -> None:
     finally:
         engine.dispose()
 
-    server = _start(crash_url, port)
+    server = _start(database_url, port)
     try:
         _wait_ready(port)
         r = httpx.get(f"http://127.0.0.1:{port}/api/v1/patients/{patient_ids[0]}/timeline",
