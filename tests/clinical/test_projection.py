@@ -173,3 +173,14 @@ def test_40ml_pump_golden(tmp_path: Path) -> None:
     data = twin_json(path, "2026-02-01T10:00:00+01:00")
     assert "refill-discrepancy" not in {f["code"] for f in data["findings"]}  # +1.75 mL is within the 40 mL pump's 2 mL
     assert data["pump"]["reservoir_ml"] == pytest.approx(30 - 1.2, abs=1e-9)
+
+
+def test_incomplete_aspiration_with_a_new_strength_is_found(tmp_path: Path) -> None:
+    # 4.75196 mL expected, 2 mL withdrawn: 2.75196 mL of 500 mcg/mL stays with 15 mL of
+    # 2000 mcg/mL → (1375.98 + 30000) / 17.75196 = 1767.5 mcg/mL, 0.884× the programmed dose.
+    path = write(tmp_path, [{**REFILL_2000, "withdrawn": "2 mL", "added": "15 mL"},
+                            {"at": "2026-01-30T10:05:00+01:00", "type": "bolus", "kind": "bridge"}])
+    data = twin_json(path, "2026-02-01T10:00:00+01:00")
+    mixed = [f for f in data["findings"] if f["code"] == "refill-concentration-mixed"]
+    assert mixed and mixed[0]["dose_ratio"] == pytest.approx(0.8838, abs=1e-4)
+    assert mixed[0]["severity"] == "warning"

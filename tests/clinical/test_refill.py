@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from thecal.catalog import catheter_model, pump_model
 from thecal.clinical.dose import concentration_mcg_per_ml, daily_dose_mcg, rate_ml_per_day
-from thecal.clinical.refill import bridge_bolus, check_residual, fill_volume, plan_refill, priming_bolus
+from thecal.clinical.refill import (
+    bridge_bolus,
+    check_mixing,
+    check_residual,
+    fill_volume,
+    plan_refill,
+    priming_bolus,
+)
 from thecal.errors import InputError
 
 T0 = datetime(2026, 4, 10, 9, 0, tzinfo=timezone(timedelta(hours=2)))
@@ -130,3 +137,19 @@ def test_fill_volume_property(capacity: float, fraction: float, withdrawn: float
     filling = fill_volume(capacity_ml=capacity, expected_residual_ml=expected, withdrawn_ml=withdrawn)
     assert filling.suggested_added_ml >= 0
     assert filling.remaining_ml + filling.suggested_added_ml <= capacity + 1e-9
+
+
+def test_mixing_golden() -> None:
+    # 3.04 mL of 2000 mcg/mL left behind + 10 mL of 500 mcg/mL: (6080 + 5000) / 13.04 =
+    # 849.69 mcg/mL, so the pump told "500" delivers 1.70× every programmed dose.
+    mix = check_mixing(remaining_ml=3.04, remaining_concentration_mcg_per_ml=2000, added_ml=10,
+                       added_concentration_mcg_per_ml=500)
+    assert mix.mixed_concentration_mcg_per_ml == pytest.approx(849.693, abs=1e-3)
+    assert mix.ratio == pytest.approx(1.699, abs=1e-3)
+    assert mix.flagged and mix.reasons[0].severity.value == "danger"
+    same = check_mixing(remaining_ml=3.04, remaining_concentration_mcg_per_ml=500, added_ml=10,
+                        added_concentration_mcg_per_ml=500)
+    assert not same.flagged and same.ratio == pytest.approx(1.0)
+    small = check_mixing(remaining_ml=0.2, remaining_concentration_mcg_per_ml=1000, added_ml=19.8,
+                         added_concentration_mcg_per_ml=2000)
+    assert not small.flagged  # 0.99× is within the ±5 % labelled strength (LIO-AMP)

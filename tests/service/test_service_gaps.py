@@ -83,3 +83,22 @@ def test_virtual_patient_for_a_clinic_patient() -> None:
     assert physiology_preset("stroke", None) == "stroke"
     a, b = virtual_patient("stroke", 60, "MRN-1"), virtual_patient("stroke", 60, "MRN-2")
     assert a == virtual_patient("stroke", 60, "MRN-1") and a.seed != b.seed
+
+
+def test_refill_proposal_warns_when_the_residual_mixes_with_a_new_strength(world: World) -> None:
+    nurse = world.actor("nurse")
+    first = service.propose_refill(world.clinic, nurse, world.patient_a, withdrawn="0.1 mL",
+                                   added="0 mL", concentration="500 mcg/mL")
+    expected = float(first["expected_residual_ml"])
+    assert expected > 1.0
+    # nothing withdrawn, a stronger drug added: the pump, told 2000, holds a weaker mixture
+    mixed = service.propose_refill(world.clinic, nurse, world.patient_a, withdrawn="0 mL",
+                                   added="5 mL", concentration="2000 mcg/mL")
+    mixing = mixed["mixing"]
+    want = (expected * 500 + 5 * 2000) / (expected + 5)
+    assert mixing["mixed_concentration_mcg_per_ml"] == pytest.approx(want)
+    assert mixing["flagged"] and mixing["reasons"][0]["code"] == "refill-concentration-mixed"
+    clean = service.propose_refill(world.clinic, nurse, world.patient_a,
+                                   withdrawn=f"{expected:.3f} mL", added="5 mL",
+                                   concentration="2000 mcg/mL")
+    assert not clean["mixing"]["flagged"]

@@ -7,7 +7,7 @@ CLI, the API and the pages:
 ``refill-discrepancy``, ``missing-bridge-bolus``, ``missing-priming-bolus``,
 ``titration-step-exceeds-limit``, ``dose-outside-recommended-range``,
 ``dose-outside-absolute-range``, ``refill-interval-exceeds-drug-limit``, ``therapy-stopped``,
-``mri-check-needed``, ``mri-pump-not-emptied``.
+``mri-check-needed``, ``mri-pump-not-emptied``, ``refill-concentration-mixed``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from thecal.catalog import default_max_refill_interval_days, pump_model
 from thecal.clinical.program import daily_total_mcg
-from thecal.clinical.refill import check_residual
+from thecal.clinical.refill import check_mixing, check_residual
 from thecal.clinical.titration import check_titration_step, daily_dose_guardrail
 from thecal.limits import Classification, Severity
 from thecal.timeline import (
@@ -91,6 +91,19 @@ def _refill_findings(events: list[tuple[int, Event]], replay: Any) -> list[Findi
         expected = getattr(seen, "expected_residual_ml", None) if seen is not None else None
         if expected is None:
             continue
+        remaining = max(0.0, expected - event.withdrawn_ml)
+        old_conc = getattr(seen, "programmed_concentration_before_mcg_per_ml", None)
+        if remaining > 0 and event.added_ml > 0 and old_conc:
+            mixing = check_mixing(remaining_ml=remaining, remaining_concentration_mcg_per_ml=old_conc,
+                                  added_ml=event.added_ml,
+                                  added_concentration_mcg_per_ml=event.concentration_mcg_per_ml)
+            if mixing.flagged:
+                reason = mixing.reasons[0]
+                out.append(Finding("refill-concentration-mixed", event.at, reason.severity,
+                                   reason.message, reason.source, index,
+                                   {"mixed_concentration_mcg_per_ml": round(mixing.mixed_concentration_mcg_per_ml, 3),
+                                    "programmed_concentration_mcg_per_ml": event.concentration_mcg_per_ml,
+                                    "dose_ratio": round(mixing.ratio, 4)}))
         check = check_residual(expected_residual_ml=expected, withdrawn_ml=event.withdrawn_ml,
                                reservoir_capacity_ml=capacity)
         if check.flagged:

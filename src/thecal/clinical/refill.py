@@ -178,6 +178,65 @@ def fill_volume(*, capacity_ml: float, expected_residual_ml: float, withdrawn_ml
     return FillVolume(remaining_ml=remaining, suggested_added_ml=fill)
 
 
+# --------------------------------------------------------------------------- mixing
+
+# Intrathecal baclofen is labelled within ±5 % of its stated strength (LIO-AMP): a reservoir
+# whose mixed concentration strays further from what the pump is told delivers a dose the
+# programme does not show.
+MIXING_TOLERANCE_FRACTION = 0.05
+
+
+@dataclass(frozen=True)
+class MixingCheck:
+    """The concentration in the reservoir after a refill that left some residual behind."""
+
+    mixed_concentration_mcg_per_ml: float
+    programmed_concentration_mcg_per_ml: float
+    ratio: float  # delivered dose ÷ programmed dose
+    flagged: bool
+    reasons: tuple[Reason, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"mixed_concentration_mcg_per_ml": self.mixed_concentration_mcg_per_ml,
+                "programmed_concentration_mcg_per_ml": self.programmed_concentration_mcg_per_ml,
+                "ratio": self.ratio, "flagged": self.flagged,
+                "reasons": [r.as_dict() for r in self.reasons]}
+
+
+def check_mixing(*, remaining_ml: float, remaining_concentration_mcg_per_ml: float,
+                 added_ml: float, added_concentration_mcg_per_ml: float) -> MixingCheck:
+    """What the pump really holds when residual drug stays in it and new drug is added.
+
+    The pump computes its flow from the concentration it is told (the new drug's); the
+    reservoir delivers the mixture. A residual of another strength left by an incomplete
+    aspiration changes every dose until the next refill.
+    """
+    for name, value in (("remaining volume", remaining_ml), ("added volume", added_ml),
+                        ("remaining concentration", remaining_concentration_mcg_per_ml)):
+        if not math.isfinite(value) or value < 0:
+            raise InputError(f"{name} must be a finite number ≥ 0, got {value!r}")
+    if not math.isfinite(added_concentration_mcg_per_ml) or added_concentration_mcg_per_ml <= 0:
+        raise InputError("the added concentration must be greater than zero")
+    total = remaining_ml + added_ml
+    mixed = ((remaining_ml * remaining_concentration_mcg_per_ml
+              + added_ml * added_concentration_mcg_per_ml) / total if total > 0
+             else added_concentration_mcg_per_ml)
+    ratio = mixed / added_concentration_mcg_per_ml
+    flagged = abs(ratio - 1.0) > MIXING_TOLERANCE_FRACTION
+    reasons: list[Reason] = []
+    if flagged:
+        more = ratio > 1
+        reasons.append(Reason(
+            "refill-concentration-mixed",
+            f"{remaining_ml:.2f} mL of {remaining_concentration_mcg_per_ml:g} mcg/mL stays in the "
+            f"reservoir with {added_ml:.2f} mL of {added_concentration_mcg_per_ml:g} mcg/mL: the "
+            f"mixture is {mixed:.0f} mcg/mL, so every programmed dose delivers {ratio:.2f}× — "
+            + ("overdose risk" if more else "under-dose, withdrawal risk")
+            + ". Aspirate the residual completely before adding a new strength",
+            "LIO-AMP", Severity.DANGER if more else Severity.WARNING))
+    return MixingCheck(mixed, added_concentration_mcg_per_ml, ratio, flagged, tuple(reasons))
+
+
 # --------------------------------------------------------------------------- residual check
 
 @dataclass(frozen=True)

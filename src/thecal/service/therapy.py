@@ -24,7 +24,7 @@ from thecal import units
 from thecal.catalog import pump_model
 from thecal.clinical.dose import rate_ml_per_day
 from thecal.clinical.program import assess_program_change
-from thecal.clinical.refill import bridge_bolus, check_residual, dead_volume_ml, fill_volume
+from thecal.clinical.refill import bridge_bolus, check_mixing, check_residual, dead_volume_ml, fill_volume
 from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from thecal.service import authz
 from thecal.service.actors import Actor
@@ -140,6 +140,10 @@ def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline
     filling = fill_volume(capacity_ml=model.reservoir_ml, expected_residual_ml=expected,
                           withdrawn_ml=event.withdrawn_ml)
     remaining, fill = filling.remaining_ml, filling.suggested_added_ml
+    mixing = (check_mixing(remaining_ml=remaining, remaining_concentration_mcg_per_ml=float(old_conc),
+                           added_ml=event.added_ml,
+                           added_concentration_mcg_per_ml=event.concentration_mcg_per_ml).as_dict()
+              if old_conc and event.added_ml > 0 else None)
     return {
         "at": event.at.isoformat(),
         "pump_model": model.id,
@@ -154,6 +158,7 @@ def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline
                             f"{units.format_number(round(remaining, 2))} mL still in it after "
                             "the withdrawal; never more than the capacity"),
         "residual_check": residual.as_dict(),
+        "mixing": mixing,
         "discrepancy": bool(residual.as_dict().get("flagged")),
         "concentration_change": concentration_change,
         "old_concentration_mcg_per_ml": old_conc,

@@ -191,6 +191,8 @@ class RefillProposal:
     # the volume that fills the reservoir to capacity after the withdrawal, and why
     suggested_added_ml: float | None = None
     suggested_added: str = ""
+    # residual left behind mixing with a new strength: the dose every programme step delivers
+    mixing_reasons: tuple[Reason, ...] = ()
 
 
 @dataclass(frozen=True)

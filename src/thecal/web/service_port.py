@@ -549,4 +549,6 @@ def _refill_from(result: Mapping[str, Any], header: PumpHeader, entry: RefillInp
         old_program, new_program, program_reasons, needs_reason, allowed,
         _dt(after.get("low_reservoir_alarm_at")), _dt(after.get("refill_due_by")), errors,
         _float(result.get("suggested_added_ml")) if entry.withdrawn else None,
-        str(result.get("suggested_added") or "") if entry.withdrawn else "")
+        str(result.get("suggested_added") or "") if entry.withdrawn else "",
+        _reasons((result.get("mixing") or {}).get("reasons"))
+        if entry.withdrawn and entry.added else ())
