@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, func, not_, or_, select
 
 from thecal.service import authz
 from thecal.service.actors import Actor
@@ -110,34 +110,65 @@ def score(row: dict[str, Any], now: datetime) -> tuple[int, list[str]]:
     return (ranked[0][0] if ranked else 0), [text for _, text in ranked]
 
 
+def needs_attention(now: datetime) -> ColumnElement[bool]:
+    """SQL form of "``score`` is above zero": the rows worth scoring one by one.
+
+    Every condition of :func:`score` that adds a reason is here, so a row outside this clause
+    scores 0 and is ordered by its refill date alone — which the database can do.
+    """
+    p = projections.c
+    return or_(p.empty_at <= now, p.low_reservoir_alarm_at <= now, p.alarm_priority >= 1,
+               and_(p.triage_urgency >= 2, p.triage_at >= now - TRIAGE_RECENT),
+               p.refill_due_by <= now + DUE_SOON, p.open_findings > 0,
+               p.elective_replacement_at <= now + REPLACEMENT_SOON)
+
+
 def worklist(clinic: Clinic, actor: Actor, *, limit: int = 100) -> list[WorklistItem]:
-    """The actor's site and care-team patients, most urgent first (ties: earliest refill)."""
+    """The actor's site and care-team patients, most urgent first (ties: earliest refill).
+
+    Patients that need attention are scored here; the rest (score 0) come after them in
+    refill-date order straight from the database, so a large site costs little more than a
+    small one.
+    """
     def body(conn: Connection) -> list[WorklistItem]:
         authz.require(actor, authz.WORKLIST)
-        stmt = (select(patients.c.id, patients.c.mrn, patients.c.display_name,
-                       projections.c.low_reservoir_alarm_at, projections.c.empty_at,
-                       projections.c.refill_due_by, projections.c.elective_replacement_at,
-                       projections.c.alarm_priority, projections.c.open_findings,
-                       projections.c.finding_severity, projections.c.triage_urgency,
-                       projections.c.triage_at)
-                .select_from(patients.outerjoin(projections,
-                                                projections.c.patient_id == patients.c.id))
-                .where(authz.visible_patients_clause(actor)))
+        columns = (patients.c.id, patients.c.mrn, patients.c.display_name,
+                   projections.c.low_reservoir_alarm_at, projections.c.empty_at,
+                   projections.c.refill_due_by, projections.c.elective_replacement_at,
+                   projections.c.alarm_priority, projections.c.open_findings,
+                   projections.c.finding_severity, projections.c.triage_urgency,
+                   projections.c.triage_at)
+        joined = patients.outerjoin(projections, projections.c.patient_id == patients.c.id)
+        visible = authz.visible_patients_clause(actor)
         now = clinic.now()
-        items: list[WorklistItem] = []
+        wanted = max(1, min(limit, 10_000))
+        attention = needs_attention(now)
+        total = int(conn.execute(select(func.count()).select_from(joined).where(visible))
+                    .scalar_one())
+        items = [_item(dict(row), now) for row in conn.execute(
+            select(*columns).select_from(joined).where(visible, attention)).mappings()]
         far = now + timedelta(days=100 * 365)
-        for row in conn.execute(stmt).mappings():
-            urgency, reasons = score(dict(row), now)
-            rank = int(row["triage_urgency"] or 0)
-            items.append(WorklistItem(
-                patient_id=int(row["id"]), mrn=row["mrn"], display_name=row["display_name"],
-                urgency=urgency, reasons=reasons, refill_due_by=row["refill_due_by"],
-                low_reservoir_alarm_at=row["low_reservoir_alarm_at"], empty_at=row["empty_at"],
-                triage_urgency=_TRIAGE_WORDS.get(rank) if rank else None))
         items.sort(key=lambda i: (-i.urgency, i.refill_due_by or far, i.patient_id))
-        shown = items[:max(1, min(limit, 10_000))]
+        if len(items) < wanted:
+            rest = (select(*columns).select_from(joined)
+                    .where(visible, or_(not_(attention), attention.is_(None)))
+                    .order_by(projections.c.refill_due_by.is_(None),
+                              projections.c.refill_due_by, patients.c.id)
+                    .limit(wanted - len(items)))
+            items += [_item(dict(row), now) for row in conn.execute(rest).mappings()]
+        shown = items[:wanted]
         clinic.audit(conn, actor, "worklist.read", entity="patient",
-                     detail=f"{len(shown)} of {len(items)} patients listed")
+                     detail=f"{len(shown)} of {total} patients listed")
         return shown
 
     return clinic.run(actor, "worklist.read", body, entity="worklist")
+
+
+def _item(row: dict[str, Any], now: datetime) -> WorklistItem:
+    urgency, reasons = score(row, now)
+    rank = int(row["triage_urgency"] or 0)
+    return WorklistItem(
+        patient_id=int(row["id"]), mrn=row["mrn"], display_name=row["display_name"],
+        urgency=urgency, reasons=reasons, refill_due_by=row["refill_due_by"],
+        low_reservoir_alarm_at=row["low_reservoir_alarm_at"], empty_at=row["empty_at"],
+        triage_urgency=_TRIAGE_WORDS.get(rank) if rank else None)
