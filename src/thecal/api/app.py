@@ -1,14 +1,11 @@
-"""The app factory: ``create_app(settings)`` gives the FastAPI app (API + web pages if present).
+"""The app factory: ``create_app(settings)`` gives the FastAPI app (API + web pages).
 
 The JSON API lives under ``/api/v1`` with its OpenAPI document at ``/api/v1/openapi.json``.
-When the ``thecal.web`` package is installed, :func:`thecal.web.install` mounts the pages and
-``/static`` on the same app (same clinic, same session cookie).
+:func:`thecal.web.install` mounts the pages and ``/static`` on the same app (same clinic, same
+session cookie).
 """
 
 from __future__ import annotations
-
-import importlib
-import importlib.util
 
 from fastapi import FastAPI
 
@@ -16,11 +13,6 @@ import thecal
 from thecal.api.errors import install_handlers
 from thecal.api.routes import router
 from thecal.service import Clinic, Settings
-
-
-def web_available() -> bool:
-    """Whether the web pages package is part of this installation."""
-    return importlib.util.find_spec("thecal.web") is not None
 
 
 def create_app(settings: Settings | None = None, *, clinic: Clinic | None = None) -> FastAPI:
@@ -35,7 +27,7 @@ def create_app(settings: Settings | None = None, *, clinic: Clinic | None = None
     app.state.settings = settings
     install_handlers(app)
     app.include_router(router)
-    if web_available():
-        web = importlib.import_module("thecal.web")
-        web.install(app, settings)
+    from thecal.web import install as install_pages  # pages import the API's dependencies
+
+    install_pages(app, settings)
     return app

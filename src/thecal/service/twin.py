@@ -8,8 +8,6 @@ findings, triage urgency) is rebuilt in the same transaction as every append and
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -48,17 +46,6 @@ def build_timeline(patient: dict[str, Any], event_rows: Sequence[dict[str, Any]]
     return parse_timeline(timeline_dict(patient, event_rows))
 
 
-def projection_available() -> bool:
-    """Whether the twin (``thecal.clinical.projection`` and what it needs) can be imported."""
-    if importlib.util.find_spec("thecal.clinical.projection") is None:
-        return False
-    try:
-        importlib.import_module("thecal.clinical.projection")
-    except ImportError:  # pragma: no cover - only while the core is being written
-        return False
-    return True
-
-
 def project_full(timeline: Timeline, at: datetime) -> tuple[dict[str, Any], Any]:
     """The ``thecal twin --json`` object for ``timeline`` at ``at``, and the twin state.
 
@@ -68,9 +55,6 @@ def project_full(timeline: Timeline, at: datetime) -> tuple[dict[str, Any], Any]
     if not timeline.events:
         return ({"at": at.isoformat(), "pump": None, "alarms": [], "findings": [],
                  "note": "no events recorded yet"}, None)
-    if not projection_available():  # pragma: no cover - only while the core is being written
-        return ({"at": at.isoformat(), "pump": None, "alarms": [], "findings": [],
-                 "note": "the twin projection is not available in this build"}, None)
     from thecal.clinical.projection import project
 
     result = project(timeline, at)
