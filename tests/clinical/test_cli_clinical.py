@@ -13,16 +13,7 @@ from thecal.cli.main import app
 
 runner = CliRunner()
 
-TIMELINE = """\
-format: thecal.timeline/1
-patient: {id: t-1, born: 1980-01-01, timezone: UTC, etiology: spinal-cord-injury}
-events:
-  - {at: 2026-01-05T09:00:00+00:00, type: implant, pump: synchromed-ii-20,
-     catheter: {model: ascenda, length_cm: 52}, depth_cm: 1.5}
-  - {at: 2026-01-05T10:30:00+00:00, type: refill, withdrawn: 0 mL, added: 20 mL,
-     concentration: 500 mcg/mL}
-  - {at: 2026-01-05T11:00:00+00:00, type: program, mode: continuous, daily_dose: 500 mcg/day}
-"""
+TIMELINE = (Path(__file__).parents[1] / "fixtures/continuous-500.yaml").read_text(encoding="utf-8")
 
 
 def _run(*args: str) -> tuple[int, str, str]:
