@@ -135,3 +135,64 @@ def register(app: typer.Typer) -> None:
             "plot": str(plot) if plot else None,
         }
         print_json(summary)
+
+    @app.command("population")
+    @guarded
+    def population_command(
+        scenario: str = typer.Argument(..., help="Timeline file (.yaml/.json) or bundled name."),
+        patients: int = typer.Option(1000, "--patients", min=1, help="How many virtual patients."),
+        preset: str | None = typer.Option(None, "--preset", help="Population preset (default: the "
+                                          "scenario's physiology preset or its etiology)."),
+        seed: int | None = typer.Option(None, "--seed", min=0, help="Seed for the draw."),
+        until: str | None = typer.Option(None, "--until",
+                                         help="ISO time with offset, or a duration after the "
+                                              "first event (default: 14 days after the last)."),
+        every: str = typer.Option("1 h", "--every", help="Sampling interval of the summaries."),
+        out: Path | None = typer.Option(None, "--out", help="Per-patient rows: .csv or .json."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    ) -> None:
+        """Run many virtual patients through the scenario's pump history and say how many show
+        withdrawal or overdose, and how badly (per-patient rows with --out)."""
+        from rich.table import Table
+
+        from thecal.sim.population import run_population
+        from thecal.sim.scenario import load_scenario
+
+        every_h = _duration_h(every, "--every")
+        if every_h <= 0:
+            raise InputError("the sampling interval must be positive", where="--every")
+        if out is not None and out.suffix.lower() not in (".csv", ".json"):
+            raise InputError(f"cannot write {out.name!r}", where="--out",
+                             fix="name a .csv or .json file")
+        timeline = load_scenario(scenario)
+        if not timeline.events:
+            raise InputError("the scenario has no events", where=scenario)
+        stop = _until(until, timeline.events[0].at, timeline.events[-1].at)
+        with Progress(TextColumn(f"{patients:,} patients"), BarColumn(), console=console,
+                      transient=True, disable=as_json) as bar:
+            task = bar.add_task("population", total=1.0)
+            result = run_population(timeline, patients=patients, preset=preset, seed=seed,
+                                    until=stop, every_h=every_h, name=str(scenario),
+                                    progress=lambda f: bar.update(task, completed=f))
+        if out is not None:
+            result.write(out)
+        summary = result.summary()
+        if as_json:
+            print_json(summary)
+            return
+        table = Table(title=f"{patients:,} × {result.preset} — {scenario}", title_justify="left")
+        table.add_column("")
+        table.add_column("share / median (p5–p95)", justify="right")
+        table.add_row("with withdrawal signs", f"{summary['share_with_withdrawal_signs']:.1%}")
+        table.add_row("with severe withdrawal", f"{summary['share_with_severe_withdrawal']:.1%}")
+        table.add_row("with overdose signs", f"{summary['share_with_overdose_signs']:.1%}")
+        for key, label in (("hours_in_withdrawal", "hours in withdrawal"),
+                           ("max_withdrawal_score", "worst withdrawal score"),
+                           ("max_overdose_score", "worst overdose score"),
+                           ("max_mas", "highest Ashworth")):
+            q = summary[key]
+            table.add_row(label, f"{q['median']:g} ({q['p5']:g}–{q['p95']:g})")
+        console.print(table)
+        if out is not None:
+            console.print(f"per-patient rows: {out}", markup=False)
+

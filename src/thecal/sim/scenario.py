@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -133,13 +134,23 @@ def oral_schedule(timeline: Timeline, epoch: datetime, end_h: float) -> Schedule
     return Schedule.from_segments(out)
 
 
+def scenario_inputs(timeline: Timeline, until: datetime) -> tuple[Any, Schedule, Schedule, Schedule]:
+    """The twin's replay and what it feeds a patient: spinal-fluid delivery (mcg/h), oral
+    baclofen (mg/day) and drug lost to tissue (mcg/h, absorbed systemically)."""
+    from thecal.device.replay import replay
+
+    r = replay(timeline, until)
+    csf = _with_impulses(r.csf_delivery, [(i.t_h, i.dose_mcg) for i in r.csf_impulses])
+    tissue = _with_impulses(r.tissue_loss, [(i.t_h, i.dose_mcg) for i in r.tissue_impulses])
+    oral = oral_schedule(timeline, r.epoch, r.end_h)
+    return r, csf, oral, tissue
+
+
 def run_scenario(timeline: Timeline, until: datetime | None = None, *, every_h: float = 0.25,
                  params: Parameters | None = None,
                  progress: Callable[[float], None] | None = None) -> Trace:
     """Replay ``timeline`` to ``until`` (default: 14 days after its last event) and sample the
     pump and the patient every ``every_h`` hours."""
-    from thecal.device.replay import replay
-
     if not timeline.events:
         raise TimelineError("the scenario has no events", where="events",
                             fix="add at least an implant, a refill and a program")
@@ -147,7 +158,7 @@ def run_scenario(timeline: Timeline, until: datetime | None = None, *, every_h: 
         raise InputError("the sampling interval must be positive", fix="e.g. --every 15min")
     if until is None:
         until = timeline.events[-1].at + timedelta(days=14)
-    r = replay(timeline, until)
+    r, csf, oral, tissue = scenario_inputs(timeline, until)
     p = params if params is not None else patient_parameters(timeline)
     end_h = r.end_h
     n = int(np.floor(end_h / every_h + 1e-9)) + 1
@@ -156,9 +167,6 @@ def run_scenario(timeline: Timeline, until: datetime | None = None, *, every_h: 
     t: FloatArray = every_h * np.arange(n, dtype=np.float64)
     if progress is not None:
         progress(0.1)
-    csf = _with_impulses(r.csf_delivery, [(i.t_h, i.dose_mcg) for i in r.csf_impulses])
-    tissue = _with_impulses(r.tissue_loss, [(i.t_h, i.dose_mcg) for i in r.tissue_impulses])
-    oral = oral_schedule(timeline, r.epoch, end_h)
     inputs = Inputs.build(p, csf, oral, tissue)
     states = Propagator(p).run(inputs, t, start_h=0.0).states
     if progress is not None:
