@@ -84,8 +84,9 @@ PLAN_EVENTS: Final = DEVICE_EVENTS | {"implant"}
 def plan_time(timeline: Timeline, default: datetime) -> datetime:
     """When the stored summary is projected: the last event that changes the device.
 
-    A refill-due date is the plan made at the last refill or program change; projecting it
-    again later would move it forward with the clock, and an overdue refill would never show.
+    The summary describes the device as last recorded; the refill-due date in it is anchored
+    by the core (``thecal.clinical.projection``) and does not depend on this instant. The
+    worklist compares the stored dates (alarm, empty, due) with *now* when it is read.
     """
     times = [ev.at for ev in timeline.events if ev.type in PLAN_EVENTS]
     return max(times) if times else default

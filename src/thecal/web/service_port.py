@@ -16,6 +16,7 @@ from fastapi import Request
 from thecal import service
 from thecal.api.deps import session_cookie_name
 from thecal.clinical.assessment import MUSCLE_GROUPS
+from thecal.clinical.dose import rate_ml_per_day
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
 from thecal.web.models import (
     AlarmMeaning,
@@ -486,7 +487,7 @@ def _program_from(result: Mapping[str, Any]) -> ProgramProposal:
 
 
 def _summary(daily_dose_mcg: float, concentration: float) -> ProgramSummary:
-    volume = daily_dose_mcg / concentration if concentration else 0.0
+    volume = rate_ml_per_day(daily_dose_mcg, concentration) if concentration else 0.0
     return ProgramSummary(f"continuous {daily_dose_mcg:g} mcg/day", daily_dose_mcg, volume,
                           concentration)
 
