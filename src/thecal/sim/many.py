@@ -32,12 +32,15 @@ from thecal.physiology.model import (
     EARLY_WITHDRAWAL_SCORE,
     FAST,
     N_STATES,
+    READAPT,
     SEVERE_WITHDRAWAL_SCORE,
     SLOW,
     SYSTEMIC,
+    TRANSIT,
     Readouts,
     drive_weights,
     readouts,
+    withdrawal_weights,
 )
 from thecal.physiology.parameters import FloatArray, ParameterArrays
 from thecal.schedule import Schedule
@@ -85,7 +88,7 @@ class Cohort:
 
     def forcing(self, csf_mcg_per_h: float | FloatArray,
                 systemic_mg_per_h: float | FloatArray = 0.0) -> FloatArray:
-        """Modal forcing ``V⁻¹ B u`` for these inputs, shape ``(n, 6)``."""
+        """Modal forcing ``V⁻¹ B u`` for these inputs, shape ``(n, 8)``."""
         csf = np.asarray(csf_mcg_per_h, dtype=float)
         sys_ = np.asarray(systemic_mg_per_h, dtype=float)
         return np.asarray(self._w[:, :, 0] * csf[..., None] + self._w[:, :, 1] * sys_[..., None],
@@ -104,7 +107,7 @@ class Cohort:
         self.t_h += h
 
     def states(self) -> FloatArray:
-        """States now, shape ``(n, 6)``."""
+        """States now, shape ``(n, 8)``."""
         return np.asarray(np.einsum("nij,nj->ni", self._v, self._z), dtype=float)
 
     def readouts(self) -> Readouts:
@@ -147,7 +150,7 @@ CHUNK = BLOCK_PATIENTS
 MIN_PATIENTS_PER_WORKER = 8
 
 # Linear readouts of the state the nonlinear readouts are built from.
-_CSF, _SYSTEMIC, _DRIVE, _ADAPT, _DEPRIV = "csf", "systemic", "drive", "adapt", "depriv"
+_CSF, _SYSTEMIC, _DRIVE, _ADAPT, _DEPRIV = "csf", "systemic", "drive", "adapt", "withdrawal"
 #: Which linear readouts each readout needs.
 _NEEDS: dict[str, tuple[str, ...]] = {
     "csf_conc_ng_per_ml": (_CSF,),
@@ -164,14 +167,16 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 
 
 def _linear_rows(params: ParameterArrays, v: FloatArray, names: Sequence[str]) -> FloatArray:
-    """``L V`` for the named linear readouts ``L x``: shape ``(len(names), n, 6)``."""
+    """``L V`` for the named linear readouts ``L x``: shape ``(len(names), n, 8)``."""
     n = params.n
     rows = np.zeros((len(names), n, N_STATES))
     for i, name in enumerate(names):
         if name == _DRIVE:
             rows[i] = drive_weights(params)
+        elif name == _DEPRIV:
+            rows[i] = withdrawal_weights(params)
         else:
-            rows[i, :, {_CSF: CSF, _SYSTEMIC: SYSTEMIC, _ADAPT: ADAPT, _DEPRIV: DEPRIV}[name]] = 1.0
+            rows[i, :, {_CSF: CSF, _SYSTEMIC: SYSTEMIC, _ADAPT: ADAPT}[name]] = 1.0
     return np.asarray(np.einsum("rns,nsj->rnj", rows, v), dtype=np.float64)
 
 
@@ -193,14 +198,14 @@ class _Timeline:
 
 
 #: Mode order inside a block, chosen so that each linear readout uses a leading run of modes
-#: (systemic: z₃ alone; csf: z₀ after it; drive: the first four; adaptation, deprivation).
-_ORDER = (SYSTEMIC, CSF, FAST, SLOW, ADAPT, DEPRIV)
+#: (systemic alone; csf after it; drive: the first five; adaptation; the withdrawal index).
+_ORDER = (SYSTEMIC, CSF, TRANSIT, FAST, SLOW, ADAPT, DEPRIV, READAPT)
 
 
 class _Block:
     """One block of patients walking through the samples a chunk at a time.
 
-    The modal state ``z`` (6 × patients) is advanced exactly from edge to edge. The samples of
+    The modal state ``z`` (8 × patients) is advanced exactly from edge to edge. The samples of
     one input segment inside a chunk are evaluated all at once in closed form,
     ``z(t_a + iΔ) = z(t_a) + (e^{λiΔ} − 1)·(z(t_a) − zss)`` with ``zss = −w/λ`` the segment's
     modal steady state and ``e^{λiΔ} − 1`` (``expm1``: no cancellation for slow modes) a table
@@ -218,13 +223,13 @@ class _Block:
                  every_h: float, rows: int) -> None:
         nb = params.n
         order = list(_ORDER)
-        self.lam = np.ascontiguousarray(lam[:, order].T)  # (6, nb), block mode order
+        self.lam = np.ascontiguousarray(lam[:, order].T)  # (8, nb), block mode order
         self.v = v[:, :, order]
-        self.w_csf = np.ascontiguousarray(w[:, order, 0].T)  # (6, nb)
+        self.w_csf = np.ascontiguousarray(w[:, order, 0].T)  # (8, nb)
         self.w_sys = np.ascontiguousarray(w[:, order, 1].T)
         self.scale = scale
-        self.z = np.ascontiguousarray(z0[:, order].T)  # (6, nb)
-        coef = _linear_rows(params, self.v, linear)  # (R, nb, 6)
+        self.z = np.ascontiguousarray(z0[:, order].T)  # (8, nb)
+        coef = _linear_rows(params, self.v, linear)  # (R, nb, 8)
         self.coef = np.ascontiguousarray(coef.transpose(0, 2, 1))  # (R, 6, nb)
         # terms of readout r: the constant and the modes up to the last one it uses
         self.terms = [2 + int(np.flatnonzero(np.any(coef[r] != 0.0, axis=0)).max(initial=0))
@@ -280,7 +285,7 @@ class _Block:
         return [self.y[r, :count] for r in range(len(self.terms))]
 
     def states(self) -> FloatArray:
-        """States now, shape ``(nb, 6)``."""
+        """States now, shape ``(nb, 8)``."""
         return np.asarray(np.einsum("nij,jn->ni", self.v, self.z), dtype=np.float64)
 
 
@@ -303,7 +308,7 @@ class _Readouts:
         self.ec50_sq = p.ec50_ng_per_ml ** 2
         self.neg_hill = -p.hill
         self.emax = p.emax
-        self.wd3 = (p.ec50_ng_per_ml * p.withdrawal_half_ratio) ** 3
+        self.wd2 = (p.ec50_ng_per_ml * p.withdrawal_half_ratio) ** 2  # WITHDRAWAL_HILL = 2
         self.base_mas = p.baseline_mas
         self.rest_mas = 4.0 - p.baseline_mas
         self.base_penn = p.baseline_penn
@@ -349,11 +354,10 @@ class _Readouts:
             effect = np.divide(self.emax, xh, out=b[1])
             if "effect" in want:
                 emit("effect", effect)
-        # withdrawal: Hill(max(D, 0)/ec50; ratio, 3) = D³ / (D³ + (ec50·ratio)³)
+        # withdrawal: Hill(max(W, 0)/ec50; ratio, 2) = W² / (W² + (ec50·ratio)²)
         d = np.maximum(y[_DEPRIV], 0.0, out=y[_DEPRIV])
-        d3 = np.multiply(d, d, out=b[2])
-        d3 *= d
-        withdrawal = np.divide(d3, np.add(d3, self.wd3, out=b[3]), out=b[2])
+        d2 = np.multiply(d, d, out=b[2])
+        withdrawal = np.divide(d2, np.add(d2, self.wd2, out=b[3]), out=b[2])
         emit("withdrawal_score", withdrawal)
         if effect is not None:
             rest = np.subtract(1.0, effect, out=b[1])
