@@ -169,10 +169,38 @@ def sample(preset: str, n: int, seed: int | None = None,
     """
     if n < 1:
         raise InputError("a population needs at least one patient")
-    spec = get_preset(preset)
-    typical = spec.typical.with_overrides(overrides or {})
     rng = np.random.default_rng(seed)
     eta = rng.standard_normal((len(PARAMETER_NAMES), n))
+    return _from_eta(preset, eta, overrides)
+
+
+def patient_stream(seed: int, index: int) -> np.random.Generator:
+    """Patient ``index``'s own random stream: child ``index`` of ``SeedSequence(seed).spawn``
+    (``spawn_key=(index,)``, the same object ``spawn`` makes), so a patient's draw depends on
+    the seed and its index only — not on how many patients are drawn, in which blocks, by how
+    many threads or workers."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index,))))
+
+
+def sample_streams(preset: str, seed: int, start: int, stop: int,
+                   overrides: Mapping[str, float] | None = None) -> ParameterArrays:
+    """Patients ``start … stop−1`` of the population of ``preset`` drawn from ``seed`` with one
+    random stream each (:func:`patient_stream`); ``sample_streams(p, s, 0, n)`` is the whole
+    population and any split of the range gives the same patients (costs ≈ 25 µs a patient)."""
+    if not 0 <= start < stop:
+        raise InputError("a population needs at least one patient")
+    k = len(PARAMETER_NAMES)
+    eta = np.empty((k, stop - start))
+    for j, index in enumerate(range(start, stop)):
+        eta[:, j] = patient_stream(seed, index).standard_normal(k)
+    return _from_eta(preset, eta, overrides)
+
+
+def _from_eta(preset: str, eta: np.ndarray,
+              overrides: Mapping[str, float] | None) -> ParameterArrays:
+    """Parameters from standard normal deviates ``eta`` (one row per parameter)."""
+    spec = get_preset(preset)
+    typical = spec.typical.with_overrides(overrides or {})
     arrays: dict[str, np.ndarray] = {}
     for row, name in enumerate(PARAMETER_NAMES):
         mu = getattr(typical, name)
