@@ -397,7 +397,8 @@ def simulate_many(params: ParameterArrays, csf_delivery: Schedule, *, end_h: flo
                   summarise: Sequence[str] = SUMMARY_READOUTS,
                   record: Sequence[str] = (),
                   progress: Callable[[float], None] | None = None,
-                  workers: int = 1) -> ManyResult:
+                  workers: int = 1, means: Sequence[str] | None = None,
+                  engine: str = "auto") -> ManyResult:
     """Simulate ``params.n`` patients from ``start_h`` to ``end_h`` under shared inputs.
 
     Samples every ``every_h`` hours from ``start_h`` (inclusive) to ``end_h`` (inclusive).
@@ -432,6 +433,14 @@ def simulate_many(params: ParameterArrays, csf_delivery: Schedule, *, end_h: flo
     final_h = max(float(samples[-1]), float(late.max()) if late.size else -np.inf)
     summarise = tuple(dict.fromkeys(summarise))
     record = tuple(dict.fromkeys(record))
+    if engine not in ("auto", "kernel", "numpy"):
+        raise ValueError("engine must be auto, kernel or numpy")
+    if engine == "kernel" and record:
+        raise ValueError("the kernel keeps summaries only: record needs engine='numpy'")
+    if engine != "numpy" and not record:
+        return _simulate_kernel(params, modal, schedules, start_h, final_h, samples, every_h,
+                                csf_scale, x0, summarise,
+                                summarise if means is None else tuple(means), progress, workers)
     run = _Run(params, modal, _Timeline(schedules, start_h, final_h), samples, every_h,
                final_h, summarise, record)
     scale = np.broadcast_to(np.asarray(csf_scale, dtype=float), (n,))
@@ -577,3 +586,125 @@ def _check_conditioned(ok: np.ndarray) -> None:
         raise InputError(f"{bad} patient(s) have two rates that nearly coincide",
                          fix="sample with thecal.physiology.sample (it keeps rates apart) "
                              "or use thecal.sim.engine.simulate for such a patient")
+
+
+def _readout_parameters(params: ParameterArrays) -> FloatArray:
+    """Per-patient constants of the kernel's readouts (``thecal.sim.kernel`` P_* columns)."""
+    from thecal.sim import kernel as kn
+
+    p = params
+    pr = np.empty((p.n, kn.N_PARAMS))
+    pr[:, kn.P_EC50] = p.ec50_ng_per_ml
+    pr[:, kn.P_TOL] = p.tolerance_max
+    pr[:, kn.P_EC50_TOL] = p.ec50_ng_per_ml * (1.0 + p.tolerance_max)
+    pr[:, kn.P_EC50_SQ] = p.ec50_ng_per_ml ** 2
+    pr[:, kn.P_HILL] = p.hill
+    pr[:, kn.P_EMAX] = p.emax
+    pr[:, kn.P_BASE_MAS] = p.baseline_mas
+    pr[:, kn.P_REST_MAS] = 4.0 - p.baseline_mas
+    pr[:, kn.P_BASE_PENN] = p.baseline_penn
+    pr[:, kn.P_REST_PENN] = 4.0 - p.baseline_penn
+    wd2 = (p.ec50_ng_per_ml * p.withdrawal_half_ratio) ** 2
+    pr[:, kn.P_WD2] = wd2
+    pr[:, kn.P_SIDE4] = p.side_effect_ratio ** 4
+    pr[:, kn.P_OVER4] = p.overdose_ratio ** 4
+    pr[:, kn.P_SED2] = p.systemic_sedation_mg ** 2
+    pr[:, kn.P_SYS4] = (4.0 * p.systemic_sedation_mg) ** 4
+    # score ≥ θ  ⇔  W ≥ √(θ·c/(1 − θ)) with c = (EC50·ratio)²;  Hill4(z/r) ≥ θ ⇔ z ≥ r·(θ/(1−θ))^¼
+    pr[:, kn.P_W_EARLY] = np.sqrt(EARLY_WITHDRAWAL_SCORE * wd2 / (1.0 - EARLY_WITHDRAWAL_SCORE))
+    pr[:, kn.P_W_SEVERE] = np.sqrt(SEVERE_WITHDRAWAL_SCORE * wd2
+                                   / (1.0 - SEVERE_WITHDRAWAL_SCORE))
+    pr[:, kn.P_Z_OVERDOSE] = p.overdose_ratio * (
+        OVERDOSE_SIGN_SCORE / (1.0 - OVERDOSE_SIGN_SCORE)) ** 0.25
+    return pr
+
+
+def _simulate_kernel(params: ParameterArrays, modal: Modal,
+                     schedules: tuple[Schedule, Schedule | None, Schedule | None],
+                     start_h: float, final_h: float, samples: FloatArray, every_h: float,
+                     csf_scale: FloatArray | float, x0: FloatArray | None,
+                     summarise: tuple[str, ...], means: tuple[str, ...],
+                     progress: Callable[[float], None] | None, workers: int) -> ManyResult:
+    """:func:`simulate_many` without recorded series, on the compiled kernel."""
+    from thecal.sim import kernel as kn
+
+    n = params.n
+    tl = _Timeline(schedules, start_h, final_h)
+    seg_t = np.ascontiguousarray(np.concatenate(([start_h], tl.edges)), dtype=np.float64)
+    rows = _linear_rows(params, modal.v, (_CSF, _SYSTEMIC, _DRIVE, _ADAPT, _DEPRIV))
+    coef = np.ascontiguousarray(rows.transpose(0, 2, 1))  # (5, 8, n)
+    # the kernel sums each readout over the modes it depends on: csf 1, systemic and drive 5,
+    # adaptation 6, withdrawal 8 (the model's lower-triangular structure); check it holds
+    for row, used in enumerate((1, 5, 5, 6, 8)):
+        if np.any(coef[row, used:] != 0.0):  # pragma: no cover - a model change broke it
+            raise RuntimeError("the kernel's mode structure does not match the model")
+    lam = np.ascontiguousarray(modal.lam.T)
+    w_csf = np.ascontiguousarray(modal.w[:, :, 0].T)
+    w_sys = np.ascontiguousarray(modal.w[:, :, 1].T)
+    scale = np.ascontiguousarray(np.broadcast_to(np.asarray(csf_scale, dtype=float), (n,)))
+    bio = np.ascontiguousarray(params.oral_bioavailability)
+    x_start = np.zeros((n, N_STATES)) if x0 is None else np.broadcast_to(
+        np.asarray(x0, dtype=float), (n, N_STATES))
+    z0 = np.ascontiguousarray(np.einsum("nij,nj->in", modal.v_inv, x_start))
+    pr = np.ascontiguousarray(_readout_parameters(params).T)
+    want_mean = np.array([name in means for name in kn.READOUT_ORDER], dtype=np.bool_)
+    wanted = set(summarise)
+    need = np.array([
+        "csf_conc_ng_per_ml" in wanted, "drive_ng_per_ml" in wanted,
+        "ec50_adapted_ng_per_ml" in wanted,
+        bool(wanted & {"effect", "side_effect_score", "overdose_score"}),
+        "withdrawal_score" in wanted, bool(wanted & {"sedation_score", "overdose_score"})],
+        dtype=np.bool_)
+    mins = np.empty((10, n))
+    maxs = np.empty((10, n))
+    sums = np.zeros((10, n))
+    counts = np.zeros((3, n), dtype=np.int64)
+    z_final = np.empty((N_STATES, n))
+    csf, oral, direct = (np.ascontiguousarray(a, dtype=np.float64)
+                         for a in (tl.csf, tl.oral, tl.direct))
+    n_samples = int(samples.size)
+    # baclofen in the blood at any time? (else P = 0 exactly: the systemic mode never moves)
+    systemic = bool(np.any(oral != 0.0) or np.any(direct != 0.0)
+                    or np.any(x_start[:, SYSTEMIC] != 0.0))
+    size = max(1, min(BLOCK_PATIENTS, -(-n // max(1, int(workers)))))
+    ranges = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
+    done = [0]
+    lock = threading.Lock()
+
+    def one(r: tuple[int, int]) -> None:
+        a, b = r
+
+        def c(x: np.ndarray) -> np.ndarray:  # the kernel is compiled for contiguous arrays
+            return np.ascontiguousarray(x[..., a:b])
+
+        out = (np.empty((10, b - a)), np.empty((10, b - a)), np.zeros((10, b - a)),
+               np.zeros((3, b - a), dtype=np.int64), np.empty((N_STATES, b - a)))
+        kn.cohort_kernel(c(lam), c(coef), c(w_csf), c(w_sys), c(scale), c(bio), c(z0), seg_t,
+                         csf, oral, direct, float(start_h), float(every_h), n_samples,
+                         float(final_h), c(pr), want_mean, need, OVERDOSE_SIGN_SCORE,
+                         systemic, *out)
+        for dest, part in zip((mins, maxs, sums, counts, z_final), out, strict=True):
+            dest[..., a:b] = part
+        if progress is not None:
+            with lock:
+                done[0] += b - a
+                progress(done[0] / n)
+
+    if workers > 1 and len(ranges) > 1:
+        with ThreadPoolExecutor(max_workers=int(workers)) as pool:
+            list(pool.map(one, ranges))
+    else:
+        for r in ranges:
+            one(r)
+    if progress is not None and not ranges:
+        progress(1.0)
+    index = {name: i for i, name in enumerate(kn.READOUT_ORDER)}
+    nan = np.full(n, np.nan)
+    stats = {name: Stats(mins[index[name]].copy(), maxs[index[name]].copy(),
+                         sums[index[name]] / n_samples if name in means else nan)
+             for name in summarise}
+    hours = counts * every_h
+    final = np.einsum("nij,jn->ni", modal.v, z_final)
+    return ManyResult(n_samples=n_samples, every_h=every_h, stats=stats,
+                      hours_in_withdrawal=hours[0], hours_in_severe_withdrawal=hours[1],
+                      hours_with_overdose_signs=hours[2], final_states=final)
