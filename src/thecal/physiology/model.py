@@ -261,8 +261,8 @@ WITHDRAWAL_SIGNS: Final = (
     ("withdrawal", 0.30, "low-blood-pressure"),
     ("withdrawal", 0.35, "lightheadedness"),
     ("withdrawal", 0.60, "high-fever"),
-    ("withdrawal", 0.65, "changed-mental-status"),
-    ("withdrawal", 0.70, "muscle-rigidity"),
+    ("withdrawal", 0.62, "changed-mental-status"),
+    ("withdrawal", 0.64, "muscle-rigidity"),
 )
 EARLY_WITHDRAWAL_CODES: Final = ("increased-spasticity", "itching", "tingling",
                                  "low-blood-pressure", "lightheadedness")
