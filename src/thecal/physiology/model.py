@@ -223,9 +223,12 @@ def readouts(params: Parameters | ParameterArrays, states: FloatArray) -> Readou
     z = drive / ec50_adapted
     effect = col(p.emax) * _hill(z, 1.0, col(p.hill))
     g = col(p.deprivation_weight)
-    index = (x[..., ADAPT] - drive_raw) + g * x[..., DEPRIV] - (1.0 + g) * x[..., READAPT]
-    withdrawal = _hill(np.maximum(index, 0.0) / ec50, col(p.withdrawal_half_ratio),
-                       WITHDRAWAL_HILL)
+    deficit = x[..., ADAPT] - drive_raw
+    index = deficit + g * x[..., DEPRIV] - (1.0 + g) * x[..., READAPT]
+    # no withdrawal while the drive is at or above what the body has adapted to (restoring
+    # delivery ends it; a rising adaptation alone never reads as withdrawal)
+    index = np.where(deficit > 0.0, np.maximum(index, 0.0), 0.0)
+    withdrawal = _hill(index / ec50, col(p.withdrawal_half_ratio), WITHDRAWAL_HILL)
     base_mas = col(p.baseline_mas)
     base_penn = col(p.baseline_penn)
     # Withdrawal brings spasticity back and beyond baseline (rebound, rigidity).

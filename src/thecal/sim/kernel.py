@@ -16,9 +16,9 @@ threshold on it is a threshold on the argument:
   sedation: in the systemic amount ``P``; adapted EC50: in the adaptation ``T``;
 * overdose: monotone in ``z`` while ``P = 0`` (no oral or tissue baclofen), else evaluated
   (integer powers only);
-* MAS and Penn: monotone (decreasing) in ``z`` while ``W`` is at most 1e-9·EC50 (their
-  withdrawal term is then below 1e-19); only the samples with real withdrawal evaluate the
-  effect's power function.
+* MAS and Penn: monotone (decreasing) in ``z`` while ``W`` is at most 1e-9·EC50 or the drive
+  is at or above the adaptation (their withdrawal term is then below 1e-19, or zero); only
+  the samples with real withdrawal evaluate the effect's power function.
 
 Only a *mean* needs the nonlinear value at every sample; means are computed when asked.
 Compiled with ``cache=True`` (the first call in a fresh environment compiles for a few
@@ -61,13 +61,14 @@ N_ACC = 20
 
 
 @njit(cache=True, nogil=True, fastmath=False)
-def _set_forcing(zss, lam, w_csf, w_sys, scale, bio, a, nb, u_csf, oral, direct):
-    m = lam.shape[0]
+def _set_forcing(zss, g_csf, g_sys, bio, nb, u_csf, oral, direct):
+    """The modal steady state of the new inputs: ``zss = g_csf·u_csf + g_sys·u_sys`` with the
+    chunk's ``g = −w/λ`` (scaled by the patient's dose factor for the spinal input)."""
+    m = g_csf.shape[0]
     for j in range(m):
         for i in range(nb):
-            u_sys = bio[a + i] * oral / 24.0 + direct / 1000.0
-            zss[j, i] = -(w_csf[j, a + i] * scale[a + i] * u_csf
-                          + w_sys[j, a + i] * u_sys) / lam[j, a + i]
+            u_sys = bio[i] * oral / 24.0 + direct / 1000.0
+            zss[j, i] = g_csf[j, i] * u_csf + g_sys[j, i] * u_sys
 
 
 _CACHE = 16  # step lengths remembered per chunk (edges often fall at a few offsets)
@@ -145,6 +146,9 @@ def cohort_kernel(lam, coef, w_csf, w_sys, scale, bio, z0,
     vz = np.empty(_NB)
     pe = np.empty((7, _NB))  # this chunk's constants, contiguous
     ce = np.empty((40, _NB))  # this chunk's readout coefficients, contiguous
+    g_csf = np.empty((m, _NB))
+    g_sys = np.empty((m, _NB))
+    bio_c = np.empty(_NB)
     cache_h = np.empty(_CACHE)
     cache_e = np.empty((_CACHE, m, _NB))
     for a in range(0, n, _NB):
@@ -166,6 +170,10 @@ def cohort_kernel(lam, coef, w_csf, w_sys, scale, bio, z0,
             for i in range(nb):
                 z[j, i] = z0[j, a + i]
                 e_step[j, i] = math.exp(lam[j, a + i] * every_h)
+                g_csf[j, i] = -(w_csf[j, a + i] * scale[a + i]) / lam[j, a + i]
+                g_sys[j, i] = -w_sys[j, a + i] / lam[j, a + i]
+        for i in range(nb):
+            bio_c[i] = bio[a + i]
         for q in range(0, N_ACC, 2):
             for i in range(nb):
                 acc[q, i] = np.inf
@@ -179,8 +187,7 @@ def cohort_kernel(lam, coef, w_csf, w_sys, scale, bio, z0,
         k = 0
         while k + 1 < n_seg and seg_t[k + 1] <= start_h:
             k += 1
-        _set_forcing(zss, lam, w_csf, w_sys, scale, bio, a, nb, seg_csf[k], seg_oral[k],
-                     seg_direct[k])
+        _set_forcing(zss, g_csf, g_sys, bio_c, nb, seg_csf[k], seg_oral[k], seg_direct[k])
         t = start_h
         for s in range(n_samples):
             ts = start_h + s * every_h
@@ -194,8 +201,8 @@ def cohort_kernel(lam, coef, w_csf, w_sys, scale, bio, z0,
                         used = _move(z, zss, lam, a, nb, seg_t[k + 1] - t, cache_h, cache_e, used)
                         t = seg_t[k + 1]
                         k += 1
-                        _set_forcing(zss, lam, w_csf, w_sys, scale, bio, a, nb, seg_csf[k],
-                                     seg_oral[k], seg_direct[k])
+                        _set_forcing(zss, g_csf, g_sys, bio_c, nb, seg_csf[k], seg_oral[k],
+                                     seg_direct[k])
                     used = _move(z, zss, lam, a, nb, ts - t, cache_h, cache_e, used)
             t = ts
             # the linear readouts, each over the modes it depends on (V is lower triangular:
@@ -223,7 +230,8 @@ def cohort_kernel(lam, coef, w_csf, w_sys, scale, bio, z0,
                 vp[i] = max(y[1, i], 0.0)
                 vd[i] = max(y[2, i], 0.0)
                 vt[i] = max(y[3, i], 0.0)
-                vw[i] = max(y[4, i], 0.0)
+                # withdrawal only while the drive is below the adaptation (raw values)
+                vw[i] = max(y[4, i], 0.0) if y[3, i] > y[2, i] else 0.0
             for i in range(nb):
                 vz[i] = vd[i] * (vt[i] + pe[0, i]) / (vt[i] * pe[1, i] + pe[2, i])
             if need[0]:  # only the extremes a summary asks for
@@ -267,12 +275,8 @@ def cohort_kernel(lam, coef, w_csf, w_sys, scale, bio, z0,
             if any_wd:  # samples with withdrawal: MAS and Penn evaluated
                 for i in range(nb):
                     if wd_pos[i]:
-                        drive = max(y[2, i], 0.0)
-                        adapt = max(y[3, i], 0.0)
-                        wd = max(y[4, i], 0.0)
-                        zr = drive * (adapt + pr[P_EC50, a + i]) / (
-                            adapt * pr[P_EC50_TOL, a + i] + pr[P_EC50_SQ, a + i])
-                        eff = _effect(zr, pr[P_HILL, a + i], pr[P_EMAX, a + i])
+                        wd = vw[i]
+                        eff = _effect(vz[i], pr[P_HILL, a + i], pr[P_EMAX, a + i])
                         w2 = wd * wd
                         wscore = w2 / (w2 + pr[P_WD2, a + i])
                         mas = min(pr[P_BASE_MAS, a + i] * (1.0 - eff)
@@ -285,13 +289,12 @@ def cohort_kernel(lam, coef, w_csf, w_sys, scale, bio, z0,
                         acc[A_HI_PENN, i] = max(acc[A_HI_PENN, i], penn)
             if any_mean:
                 for i in range(nb):
-                    p = max(y[1, i], 0.0)
-                    drive = max(y[2, i], 0.0)
-                    adapt = max(y[3, i], 0.0)
-                    wd = max(y[4, i], 0.0)
+                    p = vp[i]
+                    drive = vd[i]
+                    adapt = vt[i]
+                    wd = vw[i]
                     ec50 = pr[P_EC50, a + i]
-                    zr = drive * (adapt + ec50) / (adapt * pr[P_EC50_TOL, a + i]
-                                                   + pr[P_EC50_SQ, a + i])
+                    zr = vz[i]
                     w2 = wd * wd
                     wscore = w2 / (w2 + pr[P_WD2, a + i])
                     z4 = zr * zr
@@ -318,8 +321,7 @@ def cohort_kernel(lam, coef, w_csf, w_sys, scale, bio, z0,
             used = _move(z, zss, lam, a, nb, seg_t[k + 1] - t, cache_h, cache_e, used)
             t = seg_t[k + 1]
             k += 1
-            _set_forcing(zss, lam, w_csf, w_sys, scale, bio, a, nb, seg_csf[k], seg_oral[k],
-                         seg_direct[k])
+            _set_forcing(zss, g_csf, g_sys, bio_c, nb, seg_csf[k], seg_oral[k], seg_direct[k])
         used = _move(z, zss, lam, a, nb, final_h - t, cache_h, cache_e, used)
         for i in range(nb):
             g = a + i

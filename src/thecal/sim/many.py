@@ -160,7 +160,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "mas": (_DRIVE, _ADAPT, _DEPRIV),
     "penn_frequency": (_DRIVE, _ADAPT, _DEPRIV),
     "side_effect_score": (_DRIVE, _ADAPT),
-    "withdrawal_score": (_DEPRIV,),
+    "withdrawal_score": (_DRIVE, _ADAPT, _DEPRIV),
     "overdose_score": (_DRIVE, _ADAPT, _SYSTEMIC),
     "sedation_score": (_SYSTEMIC,),
 }
@@ -318,6 +318,7 @@ class _Readouts:
         self.sed2 = p.systemic_sedation_mg ** 2
         self.sys4 = (4.0 * p.systemic_sedation_mg) ** 4
         self._pool = [np.empty((rows, p.n)) for _ in range(5)]
+        self._flags = np.empty((rows, p.n), dtype=np.bool_)
 
     def compute(self, y: dict[str, FloatArray], count: int,
                 emit: Callable[[str, FloatArray], None]) -> None:
@@ -327,6 +328,8 @@ class _Readouts:
         b = [buf[:count] for buf in self._pool]
         if "csf_conc_ng_per_ml" in want:
             emit("csf_conc_ng_per_ml", y[_CSF])
+        # withdrawal only while the drive is below the adaptation (raw values, before clipping)
+        below = np.greater(y[_ADAPT], y[_DRIVE], out=self._flags[:count])
         drive = np.maximum(y[_DRIVE], 0.0, out=y[_DRIVE])
         if "drive_ng_per_ml" in want:
             emit("drive_ng_per_ml", drive)
@@ -356,6 +359,7 @@ class _Readouts:
                 emit("effect", effect)
         # withdrawal: Hill(max(W, 0)/ec50; ratio, 2) = W² / (W² + (ec50·ratio)²)
         d = np.maximum(y[_DEPRIV], 0.0, out=y[_DEPRIV])
+        d *= below
         d2 = np.multiply(d, d, out=b[2])
         withdrawal = np.divide(d2, np.add(d2, self.wd2, out=b[3]), out=b[2])
         emit("withdrawal_score", withdrawal)
