@@ -324,17 +324,17 @@ def _mri_findings(events: list[tuple[int, Event]], at: datetime) -> list[Finding
         # An interrogation after the scan that shows the pump running closes the check.
         running_after = any(_shows_running(e) for e in after_checks)
         missing = [w for w, ok in (("before", before), ("after", after)) if not ok]
-        if missing and not running_after and not (missing == ["after"] and at < end):
+        if after and not running_after:
+            out.append(Finding(
+                "mri-check-needed", event.at, Severity.DANGER,
+                f"the interrogation after the MRI shows the pump not running: {words}; "
+                "restore delivery (withdrawal risk)", source, index, {"missing": missing}))
+        elif missing and not running_after and not (missing == ["after"] and at < end):
             out.append(Finding(
                 "mri-check-needed", event.at, Severity.WARNING,
                 f"no pump interrogation {' or '.join(missing)} the MRI: interrogate the pump "
                 f"before and after every MRI; {pump.name}: {words}", source, index,
                 {"missing": missing}))
-        elif after and not running_after:
-            out.append(Finding(
-                "mri-check-needed", event.at, Severity.DANGER,
-                f"the interrogation after the MRI shows the pump not running: {words}; "
-                "restore delivery (withdrawal risk)", source, index, {"missing": []}))
         if pump.mri_behaviour in ("empty-first", "valve-shutoff"):
             emptied = any(isinstance(e, Refill) and e.added_ml == 0 and timedelta(0)
                           <= event.at - e.at <= MRI_INTERROGATION_WINDOW for _, e in events[:pos])
