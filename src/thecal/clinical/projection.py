@@ -268,8 +268,12 @@ def project(timeline: Timeline, at: datetime, settings: TwinSettings | None = No
         unreliable = settings.delivery_unreliable_below_ml
         if unreliable is not None and unreliable > alarm_ml:
             alarm_ml = unreliable
+        # Already at or below the planning alarm: it was reached when the pump's calculation
+        # crossed it, or at the latest when the estimate ran out.
+        past_low = [d for d in (state.low_reservoir_alarm_crossed_at, state.estimate_empty_since)
+                    if d is not None]
         low_window, low_nominal = _window(state, plan_ml - alarm_ml, accuracy,
-                                          state.low_reservoir_alarm_crossed_at, at, result)
+                                          min(past_low) if past_low else None, at, result)
         empty_window, empty_nominal = _window(state, state.estimate_ml, accuracy,
                                               state.estimate_empty_since, at, result)
         state = replace(state, low_reservoir_alarm_at=low_nominal, empty_at=empty_nominal)
