@@ -709,6 +709,9 @@ class Timeline:
         the corrected event's id); the correction itself is not returned. ``index`` is the
         position of the original event (or of the correction, for its replacement).
         """
+        cached = self.__dict__.get("_effective")
+        if cached is not None:
+            return list(cached)
         replacements: dict[str, tuple[int, Event]] = {}
         for i, ev in enumerate(self.events):
             if isinstance(ev, Correction) and ev.event is not None:
@@ -721,7 +724,10 @@ class Timeline:
                 out.append(replacements[ev.id])
             else:
                 out.append((i, ev))
-        out.sort(key=lambda pair: (pair[1].at, pair[0]))
+        if replacements:
+            out.sort(key=lambda pair: (pair[1].at, pair[0]))
+        # The events are immutable: the effective list is computed once per timeline.
+        object.__setattr__(self, "_effective", tuple(out))
         return out
 
     def with_event(self, event: Event) -> Timeline:

@@ -166,7 +166,11 @@ def _bridge_and_priming_findings(events: list[tuple[int, Event]]) -> list[Findin
             line_has_drug = True
         if isinstance(event, Refill) and event.added_ml > 0:
             new = event.concentration_mcg_per_ml
-            later = [e for _, e in events[pos + 1:] if e.at - event.at <= BOLUS_WINDOW]
+            later = []
+            for _, e in events[pos + 1:]:
+                if e.at - event.at > BOLUS_WINDOW:
+                    break  # events are in time order
+                later.append(e)
             if (line_has_drug and line_concentration is not None
                     and abs(new - line_concentration) > 1e-9):
                 bridged = any(isinstance(e, Bolus) and e.kind == "bridge" for e in later)

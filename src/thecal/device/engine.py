@@ -38,7 +38,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from thecal.catalog import CatheterModel, PumpModel
@@ -115,46 +115,32 @@ class Impulse:
 
 
 class Rows:
-    """Column store of the replay's steps (see module docstring)."""
+    """Column store of the replay's steps (see module docstring): one tuple per step, in the
+    order of :attr:`NAMES`, turned into columns once at the end of the replay."""
 
-    __slots__ = (
-        "added",
-        "c_exit",
-        "c_res",
-        "csf",
-        "dead",
-        "dose",
-        "f_csf",
-        "q",
-        "qn",
-        "removed",
-        "t0",
-        "tissue",
-        "unacc",
-        "vcalc",
-        "vest",
-        "vol",
-        "withdrawn",
+    NAMES: Final = (
+        "t0",  # step start, h
+        "q",  # actual pump flow, mL/h
+        "vol",  # physical reservoir mL at t0
+        "c_res",  # reservoir concentration, mcg/mL
+        "dead",  # drug in the dead volume at t0, mcg
+        "c_exit",  # concentration leaving the tip, mcg/mL
+        "f_csf",  # fraction of the exit reaching the spinal fluid
+        "dose",  # programmed basal daily dose, mcg/day
+        "added", "withdrawn", "csf", "tissue", "removed",  # cumulative mcg
+        "qn",  # nominal flow (programmed, no fault), mL/h
+        "vcalc",  # pump-calculated reservoir mL at t0
+        "vest",  # estimated reservoir mL at t0
+        "unacc",  # unaccounted drug, mcg
     )
+    __slots__ = ("data",)
 
     def __init__(self) -> None:
-        self.t0: list[float] = []
-        self.q: list[float] = []  # actual pump flow, mL/h
-        self.vol: list[float] = []  # reservoir mL at t0
-        self.c_res: list[float] = []  # reservoir concentration, mcg/mL
-        self.dead: list[float] = []  # drug in the dead volume at t0, mcg
-        self.c_exit: list[float] = []  # concentration leaving the tip, mcg/mL
-        self.f_csf: list[float] = []  # fraction of the exit reaching the spinal fluid
-        self.dose: list[float] = []  # programmed basal daily dose, mcg/day
-        self.added: list[float] = []
-        self.withdrawn: list[float] = []
-        self.csf: list[float] = []
-        self.tissue: list[float] = []
-        self.removed: list[float] = []
-        self.qn: list[float] = []  # nominal flow (programmed, no fault), mL/h
-        self.vcalc: list[float] = []  # pump-calculated reservoir mL at t0
-        self.vest: list[float] = []  # estimated reservoir mL at t0
-        self.unacc: list[float] = []  # unaccounted drug, mcg
+        self.data: list[tuple[float, ...]] = []
+
+    def columns(self) -> dict[str, list[float]]:
+        cols = list(zip(*self.data, strict=True)) if self.data else [()] * len(self.NAMES)
+        return {name: list(col) for name, col in zip(self.NAMES, cols, strict=True)}
 
 
 PumpLookup = Callable[[str], PumpModel]
@@ -343,23 +329,11 @@ class Engine:
         rows = self.rows
         if rows is None:
             return
-        rows.qn.append(qn)
-        rows.vcalc.append(self.calc_ml if vcalc is None else vcalc)
-        rows.vest.append(self.est_ml if vest is None else vest)
-        rows.unacc.append(self.unaccounted_mcg)
-        rows.t0.append(t_h)
-        rows.q.append(q)
-        rows.vol.append(self.reservoir_ml)
-        rows.c_res.append(self.reservoir_conc)
-        rows.dead.append(self.dead.drug_mcg)
-        rows.c_exit.append(c_exit)
-        rows.f_csf.append(f)
-        rows.dose.append(dose)
-        rows.added.append(self.added_mcg)
-        rows.withdrawn.append(self.withdrawn_mcg)
-        rows.csf.append(self.csf_mcg)
-        rows.tissue.append(self.tissue_mcg)
-        rows.removed.append(self.removed_mcg)
+        rows.data.append((
+            t_h, q, self.reservoir_ml, self.reservoir_conc, self.dead.drug_mcg, c_exit, f, dose,
+            self.added_mcg, self.withdrawn_mcg, self.csf_mcg, self.tissue_mcg, self.removed_mcg,
+            qn, self.calc_ml if vcalc is None else vcalc, self.est_ml if vest is None else vest,
+            self.unaccounted_mcg))
 
     def advance(self, t_stop: float) -> None:
         """Move fluid from ``self.t_h`` to ``t_stop`` with no event in between."""

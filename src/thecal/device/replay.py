@@ -481,10 +481,8 @@ def replay(timeline: Timeline, until: datetime, *,
     engine._record(end_h, 0.0, engine.reservoir_conc, 1.0, 0.0)  # sentinel: the final state
     rows = engine.rows
     assert rows is not None
-    cols = {name: np.asarray(getattr(rows, name), dtype=float)
-            for name in ("t0", "q", "vol", "c_res", "dead", "c_exit", "f_csf", "dose", "added",
-                         "withdrawn", "csf", "tissue", "removed", "qn", "vcalc", "vest",
-                         "unacc")}
+    table = np.asarray(rows.data, dtype=float).reshape(len(rows.data), len(rows.NAMES))
+    cols = {name: np.ascontiguousarray(table[:, k]) for k, name in enumerate(rows.NAMES)}
     edges = cols["t0"]
     q, c_exit, f = cols["q"][:-1], cols["c_exit"][:-1], cols["f_csf"][:-1]
     exit_mcg_per_h = q * c_exit
