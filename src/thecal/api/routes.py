@@ -153,7 +153,7 @@ def refill_proposal(patient_id: int, body: schemas.RefillBody, clinic: ClinicDep
                     actor: ActorDep) -> dict[str, Any]:
     """Expected residual, discrepancy check, bridge bolus and the new dates; records nothing."""
     return service.propose_refill(clinic, actor, patient_id, withdrawn=body.withdrawn,
-                                  added=body.added, concentration=body.concentration)
+                                  added=body.added, concentration=body.concentration).as_dict()
 
 
 @router.post("/patients/{patient_id}/refill", tags=["therapy"],
@@ -167,9 +167,9 @@ def refill_record(patient_id: int, body: schemas.RefillRecordBody, response: Res
                                    expected_version=body.expected_version,
                                    password=body.password, reason=body.reason,
                                    idempotency_key=idempotency_key)
-    if result["status"] != "recorded":
+    if result.status != "recorded":
         response.status_code = status.HTTP_202_ACCEPTED
-    return result
+    return result.as_dict()
 
 
 @router.post("/pending/{pending_id}/confirm", tags=["therapy"],
@@ -177,7 +177,7 @@ def refill_record(patient_id: int, body: schemas.RefillRecordBody, response: Res
 def confirm_pending(pending_id: int, body: schemas.ConfirmBody, clinic: ClinicDep,
                     actor: ActorDep) -> dict[str, Any]:
     """A second clinician confirms a pending concentration change."""
-    return service.confirm_pending(clinic, actor, pending_id, body.password)
+    return service.confirm_pending(clinic, actor, pending_id, body.password).as_dict()
 
 
 @router.post("/patients/{patient_id}/program/proposal", tags=["therapy"])

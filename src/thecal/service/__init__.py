@@ -183,7 +183,6 @@ from thecal.service.patients import (
 )
 from thecal.service.settings import Settings
 from thecal.service.therapy import (
-    bridge_bolus_words,
     check_program_change,
     confirm_pending,
     confirm_program_change,
@@ -227,7 +226,6 @@ __all__ = [
     "bootstrap_patient",
     "bootstrap_site",
     "bootstrap_user",
-    "bridge_bolus_words",
     "care_team",
     "chart_series",
     "check_csrf",

@@ -15,7 +15,9 @@ from typing import Any
 from thecal import service
 from thecal.clinical.assessment import MUSCLE_GROUPS
 from thecal.clinical.dose import rate_ml_per_day
+from thecal.clinical.refill import bridge_bolus_words, fill_volume_words
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
+from thecal.limits import Reason as RuleReason
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
 from thecal.service.results import (
@@ -46,6 +48,7 @@ from thecal.service.results import (
     User,
     WorklistRow,
 )
+from thecal.service.therapy import RefillAnalysis
 
 _ROLE = {"clinician": "clinician", "nurse": "clinician", "pharmacist": "clinician",
          "administrator": "admin", "patient": "patient", "caregiver": "caregiver"}
@@ -81,7 +84,9 @@ def _float(value: Any) -> float | None:
 def _reasons(items: Any) -> tuple[Reason, ...]:
     out = []
     for r in items or ():
-        if isinstance(r, Mapping):
+        if isinstance(r, RuleReason):
+            out.append(Reason(r.code, r.message, r.source, r.severity.value))
+        elif isinstance(r, Mapping):
             out.append(Reason(str(r.get("code", "")), str(r.get("message", "")),
                               str(r.get("source", "")), str(r.get("severity", "info"))))
         elif isinstance(r, str):
@@ -243,17 +248,11 @@ def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInpu
         clinic, user.actor, _pid(patient_id), withdrawn=kw["withdrawn"],
         added=kw["added"], concentration=kw["concentration"], expected_version=chart.version, password=password,
         reason=entry.discrepancy_explanation or None)
-    proposal = _refill_from(result.get("proposal") or {}, header, entry, None)
-    event = result.get("event") or {}
-    status = str(result.get("status"))
-    message = ""
-    if status == "awaiting-confirmation":
-        message = ("This site requires a second clinician to confirm a concentration "
-                   "change. Ask a colleague to open this patient's chart and confirm it "
-                   "with their own password; the refill is recorded then.")
-    return RefillRecord(str(event.get("id") or result.get("pending_id") or ""), patient_id,
-                        header.name, _dt(event.get("at")) or clinic.now(),
-                        user.display_name, proposal, status, message)
+    assert result.proposal is not None
+    proposal = _refill_from(result.proposal, header, entry, None)
+    event_id = str(result.event["id"]) if result.event else str(result.pending_id or "")
+    return RefillRecord(event_id, patient_id, header.name, result.proposal.at,
+                        user.display_name, proposal, result.status)
 
 def confirm_refill(clinic: Clinic, user: User, patient_id: str, pending_id: str,
                    password: str) -> RefillRecord:
@@ -262,20 +261,19 @@ def confirm_refill(clinic: Clinic, user: User, patient_id: str, pending_id: str,
     except ValueError:
         raise NotFoundError(f"no confirmation {pending_id!r}") from None
     result = service.confirm_pending(clinic, user.actor, pid, password)
-    return refill_record(clinic, user, patient_id, str(result["event"]["id"]))
+    assert result.event is not None
+    return refill_record(clinic, user, patient_id, str(result.event["id"]))
 
 def refill_record(clinic: Clinic, user: User, patient_id: str, event_id: str) -> RefillRecord:
     r = service.refill_record(clinic, user.actor, _pid(patient_id), event_id)
-    event = r["event"]
-    entry = RefillInput(withdrawn=str(event.get("withdrawn") or ""),
-                        concentration=str(event.get("concentration") or ""),
-                        added=str(event.get("added") or ""),
-                        discrepancy_explanation=str(r.get("reason") or ""))
+    entry = RefillInput(withdrawn=str(r.event.get("withdrawn") or ""),
+                        concentration=str(r.event.get("concentration") or ""),
+                        added=str(r.event.get("added") or ""),
+                        discrepancy_explanation=r.reason or "")
     header = chart(clinic, user, patient_id).header
-    return RefillRecord(event_id, patient_id, str(r["patient_name"]),
-                        _dt(event.get("at")) or clinic.now(), str(r.get("by") or ""),
-                        _refill_from(r, header, entry, None), "recorded",
-                        str(r.get("reason") or ""))
+    return RefillRecord(event_id, patient_id, r.patient_name, r.analysis.at, r.by,
+                        _refill_from(r.analysis, header, entry, None), "recorded",
+                        r.reason or "")
 
 def propose_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
                     override_reason: str) -> ProgramProposal:
@@ -490,28 +488,22 @@ def _empty_refill(header: PumpHeader, errors: dict[str, str]) -> RefillProposal:
                           None, None, errors)
 
 
-def _refill_from(result: Mapping[str, Any], header: PumpHeader, entry: RefillInput,
+def _refill_from(result: RefillAnalysis, header: PumpHeader, entry: RefillInput,
                  program: ProgramProposal | None) -> RefillProposal:
     """A refill proposal (or a recorded refill) as the steps show it.
 
-    ``program`` is the live program check of the dose entered on the program step.
+    ``program`` is the live program check of the dose entered on the program step. A figure
+    the clinician has not entered yet (``entry``) is not shown as if it had been.
     """
-    old_conc = _float(result.get("old_concentration_mcg_per_ml")) or \
-        header.concentration_mcg_per_ml or 0.0
-    new_conc = _float(result.get("new_concentration_mcg_per_ml")) if entry.concentration \
-        else None
-    bridge = result.get("bridge_bolus") or {}
-    change = bool(result.get("concentration_change")) and bool(entry.concentration)
-    bridge_words = str(bridge.get("summary") or "") if change and bridge else None
-    after = result.get("after") or {}
-    residual = result.get("residual_check") or {}
-    dose = _float(result.get("daily_dose_mcg"))
-    dose = header.daily_dose_mcg or 0.0 if dose is None else dose
+    old_conc = result.old_concentration_mcg_per_ml or header.concentration_mcg_per_ml or 0.0
+    new_conc = result.new_concentration_mcg_per_ml if entry.concentration else None
+    change = result.concentration_change and bool(entry.concentration)
+    bridge = result.bridge_bolus
+    dose = result.daily_dose_mcg
     old_program = ProgramSummary(f"continuous {dose:g} mcg/day", dose,
-                                 _float(result.get("old_rate_ml_per_day")) or 0.0, old_conc)
+                                 result.old_rate_ml_per_day or 0.0, old_conc)
     new_program = ProgramSummary(f"continuous {dose:g} mcg/day", dose,
-                                 _float(result.get("new_rate_ml_per_day")) or 0.0,
-                                 new_conc or old_conc)
+                                 result.new_rate_ml_per_day, new_conc or old_conc)
     program_reasons: tuple[Reason, ...] = ()
     needs_reason, allowed, errors = False, True, {}
     if program is not None:
@@ -523,17 +515,16 @@ def _refill_from(result: Mapping[str, Any], header: PumpHeader, entry: RefillInp
         if program.refusal:
             program_reasons = (Reason("absolute", program.refusal, "", "danger"),
                                *program_reasons)
+    mixing = result.mixing
     return RefillProposal(
-        _float(result.get("expected_residual_ml")) or 0.0,
-        _float(result.get("withdrawn_ml")) if entry.withdrawn else None,
-        bool(result.get("discrepancy")) and bool(entry.withdrawn),
-        _reasons(residual.get("reasons")), old_conc, new_conc,
-        _float(result.get("added_ml")) if entry.added else None,
-        header.reservoir_capacity_ml or 0.0, change, bridge_words,
-        _reasons(bridge.get("reasons") if isinstance(bridge, Mapping) else ()),
+        result.expected_residual_ml, result.withdrawn_ml if entry.withdrawn else None,
+        result.discrepancy and bool(entry.withdrawn),
+        _reasons(result.residual_check.reasons), old_conc, new_conc,
+        result.added_ml if entry.added else None, result.capacity_ml, change,
+        bridge_bolus_words(bridge) if change and bridge is not None else None,
+        _reasons(bridge.reasons if bridge is not None else ()),
         old_program, new_program, program_reasons, needs_reason, allowed,
-        _dt(after.get("low_reservoir_alarm_at")), _dt(after.get("refill_due_by")), errors,
-        _float(result.get("suggested_added_ml")) if entry.withdrawn else None,
-        str(result.get("suggested_added") or "") if entry.withdrawn else "",
-        _reasons((result.get("mixing") or {}).get("reasons"))
-        if entry.withdrawn and entry.added else ())
+        result.low_reservoir_alarm_at, result.refill_due_by, errors,
+        result.filling.suggested_added_ml if entry.withdrawn else None,
+        fill_volume_words(result.filling, result.capacity_ml) if entry.withdrawn else "",
+        _reasons(mixing.reasons) if entry.withdrawn and entry.added and mixing else ())

@@ -203,7 +203,7 @@ class RefillRecord:
     by: str
     proposal: RefillProposal
     status: str = "recorded"  # recorded | awaiting-confirmation (a second clinician signs)
-    message: str = ""
+    discrepancy_explanation: str = ""  # what the clinician wrote about a flagged residual
 
 
 @dataclass(frozen=True)
