@@ -1,5 +1,5 @@
 """The read-only views and side-effect-free checks the pages use (thecal.service.views,
-thecal.service.home, check_program_change, urgency_level, assessments by muscle group)."""
+thecal.service.home, check_program_change, assessments by muscle group)."""
 
 from __future__ import annotations
 
@@ -175,8 +175,3 @@ def test_assessment_by_muscle_group(world: World) -> None:
     with pytest.raises(InputError):
         service.record_assessment(world.clinic, world.actor("nurse"), world.patient_a,
                                   {"mas_by_group": {"hip-flexors": "5"}}, 4)
-
-
-def test_urgency_words() -> None:
-    assert [service.urgency_level(s) for s in (100, 85, 70, 40, 10, 0)] == [
-        "emergency", "emergency", "urgent", "soon", "routine", "none"]

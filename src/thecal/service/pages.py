@@ -16,6 +16,7 @@ from thecal import service
 from thecal.clinical.assessment import MUSCLE_GROUPS
 from thecal.clinical.dose import rate_ml_per_day
 from thecal.clinical.refill import bridge_bolus_words, fill_volume_words
+from thecal.clinical.triage import Urgency
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
 from thecal.limits import Reason as RuleReason
 from thecal.service.actors import Actor
@@ -46,7 +47,6 @@ from thecal.service.results import (
     TimelineItem,
     TriageAnswer,
     User,
-    WorklistRow,
 )
 from thecal.service.therapy import RefillAnalysis
 
@@ -151,12 +151,6 @@ def reauthenticate(clinic: Clinic, token: str, password: str) -> bool:
     return True
 
 # --- clinician -------------------------------------------------------------------------
-def worklist(clinic: Clinic, user: User) -> Sequence[WorklistRow]:
-    return [WorklistRow(str(item.patient_id), item.display_name,
-                        item.urgency_level, tuple(item.reasons),  # type: ignore[arg-type]
-                        _dt(item.refill_due_by), item.low_reservoir_alarm_at)
-            for item in service.worklist(clinic, user.actor)]
-
 def _header(chart: Any) -> PumpHeader:
     p, proj = chart.patient, chart.projection or {}
     pump = proj.get("pump") or {}
@@ -421,7 +415,7 @@ def _span(item: Mapping[str, Any]) -> str:
 
 def _alarm(a: Mapping[str, Any]) -> AlarmMeaning:
     return AlarmMeaning(str(a["sound"]), tuple(a["means"]), tuple(a["what_to_do"]),
-                        str(a["urgency"]), str(a.get("source") or ""))  # type: ignore[arg-type]
+                        Urgency(a["urgency"]), str(a.get("source") or ""))
 
 
 def _triage_answer(t: Mapping[str, Any], *, audience: str) -> TriageAnswer:
@@ -438,7 +432,7 @@ def _triage_answer(t: Mapping[str, Any], *, audience: str) -> TriageAnswer:
     if audience == "clinician":
         headline = words
     codes = {str(a.get("code")) for a in t.get("actions") or () if isinstance(a, Mapping)}
-    return TriageAnswer(str(t.get("urgency") or "urgent"), headline,  # type: ignore[arg-type]
+    return TriageAnswer(Urgency(t.get("urgency") or "urgent"), headline,
                         steps, reasons, "interrogate-pump" in codes)
 
 

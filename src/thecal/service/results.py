@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from thecal.clinical.triage import Urgency
 from thecal.service.actors import Actor
 
 Role = Literal["clinician", "patient", "caregiver", "admin"]
-Urgency = Literal["emergency", "urgent", "soon", "routine", "self-care", "none"]
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,6 @@ class SignedIn:
     token: str
     user: User
     csrf_token: str
-
-
-@dataclass(frozen=True)
-class WorklistRow:
-    patient_id: str
-    name: str
-    urgency: Urgency
-    reasons: tuple[str, ...]
-    refill_due_by: datetime | None = None  # an instant, shown as a day in the display zone
-    next_alarm_at: datetime | None = None
 
 
 @dataclass(frozen=True)

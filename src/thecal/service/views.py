@@ -35,11 +35,12 @@ from thecal.service.admin import LEGACY_TEAM_ROLES, site_timezone
 from thecal.service.clinic import Clinic
 from thecal.service.patients import stored_event
 from thecal.service.therapy import RefillAnalysis, _refill_analysis, _with_site
-from thecal.service.twin import URGENCY_RANK, build_timeline, project_full
+from thecal.service.twin import build_timeline, project_full
 from thecal.store import events as event_store
 from thecal.store import records
 from thecal.store.tables import events as events_table
 from thecal.store.tables import patients as patients_table
+from thecal.store.worklist import urgency_code
 from thecal.timeline import PhysiologySpec, Refill, Timeline, parse_event
 
 # Which care-team role (thecal.clinical.care_team) a login role holds by default.
@@ -178,7 +179,7 @@ def triage_inbox(clinic: Clinic, actor: Actor, *, days: int = TRIAGE_INBOX_DAYS,
                           "symptoms": [symptom(c).clinician_words
                                        for c in data.get("codes") or ()],
                           "note": data.get("reason"), "triage": result})
-        items.sort(key=lambda i: (-URGENCY_RANK.get(str(i["triage"]["urgency"]), 0),
+        items.sort(key=lambda i: (-urgency_code(str(i["triage"]["urgency"])),
                                   -datetime.fromisoformat(i["at"]).timestamp()))
         clinic.audit(conn, actor, "triage.read", entity="patient",
                      detail=f"{len(items)} symptom reports listed")

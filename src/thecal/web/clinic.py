@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from thecal import service
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
 from thecal.service import pages
 from thecal.service.results import Chart, RefillInput, RefillProposal
@@ -32,7 +33,7 @@ Text = Annotated[str, Form()]
 @router.get("")
 def worklist(request: Request) -> Response:
     user = require_clinician(request)
-    rows = pages.worklist(clinic_of(request), user)
+    rows = service.worklist(clinic_of(request), user.actor)
     template = "clinic/worklist_rows.html" if request.headers.get("HX-Request") else \
         "clinic/worklist.html"
     return render(request, template, {"title": "Worklist", "rows": rows})

@@ -51,7 +51,7 @@ HOME_ROLES = frozenset({"patient", "caregiver"})
 
 URGENCY_LABELS = {
     "emergency": "Emergency", "urgent": "Urgent", "soon": "Soon", "routine": "Routine",
-    "self-care": "Self-care", "none": "Nothing due",
+    "none": "Nothing due",
 }
 
 
