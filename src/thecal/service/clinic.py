@@ -8,6 +8,7 @@ own, so a refused request changes nothing but the trail (AU-4, "nothing partial"
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -31,6 +32,7 @@ from thecal.store.db import database_url, make_engine
 from thecal.store.migrate import upgrade
 
 T = TypeVar("T")
+OWNER_ENV_VAR = "THECAL_OWNER_DATABASE_URL"
 
 
 def outcome_of(exc: ThecalError) -> str:
@@ -64,7 +66,15 @@ class Clinic:
         settings = settings or Settings()
         engine = make_engine(database_url(settings.database_url))
         if settings.migrate:
-            upgrade(engine)
+            owner_url = settings.owner_database_url or os.environ.get(OWNER_ENV_VAR)
+            if owner_url:
+                owner = make_engine(owner_url)
+                try:
+                    upgrade(owner)
+                finally:
+                    owner.dispose()
+            else:
+                upgrade(engine)
         return cls(engine, settings, clock)
 
     @property

@@ -25,6 +25,10 @@ class Settings:
     """
 
     database_url: str | None = None
+    # PostgreSQL: the tables' owner, who runs the migrations; the server itself then connects
+    # through ``database_url`` as a role that owns nothing (``thecal db grant-app-role``).
+    # None: ``$THECAL_OWNER_DATABASE_URL``, else migrations use ``database_url`` too.
+    owner_database_url: str | None = None
     migrate: bool = True
     cookie_secure: bool = True
     session_cookie_name: str = "thecal_session"
