@@ -24,6 +24,7 @@ from thecal.errors import (
     ThecalError,
 )
 from thecal.service.actors import Actor
+from thecal.service.anonymous import AnonymousAuditBudget
 from thecal.service.clock import Clock, SystemClock
 from thecal.service.errors import AuthenticationError, ThrottledError
 from thecal.service.settings import Settings
@@ -59,6 +60,7 @@ class Clinic:
         self.engine = engine
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
+        self.anonymous_budget = AnonymousAuditBudget()
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, clock: Clock | None = None) -> Clinic:
@@ -111,7 +113,11 @@ class Clinic:
 
     def record_refusal(self, actor: Actor, action: str, exc: ThecalError, *,
                        patient_id: int | None = None, entity: str | None = None,
-                       entity_id: str | None = None) -> None:
+                       entity_id: str | None = None, client: str | None = None) -> None:
+        """Audit a refusal; an anonymous caller's only within its source's budget."""
+        if actor.user_id is None and actor.role in ("anonymous",) and \
+                not self.anonymous_budget.allow(client, self.now()):
+            return
         with self.transaction() as conn:
             self.audit(conn, actor, action, outcome=outcome_of(exc), patient_id=patient_id,
                        entity=entity, entity_id=entity_id, field=exc.where,
