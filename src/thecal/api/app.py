@@ -29,6 +29,9 @@ def create_app(settings: Settings | None = None, *, clinic: Clinic | None = None
     app.state.settings = settings
     install_handlers(app)
     app.include_router(router)
+    from thecal.api.deprovision import router as deprovision_router
+
+    app.include_router(deprovision_router)
     from thecal.web import install as install_pages  # pages import the API's dependencies
 
     install_pages(app, settings)

@@ -30,7 +30,7 @@ from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.auth import token_hash, verify_password_again
 from thecal.service.clinic import Clinic
-from thecal.service.patients import append_in
+from thecal.service.patients import append_in, digest_of
 from thecal.service.twin import build_timeline, project_new, project_timeline
 from thecal.store import auth as auth_store
 from thecal.store import events as event_store
@@ -257,7 +257,12 @@ def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: s
             return {"status": "awaiting-confirmation", "pending_id": pending_id,
                     "proposal": result}
         stored = append_in(clinic, conn, actor, patient, event, expected_version,
-                           action="refill.record", idempotency_key=idempotency_key)
+                           action="refill.record", idempotency_key=idempotency_key,
+                           request_digest=digest_of("refill.record", {
+                               "withdrawn": withdrawn, "added": added,
+                               "concentration": concentration, "reason": reason,
+                               "at": at.isoformat() if at else None,
+                               "expected_version": expected_version}))
         return {"status": "recorded", "event": stored, "proposal": result}
 
     return clinic.run(actor, "refill.record", body, patient_id=patient_id, entity="refill")
