@@ -35,6 +35,9 @@ def create_app(settings: Settings | None = None, *, clinic: Clinic | None = None
     from thecal.web import install as install_pages  # pages import the API's dependencies
 
     install_pages(app, settings)
+    from thecal.web.access import router as access_pages  # de-provisioning pages
+
+    app.include_router(access_pages)
     from thecal.api.limits import LimitsMiddleware, RateLimits
     from thecal.web.headers import SecurityHeadersMiddleware
 
