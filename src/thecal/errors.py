@@ -11,7 +11,7 @@ from typing import Final
 
 QUOTE_LIMIT: Final = 40  # characters of a bad value an error message quotes
 MESSAGE_LIMIT: Final = 400
-_LONG_QUOTE: Final = re.compile(r"""(['"])([^'"]{""" + str(QUOTE_LIMIT) + r"""})[^'"]+\1""")
+_LONG_QUOTE: Final = re.compile(r"""(['"])([^'"]{""" + str(QUOTE_LIMIT) + r"""})[^'"]+(?:\1|$)""")
 
 
 def short_text(text: str, limit: int = MESSAGE_LIMIT) -> str:

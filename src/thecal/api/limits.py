@@ -100,10 +100,6 @@ async def _answer(send: Send, status: int, detail: str, fix: str,
     await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class LimitsMiddleware:
     """Body limit (413), rate limits (429 + Retry-After) and id range (404) in one pass."""
 
@@ -158,26 +154,29 @@ class LimitsMiddleware:
                                          f"{self.max_body_bytes} bytes", "send less")
                 return
         received = 0
-        started = False
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise _TooLarge()
+                    # answer now and tell the app the client went away: the rest is not read
+                    refused = True
+                    await _answer(send, 413, f"the request body is larger than "
+                                             f"{self.max_body_bytes} bytes", "send less")
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _answer(send, 413, f"the request body is larger than "
-                                         f"{self.max_body_bytes} bytes", "send less")
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
