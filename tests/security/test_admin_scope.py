@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 
 from fastapi.testclient import TestClient
+from security_support import bearer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from thecal.cli.main import app as cli
 from thecal.service.testing import PASSWORD, World
 from thecal.store.tables import audit, users
-
-from security_support import bearer
 
 
 def _outcomes(world: World, action: str) -> list[str]:

@@ -7,13 +7,12 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from security_support import bearer
 from sqlalchemy import select
 
 from thecal.service import login
 from thecal.service.testing import PASSWORD, World
 from thecal.store.tables import audit
-
-from security_support import bearer
 
 
 def _actions(world: World) -> list[str]:
