@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from thecal.api.app import create_app
+from thecal.app import create_app
 from thecal.service import issue_api_token
 from thecal.service.testing import PASSWORD, World
 

@@ -68,7 +68,7 @@ def test_revoke_tokens_unlink_and_remove_member(client: TestClient, tokens: dict
 
 
 def test_web_page_deactivates_with_csrf(world: World) -> None:
-    from thecal.api.app import create_app
+    from thecal.app import create_app
 
     app = create_app(world.clinic.settings, clinic=world.clinic)
     with TestClient(app, base_url="https://testserver") as web:

@@ -62,4 +62,4 @@ def test_openapi_documents_the_error_answers(client: TestClient) -> None:
     for op in operations:
         assert {"401", "403", "404", "409", "413", "422", "429"} <= set(op["responses"]), op
     assert "Retry-After" in operations[0]["responses"]["429"]["headers"]
-    assert "Problem" in schema["components"]["schemas"]
+    assert "RefusalOut" in schema["components"]["schemas"]

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from security_support import bearer
 from typer.testing import CliRunner
 
-from thecal.api.app import create_app
+from thecal.app import create_app
 from thecal.cli.main import app as cli
 from thecal.errors import InputError
 from thecal.service.passwords import check_policy

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from security_support import bearer
 from sqlalchemy import func, select
 
-from thecal.api.app import create_app
+from thecal.app import create_app
 from thecal.service.testing import World
 from thecal.store.tables import audit, events
 

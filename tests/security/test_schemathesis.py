@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
-from thecal.api.app import create_app
+from thecal.app import create_app
 from thecal.service import Clinic, FrozenClock, Settings, issue_api_token
 from thecal.service.testing import NOW, PASSWORD, build_world
 

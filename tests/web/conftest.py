@@ -26,7 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 from web_support import CHROMIUM, CHROMIUM_ARGS, ROOT
 
-from thecal.api.app import create_app
+from thecal.app import create_app
 from thecal.demo import create_demo
 from thecal.service import Clinic, Settings
 from thecal.service.passwords import use_test_parameters

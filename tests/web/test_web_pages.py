@@ -16,7 +16,6 @@ from thecal.service.actors import SYSTEM
 from thecal.store.tables import audit, pending
 from thecal.web.charts import line_chart
 from thecal.web.ics import calendar
-from thecal.web.service_port import ServicePort
 
 OTHER = "3"  # a demo patient not linked to the patient or caregiver login
 
@@ -47,7 +46,7 @@ def test_next_after_login_stays_on_site(client: TestClient) -> None:
 
 
 def test_pages_and_api_share_one_session_cookie(client: TestClient, clinic: Clinic) -> None:
-    from thecal.api.deps import session_cookie_name
+    from thecal.cookies import session_cookie_name
 
     signed_in(client, "demo-nurse")
     assert session_cookie_name(clinic.settings) in client.cookies
@@ -222,7 +221,7 @@ def test_appointments_ics(client: TestClient) -> None:
 def test_ics_folds_long_lines() -> None:
     from datetime import UTC, datetime
 
-    from thecal.web.models import Appointment
+    from thecal.service.results import Appointment
 
     at = datetime(2026, 1, 1, tzinfo=UTC)
     text = calendar([Appointment("u", at, at, "x" * 200)], stamp=at)
@@ -293,12 +292,3 @@ def test_eligibility_answers_reach_the_rule(client: TestClient) -> None:
 
 def test_chart_svg_without_data() -> None:
     assert "No data yet" in line_chart([None], title="x")
-
-
-def test_service_port_is_a_clinic_port() -> None:
-    from thecal.web.models import ClinicPort
-
-    missing = [name for name in dir(ClinicPort) if not name.startswith("_")
-               and not hasattr(ServicePort, name) and name not in {"session_cookie_name",
-                                                                    "cookie_secure"}]
-    assert missing == []

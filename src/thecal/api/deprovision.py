@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from thecal.api.deps import api_actor, get_clinic
+from thecal.api.errors import ERROR_RESPONSES
 from thecal.service import Actor, Clinic
 from thecal.service import admin as admin_service
 
-router = APIRouter(prefix="/api/v1", tags=["admin"])
+router = APIRouter(prefix="/api/v1", tags=["admin"], responses=ERROR_RESPONSES)
 ActorDep = Annotated[Actor, Depends(api_actor)]
 ClinicDep = Annotated[Clinic, Depends(get_clinic)]
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]

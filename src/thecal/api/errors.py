@@ -9,9 +9,8 @@ shape as FastAPI's own validation errors), ``AuthenticationError`` → 401, ``Th
 FastAPI's own validation answers (422) are rewritten so that they never echo a password and
 quote at most :data:`QUOTE_LIMIT` characters of any other submitted value.
 
-:data:`ERROR_RESPONSES` is the one description of these answers; :func:`document_errors` adds
-it to every operation of the OpenAPI document (401/403/404/409/413/422/429), so the routes'
-decorators stay about their successful answer.
+:data:`ERROR_RESPONSES` is the one description of these answers (401/403/404/409/413/422/429),
+given to each API router, so the routes' decorators stay about their successful answer.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from typing import Any, Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 
 from thecal.errors import (
@@ -126,58 +126,40 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OverflowError, out_of_range)
     app.add_exception_handler(DataError, out_of_range)
     app.add_exception_handler(Exception, unexpected_error)
-    document_errors(app)
 
 
-# ------------------------------------------------------------------ the OpenAPI description
+class RefusalOut(BaseModel):
+    """A refusal other than bad input: what was refused, the field, and what to do."""
 
-_PROBLEM: Final = {"type": "object", "title": "Problem", "properties": {
-    "detail": {"type": "string"}, "where": {"type": ["string", "null"]},
-    "fix": {"type": ["string", "null"]}}, "required": ["detail"]}
-_INVALID: Final = {"type": "object", "title": "Invalid", "properties": {
-    "detail": {"type": "array", "items": {"type": "object", "properties": {
-        "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
-        "msg": {"type": "string"}, "type": {"type": "string"},
-        "fix": {"type": ["string", "null"]}}, "required": ["loc", "msg"]}}},
-    "required": ["detail"]}
-ERROR_RESPONSES: Final[dict[int, tuple[str, str]]] = {
-    401: ("Not signed in: no or an expired session or token", "Problem"),
-    403: ("Not allowed for this role, or the CSRF token is missing or wrong", "Problem"),
-    404: ("No such record, or one the caller may not know about", "Problem"),
-    409: ("The record changed since it was read (stale expected_version)", "Problem"),
-    413: ("The request body is larger than the server accepts", "Problem"),
-    422: ("Invalid input; each item names the field and the fix", "Invalid"),
-    429: ("Too many requests or failed sign-ins; wait Retry-After seconds", "Problem"),
+    detail: str
+    where: str | None = None
+    fix: str | None = None
+
+
+class FieldErrorOut(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+    fix: str | None = None
+
+
+class InputErrorOut(BaseModel):
+    """Bad input (422): one entry per field, FastAPI's own validation shape plus ``fix``."""
+
+    detail: list[FieldErrorOut]
+
+
+# The error answers every operation may give, documented once for the router (the OpenAPI
+# document lists them under each operation).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": RefusalOut, "description": "not signed in, or the token expired"},
+    403: {"model": RefusalOut, "description": "signed in, but not allowed (or a bad CSRF token)"},
+    404: {"model": RefusalOut, "description": "no such record, or not one the caller may know of"},
+    409: {"model": RefusalOut, "description": "the record changed: reload and send again"},
+    422: {"model": InputErrorOut, "description": "bad input, with the field and the fix"},
+    413: {"model": RefusalOut, "description": "the request body is larger than the server "
+                                              "accepts"},
+    429: {"model": RefusalOut, "description": "too many attempts or requests; see Retry-After",
+          "headers": {"Retry-After": {"description": "seconds to wait",
+                                      "schema": {"type": "integer"}}}},
 }
-
-
-def document_errors(app: FastAPI) -> None:
-    """Make ``app.openapi()`` list the error answers of every ``/api/v1`` operation."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = build()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.setdefault("Problem", _PROBLEM)
-        components.setdefault("Invalid", _INVALID)
-        for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                if not isinstance(operation, dict) or "responses" not in operation:
-                    continue
-                responses = operation["responses"]
-                for code, (description, model) in ERROR_RESPONSES.items():
-                    content = {"application/json": {
-                        "schema": {"$ref": f"#/components/schemas/{model}"}}}
-                    entry: dict[str, Any] = {"description": description, "content": content}
-                    if code == 429:
-                        entry["headers"] = {"Retry-After": {"schema": {"type": "integer"},
-                                                            "description": "seconds to wait"}}
-                    if code == 422 and "422" in responses:
-                        responses["422"] = entry
-                    responses.setdefault(str(code), entry)
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

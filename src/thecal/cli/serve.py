@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         """Run the clinic server (API under /api/v1, pages at /)."""
         import uvicorn
 
-        from thecal.api.app import create_app
+        from thecal.app import create_app
         from thecal.service import Clinic, Settings
 
         settings = Settings(database_url=database, cookie_secure=not is_loopback(host))

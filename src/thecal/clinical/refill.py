@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from thecal.catalog import PumpModel, default_max_refill_interval_days
 from thecal.errors import InputError
 from thecal.limits import Reason, Severity
+from thecal.units import format_number
 
 # Maino 2017: a residual discrepancy above 1 mL (20 mL pump) or 2 mL (40 mL pump) is
 # potentially consequential. Pumps of other sizes take the threshold of the nearer class.
@@ -176,6 +177,18 @@ def fill_volume(*, capacity_ml: float, expected_residual_ml: float, withdrawn_ml
     remaining = max(0.0, expected_residual_ml - withdrawn_ml)
     fill = max(0.0, math.floor((capacity_ml - remaining) * 10 + 1e-9) / 10)
     return FillVolume(remaining_ml=remaining, suggested_added_ml=fill)
+
+
+def fill_volume_words(filling: FillVolume, capacity_ml: float) -> str:
+    """Why the suggested volume is what it is, in one line (SSN: do not overfill).
+
+    >>> filling = fill_volume(capacity_ml=20, expected_residual_ml=3, withdrawn_ml=2.5)
+    >>> fill_volume_words(filling, 20)  # doctest: +ELLIPSIS
+    'fills the 20 mL reservoir: the twin expects 0.5 mL still in it after the withdrawal; ...'
+    """
+    return (f"fills the {format_number(capacity_ml)} mL reservoir: the twin expects "
+            f"{format_number(round(filling.remaining_ml, 2))} mL still in it after the "
+            "withdrawal; never more than the capacity")
 
 
 # --------------------------------------------------------------------------- mixing
@@ -385,6 +398,23 @@ def bridge_bolus(*, old_concentration_mcg_per_ml: float, new_concentration_mcg_p
             "B-DOSE", Severity.DANGER))
     return BridgeBolus(True, dead_volume_ml, duration_h, rate, dose, old_concentration_mcg_per_ml,
                        new_concentration_mcg_per_ml, tuple(reasons))
+
+
+def bridge_bolus_words(bridge: BridgeBolus) -> str:
+    """The bridge bolus as a clinician programs it, in one line (B-DOSE).
+
+    >>> b = bridge_bolus(old_concentration_mcg_per_ml=500, new_concentration_mcg_per_ml=2000,
+    ...                  old_daily_dose_mcg=100, dead_volume_ml=0.2)
+    >>> bridge_bolus_words(b)[:57]  # 0.2 mL at 100/500 = 0.2 mL/day: 24 h; 0.2 × 500 = 100 mcg
+    'bridge bolus of 0.2 mL (100 mcg at the old 500 mcg/mL) ov'
+    """
+    if not bridge.needed:
+        return "no bridge bolus needed"
+    return (f"bridge bolus of {format_number(bridge.volume_ml)} mL "
+            f"({format_number(bridge.dose_mcg)} mcg at the old "
+            f"{format_number(bridge.old_concentration_mcg_per_ml)} mcg/mL) over "
+            f"{format_number(round(bridge.duration_h, 1))} h, then the new "
+            "concentration at the programmed rate")
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,16 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from thecal.cookies import client_address, session_cookie_name
 from thecal.errors import PermissionDeniedError
+from thecal.service import pages
 from thecal.web.rendering import render
 from thecal.web.security import (
     PageRoute,
     check_csrf,
+    clinic_of,
     home_for,
     optional_user,
-    port_of,
     session_token,
 )
 
@@ -43,7 +45,7 @@ def _login_page(request: Request, *, next_: str, error: str, username: str,
     for name, value in (headers or {}).items():
         response.headers[name] = value
     response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, path="/login", httponly=True,
-                        samesite="strict", secure=port_of(request).cookie_secure)
+                        samesite="strict", secure=clinic_of(request).settings.cookie_secure)
     return response
 
 
@@ -75,7 +77,7 @@ def login(request: Request, username: Annotated[str, Form(max_length=200)] = "",
           password: Annotated[str, Form(max_length=1000)] = "",
           next: Annotated[str, Form(max_length=2000)] = "",
           login_csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
-    port = port_of(request)
+    clinic = clinic_of(request)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not login_csrf or not hmac.compare_digest(expected.encode(),
                                                                  login_csrf.encode()):
@@ -90,7 +92,8 @@ def login(request: Request, username: Annotated[str, Form(max_length=200)] = "",
         error = "Enter your user name and password."
     else:
         try:
-            signed = port.sign_in(username.strip(), password)
+            signed = pages.sign_in(clinic, username.strip(), password,
+                                   client_address(request))
         except PermissionDeniedError as exc:
             if type(exc).__name__ == "ThrottledError":
                 retry = int(getattr(exc, "retry_after_s", 60))
@@ -103,21 +106,22 @@ def login(request: Request, username: Annotated[str, Form(max_length=200)] = "",
         return _login_page(request, next_=_safe_next(next), error=error,
                            username=username[:100], status_code=status_code, headers=headers)
     response = RedirectResponse(_safe_next(next) or home_for(signed.user), status_code=303)
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login", secure=port.cookie_secure,
-                           httponly=True, samesite="strict")
-    response.set_cookie(port.session_cookie_name, signed.token, httponly=True,
-                        samesite="lax", secure=port.cookie_secure, path="/")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login",
+                           secure=clinic.settings.cookie_secure, httponly=True,
+                           samesite="strict")
+    response.set_cookie(session_cookie_name(clinic.settings), signed.token, httponly=True,
+                        samesite="lax", secure=clinic.settings.cookie_secure, path="/")
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
-    port = port_of(request)
+    clinic = clinic_of(request)
     token = session_token(request)
     if optional_user(request) is not None:
         check_csrf(request, csrf_token)
-        port.sign_out(token)
+        pages.sign_out(clinic, token)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(port.session_cookie_name, path="/", secure=port.cookie_secure,
-                           httponly=True, samesite="lax")
+    response.delete_cookie(session_cookie_name(clinic.settings), path="/",
+                           secure=clinic.settings.cookie_secure, httponly=True, samesite="lax")
     return response
