@@ -1,16 +1,29 @@
-"""Fixtures of the security suite: the small clinic (``world``) on SQLite and, where a test
-takes ``database_url``, PostgreSQL; the app over it; and bearer tokens for every role."""
+"""Fixtures of the security suite: the small clinic (``world``) on SQLite — the modules whose
+findings depend on the database (tamper, throttle race) put it on both back ends —, the app
+over it, and bearer tokens for every role."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from thecal.app import create_app
-from thecal.service import issue_api_token
-from thecal.service.testing import PASSWORD, World
+from thecal.service import Clinic, FrozenClock, Settings, issue_api_token
+from thecal.service.testing import NOW, PASSWORD, World, build_world
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    clock = FrozenClock(NOW)
+    clinic = Clinic.open(Settings(database_url=f"sqlite:///{tmp_path / 'security.sqlite3'}"),
+                         clock=clock)
+    try:
+        yield build_world(clinic, clock)
+    finally:
+        clinic.dispose()
 
 
 @pytest.fixture

@@ -70,7 +70,8 @@ def test_own_site_work_and_the_user_list_shows_it(client: TestClient, tokens: di
     assert ok.status_code == 200, ok.text
 
 
-def test_cross_site_work_is_the_servers_command_line(world: World, database_url: str) -> None:
+def test_cross_site_work_is_the_servers_command_line(world: World) -> None:
+    database_url = world.clinic.engine.url.render_as_string(hide_password=False)
     runner = CliRunner()
     made = runner.invoke(cli, ["admin", "site-create", "Site C", "--database", database_url,
                                "--settings", json.dumps({"timezone": "Europe/Vienna"})])

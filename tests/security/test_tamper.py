@@ -23,13 +23,19 @@ from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from thecal.cli.main import app
-from thecal.service import Clinic
-from thecal.service.testing import World
+from thecal.service import Clinic, FrozenClock
+from thecal.service.testing import World, build_world
 from thecal.store import audit, chainkey
 from thecal.store import events as event_store
 from thecal.store.testing import schema_of
 
 runner = CliRunner()
+
+
+@pytest.fixture
+def world(clinic: Clinic, clock: FrozenClock) -> World:
+    """This module's findings depend on the database: SQLite and PostgreSQL."""
+    return build_world(clinic, clock)
 
 
 def _refill_row(clinic: Clinic) -> dict[str, object]:

@@ -10,11 +10,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from thecal.service import login
+from thecal.service import Clinic, FrozenClock, login
 from thecal.service.auth import lockout_seconds
 from thecal.service.errors import AuthenticationError, ThrottledError
-from thecal.service.testing import PASSWORD, World
+from thecal.service.testing import PASSWORD, World, build_world
 from thecal.store.tables import login_attempts
+
+
+@pytest.fixture
+def world(clinic: Clinic, clock: FrozenClock) -> World:
+    """This module's findings depend on the database: SQLite and PostgreSQL."""
+    return build_world(clinic, clock)
 
 
 def _evaluated(world: World, username: str) -> int:
