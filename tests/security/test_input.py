@@ -134,3 +134,16 @@ def test_control_characters_refused_in_site_settings(client: TestClient, tokens:
                             headers=bearer(tokens, "administrator"))
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"] == ["body", "settings", "clinic_phone"]
+
+
+def test_a_lone_cr_never_reaches_an_ics_line() -> None:
+    """Second line of defence behind the settings check: the calendar escapes CR too."""
+    from datetime import UTC, datetime
+
+    from thecal.service.results import Appointment
+    from thecal.web.ics import calendar
+
+    at = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    text = calendar([Appointment("u1", at, at, "Refill", location="room 2\rX-EVIL:1",
+                                 description="call\r\nus")], stamp=at)
+    assert "\rX-EVIL" not in text and all(line.count("\r") == 0 for line in text.split("\r\n"))
