@@ -166,6 +166,7 @@ from thecal.service.clinic import Clinic
 from thecal.service.clock import Clock, FrozenClock, SystemClock
 from thecal.service.errors import AuthenticationError, ThrottledError
 from thecal.service.home import alarm_meanings, patient_home, symptom_vocabulary
+from thecal.service.measurements import InterrogationOutcome, record_interrogation
 from thecal.service.patients import (
     Chart,
     TimelinePage,
@@ -211,6 +212,7 @@ __all__ = [
     "Clinic",
     "Clock",
     "FrozenClock",
+    "InterrogationOutcome",
     "LoginResult",
     "Settings",
     "SystemClock",
@@ -255,6 +257,7 @@ __all__ = [
     "propose_program_change",
     "propose_refill",
     "record_assessment",
+    "record_interrogation",
     "record_refill",
     "refill_record",
     "report_symptoms",

@@ -347,8 +347,11 @@ def chart_series(clinic: Clinic, actor: Actor, patient_id: int, *, days: int = S
     n_all = int((ahead - start) / step) + 1
     times = [(start + i * step).astimezone(zone) for i in range(n_all)]
     t_h = np.array([replayed.t_h(t) for t in times])
-    out["reservoir"] = {"name": "reservoir", "unit": "mL", "source": "twin (projection after now)",
-                        "points": _points(times, replayed.reservoir_ml_at(t_h))}
+    # The chart follows the measurements: the twin's estimate, re-anchored at every refill
+    # (the drained residual) and interrogation (docs/twin.md).
+    out["reservoir"] = {"name": "reservoir", "unit": "mL",
+                        "source": "twin estimate (projection after now)",
+                        "points": _points(times, replayed.estimate_ml_at(t_h))}
     out["daily_dose"] = {"name": "daily dose", "unit": "mcg/day", "source": "programmed",
                          "points": _points(times[:n_past],
                                            replayed.programmed_daily_dose.value_at(t_h[:n_past]))}
