@@ -165,6 +165,8 @@ def navigation(user: User | None, path: str) -> list[NavItem]:
     if user.role in CLINIC_ROLES:
         items = [("/clinic", "Worklist"), ("/clinic/triage", "Triage inbox"),
                  ("/clinic/team", "Care team"), ("/learn", "About the therapy")]
+        if user.role == "admin":
+            items.insert(3, ("/clinic/users", "Logins"))
     else:
         items = []
         for pid in user.patient_ids[:1]:
