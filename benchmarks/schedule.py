@@ -2,10 +2,10 @@
 
 A synthetic clinic (seeded): six nurses and two physicians; every weekday clinic room 1
 (09:00–12:30 and 13:30–17:00, each with a physician), room 2 in the morning (30-minute slots)
-and three home-visit rounds in fixed areas; patients due at random within the 90 days (a refill
-interval is up to 180 days, B-DOSE), a third of them at home (GOUDMAN21: home refills take a median 26 minutes), a few needing a
-physician. Prints JSON: seconds to a proposal, the solver status and its reported optimality
-gap, and how many patients were booked or escalated.
+and three home-visit rounds in fixed areas. Patients are due at random within the 90 days (a
+refill interval is up to 180 days, B-DOSE), a third of them at home (GOUDMAN21: home refills
+take a median 26 minutes), a few clinic visits need a physician. Prints JSON: seconds to a
+proposal, the solver status and its reported optimality gap, how many were booked or escalated.
 Run: ``.venv/bin/python benchmarks/schedule.py [--patients 2000] [--days 90] [--time-limit 60]``.
 """
 
