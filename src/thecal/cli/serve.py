@@ -46,6 +46,9 @@ def register(app: typer.Typer) -> None:
             from thecal.demo import create_demo
 
             result = create_demo(clinic)
+            from thecal.demo_calendar import create_demo_calendar
+
+            create_demo_calendar(clinic, result.site_id, result.patient_ids, "Europe/Berlin")
             console.print(result.summary(), markup=False)
         app_ = create_app(settings, clinic=clinic)
         console.print(f"thecal clinic on http://{host}:{port}/ (API: /api/v1, docs: "

@@ -305,3 +305,32 @@ def _explain(r: VisitRequest, s: Session, mates: list[str], requests: dict[str, 
     if r.preferred_weekdays:
         words.append("a preferred day" if s.start.weekday() in r.preferred_weekdays else "not a preferred day")
     return "; ".join(words)
+
+
+def booking_problems(request: VisitRequest, session: Session, present: Sequence[Staff], start: datetime,
+                     taken: Sequence[tuple[datetime, datetime]], *, now: datetime) -> list[tuple[str, str]]:
+    """Why a booking made by hand would break a hard rule (empty when it is fine): the same rules
+    the scheduler keeps, checked for one patient, session and start time."""
+    problems: list[tuple[str, str]] = []
+    need = session.slots_for(request.visit_minutes)
+    offset = (start - session.start).total_seconds() / 60
+    index = int(offset // session.slot_minutes)
+    end = start + timedelta(minutes=need * session.slot_minutes)
+    if offset < 0 or offset % session.slot_minutes or end > session.end:
+        problems.append(("not-a-slot", f"{start.isoformat()} is not the start of a free run of {need} slot(s) "
+                                       f"in session {session.id}"))
+    if start < now:
+        problems.append(("in-the-past", "the appointment would be in the past"))
+    if end > request.refill_due_by:
+        problems.append(("after-due", f"the visit would end after the refill is due by "
+                                      f"{request.refill_due_by.isoformat()} (withdrawal risk)"))
+    if session.kind != request.kind:
+        problems.append(("wrong-kind", f"the patient needs a {request.kind} visit, session {session.id} is "
+                                       f"{session.kind}"))
+    if not present:
+        problems.append(("staff-absent", f"all staff of session {session.id} are absent"))
+    elif request.needs_physician and not any(p.role == "physician" for p in present):
+        problems.append(("no-physician", "the visit needs a physician and none is present in this session"))
+    if any(a < end and start < b for a, b in taken):
+        problems.append(("slot-taken", f"slot {index} of session {session.id} is already booked"))
+    return problems
