@@ -452,3 +452,56 @@ def patient_appointment(conn: Connection, patient_id: int) -> dict[str, Any] | N
 
 def staff_user_ids(conn: Connection, usernames: Sequence[str]) -> list[int]:
     return [int(r[0]) for r in conn.execute(select(users.c.id).where(users.c.username.in_(list(usernames))))]
+
+
+# ------------------------------------------------------------------ reminders
+
+@dataclass(frozen=True)
+class ReminderResult:
+    sent: tuple[int, ...]  # appointment ids reminded
+    skipped: tuple[tuple[int, str], ...]  # (appointment id, why)
+
+
+def send_reminders(clinic: Clinic, actor: Actor, *, within: timedelta = timedelta(days=2)) -> ReminderResult:
+    """E-mail a reminder for every booked appointment starting within ``within`` not yet reminded."""
+    from thecal.service.notify import Notice, NotifyError, SmtpServer, send
+
+    settings = clinic.settings
+    if not settings.smtp_host:
+        raise InputError("no SMTP server is set, so no reminder can be sent", where="smtp_host",
+                         fix="set smtp_host (and smtp_port) in the server settings")
+    server = SmtpServer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    now = clinic.now()
+
+    def pick(conn: Connection) -> list[tuple[AppointmentView, str | None]]:
+        authz.require(actor, WRITE)
+        visible = {int(p["id"]) for p in records.list_patients_where(conn, authz.visible_patients_clause(actor))}
+        rows = [r for r in store.active_appointments(conn, start=now, end=now + within)
+                if r["reminder_sent_at"] is None and int(r["patient_id"]) in visible]
+        needs = store.visit_needs_for(conn, [int(r["patient_id"]) for r in rows])
+        return [(_appointment_view(conn, r), (needs.get(int(r["patient_id"])) or {}).get("email")) for r in rows]
+
+    sent: list[int] = []
+    skipped: list[tuple[int, str]] = []
+    for view, email in clinic.run(actor, "schedule.remind", pick):
+        if not email:
+            skipped.append((view.id, "no e-mail address recorded"))
+            continue
+        where = "your home" if view.kind == "home" else view.place
+        body = (f"Hello {view.display_name},\n\nyour pump refill is booked for "
+                f"{view.start.isoformat(timespec='minutes')} at {where}.\n"
+                "Please keep it: the pump must be refilled before it runs low. If you cannot come, call the "
+                "clinic today so we can rebook before your refill is due.\n")
+        try:
+            send(server, Notice(email, "Your pump refill appointment", body))
+        except NotifyError as exc:
+            skipped.append((view.id, exc.message))
+            continue
+
+        def mark(conn: Connection, aid: int = view.id, pid: int = view.patient_id) -> None:
+            store.update_appointment(conn, aid, clinic.now(), reminder_sent_at=clinic.now())
+            clinic.audit(conn, actor, "schedule.reminded", patient_id=pid, entity="appointment", entity_id=str(aid))
+
+        clinic.run(actor, "schedule.reminded", mark)
+        sent.append(view.id)
+    return ReminderResult(tuple(sent), tuple(skipped))
