@@ -46,3 +46,7 @@ def install(app: FastAPI, settings: Any = None, *,
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for module in (auth, clinic, home, learn):
         app.include_router(module.router)
+    from thecal.web import dashboard, visit_report  # refill clinic pages (issue 13): call service/ directly
+
+    app.include_router(visit_report.router)
+    app.include_router(dashboard.router)
