@@ -27,6 +27,9 @@ def create_app(settings: Settings | None = None, *, clinic: Clinic | None = None
     app.state.settings = settings
     install_handlers(app)
     app.include_router(router)
+    from thecal.api.fhir import router as fhir_router
+
+    app.include_router(fhir_router)
     from thecal.web import install as install_pages  # pages import the API's dependencies
 
     install_pages(app, settings)

@@ -19,12 +19,14 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from thecal.errors import InputError
+from thecal.sources import check_source
 
 SessionKind = Literal["clinic", "home"]
 StaffRole = Literal["nurse", "physician"]
 SESSION_KINDS: Final = ("clinic", "home")
 STAFF_ROLES: Final = ("nurse", "physician")
 DEFAULT_VISIT_MINUTES: Final = 30  # GOUDMAN21: home refill median 26 min, rounded up to a slot
+VISIT_SOURCE: Final = check_source("GOUDMAN21")
 ESCALATE_TO: Final = "on-call clinician"
 
 
