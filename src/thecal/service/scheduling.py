@@ -505,3 +505,51 @@ def send_reminders(clinic: Clinic, actor: Actor, *, within: timedelta = timedelt
         clinic.run(actor, "schedule.reminded", mark)
         sent.append(view.id)
     return ReminderResult(tuple(sent), tuple(skipped))
+
+
+@dataclass(frozen=True)
+class FreeSlot:
+    session_id: int
+    kind: str
+    place: str
+    start: datetime
+    end: datetime
+
+
+def free_slots(clinic: Clinic, actor: Actor, patient_id: int, *, start: datetime, days: int,
+               moving: int | None = None, limit: int = 200) -> list[FreeSlot]:
+    """The slots where this patient could be booked (or an appointment moved) without breaking a hard rule."""
+    def body(conn: Connection) -> list[FreeSlot]:
+        authz.patient_for(conn, actor, WRITE, patient_id)
+        site = _site(actor)
+        begin = max(start, clinic.now())
+        rows, staff, absences, _ = _calendar(conn, site, begin, begin + timedelta(days=days))
+        by_id = {s.id: s for s in staff}
+        due = conn.execute(select(projections.c.refill_due_by).where(projections.c.patient_id == patient_id)).scalar()
+        needs = store.visit_needs_for(conn, [patient_id]).get(patient_id)
+        out: list[FreeSlot] = []
+        for row in rows:
+            if not row["staff"]:
+                continue
+            session = _session_value(row)
+            request = _request(patient_id, due or session.end + timedelta(days=3650), needs)
+            present = present_staff(session, by_id, absences)
+            taken = [(a["starts_at"], a["ends_at"]) for a in store.active_appointments(conn, session_ids=[row["id"]])
+                     if a["id"] != moving]
+            for index in range(session.slots - session.slots_for(request.visit_minutes) + 1):
+                at = session.slot_start(index)
+                if not booking_problems(request, session, present, at, taken, now=clinic.now()):
+                    end = at + timedelta(minutes=session.slot_minutes * session.slots_for(request.visit_minutes))
+                    out.append(FreeSlot(int(row["id"]), session.kind, session.place, at, end))
+                    if len(out) >= limit:
+                        return out
+        return out
+
+    return clinic.run(actor, "schedule.read", body, patient_id=patient_id)
+
+
+def appointment(clinic: Clinic, actor: Actor, appointment_id: int) -> AppointmentView:
+    def body(conn: Connection) -> AppointmentView:
+        return _appointment_view(conn, _own_appointment(conn, actor, appointment_id))
+
+    return clinic.run(actor, "schedule.read", body, entity="appointment", entity_id=str(appointment_id))

@@ -46,7 +46,7 @@ def install(app: FastAPI, settings: Any = None, *,
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for module in (auth, clinic, home, learn):
         app.include_router(module.router)
-    from thecal.web import dashboard, visit_report  # refill clinic pages (issue 13): call service/ directly
+    from thecal.web import dashboard, schedule, visit_report  # refill clinic (issue 13): service/ directly
 
-    app.include_router(visit_report.router)
-    app.include_router(dashboard.router)
+    for module_ in (visit_report, dashboard, schedule):
+        app.include_router(module_.router)

@@ -164,6 +164,7 @@ def navigation(user: User | None, path: str) -> list[NavItem]:
         return []
     if user.role in CLINIC_ROLES:
         items = [("/clinic", "Worklist"), ("/clinic/triage", "Triage inbox"),
+                 ("/clinic/schedule", "Schedule"), ("/clinic/dashboard", "Dashboard"),
                  ("/clinic/team", "Care team"), ("/learn", "About the therapy")]
     else:
         items = []
