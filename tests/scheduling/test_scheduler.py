@@ -94,13 +94,28 @@ def test_hard_rules_hold_on_random_clinics(clinic: tuple) -> None:
 
 
 def test_books_as_late_as_is_safe() -> None:
-    # Sessions Monday, Wednesday, Friday 09:00–12:00 UTC. Due Friday 08:00: Friday's session ends
+    # Sessions Monday, Wednesday, Friday 09:00–12:00 UTC. Due Friday 08:00: Friday's session starts
     # after the due time, so Wednesday (ends 12:00, 1.8 days before) is the latest safe one.
     sessions = [Session(f"s{d}", "clinic", _day(d, 2), _day(d, 5), ("nurse-a",)) for d in (0, 2, 4)]
     p = propose([VisitRequest("p1", _day(4, 1))], sessions, STAFF, start=T0)
     assert [(b.session_id, b.start) for b in p.bookings] == [("s2", _day(2, 2))]
     assert "the latest suitable session before the due date" in p.bookings[0].reason
     assert p.status == "OPTIMAL" and p.gap == 0.0
+
+
+def test_a_due_time_inside_a_session_books_the_slots_before_it() -> None:
+    # One session Thursday 09:00–12:00 (six 30-minute slots). p1, p2, p3 are due at 10:00: only the
+    # 09:00 and 09:30 slots end by then, so two of them are booked there and one is escalated. p4 is
+    # due at 10:30 and takes 10:00 (ends 10:30, its due time); p5, due next week, fits after.
+    s = Session("thu", "clinic", _day(3, 2), _day(3, 5), ("nurse-a",))
+    requests = [VisitRequest(f"p{i}", _day(3, 3)) for i in (1, 2, 3)]
+    requests += [VisitRequest("p4", _day(3, 3.5)), VisitRequest("p5", _day(9, 0))]
+    p = propose(requests, [s], STAFF, start=T0)
+    got = {b.patient_id: b.start for b in p.bookings}
+    assert sorted(t for pid, t in got.items() if pid in ("p1", "p2", "p3")) == [_day(3, 2), _day(3, 2.5)]
+    assert got["p4"] == _day(3, 3) and got["p5"] >= _day(3, 3.5)
+    assert [u.code for u in p.unscheduled] == ["sessions-full"]
+    assert all(b.end <= b.refill_due_by for b in p.bookings)
 
 
 def test_capacity_pushes_the_second_patient_earlier_and_explains() -> None:

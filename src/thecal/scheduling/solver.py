@@ -3,8 +3,8 @@
 One boolean per (patient, candidate session). A session is a **candidate** for a patient only
 if every hard rule already holds there, so the solver cannot break them:
 
-* it ends no later than the patient's conservative ``refill_due_by`` and starts no earlier
-  than the planning start (and the patient's ``earliest``, when given);
+* a visit at its start would end no later than the patient's conservative ``refill_due_by``,
+  and it starts no earlier than the planning start (and the patient's ``earliest``, when given);
 * it is of the visit's kind (home round for a home visit, clinic room otherwise);
 * at least one of its staff is present for the whole session, and for a physician visit a
   physician is present (an absence covering any part of the session removes that person);
@@ -12,7 +12,9 @@ if every hard rule already holds there, so the solver cannot break them:
   which rules out double-booking staff).
 
 The model adds the rest: each patient at most once; the slots booked in a session never exceed
-its slots (a booking kept from an earlier plan and marked ``locked`` stays where it is).
+its slots (a booking kept from an earlier plan and marked ``locked`` stays where it is); where the
+due time falls inside a session, the visits due no later than it must fit in the slots before it
+(earliest-due-first order within the session is then feasible, so every visit ends in time).
 Objective, lexicographic by weight: book everyone who can be booked (refills missed mean
 withdrawal risk, B-DOSE), keep earlier bookings, then as late as is safe (less drug discarded,
 fewer visits: days of slack before the due date cost one each), home visits grouped by area,
@@ -63,6 +65,23 @@ class SolverReport:
     wall_s: float
 
 
+def _at(value: datetime) -> str:
+    """A time in words for reasons: to the minute, with its offset."""
+    return value.isoformat(timespec="minutes")
+
+
+def _fits_before(s: Session, r: VisitRequest) -> bool:
+    """Whether a visit at the session's start would end by the due time."""
+    return s.start + timedelta(minutes=s.slot_minutes * s.slots_for(r.visit_minutes)) <= r.refill_due_by
+
+
+def _slots_before_due(s: Session, r: VisitRequest) -> int | None:
+    """How many of the session's slots end by the due time, when the due time falls inside the session."""
+    if r.refill_due_by >= s.end:
+        return None
+    return int((r.refill_due_by - s.start).total_seconds() // (60 * s.slot_minutes))
+
+
 def check_calendar(sessions: Sequence[Session], staff: Sequence[Staff]) -> None:
     """Refuse a calendar with unknown staff, repeated ids or one person in two overlapping sessions."""
     known = {s.id for s in staff}
@@ -95,11 +114,11 @@ def present_staff(session: Session, staff: dict[str, Staff], absences: Iterable[
 def _why_not(request: VisitRequest, sessions: Sequence[Session], present: dict[str, tuple[Staff, ...]],
              start: datetime) -> tuple[str, str]:
     """Why no session is a candidate for ``request`` (code, words)."""
-    due = request.refill_due_by.isoformat()
+    due = _at(request.refill_due_by)
     if request.refill_due_by <= start:
         return ("overdue", f"the refill was due by {due}, before the planning start: refill today "
                            "and never let the pump run dry (withdrawal risk)")
-    in_time = [s for s in sessions if s.end <= request.refill_due_by and s.start >= start
+    in_time = [s for s in sessions if _fits_before(s, request) and s.start >= start
                and (request.earliest is None or s.start >= request.earliest)]
     if not in_time:
         return ("no-session-before-due", f"no session ends before the refill is due by {due}")
@@ -123,7 +142,7 @@ def _candidates(request: VisitRequest, sessions: Sequence[Session], present: dic
                 start: datetime) -> list[Session]:
     out = []
     for s in sessions:
-        if s.kind != request.kind or s.end > request.refill_due_by or s.start < start:
+        if s.kind != request.kind or not _fits_before(s, request) or s.start < start:
             continue
         if request.earliest is not None and s.start < request.earliest:
             continue
@@ -198,6 +217,13 @@ def propose(requests: Sequence[VisitRequest], sessions: Sequence[Session], staff
     for sid, entries in by_session.items():
         s = session_by_id[sid]
         model.add(sum(s.slots_for(by_request[pid].visit_minutes) * x for pid, x in entries) <= s.slots)
+        for pid, x in entries:
+            room = _slots_before_due(s, by_request[pid])
+            if room is not None:  # the visits due no later than this one fit before its due time
+                due = by_request[pid].refill_due_by
+                ahead = [(q, xq) for q, xq in entries if by_request[q].refill_due_by <= due]
+                model.add(sum(s.slots_for(by_request[q].visit_minutes) * xq for q, xq in ahead) <= room
+                          ).only_enforce_if(x)
         if s.kind == "home":
             areas: dict[str, list[cp_model.IntVar]] = defaultdict(list)
             for pid, x in entries:
@@ -231,7 +257,7 @@ def propose(requests: Sequence[VisitRequest], sessions: Sequence[Session], staff
             continue
         if candidates[r.patient_id]:
             code_, words = "sessions-full", (f"every suitable session before the refill is due by "
-                                             f"{r.refill_due_by.isoformat()} is full")
+                                             f"{_at(r.refill_due_by)} is full")
         else:
             code_, words = _why_not(r, sessions, present, start)
         unscheduled.append(Unscheduled(r.patient_id, r.refill_due_by, code_,
@@ -262,8 +288,13 @@ def _pack(chosen: dict[str, list[str]], sessions: dict[str, Session], requests: 
                 if 0 <= index <= s.slots - need and all(free[index:index + need]):
                     placed[pid] = index
                     free[index:index + need] = [False] * need
-        order = sorted((p for p in pids if p not in placed),
-                       key=lambda p: (requests[p].area if s.kind == "home" else "", requests[p].refill_due_by, p))
+        def key(p: str, sess: Session = s) -> tuple[int, datetime, str, datetime, str]:
+            r = requests[p]
+            limited = r.refill_due_by < sess.end  # due inside the session: earliest-due first, ahead of the rest
+            return (0 if limited else 1, r.refill_due_by if limited else sess.end,
+                    r.area if sess.kind == "home" else "", r.refill_due_by, p)
+
+        order = sorted((p for p in pids if p not in placed), key=key)
         for pid in order:
             need = s.slots_for(requests[pid].visit_minutes)
             found = next((i for i in range(s.slots - need + 1) if all(free[i:i + need])), None)
@@ -272,6 +303,13 @@ def _pack(chosen: dict[str, list[str]], sessions: dict[str, Session], requests: 
                              {k: v for k, v in previous.items() if v.session_id != sid}, candidates)
             placed[pid] = found
             free[found:found + need] = [False] * need
+        late = [p for p, i in placed.items()
+                if s.slot_start(i) + timedelta(minutes=s.slot_minutes * s.slots_for(requests[p].visit_minutes))
+                > requests[p].refill_due_by]
+        if late and any(previous.get(p) is not None and previous[p].session_id == sid for p in pids):
+            # a kept time pushed a visit past its due time: pack the session afresh, earliest due first
+            return _pack(chosen, sessions, requests, {k: v for k, v in previous.items() if v.session_id != sid},
+                         candidates)
         for pid, index in placed.items():
             r = requests[pid]
             begin = s.slot_start(index)
@@ -285,7 +323,7 @@ def _pack(chosen: dict[str, list[str]], sessions: dict[str, Session], requests: 
 
 def _explain(r: VisitRequest, s: Session, mates: list[str], requests: dict[str, VisitRequest],
              options: list[Session], kept: bool) -> str:
-    slack = (r.refill_due_by - s.end).total_seconds() / 86400
+    slack = max(0.0, (r.refill_due_by - min(s.end, r.refill_due_by)).total_seconds() / 86400)
     what = "home visit" if r.home_visit else "clinic visit"
     words = [f"{what} on {_WEEKDAYS[s.start.weekday()]} {s.start.date().isoformat()} "
              f"({s.place or s.id}), {slack:.1f} days before the refill is due by {r.refill_due_by.date().isoformat()}"]
@@ -317,13 +355,13 @@ def booking_problems(request: VisitRequest, session: Session, present: Sequence[
     index = int(offset // session.slot_minutes)
     end = start + timedelta(minutes=need * session.slot_minutes)
     if offset < 0 or offset % session.slot_minutes or end > session.end:
-        problems.append(("not-a-slot", f"{start.isoformat()} is not the start of a free run of {need} slot(s) "
+        problems.append(("not-a-slot", f"{_at(start)} is not the start of a free run of {need} slot(s) "
                                        f"in session {session.id}"))
     if start < now:
         problems.append(("in-the-past", "the appointment would be in the past"))
     if end > request.refill_due_by:
         problems.append(("after-due", f"the visit would end after the refill is due by "
-                                      f"{request.refill_due_by.isoformat()} (withdrawal risk)"))
+                                      f"{_at(request.refill_due_by)} (withdrawal risk)"))
     if session.kind != request.kind:
         problems.append(("wrong-kind", f"the patient needs a {request.kind} visit, session {session.id} is "
                                        f"{session.kind}"))
