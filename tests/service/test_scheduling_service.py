@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from thecal.errors import ConflictError, NotFoundError, PermissionDeniedError
 from thecal.service import scheduling as cal
+from thecal.service import worklist
 from thecal.service.testing import NOW, World
 from thecal.store.scheduling import escalations
 from thecal.store.tables import projections
@@ -58,6 +59,8 @@ def test_propose_accept_move_cancel_and_missed(world: World) -> None:
     with world.clinic.transaction() as conn:
         rows = conn.execute(select(escalations).where(escalations.c.resolved_at.is_(None))).mappings().all()
     assert [r["kind"] for r in rows] == ["missed-appointment"] and rows[0]["escalate_to"] == "on-call clinician"
+    flagged = next(i for i in worklist(world.clinic, nurse) if i.patient_id == world.patient_a)
+    assert flagged.reasons[0].startswith("escalated to the on-call clinician: missed the refill appointment")
     rebooked = cal.book(world.clinic, nurse, cal.BookingRequest(world.patient_a, late.id, late.start))
     with world.clinic.transaction() as conn:
         assert conn.execute(select(escalations).where(escalations.c.resolved_at.is_(None))).first() is None

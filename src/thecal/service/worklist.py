@@ -156,12 +156,25 @@ def worklist(clinic: Clinic, actor: Actor, *, limit: int = 100) -> list[Worklist
                               projections.c.refill_due_by, patients.c.id)
                     .limit(wanted - len(items)))
             items += [_item(dict(row), now) for row in conn.execute(rest).mappings()]
-        shown = items[:wanted]
+        shown = _with_escalations(conn, items[:wanted])
         clinic.audit(conn, actor, "worklist.read", entity="patient",
                      detail=f"{len(shown)} of {total} patients listed")
         return shown
 
     return clinic.run(actor, "worklist.read", body, entity="worklist")
+
+
+def _with_escalations(conn: Connection, items: list[WorklistItem]) -> list[WorklistItem]:
+    """Add the open escalations (could not be booked in time, missed a visit) to the reasons (a flag: the
+    order stays the score's)."""
+    from dataclasses import replace
+
+    from thecal.store.scheduling import open_escalations
+
+    flags: dict[int, list[str]] = {}
+    for row in open_escalations(conn, [i.patient_id for i in items]):
+        flags.setdefault(int(row["patient_id"]), []).append(f"escalated to the {row['escalate_to']}: {row['detail']}")
+    return [replace(i, reasons=[*flags[i.patient_id], *i.reasons]) if i.patient_id in flags else i for i in items]
 
 
 def _item(row: dict[str, Any], now: datetime) -> WorklistItem:
