@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import time
@@ -56,6 +57,10 @@ def patients(n: int, days: int, rng: random.Random) -> list[VisitRequest]:
     return out
 
 
+def _num(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=2000)
@@ -71,8 +76,8 @@ def main() -> None:
     print(json.dumps({"patients": args.patients, "days": args.days, "sessions": len(sessions),
                       "workers": args.workers, "time_limit_s": args.time_limit,
                       "seconds_to_proposal": round(wall, 2), "status": p.status,
-                      "objective": p.objective, "best_bound": p.best_bound,
-                      "optimality_gap": round(p.gap, 6), "booked": len(p.bookings),
+                      "objective": _num(p.objective), "best_bound": _num(p.best_bound),
+                      "optimality_gap": _num(round(p.gap, 6)), "booked": len(p.bookings),
                       "unscheduled": len(p.unscheduled)}, indent=2))
 
 

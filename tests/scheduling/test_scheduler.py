@@ -93,6 +93,15 @@ def test_hard_rules_hold_on_random_clinics(clinic: tuple) -> None:
     check_hard_rules(p, requests, sessions, absences, T0)
 
 
+@settings(max_examples=15)
+@given(clinics())
+def test_the_greedy_start_keeps_the_hard_rules_too(clinic: tuple) -> None:
+    # With no time to search, the proposal is the greedy plan the solver would start from.
+    requests, sessions, absences, existing = clinic
+    p = propose(requests, sessions, STAFF, absences, existing, start=T0, time_limit_s=1e-9)
+    check_hard_rules(p, requests, sessions, absences, T0)
+
+
 def test_books_as_late_as_is_safe() -> None:
     # Sessions Monday, Wednesday, Friday 09:00–12:00 UTC. Due Friday 08:00: Friday's session starts
     # after the due time, so Wednesday (ends 12:00, 1.8 days before) is the latest safe one.

@@ -211,6 +211,8 @@ def propose(requests: Sequence[VisitRequest], sessions: Sequence[Session], staff
         booked[r.patient_id] = b
         objective.append(W_UNBOOKED * (1 - b))
 
+    hint = _greedy(requests, candidates, previous)
+    area_vars: dict[tuple[str, str], cp_model.IntVar] = {}
     by_session: dict[str, list[tuple[str, cp_model.IntVar]]] = defaultdict(list)
     for (pid, sid), x in choice.items():
         by_session[sid].append((pid, x))
@@ -231,9 +233,17 @@ def propose(requests: Sequence[VisitRequest], sessions: Sequence[Session], staff
             if len(areas) > 1:
                 for area, xs in areas.items():
                     visited = model.new_bool_var(f"area[{sid},{area}]")
+                    area_vars[(sid, area)] = visited
                     model.add_max_equality(visited, xs)
                     objective.append(W_AREA * visited)
     model.minimize(sum(objective))
+    for (pid, sid), x in choice.items():  # a greedy plan to start from (the solver improves on it)
+        model.add_hint(x, hint.get(pid) == sid)
+    for pid, b in booked.items():
+        model.add_hint(b, pid in hint)
+    for (sid, area), visited in area_vars.items():
+        model.add_hint(visited, any(hint.get(pid) == sid and by_request[pid].area == area
+                                    for pid, _ in by_session[sid]))
 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit_s
@@ -241,14 +251,16 @@ def propose(requests: Sequence[VisitRequest], sessions: Sequence[Session], staff
     solver.parameters.random_seed = seed
     code = solver.solve(model)
     status = solver.status_name(code)
-    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # pragma: no cover - always feasible (all unbooked)
-        raise InputError(f"the scheduler found no plan ({status})", where="schedule",
-                         fix="give it more time or fewer patients")
-
     chosen: dict[str, list[str]] = defaultdict(list)
-    for (pid, sid), x in choice.items():
-        if solver.boolean_value(x):
+    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        for (pid, sid), x in choice.items():
+            if solver.boolean_value(x):
+                chosen[sid].append(pid)
+        objective_value, bound = solver.objective_value, solver.best_objective_bound
+    else:  # no solution within the time limit: the greedy plan (it keeps every hard rule too)
+        for pid, sid in hint.items():
             chosen[sid].append(pid)
+        status, objective_value, bound = f"GREEDY ({status})", float("nan"), float("nan")
     bookings = _pack(chosen, session_by_id, by_request, previous, candidates)
     booked_ids = {b.patient_id for b in bookings}
     unscheduled = []
@@ -266,9 +278,29 @@ def propose(requests: Sequence[VisitRequest], sessions: Sequence[Session], staff
                            if pid in by_request and not any(b.patient_id == pid and b.session_id == prior.session_id
                                                             and b.start == prior.start for b in bookings)))
     return Proposal(bookings=tuple(sorted(bookings, key=lambda b: (b.start, b.session_id, b.patient_id))),
-                    unscheduled=tuple(unscheduled), status=status, objective=solver.objective_value,
-                    best_bound=solver.best_objective_bound, wall_s=time.perf_counter() - clock,
+                    unscheduled=tuple(unscheduled), status=status, objective=objective_value,
+                    best_bound=bound, wall_s=time.perf_counter() - clock,
                     changed=changed)
+
+
+def _greedy(requests: Sequence[VisitRequest], candidates: dict[str, list[Session]],
+            previous: dict[str, ExistingBooking]) -> dict[str, str]:
+    """Earliest due first, each into its earlier session if kept, else the latest session with room."""
+    used: dict[str, int] = defaultdict(int)
+    plan: dict[str, str] = {}
+    for r in sorted(requests, key=lambda q: (q.refill_due_by, q.patient_id)):
+        options = sorted(candidates[r.patient_id], key=lambda s: s.start, reverse=True)
+        prior = previous.get(r.patient_id)
+        if prior is not None:
+            options.sort(key=lambda s: s.id != prior.session_id)
+        for s in options:
+            need = s.slots_for(r.visit_minutes)
+            room = _slots_before_due(s, r)
+            if used[s.id] + need <= (s.slots if room is None else room):
+                used[s.id] += need
+                plan[r.patient_id] = s.id
+                break
+    return plan
 
 
 def _pack(chosen: dict[str, list[str]], sessions: dict[str, Session], requests: dict[str, VisitRequest],
