@@ -4,7 +4,8 @@ Added to the demo site (``thecal.demo``) by ``thecal demo`` and ``thecal serve -
 (a site that already has sessions is left alone). In the site's time zone: a clinic room on Tuesday
 and Thursday mornings (Thursday with the physician, for visits that need one), home-visit rounds on
 Monday, Wednesday and Friday. Every third patient is visited at home (home refills took a median
-of 26 minutes and every patient preferred them, GOUDMAN21), in one of three areas.
+of 26 minutes and every patient preferred them, GOUDMAN21), in one of three areas. The demo site
+lets patients choose their own slot within their window (site setting ``patients_choose_slot``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from thecal.service import Clinic
+from thecal.service import Clinic, admin
 from thecal.service import scheduling as calendar
 from thecal.service.actors import SYSTEM
 from thecal.store.scheduling import clinic_sessions
@@ -33,6 +34,7 @@ def create_demo_calendar(clinic: Clinic, site_id: int, patient_ids: list[int], t
         if conn.execute(select(clinic_sessions.c.id).where(clinic_sessions.c.site_id == site_id)).first():
             return 0
     actor = replace(SYSTEM, site_id=site_id)
+    admin.update_site_settings(clinic, SYSTEM, site_id, {"patients_choose_slot": True})
     zone = ZoneInfo(timezone)
     today = clinic.now().astimezone(zone).date()
     added = 0

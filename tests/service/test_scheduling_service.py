@@ -105,3 +105,28 @@ def test_calendar_writes_need_a_staff_role(world: World) -> None:
     _session(world, NOW + timedelta(days=1))
     with pytest.raises(ConflictError, match="already on session"):
         _session(world, NOW + timedelta(days=1, hours=1))
+
+
+def test_patients_choose_a_slot_only_where_the_site_allows(world: World) -> None:
+    from thecal.service import admin
+    from thecal.service.actors import SYSTEM
+
+    patient = world.actor("patient")
+    due = _due(world, world.patient_a)
+    in_window = _session(world, due.replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=3))
+    too_early = _session(world, due - timedelta(days=30))
+    assert cal.my_slots(world.clinic, patient, world.patient_a).slots == ()
+    with pytest.raises(PermissionDeniedError, match="books refill appointments itself"):
+        cal.choose_slot(world.clinic, patient, world.patient_a, session_id=in_window.id, start=in_window.start)
+    admin.update_site_settings(world.clinic, SYSTEM, world.site_a, {"patients_choose_slot": True})
+    mine = cal.my_slots(world.clinic, patient, world.patient_a)
+    assert mine.allowed and {s.session_id for s in mine.slots} == {in_window.id}  # the window: 14 days before due
+    with pytest.raises(ConflictError, match="earlier than your refill window"):
+        cal.choose_slot(world.clinic, patient, world.patient_a, session_id=too_early.id, start=too_early.start)
+    booked = cal.choose_slot(world.clinic, patient, world.patient_a, session_id=in_window.id,
+                             start=mine.slots[1].start)
+    assert booked.start == in_window.start + timedelta(minutes=30)
+    again = cal.choose_slot(world.clinic, patient, world.patient_a, session_id=in_window.id, start=in_window.start)
+    assert again.id == booked.id and again.start == in_window.start  # the same booking, moved
+    with pytest.raises(NotFoundError):
+        cal.my_slots(world.clinic, patient, world.patient_b)

@@ -45,3 +45,12 @@ def test_dashboard_and_csv_exports(client: TestClient) -> None:
     assert len(worklist) == 40 and int(worklist[0]["urgency"]) >= int(worklist[-1]["urgency"])
     schedule = client.get("/clinic/schedule.csv")
     assert schedule.text.startswith("appointment_id,patient_id,mrn")
+
+
+def test_patient_appointment_page(client: TestClient) -> None:
+    signed_in(client, "demo-patient")
+    page = client.get("/my/1/appointment")
+    assert page.status_code == 200 and "My refill appointment" in page.text
+    # patient 1 is overdue: no slot is left in the window, so the page says the clinic will call
+    assert "the clinic will call you" in page.text
+    assert client.get("/my/3/appointment").status_code == 403

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, select
 
-from thecal.errors import ConflictError, InputError, NotFoundError
+from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from thecal.scheduling import Absence, ExistingBooking, Session, Staff, VisitRequest, propose
 from thecal.scheduling.calendar import ESCALATE_TO, SESSION_KINDS
 from thecal.scheduling.solver import booking_problems, present_staff
@@ -312,9 +312,10 @@ def _appointment_view(conn: Connection, row: dict[str, Any]) -> AppointmentView:
 
 
 def _check_booking(conn: Connection, actor: Actor, clinic: Clinic, req: BookingRequest,
-                   moving: int | None = None) -> tuple[datetime, datetime]:
-    site = _site(actor)
-    authz.patient_for(conn, actor, WRITE, req.patient_id)
+                   moving: int | None = None, site_id: int | None = None) -> tuple[datetime, datetime]:
+    site = site_id if site_id is not None else _site(actor)
+    if site_id is None:
+        authz.patient_for(conn, actor, WRITE, req.patient_id)
     row = store.get_session(conn, req.session_id)
     if row is None or row["site_id"] != site or row["cancelled"]:
         raise NotFoundError(f"session {req.session_id} not found", where="session_id")
@@ -521,31 +522,35 @@ def free_slots(clinic: Clinic, actor: Actor, patient_id: int, *, start: datetime
     """The slots where this patient could be booked (or an appointment moved) without breaking a hard rule."""
     def body(conn: Connection) -> list[FreeSlot]:
         authz.patient_for(conn, actor, WRITE, patient_id)
-        site = _site(actor)
-        begin = max(start, clinic.now())
-        rows, staff, absences, _ = _calendar(conn, site, begin, begin + timedelta(days=days))
-        by_id = {s.id: s for s in staff}
-        due = conn.execute(select(projections.c.refill_due_by).where(projections.c.patient_id == patient_id)).scalar()
-        needs = store.visit_needs_for(conn, [patient_id]).get(patient_id)
-        out: list[FreeSlot] = []
-        for row in rows:
-            if not row["staff"]:
-                continue
-            session = _session_value(row)
-            request = _request(patient_id, due or session.end + timedelta(days=3650), needs)
-            present = present_staff(session, by_id, absences)
-            taken = [(a["starts_at"], a["ends_at"]) for a in store.active_appointments(conn, session_ids=[row["id"]])
-                     if a["id"] != moving]
-            for index in range(session.slots - session.slots_for(request.visit_minutes) + 1):
-                at = session.slot_start(index)
-                if not booking_problems(request, session, present, at, taken, now=clinic.now()):
-                    end = at + timedelta(minutes=session.slot_minutes * session.slots_for(request.visit_minutes))
-                    out.append(FreeSlot(int(row["id"]), session.kind, session.place, at, end))
-                    if len(out) >= limit:
-                        return out
-        return out
+        return _free_slots(conn, clinic, _site(actor), patient_id, start, days, moving, limit)
 
     return clinic.run(actor, "schedule.read", body, patient_id=patient_id)
+
+
+def _free_slots(conn: Connection, clinic: Clinic, site: int, patient_id: int, start: datetime, days: int,
+                moving: int | None, limit: int) -> list[FreeSlot]:
+    begin = max(start, clinic.now())
+    rows, staff, absences, _ = _calendar(conn, site, begin, begin + timedelta(days=days))
+    by_id = {s.id: s for s in staff}
+    due = conn.execute(select(projections.c.refill_due_by).where(projections.c.patient_id == patient_id)).scalar()
+    needs = store.visit_needs_for(conn, [patient_id]).get(patient_id)
+    out: list[FreeSlot] = []
+    for row in rows:
+        if not row["staff"]:
+            continue
+        session = _session_value(row)
+        request = _request(patient_id, due or session.end + timedelta(days=3650), needs)
+        present = present_staff(session, by_id, absences)
+        taken = [(a["starts_at"], a["ends_at"]) for a in store.active_appointments(conn, session_ids=[row["id"]])
+                 if a["id"] != moving]
+        for index in range(session.slots - session.slots_for(request.visit_minutes) + 1):
+            at = session.slot_start(index)
+            if not booking_problems(request, session, present, at, taken, now=clinic.now()):
+                end = at + timedelta(minutes=session.slot_minutes * session.slots_for(request.visit_minutes))
+                out.append(FreeSlot(int(row["id"]), session.kind, session.place, at, end))
+                if len(out) >= limit:
+                    return out
+    return out
 
 
 def appointment(clinic: Clinic, actor: Actor, appointment_id: int) -> AppointmentView:
@@ -553,3 +558,71 @@ def appointment(clinic: Clinic, actor: Actor, appointment_id: int) -> Appointmen
         return _appointment_view(conn, _own_appointment(conn, actor, appointment_id))
 
     return clinic.run(actor, "schedule.read", body, entity="appointment", entity_id=str(appointment_id))
+
+
+# ------------------------------------------------------------------ patients choosing their slot
+
+PATIENT_WINDOW: Final = timedelta(days=14)  # ASSUMED: the last two weeks before the due date, until the
+# twin-measurements work supplies each patient's refill window
+
+
+@dataclass(frozen=True)
+class MySlots:
+    allowed: bool
+    appointment: AppointmentView | None
+    slots: tuple[FreeSlot, ...]
+    refill_due_by: datetime | None
+
+
+def _own_site(conn: Connection, actor: Actor, patient_id: int) -> tuple[int, bool]:
+    patient = authz.patient_for(conn, actor, authz.READ, patient_id)
+    site = records.get_site(conn, int(patient["site_id"]))
+    return int(patient["site_id"]), bool(site and site["settings"].get("patients_choose_slot"))
+
+
+def my_slots(clinic: Clinic, actor: Actor, patient_id: int) -> MySlots:
+    """A patient's (or caregiver's) view: the booked appointment, and free slots in the window if the site allows."""
+    def body(conn: Connection) -> MySlots:
+        site, allowed = _own_site(conn, actor, patient_id)
+        rows = store.active_appointments(conn, patient_ids=[patient_id])
+        booked = _appointment_view(conn, rows[0]) if rows else None
+        due = conn.execute(select(projections.c.refill_due_by).where(projections.c.patient_id == patient_id)).scalar()
+        slots: list[FreeSlot] = []
+        if allowed and due is not None:
+            start = max(clinic.now(), due - PATIENT_WINDOW)
+            slots = _free_slots(conn, clinic, site, patient_id, start, max(1, (due - start).days + 1),
+                                booked.id if booked else None, 100)
+        return MySlots(allowed, booked, tuple(slots), due)
+
+    return clinic.run(actor, "schedule.mine", body, patient_id=patient_id)
+
+
+def choose_slot(clinic: Clinic, actor: Actor, patient_id: int, *, session_id: int, start: datetime) -> AppointmentView:
+    """The patient books (or moves their booking to) a free slot; refused unless the site allows it."""
+    def body(conn: Connection) -> AppointmentView:
+        site, allowed = _own_site(conn, actor, patient_id)
+        if not allowed:
+            raise PermissionDeniedError("this clinic books refill appointments itself", where="slot",
+                                        fix="call the clinic to change your appointment")
+        due = conn.execute(select(projections.c.refill_due_by).where(projections.c.patient_id == patient_id)).scalar()
+        if due is not None and start < due - PATIENT_WINDOW:
+            raise ConflictError("that slot is earlier than your refill window", where="slot")
+        rows = store.active_appointments(conn, patient_ids=[patient_id])
+        moving = int(rows[0]["id"]) if rows else None
+        begin, end = _check_booking(conn, actor, clinic, BookingRequest(patient_id, session_id, start),
+                                    moving=moving, site_id=site)
+        if moving is not None:
+            store.update_appointment(conn, moving, clinic.now(), session_id=session_id, starts_at=begin, ends_at=end,
+                                     reminder_sent_at=None, reason=f"chosen by {actor.username}")
+            aid = moving
+        else:
+            aid = store.add_appointment(conn, patient_id=patient_id, session_id=session_id, starts_at=begin,
+                                        ends_at=end, reason=f"chosen by {actor.username}", booked_by=actor.username,
+                                        now=clinic.now())
+        store.resolve_escalations(conn, patient_id, ("cannot-book", "missed-appointment"), clinic.now())
+        clinic.audit(conn, actor, "schedule.choose", patient_id=patient_id, entity="appointment", entity_id=str(aid))
+        row = store.get_appointment(conn, aid)
+        assert row is not None
+        return _appointment_view(conn, row)
+
+    return clinic.run(actor, "schedule.choose", body, patient_id=patient_id)

@@ -50,3 +50,4 @@ def install(app: FastAPI, settings: Any = None, *,
 
     for module_ in (visit_report, dashboard, schedule):
         app.include_router(module_.router)
+    app.include_router(schedule.home_router)

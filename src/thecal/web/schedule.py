@@ -18,7 +18,7 @@ from thecal.errors import ThecalError
 from thecal.service import scheduling as cal
 from thecal.service.actors import Actor
 from thecal.web.rendering import display_zone, render
-from thecal.web.security import PageRoute, check_csrf, require_clinician
+from thecal.web.security import PageRoute, check_csrf, require_clinician, require_own_patient
 
 router = APIRouter(prefix="/clinic", route_class=PageRoute, include_in_schema=False)
 Text = Annotated[str, Form()]
@@ -138,3 +138,30 @@ def set_status(request: Request, appointment_id: int, status: Text = "", csrf_to
 
 
 
+
+
+# ------------------------------------------------------------------ patients and caregivers
+
+home_router = APIRouter(prefix="/my", route_class=PageRoute, include_in_schema=False)
+
+
+@home_router.get("/{patient_id}/appointment", response_class=HTMLResponse)
+def my_appointment(request: Request, patient_id: int) -> Response:
+    require_own_patient(request, str(patient_id))
+    mine = cal.my_slots(get_clinic(request), page_actor(request), patient_id)
+    return render(request, "schedule/mine.html", {"mine": mine, "patient_id": patient_id,
+                                                  "message": request.query_params.get("message", "")})
+
+
+@home_router.post("/{patient_id}/appointment")
+def choose(request: Request, patient_id: int, slot: Text = "", csrf_token: Text = "") -> Response:
+    require_own_patient(request, str(patient_id))
+    check_csrf(request, csrf_token)
+    try:
+        sid, at = slot.split("|", 1)
+        cal.choose_slot(get_clinic(request), page_actor(request), patient_id, session_id=int(sid),
+                        start=datetime.fromisoformat(at))
+    except (ValueError, ThecalError) as exc:
+        words = exc.message if isinstance(exc, ThecalError) else "choose a slot"
+        return RedirectResponse(f"/my/{patient_id}/appointment?message=Not booked: {words}", status_code=303)
+    return RedirectResponse(f"/my/{patient_id}/appointment?message=Your appointment is booked", status_code=303)
