@@ -27,9 +27,10 @@ def create_app(settings: Settings | None = None, *, clinic: Clinic | None = None
     app.state.settings = settings
     install_handlers(app)
     app.include_router(router)
-    from thecal.api.fhir import router as fhir_router
+    from thecal.api import fhir, scheduling  # refill clinic (issue 13)
 
-    app.include_router(fhir_router)
+    app.include_router(fhir.router)
+    app.include_router(scheduling.router)
     from thecal.web import install as install_pages  # pages import the API's dependencies
 
     install_pages(app, settings)
