@@ -27,7 +27,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from thecal.api.app import create_app
+from thecal.app import create_app
 from thecal.service import Clinic, FrozenClock, Settings, issue_api_token
 from thecal.service.admin import bootstrap_site, bootstrap_user
 from thecal.store.tables import events, patients, projections

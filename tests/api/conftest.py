@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from thecal.api.app import create_app
+from thecal.app import create_app
 from thecal.service import Clinic, FrozenClock, Settings, issue_api_token
 from thecal.service.passwords import use_test_parameters
 from thecal.service.testing import NOW, PASSWORD, World, build_world

@@ -22,24 +22,26 @@ def test_refill_suggests_filling_to_capacity(world: World, shortfall: float) -> 
     nurse = world.actor("nurse")
     first = service.propose_refill(world.clinic, nurse, world.patient_a, withdrawn="0.1 mL",
                                    added="0 mL", concentration="500 mcg/mL")
-    expected = float(first["expected_residual_ml"])
+    expected = first.expected_residual_ml
     withdrawn = max(0.0, round(expected - shortfall, 1))
     result = service.propose_refill(world.clinic, nurse, world.patient_a,
                                     withdrawn=f"{withdrawn:g} mL", added="0 mL",
                                     concentration="500 mcg/mL")
-    capacity = float(result["capacity_ml"])
-    remaining = max(0.0, expected - withdrawn)
-    assert result["remaining_after_withdrawal_ml"] == pytest.approx(remaining)
-    assert result["suggested_added_ml"] == pytest.approx(
+    capacity = result.capacity_ml
+    # A refill is a measurement (issue 9): the reservoir was drained, whatever the shortfall,
+    # so nothing stays and the suggestion fills it to capacity.
+    remaining = 0.0
+    assert result.filling.remaining_ml == pytest.approx(remaining)
+    assert result.filling.suggested_added_ml == pytest.approx(
         math.floor((capacity - remaining) * 10 + 1e-9) / 10)
-    assert 0 <= result["suggested_added_ml"] <= capacity
-    assert "never more than the capacity" in result["suggested_added"]
+    assert 0 <= result.filling.suggested_added_ml <= capacity
+    assert "never more than the capacity" in str(result.as_dict()["suggested_added"])
     # the suggestion, recorded, fills the reservoir without overfilling it
     check = service.propose_refill(world.clinic, nurse, world.patient_a,
                                    withdrawn=f"{withdrawn:g} mL",
-                                   added=f"{result['suggested_added_ml']:g} mL",
+                                   added=f"{result.filling.suggested_added_ml:g} mL",
                                    concentration="500 mcg/mL")
-    assert float(check["reservoir_after_ml"]) <= capacity + 1e-9
+    assert (check.reservoir_after_ml or 0.0) <= capacity + 1e-9
 
 
 def test_care_team_roles_are_the_clinical_vocabulary(world: World) -> None:
@@ -89,16 +91,21 @@ def test_refill_proposal_warns_when_the_residual_mixes_with_a_new_strength(world
     nurse = world.actor("nurse")
     first = service.propose_refill(world.clinic, nurse, world.patient_a, withdrawn="0.1 mL",
                                    added="0 mL", concentration="500 mcg/mL")
-    expected = float(first["expected_residual_ml"])
+    expected = first.expected_residual_ml
     assert expected > 1.0
-    # nothing withdrawn, a stronger drug added: the pump, told 2000, holds a weaker mixture
+    # an aspiration said to be incomplete, the whole expected residual left, a stronger drug
+    # added: the pump, told 2000, holds a weaker mixture
     mixed = service.propose_refill(world.clinic, nurse, world.patient_a, withdrawn="0 mL",
-                                   added="5 mL", concentration="2000 mcg/mL")
-    mixing = mixed["mixing"]
-    want = (expected * 500 + 5 * 2000) / (expected + 5)
-    assert mixing["mixed_concentration_mcg_per_ml"] == pytest.approx(want)
-    assert mixing["flagged"] and mixing["reasons"][0]["code"] == "refill-concentration-mixed"
+                                   added="5 mL", concentration="2000 mcg/mL",
+                                   aspiration="incomplete",
+                                   estimated_residual=f"{expected:.3f} mL")
+    mixing = mixed.mixing
+    left = round(expected, 3)
+    want = (left * 500 + 5 * 2000) / (left + 5)
+    assert mixing is not None
+    assert mixing.mixed_concentration_mcg_per_ml == pytest.approx(want)
+    assert mixing.flagged and mixing.reasons[0].code == "refill-concentration-mixed"
+    # a drained reservoir (a refill is a measurement) leaves nothing to mix
     clean = service.propose_refill(world.clinic, nurse, world.patient_a,
-                                   withdrawn=f"{expected:.3f} mL", added="5 mL",
-                                   concentration="2000 mcg/mL")
-    assert not clean["mixing"]["flagged"]
+                                   withdrawn="0 mL", added="5 mL", concentration="2000 mcg/mL")
+    assert clean.mixing is None

@@ -111,7 +111,7 @@ def test_projection_summary_kept_with_appends(world: World) -> None:
     assert items[0].refill_due_by is not None
     world.clock.advance(timedelta(days=400))
     items = worklist(world.clinic, clinician)
-    assert items[0].urgency == 100 and "empty" in items[0].reasons[0]
+    assert items[0].priority.weight == 100 and "empty" in items[0].reasons[0]
 
 
 def test_symptom_report_by_patient_is_triaged(world: World) -> None:

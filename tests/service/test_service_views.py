@@ -1,5 +1,5 @@
 """The read-only views and side-effect-free checks the pages use (thecal.service.views,
-thecal.service.home, check_program_change, urgency_level, assessments by muscle group)."""
+thecal.service.home, check_program_change, assessments by muscle group)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from thecal import service
+from thecal.clinical.refill import bridge_bolus_words
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
 from thecal.service.testing import World
 from thecal.store.tables import audit, pending
@@ -67,16 +68,17 @@ def test_refill_record_by_event_id(world: World) -> None:
     clinic, nurse = world.clinic, world.actor("nurse")
     proposal = service.propose_refill(clinic, nurse, world.patient_a, withdrawn="1 mL",
                                       added="5 mL", concentration="500 mcg/mL")
-    assert proposal["discrepancy"] is True
+    assert proposal.discrepancy is True
     recorded = service.record_refill(clinic, nurse, world.patient_a, withdrawn="1 mL",
                                      added="5 mL", concentration="500 mcg/mL",
                                      expected_version=3, reason="needle checked")
-    event_id = recorded["event"]["id"]
+    assert recorded.event is not None and recorded.proposal is not None
+    event_id = recorded.event["id"]
     again = service.refill_record(clinic, nurse, world.patient_a, event_id)
-    assert again["expected_residual_ml"] == pytest.approx(proposal["expected_residual_ml"])
-    assert again["discrepancy"] is True and again["reason"] == "needle checked"
-    assert again["after"]["refill_due_by"] == recorded["proposal"]["after"]["refill_due_by"]
-    assert again["patient_name"] == "Alice Example"
+    assert again.analysis.expected_residual_ml == pytest.approx(proposal.expected_residual_ml)
+    assert again.analysis.discrepancy is True and again.reason == "needle checked"
+    assert again.analysis.refill_due_by == recorded.proposal.refill_due_by
+    assert again.patient_name == "Alice Example"
     with pytest.raises(NotFoundError):
         service.refill_record(clinic, nurse, world.patient_a, "ev-nope")
     with pytest.raises(NotFoundError):
@@ -87,10 +89,11 @@ def test_bridge_bolus_has_words(world: World) -> None:
     result = service.propose_refill(world.clinic, world.actor("nurse"), world.patient_a,
                                     withdrawn="1 mL", added="10 mL",
                                     concentration="2000 mcg/mL")
-    assert result["concentration_change"] is True
-    assert result["bridge_bolus"]["summary"].startswith("bridge bolus of ")
-    assert result["daily_dose_mcg"] == 100.0
-    assert result["new_rate_ml_per_day"] == pytest.approx(0.05)
+    assert result.concentration_change is True and result.bridge_bolus is not None
+    assert bridge_bolus_words(result.bridge_bolus).startswith("bridge bolus of ")
+    assert result.as_dict()["bridge_bolus"]["summary"].startswith("bridge bolus of ")  # type: ignore[index]
+    assert result.daily_dose_mcg == 100.0
+    assert result.new_rate_ml_per_day == pytest.approx(0.05)
 
 
 def test_triage_inbox_lists_reports_with_their_triage(world: World) -> None:
@@ -172,8 +175,3 @@ def test_assessment_by_muscle_group(world: World) -> None:
     with pytest.raises(InputError):
         service.record_assessment(world.clinic, world.actor("nurse"), world.patient_a,
                                   {"mas_by_group": {"hip-flexors": "5"}}, 4)
-
-
-def test_urgency_words() -> None:
-    assert [service.urgency_level(s) for s in (100, 85, 70, 40, 10, 0)] == [
-        "emergency", "emergency", "urgent", "soon", "routine", "none"]

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from thecal.demo import LOGINS, create_demo
 from thecal.service import Clinic, FrozenClock, login, worklist
-from thecal.service.worklist import score
-from thecal.store.tables import patients, projections
+from thecal.service.worklist import item_of, ordered
+from thecal.store import worklist as worklist_store
 
 
 @pytest.mark.parametrize("days_later", [0, 9, 40, 200])
@@ -22,14 +21,15 @@ def test_worklist_matches_scoring_every_patient(clinic: Clinic, clock: FrozenClo
     clock.advance(timedelta(days=days_later))  # alarms start sounding, refills fall due
     now = clinic.now()
     with clinic.engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(
-            select(patients.c.id, projections).select_from(
-                patients.outerjoin(projections, projections.c.patient_id == patients.c.id))
-        ).mappings()]
-    far = now + timedelta(days=100 * 365)
-    naive = sorted(rows, key=lambda r: (-score(r, now)[0], r["refill_due_by"] or far, r["id"]))
+        naive = ordered([item_of(row, now) for row in worklist_store.all_rows(conn)])
     got = worklist(clinic, actor, limit=1000)
-    assert [i.patient_id for i in got] == [r["id"] for r in naive]
-    assert [i.urgency for i in got] == [score(r, now)[0] for r in naive]
+    assert [i.patient_id for i in got] == [i.patient_id for i in naive]
+    assert [i.priority for i in got] == [i.priority for i in naive]
     top = worklist(clinic, actor, limit=5)
-    assert [i.patient_id for i in top] == [r["id"] for r in naive[:5]]
+    assert [i.patient_id for i in top] == [i.patient_id for i in naive[:5]]
+
+
+def test_every_priority_rule_has_its_sql_condition() -> None:
+    from thecal.clinical.worklist import PRIORITY_RULES
+
+    assert set(worklist_store.RULE_CONDITIONS) == {rule.code for rule in PRIORITY_RULES}

@@ -26,9 +26,9 @@ import pytest
 from fastapi.testclient import TestClient
 from web_support import CHROMIUM, CHROMIUM_ARGS, ROOT
 
-from thecal.api.app import create_app
+from thecal.app import create_app
 from thecal.demo import SITE_TIMEZONE, create_demo
-from thecal.demo_calendar import create_demo_calendar
+from thecal.demo.calendar import create_demo_calendar
 from thecal.service import Clinic, Settings
 from thecal.service.passwords import use_test_parameters
 

@@ -42,7 +42,7 @@ def test_dashboard_and_csv_exports(client: TestClient) -> None:
     rows = list(csv.DictReader(io.StringIO(client.get("/clinic/dashboard.csv").text)))
     assert {"overdue", "due-not-booked"} <= {r["list"] for r in rows}
     worklist = list(csv.DictReader(io.StringIO(client.get("/clinic/worklist.csv").text)))
-    assert len(worklist) == 40 and int(worklist[0]["urgency"]) >= int(worklist[-1]["urgency"])
+    assert len(worklist) == 40 and int(worklist[0]["priority"]) >= int(worklist[-1]["priority"])
     schedule = client.get("/clinic/schedule.csv")
     assert schedule.text.startswith("appointment_id,patient_id,mrn")
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from web_support import csrf_of, signed_in
 
+from thecal.service.results import Chart, Point, PumpHeader, Series
 from thecal.web.clinic import chart_figures
-from thecal.web.models import Chart, Point, PumpHeader, Series
 
 PATIENT = "3"
 

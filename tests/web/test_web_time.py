@@ -12,10 +12,9 @@ from fastapi.testclient import TestClient
 from web_support import LINKED_PATIENT, signed_in
 
 from thecal.errors import InputError
-from thecal.service import Clinic, admin
+from thecal.service import Clinic, admin, pages
 from thecal.service.actors import SYSTEM
 from thecal.web.rendering import templates
-from thecal.web.service_port import ServicePort
 
 WINTER = datetime(2026, 11, 24, 9, 29, tzinfo=UTC)
 SUMMER = datetime(2026, 7, 1, 22, 30, tzinfo=UTC)
@@ -84,14 +83,12 @@ def test_staff_see_the_site_zone_patients_their_own(client: TestClient,
     signed_in(client, "demo-nurse")
     worklist = client.get("/clinic").text
     assert re.search(r"\d{2}:\d{2} ES?T<", worklist) and " CET<" not in worklist
-    port = ServicePort(clinic)
     from thecal.demo import LOGINS
     from thecal.service import login
 
     zones = {}
     for name, _, password in LOGINS:
-        actor = login(clinic, name, password).actor
-        zones[name] = port._user(actor).timezone
+        zones[name] = pages.current_user(clinic, login(clinic, name, password).session_token).timezone  # type: ignore[union-attr]
     assert zones["demo-nurse"] == zones["demo-clinician"] == "America/New_York"
     # the patient and the caregiver see the patient's own zone (the demo patient's)
     assert zones["demo-patient"] == zones["demo-caregiver"] == "Europe/Berlin"

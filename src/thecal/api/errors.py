@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from thecal.errors import (
     ConflictError,
@@ -75,3 +77,36 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ThecalError, thecal_error)
     app.add_exception_handler(Exception, unexpected_error)
+
+
+class RefusalOut(BaseModel):
+    """A refusal other than bad input: what was refused, the field, and what to do."""
+
+    detail: str
+    where: str | None = None
+    fix: str | None = None
+
+
+class FieldErrorOut(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+    fix: str | None = None
+
+
+class InputErrorOut(BaseModel):
+    """Bad input (422): one entry per field, FastAPI's own validation shape plus ``fix``."""
+
+    detail: list[FieldErrorOut]
+
+
+# The error answers every operation may give, documented once for the router (the OpenAPI
+# document lists them under each operation).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": RefusalOut, "description": "not signed in, or the token expired"},
+    403: {"model": RefusalOut, "description": "signed in, but not allowed (or a bad CSRF token)"},
+    404: {"model": RefusalOut, "description": "no such record, or not one the caller may know of"},
+    409: {"model": RefusalOut, "description": "the record changed: reload and send again"},
+    422: {"model": InputErrorOut, "description": "bad input, with the field and the fix"},
+    429: {"model": RefusalOut, "description": "too many attempts; see Retry-After"},
+}

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from thecal import service
+from thecal.api import responses as R
 from thecal.api import schemas
 from thecal.api.deps import (
     api_actor,
@@ -23,10 +24,11 @@ from thecal.api.deps import (
     session_token,
     set_session_cookie,
 )
+from thecal.api.errors import ERROR_RESPONSES
 from thecal.errors import InputError
 from thecal.service import Actor, Clinic
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 ActorDep = Annotated[Actor, Depends(api_actor)]
 ClinicDep = Annotated[Clinic, Depends(get_clinic)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)]
@@ -48,7 +50,7 @@ def _at(value: str | None) -> datetime | None:
 
 # ------------------------------------------------------------------ auth
 
-@router.post("/login", tags=["auth"])
+@router.post("/login", tags=["auth"], response_model=R.LoginOut)
 def login(body: schemas.LoginBody, request: Request, response: Response,
           clinic: ClinicDep) -> dict[str, Any]:
     """Start a browser session: sets the session cookie, returns the CSRF token."""
@@ -69,7 +71,7 @@ def logout(request: Request, response: Response, clinic: ClinicDep, actor: Actor
     clear_session_cookie(response, clinic)
 
 
-@router.post("/token", tags=["auth"])
+@router.post("/token", tags=["auth"], response_model=R.TokenOut)
 def token(body: schemas.TokenBody, request: Request, clinic: ClinicDep) -> dict[str, Any]:
     """A bearer token for a program (90 days)."""
     value, expires, actor = service.issue_api_token(clinic, body.username, body.password,
@@ -79,47 +81,47 @@ def token(body: schemas.TokenBody, request: Request, clinic: ClinicDep) -> dict[
             "user": actor.as_dict()}
 
 
-@router.get("/me", tags=["auth"])
+@router.get("/me", tags=["auth"], response_model=R.UserOut)
 def me(actor: ActorDep) -> dict[str, Any]:
     return actor.as_dict()
 
 
 # ------------------------------------------------------------------ patients
 
-@router.get("/worklist", tags=["patients"])
+@router.get("/worklist", tags=["patients"], response_model=list[R.WorklistItemOut])
 def worklist(clinic: ClinicDep, actor: ActorDep,
              limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict[str, Any]]:
     return [item.as_dict() for item in service.worklist(clinic, actor, limit=limit)]
 
 
-@router.get("/patients", tags=["patients"])
+@router.get("/patients", tags=["patients"], response_model=list[R.PatientOut])
 def list_patients(clinic: ClinicDep, actor: ActorDep) -> list[dict[str, Any]]:
     return service.list_patients(clinic, actor)
 
 
-@router.post("/patients", tags=["patients"], status_code=status.HTTP_201_CREATED)
+@router.post("/patients", tags=["patients"], status_code=status.HTTP_201_CREATED, response_model=R.PatientOut)
 def create_patient(body: schemas.PatientBody, clinic: ClinicDep, actor: ActorDep
                    ) -> dict[str, Any]:
     return service.create_patient(clinic, actor, body.model_dump())
 
 
-@router.get("/patients/{patient_id}", tags=["patients"])
+@router.get("/patients/{patient_id}", tags=["patients"], response_model=R.PatientOut)
 def get_patient(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
     return service.get_patient(clinic, actor, patient_id)
 
 
-@router.get("/patients/{patient_id}/chart", tags=["patients"])
+@router.get("/patients/{patient_id}/chart", tags=["patients"], response_model=R.ChartOut)
 def chart(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
     return service.patient_chart(clinic, actor, patient_id).as_dict()
 
 
-@router.get("/patients/{patient_id}/timeline", tags=["timeline"])
+@router.get("/patients/{patient_id}/timeline", tags=["timeline"], response_model=R.TimelineOut)
 def get_timeline(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
     return service.timeline(clinic, actor, patient_id).as_dict()
 
 
 @router.post("/patients/{patient_id}/timeline", tags=["timeline"],
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, response_model=R.StoredEventOut)
 def append(patient_id: int, body: schemas.AppendBody, clinic: ClinicDep, actor: ActorDep,
            idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
     """Append one event; 409 when ``expected_version`` is stale."""
@@ -127,14 +129,14 @@ def append(patient_id: int, body: schemas.AppendBody, clinic: ClinicDep, actor: 
                                 idempotency_key=idempotency_key)
 
 
-@router.get("/patients/{patient_id}/projection", tags=["timeline"])
+@router.get("/patients/{patient_id}/projection", tags=["timeline"], response_model=R.PatientProjectionOut)
 def get_projection(patient_id: int, clinic: ClinicDep, actor: ActorDep,
                    at: str | None = None) -> dict[str, Any]:
     """The twin's projection (the ``thecal twin --json`` object) now or at ``at``."""
     return service.projection(clinic, actor, patient_id, _at(at))
 
 
-@router.get("/patients/{patient_id}/care-team", tags=["patients"])
+@router.get("/patients/{patient_id}/care-team", tags=["patients"], response_model=list[R.CareTeamMemberOut])
 def get_care_team(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> list[dict[str, Any]]:
     return service.care_team(clinic, actor, patient_id)
 
@@ -148,16 +150,18 @@ def add_care_team(patient_id: int, body: schemas.CareTeamBody, clinic: ClinicDep
 
 # ------------------------------------------------------------------ therapy
 
-@router.post("/patients/{patient_id}/refill/proposal", tags=["therapy"])
+@router.post("/patients/{patient_id}/refill/proposal", tags=["therapy"], response_model=R.RefillProposalOut)
 def refill_proposal(patient_id: int, body: schemas.RefillBody, clinic: ClinicDep,
                     actor: ActorDep) -> dict[str, Any]:
     """Expected residual, discrepancy check, bridge bolus and the new dates; records nothing."""
     return service.propose_refill(clinic, actor, patient_id, withdrawn=body.withdrawn,
-                                  added=body.added, concentration=body.concentration)
+                                  added=body.added, concentration=body.concentration,
+                                  aspiration=body.aspiration,
+                                  estimated_residual=body.estimated_residual).as_dict()
 
 
 @router.post("/patients/{patient_id}/refill", tags=["therapy"],
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, response_model=R.RefillOutcomeOut)
 def refill_record(patient_id: int, body: schemas.RefillRecordBody, response: Response,
                   clinic: ClinicDep, actor: ActorDep,
                   idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
@@ -166,21 +170,36 @@ def refill_record(patient_id: int, body: schemas.RefillRecordBody, response: Res
                                    added=body.added, concentration=body.concentration,
                                    expected_version=body.expected_version,
                                    password=body.password, reason=body.reason,
-                                   idempotency_key=idempotency_key)
-    if result["status"] != "recorded":
+                                   idempotency_key=idempotency_key,
+                                   aspiration=body.aspiration,
+                                   estimated_residual=body.estimated_residual)
+    if result.status != "recorded":
         response.status_code = status.HTTP_202_ACCEPTED
-    return result
+    return result.as_dict()
+
+
+@router.post("/patients/{patient_id}/interrogation", tags=["therapy"],
+             status_code=status.HTTP_201_CREATED, response_model=R.InterrogationOutcomeOut)
+def interrogation_record(patient_id: int, body: schemas.InterrogationBody, clinic: ClinicDep,
+                         actor: ActorDep, idempotency_key: IdempotencyKey = None
+                         ) -> dict[str, Any]:
+    """Record the pump's readings (a measurement): the twin re-anchors, disagreements are a
+    finding, and plans use the lower of the pump's reservoir and the twin's estimate."""
+    readings = body.model_dump(exclude={"expected_version"}, exclude_none=True)
+    return service.record_interrogation(clinic, actor, patient_id, readings=readings,
+                                        expected_version=body.expected_version,
+                                        idempotency_key=idempotency_key).as_dict()
 
 
 @router.post("/pending/{pending_id}/confirm", tags=["therapy"],
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, response_model=R.RefillOutcomeOut)
 def confirm_pending(pending_id: int, body: schemas.ConfirmBody, clinic: ClinicDep,
                     actor: ActorDep) -> dict[str, Any]:
     """A second clinician confirms a pending concentration change."""
-    return service.confirm_pending(clinic, actor, pending_id, body.password)
+    return service.confirm_pending(clinic, actor, pending_id, body.password).as_dict()
 
 
-@router.post("/patients/{patient_id}/program/proposal", tags=["therapy"])
+@router.post("/patients/{patient_id}/program/proposal", tags=["therapy"], response_model=R.ProgramProposalOut)
 def program_proposal(patient_id: int, body: schemas.ProgramProposalBody, clinic: ClinicDep,
                      actor: ActorDep) -> dict[str, Any]:
     """Old and new program side by side (24-h totals, guardrails) and a confirmation token."""
@@ -189,7 +208,7 @@ def program_proposal(patient_id: int, body: schemas.ProgramProposalBody, clinic:
 
 
 @router.post("/patients/{patient_id}/program/confirm", tags=["therapy"],
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, response_model=R.RecordedOut)
 def program_confirm(patient_id: int, body: schemas.ProgramConfirmBody, clinic: ClinicDep,
                     actor: ActorDep) -> dict[str, Any]:
     """Confirm a proposed program with the password (re-authentication)."""
@@ -200,7 +219,7 @@ def program_confirm(patient_id: int, body: schemas.ProgramConfirmBody, clinic: C
 # ------------------------------------------------------------------ assessments and advice
 
 @router.post("/patients/{patient_id}/assessments", tags=["assessments"],
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, response_model=R.StoredEventOut)
 def assessment(patient_id: int, body: schemas.AssessmentBody, clinic: ClinicDep,
                actor: ActorDep) -> dict[str, Any]:
     data = body.model_dump(exclude={"expected_version"}, exclude_none=True)
@@ -208,7 +227,7 @@ def assessment(patient_id: int, body: schemas.AssessmentBody, clinic: ClinicDep,
 
 
 @router.post("/patients/{patient_id}/symptoms", tags=["assessments"],
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, response_model=R.SymptomReportOut)
 def symptoms(patient_id: int, body: schemas.SymptomsBody, clinic: ClinicDep,
              actor: ActorDep) -> dict[str, Any]:
     """Report symptoms; the answer carries the triage (urgency, actions, advice)."""
@@ -217,20 +236,20 @@ def symptoms(patient_id: int, body: schemas.SymptomsBody, clinic: ClinicDep,
                                    expected_version=body.expected_version)
 
 
-@router.post("/patients/{patient_id}/eligibility", tags=["advice"])
+@router.post("/patients/{patient_id}/eligibility", tags=["advice"], response_model=R.EligibilityOut)
 def eligibility(patient_id: int, body: dict[str, Any], clinic: ClinicDep, actor: ActorDep
                 ) -> dict[str, Any]:
     """Eligibility for ITB from a candidate record (fields of thecal.clinical.eligibility)."""
     return service.eligibility(clinic, actor, patient_id, body)
 
 
-@router.post("/patients/{patient_id}/screening", tags=["advice"])
+@router.post("/patients/{patient_id}/screening", tags=["advice"], response_model=R.ScreeningOut)
 def screening(patient_id: int, body: schemas.ScreeningBody, clinic: ClinicDep,
               actor: ActorDep) -> dict[str, Any]:
     return service.screening_plan(clinic, actor, patient_id, body.model_dump(exclude_none=True))
 
 
-@router.post("/patients/{patient_id}/titration", tags=["advice"])
+@router.post("/patients/{patient_id}/titration", tags=["advice"], response_model=R.TitrationOut)
 def titration(patient_id: int, body: schemas.TitrationBody, clinic: ClinicDep,
               actor: ActorDep) -> dict[str, Any]:
     return service.titration_suggestion(clinic, actor, patient_id, body.model_dump())
@@ -238,23 +257,23 @@ def titration(patient_id: int, body: schemas.TitrationBody, clinic: ClinicDep,
 
 # ------------------------------------------------------------------ administration
 
-@router.post("/sites", tags=["admin"], status_code=status.HTTP_201_CREATED)
+@router.post("/sites", tags=["admin"], status_code=status.HTTP_201_CREATED, response_model=R.SiteOut)
 def create_site(body: schemas.SiteBody, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
     return service.create_site(clinic, actor, body.name, body.settings)
 
 
-@router.patch("/sites/{site_id}/settings", tags=["admin"])
+@router.patch("/sites/{site_id}/settings", tags=["admin"], response_model=R.SiteOut)
 def site_settings(site_id: int, body: schemas.SiteSettingsBody, clinic: ClinicDep,
                   actor: ActorDep) -> dict[str, Any]:
     return service.update_site_settings(clinic, actor, site_id, body.settings)
 
 
-@router.get("/users", tags=["admin"])
+@router.get("/users", tags=["admin"], response_model=list[R.StaffUserOut])
 def users(clinic: ClinicDep, actor: ActorDep) -> list[dict[str, Any]]:
     return service.list_users(clinic, actor)
 
 
-@router.post("/users", tags=["admin"], status_code=status.HTTP_201_CREATED)
+@router.post("/users", tags=["admin"], status_code=status.HTTP_201_CREATED, response_model=R.StaffUserOut)
 def create_user(body: schemas.UserBody, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
     return service.create_user(clinic, actor, **body.model_dump())
 

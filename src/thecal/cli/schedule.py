@@ -14,7 +14,7 @@ from thecal.cli.db import DATABASE_HELP
 
 def _demo(database: str | None) -> str:
     from thecal.demo import SITE_TIMEZONE, create_demo
-    from thecal.demo_calendar import create_demo_calendar
+    from thecal.demo.calendar import create_demo_calendar
     from thecal.service import Clinic, Settings
 
     clinic = Clinic.open(Settings(database_url=database))

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         """Run the clinic server (API under /api/v1, pages at /)."""
         import uvicorn
 
-        from thecal.api.app import create_app
+        from thecal.app import create_app
         from thecal.service import Clinic, Settings
 
         settings = Settings(database_url=database, cookie_secure=not is_loopback(host))
@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
             from thecal.demo import SITE_TIMEZONE, create_demo
 
             result = create_demo(clinic)
-            from thecal.demo_calendar import create_demo_calendar
+            from thecal.demo.calendar import create_demo_calendar
 
             create_demo_calendar(clinic, result.site_id, result.patient_ids, SITE_TIMEZONE)
             console.print(result.summary(), markup=False)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from thecal.catalog import PumpModel, default_max_refill_interval_days
 from thecal.errors import InputError
 from thecal.limits import Reason, Severity
+from thecal.units import format_number
 
 # Maino 2017: a residual discrepancy above 1 mL (20 mL pump) or 2 mL (40 mL pump) is
 # potentially consequential. Pumps of other sizes take the threshold of the nearer class.
@@ -163,19 +164,49 @@ class FillVolume:
         return {"remaining_ml": self.remaining_ml, "suggested_added_ml": self.suggested_added_ml}
 
 
-def fill_volume(*, capacity_ml: float, expected_residual_ml: float, withdrawn_ml: float) -> FillVolume:
+def fill_volume(*, capacity_ml: float, expected_residual_ml: float, withdrawn_ml: float,
+                kept_residual_ml: float = 0.0) -> FillVolume:
     """The volume to add so the reservoir is full but never overfilled (SSN: do not overfill).
 
-    Whatever of the expected residual was not withdrawn stays in the reservoir; the suggestion
-    fills the rest, rounded *down* to 0.1 mL so that rounding can never overfill.
+    A refill is a measurement: the reservoir is drained, so whatever was withdrawn was all
+    that was left (SSN, WESEMANN) and the whole reservoir can be filled, however far the
+    withdrawn volume is from the expected one. Only an aspiration said to be incomplete keeps
+    its ``kept_residual_ml`` (the clinician's estimate) in the reservoir. The suggestion is
+    rounded *down* to 0.1 mL so that rounding can never overfill.
     """
     for name, value in (("capacity", capacity_ml), ("expected residual", expected_residual_ml),
-                        ("withdrawn volume", withdrawn_ml)):
+                        ("withdrawn volume", withdrawn_ml), ("kept residual", kept_residual_ml)):
         if not math.isfinite(value) or value < 0:
             raise InputError(f"{name} must be a finite number ≥ 0, got {value!r}")
-    remaining = max(0.0, expected_residual_ml - withdrawn_ml)
+    remaining = min(kept_residual_ml, capacity_ml)
     fill = max(0.0, math.floor((capacity_ml - remaining) * 10 + 1e-9) / 10)
     return FillVolume(remaining_ml=remaining, suggested_added_ml=fill)
+
+
+def fill_volume_words(filling: FillVolume, capacity_ml: float) -> str:
+    """Why the suggested volume is what it is, in one line (SSN: do not overfill).
+
+    >>> filling = fill_volume(capacity_ml=20, expected_residual_ml=3, withdrawn_ml=2.5)
+    >>> fill_volume_words(filling, 20)  # doctest: +ELLIPSIS
+    'fills the 20 mL reservoir: it was drained, so what was withdrawn was all that was left; ...'
+    """
+    if filling.remaining_ml > 0:
+        return (f"fills the {format_number(capacity_ml)} mL reservoir: the aspiration was "
+                f"incomplete and about {format_number(round(filling.remaining_ml, 2))} mL stays "
+                "in it; never more than the capacity")
+    return (f"fills the {format_number(capacity_ml)} mL reservoir: it was drained, so what was "
+            "withdrawn was all that was left; never more than the capacity")
+
+
+def programmer_volume_words(reservoir_after_ml: float) -> str:
+    """Which volume to enter into the programmer after the refill (clinical-facts 9.1).
+
+    >>> programmer_volume_words(40.0)  # doctest: +ELLIPSIS
+    'enter 40 mL into the programmer as the new reservoir volume (what was added, plus...'
+    """
+    return (f"enter {format_number(round(reservoir_after_ml, 2))} mL into the programmer as the "
+            "new reservoir volume (what was added, plus any residual left by an incomplete "
+            "aspiration)")
 
 
 # --------------------------------------------------------------------------- mixing
@@ -385,6 +416,23 @@ def bridge_bolus(*, old_concentration_mcg_per_ml: float, new_concentration_mcg_p
             "B-DOSE", Severity.DANGER))
     return BridgeBolus(True, dead_volume_ml, duration_h, rate, dose, old_concentration_mcg_per_ml,
                        new_concentration_mcg_per_ml, tuple(reasons))
+
+
+def bridge_bolus_words(bridge: BridgeBolus) -> str:
+    """The bridge bolus as a clinician programs it, in one line (B-DOSE).
+
+    >>> b = bridge_bolus(old_concentration_mcg_per_ml=500, new_concentration_mcg_per_ml=2000,
+    ...                  old_daily_dose_mcg=100, dead_volume_ml=0.2)
+    >>> bridge_bolus_words(b)[:57]  # 0.2 mL at 100/500 = 0.2 mL/day: 24 h; 0.2 × 500 = 100 mcg
+    'bridge bolus of 0.2 mL (100 mcg at the old 500 mcg/mL) ov'
+    """
+    if not bridge.needed:
+        return "no bridge bolus needed"
+    return (f"bridge bolus of {format_number(bridge.volume_ml)} mL "
+            f"({format_number(bridge.dose_mcg)} mcg at the old "
+            f"{format_number(bridge.old_concentration_mcg_per_ml)} mcg/mL) over "
+            f"{format_number(round(bridge.duration_h, 1))} h, then the new "
+            "concentration at the programmed rate")
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,6 @@ Views for the pages (read only; ``thecal.service.views`` and ``thecal.service.ho
     patient_home(clinic, actor, patient_id) -> dict   # pump, days_of_drug_left, refill and
         # alarm dates, alarms, implant_card, recovery, appointments, clinic_phone
     alarm_meanings() -> list[dict];  symptom_vocabulary() -> list[dict]   # fixed texts
-    urgency_level(score) -> str   # worklist score 0–100 → emergency/urgent/soon/routine/none
     display_timezone(clinic, actor, patient_id=None) -> str   # the zone a page shows times
         # in: the patient's own (with patient_id), else the site's "timezone" setting, else UTC
 
@@ -167,6 +166,7 @@ from thecal.service.clinic import Clinic
 from thecal.service.clock import Clock, FrozenClock, SystemClock
 from thecal.service.errors import AuthenticationError, ThrottledError
 from thecal.service.home import alarm_meanings, patient_home, symptom_vocabulary
+from thecal.service.measurements import InterrogationOutcome, record_interrogation
 from thecal.service.patients import (
     Chart,
     TimelinePage,
@@ -183,7 +183,6 @@ from thecal.service.patients import (
 )
 from thecal.service.settings import Settings
 from thecal.service.therapy import (
-    bridge_bolus_words,
     check_program_change,
     confirm_pending,
     confirm_program_change,
@@ -202,7 +201,7 @@ from thecal.service.views import (
     site_care_team,
     triage_inbox,
 )
-from thecal.service.worklist import WorklistItem, urgency_level, worklist
+from thecal.service.worklist import WorklistItem, worklist
 
 __all__ = [
     "ROLES",
@@ -213,6 +212,7 @@ __all__ = [
     "Clinic",
     "Clock",
     "FrozenClock",
+    "InterrogationOutcome",
     "LoginResult",
     "Settings",
     "SystemClock",
@@ -227,7 +227,6 @@ __all__ = [
     "bootstrap_patient",
     "bootstrap_site",
     "bootstrap_user",
-    "bridge_bolus_words",
     "care_team",
     "chart_series",
     "check_csrf",
@@ -258,6 +257,7 @@ __all__ = [
     "propose_program_change",
     "propose_refill",
     "record_assessment",
+    "record_interrogation",
     "record_refill",
     "refill_record",
     "report_symptoms",
@@ -270,7 +270,6 @@ __all__ = [
     "titration_suggestion",
     "triage_inbox",
     "update_site_settings",
-    "urgency_level",
     "verify_password_again",
     "worklist",
 ]

@@ -27,8 +27,9 @@ from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
 from thecal.service.patients import append_in
-from thecal.service.twin import URGENCY_RANK, build_timeline, project_full
+from thecal.service.twin import build_timeline, project_full
 from thecal.store import events as event_store
+from thecal.store.worklist import urgency_code
 from thecal.timeline import (
     CatheterRevision,
     Implant,
@@ -148,7 +149,7 @@ def report_symptoms(clinic: Clinic, actor: Actor, patient_id: int, codes: list[s
                                          else _triage_state(timeline, projected), when)
         result = triage(list(codes), list(modifiers or ()), context).as_dict()
         urgency = str(result["urgency"])
-        summary = {"urgency": urgency, "rank": URGENCY_RANK.get(urgency, 0),
+        summary = {"urgency": urgency, "rank": urgency_code(urgency),
                    "at": when.isoformat(), "codes": list(codes),
                    "actions": result.get("actions"), "advice": result.get("advice")}
         stored = append_in(clinic, conn, actor, patient, event, expected_version,

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection
@@ -24,14 +25,28 @@ from thecal import units
 from thecal.catalog import pump_model
 from thecal.clinical.dose import rate_ml_per_day
 from thecal.clinical.program import assess_program_change
-from thecal.clinical.refill import bridge_bolus, check_mixing, check_residual, dead_volume_ml, fill_volume
+from thecal.clinical.projection import Projection, ReservoirViews, project
+from thecal.clinical.refill import (
+    BridgeBolus,
+    FillVolume,
+    MixingCheck,
+    ResidualCheck,
+    bridge_bolus,
+    bridge_bolus_words,
+    check_mixing,
+    check_residual,
+    dead_volume_ml,
+    fill_volume,
+    fill_volume_words,
+    programmer_volume_words,
+)
 from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.auth import token_hash, verify_password_again
 from thecal.service.clinic import Clinic
 from thecal.service.patients import append_in
-from thecal.service.twin import build_timeline, project_new, project_timeline
+from thecal.service.twin import build_timeline, project_new, project_timeline, relocated
 from thecal.store import auth as auth_store
 from thecal.store import events as event_store
 from thecal.store import records
@@ -95,13 +110,19 @@ def _load(conn: Connection, clinic: Clinic, actor: Actor, action: str, patient_i
 
 
 def _refill_event(actor: Actor, at: datetime, withdrawn: str, added: str, concentration: str,
-                  reason: str | None) -> Refill:
+                  reason: str | None, aspiration: str | None = None,
+                  estimated_residual: str | None = None) -> Refill:
     _quantity(withdrawn, units.VOLUME, "withdrawn")
     _quantity(added, units.VOLUME, "added")
     _quantity(concentration, units.CONCENTRATION, "concentration")
     data: dict[str, Any] = {"at": at.isoformat(), "type": "refill", "withdrawn": withdrawn,
                             "added": added, "concentration": concentration,
                             "by": actor.username, "id": f"ev-{uuid.uuid4().hex[:16]}"}
+    if aspiration and aspiration != "complete":
+        data["aspiration"] = aspiration
+    if estimated_residual:
+        _quantity(estimated_residual, units.VOLUME, "estimated_residual")
+        data["estimated_residual"] = estimated_residual
     if reason:
         data["reason"] = reason
     try:
@@ -113,79 +134,209 @@ def _refill_event(actor: Actor, at: datetime, withdrawn: str, added: str, concen
     return event
 
 
+@dataclass(frozen=True)
+class RefillAnalysis:
+    """Everything a refill would change, from the rules that decide it (the refill workflow).
+
+    Built once per proposal from the twin's projection before the refill
+    (``expected_residual_ml`` is the pump-calculated reservoir then) and after it (the new
+    alarm, empty and refill-due dates), and from the calculators of
+    :mod:`thecal.clinical.refill`: the residual check (``residual_check``), the fill volume
+    (``filling``), the mixing check when drug is added to a residual (``mixing``) and the
+    bridge bolus of a concentration change (``bridge_bolus``, None without a change). The
+    pages read these attributes; the API writes :meth:`as_dict`. Times are aware instants;
+    ``zone`` is the patient's (the JSON writes local offsets).
+    """
+
+    patient_id: int
+    version: int  # the record's version the proposal was made on (expected_version to record)
+    at: datetime
+    zone: tzinfo
+    pump_model: str
+    capacity_ml: float
+    expected_residual_ml: float
+    withdrawn_ml: float
+    added_ml: float
+    residual_check: ResidualCheck
+    filling: FillVolume
+    mixing: MixingCheck | None
+    old_concentration_mcg_per_ml: float | None
+    new_concentration_mcg_per_ml: float
+    bridge_bolus: BridgeBolus | None
+    low_reservoir_alarm_at: datetime | None  # after the refill
+    empty_at: datetime | None  # after the refill
+    refill_due_by: datetime | None  # after the refill
+    reservoir_after_ml: float | None
+    daily_dose_mcg: float
+    old_rate_ml_per_day: float | None
+    new_rate_ml_per_day: float
+    needs_second_clinician: bool
+    # A refill is a measurement (docs/twin.md): the drained volume is what was left.
+    aspiration: str = "complete"
+    kept_residual_ml: float = 0.0  # stays in the reservoir (incomplete aspiration only)
+    unaccounted_ml: float = 0.0  # what the twin believed inside beyond the measurement
+    views_before: ReservoirViews | None = None
+    views_after: ReservoirViews | None = None
+
+    @property
+    def programmer_reservoir_ml(self) -> float:
+        """The volume to enter into the programmer as the new reservoir volume."""
+        return self.kept_residual_ml + self.added_ml
+
+    @property
+    def views_differ(self) -> bool:
+        """The pump-calculated view and the estimate disagree before the refill."""
+        return self.views_before is not None and self.views_before.differ
+
+    @property
+    def discrepancy(self) -> bool:
+        """The withdrawn residual differs from the expected one beyond the threshold (MAINO)."""
+        return self.residual_check.flagged
+
+    @property
+    def concentration_change(self) -> bool:
+        return self.bridge_bolus is not None
+
+    @property
+    def needs_password(self) -> bool:
+        """A concentration change is signed with the password again (PR-6)."""
+        return self.concentration_change
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON of the API's refill proposal (times in the patient's local offset)."""
+        def iso(value: datetime | None) -> str | None:
+            return value.astimezone(self.zone).isoformat() if value is not None else None
+
+        bridge = ({**self.bridge_bolus.as_dict(), "summary": bridge_bolus_words(self.bridge_bolus)}
+                  if self.bridge_bolus is not None else None)
+        return {
+            "patient_id": self.patient_id, "version": self.version,
+            "at": self.at.isoformat(), "pump_model": self.pump_model,
+            "expected_residual_ml": self.expected_residual_ml,
+            "withdrawn_ml": self.withdrawn_ml, "added_ml": self.added_ml,
+            "capacity_ml": self.capacity_ml,
+            "remaining_after_withdrawal_ml": self.filling.remaining_ml,
+            "suggested_added_ml": self.filling.suggested_added_ml,
+            "suggested_added": fill_volume_words(self.filling, self.capacity_ml),
+            "residual_check": self.residual_check.as_dict(),
+            "mixing": self.mixing.as_dict() if self.mixing is not None else None,
+            "discrepancy": self.discrepancy,
+            "concentration_change": self.concentration_change,
+            "old_concentration_mcg_per_ml": self.old_concentration_mcg_per_ml,
+            "new_concentration_mcg_per_ml": self.new_concentration_mcg_per_ml,
+            "bridge_bolus": bridge,
+            "bridge_bolus_needed": self.bridge_bolus is not None and self.bridge_bolus.needed,
+            "after": {"low_reservoir_alarm_at": iso(self.low_reservoir_alarm_at),
+                      "empty_at": iso(self.empty_at), "refill_due_by": iso(self.refill_due_by)},
+            "reservoir_after_ml": self.reservoir_after_ml,
+            "daily_dose_mcg": self.daily_dose_mcg,
+            "old_rate_ml_per_day": self.old_rate_ml_per_day,
+            "new_rate_ml_per_day": self.new_rate_ml_per_day,
+            "needs_password": self.needs_password,
+            "needs_second_clinician": self.needs_second_clinician,
+            "aspiration": self.aspiration,
+            "kept_residual_ml": self.kept_residual_ml,
+            "unaccounted_ml": _round6(self.unaccounted_ml),
+            "reservoir_views_before": (self.views_before.as_dict()
+                                       if self.views_before is not None else None),
+            "reservoir_views_after": (self.views_after.as_dict()
+                                      if self.views_after is not None else None),
+            "views_differ": self.views_differ,
+            "programmer_reservoir_ml": _round6(self.programmer_reservoir_ml),
+            "programmer_instruction": programmer_volume_words(self.programmer_reservoir_ml),
+        }
+
+
+@dataclass(frozen=True)
+class RefillOutcome:
+    """What recording a refill did: ``recorded`` (``event``: the stored event) or
+    ``awaiting-confirmation`` (``pending_id``: a second clinician confirms it)."""
+
+    status: str
+    proposal: RefillAnalysis | None
+    event: dict[str, Any] | None = None
+    pending_id: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"status": self.status}
+        if self.pending_id is not None:
+            out["pending_id"] = self.pending_id
+        if self.event is not None:
+            out["event"] = self.event
+        if self.proposal is not None:
+            out["proposal"] = self.proposal.as_dict()
+        return out
+
+
 def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline,
-                     event: Refill) -> dict[str, Any]:
-    before = project_timeline(timeline, event.at)
-    pump = _pump(before)
-    model = pump_model(str(pump["model"]))
-    expected = float(pump.get("reservoir_ml") or 0.0)
+                     event: Refill) -> RefillAnalysis:
+    before = _pump_now(timeline, event.at)
+    state = before.state
+    model = pump_model(str(state.pump_model))
+    # The expected residual is the pump's own calculation (clinical-facts 9.1).
+    expected = _round6(state.pump_calculated_ml)
     residual = check_residual(expected_residual_ml=expected, withdrawn_ml=event.withdrawn_ml,
                               reservoir_capacity_ml=model.reservoir_ml)
-    old_conc: Any = pump.get("concentration_mcg_per_ml")
-    concentration_change = bool(old_conc) and abs(float(old_conc)
-                                                  - event.concentration_mcg_per_ml) > 1e-9
-    bridge: dict[str, Any] | None = None
-    if concentration_change:
+    old_conc: float | None = state.concentration_mcg_per_ml or None
+    daily_dose = _round6(before.daily_total_mcg or 0.0)
+    bridge = None
+    if old_conc is not None and abs(old_conc - event.concentration_mcg_per_ml) > 1e-9:
         catheter_ml = _catheter_volume_ml(timeline) or 0.0
-        bridge = bridge_bolus(old_concentration_mcg_per_ml=float(old_conc),
+        bridge = bridge_bolus(old_concentration_mcg_per_ml=old_conc,
                               new_concentration_mcg_per_ml=event.concentration_mcg_per_ml,
-                              old_daily_dose_mcg=float(pump.get("daily_dose_mcg") or 0.0),
-                              dead_volume_ml=dead_volume_ml(model, catheter_ml)).as_dict()
-        bridge["summary"] = bridge_bolus_words(bridge)
-    after = project_new(timeline, event, event.at, "")[1]
-    daily_dose = float(pump.get("daily_dose_mcg") or 0.0)
-    old_rate = rate_ml_per_day(daily_dose, float(old_conc)) if old_conc else None
-    new_rate = rate_ml_per_day(daily_dose, event.concentration_mcg_per_ml)
-    with_site = patient.get("_site_settings") or {}
+                              old_daily_dose_mcg=daily_dose,
+                              dead_volume_ml=dead_volume_ml(model, catheter_ml))
+    after = _project_added(timeline, event)
     filling = fill_volume(capacity_ml=model.reservoir_ml, expected_residual_ml=expected,
-                          withdrawn_ml=event.withdrawn_ml)
-    remaining, fill = filling.remaining_ml, filling.suggested_added_ml
-    mixing = (check_mixing(remaining_ml=remaining, remaining_concentration_mcg_per_ml=float(old_conc),
+                          withdrawn_ml=event.withdrawn_ml,
+                          kept_residual_ml=event.kept_residual_ml)
+    mixing = (check_mixing(remaining_ml=filling.remaining_ml,
+                           remaining_concentration_mcg_per_ml=old_conc,
                            added_ml=event.added_ml,
-                           added_concentration_mcg_per_ml=event.concentration_mcg_per_ml).as_dict()
-              if old_conc and event.added_ml > 0 else None)
-    return {
-        "at": event.at.isoformat(),
-        "pump_model": model.id,
-        "expected_residual_ml": expected,
-        "withdrawn_ml": event.withdrawn_ml,
-        "added_ml": event.added_ml,
-        "capacity_ml": model.reservoir_ml,
-        "remaining_after_withdrawal_ml": remaining,
-        "suggested_added_ml": fill,
-        "suggested_added": (f"fills the {units.format_number(model.reservoir_ml)} mL "
-                            "reservoir: the twin expects "
-                            f"{units.format_number(round(remaining, 2))} mL still in it after "
-                            "the withdrawal; never more than the capacity"),
-        "residual_check": residual.as_dict(),
-        "mixing": mixing,
-        "discrepancy": bool(residual.as_dict().get("flagged")),
-        "concentration_change": concentration_change,
-        "old_concentration_mcg_per_ml": old_conc,
-        "new_concentration_mcg_per_ml": event.concentration_mcg_per_ml,
-        "bridge_bolus": bridge,
-        "bridge_bolus_needed": bool(bridge and bridge.get("needed")),
-        "after": {key: after.get(key) for key in ("low_reservoir_alarm_at", "empty_at",
-                                                  "refill_due_by")},
-        "reservoir_after_ml": (after.get("pump") or {}).get("reservoir_ml"),
-        "daily_dose_mcg": daily_dose,
-        "old_rate_ml_per_day": old_rate,
-        "new_rate_ml_per_day": new_rate,
-        "needs_password": concentration_change,
-        "needs_second_clinician": concentration_change and bool(
-            with_site.get(SECOND_CLINICIAN_SETTING, False)),
-    }
+                           added_concentration_mcg_per_ml=event.concentration_mcg_per_ml)
+              if old_conc and event.added_ml > 0 and filling.remaining_ml > 0 else None)
+    seen = next((rev for rev in reversed(after.replay.events) if rev.event.id == event.id), None)
+    unaccounted = (seen.unaccounted_ml or 0.0) if seen is not None else 0.0
+    site = patient.get("_site_settings") or {}
+    return RefillAnalysis(
+        patient_id=int(patient["id"]), version=int(patient["version"]), at=event.at,
+        zone=timeline.patient.zone, pump_model=model.id,
+        capacity_ml=model.reservoir_ml, expected_residual_ml=expected,
+        withdrawn_ml=event.withdrawn_ml, added_ml=event.added_ml, residual_check=residual,
+        filling=filling, mixing=mixing, old_concentration_mcg_per_ml=old_conc,
+        new_concentration_mcg_per_ml=event.concentration_mcg_per_ml, bridge_bolus=bridge,
+        low_reservoir_alarm_at=after.state.low_reservoir_alarm_at,
+        empty_at=after.state.empty_at,
+        refill_due_by=after.refill_plan.refill_due_by if after.refill_plan else None,
+        reservoir_after_ml=_round6(after.state.reservoir_ml), daily_dose_mcg=daily_dose,
+        old_rate_ml_per_day=rate_ml_per_day(daily_dose, old_conc) if old_conc else None,
+        new_rate_ml_per_day=rate_ml_per_day(daily_dose, event.concentration_mcg_per_ml),
+        needs_second_clinician=bridge is not None and bool(
+            site.get(SECOND_CLINICIAN_SETTING, False)),
+        aspiration=event.aspiration, kept_residual_ml=event.kept_residual_ml,
+        unaccounted_ml=unaccounted, views_before=before.reservoir_views,
+        views_after=after.reservoir_views)
 
 
-def bridge_bolus_words(bridge: dict[str, Any]) -> str:
-    """The bridge bolus as a clinician programs it, in one line (from the rule's figures)."""
-    if not bridge.get("needed"):
-        return "no bridge bolus needed"
-    return (f"bridge bolus of {units.format_number(float(bridge['volume_ml']))} mL "
-            f"({units.format_number(float(bridge['dose_mcg']))} mcg at the old "
-            f"{units.format_number(float(bridge['old_concentration_mcg_per_ml']))} mcg/mL) over "
-            f"{units.format_number(round(float(bridge['duration_h']), 1))} h, then the new "
-            f"concentration at the programmed rate")
+def _round6(value: float) -> float:
+    return round(float(value), 6)
+
+
+def _pump_now(timeline: Timeline, at: datetime) -> Projection:
+    """The twin's projection at ``at``; refused when no pump is implanted."""
+    projection = project(timeline, at) if timeline.events else None
+    if projection is None or projection.state is None or not projection.state.pump_model:
+        raise InputError("this patient has no implanted pump on record", where="patient_id",
+                         fix="record the implant first")
+    return projection
+
+
+def _project_added(timeline: Timeline, event: Event) -> Projection:
+    """The projection just after ``event``; a refusal names the event's own field."""
+    try:
+        return project(timeline.with_event(event), event.at)
+    except InputError as exc:
+        raise relocated(exc, "") from None
 
 
 def _with_site(conn: Connection, patient: dict[str, Any]) -> dict[str, Any]:
@@ -196,18 +347,24 @@ def _with_site(conn: Connection, patient: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ refill
 
 def propose_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: str,
-                   added: str, concentration: str, at: datetime | None = None
-                   ) -> dict[str, Any]:
-    """Everything a refill would change, computed without recording anything."""
-    def body(conn: Connection) -> dict[str, Any]:
+                   added: str, concentration: str, at: datetime | None = None,
+                   aspiration: str | None = None, estimated_residual: str | None = None
+                   ) -> RefillAnalysis:
+    """Everything a refill would change, computed without recording anything.
+
+    ``withdrawn`` is the measured residual: the reservoir is drained, so after the refill it
+    holds ``added`` (plus ``estimated_residual`` when ``aspiration`` is ``incomplete``).
+    """
+    def body(conn: Connection) -> RefillAnalysis:
         patient, timeline = _load(conn, clinic, actor, authz.REFILL_PROPOSE, patient_id)
-        event = _refill_event(actor, at or clinic.now(), withdrawn, added, concentration, None)
+        event = _refill_event(actor, at or clinic.now(), withdrawn, added, concentration, None,
+                              aspiration, estimated_residual)
         result = _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
         clinic.audit(conn, actor, "refill.propose", entity="patient",
                      entity_id=str(patient_id), patient_id=patient_id, field="refill",
                      new_value={"withdrawn": withdrawn, "added": added,
                                 "concentration": concentration})
-        return {"patient_id": patient_id, "version": int(patient["version"]), **result}
+        return result
 
     return clinic.run(actor, "refill.propose", body, patient_id=patient_id, entity="refill")
 
@@ -215,17 +372,23 @@ def propose_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: 
 def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: str, added: str,
                   concentration: str, expected_version: int, password: str | None = None,
                   reason: str | None = None, at: datetime | None = None,
-                  idempotency_key: str | None = None) -> dict[str, Any]:
-    """Record a refill (or open a second-clinician confirmation for a concentration change)."""
+                  idempotency_key: str | None = None, aspiration: str | None = None,
+                  estimated_residual: str | None = None) -> RefillOutcome:
+    """Record a refill (or open a second-clinician confirmation for a concentration change).
+
+    A refill after a short aspiration filled to full is recorded in one go: the discrepancy
+    is a finding (with the reason written), never a refusal.
+    """
     when = at or clinic.now()
 
-    def check(conn: Connection) -> dict[str, Any]:
+    def check(conn: Connection) -> RefillAnalysis:
         patient, timeline = _load(conn, clinic, actor, authz.REFILL_RECORD, patient_id)
-        event = _refill_event(actor, when, withdrawn, added, concentration, reason)
+        event = _refill_event(actor, when, withdrawn, added, concentration, reason, aspiration,
+                              estimated_residual)
         return _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
 
     analysis = clinic.run(actor, "refill.record", check, patient_id=patient_id, entity="refill")
-    if analysis["needs_password"]:
+    if analysis.needs_password:
         try:
             verify_password_again(clinic, actor, password)
         except (InputError, PermissionDeniedError) as exc:
@@ -233,14 +396,15 @@ def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: s
                                   entity="refill")
             raise _reauth_error(exc) from None
 
-    def body(conn: Connection) -> dict[str, Any]:
+    def body(conn: Connection) -> RefillOutcome:
         patient, timeline = _load(conn, clinic, actor, authz.REFILL_RECORD, patient_id)
-        event = _refill_event(actor, when, withdrawn, added, concentration, reason)
+        event = _refill_event(actor, when, withdrawn, added, concentration, reason, aspiration,
+                              estimated_residual)
         result = _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
-        if result["discrepancy"] and not reason:
+        if result.discrepancy and not reason:
             raise InputError("the withdrawn residual differs from the expected one",
                              where="reason", fix="write why (and what was checked) in the reason")
-        if result["needs_second_clinician"]:
+        if result.needs_second_clinician:
             if int(patient["version"]) != expected_version:
                 raise ConflictError("the record changed since you loaded it",
                                     where="expected_version", fix="reload and try again")
@@ -254,19 +418,18 @@ def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: s
                          entity_id=str(pending_id), patient_id=patient_id,
                          new_value=event_to_dict(event), reason=reason,
                          detail="waiting for a second clinician")
-            return {"status": "awaiting-confirmation", "pending_id": pending_id,
-                    "proposal": result}
+            return RefillOutcome("awaiting-confirmation", result, pending_id=pending_id)
         stored = append_in(clinic, conn, actor, patient, event, expected_version,
                            action="refill.record", idempotency_key=idempotency_key)
-        return {"status": "recorded", "event": stored, "proposal": result}
+        return RefillOutcome("recorded", result, event=stored)
 
     return clinic.run(actor, "refill.record", body, patient_id=patient_id, entity="refill")
 
 
-def _refill_summary(result: dict[str, Any]) -> str:
-    return (f"refill {units.format_number(result['added_ml'])} mL at "
-            f"{units.format_number(result['new_concentration_mcg_per_ml'])} mcg/mL "
-            f"(concentration was {result['old_concentration_mcg_per_ml']} mcg/mL)")
+def _refill_summary(result: RefillAnalysis) -> str:
+    return (f"refill {units.format_number(result.added_ml)} mL at "
+            f"{units.format_number(result.new_concentration_mcg_per_ml)} mcg/mL "
+            f"(concentration was {result.old_concentration_mcg_per_ml} mcg/mL)")
 
 
 def _reauth_error(exc: Exception) -> Exception:
@@ -277,7 +440,7 @@ def _reauth_error(exc: Exception) -> Exception:
 
 
 def confirm_pending(clinic: Clinic, actor: Actor, pending_id: int, password: str | None
-                    ) -> dict[str, Any]:
+                    ) -> RefillOutcome:
     """A second clinician confirms a pending concentration change (their own password)."""
     def check(conn: Connection) -> int:
         authz.require(actor, authz.CONFIRM_SECOND)
@@ -298,7 +461,7 @@ def confirm_pending(clinic: Clinic, actor: Actor, pending_id: int, password: str
         clinic.record_refusal(actor, "pending.confirm", exc, patient_id=patient_id)
         raise _reauth_error(exc) from None
 
-    def body(conn: Connection) -> dict[str, Any]:
+    def body(conn: Connection) -> RefillOutcome:
         row = auth_store.get_pending(conn, pending_id=pending_id)
         assert row is not None
         patient = authz.patient_for(conn, actor, authz.CONFIRM_SECOND, patient_id)
@@ -313,7 +476,7 @@ def confirm_pending(clinic: Clinic, actor: Actor, pending_id: int, password: str
                                                   f"{row['proposed_by']}"})
         auth_store.decide_pending(conn, pending_id, "confirmed", int(actor.user_id or 0),
                                   clinic.now())
-        return {"status": "recorded", "event": stored}
+        return RefillOutcome("recorded", None, event=stored)
 
     return clinic.run(actor, "pending.confirm", body, patient_id=patient_id, entity="pending",
                       entity_id=str(pending_id))

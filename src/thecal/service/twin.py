@@ -14,12 +14,10 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from thecal.errors import InputError
+from thecal.store.worklist import severity_code
 from thecal.timeline import DEVICE_EVENTS, FORMAT, Event, Timeline, parse_timeline
 
 PRIORITY_RANK: Final = {"high": 3, "medium": 2, "low": 1, "info": 0}
-SEVERITY_RANK: Final = {"danger": 3, "warning": 2, "info": 1}
-URGENCY_RANK: Final = {"emergency": 4, "urgent": 3, "same-day": 3, "soon": 2, "routine": 1,
-                       "self-care": 0, "none": 0}
 
 
 def patient_block(patient: dict[str, Any]) -> dict[str, Any]:
@@ -136,7 +134,7 @@ def summary_of(projection: dict[str, Any], version: int, computed_at: datetime,
         "alarm_priority": max((PRIORITY_RANK.get(str(a.get("priority")), 1) for a in alarms),
                               default=0),
         "open_findings": len(findings),
-        "finding_severity": max((SEVERITY_RANK.get(str(f.get("severity")), 1)
+        "finding_severity": max((severity_code(str(f.get("severity"))) or 1
                                  for f in findings), default=0),
         "triage_urgency": triage_urgency,
         "triage_at": triage_at,

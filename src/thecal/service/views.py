@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
@@ -33,12 +34,13 @@ from thecal.service.actors import Actor
 from thecal.service.admin import LEGACY_TEAM_ROLES, site_timezone
 from thecal.service.clinic import Clinic
 from thecal.service.patients import stored_event
-from thecal.service.therapy import _refill_analysis, _with_site
-from thecal.service.twin import URGENCY_RANK, build_timeline, project_full
+from thecal.service.therapy import RefillAnalysis, _refill_analysis, _with_site
+from thecal.service.twin import build_timeline, project_full
 from thecal.store import events as event_store
 from thecal.store import records
 from thecal.store.tables import events as events_table
 from thecal.store.tables import patients as patients_table
+from thecal.store.worklist import urgency_code
 from thecal.timeline import PhysiologySpec, Refill, Timeline, parse_event
 
 # Which care-team role (thecal.clinical.care_team) a login role holds by default.
@@ -80,14 +82,26 @@ def formulary(clinic: Clinic, actor: Actor) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------ one refill
 
+@dataclass(frozen=True)
+class RecordedRefill:
+    """A recorded refill with the figures its proposal showed (the printable summary)."""
+
+    patient_id: int
+    patient_name: str
+    event: dict[str, Any]  # the stored event (id, at, withdrawn, added, concentration, ...)
+    by: str
+    reason: str | None  # the written explanation of a discrepancy
+    analysis: RefillAnalysis  # recomputed from the record as it stood before the refill
+
+
 def refill_record(clinic: Clinic, actor: Actor, patient_id: int, event_id: str
-                  ) -> dict[str, Any]:
+                  ) -> RecordedRefill:
     """A recorded refill with everything its proposal showed (the printable summary).
 
     The figures are recomputed from the record as it stood before the refill: expected
     residual and discrepancy check, bridge bolus, the alarm, empty and refill-due dates after it.
     """
-    def body(conn: Connection) -> dict[str, Any]:
+    def body(conn: Connection) -> RecordedRefill:
         patient = authz.patient_for(conn, actor, authz.READ, patient_id)
         if actor.role not in ("clinician", "nurse", "pharmacist", "system"):
             raise NotFoundError(f"refill {event_id} not found", where="event_id")
@@ -104,9 +118,8 @@ def refill_record(clinic: Clinic, actor: Actor, patient_id: int, event_id: str
         analysis = _refill_analysis(clinic, _with_site(conn, patient), before, event)
         clinic.audit(conn, actor, "patient.read", entity="event", entity_id=event_id,
                      patient_id=patient_id, event_id=event_id, field="refill")
-        return {"patient_id": patient_id, "patient_name": patient["display_name"],
-                "event": stored_event(found), "by": found["author"],
-                "reason": found["reason"], **analysis}
+        return RecordedRefill(patient_id, str(patient["display_name"]), stored_event(found),
+                              str(found["author"] or ""), found["reason"], analysis)
 
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="refill",
                       entity_id=event_id)
@@ -166,7 +179,7 @@ def triage_inbox(clinic: Clinic, actor: Actor, *, days: int = TRIAGE_INBOX_DAYS,
                           "symptoms": [symptom(c).clinician_words
                                        for c in data.get("codes") or ()],
                           "note": data.get("reason"), "triage": result})
-        items.sort(key=lambda i: (-URGENCY_RANK.get(str(i["triage"]["urgency"]), 0),
+        items.sort(key=lambda i: (-urgency_code(str(i["triage"]["urgency"])),
                                   -datetime.fromisoformat(i["at"]).timestamp()))
         clinic.audit(conn, actor, "triage.read", entity="patient",
                      detail=f"{len(items)} symptom reports listed")
@@ -334,8 +347,11 @@ def chart_series(clinic: Clinic, actor: Actor, patient_id: int, *, days: int = S
     n_all = int((ahead - start) / step) + 1
     times = [(start + i * step).astimezone(zone) for i in range(n_all)]
     t_h = np.array([replayed.t_h(t) for t in times])
-    out["reservoir"] = {"name": "reservoir", "unit": "mL", "source": "twin (projection after now)",
-                        "points": _points(times, replayed.reservoir_ml_at(t_h))}
+    # The chart follows the measurements: the twin's estimate, re-anchored at every refill
+    # (the drained residual) and interrogation (docs/twin.md).
+    out["reservoir"] = {"name": "reservoir", "unit": "mL",
+                        "source": "twin estimate (projection after now)",
+                        "points": _points(times, replayed.estimate_ml_at(t_h))}
     out["daily_dose"] = {"name": "daily dose", "unit": "mcg/day", "source": "programmed",
                          "points": _points(times[:n_past],
                                            replayed.programmed_daily_dose.value_at(t_h[:n_past]))}

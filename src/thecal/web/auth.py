@@ -7,14 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from thecal.cookies import client_address, session_cookie_name
 from thecal.errors import PermissionDeniedError
+from thecal.service import pages
 from thecal.web.rendering import render
 from thecal.web.security import (
     PageRoute,
     check_csrf,
+    clinic_of,
     home_for,
     optional_user,
-    port_of,
     session_token,
 )
 
@@ -49,14 +51,15 @@ def login_page(request: Request, next: str | None = None) -> Response:
 def login(request: Request, username: Annotated[str, Form()] = "",
           password: Annotated[str, Form()] = "",
           next: Annotated[str, Form()] = "") -> Response:
-    port = port_of(request)
+    clinic = clinic_of(request)
     error = ""
     signed = None
     if not username.strip() or not password:
         error = "Enter your user name and password."
     else:
         try:
-            signed = port.sign_in(username.strip(), password)
+            signed = pages.sign_in(clinic, username.strip(), password,
+                                   client_address(request))
         except PermissionDeniedError as exc:
             error = exc.message if type(exc).__name__ == "ThrottledError" else ""
         if signed is None and not error:
@@ -66,18 +69,18 @@ def login(request: Request, username: Annotated[str, Form()] = "",
                                               "error": error, "username": username},
                       status_code=401)
     response = RedirectResponse(_safe_next(next) or home_for(signed.user), status_code=303)
-    response.set_cookie(port.session_cookie_name, signed.token, httponly=True,
-                        samesite="lax", secure=port.cookie_secure, path="/")
+    response.set_cookie(session_cookie_name(clinic.settings), signed.token, httponly=True,
+                        samesite="lax", secure=clinic.settings.cookie_secure, path="/")
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
-    port = port_of(request)
+    clinic = clinic_of(request)
     token = session_token(request)
     if optional_user(request) is not None:
         check_csrf(request, csrf_token)
-        port.sign_out(token)
+        pages.sign_out(clinic, token)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(port.session_cookie_name, path="/")
+    response.delete_cookie(session_cookie_name(clinic.settings), path="/")
     return response

@@ -14,8 +14,8 @@ from html import escape
 
 from markupsafe import Markup
 
+from thecal.service.results import Series
 from thecal.units import format_number
-from thecal.web.models import Series
 
 WIDTH = 640
 HEIGHT = 220

@@ -15,11 +15,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from thecal import service
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
+from thecal.service import pages
+from thecal.service.results import Chart, RefillInput, RefillProposal
 from thecal.web.charts import HLine, VLine, line_chart
-from thecal.web.models import Chart, RefillInput, RefillProposal
 from thecal.web.rendering import display_zone, in_zone, render
-from thecal.web.security import PageRoute, check_csrf, port_of, require_clinician
+from thecal.web.security import PageRoute, check_csrf, clinic_of, require_clinician
 
 router = APIRouter(prefix="/clinic", route_class=PageRoute, include_in_schema=False)
 
@@ -31,7 +33,7 @@ Text = Annotated[str, Form()]
 @router.get("")
 def worklist(request: Request) -> Response:
     user = require_clinician(request)
-    rows = port_of(request).worklist(user)
+    rows = service.worklist(clinic_of(request), user.actor)
     template = "clinic/worklist_rows.html" if request.headers.get("HX-Request") else \
         "clinic/worklist.html"
     return render(request, template, {"title": "Worklist", "rows": rows})
@@ -74,7 +76,7 @@ def chart_figures(chart: Chart, zone: tzinfo | None = None) -> dict[str, object]
 @router.get("/patients/{patient_id}")
 def chart_page(request: Request, patient_id: str) -> Response:
     user = require_clinician(request)
-    chart = port_of(request).chart(user, patient_id, with_series=True)
+    chart = pages.chart(clinic_of(request), user, patient_id, with_series=True)
     figures = chart_figures(chart, display_zone(request))
     return render(request, "clinic/chart.html", {"title": chart.header.name, "chart": chart,
                                                  "h": chart.header, **figures})
@@ -91,12 +93,12 @@ REFILL_STEPS = (
     ("confirm", "Confirm"),
 )
 _STEP_FIELDS = {
-    "residual": ("withdrawn",),
+    "residual": ("withdrawn", "pump_reading_before"),
     "discrepancy": ("discrepancy_explanation",),
     "drug": ("concentration", "added"),
     "bridge": ("bridge_bolus_confirmed",),
     "program": ("daily_dose", "override_reason"),
-    "confirm": ("password",),
+    "confirm": ("password", "pump_reading_after"),
 }
 
 
@@ -140,36 +142,39 @@ def _missing(step: str, entry: RefillInput, proposal: RefillProposal) -> dict[st
 
 def _entry_from_form(withdrawn: str, discrepancy_explanation: str, concentration: str,
                      added: str, bridge_bolus_confirmed: str, daily_dose: str,
-                     override_reason: str) -> RefillInput:
+                     override_reason: str, pump_reading_before: str = "",
+                     pump_reading_after: str = "") -> RefillInput:
     return RefillInput(withdrawn=withdrawn.strip(),
                        discrepancy_explanation=discrepancy_explanation.strip(),
                        concentration=concentration.strip(), added=added.strip(),
                        bridge_bolus_confirmed=bridge_bolus_confirmed == "yes",
-                       daily_dose=daily_dose.strip(), override_reason=override_reason.strip())
+                       daily_dose=daily_dose.strip(), override_reason=override_reason.strip(),
+                       pump_reading_before=pump_reading_before.strip(),
+                       pump_reading_after=pump_reading_after.strip())
 
 
 def _render_refill(request: Request, patient_id: str, step: str, entry: RefillInput,
                    proposal: RefillProposal | None, errors: dict[str, str],
                    status_code: int = 200) -> Response:
     user = require_clinician(request)
-    port = port_of(request)
-    chart = port.chart(user, patient_id)
+    clinic = clinic_of(request)
+    chart = pages.chart(clinic, user, patient_id)
     steps = applicable_steps(proposal)
     labels = dict(REFILL_STEPS)
     return render(request, "clinic/refill.html", {
         "title": f"Refill · {chart.header.name}", "h": chart.header, "step": step,
         "steps": [(key, labels[key]) for key in steps], "done": steps[:steps.index(step)]
         if step in steps else [], "entry": entry, "p": proposal, "errors": errors,
-        "formulary": port.formulary(user)}, status_code=status_code)
+        "formulary": pages.formulary(clinic, user)}, status_code=status_code)
 
 
 @router.get("/patients/{patient_id}/refill")
 def refill_start(request: Request, patient_id: str) -> Response:
     user = require_clinician(request)
-    header = port_of(request).chart(user, patient_id).header
+    header = pages.chart(clinic_of(request), user, patient_id).header
     entry = RefillInput(daily_dose=f"{header.daily_dose_mcg:g} mcg/day"
                         if header.daily_dose_mcg is not None else "")
-    proposal = port_of(request).propose_refill(user, patient_id, entry)
+    proposal = pages.propose_refill(clinic_of(request), user, patient_id, entry)
     return _render_refill(request, patient_id, "residual", entry, proposal, {})
 
 
@@ -178,14 +183,16 @@ def refill_step(request: Request, patient_id: str, step: Text = "residual", goto
                 csrf_token: Text = "", withdrawn: Text = "", discrepancy_explanation: Text = "",
                 concentration: Text = "", added: Text = "", bridge_bolus_confirmed: Text = "",
                 daily_dose: Text = "", override_reason: Text = "",
-                password: Text = "") -> Response:
+                password: Text = "", pump_reading_before: Text = "",
+                pump_reading_after: Text = "") -> Response:
     user = require_clinician(request)
     check_csrf(request, csrf_token)
-    port = port_of(request)
+    clinic = clinic_of(request)
     entry = _entry_from_form(withdrawn, discrepancy_explanation, concentration, added,
-                             bridge_bolus_confirmed, daily_dose, override_reason)
+                             bridge_bolus_confirmed, daily_dose, override_reason,
+                             pump_reading_before, pump_reading_after)
     try:
-        proposal = port.propose_refill(user, patient_id, entry)
+        proposal = pages.propose_refill(clinic, user, patient_id, entry)
     except InputError as exc:
         field = (exc.where or "withdrawn").split(".")[-1]
         return _render_refill(request, patient_id, _step_of_field(field), entry, None,
@@ -211,7 +218,7 @@ def refill_step(request: Request, patient_id: str, step: Text = "residual", goto
                               {"password": "Enter your password to sign this refill."},
                               status_code=422)
     try:
-        record = port.record_refill(user, patient_id, entry, password)
+        record = pages.record_refill(clinic, user, patient_id, entry, password)
     except PermissionDeniedError as exc:
         return _render_refill(request, patient_id, "confirm", entry, proposal,
                               {"password": exc.one_line()}, status_code=422)
@@ -245,7 +252,7 @@ def _step_of_field(field: str) -> str:
 @router.get("/patients/{patient_id}/refills/{event_id}")
 def refill_summary(request: Request, patient_id: str, event_id: str) -> Response:
     user = require_clinician(request)
-    record = port_of(request).refill_record(user, patient_id, event_id)
+    record = pages.refill_record(clinic_of(request), user, patient_id, event_id)
     return render(request, "clinic/refill_summary.html",
                   {"title": f"Refill summary · {record.patient_name}", "r": record,
                    "p": record.proposal,
@@ -255,7 +262,7 @@ def refill_summary(request: Request, patient_id: str, event_id: str) -> Response
 def _pending_page(request: Request, patient_id: str, pending_id: str,
                   errors: dict[str, str], status_code: int = 200) -> Response:
     user = require_clinician(request)
-    chart = port_of(request).chart(user, patient_id)
+    chart = pages.chart(clinic_of(request), user, patient_id)
     item = next((p for p in chart.pending if p.pending_id == pending_id), None)
     if item is None:
         raise NotFoundError("this confirmation is no longer open (decided or expired)",
@@ -277,7 +284,7 @@ def pending_confirm(request: Request, patient_id: str, pending_id: str, csrf_tok
     user = require_clinician(request)
     check_csrf(request, csrf_token)
     try:
-        record = port_of(request).confirm_refill(user, patient_id, pending_id, password)
+        record = pages.confirm_refill(clinic_of(request), user, patient_id, pending_id, password)
     except (InputError, PermissionDeniedError) as exc:
         return _pending_page(request, patient_id, pending_id, {"password": exc.one_line()},
                              status_code=422)
@@ -291,13 +298,13 @@ def _program_page(request: Request, patient_id: str, daily_dose: str, override_r
                   fragment: bool = False, errors: dict[str, str] | None = None,
                   status_code: int = 200) -> Response:
     user = require_clinician(request)
-    port = port_of(request)
-    header = port.chart(user, patient_id).header
+    clinic = clinic_of(request)
+    header = pages.chart(clinic, user, patient_id).header
     proposal = None
     errors = dict(errors or {})
     if daily_dose.strip():
         try:
-            proposal = port.propose_program(user, patient_id, daily_dose.strip(),
+            proposal = pages.propose_program(clinic, user, patient_id, daily_dose.strip(),
                                             override_reason.strip())
             errors.update(proposal.errors)
         except InputError as exc:
@@ -329,9 +336,9 @@ def program_send(request: Request, patient_id: str, csrf_token: Text = "",
                  password: Text = "") -> Response:
     user = require_clinician(request)
     check_csrf(request, csrf_token)
-    port = port_of(request)
+    clinic = clinic_of(request)
     try:
-        proposal = port.propose_program(user, patient_id, daily_dose.strip(),
+        proposal = pages.propose_program(clinic, user, patient_id, daily_dose.strip(),
                                         override_reason.strip())
     except InputError as exc:
         return _program_page(request, patient_id, daily_dose, override_reason,
@@ -346,7 +353,7 @@ def program_send(request: Request, patient_id: str, csrf_token: Text = "",
         return _program_page(request, patient_id, daily_dose, override_reason, errors={
             "password": "Enter your password to sign this change."}, status_code=422)
     try:
-        port.confirm_program(user, patient_id, daily_dose.strip(), override_reason.strip(),
+        pages.confirm_program(clinic, user, patient_id, daily_dose.strip(), override_reason.strip(),
                              password)
     except PermissionDeniedError as exc:
         return _program_page(request, patient_id, daily_dose, override_reason,
@@ -364,10 +371,10 @@ def program_send(request: Request, patient_id: str, csrf_token: Text = "",
 @router.get("/patients/{patient_id}/assessment")
 def assessment_form(request: Request, patient_id: str) -> Response:
     user = require_clinician(request)
-    port = port_of(request)
-    header = port.chart(user, patient_id).header
+    clinic = clinic_of(request)
+    header = pages.chart(clinic, user, patient_id).header
     return render(request, "clinic/assessment.html", {
-        "title": f"Assessment · {header.name}", "h": header, "groups": port.muscle_groups(),
+        "title": f"Assessment · {header.name}", "h": header, "groups": pages.muscle_groups(),
         "values": {}, "errors": {}})
 
 
@@ -377,15 +384,15 @@ async def assessment_send(request: Request, patient_id: str) -> Response:
     form = await request.form()
     values = {k: str(v) for k, v in form.items()}
     check_csrf(request, values.get("csrf_token", ""))
-    port = port_of(request)
-    groups = port.muscle_groups()
+    clinic = clinic_of(request)
+    groups = pages.muscle_groups()
     ashworth = {g: values.get(f"ashworth_{g}", "") for g in groups
                 if values.get(f"ashworth_{g}", "")}
     try:
-        port.record_assessment(user, patient_id, ashworth, values.get("penn_frequency", ""),
+        pages.record_assessment(clinic, user, patient_id, ashworth, values.get("penn_frequency", ""),
                                values.get("penn_severity", ""), values.get("notes", ""))
     except InputError as exc:
-        header = port.chart(user, patient_id).header
+        header = pages.chart(clinic, user, patient_id).header
         field = (exc.where or "notes").split(".")[-1]
         return render(request, "clinic/assessment.html", {
             "title": f"Assessment · {header.name}", "h": header, "groups": groups,
@@ -399,17 +406,17 @@ async def assessment_send(request: Request, patient_id: str) -> Response:
 @router.get("/triage")
 def triage_inbox(request: Request) -> Response:
     user = require_clinician(request)
-    items = port_of(request).triage_inbox(user)
+    items = pages.triage_inbox(clinic_of(request), user)
     return render(request, "clinic/triage.html", {"title": "Triage inbox", "items": items})
 
 
 def _checklist_page(request: Request, patient_id: str, which: str,
                     answers: dict[str, str]) -> Response:
     user = require_clinician(request)
-    port = port_of(request)
-    header = port.chart(user, patient_id).header
-    checklist = (port.screening if which == "screening" else port.eligibility)(
-        user, patient_id, answers)
+    clinic = clinic_of(request)
+    header = pages.chart(clinic, user, patient_id).header
+    checklist = (pages.screening if which == "screening" else pages.eligibility)(
+        clinic, user, patient_id, answers)
     return render(request, "clinic/checklist.html", {
         "title": f"{checklist.title} · {header.name}", "h": header, "c": checklist,
         "which": which, "answers": answers})
@@ -446,7 +453,7 @@ async def _checklist_send(request: Request, patient_id: str, which: str) -> Resp
 @router.get("/team")
 def site_team(request: Request) -> Response:
     user = require_clinician(request)
-    members = port_of(request).care_team(user, None)
+    members = pages.care_team(clinic_of(request), user, None)
     return render(request, "clinic/team.html", {"title": "Care team", "members": members,
                                                 "h": None})
 
@@ -454,9 +461,9 @@ def site_team(request: Request) -> Response:
 @router.get("/patients/{patient_id}/team")
 def patient_team(request: Request, patient_id: str) -> Response:
     user = require_clinician(request)
-    port = port_of(request)
-    header = port.chart(user, patient_id).header
-    members = port.care_team(user, patient_id)
+    clinic = clinic_of(request)
+    header = pages.chart(clinic, user, patient_id).header
+    members = pages.care_team(clinic, user, patient_id)
     return render(request, "clinic/team.html", {"title": f"Care team · {header.name}",
                                                 "members": members, "h": header})
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from thecal.api.deps import get_clinic, page_actor
+from thecal.cookies import get_clinic
 from thecal.service import scheduling, worklist
 from thecal.service.actors import Actor
 from thecal.service.dashboard import dashboard, dashboard_csv, rows_csv
@@ -24,8 +24,7 @@ def _csv(text: str, name: str) -> Response:
 
 
 def _actor(request: Request) -> Actor:
-    require_clinician(request)  # the page frame's user (menu), or the sign-in page
-    return page_actor(request)
+    return require_clinician(request).actor  # or the sign-in page
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -42,8 +41,9 @@ def dashboard_export(request: Request) -> Response:
 @router.get("/worklist.csv")
 def worklist_export(request: Request) -> Response:
     items = worklist(get_clinic(request), _actor(request), limit=10_000)
-    return _csv(rows_csv(["patient_id", "mrn", "display_name", "urgency", "urgency_level", "refill_due_by", "reasons"],
-                         [[i.patient_id, i.mrn, i.display_name, i.urgency, i.urgency_level,
+    return _csv(rows_csv(["patient_id", "mrn", "display_name", "priority", "urgency", "refill_due_by", "reasons"],
+                         [[i.patient_id, i.mrn, i.display_name, i.priority.weight,
+                           i.urgency.value if i.urgency else "",
                            i.refill_due_by.isoformat() if i.refill_due_by else "", "; ".join(i.reasons)]
                           for i in items]), "worklist.csv")
 

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from thecal.errors import InputError
+from thecal.service import pages
 from thecal.web.ics import calendar
 from thecal.web.rendering import render
-from thecal.web.security import PageRoute, check_csrf, port_of, require_own_patient
+from thecal.web.security import PageRoute, check_csrf, clinic_of, require_own_patient
 
 router = APIRouter(prefix="/my", route_class=PageRoute, include_in_schema=False)
 
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/my", route_class=PageRoute, include_in_schema=False)
 @router.get("/{patient_id}")
 def my_pump(request: Request, patient_id: str) -> Response:
     user = require_own_patient(request, patient_id)
-    pump = port_of(request).my_pump(user, patient_id)
+    pump = pages.my_pump(clinic_of(request), user, patient_id)
     return render(request, "home/pump.html", {"title": "My pump", "m": pump,
                                               "h": pump.header})
 
@@ -30,8 +31,7 @@ def my_pump(request: Request, patient_id: str) -> Response:
 def _symptom_page(request: Request, patient_id: str, selected: list[str], notes: str,
                   answer: object = None, error: str = "", status_code: int = 200) -> Response:
     user = require_own_patient(request, patient_id)
-    port = port_of(request)
-    symptoms = port.symptom_codes()
+    symptoms = pages.symptom_codes()
     groups: dict[str, list[object]] = {}
     for s in symptoms:
         groups.setdefault(s.group, []).append(s)
@@ -58,7 +58,7 @@ async def symptoms_send(request: Request, patient_id: str) -> Response:
                              error="Tick at least one symptom, or call the clinic if it is not "
                                    "listed.", status_code=422)
     try:
-        answer = port_of(request).report_symptoms(user, patient_id, codes, notes)
+        answer = pages.report_symptoms(clinic_of(request), user, patient_id, codes, notes)
     except InputError as exc:
         return _symptom_page(request, patient_id, codes, notes, error=exc.one_line(),
                              status_code=422)
@@ -68,7 +68,7 @@ async def symptoms_send(request: Request, patient_id: str) -> Response:
 @router.get("/{patient_id}/recovery")
 def recovery(request: Request, patient_id: str) -> Response:
     user = require_own_patient(request, patient_id)
-    checklist = port_of(request).recovery_checklist(user, patient_id)
+    checklist = pages.recovery_checklist(clinic_of(request), user, patient_id)
     return render(request, "home/recovery.html", {"title": "Recovery after implant",
                                                   "c": checklist, "patient_id": patient_id})
 
@@ -76,14 +76,14 @@ def recovery(request: Request, patient_id: str) -> Response:
 @router.get("/{patient_id}/card")
 def implant_card(request: Request, patient_id: str) -> Response:
     user = require_own_patient(request, patient_id)
-    card = port_of(request).implant_card(user, patient_id)
+    card = pages.implant_card(clinic_of(request), user, patient_id)
     return render(request, "home/card.html", {"title": "Implant card", "card": card})
 
 
 @router.get("/{patient_id}/appointments.ics")
 def appointments_ics(request: Request, patient_id: str) -> Response:
     user = require_own_patient(request, patient_id)
-    appointments = port_of(request).appointments(user, patient_id)
+    appointments = pages.appointments(clinic_of(request), user, patient_id)
     body = calendar(appointments, stamp=datetime.now(UTC))
     return Response(body, media_type="text/calendar; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="thecal-refills.ics"'})
@@ -92,7 +92,7 @@ def appointments_ics(request: Request, patient_id: str) -> Response:
 @router.get("/{patient_id}/team")
 def my_team(request: Request, patient_id: str) -> Response:
     user = require_own_patient(request, patient_id)
-    members = port_of(request).care_team(user, patient_id)
+    members = pages.care_team(clinic_of(request), user, patient_id)
     return render(request, "clinic/team.html", {"title": "My care team", "members": members,
                                                 "h": None})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from thecal.web.models import Appointment
+from thecal.service.results import Appointment
 
 
 def _escape(text: str) -> str:

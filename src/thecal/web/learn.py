@@ -6,8 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from thecal.service import pages
 from thecal.web.rendering import render
-from thecal.web.security import PageRoute, optional_user, port_of
+from thecal.web.security import PageRoute, optional_user
 
 router = APIRouter(prefix="/learn", route_class=PageRoute, include_in_schema=False)
 
@@ -34,5 +35,5 @@ def page(request: Request, page: str) -> Response:
                       status_code=404)
     context: dict[str, object] = {"title": PAGES[page], "pages": PAGES}
     if page == "alarms":
-        context["alarms"] = port_of(request).alarm_meanings()
+        context["alarms"] = pages.alarm_meanings()
     return render(request, f"learn/{page}.html", context)

@@ -30,6 +30,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from thecal.service.results import User
 from thecal.units import (
     CONCENTRATION,
     DAILY_DOSE,
@@ -39,7 +40,6 @@ from thecal.units import (
     format_number,
     format_quantity,
 )
-from thecal.web.models import User
 
 TEMPLATE_DIR = Path(str(resources.files("thecal.web") / "templates"))
 STATIC_DIR = Path(str(resources.files("thecal.web") / "static"))
@@ -51,7 +51,7 @@ HOME_ROLES = frozenset({"patient", "caregiver"})
 
 URGENCY_LABELS = {
     "emergency": "Emergency", "urgent": "Urgent", "soon": "Soon", "routine": "Routine",
-    "self-care": "Self-care", "none": "Nothing due",
+    "none": "Nothing due",
 }
 
 

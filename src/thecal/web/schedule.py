@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from thecal.api.deps import get_clinic, page_actor
+from thecal.cookies import get_clinic
 from thecal.errors import ThecalError
 from thecal.service import scheduling as cal
 from thecal.service.actors import Actor
@@ -26,8 +26,7 @@ Many = Annotated[list[str], Form()]
 
 
 def _actor(request: Request) -> Actor:
-    require_clinician(request)
-    return page_actor(request)
+    return require_clinician(request).actor  # or the sign-in page
 
 
 def _start(request: Request, text: str | None) -> datetime:
@@ -147,19 +146,19 @@ home_router = APIRouter(prefix="/my", route_class=PageRoute, include_in_schema=F
 
 @home_router.get("/{patient_id}/appointment", response_class=HTMLResponse)
 def my_appointment(request: Request, patient_id: int) -> Response:
-    require_own_patient(request, str(patient_id))
-    mine = cal.my_slots(get_clinic(request), page_actor(request), patient_id)
+    user = require_own_patient(request, str(patient_id))
+    mine = cal.my_slots(get_clinic(request), user.actor, patient_id)
     return render(request, "schedule/mine.html", {"mine": mine, "patient_id": patient_id,
                                                   "message": request.query_params.get("message", "")})
 
 
 @home_router.post("/{patient_id}/appointment")
 def choose(request: Request, patient_id: int, slot: Text = "", csrf_token: Text = "") -> Response:
-    require_own_patient(request, str(patient_id))
+    user = require_own_patient(request, str(patient_id))
     check_csrf(request, csrf_token)
     try:
         sid, at = slot.split("|", 1)
-        cal.choose_slot(get_clinic(request), page_actor(request), patient_id, session_id=int(sid),
+        cal.choose_slot(get_clinic(request), user.actor, patient_id, session_id=int(sid),
                         start=datetime.fromisoformat(at))
     except (ValueError, ThecalError) as exc:
         words = exc.message if isinstance(exc, ThecalError) else "choose a slot"

@@ -17,8 +17,11 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
+from thecal.cookies import get_clinic as clinic_of
+from thecal.cookies import session_cookie_name
 from thecal.errors import NotFoundError, PermissionDeniedError, ThecalError
-from thecal.web.models import ClinicPort, User
+from thecal.service import pages
+from thecal.service.results import User
 from thecal.web.rendering import CLINIC_ROLES, HOME_ROLES, render
 
 
@@ -38,17 +41,8 @@ class BadCsrf(Exception):
     """A form that did not come from this session's page."""
 
 
-def port_of(request: Request) -> ClinicPort:
-    factory: Callable[[Request], ClinicPort] = request.app.state.web_port_factory
-    port: ClinicPort | None = getattr(request.state, "port", None)
-    if port is None:
-        port = factory(request)
-        request.state.port = port
-    return port
-
-
 def session_token(request: Request) -> str:
-    return request.cookies.get(port_of(request).session_cookie_name, "")
+    return request.cookies.get(session_cookie_name(clinic_of(request).settings), "")
 
 
 def optional_user(request: Request) -> User | None:
@@ -59,15 +53,15 @@ def optional_user(request: Request) -> User | None:
     token = session_token(request)
     if not token:
         return None
-    port = port_of(request)
+    clinic = clinic_of(request)
     try:
-        user = port.current_user(token)
+        user = pages.current_user(clinic, token)
     except PermissionDeniedError:
         return None
     if user is None:
         return None
     request.state.user = user
-    request.state.csrf_token = port.csrf_token(token)
+    request.state.csrf_token = pages.csrf_token(clinic, token)
     return user
 
 
@@ -98,7 +92,7 @@ def require_own_patient(request: Request, patient_id: str) -> User:
     if user.role == "patient" and user.patient_ids == (patient_id,):
         request.state.display_zone = user.timezone
     else:
-        request.state.display_zone = port_of(request).display_timezone(user, patient_id)
+        request.state.display_zone = pages.display_timezone(clinic_of(request), user, patient_id)
     return user
 
 

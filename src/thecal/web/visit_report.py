@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from thecal.api.deps import get_clinic, page_actor
+from thecal.cookies import get_clinic
 from thecal.service.actors import Actor
 from thecal.service.visit_report import VisitReport, visit_report
 from thecal.web.rendering import TEMPLATE_DIR
@@ -62,8 +62,7 @@ def render_pdf(report: VisitReport) -> bytes:
 
 
 def _actor(request: Request) -> Actor:
-    require_clinician(request)  # the page frame's user (menu), or the sign-in page
-    return page_actor(request)
+    return require_clinician(request).actor  # or the sign-in page
 
 
 @router.get("/clinic/patients/{patient_id}/visit-report", response_class=HTMLResponse)

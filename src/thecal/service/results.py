@@ -1,9 +1,7 @@
-"""What the pages show: small immutable view models, and the port the pages call.
+"""The typed results the pages read: small frozen dataclasses (:mod:`thecal.service.pages`).
 
-The pages never reach the store or a clinical rule. They call a :class:`ClinicPort`, whose one
-production implementation (:mod:`thecal.web.service_port`) forwards each call to a
-``thecal.service`` use case and copies the answer into these view models. Templates read
-attributes only, so the models are the whole contract between the pages and the rest of thecal.
+Templates read attributes only, so these are the whole contract between the pages and the rest
+of thecal.
 
 Quantities inside the models are floats in canonical units named by the field
 (``daily_dose_mcg``, ``volume_ml``); the templates format them with their units. Times are
@@ -13,13 +11,14 @@ page's display zone (:mod:`thecal.web.rendering`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal, Protocol
+from typing import Literal
+
+from thecal.clinical.triage import Urgency
+from thecal.service.actors import Actor
 
 Role = Literal["clinician", "patient", "caregiver", "admin"]
-Urgency = Literal["emergency", "urgent", "soon", "routine", "self-care", "none"]
 
 
 @dataclass(frozen=True)
@@ -37,9 +36,9 @@ class User:
     user_id: str
     display_name: str
     role: Role
+    actor: Actor = field(compare=False, repr=False)  # who acts in the service
     site: str = ""
     patient_ids: tuple[str, ...] = ()  # the patients a patient or caregiver may see
-    actor: Any = field(default=None, compare=False, repr=False)  # the service's own Actor
     timezone: str = "UTC"  # IANA zone the pages show times in (the site's; a patient's own)
 
 
@@ -50,16 +49,6 @@ class SignedIn:
     token: str
     user: User
     csrf_token: str
-
-
-@dataclass(frozen=True)
-class WorklistRow:
-    patient_id: str
-    name: str
-    urgency: Urgency
-    reasons: tuple[str, ...]
-    refill_due_by: datetime | None = None  # an instant, shown as a day in the display zone
-    next_alarm_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +152,9 @@ class RefillInput:
     bridge_bolus_confirmed: bool = False
     daily_dose: str = ""
     override_reason: str = ""
+    # the pump's own reservoir reading from the programmer, before and after (interrogations)
+    pump_reading_before: str = ""
+    pump_reading_after: str = ""
 
 
 @dataclass(frozen=True)
@@ -193,6 +185,13 @@ class RefillProposal:
     suggested_added: str = ""
     # residual left behind mixing with a new strength: the dose every programme step delivers
     mixing_reasons: tuple[Reason, ...] = ()
+    # the reservoir views before the refill (docs/twin.md), shown where they differ
+    pump_calculated_ml: float | None = None
+    estimate_ml: float | None = None
+    physical_ml: float | None = None
+    views_differ: bool = False
+    unaccounted_ml: float = 0.0  # what the pump calculated beyond what was drained
+    programmer_instruction: str = ""  # which volume to enter into the programmer
 
 
 @dataclass(frozen=True)
@@ -204,7 +203,7 @@ class RefillRecord:
     by: str
     proposal: RefillProposal
     status: str = "recorded"  # recorded | awaiting-confirmation (a second clinician signs)
-    message: str = ""
+    discrepancy_explanation: str = ""  # what the clinician wrote about a flagged residual
 
 
 @dataclass(frozen=True)
@@ -314,57 +313,3 @@ class ImplantCard:
     clinic: str
     clinic_phone: str
     warnings: tuple[str, ...]
-
-
-class ClinicPort(Protocol):
-    """Everything the pages ask of thecal. One method, one use case.
-
-    Methods raise :mod:`thecal.errors` exceptions: ``InputError`` (with ``where`` naming the
-    form field), ``NotFoundError``, ``PermissionDeniedError``; the pages turn them into form
-    messages and 404/403 pages.
-    """
-
-    session_cookie_name: str
-    cookie_secure: bool
-
-    # sessions
-    def sign_in(self, username: str, password: str) -> SignedIn | None: ...
-    def sign_out(self, token: str) -> None: ...
-    def current_user(self, token: str) -> User | None: ...
-    def csrf_token(self, token: str) -> str: ...
-    def display_timezone(self, user: User, patient_id: str) -> str: ...
-    def reauthenticate(self, token: str, password: str) -> bool: ...
-
-    # clinician
-    def worklist(self, user: User) -> Sequence[WorklistRow]: ...
-    def chart(self, user: User, patient_id: str, with_series: bool = False) -> Chart: ...
-    def formulary(self, user: User) -> Sequence[Concentration]: ...
-    def propose_refill(self, user: User, patient_id: str, entry: RefillInput) -> RefillProposal: ...
-    def record_refill(self, user: User, patient_id: str, entry: RefillInput,
-                      password: str) -> RefillRecord: ...
-    def confirm_refill(self, user: User, patient_id: str, pending_id: str,
-                       password: str) -> RefillRecord: ...
-    def refill_record(self, user: User, patient_id: str, event_id: str) -> RefillRecord: ...
-    def propose_program(self, user: User, patient_id: str, daily_dose: str,
-                        override_reason: str) -> ProgramProposal: ...
-    def confirm_program(self, user: User, patient_id: str, daily_dose: str,
-                        override_reason: str, password: str) -> ProgramProposal: ...
-    def record_assessment(self, user: User, patient_id: str, ashworth: dict[str, str],
-                          penn_frequency: str, penn_severity: str, notes: str) -> None: ...
-    def muscle_groups(self) -> Sequence[str]: ...
-    def triage_inbox(self, user: User) -> Sequence[InboxItem]: ...
-    def screening(self, user: User, patient_id: str,
-                  answers: Mapping[str, str]) -> Checklist: ...
-    def eligibility(self, user: User, patient_id: str,
-                    answers: Mapping[str, str]) -> Checklist: ...
-    def care_team(self, user: User, patient_id: str | None) -> Sequence[TeamMember]: ...
-
-    # patient and caregiver
-    def alarm_meanings(self) -> Sequence[AlarmMeaning]: ...
-    def my_pump(self, user: User, patient_id: str) -> MyPump: ...
-    def symptom_codes(self) -> Sequence[Symptom]: ...
-    def report_symptoms(self, user: User, patient_id: str,
-                        codes: Sequence[str], notes: str) -> TriageAnswer: ...
-    def recovery_checklist(self, user: User, patient_id: str) -> Checklist: ...
-    def implant_card(self, user: User, patient_id: str) -> ImplantCard: ...
-    def appointments(self, user: User, patient_id: str) -> Sequence[Appointment]: ...

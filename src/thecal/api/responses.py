@@ -1,0 +1,403 @@
+"""The API's answers: one response model per operation, so the OpenAPI document describes them.
+
+Each model names the fields the service's typed results write (``as_dict`` at the face);
+quantities carry their unit in the name (``_ml``, ``_mcg``, ``_mcg_per_ml``), times are ISO
+8601 strings with an offset. Nested records that the timeline format defines (stored events)
+keep their own fields (``extra="allow"``) beyond the ones named here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ReasonOut(Out):
+    """Why a figure or an answer is what it is."""
+
+    code: str
+    message: str
+    source: str
+    severity: str = "info"
+    verified: bool = True
+
+
+class UserOut(Out):
+    user_id: int | None
+    username: str
+    role: str
+    display_name: str | None = None
+    site_id: int | None = None
+    patient_id: int | None = None
+
+
+class LoginOut(Out):
+    csrf_token: str
+    user: UserOut
+    expires_at: str
+
+
+class TokenOut(Out):
+    access_token: str
+    token_type: str
+    expires_at: str
+    user: UserOut
+
+
+class PatientOut(Out):
+    id: int
+    mrn: str
+    display_name: str
+    born: str | None = None
+    sex: str | None = None
+    weight_kg: float | None = None
+    timezone: str
+    etiology: str
+    site_id: int
+    version: int
+
+
+class WorklistItemOut(Out):
+    patient_id: int
+    mrn: str
+    display_name: str
+    priority: int
+    urgency: str | None
+    reasons: list[ReasonOut]
+    refill_due_by: str | None = None
+    low_reservoir_alarm_at: str | None = None
+    empty_at: str | None = None
+    triage_urgency: str | None = None
+
+
+class StoredEventOut(Out):
+    """A stored timeline event: its own fields (timeline v1) plus ``seq`` and ``recorded_at``."""
+
+    at: str
+    type: str
+    id: str
+    by: str | None = None
+    seq: int
+    recorded_at: str | None = None
+
+
+class TimelineOut(Out):
+    patient_id: int
+    version: int
+    events: list[StoredEventOut]
+
+
+class PumpOut(Out):
+    model: str | None
+    state: str | None = None
+    reservoir_ml: float | None = None
+    reservoir_capacity_ml: float | None = None
+    concentration_mcg_per_ml: float | None = None
+    daily_dose_mcg: float | None = None
+    rate_ml_per_day: float | None = None
+    low_reservoir_alarm_ml: float | None = None
+
+
+class RefillPlanOut(Out):
+    at: str
+    reservoir_ml: float
+    low_reservoir_alarm_ml: float
+    daily_volume_ml: float
+    days_to_alarm: float | None
+    low_reservoir_alarm_at: str | None
+    empty_at: str | None
+    refill_due_by: str
+    reasons: list[ReasonOut]
+
+
+class AlarmOut(Out):
+    code: str
+    priority: str
+    since: str | None = None
+    acknowledged: bool = False
+
+
+class FindingOut(Out):
+    code: str
+    message: str
+    severity: str
+    source: str
+    at: str | None = None
+
+
+class WindowOut(Out):
+    """A projected instant at the pump's accuracy edges (fast pump: earliest)."""
+
+    earliest: str | None = None
+    latest: str | None = None
+
+
+class ReservoirViewsOut(Out):
+    """The reservoir three ways (docs/twin.md); ``physical_ml`` only in simulation."""
+
+    pump_calculated_ml: float | None = None
+    estimate_ml: float | None = None
+    physical_ml: float | None = None
+
+
+class ProjectionOut(Out):
+    """The twin's projection (the ``thecal twin --json`` object)."""
+
+    at: str
+    pump: PumpOut | None
+    delivered_to_csf_mcg: float | None = None
+    low_reservoir_alarm_at: str | None = None
+    empty_at: str | None = None
+    low_reservoir_alarm_window: WindowOut | None = None
+    empty_window: WindowOut | None = None
+    refill_due_window: WindowOut | None = None
+    reservoir_views: ReservoirViewsOut | None = None
+    unaccounted_mcg: float | None = None
+    days_of_drug_left: float | None = None
+    refill_due_by: str | None = None
+    refill_plan: RefillPlanOut | None = None
+    elective_replacement_at: str | None = None
+    end_of_service_at: str | None = None
+    alarms: list[AlarmOut] = []
+    findings: list[FindingOut] = []
+
+
+class PatientProjectionOut(ProjectionOut):
+    patient_id: int
+    version: int
+
+
+class ChartOut(Out):
+    patient: PatientOut
+    version: int
+    events: list[StoredEventOut]
+    projection: ProjectionOut
+    assessments: list[dict[str, Any]]
+    symptom_reports: list[dict[str, Any]]
+    care_team: list[dict[str, Any]]
+    implants: list[dict[str, Any]]
+    pending: list[dict[str, Any]]
+
+
+class CareTeamMemberOut(Out):
+    user_id: int | None = None
+    username: str | None = None
+    display_name: str | None = None
+    team_role: str
+
+
+class ResidualCheckOut(Out):
+    expected_residual_ml: float
+    withdrawn_ml: float
+    discrepancy_ml: float
+    threshold_ml: float
+    flagged: bool
+    direction: str
+    reasons: list[ReasonOut]
+
+
+class MixingCheckOut(Out):
+    mixed_concentration_mcg_per_ml: float
+    programmed_concentration_mcg_per_ml: float
+    ratio: float
+    flagged: bool
+    reasons: list[ReasonOut]
+
+
+class BridgeBolusOut(Out):
+    needed: bool
+    volume_ml: float
+    duration_h: float
+    rate_ml_per_day: float
+    dose_mcg: float
+    old_concentration_mcg_per_ml: float
+    new_concentration_mcg_per_ml: float
+    reasons: list[ReasonOut]
+    summary: str
+
+
+class DatesAfterOut(Out):
+    low_reservoir_alarm_at: str | None
+    empty_at: str | None
+    refill_due_by: str | None
+
+
+class RefillProposalOut(Out):
+    """Everything a refill would change (``thecal.service.therapy.RefillAnalysis``)."""
+
+    patient_id: int
+    version: int
+    at: str
+    pump_model: str
+    expected_residual_ml: float
+    withdrawn_ml: float
+    added_ml: float
+    capacity_ml: float
+    remaining_after_withdrawal_ml: float
+    suggested_added_ml: float
+    suggested_added: str
+    residual_check: ResidualCheckOut
+    mixing: MixingCheckOut | None
+    discrepancy: bool
+    concentration_change: bool
+    old_concentration_mcg_per_ml: float | None
+    new_concentration_mcg_per_ml: float
+    bridge_bolus: BridgeBolusOut | None
+    bridge_bolus_needed: bool
+    after: DatesAfterOut
+    reservoir_after_ml: float | None
+    daily_dose_mcg: float
+    old_rate_ml_per_day: float | None
+    new_rate_ml_per_day: float
+    needs_password: bool
+    needs_second_clinician: bool
+    aspiration: str = "complete"
+    kept_residual_ml: float = 0.0
+    unaccounted_ml: float = 0.0
+    reservoir_views_before: ReservoirViewsOut | None = None
+    reservoir_views_after: ReservoirViewsOut | None = None
+    views_differ: bool = False
+    programmer_reservoir_ml: float | None = None
+    programmer_instruction: str = ""
+
+
+class InterrogationOutcomeOut(Out):
+    """The pump's readings recorded; the twin before and after; this reading's findings."""
+
+    status: str
+    event: StoredEventOut
+    reservoir_views_before: ReservoirViewsOut | None = None
+    reservoir_views_after: ReservoirViewsOut | None = None
+    findings: list[FindingOut] = []
+    discrepancy: bool = False
+    after: DatesAfterOut | None = None
+
+
+class RefillOutcomeOut(Out):
+    """``recorded`` (with the stored ``event``) or ``awaiting-confirmation`` (``pending_id``)."""
+
+    status: str
+    pending_id: int | None = None
+    event: StoredEventOut | None = None
+    proposal: RefillProposalOut | None = None
+
+
+class ProgramOut(Out):
+    at: str | None = None
+    mode: str
+    daily_dose: str | None = None
+    daily_total_mcg: float
+
+
+class ProgramComparisonOut(Out):
+    old_daily_total_mcg: float
+    new_daily_total_mcg: float
+    change_mcg: float
+    change_fraction: float | None
+    old_rate_ml_per_day: float | None
+    new_rate_ml_per_day: float | None
+    reasons: list[ReasonOut]
+
+
+class GuardrailOut(Out):
+    classification: str
+    reasons: list[ReasonOut]
+
+
+class TitrationCheckOut(Out):
+    allowed: bool
+    change_fraction: float | None
+    max_allowed_daily_dose_mcg: float | None
+    reasons: list[ReasonOut]
+
+
+class ProgramProposalOut(Out):
+    patient_id: int
+    version: int
+    old: ProgramOut | None
+    new: ProgramOut
+    comparison: ProgramComparisonOut
+    allowed: bool
+    guardrail: GuardrailOut
+    titration: TitrationCheckOut
+    needs_reason: bool
+    concentration_mcg_per_ml: float | None
+    reason_required: str | None = None
+    confirmation_token: str
+    expires_at: str
+
+
+class RecordedOut(Out):
+    status: str
+    event: StoredEventOut
+
+
+class TriageOut(Out):
+    urgency: str
+    causes: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    advice: dict[str, Any]
+    rules: list[dict[str, Any]]
+    withdrawal_or_overdose_unclear: bool
+    symptoms: list[str]
+    modifiers: list[str]
+    ruleset_version: str
+
+
+class SymptomReportOut(Out):
+    event: StoredEventOut
+    triage: TriageOut
+
+
+class CriterionOut(Out):
+    code: str
+    outcome: str
+    source: str
+
+
+class EligibilityOut(Out):
+    verdict: str
+    criteria: list[CriterionOut]
+
+
+class ScreeningDoseOut(Out):
+    number: int
+    dose_mcg: float
+    volume_ml: float
+    not_before_h: float
+
+
+class ScreeningOut(Out):
+    doses: list[ScreeningDoseOut]
+    reasons: list[ReasonOut]
+
+
+class TitrationOut(Out):
+    action: str
+    current_daily_dose_mcg: float | None
+    next_daily_dose_mcg: float | None
+    change_fraction: float | None
+    not_before: str | None
+    reasons: list[ReasonOut]
+    workup: list[Any]
+
+
+class SiteOut(Out):
+    id: int
+    name: str
+    settings: dict[str, bool | str]
+
+
+class StaffUserOut(Out):
+    id: int
+    username: str
+    display_name: str | None
+    role: str
+    site_id: int | None
+    patient_id: int | None
+    active: bool

@@ -1,0 +1,37 @@
+"""The app factory: ``create_app(settings)`` gives the clinic server, both faces on one app.
+
+A neutral module above the faces: it mounts the JSON API (:func:`thecal.api.app.install`,
+``/api/v1`` with its OpenAPI document at ``/api/v1/openapi.json``) and the pages
+(:func:`thecal.web.install`, ``/`` and ``/static``) on the same app, the same clinic and the
+same session cookie (:mod:`thecal.cookies`). Neither face imports the other.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+import thecal
+from thecal import api, web
+from thecal.service import Clinic, Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, *, clinic: Clinic | None = None,
+               pages: bool = True) -> FastAPI:
+    """Build the app; opens (and migrates) the database unless a ``clinic`` is given.
+
+    ``pages=False`` gives the JSON API alone.
+    """
+    settings = settings or (clinic.settings if clinic is not None else Settings())
+    app = FastAPI(title="thecal clinic API", version=thecal.__version__,
+                  description="Clinic records for intrathecal baclofen pump therapy. It never "
+                              "programs a real pump.",
+                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
+                  redoc_url=None)
+    app.state.clinic = clinic if clinic is not None else Clinic.open(settings)
+    app.state.settings = settings
+    api.install(app)
+    if pages:
+        web.install(app, settings)
+    return app
