@@ -34,6 +34,8 @@ SITE_SETTINGS: Final = {
     "clinic_location": "",
     # the clinic's local time (IANA): the clinic pages show every date and time in it
     "timezone": "UTC",
+    # patients (and caregivers) may choose their own refill slot within their window
+    "patients_choose_slot": False,
 }
 # The roles a member of staff holds on a patient's care team: the clinical vocabulary
 # (thecal.clinical.care_team), less the roles that are not clinical staff.
