@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection
 
 from thecal.clinical.care_team import ROLES as CARE_TEAM_ROLES
-from thecal.errors import ConflictError, InputError, NotFoundError
+from thecal.errors import ConflictError, InputError, NotFoundError, ThecalError
 from thecal.service import authz, passwords
 from thecal.service.actors import ROLES, SYSTEM, Actor
 from thecal.service.clinic import Clinic
 from thecal.store import records
+from thecal.units import DURATION, VOLUME, parse_quantity
 
 SITE_SETTINGS: Final = {
     # a concentration change needs a second clinician's confirmation (off by default)
@@ -27,6 +28,11 @@ SITE_SETTINGS: Final = {
     "clinic_location": "",
     # the clinic's local time (IANA): the clinic pages show every date and time in it
     "timezone": "UTC",
+    # the twin (docs/twin.md): how long a SynchroMed waits after an MRI before delivering
+    # again ("2 h"; "worst" = the longest reported, 24 h, M-MRI), and the reservoir volume
+    # below which delivery is treated as unreliable ("4 mL", NSURG04); empty: the catalog's
+    "synchromed_mri_resume_delay_h": "",
+    "delivery_unreliable_below_ml": "",
 }
 # The roles a member of staff holds on a patient's care team: the clinical vocabulary
 # (thecal.clinical.care_team), less the roles that are not clinical staff.
@@ -34,6 +40,10 @@ TEAM_ROLES: Final = tuple(code for code in CARE_TEAM_ROLES
                           if code not in ("patient", "caregiver", "administrator"))
 # Care-team roles stored before the service used the clinical vocabulary, and what they are now.
 LEGACY_TEAM_ROLES: Final = {"nurse": "itb-nurse"}
+
+
+TWIN_SETTING_KINDS: Final = {"synchromed_mri_resume_delay_h": DURATION,
+                              "delivery_unreliable_below_ml": VOLUME}
 
 
 def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
@@ -50,6 +60,14 @@ def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
                              where=f"settings.{key}")
         elif key == "timezone":
             value = check_timezone(value, where=f"settings.{key}")
+        elif key in TWIN_SETTING_KINDS and value and value != "worst":
+            kind = TWIN_SETTING_KINDS[key]
+            try:
+                parse_quantity(value, kind)
+            except ThecalError as exc:
+                raise InputError(exc.message, where=f"settings.{key}",
+                                 fix=f"write e.g. {kind.example}"
+                                 + (' or "worst"' if kind is DURATION else "")) from None
         merged[key] = value
     return merged
 
