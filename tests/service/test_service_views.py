@@ -154,15 +154,18 @@ def test_checklists_from_form_answers(world: World) -> None:
     result = service.eligibility_checklist(world.clinic, actor, world.patient_a,
                                            {"baclofen_allergy": "yes",
                                             "oral_baclofen.tried": "yes"})
-    assert result["verdict"] == "not-a-candidate"
-    allergy = next(q for q in result["questions"] if q["key"] == "baclofen_allergy")
-    assert allergy["outcome"] == "excludes" and allergy["answer"] == "yes"
+    assert result.verdict == "not a candidate"
+    allergy = next(q for q in result.items if q.key == "baclofen_allergy")
+    assert allergy.status == "not-met" and allergy.answer == "yes"
+    criterion = next(c for c in result.items if c.key == "no-baclofen-allergy")
+    assert criterion.detail == "excludes" and criterion.source
     with pytest.raises(InputError):
         service.eligibility_checklist(world.clinic, actor, world.patient_a,
                                       {"months_since_brain_injury": "soon"})
     plan = service.screening_checklist(world.clinic, actor, world.patient_a,
                                        {"small_patient": "yes"})
-    assert [d["dose_mcg"] for d in plan["doses"]] == [25.0, 50.0, 75.0, 100.0]
+    assert [i.text.split(":")[1].split(" mcg")[0].strip() for i in plan.items[1:]] == [
+        "25", "50", "75", "100"]
 
 
 def test_assessment_by_muscle_group(world: World) -> None:

@@ -298,36 +298,6 @@ def record_assessment(clinic: Clinic, user: User, patient_id: str, ashworth: dic
 def muscle_groups() -> Sequence[str]:
     return MUSCLE_GROUPS
 
-def _checklist(title: str, result: Mapping[str, Any]) -> Checklist:
-    status = {"pass": "met", "excludes": "not-met", "not-yet": "not-met"}
-    items = []
-    for q in result.get("questions") or ():
-        choices = None if q.get("choices") is None else tuple(
-            (str(v), str(w)) for v, w in q["choices"])
-        items.append(ChecklistItem(str(q["key"]), str(q["text"]),
-                                   status.get(str(q.get("outcome")), "unknown"),  # type: ignore[arg-type]
-                                   "", "", choices, str(q.get("answer") or "")))
-    for c in result.get("criteria") or ():
-        items.append(ChecklistItem(str(c["code"]), str(c["clinician_words"]),
-                                   status.get(str(c["outcome"]), "unknown"),  # type: ignore[arg-type]
-                                   str(c["outcome"]).replace("-", " "), str(c["source"])))
-    for d in result.get("doses") or ():
-        when = f"{float(d['not_before_h']):g} h after the first dose"
-        items.append(ChecklistItem(
-            f"dose-{d['number']}", f"Test dose {d['number']}: {float(d['dose_mcg']):g} mcg "
-            f"({float(d['volume_ml']):g} mL of 50 mcg/mL)", "todo",
-            f"not before {when}" if d["number"] > 1 else "first dose"))
-    verdict = str(result.get("verdict") or "").replace("-", " ")
-    return Checklist(title, tuple(items), verdict, _reasons(result.get("reasons")))
-
-def screening(clinic: Clinic, user: User, patient_id: str, answers: Mapping[str, str]) -> Checklist:
-    return _checklist("Screening trial", service.screening_checklist(
-        clinic, user.actor, patient_id_of(patient_id), dict(answers)))
-
-def eligibility(clinic: Clinic, user: User, patient_id: str, answers: Mapping[str, str]) -> Checklist:
-    return _checklist("Eligibility", service.eligibility_checklist(
-        clinic, user.actor, patient_id_of(patient_id), dict(answers)))
-
 # --- patient and caregiver -------------------------------------------------------------
 def alarm_meanings() -> Sequence[AlarmMeaning]:
     return [_alarm(a) for a in service.alarm_meanings()]

@@ -22,8 +22,9 @@ from sqlalchemy import Connection
 from thecal.catalog import FORMULATIONS, formulation
 from thecal.clinical.assessment import mas_value
 from thecal.clinical.care_team import ROLES as TEAM_ROLES
-from thecal.clinical.eligibility import assess_eligibility
+from thecal.clinical.eligibility import EligibilityResult, assess_eligibility
 from thecal.clinical.etiology import origin
+from thecal.clinical.screening import ScreeningPlan
 from thecal.clinical.screening import screening_plan as plan_screening
 from thecal.clinical.symptoms import symptom
 from thecal.clinical.triage import TriageResult, Urgency, triage
@@ -36,6 +37,8 @@ from thecal.service.clinic import Clinic
 from thecal.service.patients import stored_event
 from thecal.service.results import (
     ChartSeries,
+    Checklist,
+    ChecklistItem,
     Concentration,
     InboxItem,
     Point,
@@ -370,113 +373,129 @@ def chart_series(clinic: Clinic, actor: Actor, patient_id: int, *, days: int = S
 
 # ------------------------------------------------------------------ checklists
 
-# A form question → the eligibility record field it fills (thecal.clinical.eligibility) and
-# the criterion whose outcome answers it.
-ELIGIBILITY_QUESTIONS: Final[tuple[dict[str, Any], ...]] = (
-    {"key": "spasticity_severity", "text": "How severe is the spasticity?",
-     "choices": [["", "not known"], ["mild", "mild"], ["moderate", "moderate"],
-                 ["severe", "severe"]], "criterion": "severe-spasticity"},
-    {"key": "spasticity_interferes",
-     "text": "Does the spasticity interfere with function, care or comfort?",
-     "criterion": "spasticity-interferes"},
-    {"key": "oral_baclofen.tried", "text": "Has oral baclofen been tried?",
-     "criterion": "oral-baclofen-insufficient"},
-    {"key": "oral_baclofen.inadequate_response",
-     "text": "Did oral baclofen help too little at tolerated doses?",
-     "criterion": "oral-baclofen-insufficient"},
-    {"key": "oral_baclofen.intolerable_side_effects",
-     "text": "Did oral baclofen cause side effects that could not be tolerated?",
-     "criterion": "oral-baclofen-insufficient"},
-    {"key": "screening_result", "text": "Result of the screening test dose",
-     "choices": [["", "not known"], ["positive", "positive (responded)"],
-                 ["negative", "negative (no response)"], ["not-done", "not done yet"]],
-     "criterion": "screening-response"},
-    {"key": "active_infection", "text": "Is there an active infection?",
-     "criterion": "no-active-infection"},
-    {"key": "baclofen_allergy", "text": "Is there an allergy to baclofen?",
-     "criterion": "no-baclofen-allergy"},
-    {"key": "months_since_brain_injury",
-     "text": "Months since the brain injury (brain injury only)", "number": True,
-     "criterion": "time-since-brain-injury"},
+@dataclass(frozen=True)
+class Question:
+    """A form question: the eligibility record field it fills (``thecal.clinical.eligibility``),
+    the criterion whose outcome answers it, and its choices (None: a plain number)."""
+
+    key: str
+    text: str
+    criterion: str
+    choices: tuple[tuple[str, str], ...] | None = (("", "not known"), ("yes", "yes"),
+                                                  ("no", "no"))
+
+
+ELIGIBILITY_QUESTIONS: Final[tuple[Question, ...]] = (
+    Question("spasticity_severity", "How severe is the spasticity?", "severe-spasticity",
+             (("", "not known"), ("mild", "mild"), ("moderate", "moderate"),
+              ("severe", "severe"))),
+    Question("spasticity_interferes",
+             "Does the spasticity interfere with function, care or comfort?",
+             "spasticity-interferes"),
+    Question("oral_baclofen.tried", "Has oral baclofen been tried?",
+             "oral-baclofen-insufficient"),
+    Question("oral_baclofen.inadequate_response",
+             "Did oral baclofen help too little at tolerated doses?",
+             "oral-baclofen-insufficient"),
+    Question("oral_baclofen.intolerable_side_effects",
+             "Did oral baclofen cause side effects that could not be tolerated?",
+             "oral-baclofen-insufficient"),
+    Question("screening_result", "Result of the screening test dose", "screening-response",
+             (("", "not known"), ("positive", "positive (responded)"),
+              ("negative", "negative (no response)"), ("not-done", "not done yet"))),
+    Question("active_infection", "Is there an active infection?", "no-active-infection"),
+    Question("baclofen_allergy", "Is there an allergy to baclofen?", "no-baclofen-allergy"),
+    Question("months_since_brain_injury", "Months since the brain injury (brain injury only)",
+             "time-since-brain-injury", None),
 )
-YES_NO: Final = [["", "not known"], ["yes", "yes"], ["no", "no"]]
+_STATUS: Final = {"pass": "met", "excludes": "not-met", "not-yet": "not-met"}
+
+
+def _answer(q: Question, raw: str) -> bool | float | str:
+    if q.choices is None:
+        try:
+            return float(raw)
+        except ValueError:
+            raise InputError(f"{raw!r} is not a number", where=q.key,
+                             fix="write a plain number of months, e.g. 14") from None
+    if q.choices[1][0] != "yes":
+        return raw
+    if raw not in ("yes", "no"):
+        raise InputError(f"{raw!r} is not yes or no", where=q.key)
+    return raw == "yes"
 
 
 def _eligibility_record(patient: dict[str, Any], answers: dict[str, str], now: datetime
-                        ) -> dict[str, Any]:
+                        ) -> dict[str, object]:
     record: dict[str, Any] = {"etiology": patient["etiology"]}
     born = patient.get("born")
     if born:
         b = date.fromisoformat(str(born))
         record["age_years"] = round((now.date() - b).days / 365.25, 1)
     for q in ELIGIBILITY_QUESTIONS:
-        raw = str(answers.get(q["key"], "")).strip()
-        if not raw:
-            continue
-        if q.get("number"):
-            try:
-                value: Any = float(raw)
-            except ValueError:
-                raise InputError(f"{raw!r} is not a number", where=q["key"],
-                                 fix="write a plain number of months, e.g. 14") from None
-        elif "choices" in q:
-            value = raw
-        else:
-            if raw not in ("yes", "no"):
-                raise InputError(f"{raw!r} is not yes or no", where=q["key"])
-            value = raw == "yes"
-        if "." in q["key"]:
-            outer, inner = q["key"].split(".", 1)
-            record.setdefault(outer, {})[inner] = value
-        else:
-            record[q["key"]] = value
+        raw = str(answers.get(q.key, "")).strip()
+        if raw:
+            outer, _, inner = q.key.partition(".")
+            if inner:
+                record.setdefault(outer, {})[inner] = _answer(q, raw)
+            else:
+                record[q.key] = _answer(q, raw)
     return record
 
 
 def eligibility_checklist(clinic: Clinic, actor: Actor, patient_id: int,
-                          answers: dict[str, str]) -> dict[str, Any]:
+                          answers: dict[str, str]) -> Checklist:
     """Eligibility from form answers (``"yes"``/``"no"``/choice words; blank = not known).
 
-    Returns ``verdict``, ``criteria`` (the rule's criteria with outcomes and words) and
-    ``questions`` (key, text, choices, answer, and the outcome of the criterion it feeds).
-    The patient's etiology and age come from the record.
+    The checklist holds the questions (each with its answer and the outcome of the criterion
+    it feeds), then the rule's criteria with outcomes and words, and the verdict. The
+    patient's etiology and age come from the record.
     """
-    def body(conn: Connection) -> dict[str, Any]:
+    def body(conn: Connection) -> EligibilityResult:
         patient = authz.patient_for(conn, actor, authz.ADVICE, patient_id)
-        record = _eligibility_record(dict(patient), answers, clinic.now())
-        result = assess_eligibility(record).as_dict()
+        result = assess_eligibility(_eligibility_record(dict(patient), answers, clinic.now()))
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="eligibility")
         return result
 
     result = clinic.run(actor, "advice.eligibility", body, patient_id=patient_id,
                         entity="eligibility")
-    outcomes = {c["code"]: c["outcome"] for c in result["criteria"]}
-    questions = [{"key": q["key"], "text": q["text"], "choices": q.get("choices", YES_NO)
-                  if not q.get("number") else None,
-                  "answer": str(answers.get(q["key"], "")),
-                  "outcome": outcomes.get(q["criterion"], "unknown"),
-                  "criterion": q["criterion"]} for q in ELIGIBILITY_QUESTIONS]
-    return {**result, "questions": questions}
+    outcomes = {c.code: c.outcome.value for c in result.criteria}
+    questions = tuple(ChecklistItem(q.key, q.text, _STATUS.get(outcomes.get(q.criterion, ""),  # type: ignore[arg-type]
+                                                                "unknown"),
+                                    choices=q.choices, answer=str(answers.get(q.key, "")))
+                      for q in ELIGIBILITY_QUESTIONS)
+    criteria = tuple(ChecklistItem(c.code, c.clinician_words,
+                                   _STATUS.get(c.outcome.value, "unknown"),  # type: ignore[arg-type]
+                                   c.outcome.value.replace("-", " "), c.source)
+                     for c in result.criteria)
+    return Checklist("Eligibility", questions + criteria, result.verdict.value.replace("-", " "))
 
 
 def screening_checklist(clinic: Clinic, actor: Actor, patient_id: int,
-                        answers: dict[str, str]) -> dict[str, Any]:
+                        answers: dict[str, str]) -> Checklist:
     """The screening test-dose plan from form answers (``small_patient``: yes/no)."""
-    def body(conn: Connection) -> dict[str, Any]:
+    def body(conn: Connection) -> ScreeningPlan:
         authz.patient_for(conn, actor, authz.ADVICE, patient_id)
         small = str(answers.get("small_patient", "")).strip()
         if small not in ("", "yes", "no"):
             raise InputError(f"{small!r} is not yes or no", where="small_patient")
-        plan = plan_screening(small_patient=small == "yes").as_dict()
+        plan = plan_screening(small_patient=small == "yes")
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="screening")
         return plan
 
     plan = clinic.run(actor, "advice.screening", body, patient_id=patient_id,
                       entity="screening")
-    questions = [{"key": "small_patient", "text": "Is this a very small patient (first dose "
-                  "25 mcg)?", "choices": YES_NO, "answer": str(answers.get("small_patient", "")),
-                  "outcome": "pass" if answers.get("small_patient") else "unknown",
-                  "criterion": "screening-small-patient"}]
-    return {**plan, "questions": questions}
+    answer = str(answers.get("small_patient", ""))
+    question = ChecklistItem("small_patient", "Is this a very small patient (first dose 25 mcg)?",
+                             "met" if answer else "unknown",
+                             choices=(("", "not known"), ("yes", "yes"), ("no", "no")),
+                             answer=answer)
+    doses = tuple(ChecklistItem(
+        f"dose-{d.number}", f"Test dose {d.number}: {d.dose_mcg:g} mcg ({d.volume_ml:g} mL of "
+        "50 mcg/mL)", "todo", f"not before {d.not_before_h:g} h after the first dose"
+        if d.number > 1 else "first dose") for d in plan.doses)
+    return Checklist("Screening trial", (question, *doses), "",
+                     tuple(Reason(r.code, r.message, r.source, r.severity.value)
+                           for r in plan.reasons))

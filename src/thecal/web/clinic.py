@@ -410,8 +410,9 @@ def _checklist_page(request: Request, patient_id: str, which: str,
     user = require_clinician(request)
     clinic = clinic_of(request)
     header = pages.chart(clinic, user, patient_id).header
-    checklist = (pages.screening if which == "screening" else pages.eligibility)(
-        clinic, user, patient_id, answers)
+    checklist = (service.screening_checklist if which == "screening"
+                 else service.eligibility_checklist)(clinic, user.actor,
+                                                     pages.patient_id_of(patient_id), answers)
     return render(request, "clinic/checklist.html", {
         "title": f"{checklist.title} · {header.name}", "h": header, "c": checklist,
         "which": which, "answers": answers})
