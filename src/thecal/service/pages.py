@@ -15,6 +15,7 @@ from typing import Any
 from thecal import service
 from thecal.clinical.assessment import MUSCLE_GROUPS
 from thecal.clinical.dose import rate_ml_per_day
+from thecal.clinical.projection import Projection
 from thecal.clinical.refill import bridge_bolus_words, fill_volume_words
 from thecal.clinical.triage import Urgency
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
@@ -148,26 +149,40 @@ def reauthenticate(clinic: Clinic, token: str, password: str) -> bool:
     return True
 
 # --- clinician -------------------------------------------------------------------------
+def pump_header(patient: Mapping[str, Any], twin: Projection | None, pump: str,
+                catheter: str) -> PumpHeader:
+    """The pump banner of a patient's pages, from the twin's projection (typed)."""
+    born = patient.get("born")
+    head = dict(patient_id=str(patient["id"]), name=str(patient["display_name"]),
+                born=date.fromisoformat(str(born)) if born else None,
+                etiology=str(patient.get("etiology")), pump=pump, catheter=catheter,
+                drug="baclofen")
+    state = twin.state if twin is not None else None
+    if state is None or not state.pump_model:
+        return PumpHeader(**head)  # type: ignore[arg-type]
+    plan = twin.refill_plan if twin is not None else None
+    return PumpHeader(
+        **head,  # type: ignore[arg-type]
+        concentration_mcg_per_ml=state.concentration_mcg_per_ml or None,
+        daily_dose_mcg=twin.daily_total_mcg if twin is not None else None,
+        reservoir_ml=round(state.reservoir_ml, 6), reservoir_capacity_ml=state.reservoir_capacity_ml,
+        low_reservoir_alarm_ml=state.low_reservoir_alarm_ml,
+        low_reservoir_alarm_at=state.low_reservoir_alarm_at,
+        refill_due_by=plan.refill_due_by if plan else None, empty_at=state.empty_at,
+        mri_flag="MR conditional: interrogate the pump before and after every MRI",
+        warnings=tuple(Reason(f.code, f.message, f.source, f.severity.value)
+                       for f in (twin.findings if twin is not None else ())))
+
+
 def _header(chart: Any) -> PumpHeader:
-    p, proj = chart.patient, chart.projection or {}
-    pump = proj.get("pump") or {}
     implants = chart.implants or []
     last = implants[-1] if implants else {}
-    alarms = tuple(str(a.get("message") or a.get("code")) for a in proj.get("alarms") or ()
-                   if isinstance(a, Mapping) and a.get("sounding"))
     catheter = str(last.get("catheter_model") or "—")
     if last.get("catheter_length_cm"):
         catheter += f", {float(last['catheter_length_cm']):g} cm"
-    return PumpHeader(
-        str(p["id"]), str(p["display_name"]), _day(p.get("born")), str(p.get("etiology")),
-        str(last.get("pump_name") or pump.get("model") or "—"), catheter, "baclofen",
-        _float(pump.get("concentration_mcg_per_ml")), _float(pump.get("daily_dose_mcg")),
-        _float(pump.get("reservoir_ml")), _float(pump.get("reservoir_capacity_ml")),
-        _float(pump.get("low_reservoir_alarm_ml")), _dt(proj.get("low_reservoir_alarm_at")),
-        _dt(proj.get("refill_due_by")), _dt(proj.get("empty_at")),
-        "MR conditional: interrogate the pump before and after every MRI"
-        if pump.get("model") else "", (), alarms,
-        _reasons(f for f in proj.get("findings") or () if isinstance(f, Mapping)))
+    pump = str(last.get("pump_name") or (chart.twin.state.pump_model if chart.twin else "")
+               or "—")
+    return pump_header(chart.patient, chart.twin, pump, catheter)
 
 def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False) -> Chart:
     chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from thecal.clinical.projection import Projection
 from thecal.errors import ConflictError, InputError, PermissionDeniedError
 from thecal.service import authz
 from thecal.service.actors import Actor
@@ -27,6 +28,8 @@ from thecal.service.twin import (
     plan_time,
     project_new,
     project_timeline,
+    projection_json,
+    projection_of,
     summary_of,
 )
 from thecal.store import auth as auth_store
@@ -328,6 +331,7 @@ class Chart:
     care_team: list[dict[str, Any]] = field(default_factory=list)
     implants: list[dict[str, Any]] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)
+    twin: Projection | None = field(default=None, compare=False, repr=False)  # typed
 
     def as_dict(self) -> dict[str, Any]:
         return {"patient": self.patient, "version": self.version, "events": self.events,
@@ -343,7 +347,8 @@ def patient_chart(clinic: Clinic, actor: Actor, patient_id: int,
         rows = event_store.list_events(conn, patient_id)
         when = at or clinic.now()
         timeline_ = build_timeline(patient, rows)
-        projected = project_timeline(timeline_, when)
+        twin = projection_of(timeline_, when)
+        projected = projection_json(twin, when)
         summary = event_store.get_projection(conn, patient_id)
         last_triage = (summary["data"] or {}).get("last_triage") if summary else None
         events = [stored_event(r) for r in rows]
@@ -369,7 +374,7 @@ def patient_chart(clinic: Clinic, actor: Actor, patient_id: int,
         return Chart(patient=_patient_view(patient), version=int(patient["version"]),
                      events=events, projection=projected, assessments=assessments,
                      symptom_reports=reports, care_team=team, implants=implants,
-                     pending=pending)
+                     pending=pending, twin=twin)
 
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="chart")
 

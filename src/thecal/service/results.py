@@ -90,6 +90,8 @@ class ChartSeries:
 
 @dataclass(frozen=True)
 class PumpHeader:
+    """The pump banner of a patient's pages; the figures are the twin's (None: no pump)."""
+
     patient_id: str
     name: str
     born: date | None
@@ -97,16 +99,16 @@ class PumpHeader:
     pump: str
     catheter: str
     drug: str
-    concentration_mcg_per_ml: float | None
-    daily_dose_mcg: float | None
-    reservoir_ml: float | None
-    reservoir_capacity_ml: float | None
-    low_alarm_ml: float | None
-    next_alarm_at: datetime | None
-    refill_due_by: datetime | None  # an instant, shown as a day in the display zone
-    empty_at: datetime | None
-    mri_flag: str
-    allergies: tuple[str, ...]
+    concentration_mcg_per_ml: float | None = None
+    daily_dose_mcg: float | None = None
+    reservoir_ml: float | None = None
+    reservoir_capacity_ml: float | None = None
+    low_reservoir_alarm_ml: float | None = None
+    low_reservoir_alarm_at: datetime | None = None
+    refill_due_by: datetime | None = None  # an instant, shown as a day in the display zone
+    empty_at: datetime | None = None
+    mri_flag: str = ""
+    allergies: tuple[str, ...] = ()
     alarms_sounding: tuple[str, ...] = ()
     warnings: tuple[Reason, ...] = ()
 
@@ -186,7 +188,7 @@ class RefillProposal:
     program_reasons: tuple[Reason, ...]
     needs_override_reason: bool
     allowed: bool  # False: beyond an absolute bound, cannot be recorded
-    next_alarm_at: datetime | None
+    low_reservoir_alarm_at: datetime | None
     refill_due_by: datetime | None  # an instant, shown as a day in the display zone
     errors: dict[str, str] = field(default_factory=dict)  # form field → message
     # the volume that fills the reservoir to capacity after the withdrawal, and why
@@ -212,7 +214,7 @@ class RefillRecord:
 class ProgramProposal:
     old_program: ProgramSummary
     new_program: ProgramSummary | None
-    step_fraction: float | None
+    change_fraction: float | None
     classification: str  # within-recommended | above-recommended | above-absolute | ...
     needs_override_reason: bool
     allowed: bool

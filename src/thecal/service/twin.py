@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from thecal.clinical.projection import Projection, project
 from thecal.errors import InputError
 from thecal.store.worklist import severity_code
 from thecal.timeline import DEVICE_EVENTS, FORMAT, Event, Timeline, parse_timeline
@@ -44,19 +45,27 @@ def build_timeline(patient: dict[str, Any], event_rows: Sequence[dict[str, Any]]
     return parse_timeline(timeline_dict(patient, event_rows))
 
 
-def project_full(timeline: Timeline, at: datetime) -> tuple[dict[str, Any], Any]:
-    """The ``thecal twin --json`` object for ``timeline`` at ``at``, and the twin state.
+def projection_of(timeline: Timeline, at: datetime) -> Projection | None:
+    """The twin's projection of ``timeline`` at ``at`` (None when nothing is recorded yet).
 
     Raises :class:`TimelineError` when the twin refuses the timeline (an overfilled reservoir).
-    The state is None when there is nothing to replay.
     """
-    if not timeline.events:
-        return ({"at": at.isoformat(), "pump": None, "alarms": [], "findings": [],
-                 "note": "no events recorded yet"}, None)
-    from thecal.clinical.projection import project
+    return project(timeline, at) if timeline.events else None
 
-    result = project(timeline, at)
-    return dict(result.as_dict()), result.state
+
+def projection_json(projection: Projection | None, at: datetime) -> dict[str, Any]:
+    """The ``thecal twin --json`` object of a projection (or of an empty record)."""
+    if projection is None:
+        return {"at": at.isoformat(), "pump": None, "alarms": [], "findings": [],
+                "note": "no events recorded yet"}
+    return dict(projection.as_dict())
+
+
+def project_full(timeline: Timeline, at: datetime) -> tuple[dict[str, Any], Any]:
+    """The ``thecal twin --json`` object for ``timeline`` at ``at``, and the twin state
+    (None when there is nothing to replay)."""
+    projection = projection_of(timeline, at)
+    return projection_json(projection, at), projection.state if projection else None
 
 
 def project_timeline(timeline: Timeline, at: datetime) -> dict[str, Any]:

@@ -47,11 +47,11 @@ def chart_figures(chart: Chart, zone: tzinfo | None = None) -> dict[str, object]
     ``zone`` is the page's display zone (day labels on the time axes).
     """
     header = chart.header
-    hlines = [HLine(header.low_alarm_ml, f"low-reservoir alarm {header.low_alarm_ml:g} mL")] \
-        if header.low_alarm_ml is not None else []
+    hlines = [HLine(header.low_reservoir_alarm_ml, f"low-reservoir alarm {header.low_reservoir_alarm_ml:g} mL")] \
+        if header.low_reservoir_alarm_ml is not None else []
     vlines: list[VLine] = []
-    if header.next_alarm_at is not None:
-        vlines.append(VLine(header.next_alarm_at, "alarm", "threshold"))
+    if header.low_reservoir_alarm_at is not None:
+        vlines.append(VLine(header.low_reservoir_alarm_at, "alarm", "threshold"))
     if header.refill_due_by is not None and chart.reservoir and chart.reservoir.points:
         due = header.refill_due_by
         vlines.append(VLine(due, f"refill due {in_zone(due, zone) if zone else due:%-d %b}"))
