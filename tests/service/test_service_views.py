@@ -121,23 +121,23 @@ def test_care_teams(world: World) -> None:
 
 def test_patient_home(world: World) -> None:
     home = service.patient_home(world.clinic, world.actor("caregiver"), world.patient_a)
-    assert home["days_of_drug_left"] is not None and home["days_of_drug_left"] > 0
-    assert home["refill_due_by"] and home["low_reservoir_alarm_at"]
-    assert [a["sound"] for a in home["alarms"]] == ["single tone", "two-tone"]
-    assert home["implant_card"]["pump_id"] == "synchromed-ii-40"
-    assert any("MRI" in line for line in home["implant_card"]["lines"])
-    assert {i["code"] for i in home["recovery"]} >= {"call-at-once", "activity-restrictions"}
-    assert home["appointments"][0]["title"] == "Baclofen pump refill due"
+    assert home.pump.days_of_drug_left is not None and home.pump.days_of_drug_left > 0
+    assert home.pump.header.refill_due_by and home.pump.header.low_reservoir_alarm_at
+    assert [a.sound for a in home.pump.alarms] == ["single tone", "two-tone"]
+    assert home.card is not None and home.card.pump.startswith("SynchroMed II 40 mL")
+    assert any("MRI" in line for line in home.card.warnings)
+    assert {i.key for i in home.recovery.items} >= {"call-at-once", "activity-restrictions"}
+    assert home.appointments[0].title == "Baclofen pump refill due"
     with pytest.raises(NotFoundError):
         service.patient_home(world.clinic, world.actor("caregiver"), world.patient_b)
 
 
 def test_symptom_vocabulary_and_alarms() -> None:
     vocabulary = service.symptom_vocabulary()
-    fever = next(s for s in vocabulary if s["code"] == "high-fever")
-    assert fever["patient_words"] == "A high temperature (fever)"
-    assert fever["group_words"].startswith("Serious signs")
-    assert {a["urgency"] for a in service.alarm_meanings()} == {"soon", "urgent"}
+    fever = next(s for s in vocabulary if s.code == "high-fever")
+    assert fever.patient_words == "A high temperature (fever)"
+    assert fever.group.startswith("Serious signs")
+    assert {a.urgency for a in service.alarm_meanings()} == {"soon", "urgent"}
 
 
 def test_chart_series(world: World) -> None:

@@ -67,6 +67,7 @@ from thecal.service.patients import (
     projection,
     timeline,
 )
+from thecal.service.results import PatientHome
 from thecal.service.settings import Settings
 from thecal.service.therapy import (
     check_program_change,
@@ -99,6 +100,7 @@ __all__ = [
     "Clock",
     "FrozenClock",
     "LoginResult",
+    "PatientHome",
     "Settings",
     "SystemClock",
     "ThrottledError",

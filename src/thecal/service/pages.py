@@ -17,19 +17,12 @@ from thecal.clinical.assessment import MUSCLE_GROUPS
 from thecal.clinical.dose import rate_ml_per_day
 from thecal.clinical.projection import Projection
 from thecal.clinical.refill import bridge_bolus_words, fill_volume_words
-from thecal.clinical.triage import Urgency
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
 from thecal.limits import Reason as RuleReason
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
 from thecal.service.results import (
-    AlarmMeaning,
-    Appointment,
     Chart,
-    Checklist,
-    ChecklistItem,
-    ImplantCard,
-    MyPump,
     PendingItem,
     ProgramProposal,
     ProgramSummary,
@@ -39,7 +32,6 @@ from thecal.service.results import (
     RefillProposal,
     RefillRecord,
     SignedIn,
-    Symptom,
     TimelineItem,
     TriageAnswer,
     User,
@@ -62,13 +54,6 @@ def _dt(value: Any) -> datetime | None:
         return datetime.fromisoformat(str(value))
     except ValueError:
         return None
-
-
-def _day(value: Any) -> date | None:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    parsed = _dt(value)
-    return parsed.date() if parsed else None
 
 
 def _float(value: Any) -> float | None:
@@ -314,74 +299,11 @@ def muscle_groups() -> Sequence[str]:
     return MUSCLE_GROUPS
 
 # --- patient and caregiver -------------------------------------------------------------
-def alarm_meanings() -> Sequence[AlarmMeaning]:
-    return [_alarm(a) for a in service.alarm_meanings()]
-
-def _home(clinic: Clinic, user: User, patient_id: str) -> dict[str, Any]:
-    return service.patient_home(clinic, user.actor, patient_id_of(patient_id))
-
-def my_pump(clinic: Clinic, user: User, patient_id: str) -> MyPump:
-    home = _home(clinic, user, patient_id)
-    p, pump, card = home["patient"], home["pump"] or {}, home["implant_card"] or {}
-    header = PumpHeader(
-        str(p["id"]), str(p["display_name"]), _day(p.get("born")), str(p.get("etiology")),
-        str(card.get("pump") or pump.get("model") or "—"), str(card.get("catheter") or "—"),
-        "baclofen", _float(pump.get("concentration_mcg_per_ml")),
-        _float(pump.get("daily_dose_mcg")), _float(pump.get("reservoir_ml")),
-        _float(pump.get("reservoir_capacity_ml")), _float(pump.get("low_reservoir_alarm_ml")),
-        _dt(home.get("low_reservoir_alarm_at")), _dt(home.get("refill_due_by")),
-        _dt(home.get("empty_at")), "", ())
-    return MyPump(header, _float(home.get("days_of_drug_left")),
-                  tuple(_alarm(a) for a in home["alarms"]), str(home.get("clinic_phone")))
-
-def symptom_codes() -> Sequence[Symptom]:
-    return [Symptom(str(s["code"]), str(s["patient_words"]), str(s["clinician_words"]),
-                    str(s["group_words"])) for s in service.symptom_vocabulary()]
-
 def report_symptoms(clinic: Clinic, user: User, patient_id: str, codes: Sequence[str],
                     notes: str) -> TriageAnswer:
     result = service.report_symptoms(clinic, user.actor, patient_id_of(patient_id),
                                      list(codes), note=notes or None)
     return triage_answer(result.triage, audience="patient")
-
-def recovery_checklist(clinic: Clinic, user: User, patient_id: str) -> Checklist:
-    items = tuple(ChecklistItem(str(i["code"]), str(i["patient"]),
-                                "done" if i["status"] == "done" else "todo",
-                                _span(i), str(i["source"]))
-                  for i in _home(clinic, user, patient_id)["recovery"])
-    return Checklist("Recovery after implant", items)
-
-def implant_card(clinic: Clinic, user: User, patient_id: str) -> ImplantCard:
-    home = _home(clinic, user, patient_id)
-    card = home["implant_card"]
-    if not card:
-        raise NotFoundError("no implant on record yet", fix="ask the clinic")
-    p = home["patient"]
-    facts = ("Pump:", "Drug:", "ITB clinic:", "I have an implanted")
-    return ImplantCard(str(p["display_name"]), _day(p.get("born")), str(card["pump"]),
-                       str(card["catheter"]), "baclofen", str(card["concentration"]),
-                       _day(card.get("implanted_on")), str(card["clinic"]),
-                       str(card["clinic_phone"]),
-                       tuple(line for line in card["lines"] if not line.startswith(facts)))
-
-def appointments(clinic: Clinic, user: User, patient_id: str) -> Sequence[Appointment]:
-    return [Appointment(str(a["uid"]), _dt(a["starts_at"]) or clinic.now(),
-                        _dt(a["ends_at"]) or clinic.now(), str(a["title"]),
-                        str(a.get("location") or ""), str(a.get("description") or ""))
-            for a in _home(clinic, user, patient_id)["appointments"]]
-
-
-def _span(item: Mapping[str, Any]) -> str:
-    start, end = _day(item.get("starts")), _day(item.get("ends"))
-    if start and end:
-        return f"{start:%-d %b} – {end:%-d %b %Y}"
-    return f"from {start:%-d %b %Y}" if start else ""
-
-
-def _alarm(a: Mapping[str, Any]) -> AlarmMeaning:
-    return AlarmMeaning(str(a["sound"]), tuple(a["means"]), tuple(a["what_to_do"]),
-                        Urgency(a["urgency"]), str(a.get("source") or ""))
-
 
 def _program_from(result: Mapping[str, Any]) -> ProgramProposal:
     comparison = result.get("comparison") or {}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from thecal.clinical.alarms import AlarmMeaning
 from thecal.clinical.triage import Urgency
 from thecal.service.actors import Actor
 
@@ -282,19 +283,10 @@ class TeamMember:
 
 
 @dataclass(frozen=True)
-class AlarmMeaning:
-    sound: str  # "single tone" | "two-tone"
-    means: tuple[str, ...]
-    what_to_do: tuple[str, ...]
-    urgency: Urgency
-    source: str = ""
-
-
-@dataclass(frozen=True)
 class MyPump:
     header: PumpHeader
     days_of_drug_left: float | None
-    alarms: tuple[AlarmMeaning, ...]
+    alarms: tuple[AlarmMeaning, ...]  # thecal.clinical.alarms: what each alarm sound means
     clinic_phone: str = ""
 
 
@@ -320,3 +312,13 @@ class ImplantCard:
     clinic: str
     clinic_phone: str
     warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PatientHome:
+    """Everything a patient's (or caregiver's) home pages show."""
+
+    pump: MyPump
+    card: ImplantCard | None  # None before the implant
+    recovery: Checklist
+    appointments: tuple[Appointment, ...]
