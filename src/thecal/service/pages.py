@@ -39,6 +39,10 @@ from thecal.service.results import (
 from thecal.service.therapy import RefillAnalysis
 from thecal.service.views import triage_answer
 
+__all__ = ["MUSCLE_GROUPS", "chart", "confirm_program", "confirm_refill", "current_user",
+           "patient_id_of", "propose_program", "propose_refill", "pump_header",
+           "record_assessment", "record_refill", "refill_record", "report_symptoms", "sign_in"]
+
 _ROLE = {"clinician": "clinician", "nurse": "clinician", "pharmacist": "clinician",
          "administrator": "admin", "patient": "patient", "caregiver": "caregiver"}
 
@@ -85,6 +89,7 @@ def patient_id_of(patient_id: str) -> int:
 
 
 # --- sessions --------------------------------------------------------------------------
+
 def _user(clinic: Clinic, actor: Actor) -> User:
     role = _ROLE.get(actor.role, actor.role)
     patients: tuple[str, ...] = ()
@@ -97,9 +102,6 @@ def _user(clinic: Clinic, actor: Actor) -> User:
     return User(str(actor.user_id), actor.display_name or actor.username, role,  # type: ignore[arg-type]
                 actor, str(actor.site_id or ""), patients, zone)
 
-def display_timezone(clinic: Clinic, user: User, patient_id: str) -> str:
-    """The zone of a page about one patient: the patient's own."""
-    return str(service.display_timezone(clinic, user.actor, patient_id_of(patient_id)))
 
 def sign_in(clinic: Clinic, username: str, password: str, client: str | None = None
             ) -> SignedIn | None:
@@ -111,8 +113,6 @@ def sign_in(clinic: Clinic, username: str, password: str, client: str | None = N
         return None
     return SignedIn(result.session_token, _user(clinic, result.actor), result.csrf_token)
 
-def sign_out(clinic: Clinic, token: str) -> None:
-    service.logout(clinic, token)
 
 def current_user(clinic: Clinic, token: str) -> User | None:
     try:
@@ -120,20 +120,9 @@ def current_user(clinic: Clinic, token: str) -> User | None:
     except PermissionDeniedError:
         return None
 
-def csrf_token(clinic: Clinic, token: str) -> str:
-    return str(service.csrf_token(clinic, token))
-
-def reauthenticate(clinic: Clinic, token: str, password: str) -> bool:
-    user = current_user(clinic, token)
-    if user is None:
-        return False
-    try:
-        service.verify_password_again(clinic, user.actor, password)
-    except (PermissionDeniedError, InputError):
-        return False
-    return True
 
 # --- clinician -------------------------------------------------------------------------
+
 def pump_header(patient: Mapping[str, Any], twin: Projection | None, pump: str,
                 catheter: str) -> PumpHeader:
     """The pump banner of a patient's pages, from the twin's projection (typed)."""
@@ -169,6 +158,7 @@ def _header(chart: Any) -> PumpHeader:
                or "—")
     return pump_header(chart.patient, chart.twin, pump, catheter)
 
+
 def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False) -> Chart:
     chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
     header = _header(chart)
@@ -185,11 +175,13 @@ def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False
     return Chart(header, timeline, s.reservoir, s.daily_dose, s.ashworth, s.penn,
                  s.csf_level, s.tone, pending)
 
+
 def _refill_kwargs(entry: RefillInput, header: PumpHeader) -> dict[str, str]:
     conc = entry.concentration or (f"{header.concentration_mcg_per_ml:g} mcg/mL"
                                    if header.concentration_mcg_per_ml else "")
     return {"withdrawn": entry.withdrawn or "0 mL", "added": entry.added or "0 mL",
             "concentration": conc}
+
 
 def _program_check(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
                    concentration: str | None) -> ProgramProposal:
@@ -201,6 +193,7 @@ def _program_check(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
         return ProgramProposal(_summary(0.0, 0.0), None, None, "", False, False, (),
                                {"daily_dose": exc.one_line()})
     return _program_from(result)
+
 
 def propose_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInput) -> RefillProposal:
     header = chart(clinic, user, patient_id).header
@@ -217,6 +210,7 @@ def propose_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInp
         program = _program_check(clinic, user, patient_id, entry.daily_dose,
                                       entry.concentration or None)
     return _refill_from(result, header, entry, program)
+
 
 def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInput,
                   password: str) -> RefillRecord:
@@ -240,6 +234,7 @@ def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInpu
     return RefillRecord(event_id, patient_id, header.name, result.proposal.at,
                         user.display_name, proposal, result.status)
 
+
 def confirm_refill(clinic: Clinic, user: User, patient_id: str, pending_id: str,
                    password: str) -> RefillRecord:
     try:
@@ -249,6 +244,7 @@ def confirm_refill(clinic: Clinic, user: User, patient_id: str, pending_id: str,
     result = service.confirm_pending(clinic, user.actor, pid, password)
     assert result.event is not None
     return refill_record(clinic, user, patient_id, str(result.event["id"]))
+
 
 def refill_record(clinic: Clinic, user: User, patient_id: str, event_id: str) -> RefillRecord:
     r = service.refill_record(clinic, user.actor, patient_id_of(patient_id), event_id)
@@ -261,10 +257,12 @@ def refill_record(clinic: Clinic, user: User, patient_id: str, event_id: str) ->
                         _refill_from(r.analysis, header, entry, None), "recorded",
                         r.reason or "")
 
+
 def propose_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
                     override_reason: str) -> ProgramProposal:
     """The live check: nothing is written (service.check_program_change)."""
     return _program_check(clinic, user, patient_id, daily_dose, None)
+
 
 def confirm_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
                     override_reason: str, password: str) -> ProgramProposal:
@@ -277,6 +275,7 @@ def confirm_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str
                                    str(result["confirmation_token"]), password,
                                    reason=override_reason or None)
     return _program_from(result)
+
 
 def record_assessment(clinic: Clinic, user: User, patient_id: str, ashworth: dict[str, str],
                       penn_frequency: str, penn_severity: str, notes: str) -> None:
@@ -295,15 +294,15 @@ def record_assessment(clinic: Clinic, user: User, patient_id: str, ashworth: dic
     service.record_assessment(clinic, user.actor, patient_id_of(patient_id), data,
                               chart.version)
 
-def muscle_groups() -> Sequence[str]:
-    return MUSCLE_GROUPS
 
 # --- patient and caregiver -------------------------------------------------------------
+
 def report_symptoms(clinic: Clinic, user: User, patient_id: str, codes: Sequence[str],
                     notes: str) -> TriageAnswer:
     result = service.report_symptoms(clinic, user.actor, patient_id_of(patient_id),
                                      list(codes), note=notes or None)
     return triage_answer(result.triage, audience="patient")
+
 
 def _program_from(result: Mapping[str, Any]) -> ProgramProposal:
     comparison = result.get("comparison") or {}

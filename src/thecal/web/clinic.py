@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from thecal import service
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
 from thecal.service import pages
+from thecal.service.pages import MUSCLE_GROUPS
 from thecal.service.results import Chart, RefillInput, RefillProposal
 from thecal.web.charts import HLine, VLine, line_chart
 from thecal.web.rendering import display_zone, in_zone, render
@@ -369,7 +370,7 @@ def assessment_form(request: Request, patient_id: str) -> Response:
     clinic = clinic_of(request)
     header = pages.chart(clinic, user, patient_id).header
     return render(request, "clinic/assessment.html", {
-        "title": f"Assessment · {header.name}", "h": header, "groups": pages.muscle_groups(),
+        "title": f"Assessment · {header.name}", "h": header, "groups": MUSCLE_GROUPS,
         "values": {}, "errors": {}})
 
 
@@ -380,7 +381,7 @@ async def assessment_send(request: Request, patient_id: str) -> Response:
     values = {k: str(v) for k, v in form.items()}
     check_csrf(request, values.get("csrf_token", ""))
     clinic = clinic_of(request)
-    groups = pages.muscle_groups()
+    groups = MUSCLE_GROUPS
     ashworth = {g: values.get(f"ashworth_{g}", "") for g in groups
                 if values.get(f"ashworth_{g}", "")}
     try:
