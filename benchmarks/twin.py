@@ -1,7 +1,11 @@
 """Benchmark: replay a ten-year timeline (100 refills, 500 program changes) through the twin.
 
 Prints its figures as JSON: the replay time (best of several runs), the number of schedule
-steps, and the time of a ``state_at`` with its forward projection. Deterministic (seeded).
+steps, the time of a ``state_at`` with its forward projection, and ``project()`` with findings,
+the three reservoir views and the earliest/latest windows. ``replays_per_projection`` and
+``state_at_per_projection`` count the work inside one ``project()``: the views and windows
+come from the one replay and the one state (its delivery curve), never from extra replays.
+Deterministic (seeded).
 Run: ``.venv/bin/python benchmarks/twin.py``.
 """
 
@@ -17,8 +21,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import thecal.clinical.projection as projection_module
 from thecal.clinical.projection import project
-from thecal.device.replay import replay
+from thecal.device.replay import Replay, replay
 from thecal.timeline import parse_timeline, save_timeline
 
 START = datetime.fromisoformat("2026-01-05T09:00:00+01:00")
@@ -89,6 +94,26 @@ def main() -> None:
         t0 = time.perf_counter()
         projection = project(timeline, until)
         project_times.append(time.perf_counter() - t0)
+    # Count the replays and state projections inside one project() call.
+    counts = {"replay": 0, "state_at": 0}
+    real_state_at = Replay.state_at
+
+    def counting_replay(*args: Any, **kwargs: Any) -> Any:
+        counts["replay"] += 1
+        return replay(*args, **kwargs)
+
+    def counting_state_at(self: Replay, at: datetime) -> Any:
+        counts["state_at"] += 1
+        return real_state_at(self, at)
+
+    projection_module.replay = counting_replay
+    Replay.state_at = counting_state_at  # type: ignore[method-assign]
+    try:
+        counted = project(timeline, until)
+    finally:
+        projection_module.replay = replay
+        Replay.state_at = real_state_at  # type: ignore[method-assign]
+    data = counted.as_dict()
     # ... and the command itself, as a person runs it (interpreter start and imports included).
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ten-years.yaml"
@@ -116,6 +141,12 @@ def main() -> None:
         "project_with_findings_best_s": round(min(project_times), 4),
         "project_with_findings_median_s": round(sorted(project_times)[2], 4),
         "findings": len(projection.findings),
+        "replays_per_projection": counts["replay"],
+        "state_at_per_projection": counts["state_at"],
+        "reservoir_views": data["reservoir_views"],
+        "low_reservoir_alarm_window": data["low_reservoir_alarm_window"],
+        "refill_due_by": data["refill_due_by"],
+        "unaccounted_mcg": data["unaccounted_mcg"],
         "thecal_twin_cli_best_s": round(min(cli_times), 4),
         "thecal_twin_cli_median_s": round(sorted(cli_times)[1], 4),
     }, indent=2))

@@ -28,7 +28,19 @@ def test_synchromed_figures_match_the_reference() -> None:
     assert pump.eri_to_eos_days == 90  # M-REPL
     assert pump.tubing_volume_ml == pytest.approx(0.14)  # TGA-TUBING
     assert pump.mri_behaviour == "motor-stall"
-    assert pump_model("prometra-ii-20").mri_behaviour == "empty-first"
+    assert pump_model("prometra-ii-20").mri_behaviour == "valve-shutoff"  # PROM 8.2
+    assert pump.mri_resume_delay_worst_h == 24  # M-MRI: 2–24 h reported
+
+
+def test_prometra_plans_at_3_ml_with_its_labelled_accuracy() -> None:
+    # PTC (2.11): the controller plans the refill at 3.0 mL; PROM (9.10): 85–115 %.
+    for pid in ("prometra-ii-20", "prometra-ii-40"):
+        pump = pump_model(pid)
+        assert pump.low_reservoir_alarm_ml == 3.0
+        assert pump.figures["low_reservoir_alarm_ml"].source == "PTC"
+        assert pump.accuracy_fraction == pytest.approx(0.15)
+        assert pump.figures["accuracy_fraction"].source == "PROM"
+    assert pump_model("synchromed-ii-20").accuracy_fraction == pytest.approx(0.145)  # ANZCA
 
 
 def test_every_figure_has_a_known_source_and_status() -> None:

@@ -65,6 +65,7 @@ SOURCES: Final[dict[str, str]] = {
     "NSN": "Neurosurgery notes, baclofen pharmacology",
     "B-DOSE": "Saulino et al. Best practices for ITB: dosing. Neuromodulation 2016;19(6):623-31",
     "B-TROUBLE": "Saulino et al. Best practices for ITB: troubleshooting. Neuromodulation 2016;19(6):632-41",
+    "HEETLA09": "Heetla et al. Spinal Cord 2009 (dose rise before revision for mechanical failure), PMID 19333246",
     "B-SCREEN": "Boster et al. Best practices for ITB: screening test. Neuromodulation 2016;19(6):616-22",
     "CMSC-Q": "CMSC 2015 abstract 3442",
     "CMSC-QN": "CMSC 2015 abstract 3439",

@@ -38,6 +38,9 @@ FAULT_KINDS: Final = (
 )
 BOLUS_KINDS: Final = ("clinician", "bridge", "priming", "patient")
 PROGRAM_MODES: Final = ("continuous", "flex", "stopped")
+ASPIRATIONS: Final = ("complete", "incomplete")  # refill: was the reservoir drained?
+BATTERY_STATES: Final = ("ok", "eri", "eos")  # interrogation: the pump's battery indicator
+PUMP_READ_STATES: Final = ("running", "stopped", "stalled")  # interrogation: what the pump shows
 MAS_GRADES: Final = ("0", "1", "1+", "2", "3", "4")
 
 # Events that describe the device and therefore need an implanted pump before them.
@@ -150,7 +153,16 @@ class Refill(Event):
     added_ml: float = 0.0
     concentration_mcg_per_ml: float = 0.0
     compounded: bool = False
+    # ``withdrawn_ml`` is the measured residual (the reservoir is drained, SSN / WESEMANN);
+    # only an aspiration said to be incomplete keeps an (estimated) residual in the reservoir.
+    aspiration: Literal["complete", "incomplete"] = "complete"
+    estimated_residual_ml: float | None = None
     type: ClassVar[str] = "refill"
+
+    @property
+    def kept_residual_ml(self) -> float:
+        """What stays in the reservoir with the new drug: 0 after a complete aspiration."""
+        return (self.estimated_residual_ml or 0.0) if self.aspiration == "incomplete" else 0.0
 
 
 @dataclass(frozen=True)
@@ -172,8 +184,15 @@ class Bolus(Event):
 
 @dataclass(frozen=True)
 class Interrogation(Event):
+    """The pump's own readings at an interrogation (each optional): a measurement."""
+
     reservoir_ml: float | None = None
     alarms: tuple[str, ...] = ()
+    daily_dose_mcg: float | None = None  # the programmed 24-h dose the pump shows
+    concentration_mcg_per_ml: float | None = None  # the concentration the pump was told
+    alarm_date: datetime | None = None  # the pump's own low-reservoir alarm / refill date
+    battery: Literal["ok", "eri", "eos"] | None = None
+    pump_state: Literal["running", "stopped", "stalled"] | None = None
     type: ClassVar[str] = "interrogation"
 
 
@@ -436,6 +455,9 @@ EVENT_FIELDS: Final[dict[str, tuple[type[Event], tuple[FieldSpec, ...]]]] = {
         _q("concentration", "concentration_mcg_per_ml", units.CONCENTRATION, required=True,
            positive=True),
         FieldSpec("compounded", "compounded", _bool, _identity, {"type": "boolean"}),
+        FieldSpec("aspiration", "aspiration", _choice(ASPIRATIONS), _identity,
+                  {"enum": list(ASPIRATIONS)}),
+        _q("estimated_residual", "estimated_residual_ml", units.VOLUME),
     )),
     "program": (Program, (
         FieldSpec("mode", "mode", _choice(PROGRAM_MODES), _identity,
@@ -453,6 +475,14 @@ EVENT_FIELDS: Final[dict[str, tuple[type[Event], tuple[FieldSpec, ...]]]] = {
     "interrogation": (Interrogation, (
         _q("reservoir", "reservoir_ml", units.VOLUME),
         FieldSpec("alarms", "alarms", _str_list, list, {"type": "array", "items": _STR}),
+        _q("daily_dose", "daily_dose_mcg", units.DAILY_DOSE),
+        _q("concentration", "concentration_mcg_per_ml", units.CONCENTRATION, positive=True),
+        FieldSpec("alarm_date", "alarm_date", lambda v: _datetime(v), lambda v: write_datetime(v),
+                  {"type": "string", "format": "date-time"}),
+        FieldSpec("battery", "battery", _choice(BATTERY_STATES), _identity,
+                  {"enum": list(BATTERY_STATES)}),
+        FieldSpec("pump_state", "pump_state", _choice(PUMP_READ_STATES), _identity,
+                  {"enum": list(PUMP_READ_STATES)}),
     )),
     "alarm-acknowledged": (AlarmAcknowledged, (
         FieldSpec("alarm", "alarm", _text, _identity, _STR, True),
@@ -613,6 +643,13 @@ def _check_event(event: Event, loc: str) -> None:
     elif isinstance(event, Refill):
         if event.added_ml == 0 and event.withdrawn_ml == 0:
             raise TimelineError("a refill withdraws or adds something", where=f"{loc}.added")
+        if event.aspiration == "incomplete" and event.estimated_residual_ml is None:
+            raise TimelineError("an incomplete aspiration needs the estimated residual left in "
+                                "the reservoir", where=f"{loc}.estimated_residual",
+                                fix="add estimated_residual: 2 mL")
+        if event.aspiration != "incomplete" and event.estimated_residual_ml is not None:
+            raise TimelineError("an estimated residual belongs to an incomplete aspiration",
+                                where=f"{loc}.aspiration", fix="add aspiration: incomplete")
         try:
             formulation_for(event.concentration_mcg_per_ml, compounded=event.compounded)
         except CatalogError as exc:
@@ -637,7 +674,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         value = getattr(event, spec.attr)
         if value is None or (spec.attr in ("steps", "alarms") and not value):
             continue
-        if spec.attr == "compounded" and not value:
+        if (spec.attr == "compounded" and not value) or (
+                spec.attr == "aspiration" and value == "complete"):
             continue
         out[spec.key] = spec.write(value)
     if isinstance(event, Correction) and event.event is not None:
@@ -671,6 +709,9 @@ class Timeline:
         the corrected event's id); the correction itself is not returned. ``index`` is the
         position of the original event (or of the correction, for its replacement).
         """
+        cached = self.__dict__.get("_effective")
+        if cached is not None:
+            return list(cached)
         replacements: dict[str, tuple[int, Event]] = {}
         for i, ev in enumerate(self.events):
             if isinstance(ev, Correction) and ev.event is not None:
@@ -683,7 +724,10 @@ class Timeline:
                 out.append(replacements[ev.id])
             else:
                 out.append((i, ev))
-        out.sort(key=lambda pair: (pair[1].at, pair[0]))
+        if replacements:
+            out.sort(key=lambda pair: (pair[1].at, pair[0]))
+        # The events are immutable: the effective list is computed once per timeline.
+        object.__setattr__(self, "_effective", tuple(out))
         return out
 
     def with_event(self, event: Event) -> Timeline:
@@ -868,11 +912,8 @@ def validate(timeline: Timeline, *, original_order: Sequence[Event] | None = Non
             raise TimelineError(f"{pump.name} allows at most {pump.max_flex_steps_per_day} flex "
                                 f"steps a day; this program has {len(ev.steps)}",
                                 where=f"{where}.steps", fix="merge steps")
-        if isinstance(ev, Refill) and ev.added_ml > pump.reservoir_ml:
-            raise TimelineError(f"adding {units.format_number(ev.added_ml)} mL overfills the "
-                                f"{units.format_number(pump.reservoir_ml)} mL reservoir",
-                                where=f"{where}.added",
-                                fix=f"add at most {units.format_number(pump.reservoir_ml)} mL")
+        if isinstance(ev, Refill):
+            _check_refill_possible(ev, pump.reservoir_ml, where)
         if isinstance(ev, Implant | ReplacePump):
             alarm = ev.low_reservoir_alarm_ml
             if alarm is not None and not (0 < alarm < pump.reservoir_ml):
@@ -881,6 +922,39 @@ def validate(timeline: Timeline, *, original_order: Sequence[Event] | None = Non
         if isinstance(ev, Implant) and ev.depth_cm is not None and ev.depth_cm > pump.max_depth_cm:
             raise TimelineError(f"the pump may sit no deeper than {pump.max_depth_cm:g} cm "
                                 f"(LIO-SCR); got {ev.depth_cm:g} cm", where=f"{where}.depth_cm")
+
+
+# A syringe reading of the aspirated residual may exceed the reservoir by this fraction of its
+# volume before it is physically impossible (ASSUMED: syringe graduation and the fluid in the
+# needle and port; no labelled figure was read). 5 % is 1 mL for a 20 mL and 2 mL for a 40 mL
+# pump, the size of a discrepancy Maino treats as consequential (MAINO).
+WITHDRAWAL_TOLERANCE_FRACTION: Final = 0.05
+
+
+def withdrawal_limit_ml(reservoir_ml: float) -> float:
+    """The most that can be aspirated from a reservoir of this size (its volume + tolerance)."""
+    return reservoir_ml * (1.0 + WITHDRAWAL_TOLERANCE_FRACTION)
+
+
+def _check_refill_possible(ev: Refill, capacity_ml: float, where: str) -> None:
+    """Refuse only what cannot have happened: a refill is a measurement, never a contradiction
+    of the twin's belief (DESIGN "Measurements correct the twin")."""
+    kept = ev.kept_residual_ml
+    if ev.added_ml + kept > capacity_ml * (1 + 1e-9):
+        left = f"{units.format_number(kept)} mL left + " if kept else ""
+        raise TimelineError(f"{left}adding {units.format_number(ev.added_ml)} mL overfills the "
+                            f"{units.format_number(capacity_ml)} mL reservoir",
+                            where=f"{where}.added",
+                            fix=f"add at most {units.format_number(max(capacity_ml - kept, 0))} mL")
+    limit = withdrawal_limit_ml(capacity_ml)
+    if ev.withdrawn_ml > limit + 1e-9:
+        raise TimelineError(
+            f"{units.format_number(ev.withdrawn_ml)} mL withdrawn from a "
+            f"{units.format_number(capacity_ml)} mL reservoir (at most "
+            f"{units.format_number(limit)} mL can be aspirated): the syringe has probably drawn "
+            "spinal or pocket fluid", where=f"{where}.withdrawn",
+            fix="stop, check the needle placement (template, reservoir port), and record the "
+                "volume actually drained from the reservoir")
 
 
 def timeline_to_dict(timeline: Timeline) -> dict[str, Any]:

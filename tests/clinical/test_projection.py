@@ -176,9 +176,15 @@ def test_40ml_pump_golden(tmp_path: Path) -> None:
 
 
 def test_incomplete_aspiration_with_a_new_strength_is_found(tmp_path: Path) -> None:
-    # 4.75196 mL expected, 2 mL withdrawn: 2.75196 mL of 500 mcg/mL stays with 15 mL of
-    # 2000 mcg/mL → (1375.98 + 30000) / 17.75196 = 1767.5 mcg/mL, 0.884× the programmed dose.
-    path = write(tmp_path, [{**REFILL_2000, "withdrawn": "2 mL", "added": "15 mL"},
+    # 4.75196 mL expected, 2 mL withdrawn, the aspiration said to be incomplete with 2.75 mL
+    # left: 2.75 mL of 500 mcg/mL stays with 15 mL of 2000 mcg/mL → (1375 + 30000) / 17.75 =
+    # 1767.6 mcg/mL, 0.8838× the programmed dose. (A short aspiration not said to be
+    # incomplete is a measurement: nothing is left to mix.)
+    plain = write(tmp_path, [{**REFILL_2000, "withdrawn": "2 mL", "added": "15 mL"}])
+    assert "refill-concentration-mixed" not in {
+        f["code"] for f in twin_json(plain, "2026-02-01T10:00:00+01:00")["findings"]}
+    path = write(tmp_path, [{**REFILL_2000, "withdrawn": "2 mL", "added": "15 mL",
+                             "aspiration": "incomplete", "estimated_residual": "2.75 mL"},
                             {"at": "2026-01-30T10:05:00+01:00", "type": "bolus", "kind": "bridge"}])
     data = twin_json(path, "2026-02-01T10:00:00+01:00")
     mixed = [f for f in data["findings"] if f["code"] == "refill-concentration-mixed"]

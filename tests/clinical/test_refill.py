@@ -121,20 +121,30 @@ def test_dose_conversion_refuses_zero_concentration() -> None:
         rate_ml_per_day(100, 0)
 
 
-def test_fill_volume_never_overfills() -> None:
-    # 40 mL pump, 5.25 mL expected, 5.0 withdrawn → 0.25 mL stays; 39.75 mL fills it, shown as
-    # 39.7 mL (rounded down so the reservoir cannot overfill).
+def test_fill_volume_fills_to_full_after_a_drained_reservoir() -> None:
+    # A refill is a measurement: 40 mL pump, 5.25 mL expected, 5.0 withdrawn → the reservoir
+    # was drained, nothing stays; fill 40 mL. The 4.837 vs 4.8 mL case: fill the 20 mL pump
+    # to 20 mL.
     filling = fill_volume(capacity_ml=40, expected_residual_ml=5.25, withdrawn_ml=5.0)
-    assert filling.remaining_ml == pytest.approx(0.25)
-    assert filling.suggested_added_ml == pytest.approx(39.7)
+    assert filling.remaining_ml == 0 and filling.suggested_added_ml == 40
+    assert fill_volume(capacity_ml=20, expected_residual_ml=4.837,
+                       withdrawn_ml=4.8).suggested_added_ml == 20
     more = fill_volume(capacity_ml=20, expected_residual_ml=3.0, withdrawn_ml=4.0)
     assert more.remaining_ml == 0 and more.suggested_added_ml == 20
+    # Incomplete aspiration, 0.25 mL said to stay: 39.75 mL fills it, shown as 39.7 mL
+    # (rounded down so the reservoir cannot overfill).
+    kept = fill_volume(capacity_ml=40, expected_residual_ml=5.25, withdrawn_ml=5.0,
+                       kept_residual_ml=0.25)
+    assert kept.remaining_ml == pytest.approx(0.25)
+    assert kept.suggested_added_ml == pytest.approx(39.7)
 
 
-@given(st.floats(1, 40), st.floats(0, 1), st.floats(0, 40))
-def test_fill_volume_property(capacity: float, fraction: float, withdrawn: float) -> None:
+@given(st.floats(1, 40), st.floats(0, 1), st.floats(0, 40), st.floats(0, 1))
+def test_fill_volume_property(capacity: float, fraction: float, withdrawn: float,
+                              kept_fraction: float) -> None:
     expected = capacity * fraction  # the reservoir never holds more than its capacity
-    filling = fill_volume(capacity_ml=capacity, expected_residual_ml=expected, withdrawn_ml=withdrawn)
+    filling = fill_volume(capacity_ml=capacity, expected_residual_ml=expected, withdrawn_ml=withdrawn,
+                          kept_residual_ml=kept_fraction * capacity)
     assert filling.suggested_added_ml >= 0
     assert filling.remaining_ml + filling.suggested_added_ml <= capacity + 1e-9
 

@@ -162,10 +162,11 @@ def test_concentration_change_with_bridge_keeps_the_daily_dose() -> None:
     assert r.state_at(dt(130)).concentration_changed_at == dt(100)
 
 
-def test_refill_without_discrepancy_and_with_a_residual_that_mixes() -> None:
-    # At 1202 h (50 days of 0.2 mL/day): 19.75 − 10 = 9.75 mL expected.
-    # Withdraw 9.25 mL: 0.5 mL of 500 mcg/mL stays; add 10 mL of 2000 mcg/mL:
-    # 10.5 mL holding 250 + 20000 mcg → 1928.571… mcg/mL; the pump is told 2000.
+def test_a_short_aspiration_is_a_measurement_booked_as_unaccounted() -> None:
+    # At 1202 h (50 days of 0.2 mL/day): 19.75 − 10 = 9.75 mL expected (pump-calculated).
+    # The nurse drains 9.25 mL: that is the measurement of what was left. After the refill the
+    # reservoir holds what was added, 10 mL of 2000 mcg/mL; the 0.5 mL × 500 mcg/mL = 250 mcg
+    # the twin believed were inside are booked as unaccounted, never as drug still inside.
     events = implanted()
     events.append({"h": 1202, "type": "refill", "withdrawn": "9.25 mL", "added": "10 mL",
                    "concentration": "2000 mcg/mL"})
@@ -173,28 +174,83 @@ def test_refill_without_discrepancy_and_with_a_residual_that_mixes() -> None:
     refill = r.events[-1]
     assert refill.expected_residual_ml == approx(9.75)
     assert refill.withdrawn_discrepancy_ml == approx(-0.5)
+    assert refill.unaccounted_ml == approx(0.5)
     s = r.state_at(dt(1202))
-    assert s.reservoir_ml == approx(10.5)
-    assert s.concentration_mcg_per_ml == approx(20250 / 10.5)
-    assert s.programmed_concentration_mcg_per_ml == 2000.0
-    assert abs(r.mass_balance(1300).residual_mcg) < 1e-9
-    # The exact withdrawal: no discrepancy.
+    assert s.reservoir_ml == approx(10.0)
+    assert s.pump_calculated_ml == approx(10.0) and s.estimate_ml == approx(10.0)
+    assert s.concentration_mcg_per_ml == approx(2000.0)
+    mb = r.mass_balance(1300)
+    assert mb.unaccounted_mcg == approx(250.0)
+    assert mb.withdrawn_mcg == approx(9.25 * 500)
+    assert abs(mb.residual_mcg) < 1e-9
+    # The exact withdrawal: no discrepancy, nothing unaccounted.
     exact = implanted()
     exact.append({"h": 1202, "type": "refill", "withdrawn": "9.75 mL", "added": "20 mL",
                   "concentration": "500 mcg/mL"})
     r2 = replay(build(exact), dt(1300))
     assert r2.events[-1].withdrawn_discrepancy_ml == approx(0.0)
     assert r2.state_at(dt(1202)).reservoir_ml == approx(20.0)
+    assert r2.mass_balance(1300).unaccounted_mcg == approx(0.0)
+
+
+def test_an_incomplete_aspiration_keeps_its_estimated_residual_and_mixes() -> None:
+    # Same refill said to be incomplete with 0.5 mL estimated left: 0.5 mL of 500 mcg/mL +
+    # 10 mL of 2000 mcg/mL = 10.5 mL holding 250 + 20000 mcg → 1928.571… mcg/mL; the pump is
+    # told 2000. Unaccounted: 9.75 − 9.25 − 0.5 = 0.
+    events = implanted()
+    events.append({"h": 1202, "type": "refill", "withdrawn": "9.25 mL", "added": "10 mL",
+                   "concentration": "2000 mcg/mL", "aspiration": "incomplete",
+                   "estimated_residual": "0.5 mL"})
+    r = replay(build(events), dt(1300))
+    s = r.state_at(dt(1202))
+    assert s.reservoir_ml == approx(10.5) and s.pump_calculated_ml == approx(10.5)
+    assert s.concentration_mcg_per_ml == approx(20250 / 10.5)
+    assert s.programmed_concentration_mcg_per_ml == 2000.0
+    assert r.mass_balance(1300).unaccounted_mcg == approx(0.0)
+    assert abs(r.mass_balance(1300).residual_mcg) < 1e-9
+
+
+def test_the_40ml_pump_drained_short_fills_to_full_in_one_go() -> None:
+    # The case: a 40 mL pump at 0.2 mL/day for 100 days expects 20 mL; 17 mL are
+    # drawn and the pump is filled to 40 mL. Accepted: 40 mL inside afterwards, the −3 mL
+    # discrepancy kept as 3 mL × 500 = 1500 mcg unaccounted.
+    events = implanted("synchromed-ii-40", added="40 mL")
+    # 40 − 0.25 priming − 0.2 × (2401 − 2)/24 days... choose the refill at 100 days after the
+    # program start: 0.2 × 100 = 20 mL gone → 19.75 mL expected.
+    events.append({"h": 2402, "type": "refill", "withdrawn": "17 mL", "added": "40 mL",
+                   "concentration": "500 mcg/mL"})
+    r = replay(build(events), dt(2500))
+    refill = r.events[-1]
+    assert refill.expected_residual_ml == approx(19.75)
+    assert refill.withdrawn_discrepancy_ml == approx(-2.75)
+    assert r.state_at(dt(2402)).estimate_ml == approx(40.0)
+    assert r.mass_balance(2500).unaccounted_mcg == approx(2.75 * 500)
 
 
 def test_overfilling_refill_names_the_event_and_field() -> None:
-    # 9.75 mL left + 10.5 mL added = 20.25 mL > 20 mL.
+    # 9.75 mL said to be left (incomplete aspiration) + 10.5 mL added = 20.25 mL > 20 mL.
     events = implanted()
     events.append({"h": 1202, "type": "refill", "withdrawn": "0 mL", "added": "10.5 mL",
-                   "concentration": "500 mcg/mL"})
+                   "concentration": "500 mcg/mL", "aspiration": "incomplete",
+                   "estimated_residual": "9.75 mL"})
     with pytest.raises(TimelineError) as info:
         replay(build(events), dt(1300))
     assert info.value.where == "events[4].added"
+
+
+def test_more_withdrawn_than_the_reservoir_holds_asks_to_check_the_needle() -> None:
+    # A 20 mL pump holds at most 20 mL + 5 % tolerance = 21 mL of aspirate.
+    events = implanted()
+    events.append({"h": 1202, "type": "refill", "withdrawn": "21.5 mL", "added": "20 mL",
+                   "concentration": "500 mcg/mL"})
+    with pytest.raises(TimelineError) as info:
+        build(events)
+    assert info.value.where == "events[4].withdrawn"
+    assert "needle placement" in (info.value.fix or "")
+    ok = implanted()
+    ok.append({"h": 1202, "type": "refill", "withdrawn": "21 mL", "added": "20 mL",
+               "concentration": "500 mcg/mL"})
+    assert replay(build(ok), dt(1300)).events[-1].withdrawn_discrepancy_ml == approx(11.25)
 
 
 def test_eri_and_eos_dates_and_the_hard_stop() -> None:
@@ -254,19 +310,28 @@ def test_synchromed_mri_stalls_the_motor_then_resumes_after_the_delay() -> None:
     assert r24.flow_ml_per_day.value_at(100 + 40 / 60 + 23.9)[0] == 0.0
 
 
-def test_prometra_mri_without_emptying_discharges_the_reservoir() -> None:
+def test_prometra_ii_mri_without_emptying_shuts_the_valve_and_stops_therapy() -> None:
     # Prometra II 20 mL: tubing 0.1 mL (assumed) + 0.11 mL catheter = 0.21 mL; priming at
-    # 28.8 mL/day. At 100 h the reservoir holds 20 − 0.21 − 0.2 × 98/24 mL; the discharge
-    # pushes all of it through: that volume × 500 mcg/mL reaches the spinal fluid at once.
+    # 28.8 mL/day. Not emptied before the MRI at 100 h: the flow-activated valve passes at most
+    # 10 µL (0.01 mL × 500 mcg/mL = 5 mcg, at the tip at once since the line already holds
+    # the same drug) and shuts; delivery stays stopped until the pump is reset (PROM, 8.2).
+    # The hazard is therapy stopped (withdrawal), not an overdose of the whole reservoir.
     events = implanted("prometra-ii-20")
     events.append({"h": 100, "type": "mri", "duration": "40 min"})
     r = replay(build(events), dt(200))
     held = 20 - 0.21 - 0.2 * 98 / 24
     assert len(r.csf_impulses) == 1
-    assert r.csf_impulses[0].dose_mcg == approx(held * 500)
-    assert [a.code for a in r.alarm_log if a.priority == "high"] == ["mri-discharge"]
-    assert r.reservoir_ml_at(100)[0] == 0.0
+    assert r.csf_impulses[0].dose_mcg == approx(0.01 * 500)
+    assert [a.code for a in r.alarm_log if a.priority == "high"] == ["mri-valve-closed"]
+    assert r.reservoir_ml_at(150)[0] == approx(held - 0.01)
+    assert r.flow_ml_per_day.value_at(150)[0] == 0.0
+    assert r.state_at(dt(150)).pump_state == "mri-valve-closed"
     assert abs(r.mass_balance(200).residual_mcg) < 1e-9
+    # The clinician resets the pump at an interrogation that shows it running: flow resumes.
+    reset = [*events, {"h": 120, "type": "interrogation", "pump_state": "running"}]
+    r3 = replay(build(reset), dt(200))
+    assert r3.flow_ml_per_day.value_at([119, 121]).tolist() == [0.0, approx(0.2)]
+    assert r3.state_at(dt(121)).pump_state == "running"
     # Emptied first: nothing discharged, no alarm.
     emptied = implanted("prometra-ii-20")
     emptied.append({"h": 99, "type": "refill", "withdrawn": "20 mL", "added": "0 mL",

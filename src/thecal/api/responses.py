@@ -130,6 +130,21 @@ class FindingOut(Out):
     at: str | None = None
 
 
+class WindowOut(Out):
+    """A projected instant at the pump's accuracy edges (fast pump: earliest)."""
+
+    earliest: str | None = None
+    latest: str | None = None
+
+
+class ReservoirViewsOut(Out):
+    """The reservoir three ways (docs/twin.md); ``physical_ml`` only in simulation."""
+
+    pump_calculated_ml: float | None = None
+    estimate_ml: float | None = None
+    physical_ml: float | None = None
+
+
 class ProjectionOut(Out):
     """The twin's projection (the ``thecal twin --json`` object)."""
 
@@ -138,6 +153,12 @@ class ProjectionOut(Out):
     delivered_to_csf_mcg: float | None = None
     low_reservoir_alarm_at: str | None = None
     empty_at: str | None = None
+    low_reservoir_alarm_window: WindowOut | None = None
+    empty_window: WindowOut | None = None
+    refill_due_window: WindowOut | None = None
+    reservoir_views: ReservoirViewsOut | None = None
+    unaccounted_mcg: float | None = None
+    days_of_drug_left: float | None = None
     refill_due_by: str | None = None
     refill_plan: RefillPlanOut | None = None
     elective_replacement_at: str | None = None
@@ -235,6 +256,26 @@ class RefillProposalOut(Out):
     new_rate_ml_per_day: float
     needs_password: bool
     needs_second_clinician: bool
+    aspiration: str = "complete"
+    kept_residual_ml: float = 0.0
+    unaccounted_ml: float = 0.0
+    reservoir_views_before: ReservoirViewsOut | None = None
+    reservoir_views_after: ReservoirViewsOut | None = None
+    views_differ: bool = False
+    programmer_reservoir_ml: float | None = None
+    programmer_instruction: str = ""
+
+
+class InterrogationOutcomeOut(Out):
+    """The pump's readings recorded; the twin before and after; this reading's findings."""
+
+    status: str
+    event: StoredEventOut
+    reservoir_views_before: ReservoirViewsOut | None = None
+    reservoir_views_after: ReservoirViewsOut | None = None
+    findings: list[FindingOut] = []
+    discrepancy: bool = False
+    after: DatesAfterOut | None = None
 
 
 class RefillOutcomeOut(Out):

@@ -155,7 +155,9 @@ def refill_proposal(patient_id: int, body: schemas.RefillBody, clinic: ClinicDep
                     actor: ActorDep) -> dict[str, Any]:
     """Expected residual, discrepancy check, bridge bolus and the new dates; records nothing."""
     return service.propose_refill(clinic, actor, patient_id, withdrawn=body.withdrawn,
-                                  added=body.added, concentration=body.concentration).as_dict()
+                                  added=body.added, concentration=body.concentration,
+                                  aspiration=body.aspiration,
+                                  estimated_residual=body.estimated_residual).as_dict()
 
 
 @router.post("/patients/{patient_id}/refill", tags=["therapy"],
@@ -168,10 +170,25 @@ def refill_record(patient_id: int, body: schemas.RefillRecordBody, response: Res
                                    added=body.added, concentration=body.concentration,
                                    expected_version=body.expected_version,
                                    password=body.password, reason=body.reason,
-                                   idempotency_key=idempotency_key)
+                                   idempotency_key=idempotency_key,
+                                   aspiration=body.aspiration,
+                                   estimated_residual=body.estimated_residual)
     if result.status != "recorded":
         response.status_code = status.HTTP_202_ACCEPTED
     return result.as_dict()
+
+
+@router.post("/patients/{patient_id}/interrogation", tags=["therapy"],
+             status_code=status.HTTP_201_CREATED, response_model=R.InterrogationOutcomeOut)
+def interrogation_record(patient_id: int, body: schemas.InterrogationBody, clinic: ClinicDep,
+                         actor: ActorDep, idempotency_key: IdempotencyKey = None
+                         ) -> dict[str, Any]:
+    """Record the pump's readings (a measurement): the twin re-anchors, disagreements are a
+    finding, and plans use the lower of the pump's reservoir and the twin's estimate."""
+    readings = body.model_dump(exclude={"expected_version"}, exclude_none=True)
+    return service.record_interrogation(clinic, actor, patient_id, readings=readings,
+                                        expected_version=body.expected_version,
+                                        idempotency_key=idempotency_key).as_dict()
 
 
 @router.post("/pending/{pending_id}/confirm", tags=["therapy"],

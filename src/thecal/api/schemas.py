@@ -41,9 +41,29 @@ class AppendBody(Body):
 
 
 class RefillBody(Body):
+    """A refill is a measurement: ``withdrawn`` is what was drained (all that was left)."""
+
     withdrawn: str = Field(examples=["11.8 mL"])
     added: str = Field(examples=["38 mL"])
     concentration: str = Field(examples=["2000 mcg/mL"])
+    aspiration: Literal["complete", "incomplete"] = Field(
+        default="complete", description="incomplete: the reservoir could not be drained")
+    estimated_residual: str | None = Field(
+        default=None, examples=["2 mL"],
+        description="with an incomplete aspiration: what is estimated to stay in the reservoir")
+
+
+class InterrogationBody(Body):
+    """The pump's own readings at an interrogation (each optional; a measurement)."""
+
+    expected_version: int = Field(ge=0)
+    reservoir: str | None = Field(default=None, examples=["3 mL"])
+    daily_dose: str | None = Field(default=None, examples=["300 mcg/day"])
+    concentration: str | None = Field(default=None, examples=["500 mcg/mL"])
+    alarms: list[str] = Field(default_factory=list, examples=[["low-reservoir"]])
+    alarm_date: str | None = Field(default=None, examples=["2026-03-01T09:00:00+01:00"])
+    battery: Literal["ok", "eri", "eos"] | None = None
+    pump_state: Literal["running", "stopped", "stalled"] | None = None
 
 
 class RefillRecordBody(RefillBody):

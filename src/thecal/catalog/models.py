@@ -8,7 +8,7 @@ from typing import Literal
 from thecal.sources import check_source
 
 PumpFamily = Literal["synchromed", "prometra", "constant-flow"]
-MriBehaviour = Literal["motor-stall", "empty-first", "none"]
+MriBehaviour = Literal["motor-stall", "valve-shutoff", "empty-first", "none"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class PumpModel:
     mri_resume_delay_h: float
     max_depth_cm: float
     constant_rate_ml_per_day: float | None = None
+    mri_resume_delay_worst_h: float | None = None  # the longest delay reported (M-MRI)
     figures: dict[str, Figure] = field(default_factory=dict, compare=False, repr=False)
 
     @property

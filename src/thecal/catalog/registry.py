@@ -16,8 +16,9 @@ _PUMP_FIGURES = (
     "reservoir_ml", "low_reservoir_alarm_ml", "min_rate_ml_per_day", "max_rate_ml_per_day",
     "max_flex_steps_per_day", "tubing_volume_ml", "priming_rate_ml_per_day", "accuracy_fraction",
     "service_life_days", "eri_to_eos_days", "battery_reset_rate_ml_per_day", "mri_behaviour",
-    "mri_resume_delay_h", "max_depth_cm", "constant_rate_ml_per_day",
+    "mri_resume_delay_h", "max_depth_cm", "constant_rate_ml_per_day", "mri_resume_delay_worst_h",
 )
+_OPTIONAL_FIGURES = ("constant_rate_ml_per_day", "mri_resume_delay_worst_h")
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def _pumps() -> dict[str, PumpModel]:
     for entry in _read("pumps.yaml")["pumps"]:
         where = f"pumps.yaml:{entry['id']}"
         figs = {k: _figure(entry, k, where) for k in _PUMP_FIGURES if k in entry}
-        missing = [k for k in _PUMP_FIGURES if k not in figs and k != "constant_rate_ml_per_day"]
+        missing = [k for k in _PUMP_FIGURES if k not in figs and k not in _OPTIONAL_FIGURES]
         if missing:
             raise CatalogError(f"{where} is missing {', '.join(missing)}")
         const = figs.get("constant_rate_ml_per_day")
@@ -83,11 +84,13 @@ def _pumps() -> dict[str, PumpModel]:
             mri_resume_delay_h=_num(figs["mri_resume_delay_h"], where),
             max_depth_cm=_num(figs["max_depth_cm"], where),
             constant_rate_ml_per_day=None if const is None else _opt(const, where),
+            mri_resume_delay_worst_h=(None if "mri_resume_delay_worst_h" not in figs
+                                      else _opt(figs["mri_resume_delay_worst_h"], where)),
             figures=figs,
         )
         if pump.family not in ("synchromed", "prometra", "constant-flow"):
             raise CatalogError(f"{where}: unknown family {pump.family!r}")
-        if pump.mri_behaviour not in ("motor-stall", "empty-first", "none"):
+        if pump.mri_behaviour not in ("motor-stall", "valve-shutoff", "empty-first", "none"):
             raise CatalogError(f"{where}: unknown mri_behaviour {pump.mri_behaviour!r}")
         if not pump.programmable and pump.constant_rate_ml_per_day is None:
             raise CatalogError(f"{where}: a non-programmable pump needs constant_rate_ml_per_day")

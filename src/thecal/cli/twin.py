@@ -54,6 +54,16 @@ def twin(
     if pump["reservoir_ml"] is not None:
         head.add_row("reservoir", f"{units.format_number(pump['reservoir_ml'], decimals=2)} mL of "
                      f"{pump['reservoir_capacity_ml']:g} mL")
+    views = data["reservoir_views"]
+    if views["pump_calculated_ml"] is not None:
+        parts = [f"pump-calculated {units.format_number(views['pump_calculated_ml'], decimals=2)}",
+                 f"estimate {units.format_number(views['estimate_ml'], decimals=2)}"]
+        if views["physical_ml"] is not None:
+            parts.append(f"physical {units.format_number(views['physical_ml'], decimals=2)}")
+        head.add_row("reservoir views (mL)", " · ".join(parts))
+    if data["unaccounted_mcg"]:
+        head.add_row("unaccounted drug",
+                     f"{units.format_number(data['unaccounted_mcg'], decimals=1)} mcg")
     if pump["concentration_mcg_per_ml"]:
         head.add_row("concentration", units.format_quantity(pump["concentration_mcg_per_ml"],
                                                             units.CONCENTRATION))
@@ -65,9 +75,18 @@ def twin(
                                                        decimals=4))
     head.add_row("delivered to spinal fluid",
                  f"{units.format_number(data['delivered_to_csf_mcg'] or 0, decimals=1)} mcg in all")
-    head.add_row("low-reservoir alarm", _when(data["low_reservoir_alarm_at"], zone))
-    head.add_row("empty", _when(data["empty_at"], zone))
+    def window(key: str) -> str:
+        w = data[key]
+        if w["earliest"] is None:
+            return ""
+        return f"  (earliest {_when(w['earliest'], zone)}, latest {_when(w['latest'], zone)})"
+
+    head.add_row("low-reservoir alarm", _when(data["low_reservoir_alarm_at"], zone)
+                 + window("low_reservoir_alarm_window"))
+    head.add_row("empty", _when(data["empty_at"], zone) + window("empty_window"))
     head.add_row("[bold]refill due by[/]", f"[bold]{_when(data['refill_due_by'], zone)}[/]")
+    if data["days_of_drug_left"] is not None:
+        head.add_row("days of drug left", f"{data['days_of_drug_left']:.1f} (pump running fast)")
     head.add_row("elective replacement", _when(data["elective_replacement_at"], zone))
     head.add_row("end of service", _when(data["end_of_service_at"], zone))
     console.print(Panel(head, title="thecal twin", title_align="left"))

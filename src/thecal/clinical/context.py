@@ -192,6 +192,12 @@ def pump_context_from_twin(state: Any, at: datetime, *, recent_days: float = REC
     surgical = timedelta(weeks=surgical_weeks)
 
     reservoir = _get(state, "reservoir_ml")
+    # The clinic knows the pump-calculated volume and the twin's estimate (re-anchored at the
+    # last refill or interrogation), not the physical truth of a simulation: read the lower.
+    views = [v for v in (_get(state, "pump_calculated_ml"), _get(state, "estimate_ml"))
+             if isinstance(v, (int, float)) and math.isfinite(v)]
+    if views and not use_injected_faults:
+        reservoir = min(views)
     low_alarm = _get(state, "low_reservoir_alarm_ml")
     reservoir_ok = isinstance(reservoir, (int, float)) and math.isfinite(reservoir)
     reservoir_empty: bool | None = (float(reservoir) <= empty_at_ml) if reservoir_ok else None

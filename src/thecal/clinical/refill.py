@@ -164,17 +164,21 @@ class FillVolume:
         return {"remaining_ml": self.remaining_ml, "suggested_added_ml": self.suggested_added_ml}
 
 
-def fill_volume(*, capacity_ml: float, expected_residual_ml: float, withdrawn_ml: float) -> FillVolume:
+def fill_volume(*, capacity_ml: float, expected_residual_ml: float, withdrawn_ml: float,
+                kept_residual_ml: float = 0.0) -> FillVolume:
     """The volume to add so the reservoir is full but never overfilled (SSN: do not overfill).
 
-    Whatever of the expected residual was not withdrawn stays in the reservoir; the suggestion
-    fills the rest, rounded *down* to 0.1 mL so that rounding can never overfill.
+    A refill is a measurement: the reservoir is drained, so whatever was withdrawn was all
+    that was left (SSN, WESEMANN) and the whole reservoir can be filled, however far the
+    withdrawn volume is from the expected one. Only an aspiration said to be incomplete keeps
+    its ``kept_residual_ml`` (the clinician's estimate) in the reservoir. The suggestion is
+    rounded *down* to 0.1 mL so that rounding can never overfill.
     """
     for name, value in (("capacity", capacity_ml), ("expected residual", expected_residual_ml),
-                        ("withdrawn volume", withdrawn_ml)):
+                        ("withdrawn volume", withdrawn_ml), ("kept residual", kept_residual_ml)):
         if not math.isfinite(value) or value < 0:
             raise InputError(f"{name} must be a finite number ≥ 0, got {value!r}")
-    remaining = max(0.0, expected_residual_ml - withdrawn_ml)
+    remaining = min(kept_residual_ml, capacity_ml)
     fill = max(0.0, math.floor((capacity_ml - remaining) * 10 + 1e-9) / 10)
     return FillVolume(remaining_ml=remaining, suggested_added_ml=fill)
 
@@ -184,11 +188,25 @@ def fill_volume_words(filling: FillVolume, capacity_ml: float) -> str:
 
     >>> filling = fill_volume(capacity_ml=20, expected_residual_ml=3, withdrawn_ml=2.5)
     >>> fill_volume_words(filling, 20)  # doctest: +ELLIPSIS
-    'fills the 20 mL reservoir: the twin expects 0.5 mL still in it after the withdrawal; ...'
+    'fills the 20 mL reservoir: it was drained, so what was withdrawn was all that was left; ...'
     """
-    return (f"fills the {format_number(capacity_ml)} mL reservoir: the twin expects "
-            f"{format_number(round(filling.remaining_ml, 2))} mL still in it after the "
-            "withdrawal; never more than the capacity")
+    if filling.remaining_ml > 0:
+        return (f"fills the {format_number(capacity_ml)} mL reservoir: the aspiration was "
+                f"incomplete and about {format_number(round(filling.remaining_ml, 2))} mL stays "
+                "in it; never more than the capacity")
+    return (f"fills the {format_number(capacity_ml)} mL reservoir: it was drained, so what was "
+            "withdrawn was all that was left; never more than the capacity")
+
+
+def programmer_volume_words(reservoir_after_ml: float) -> str:
+    """Which volume to enter into the programmer after the refill (clinical-facts 9.1).
+
+    >>> programmer_volume_words(40.0)  # doctest: +ELLIPSIS
+    'enter 40 mL into the programmer as the new reservoir volume (what was added, plus...'
+    """
+    return (f"enter {format_number(round(reservoir_after_ml, 2))} mL into the programmer as the "
+            "new reservoir volume (what was added, plus any residual left by an incomplete "
+            "aspiration)")
 
 
 # --------------------------------------------------------------------------- mixing

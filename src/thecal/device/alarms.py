@@ -7,6 +7,11 @@ replacement indicator) is MEDIUM. The SynchroMed's own tones agree: a two-tone c
 for empty reservoir, end of service and motor stall; a single-tone non-critical alarm for low
 reservoir and ERI (clinical-facts 1.10, 1.11; M-PUMP, GIL).
 
+``battery-reset``: a failing battery may reset the pump, whose flow falls to a very low level;
+the advisory says a pump alarm sounds (M-ADV). ``mri-valve-closed``: Prometra II's
+flow-activated valve shuts flow in an MRI with drug in the reservoir (after at most 10 µL) and
+delivery stays stopped until the pump is reset (PROM, PROM-MRI).
+
 ``mri-discharge`` is not a pump alarm: the twin raises it when a Prometra-family pump goes
 into an MRI scan without having been emptied first (PROM-MRI: the field can open the valves
 and discharge the reservoir and catheter contents at once), so the hazard cannot pass unseen.
@@ -33,6 +38,8 @@ ELECTIVE_REPLACEMENT: Final = "elective-replacement"
 END_OF_SERVICE: Final = "end-of-service"
 MOTOR_STALL: Final = "motor-stall"
 MRI_DISCHARGE: Final = "mri-discharge"
+MRI_VALVE_CLOSED: Final = "mri-valve-closed"
+BATTERY_RESET: Final = "battery-reset"
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,12 @@ ALARM_KINDS: Final[dict[str, AlarmKind]] = {
         AlarmKind(MRI_DISCHARGE, "high",
                   "MRI with drug in a valve-gated pump: the field may have discharged the "
                   "reservoir and catheter contents at once (overdose risk)", "PROM-MRI"),
+        AlarmKind(MRI_VALVE_CLOSED, "high",
+                  "MRI with drug in the pump: the flow-activated valve has shut and delivery "
+                  "stays stopped until the pump is reset (withdrawal risk)", "PROM"),
+        AlarmKind(BATTERY_RESET, "high",
+                  "the pump has reset: flow has fallen to a very low level (withdrawal risk); "
+                  "interrogate and reprogram the pump", "M-ADV"),
     )
 }
 

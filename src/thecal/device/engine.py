@@ -18,8 +18,17 @@ Modelling choices (each documented in docs/twin.md):
 * a bolus runs to a timetable: ``clinician`` and ``patient`` boluses add their rate to the
   basal, ``bridge`` and ``priming`` replace it; a new bolus or a new program cancels a running
   bolus; a stall or an empty reservoir loses the part of the bolus that fell in it;
-* alarms follow the twin's reservoir volume (a real SynchroMed computes its volume from the
-  programmed flow, so under an injected flow fault its alarms would differ).
+* three views of the reservoir are kept apart (docs/twin.md): the *physical* volume (the
+  truth, with injected faults: what drives the drug), the *pump-calculated* volume (what the
+  pump believes, from the programmed flow since the last refill; its alarms follow it) and the
+  *estimate* (the twin's belief, re-anchored at every measurement). The last two drain at the
+  nominal flow, the programmed flow with no fault;
+* a refill is a measurement: the reservoir is drained (SSN), so ``withdrawn`` is what was left
+  and after the refill the reservoir holds what was added (plus the stated residual of an
+  aspiration said to be incomplete). What the physical reservoir held beyond the measurement
+  is booked as *unaccounted* drug, never as drug still inside;
+* an interrogation is a measurement: the pump's reported volume becomes the pump-calculated
+  volume and the estimate takes the lower of the two.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from thecal.catalog import CatheterModel, PumpModel
@@ -50,6 +59,8 @@ _INF = math.inf
 _H_PER_DAY = 24.0
 # Relative tolerance for "the reservoir is full" and rate-range checks (float noise only).
 _REL_TOL = 1e-9
+# Prometra II's flow-activated valve shuts flow after at most 10 µL in an MRI (PROM, 8.2).
+VALVE_SHUTOFF_ML = 0.010
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,13 @@ class Observation:
     bolus_volume_ml: float | None = None
     bolus_duration_h: float | None = None
     dead_volume_ml: float | None = None
+    physical_residual_ml: float | None = None  # refills: what the reservoir really held
+    kept_residual_ml: float | None = None  # refills: left in the reservoir with the new drug
+    unaccounted_ml: float | None = None  # refills: physical − withdrawn − kept
+    pump_calculated_before_ml: float | None = None
+    pump_calculated_after_ml: float | None = None
+    estimate_before_ml: float | None = None
+    estimate_after_ml: float | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -97,38 +115,32 @@ class Impulse:
 
 
 class Rows:
-    """Column store of the replay's steps (see module docstring)."""
+    """Column store of the replay's steps (see module docstring): one tuple per step, in the
+    order of :attr:`NAMES`, turned into columns once at the end of the replay."""
 
-    __slots__ = (
-        "added",
-        "c_exit",
-        "c_res",
-        "csf",
-        "dead",
-        "dose",
-        "f_csf",
-        "q",
-        "removed",
-        "t0",
-        "tissue",
-        "vol",
-        "withdrawn",
+    NAMES: Final = (
+        "t0",  # step start, h
+        "q",  # actual pump flow, mL/h
+        "vol",  # physical reservoir mL at t0
+        "c_res",  # reservoir concentration, mcg/mL
+        "dead",  # drug in the dead volume at t0, mcg
+        "c_exit",  # concentration leaving the tip, mcg/mL
+        "f_csf",  # fraction of the exit reaching the spinal fluid
+        "dose",  # programmed basal daily dose, mcg/day
+        "added", "withdrawn", "csf", "tissue", "removed",  # cumulative mcg
+        "qn",  # nominal flow (programmed, no fault), mL/h
+        "vcalc",  # pump-calculated reservoir mL at t0
+        "vest",  # estimated reservoir mL at t0
+        "unacc",  # unaccounted drug, mcg
     )
+    __slots__ = ("data",)
 
     def __init__(self) -> None:
-        self.t0: list[float] = []
-        self.q: list[float] = []  # actual pump flow, mL/h
-        self.vol: list[float] = []  # reservoir mL at t0
-        self.c_res: list[float] = []  # reservoir concentration, mcg/mL
-        self.dead: list[float] = []  # drug in the dead volume at t0, mcg
-        self.c_exit: list[float] = []  # concentration leaving the tip, mcg/mL
-        self.f_csf: list[float] = []  # fraction of the exit reaching the spinal fluid
-        self.dose: list[float] = []  # programmed basal daily dose, mcg/day
-        self.added: list[float] = []
-        self.withdrawn: list[float] = []
-        self.csf: list[float] = []
-        self.tissue: list[float] = []
-        self.removed: list[float] = []
+        self.data: list[tuple[float, ...]] = []
+
+    def columns(self) -> dict[str, list[float]]:
+        cols = list(zip(*self.data, strict=True)) if self.data else [()] * len(self.NAMES)
+        return {name: list(col) for name, col in zip(self.NAMES, cols, strict=True)}
 
 
 PumpLookup = Callable[[str], PumpModel]
@@ -159,10 +171,13 @@ class Engine:
         self.end_of_service = False
         self.pump_generation = 0
         # drug
-        self.reservoir_ml = 0.0
+        self.reservoir_ml = 0.0  # physical
+        self.calc_ml = 0.0  # pump-calculated
+        self.est_ml = 0.0  # estimate
         self.reservoir_conc = 0.0
         self.programmed_conc: float | None = None
         self.previous_programmed_conc: float | None = None
+        self.valve_closed = False  # Prometra II flow-activated valve shut at MRI (until reset)
         # prescription
         self.program = ProgramState("stopped")
         self.bolus: ActiveBolus | None = None
@@ -179,6 +194,7 @@ class Engine:
         self.csf_mcg = 0.0
         self.tissue_mcg = 0.0
         self.removed_mcg = 0.0
+        self.unaccounted_mcg = 0.0
         self.csf_impulses: list[Impulse] = []
         self.tissue_impulses: list[Impulse] = []
         # times of note
@@ -188,8 +204,10 @@ class Engine:
         self.conc_changed_h: float | None = None
         self.last_mri_h: float | None = None
         self.last_revision_h: float | None = None
-        self.low_crossed_h: float | None = None  # last downward crossing of the alarm volume
-        self.empty_h: float | None = None  # when the reservoir last ran dry
+        # last downward crossing of the alarm volume by the pump-calculated volume
+        self.low_crossed_h: float | None = None
+        self.empty_h: float | None = None  # when the physical reservoir last ran dry
+        self.est_empty_h: float | None = None  # when the estimate last reached zero
         # outputs
         self.alarms = al.AlarmBook()
         self.rows: Rows | None = Rows()
@@ -232,7 +250,7 @@ class Engine:
     def delivering_possible(self, t_h: float) -> bool:
         """The pump is in place and nothing but the reservoir or program stops it."""
         return (self.pump is not None and not self.end_of_service and not self.stalled()
-                and not self.mri_stalled(t_h))
+                and not self.mri_stalled(t_h) and not self.valve_closed)
 
     def basal(self, t_h: float) -> tuple[float, float, float]:
         """``(rate_ml_per_h, daily_dose_mcg, next_change_h)`` of the programmed basal."""
@@ -258,6 +276,16 @@ class Engine:
 
     def flow(self, t_h: float) -> tuple[float, float, float]:
         """``(actual_ml_per_h, programmed_daily_dose_mcg, next_change_h)`` at ``t_h``."""
+        q, _, dose, nxt = self.flows(t_h)
+        return q, dose, nxt
+
+    def flows(self, t_h: float) -> tuple[float, float, float, float]:
+        """``(actual_ml_per_h, nominal_ml_per_h, daily_dose_mcg, next_change_h)`` at ``t_h``.
+
+        The nominal flow is what the pump is set to deliver (boluses and a battery reset
+        included, stops known to the pump included) with no injected fault and whatever the
+        physical reservoir holds: the pump-calculated volume and the estimate drain at it.
+        """
         if self.bolus is not None and t_h >= self.bolus.end_h:
             self.bolus = None
         rate, dose, nxt = self.basal(t_h)
@@ -270,9 +298,11 @@ class Engine:
                     and self.pump.battery_reset_rate_ml_per_day is not None:
                 rate = self.pump.battery_reset_rate_ml_per_day / _H_PER_DAY
                 break
-        if self.reservoir_ml <= 0.0 or not self.delivering_possible(t_h):
-            return 0.0, dose, (_INF if self.projecting else nxt)
-        return rate * flow_factor(self.faults), dose, nxt
+        if not self.delivering_possible(t_h):
+            return 0.0, 0.0, dose, (_INF if self.projecting else nxt)
+        if self.reservoir_ml <= 0.0:
+            return 0.0, rate, dose, nxt
+        return rate * flow_factor(self.faults), rate, dose, nxt
 
     def pump_state(self, t_h: float) -> str:
         if self.pump is None:
@@ -281,6 +311,8 @@ class Engine:
             return "end-of-service"
         if self.mri_stalled(t_h):
             return "mri-stalled"
+        if self.valve_closed:
+            return "mri-valve-closed"
         if self.stalled():
             return "stalled"
         if self.reservoir_ml <= 0.0:
@@ -292,42 +324,65 @@ class Engine:
 
     # ------------------------------------------------------------------ fluid movement
 
-    def _record(self, t_h: float, q: float, c_exit: float, f: float, dose: float) -> None:
+    def _record(self, t_h: float, q: float, c_exit: float, f: float, dose: float,
+                qn: float = 0.0, vcalc: float | None = None, vest: float | None = None) -> None:
         rows = self.rows
         if rows is None:
             return
-        rows.t0.append(t_h)
-        rows.q.append(q)
-        rows.vol.append(self.reservoir_ml)
-        rows.c_res.append(self.reservoir_conc)
-        rows.dead.append(self.dead.drug_mcg)
-        rows.c_exit.append(c_exit)
-        rows.f_csf.append(f)
-        rows.dose.append(dose)
-        rows.added.append(self.added_mcg)
-        rows.withdrawn.append(self.withdrawn_mcg)
-        rows.csf.append(self.csf_mcg)
-        rows.tissue.append(self.tissue_mcg)
-        rows.removed.append(self.removed_mcg)
+        rows.data.append((
+            t_h, q, self.reservoir_ml, self.reservoir_conc, self.dead.drug_mcg, c_exit, f, dose,
+            self.added_mcg, self.withdrawn_mcg, self.csf_mcg, self.tissue_mcg, self.removed_mcg,
+            qn, self.calc_ml if vcalc is None else vcalc, self.est_ml if vest is None else vest,
+            self.unaccounted_mcg))
 
     def advance(self, t_stop: float) -> None:
         """Move fluid from ``self.t_h`` to ``t_stop`` with no event in between."""
         while self.t_h < t_stop:
             t = self.t_h
-            q, dose, nxt = self.flow(t)
+            q, qn, dose, nxt = self.flows(t)
             seg_stop = min(t_stop, nxt)
             if seg_stop <= t:  # a boundary rounding onto t: take the smallest step forward
                 seg_stop = t_stop
-            self._move(t, seg_stop, q, dose)
+            self._move(t, seg_stop, q, dose, qn)
 
-    def _move(self, t: float, seg_stop: float, q: float, dose: float) -> None:
+    def _drain_nominal(self, t: float, seg_stop: float, qn: float) -> None:
+        """The pump-calculated volume and the estimate fall at the nominal flow ``qn``; the
+        pump's own low-reservoir and empty alarms sound when its calculated volume crosses."""
+        if qn <= 0.0 or seg_stop <= t:
+            return
+        dv = qn * (seg_stop - t)
+        calc = self.calc_ml
+        low = self.low_alarm_ml
+        battery = self.pump is not None and self.pump.has_battery
+        if low is not None and calc > low and calc - dv <= low:
+            self.low_crossed_h = t + (calc - low) / qn
+            if battery:
+                self.alarms.raise_(al.LOW_RESERVOIR, self.low_crossed_h)
+        if calc > 0.0 and calc - dv <= 0.0 and battery:
+            self.alarms.raise_(al.EMPTY_RESERVOIR, t + calc / qn)
+        est = self.est_ml
+        if est > 0.0 and est - dv <= 0.0:
+            self.est_empty_h = t + est / qn
+        self.calc_ml = max(calc - dv, 0.0)
+        self.est_ml = max(est - dv, 0.0)
+
+    def _move(self, t: float, seg_stop: float, q: float, dose: float, qn: float = 0.0) -> None:
         """Flow at constant ``q`` (mL/h) from ``t`` to ``seg_stop``, splitting as needed."""
         f = csf_fraction(self.faults)
+        t_start, calc0, est0 = t, self.calc_ml, self.est_ml
+        self._drain_nominal(t, seg_stop, qn)
+
+        def record(t_rec: float, q_rec: float, c_exit: float) -> None:
+            if self.rows is not None:
+                gone = qn * (t_rec - t_start)
+                self._record(t_rec, q_rec, c_exit, f, dose, qn, max(calc0 - gone, 0.0),
+                             max(est0 - gone, 0.0))
+
         while t < seg_stop:
             vol = self.reservoir_ml
             c_res = self.reservoir_conc
             if q <= 0.0 or vol <= 0.0:
-                self._record(t, 0.0, c_res, f, dose)
+                record(t, 0.0, c_res)
                 self.t_h = seg_stop
                 return
             dv = q * (seg_stop - t)
@@ -344,12 +399,7 @@ class Engine:
                         dv, binding = boundary, ("parcel" if boundary < vol else "empty")
             t_end = seg_stop if not binding else min(seg_stop, t + dv / q)
             if t_end > t:
-                self._record(t, q, c_exit, f, dose)
-            low = self.low_alarm_ml
-            if low is not None and vol > low and vol - dv <= low:
-                self.low_crossed_h = t + (vol - low) / q
-                if self.pump is not None and self.pump.has_battery:
-                    self.alarms.raise_(al.LOW_RESERVOIR, self.low_crossed_h)
+                record(t, q, c_exit)
             if binding == "empty":
                 self.reservoir_ml = 0.0
             else:
@@ -362,11 +412,9 @@ class Engine:
             if binding == "empty" or self.reservoir_ml <= 0.0:
                 self.reservoir_ml = 0.0
                 self.empty_h = t
-                if self.pump is not None and self.pump.has_battery:
-                    self.alarms.raise_(al.EMPTY_RESERVOIR, t)
                 # the rest of the step has no flow
                 if t < seg_stop:
-                    self._record(t, 0.0, c_res, f, dose)
+                    record(t, 0.0, c_res)
                 self.t_h = seg_stop
                 return
         self.t_h = seg_stop
@@ -388,6 +436,22 @@ class Engine:
         if to_tissue > 0:
             self.tissue_impulses.append(Impulse(t_h, to_tissue, cause))
         return to_csf
+
+    def _valve_pulse(self, t_h: float) -> None:
+        """What passes a flow-activated valve before it shuts (at most 10 µL, PROM)."""
+        vol = min(self.reservoir_ml, VALVE_SHUTOFF_ML)
+        if vol <= 0.0:
+            return
+        f = csf_fraction(self.faults)
+        exited = self.dead.flow(vol, self.reservoir_conc)
+        self.reservoir_ml -= vol
+        to_csf, to_tissue = exited * f, exited * (1.0 - f)
+        self.csf_mcg += to_csf
+        self.tissue_mcg += to_tissue
+        if to_csf > 0:
+            self.csf_impulses.append(Impulse(t_h, to_csf, "mri-valve"))
+        if to_tissue > 0:
+            self.tissue_impulses.append(Impulse(t_h, to_tissue, "mri-valve"))
 
     # ------------------------------------------------------------------ timers
 
@@ -417,6 +481,9 @@ class Engine:
         self.faults = [f for f in self.faults if f is not fault]
         if fault.kind == "motor-stall":
             self._maybe_clear_stall(t_h)
+        if fault.kind == "battery-reset" and not any(f.kind == "battery-reset"
+                                                     for f in self.faults):
+            self.alarms.clear(al.BATTERY_RESET, t_h)
 
     def _maybe_clear_stall(self, t_h: float) -> None:
         if not self.stalled() and not self.mri_stalled(t_h):
@@ -426,10 +493,13 @@ class Engine:
 
     def apply(self, index: int, event: Event, t_h: float) -> Observation:
         obs = Observation(reservoir_before_ml=self.reservoir_ml,
-                          concentration_before_mcg_per_ml=self.programmed_conc)
+                          concentration_before_mcg_per_ml=self.programmed_conc,
+                          pump_calculated_before_ml=self.calc_ml, estimate_before_ml=self.est_ml)
         handler = _HANDLERS.get(event.type)
         if handler is not None:
             handler(self, index, event, t_h, obs)
+        obs.pump_calculated_after_ml = self.calc_ml
+        obs.estimate_after_ml = self.est_ml
         obs.reservoir_after_ml = self.reservoir_ml
         obs.concentration_after_mcg_per_ml = self.programmed_conc
         return obs
@@ -451,6 +521,9 @@ class Engine:
         self.removed_mcg += self.reservoir_ml * self.reservoir_conc
         self.reservoir_ml = 0.0
         self.reservoir_conc = 0.0
+        self.calc_ml = self.est_ml = 0.0
+        self.valve_closed = False
+        self.est_empty_h = None
 
     def _implant(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
         if self.pump is not None:
@@ -467,6 +540,9 @@ class Engine:
         self.low_alarm_ml = (ev.low_reservoir_alarm_ml if ev.low_reservoir_alarm_ml is not None
                              else pump.low_reservoir_alarm_ml)
         self.reservoir_ml = 0.0
+        self.calc_ml = self.est_ml = 0.0
+        self.valve_closed = False
+        self.est_empty_h = None
         self.reservoir_conc = 0.0
         self.programmed_conc = self.previous_programmed_conc = None
         self.program = ProgramState("stopped")
@@ -572,28 +648,33 @@ class Engine:
         if pump is None:
             raise self._err(index, "type", "refill with no pump in place",
                             "record the implant first")
-        expected = self.reservoir_ml
+        # The expected residual is what the pump and its programmer calculate (clinical-facts
+        # 9.1); it knows no injected fault. The drained volume is the measurement.
+        expected = self.calc_ml
+        physical = self.reservoir_ml
         withdrawn = float(ev.withdrawn_ml)
+        kept = float(ev.kept_residual_ml)
+        added = float(ev.added_ml)
+        if kept + added > pump.reservoir_ml * (1 + _REL_TOL):
+            raise self._err(index, "added",
+                            f"{kept:.3g} mL left in the reservoir + {added:g} mL added "
+                            f"overfills the {pump.reservoir_ml:g} mL reservoir",
+                            f"add at most {max(pump.reservoir_ml - kept, 0.0):.3g} mL")
         obs.expected_residual_ml = expected
         obs.withdrawn_discrepancy_ml = withdrawn - expected
-        taken = min(withdrawn, expected)
-        if taken >= expected:
-            self.withdrawn_mcg += expected * self.reservoir_conc
-            self.reservoir_ml = 0.0
-        else:
-            self.withdrawn_mcg += taken * self.reservoir_conc
-            self.reservoir_ml = expected - taken
-        if withdrawn > expected:
-            obs.notes.append(f"withdrew {withdrawn - expected:.3g} mL more than the twin expected "
-                             "in the reservoir; the twin counts only what it held")
-        remaining = self.reservoir_ml
-        added = float(ev.added_ml)
-        if remaining + added > pump.reservoir_ml * (1 + _REL_TOL):
-            raise self._err(index, "added",
-                            f"{remaining:.3g} mL left in the reservoir + {added:g} mL added "
-                            f"overfills the {pump.reservoir_ml:g} mL reservoir",
-                            f"add at most {max(pump.reservoir_ml - remaining, 0.0):.3g} mL, "
-                            "or withdraw the residual first")
+        obs.physical_residual_ml = physical
+        obs.kept_residual_ml = kept
+        c_old = self.reservoir_conc
+        unaccounted_ml = physical - withdrawn - kept
+        obs.unaccounted_ml = unaccounted_ml
+        self.withdrawn_mcg += withdrawn * c_old
+        self.unaccounted_mcg += unaccounted_ml * c_old
+        self.reservoir_ml = kept
+        if abs(withdrawn - expected) > 1e-9:
+            obs.notes.append(f"withdrew {withdrawn:.3g} mL where the pump calculated "
+                             f"{expected:.3g} mL ({withdrawn - expected:+.3g} mL): the twin takes "
+                             "the drained volume as the measurement")
+        remaining = kept
         conc = float(ev.concentration_mcg_per_ml)
         into_reservoir = added
         if self.pocket_fill is not None and added > 0:
@@ -609,6 +690,10 @@ class Engine:
             self.reservoir_ml = remaining + into_reservoir
             self.reservoir_conc = mass / self.reservoir_ml
             self.added_mcg += into_reservoir * conc
+        # The programmer is told the new reservoir volume (clinical-facts 9.1).
+        self.calc_ml = self.est_ml = kept + added
+        if self.est_ml > 0:
+            self.est_empty_h = None
         if added > 0:
             if self.programmed_conc is not None and conc != self.programmed_conc:
                 self.previous_programmed_conc = self.programmed_conc
@@ -621,15 +706,23 @@ class Engine:
             for dose in self._program_doses():
                 self._check_rate(index, "concentration", dose, conc)
         self.last_refill_h = t_h
-        low = self.low_alarm_ml
         if self.reservoir_ml > 0:
+            self.empty_h = None
+        self._pump_volume_alarms(t_h)
+
+    def _pump_volume_alarms(self, t_h: float) -> None:
+        """After the pump-calculated volume is set (refill, interrogation): its alarms."""
+        low = self.low_alarm_ml
+        pump = self.pump
+        if self.calc_ml > 0:
             self.alarms.clear(al.EMPTY_RESERVOIR, t_h)
             self.alarms.clear(al.MRI_DISCHARGE, t_h)
-            self.empty_h = None
-        if low is None or self.reservoir_ml > low:
+        if low is None or self.calc_ml > low:
             self.alarms.clear(al.LOW_RESERVOIR, t_h)
             self.low_crossed_h = None
-        elif self.reservoir_ml > 0 and pump.has_battery:
+        elif self.calc_ml > 0 and pump is not None and pump.has_battery:
+            if not self.alarms.is_active(al.LOW_RESERVOIR):
+                self.low_crossed_h = t_h
             self.alarms.raise_(al.LOW_RESERVOIR, t_h)
 
     def _program(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
@@ -661,6 +754,14 @@ class Engine:
             obs.notes.append(f"the running {self.bolus.kind} bolus was cancelled")
         self.bolus = None
         self.last_program_h = t_h
+        self._reset_valve(t_h, obs)
+
+    def _reset_valve(self, t_h: float, obs: Observation) -> None:
+        """The clinician's programmer resets a valve shut at MRI (PROM)."""
+        if self.valve_closed:
+            self.valve_closed = False
+            self.alarms.clear(al.MRI_VALVE_CLOSED, t_h)
+            obs.notes.append("the pump was reset: delivery resumes after the valve shut-off")
 
     def _bolus(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
         pump = self.pump
@@ -712,10 +813,28 @@ class Engine:
         obs.dead_volume_ml = self.dead.volume_ml
 
     def _interrogation(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
+        """The pump's readings are a measurement: its reported volume is what it calculates;
+        the estimate plans from the lower of the two (the conservative one)."""
         reported = getattr(ev, "reservoir_ml", None)
-        if reported is not None:
-            obs.notes.append(f"pump reports {reported:g} mL; the twin expects "
-                             f"{self.reservoir_ml:.3g} mL")
+        if reported is not None and self.pump is not None:
+            if abs(reported - self.calc_ml) > 1e-9:
+                obs.notes.append(f"pump reports {reported:g} mL; the twin expected "
+                                 f"{self.calc_ml:.3g} mL")
+            self.calc_ml = float(reported)
+            if reported < self.est_ml:
+                self.est_ml = float(reported)
+                if self.est_ml <= 0:
+                    self.est_empty_h = t_h
+            self._pump_volume_alarms(t_h)
+        if getattr(ev, "pump_state", None) == "running":
+            # TGA-MRI: after an MRI the infusion resumes at the post-MRI interrogation; a
+            # valve shut at MRI is reset with the programmer (PROM).
+            if self.mri_stall_until_h is not None and t_h < self.mri_stall_until_h:
+                self.mri_stall_until_h = None
+                self.mri_generation += 1
+                self._maybe_clear_stall(t_h)
+                obs.notes.append("the interrogation shows the pump running after the MRI")
+            self._reset_valve(t_h, obs)
 
     def _acknowledge(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
         if not self.alarms.acknowledge(ev.alarm, t_h):
@@ -740,6 +859,14 @@ class Engine:
                 self.alarms.raise_(al.MOTOR_STALL, t_h)
             obs.notes.append(f"MRI stops the motor; delivery resumes {delay:g} h after the scan "
                              "(M-MRI); interrogate the pump afterwards")
+        elif behaviour == "valve-shutoff" and self.reservoir_ml > 0.0:
+            self._valve_pulse(t_h)
+            self.valve_closed = True
+            self.bolus = None
+            self.alarms.raise_(al.MRI_VALVE_CLOSED, t_h)
+            obs.notes.append("the pump was not emptied before the MRI: the flow-activated valve "
+                             f"shuts flow after at most {VALVE_SHUTOFF_ML * 1000:g} µL and delivery "
+                             "stays stopped until the pump is reset (PROM): withdrawal risk")
         elif behaviour == "empty-first" and self.reservoir_ml > 0.0:
             dumped = self._discharge(t_h, "mri-discharge")
             self.alarms.raise_(al.MRI_DISCHARGE, t_h)
@@ -762,6 +889,8 @@ class Engine:
             if kind == "motor-stall" and self.pump is not None and self.pump.has_battery \
                     and not self.end_of_service:
                 self.alarms.raise_(al.MOTOR_STALL, t_h)
+            if kind == "battery-reset" and not self.end_of_service:
+                self.alarms.raise_(al.BATTERY_RESET, t_h)  # M-ADV: "a pump alarm will sound"
         if end is not None:
             self._timer(end, "fault-end", fault)
 

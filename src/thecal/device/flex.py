@@ -64,6 +64,8 @@ class FlexClock:
         self.zone = zone
         self.epoch = epoch
         self._days: dict[date, tuple[list[float], list[float]]] = {}
+        # the local day last asked for: (first start, next day's first start, starts, doses)
+        self._hot: tuple[float, float, list[float], list[float]] | None = None
 
     def _t_h(self, instant: datetime) -> float:
         return (instant - self.epoch).total_seconds() / _SECONDS_PER_HOUR
@@ -106,6 +108,11 @@ class FlexClock:
 
     def at(self, t_h: float) -> tuple[float, float]:
         """``(daily_dose_mcg, next_boundary_h)``: the step holding at ``t_h`` and when it ends."""
+        hot = self._hot
+        if hot is not None and hot[0] <= t_h < hot[1]:
+            starts, doses = hot[2], hot[3]
+            i = bisect_right(starts, t_h) - 1
+            return doses[i], (starts[i + 1] if i + 1 < len(starts) else hot[1])
         day = self.local_date(t_h)
         starts, doses = self._day(day)
         i = bisect_right(starts, t_h) - 1
@@ -114,7 +121,8 @@ class FlexClock:
             # but keep the rule general): the previous day's last step holds.
             _, prev_doses = self._day(day - timedelta(days=1))
             return prev_doses[-1], starts[0]
+        next_starts, _ = self._day(day + timedelta(days=1))
+        self._hot = (starts[0], next_starts[0], starts, doses)
         if i + 1 < len(starts):
             return doses[i], starts[i + 1]
-        next_starts, _ = self._day(day + timedelta(days=1))
         return doses[i], next_starts[0]

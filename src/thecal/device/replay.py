@@ -21,7 +21,7 @@ Example::
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,7 +48,7 @@ from thecal.timeline import Event, Timeline
 
 FloatArray = npt.NDArray[np.float64]
 PumpState = Literal["not-implanted", "running", "stopped", "empty", "stalled", "mri-stalled",
-                    "end-of-service", "explanted"]
+                    "mri-valve-closed", "end-of-service", "explanted"]
 _H_PER_DAY = 24.0
 # Projection stops after this many days at most when the reservoir would never empty.
 _MAX_PROJECTION_DAYS = 3653.0
@@ -64,7 +64,7 @@ class ReplayedEvent:
     type: str
     reservoir_before_ml: float | None
     reservoir_after_ml: float | None
-    expected_residual_ml: float | None  # refills: what the twin expected to be withdrawn
+    expected_residual_ml: float | None  # refills: the pump-calculated residual
     withdrawn_discrepancy_ml: float | None  # refills: withdrawn − expected
     programmed_concentration_before_mcg_per_ml: float | None
     programmed_concentration_after_mcg_per_ml: float | None
@@ -72,6 +72,43 @@ class ReplayedEvent:
     bolus_duration_h: float | None
     dead_volume_ml: float | None
     notes: tuple[str, ...]
+    physical_residual_ml: float | None = None  # refills: what the reservoir really held
+    kept_residual_ml: float | None = None  # refills: left with the new drug (incomplete)
+    unaccounted_ml: float | None = None  # refills: physical − withdrawn − kept
+    pump_calculated_before_ml: float | None = None
+    pump_calculated_after_ml: float | None = None
+    estimate_before_ml: float | None = None
+    estimate_after_ml: float | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryCurve:
+    """The volume the pump is set to deliver from ``t0_h`` on, with no further event.
+
+    Piecewise linear (``times_h``, cumulative ``volumes_ml``), computed once per state; any
+    projected date (low-reservoir alarm, empty, at any accuracy edge) is one inversion of it,
+    so windows cost no extra replay. ``complete`` is False when the curve stops short.
+    """
+
+    t0_h: float
+    times_h: tuple[float, ...]
+    volumes_ml: tuple[float, ...]
+
+    def time_for(self, volume_ml: float) -> float | None:
+        """When ``volume_ml`` will have been delivered (hours), or None if not in sight."""
+        if volume_ml <= 0.0:
+            return self.t0_h
+        vols = self.volumes_ml
+        i = bisect_left(vols, volume_ml - 1e-12)
+        if i >= len(vols):
+            return None
+        if i == 0:
+            return self.times_h[0]
+        v0, v1 = vols[i - 1], vols[i]
+        t0, t1 = self.times_h[i - 1], self.times_h[i]
+        if v1 <= v0:
+            return t1
+        return t0 + (t1 - t0) * (volume_ml - v0) / (v1 - v0)
 
 
 @dataclass(frozen=True)
@@ -86,11 +123,15 @@ class MassBalance:
     in_reservoir_mcg: float
     in_dead_volume_mcg: float
     removed_with_device_mcg: float  # left in a pump or catheter taken out
+    # refills: drug the physical reservoir held beyond the measured (drained) residual; negative
+    # when more was drained than it held (docs/twin.md): booked, never counted as still inside
+    unaccounted_mcg: float = 0.0
 
     @property
     def accounted_mcg(self) -> float:
         return (self.withdrawn_mcg + self.delivered_to_csf_mcg + self.lost_to_tissue_mcg
-                + self.in_reservoir_mcg + self.in_dead_volume_mcg + self.removed_with_device_mcg)
+                + self.in_reservoir_mcg + self.in_dead_volume_mcg + self.removed_with_device_mcg
+                + self.unaccounted_mcg)
 
     @property
     def residual_mcg(self) -> float:
@@ -106,7 +147,7 @@ class TwinState:
     pump_family: str | None
     pump_serial: str | None
     pump_state: PumpState
-    reservoir_ml: float
+    reservoir_ml: float  # physical (the truth in simulation; in a clinic record the model of it)
     reservoir_capacity_ml: float | None
     concentration_mcg_per_ml: float  # in the reservoir (mixed)
     programmed_concentration_mcg_per_ml: float | None  # what the pump was told at the refill
@@ -137,6 +178,13 @@ class TwinState:
     accuracy_fraction: float | None
     min_rate_ml_per_day: float | None
     max_rate_ml_per_day: float | None
+    pump_calculated_ml: float = 0.0  # what the pump and its programmer believe
+    estimate_ml: float = 0.0  # the twin's belief, re-anchored at every measurement
+    unaccounted_mcg: float = 0.0
+    nominal_rate_ml_per_day: float = 0.0  # the flow the pump is set to, no fault
+    delivery: DeliveryCurve | None = None  # what the pump is set to deliver from now on
+    low_reservoir_alarm_crossed_at: datetime | None = None  # pump-calculated, past only
+    estimate_empty_since: datetime | None = None  # when the estimate reached zero (past)
 
 
 def _schedule(edges: FloatArray, values: FloatArray) -> Schedule:
@@ -200,6 +248,22 @@ class Replay:
         vol = np.where(t < c["t0"][0], 0.0, vol)
         return np.maximum(vol, 0.0)
 
+    def _view_at(self, t_h: float | FloatArray, column: str) -> FloatArray:
+        t = np.atleast_1d(np.asarray(t_h, dtype=float))
+        idx, dt = self._locate(t)
+        c = self._cols
+        vol = c[column][idx] - c["qn"][idx] * dt
+        vol = np.where(t < c["t0"][0], 0.0, vol)
+        return np.maximum(vol, 0.0)
+
+    def pump_calculated_ml_at(self, t_h: float | FloatArray) -> FloatArray:
+        """The pump-calculated reservoir volume (mL): what the pump and programmer believe."""
+        return self._view_at(t_h, "vcalc")
+
+    def estimate_ml_at(self, t_h: float | FloatArray) -> FloatArray:
+        """The twin's estimate of the reservoir volume (mL), re-anchored at measurements."""
+        return self._view_at(t_h, "vest")
+
     def delivered_to_csf_mcg(self, t_h: float) -> float:
         """Cumulative drug that reached the spinal fluid by ``t_h`` (impulses included)."""
         return self.mass_balance(t_h).delivered_to_csf_mcg
@@ -222,6 +286,7 @@ class Replay:
             in_reservoir_mcg=(float(c["vol"][i]) - moved) * c_res,
             in_dead_volume_mcg=float(c["dead"][i]) + moved * (c_res - c_exit),
             removed_with_device_mcg=float(c["removed"][i]),
+            unaccounted_mcg=float(c["unacc"][i]),
         )
 
     # ------------------------------------------------------------------ state
@@ -241,9 +306,10 @@ class Replay:
             eng = self._checkpoints[k][1].clone()
             run_to(eng, t)
         eng.t_h = t
-        low_at, empty_at = self._project(eng, t)
         pump = eng.pump
-        q, dose, _ = eng.flow(t)
+        q, qn, dose, _ = eng.flows(t)
+        curve = self._delivery_curve(eng, t)
+        low_at, empty_at = self._pump_dates(eng, t, curve)
         bolus = eng.bolus
         state: PumpState = eng.pump_state(t)  # type: ignore[assignment]
         return TwinState(
@@ -285,37 +351,69 @@ class Replay:
             accuracy_fraction=None if pump is None else pump.accuracy_fraction,
             min_rate_ml_per_day=None if pump is None else pump.min_rate_ml_per_day,
             max_rate_ml_per_day=None if pump is None else pump.max_rate_ml_per_day,
+            pump_calculated_ml=eng.calc_ml,
+            estimate_ml=eng.est_ml,
+            unaccounted_mcg=eng.unaccounted_mcg,
+            nominal_rate_ml_per_day=qn * _H_PER_DAY,
+            delivery=curve,
+            low_reservoir_alarm_crossed_at=self._dt(
+                eng.low_crossed_h if eng.low_alarm_ml is not None
+                and eng.calc_ml <= eng.low_alarm_ml else None),
+            estimate_empty_since=self._dt(eng.est_empty_h if eng.est_ml <= 0.0 else None),
         )
 
-    def _project(self, eng: Engine, t: float) -> tuple[float | None, float | None]:
-        """Low-reservoir crossing and empty times from ``t`` on, with no further events."""
-        low = eng.low_alarm_ml
-        if eng.pump is None:
-            return None, None
-        if eng.reservoir_ml <= 0.0:
-            return eng.low_crossed_h, eng.empty_h
-        past_low = eng.low_crossed_h if low is not None and eng.reservoir_ml <= low else None
+    def _delivery_curve(self, eng: Engine, t: float) -> DeliveryCurve | None:
+        """What the pump is set to deliver from ``t`` on (nominal flow, no further event), far
+        enough for the larger of the pump-calculated volume and the estimate to run out at
+        the pump's slow accuracy edge. One forward pass; no replay."""
+        pump = eng.pump
+        if pump is None:
+            return None
+        slow = max(1.0 - pump.accuracy_fraction, 0.05)
+        target = max(eng.calc_ml, eng.est_ml, 0.0) / slow * (1.0 + 1e-9)
         proj = eng.clone()
         proj.track_dead = False
         proj.projecting = True
-        proj.low_crossed_h = None
-        proj.empty_h = None
-        pump = eng.pump
-        rates = [r for r in (pump.min_rate_ml_per_day, pump.battery_reset_rate_ml_per_day,
-                             pump.constant_rate_ml_per_day) if r is not None and r > 0]
-        days = pump.reservoir_ml / min(rates) + 1.0 if rates else _MAX_PROJECTION_DAYS
-        horizon = t + min(days, _MAX_PROJECTION_DAYS) * _H_PER_DAY
-        while proj.t_h < horizon and proj.reservoir_ml > 0.0:
-            proj.fire_timers(proj.t_h)
-            q, _, nxt = proj.flow(proj.t_h)
-            if q <= 0.0 and not proj.timers and nxt == math.inf:
+        horizon = t + _MAX_PROJECTION_DAYS * _H_PER_DAY
+        times = [t]
+        vols = [0.0]
+        tt, cum = t, 0.0
+        while tt < horizon and cum < target:
+            proj.fire_timers(tt)
+            _, qn, _, nxt = proj.flows(tt)
+            if qn <= 0.0 and not proj.timers and nxt == math.inf:
                 break  # nothing will change without an event
             stop = min(horizon, proj.next_timer_h(), nxt)
-            if stop <= proj.t_h:
+            if stop <= tt:
                 stop = min(horizon, proj.next_timer_h())
-            proj._move(proj.t_h, stop, q, 0.0)
-        low_at = past_low if past_low is not None else proj.low_crossed_h
-        return low_at, proj.empty_h
+                if stop <= tt:
+                    break
+            if qn > 0.0 and cum + qn * (stop - tt) >= target:
+                times.append(tt + (target - cum) / qn)
+                vols.append(target)
+                break
+            cum += max(qn, 0.0) * (stop - tt)
+            tt = stop
+            proj.t_h = tt
+            times.append(tt)
+            vols.append(cum)
+        return DeliveryCurve(t, tuple(times), tuple(vols))
+
+    def _pump_dates(self, eng: Engine, t: float, curve: DeliveryCurve | None
+                    ) -> tuple[float | None, float | None]:
+        """The pump's own low-reservoir alarm (pump-calculated volume) and the estimate's
+        empty time, past or projected at the nominal flow."""
+        if eng.pump is None or curve is None:
+            return None, None
+        low = eng.low_alarm_ml
+        if low is None:
+            low_at = None
+        elif eng.calc_ml <= low:
+            low_at = eng.low_crossed_h
+        else:
+            low_at = curve.time_for(eng.calc_ml - low)
+        empty_at = eng.est_empty_h if eng.est_ml <= 0.0 else curve.time_for(eng.est_ml)
+        return low_at, empty_at
 
     def low_reservoir_alarm_times(self) -> tuple[datetime, ...]:
         """When each low-reservoir alarm was raised."""
@@ -365,7 +463,13 @@ def replay(timeline: Timeline, until: datetime, *,
             programmed_concentration_before_mcg_per_ml=obs.concentration_before_mcg_per_ml,
             programmed_concentration_after_mcg_per_ml=obs.concentration_after_mcg_per_ml,
             bolus_volume_ml=obs.bolus_volume_ml, bolus_duration_h=obs.bolus_duration_h,
-            dead_volume_ml=obs.dead_volume_ml, notes=tuple(obs.notes)))
+            dead_volume_ml=obs.dead_volume_ml, notes=tuple(obs.notes),
+            physical_residual_ml=obs.physical_residual_ml,
+            kept_residual_ml=obs.kept_residual_ml, unaccounted_ml=obs.unaccounted_ml,
+            pump_calculated_before_ml=obs.pump_calculated_before_ml,
+            pump_calculated_after_ml=obs.pump_calculated_after_ml,
+            estimate_before_ml=obs.estimate_before_ml,
+            estimate_after_ml=obs.estimate_after_ml))
 
     def on_instant(t_h: float) -> None:
         if checkpoints and checkpoints[-1][0] == t_h:
@@ -377,9 +481,8 @@ def replay(timeline: Timeline, until: datetime, *,
     engine._record(end_h, 0.0, engine.reservoir_conc, 1.0, 0.0)  # sentinel: the final state
     rows = engine.rows
     assert rows is not None
-    cols = {name: np.asarray(getattr(rows, name), dtype=float)
-            for name in ("t0", "q", "vol", "c_res", "dead", "c_exit", "f_csf", "dose", "added",
-                         "withdrawn", "csf", "tissue", "removed")}
+    table = np.asarray(rows.data, dtype=float).reshape(len(rows.data), len(rows.NAMES))
+    cols = {name: np.ascontiguousarray(table[:, k]) for k, name in enumerate(rows.NAMES)}
     edges = cols["t0"]
     q, c_exit, f = cols["q"][:-1], cols["c_exit"][:-1], cols["f_csf"][:-1]
     exit_mcg_per_h = q * c_exit

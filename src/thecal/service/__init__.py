@@ -53,6 +53,7 @@ from thecal.service.clinic import Clinic
 from thecal.service.clock import Clock, FrozenClock, SystemClock
 from thecal.service.errors import AuthenticationError, ThrottledError
 from thecal.service.home import alarm_meanings, patient_home, symptom_vocabulary
+from thecal.service.measurements import InterrogationOutcome, record_interrogation
 from thecal.service.patients import (
     Chart,
     TimelinePage,
@@ -99,6 +100,7 @@ __all__ = [
     "Clinic",
     "Clock",
     "FrozenClock",
+    "InterrogationOutcome",
     "LoginResult",
     "PatientHome",
     "Settings",
@@ -144,6 +146,7 @@ __all__ = [
     "propose_program_change",
     "propose_refill",
     "record_assessment",
+    "record_interrogation",
     "record_refill",
     "refill_record",
     "report_symptoms",

@@ -25,7 +25,7 @@ from thecal import units
 from thecal.catalog import pump_model
 from thecal.clinical.dose import rate_ml_per_day
 from thecal.clinical.program import assess_program_change
-from thecal.clinical.projection import Projection, project
+from thecal.clinical.projection import Projection, ReservoirViews, project
 from thecal.clinical.refill import (
     BridgeBolus,
     FillVolume,
@@ -38,6 +38,7 @@ from thecal.clinical.refill import (
     dead_volume_ml,
     fill_volume,
     fill_volume_words,
+    programmer_volume_words,
 )
 from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from thecal.service import authz
@@ -109,13 +110,19 @@ def _load(conn: Connection, clinic: Clinic, actor: Actor, action: str, patient_i
 
 
 def _refill_event(actor: Actor, at: datetime, withdrawn: str, added: str, concentration: str,
-                  reason: str | None) -> Refill:
+                  reason: str | None, aspiration: str | None = None,
+                  estimated_residual: str | None = None) -> Refill:
     _quantity(withdrawn, units.VOLUME, "withdrawn")
     _quantity(added, units.VOLUME, "added")
     _quantity(concentration, units.CONCENTRATION, "concentration")
     data: dict[str, Any] = {"at": at.isoformat(), "type": "refill", "withdrawn": withdrawn,
                             "added": added, "concentration": concentration,
                             "by": actor.username, "id": f"ev-{uuid.uuid4().hex[:16]}"}
+    if aspiration and aspiration != "complete":
+        data["aspiration"] = aspiration
+    if estimated_residual:
+        _quantity(estimated_residual, units.VOLUME, "estimated_residual")
+        data["estimated_residual"] = estimated_residual
     if reason:
         data["reason"] = reason
     try:
@@ -164,6 +171,22 @@ class RefillAnalysis:
     old_rate_ml_per_day: float | None
     new_rate_ml_per_day: float
     needs_second_clinician: bool
+    # A refill is a measurement (docs/twin.md): the drained volume is what was left.
+    aspiration: str = "complete"
+    kept_residual_ml: float = 0.0  # stays in the reservoir (incomplete aspiration only)
+    unaccounted_ml: float = 0.0  # what the twin believed inside beyond the measurement
+    views_before: ReservoirViews | None = None
+    views_after: ReservoirViews | None = None
+
+    @property
+    def programmer_reservoir_ml(self) -> float:
+        """The volume to enter into the programmer as the new reservoir volume."""
+        return self.kept_residual_ml + self.added_ml
+
+    @property
+    def views_differ(self) -> bool:
+        """The pump-calculated view and the estimate disagree before the refill."""
+        return self.views_before is not None and self.views_before.differ
 
     @property
     def discrepancy(self) -> bool:
@@ -211,6 +234,16 @@ class RefillAnalysis:
             "new_rate_ml_per_day": self.new_rate_ml_per_day,
             "needs_password": self.needs_password,
             "needs_second_clinician": self.needs_second_clinician,
+            "aspiration": self.aspiration,
+            "kept_residual_ml": self.kept_residual_ml,
+            "unaccounted_ml": _round6(self.unaccounted_ml),
+            "reservoir_views_before": (self.views_before.as_dict()
+                                       if self.views_before is not None else None),
+            "reservoir_views_after": (self.views_after.as_dict()
+                                      if self.views_after is not None else None),
+            "views_differ": self.views_differ,
+            "programmer_reservoir_ml": _round6(self.programmer_reservoir_ml),
+            "programmer_instruction": programmer_volume_words(self.programmer_reservoir_ml),
         }
 
 
@@ -240,7 +273,8 @@ def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline
     before = _pump_now(timeline, event.at)
     state = before.state
     model = pump_model(str(state.pump_model))
-    expected = _round6(state.reservoir_ml)
+    # The expected residual is the pump's own calculation (clinical-facts 9.1).
+    expected = _round6(state.pump_calculated_ml)
     residual = check_residual(expected_residual_ml=expected, withdrawn_ml=event.withdrawn_ml,
                               reservoir_capacity_ml=model.reservoir_ml)
     old_conc: float | None = state.concentration_mcg_per_ml or None
@@ -254,12 +288,15 @@ def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline
                               dead_volume_ml=dead_volume_ml(model, catheter_ml))
     after = _project_added(timeline, event)
     filling = fill_volume(capacity_ml=model.reservoir_ml, expected_residual_ml=expected,
-                          withdrawn_ml=event.withdrawn_ml)
+                          withdrawn_ml=event.withdrawn_ml,
+                          kept_residual_ml=event.kept_residual_ml)
     mixing = (check_mixing(remaining_ml=filling.remaining_ml,
                            remaining_concentration_mcg_per_ml=old_conc,
                            added_ml=event.added_ml,
                            added_concentration_mcg_per_ml=event.concentration_mcg_per_ml)
-              if old_conc and event.added_ml > 0 else None)
+              if old_conc and event.added_ml > 0 and filling.remaining_ml > 0 else None)
+    seen = next((rev for rev in reversed(after.replay.events) if rev.event.id == event.id), None)
+    unaccounted = (seen.unaccounted_ml or 0.0) if seen is not None else 0.0
     site = patient.get("_site_settings") or {}
     return RefillAnalysis(
         patient_id=int(patient["id"]), version=int(patient["version"]), at=event.at,
@@ -275,7 +312,10 @@ def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline
         old_rate_ml_per_day=rate_ml_per_day(daily_dose, old_conc) if old_conc else None,
         new_rate_ml_per_day=rate_ml_per_day(daily_dose, event.concentration_mcg_per_ml),
         needs_second_clinician=bridge is not None and bool(
-            site.get(SECOND_CLINICIAN_SETTING, False)))
+            site.get(SECOND_CLINICIAN_SETTING, False)),
+        aspiration=event.aspiration, kept_residual_ml=event.kept_residual_ml,
+        unaccounted_ml=unaccounted, views_before=before.reservoir_views,
+        views_after=after.reservoir_views)
 
 
 def _round6(value: float) -> float:
@@ -307,12 +347,18 @@ def _with_site(conn: Connection, patient: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ refill
 
 def propose_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: str,
-                   added: str, concentration: str, at: datetime | None = None
+                   added: str, concentration: str, at: datetime | None = None,
+                   aspiration: str | None = None, estimated_residual: str | None = None
                    ) -> RefillAnalysis:
-    """Everything a refill would change, computed without recording anything."""
+    """Everything a refill would change, computed without recording anything.
+
+    ``withdrawn`` is the measured residual: the reservoir is drained, so after the refill it
+    holds ``added`` (plus ``estimated_residual`` when ``aspiration`` is ``incomplete``).
+    """
     def body(conn: Connection) -> RefillAnalysis:
         patient, timeline = _load(conn, clinic, actor, authz.REFILL_PROPOSE, patient_id)
-        event = _refill_event(actor, at or clinic.now(), withdrawn, added, concentration, None)
+        event = _refill_event(actor, at or clinic.now(), withdrawn, added, concentration, None,
+                              aspiration, estimated_residual)
         result = _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
         clinic.audit(conn, actor, "refill.propose", entity="patient",
                      entity_id=str(patient_id), patient_id=patient_id, field="refill",
@@ -326,13 +372,19 @@ def propose_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: 
 def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: str, added: str,
                   concentration: str, expected_version: int, password: str | None = None,
                   reason: str | None = None, at: datetime | None = None,
-                  idempotency_key: str | None = None) -> RefillOutcome:
-    """Record a refill (or open a second-clinician confirmation for a concentration change)."""
+                  idempotency_key: str | None = None, aspiration: str | None = None,
+                  estimated_residual: str | None = None) -> RefillOutcome:
+    """Record a refill (or open a second-clinician confirmation for a concentration change).
+
+    A refill after a short aspiration filled to full is recorded in one go: the discrepancy
+    is a finding (with the reason written), never a refusal.
+    """
     when = at or clinic.now()
 
     def check(conn: Connection) -> RefillAnalysis:
         patient, timeline = _load(conn, clinic, actor, authz.REFILL_RECORD, patient_id)
-        event = _refill_event(actor, when, withdrawn, added, concentration, reason)
+        event = _refill_event(actor, when, withdrawn, added, concentration, reason, aspiration,
+                              estimated_residual)
         return _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
 
     analysis = clinic.run(actor, "refill.record", check, patient_id=patient_id, entity="refill")
@@ -346,7 +398,8 @@ def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: s
 
     def body(conn: Connection) -> RefillOutcome:
         patient, timeline = _load(conn, clinic, actor, authz.REFILL_RECORD, patient_id)
-        event = _refill_event(actor, when, withdrawn, added, concentration, reason)
+        event = _refill_event(actor, when, withdrawn, added, concentration, reason, aspiration,
+                              estimated_residual)
         result = _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
         if result.discrepancy and not reason:
             raise InputError("the withdrawn residual differs from the expected one",

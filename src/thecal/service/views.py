@@ -347,10 +347,12 @@ def chart_series(clinic: Clinic, actor: Actor, patient_id: int, *, days: int = S
     n_all = int((ahead - start) / step) + 1
     times = [(start + i * step).astimezone(timeline.patient.zone) for i in range(n_all)]
     t_h = np.array([replayed.t_h(t) for t in times])
+    # The chart follows the measurements: the twin's estimate, re-anchored at every refill
+    # (the drained residual) and interrogation (docs/twin.md).
     recorded = dataclasses.replace(
         recorded,
-        reservoir=_series("reservoir", "mL", "twin (projection after now)", times,
-                          replayed.reservoir_ml_at(t_h)),
+        reservoir=_series("reservoir", "mL", "twin estimate (projection after now)", times,
+                          replayed.estimate_ml_at(t_h)),
         daily_dose=_series("daily dose", "mcg/day", "programmed", times[:n_past],
                            replayed.programmed_daily_dose.value_at(t_h[:n_past])))
     age = timeline.patient.age_years(now) if timeline.patient.born else None
