@@ -8,6 +8,9 @@ same session cookie (:mod:`thecal.cookies`). Neither face imports the other.
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from fastapi import FastAPI
 
 import thecal
@@ -34,4 +37,21 @@ def create_app(settings: Settings | None = None, *, clinic: Clinic | None = None
     api.install(app)
     if pages:
         web.install(app, settings)
+    _generate_openapi_once(app)
     return app
+
+
+def _generate_openapi_once(app: FastAPI) -> None:
+    """Build the OpenAPI document once, however many requests ask for it at the same time.
+
+    FastAPI caches the document after building it; without the lock every request that
+    arrives during the first build (a client polling for readiness) builds it again.
+    """
+    build = app.openapi
+    lock = threading.Lock()
+
+    def openapi() -> dict[str, Any]:
+        with lock:
+            return build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
