@@ -48,6 +48,6 @@ def register(app: typer.Typer) -> None:
             result = create_demo(clinic)
             console.print(result.summary(), markup=False)
         app_ = create_app(settings, clinic=clinic)
-        console.print(f"thecal clinic on http://{host}:{port}/ (API: /api/v1, docs: "
-                      "/api/v1/docs)", markup=False)
+        console.print(f"thecal clinic on http://{host}:{port}/ (API: /api/v1, OpenAPI: "
+                      "/api/v1/openapi.json)", markup=False)
         uvicorn.run(app_, host=host, port=port, log_level="warning")
