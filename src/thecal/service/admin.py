@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection
 
 from thecal.clinical.care_team import ROLES as CARE_TEAM_ROLES
-from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
+from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError, ThecalError
 from thecal.service import authz, passwords
 from thecal.service.actors import ROLES, SYSTEM, Actor
 from thecal.service.clinic import Clinic
 from thecal.store import access, records
+from thecal.units import DURATION, VOLUME, parse_quantity
 
 SITE_SETTINGS: Final = {
     # a concentration change needs a second clinician's confirmation (off by default)
@@ -34,6 +35,13 @@ SITE_SETTINGS: Final = {
     "clinic_location": "",
     # the clinic's local time (IANA): the clinic pages show every date and time in it
     "timezone": "UTC",
+    # patients (and caregivers) may choose their own refill slot within their window
+    "patients_choose_slot": False,
+    # the twin (docs/twin.md): how long a SynchroMed waits after an MRI before delivering
+    # again ("2 h"; "worst" = the longest reported, 24 h, M-MRI), and the reservoir volume
+    # below which delivery is treated as unreliable ("4 mL", NSURG04); empty: the catalog's
+    "synchromed_mri_resume_delay_h": "",
+    "delivery_unreliable_below_ml": "",
 }
 # The roles a member of staff holds on a patient's care team: the clinical vocabulary
 # (thecal.clinical.care_team), less the roles that are not clinical staff.
@@ -79,6 +87,10 @@ def _patient_in_reach(conn: Connection, actor: Actor, patient_id: int) -> dict[s
     return patient
 
 
+TWIN_SETTING_KINDS: Final = {"synchromed_mri_resume_delay_h": DURATION,
+                              "delivery_unreliable_below_ml": VOLUME}
+
+
 def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
     merged = dict(SITE_SETTINGS)
     for key, value in (settings or {}).items():
@@ -97,6 +109,14 @@ def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
                              where=f"settings.{key}", fix="remove line breaks and tabs")
         elif key == "timezone":
             value = check_timezone(value, where=f"settings.{key}")
+        elif key in TWIN_SETTING_KINDS and value and value != "worst":
+            kind = TWIN_SETTING_KINDS[key]
+            try:
+                parse_quantity(value, kind)
+            except ThecalError as exc:
+                raise InputError(exc.message, where=f"settings.{key}",
+                                 fix=f"write e.g. {kind.example}"
+                                 + (' or "worst"' if kind is DURATION else "")) from None
         merged[key] = value
     return merged
 

@@ -30,6 +30,7 @@ from thecal.service.twin import (
     project_new,
     project_timeline,
     summary_of,
+    twin_settings,
 )
 from thecal.store import auth as auth_store
 from thecal.store import events as event_store
@@ -185,6 +186,11 @@ def timeline(clinic: Clinic, actor: Actor, patient_id: int) -> TimelinePage:
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="timeline")
 
 
+def _site_twin_settings(conn: Connection, patient: dict[str, Any]) -> Any:
+    site = records.get_site(conn, int(patient["site_id"])) if patient.get("site_id") else None
+    return twin_settings((site or {}).get("settings") if site is not None else None)
+
+
 def projection(clinic: Clinic, actor: Actor, patient_id: int,
                at: datetime | None = None) -> dict[str, Any]:
     """The twin's projection of the stored timeline at ``at`` (default: now)."""
@@ -192,7 +198,8 @@ def projection(clinic: Clinic, actor: Actor, patient_id: int,
         patient = authz.patient_for(conn, actor, authz.READ, patient_id)
         rows = event_store.list_events(conn, patient_id)
         when = at or clinic.now()
-        result = project_timeline(build_timeline(patient, rows), when)
+        result = project_timeline(build_timeline(patient, rows), when,
+                                  _site_twin_settings(conn, patient))
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="projection")
         return {"patient_id": patient_id, "version": int(patient["version"]), **result}
@@ -388,7 +395,7 @@ def patient_chart(clinic: Clinic, actor: Actor, patient_id: int,
         rows = event_store.list_events(conn, patient_id)
         when = at or clinic.now()
         timeline_ = build_timeline(patient, rows)
-        projected = project_timeline(timeline_, when)
+        projected = project_timeline(timeline_, when, _site_twin_settings(conn, patient))
         summary = event_store.get_projection(conn, patient_id)
         last_triage = (summary["data"] or {}).get("last_triage") if summary else None
         events = [stored_event(r) for r in rows]

@@ -26,3 +26,8 @@ def install(app: FastAPI, settings: Any = None) -> None:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for module in (auth, clinic, home, learn, access):
         app.include_router(module.router)
+    from thecal.web import dashboard, schedule, visit_report  # refill clinic (issue 13): service/ directly
+
+    for module_ in (visit_report, dashboard, schedule):
+        app.include_router(module_.router)
+    app.include_router(schedule.home_router)
