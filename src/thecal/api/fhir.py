@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from thecal.api.deps import api_actor, get_clinic
+from thecal.api.errors import ERROR_RESPONSES
 from thecal.service import Actor, Clinic
 from thecal.service.fhir_export import patient_bundle
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
 
 @router.get("/patients/{patient_id}/fhir", tags=["fhir"])

@@ -12,10 +12,11 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from thecal.api.deps import api_actor, get_clinic
+from thecal.api.errors import ERROR_RESPONSES
 from thecal.service import Actor, Clinic
 from thecal.service import scheduling as cal
 
-router = APIRouter(prefix="/api/v1", tags=["schedule"])
+router = APIRouter(prefix="/api/v1", tags=["schedule"], responses=ERROR_RESPONSES)
 ActorDep = Annotated[Actor, Depends(api_actor)]
 ClinicDep = Annotated[Clinic, Depends(get_clinic)]
 
