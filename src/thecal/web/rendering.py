@@ -166,6 +166,8 @@ def navigation(user: User | None, path: str) -> list[NavItem]:
         items = [("/clinic", "Worklist"), ("/clinic/triage", "Triage inbox"),
                  ("/clinic/schedule", "Schedule"), ("/clinic/dashboard", "Dashboard"),
                  ("/clinic/team", "Care team"), ("/learn", "About the therapy")]
+        if user.role == "admin":
+            items.insert(3, ("/clinic/users", "Logins"))
     else:
         items = []
         for pid in user.patient_ids[:1]:
