@@ -52,7 +52,7 @@ def test_care_team_roles_are_the_clinical_vocabulary(world: World) -> None:
     assert "itb-nurse" in (caught.value.fix or "")
     service.add_care_team_member(world.clinic, SYSTEM, world.patient_a, nurse_id, "itb-nurse")
     team = service.patient_care_team(world.clinic, world.actor("clinician"), world.patient_a)
-    assert team[0]["team_role"] == "itb-nurse" and team[0]["title"] == "ITB nurse"
+    assert team[0].team_role == "itb-nurse" and team[0].title == "ITB nurse"
 
 
 def test_legacy_team_role_shown_in_the_clinical_vocabulary(world: World) -> None:
@@ -60,7 +60,7 @@ def test_legacy_team_role_shown_in_the_clinical_vocabulary(world: World) -> None
         records.add_care_team(conn, world.patient_a, int(world.users["nurse"]["id"]), "nurse",
                               world.clinic.now())
     team = service.patient_care_team(world.clinic, world.actor("clinician"), world.patient_a)
-    assert team[0]["team_role"] == "itb-nurse" and team[0]["title"] == "ITB nurse"
+    assert team[0].team_role == "itb-nurse" and team[0].title == "ITB nurse"
 
 
 def test_display_timezone(world: World) -> None:

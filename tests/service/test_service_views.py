@@ -22,10 +22,10 @@ def _count(world: World, table: Any) -> int:
 
 def test_formulary_lists_maintenance_concentrations(world: World) -> None:
     entries = service.formulary(world.clinic, world.actor("nurse"))
-    concs = [e["concentration_mcg_per_ml"] for e in entries]
+    concs = [e.concentration_mcg_per_ml for e in entries]
     assert concs == sorted(concs) and 500.0 in concs and 2000.0 in concs
     assert 50.0 not in concs  # the screening strength is not for refills
-    assert all(e["label"].startswith(f"{e['concentration_mcg_per_ml']:g} mcg/mL") for e in entries)
+    assert all(e.label.startswith(f"{e.concentration_mcg_per_ml:g} mcg/mL") for e in entries)
     with pytest.raises(PermissionDeniedError):
         service.formulary(world.clinic, world.actor("patient"))
 
@@ -100,9 +100,9 @@ def test_triage_inbox_lists_reports_with_their_triage(world: World) -> None:
     service.report_symptoms(world.clinic, world.actor("patient"), world.patient_a,
                             ["high-fever", "itching"])
     items = service.triage_inbox(world.clinic, world.actor("nurse"))
-    assert items[0]["patient_id"] == world.patient_a
-    assert items[0]["triage"]["urgency"] == "emergency"
-    assert "high fever / hyperthermia" in items[0]["symptoms"]
+    assert items[0].patient_id == str(world.patient_a)
+    assert items[0].answer.urgency == "emergency"
+    assert "high fever / hyperthermia" in items[0].symptoms
     assert service.triage_inbox(world.clinic, world.actor("clinician_b")) == []
     with pytest.raises(PermissionDeniedError):
         service.triage_inbox(world.clinic, world.actor("patient"))
@@ -110,11 +110,11 @@ def test_triage_inbox_lists_reports_with_their_triage(world: World) -> None:
 
 def test_care_teams(world: World) -> None:
     team = service.site_care_team(world.clinic, world.actor("nurse"))
-    roles = {m["name"]: m["team_role"] for m in team}
+    roles = {m.name: m.team_role for m in team}
     assert roles["Clinician"] == "physician" and roles["Nurse"] == "itb-nurse"
-    assert all(m["responsibilities"] for m in team)
+    assert all(m.responsibilities for m in team)
     own = service.patient_care_team(world.clinic, world.actor("patient"), world.patient_a)
-    assert {m["name"] for m in own} >= {"Clinician", "Nurse"}
+    assert {m.name for m in own} >= {"Clinician", "Nurse"}
     with pytest.raises(NotFoundError):
         service.patient_care_team(world.clinic, world.actor("patient"), world.patient_b)
 
@@ -143,11 +143,10 @@ def test_symptom_vocabulary_and_alarms() -> None:
 def test_chart_series(world: World) -> None:
     series = service.chart_series(world.clinic, world.actor("clinician"), world.patient_a,
                                   days=30, every_h=6)
-    for key in ("reservoir", "daily_dose", "csf_level", "tone"):
-        assert series[key]["points"], key
-    assert series["daily_dose"]["points"][-1][1] == 100.0
-    assert min(v for _, v in series["reservoir"]["points"]) >= 0.0
-    assert "virtual patient" in series["csf_level"]["source"]
+    assert series.reservoir and series.daily_dose and series.csf_level and series.tone
+    assert series.daily_dose.points[-1].value == 100.0
+    assert min(p.value for p in series.reservoir.points) >= 0.0
+    assert "virtual patient" in series.csf_level.source
 
 
 def test_checklists_from_form_answers(world: World) -> None:

@@ -27,12 +27,9 @@ from thecal.service.results import (
     Chart,
     Checklist,
     ChecklistItem,
-    Concentration,
     ImplantCard,
-    InboxItem,
     MyPump,
     PendingItem,
-    Point,
     ProgramProposal,
     ProgramSummary,
     PumpHeader,
@@ -40,15 +37,14 @@ from thecal.service.results import (
     RefillInput,
     RefillProposal,
     RefillRecord,
-    Series,
     SignedIn,
     Symptom,
-    TeamMember,
     TimelineItem,
     TriageAnswer,
     User,
 )
 from thecal.service.therapy import RefillAnalysis
+from thecal.service.views import triage_answer
 
 _ROLE = {"clinician": "clinician", "nurse": "clinician", "pharmacist": "clinician",
          "administrator": "admin", "patient": "patient", "caregiver": "caregiver"}
@@ -94,7 +90,8 @@ def _reasons(items: Any) -> tuple[Reason, ...]:
     return tuple(out)
 
 
-def _pid(patient_id: str) -> int:
+def patient_id_of(patient_id: str) -> int:
+    """A patient id from a page's path (an unknown one is not found)."""
     try:
         return int(patient_id)
     except ValueError:
@@ -116,7 +113,7 @@ def _user(clinic: Clinic, actor: Actor) -> User:
 
 def display_timezone(clinic: Clinic, user: User, patient_id: str) -> str:
     """The zone of a page about one patient: the patient's own."""
-    return str(service.display_timezone(clinic, user.actor, _pid(patient_id)))
+    return str(service.display_timezone(clinic, user.actor, patient_id_of(patient_id)))
 
 def sign_in(clinic: Clinic, username: str, password: str, client: str | None = None
             ) -> SignedIn | None:
@@ -173,7 +170,7 @@ def _header(chart: Any) -> PumpHeader:
         _reasons(f for f in proj.get("findings") or () if isinstance(f, Mapping)))
 
 def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False) -> Chart:
-    chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
+    chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
     header = _header(chart)
     timeline = tuple(TimelineItem(_dt(e.get("at")) or datetime.min, str(e.get("type")),
                                   _event_words(e), str(e.get("by") or ""),
@@ -184,14 +181,9 @@ def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False
                     for p in chart.pending)
     if not with_series:
         return Chart(header, timeline, pending=pending)
-    s = service.chart_series(clinic, user.actor, _pid(patient_id))
-    return Chart(header, timeline, _series(s.get("reservoir")), _series(s.get("daily_dose")),
-                 _series(s.get("ashworth")), _series(s.get("penn")),
-                 _series(s.get("csf_level")), _series(s.get("tone")), pending)
-
-def formulary(clinic: Clinic, user: User) -> Sequence[Concentration]:
-    return [Concentration(float(f["concentration_mcg_per_ml"]), str(f["label"]))
-            for f in service.formulary(clinic, user.actor)]
+    s = service.chart_series(clinic, user.actor, patient_id_of(patient_id))
+    return Chart(header, timeline, s.reservoir, s.daily_dose, s.ashworth, s.penn,
+                 s.csf_level, s.tone, pending)
 
 def _refill_kwargs(entry: RefillInput, header: PumpHeader) -> dict[str, str]:
     conc = entry.concentration or (f"{header.concentration_mcg_per_ml:g} mcg/mL"
@@ -203,7 +195,7 @@ def _program_check(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
                    concentration: str | None) -> ProgramProposal:
     try:
         result = service.check_program_change(
-            clinic, user.actor, _pid(patient_id),
+            clinic, user.actor, patient_id_of(patient_id),
             {"mode": "continuous", "daily_dose": daily_dose}, concentration=concentration)
     except InputError as exc:
         return ProgramProposal(_summary(0.0, 0.0), None, None, "", False, False, (),
@@ -214,7 +206,7 @@ def propose_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInp
     header = chart(clinic, user, patient_id).header
     try:
         kw = _refill_kwargs(entry, header)
-        result = service.propose_refill(clinic, user.actor, _pid(patient_id),
+        result = service.propose_refill(clinic, user.actor, patient_id_of(patient_id),
                                         withdrawn=kw["withdrawn"], added=kw["added"],
                                         concentration=kw["concentration"])
     except InputError as exc:
@@ -235,11 +227,11 @@ def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInpu
     except PermissionDeniedError:
         raise PermissionDeniedError("the password is wrong", where="password",
                                     fix="enter your own password to sign") from None
-    chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
+    chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
     header = _header(chart)
     kw = _refill_kwargs(entry, header)
     result = service.record_refill(
-        clinic, user.actor, _pid(patient_id), withdrawn=kw["withdrawn"],
+        clinic, user.actor, patient_id_of(patient_id), withdrawn=kw["withdrawn"],
         added=kw["added"], concentration=kw["concentration"], expected_version=chart.version, password=password,
         reason=entry.discrepancy_explanation or None)
     assert result.proposal is not None
@@ -259,7 +251,7 @@ def confirm_refill(clinic: Clinic, user: User, patient_id: str, pending_id: str,
     return refill_record(clinic, user, patient_id, str(result.event["id"]))
 
 def refill_record(clinic: Clinic, user: User, patient_id: str, event_id: str) -> RefillRecord:
-    r = service.refill_record(clinic, user.actor, _pid(patient_id), event_id)
+    r = service.refill_record(clinic, user.actor, patient_id_of(patient_id), event_id)
     entry = RefillInput(withdrawn=str(r.event.get("withdrawn") or ""),
                         concentration=str(r.event.get("concentration") or ""),
                         added=str(r.event.get("added") or ""),
@@ -276,19 +268,19 @@ def propose_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str
 
 def confirm_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
                     override_reason: str, password: str) -> ProgramProposal:
-    chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
+    chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
     result = service.propose_program_change(
-        clinic, user.actor, _pid(patient_id),
+        clinic, user.actor, patient_id_of(patient_id),
         {"mode": "continuous", "daily_dose": daily_dose}, chart.version,
         reason=override_reason or None)
-    service.confirm_program_change(clinic, user.actor, _pid(patient_id),
+    service.confirm_program_change(clinic, user.actor, patient_id_of(patient_id),
                                    str(result["confirmation_token"]), password,
                                    reason=override_reason or None)
     return _program_from(result)
 
 def record_assessment(clinic: Clinic, user: User, patient_id: str, ashworth: dict[str, str],
                       penn_frequency: str, penn_severity: str, notes: str) -> None:
-    chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
+    chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
     data: dict[str, Any] = {}
     if ashworth:
         data["mas_by_group"] = dict(ashworth)
@@ -300,17 +292,11 @@ def record_assessment(clinic: Clinic, user: User, patient_id: str, ashworth: dic
                 raise InputError(f"{value!r} is not a whole number", where=name) from None
     if notes:
         data["notes"] = notes
-    service.record_assessment(clinic, user.actor, _pid(patient_id), data,
+    service.record_assessment(clinic, user.actor, patient_id_of(patient_id), data,
                               chart.version)
 
 def muscle_groups() -> Sequence[str]:
     return MUSCLE_GROUPS
-
-def triage_inbox(clinic: Clinic, user: User) -> Sequence[InboxItem]:
-    return [InboxItem(str(i["report_id"]), str(i["patient_id"]), str(i["patient_name"]),
-                      _dt(i["at"]) or clinic.now(), tuple(i["symptoms"]),
-                      _triage_answer(i["triage"], audience="clinician"))
-            for i in service.triage_inbox(clinic, user.actor)]
 
 def _checklist(title: str, result: Mapping[str, Any]) -> Checklist:
     status = {"pass": "met", "excludes": "not-met", "not-yet": "not-met"}
@@ -336,24 +322,18 @@ def _checklist(title: str, result: Mapping[str, Any]) -> Checklist:
 
 def screening(clinic: Clinic, user: User, patient_id: str, answers: Mapping[str, str]) -> Checklist:
     return _checklist("Screening trial", service.screening_checklist(
-        clinic, user.actor, _pid(patient_id), dict(answers)))
+        clinic, user.actor, patient_id_of(patient_id), dict(answers)))
 
 def eligibility(clinic: Clinic, user: User, patient_id: str, answers: Mapping[str, str]) -> Checklist:
     return _checklist("Eligibility", service.eligibility_checklist(
-        clinic, user.actor, _pid(patient_id), dict(answers)))
-
-def care_team(clinic: Clinic, user: User, patient_id: str | None) -> Sequence[TeamMember]:
-    members = (service.site_care_team(clinic, user.actor) if patient_id is None else
-               service.patient_care_team(clinic, user.actor, _pid(patient_id)))
-    return [TeamMember(str(m["name"]), str(m["title"]), str(m.get("contact") or ""),
-                       "; ".join(m.get("responsibilities") or ())) for m in members]
+        clinic, user.actor, patient_id_of(patient_id), dict(answers)))
 
 # --- patient and caregiver -------------------------------------------------------------
 def alarm_meanings() -> Sequence[AlarmMeaning]:
     return [_alarm(a) for a in service.alarm_meanings()]
 
 def _home(clinic: Clinic, user: User, patient_id: str) -> dict[str, Any]:
-    return service.patient_home(clinic, user.actor, _pid(patient_id))
+    return service.patient_home(clinic, user.actor, patient_id_of(patient_id))
 
 def my_pump(clinic: Clinic, user: User, patient_id: str) -> MyPump:
     home = _home(clinic, user, patient_id)
@@ -375,9 +355,9 @@ def symptom_codes() -> Sequence[Symptom]:
 
 def report_symptoms(clinic: Clinic, user: User, patient_id: str, codes: Sequence[str],
                     notes: str) -> TriageAnswer:
-    result = service.report_symptoms(clinic, user.actor, _pid(patient_id),
+    result = service.report_symptoms(clinic, user.actor, patient_id_of(patient_id),
                                      list(codes), note=notes or None)
-    return _triage_answer(result.get("triage") or {}, audience="patient")
+    return triage_answer(result.triage, audience="patient")
 
 def recovery_checklist(clinic: Clinic, user: User, patient_id: str) -> Checklist:
     items = tuple(ChecklistItem(str(i["code"]), str(i["patient"]),
@@ -416,31 +396,6 @@ def _span(item: Mapping[str, Any]) -> str:
 def _alarm(a: Mapping[str, Any]) -> AlarmMeaning:
     return AlarmMeaning(str(a["sound"]), tuple(a["means"]), tuple(a["what_to_do"]),
                         Urgency(a["urgency"]), str(a.get("source") or ""))
-
-
-def _triage_answer(t: Mapping[str, Any], *, audience: str) -> TriageAnswer:
-    """A triage result (``thecal.clinical.triage`` as_dict) in the words of ``audience``."""
-    advice = t.get("advice") or {}
-    words = str(advice.get(audience) or "") if isinstance(advice, Mapping) else str(advice)
-    headline = words.split(". ")[0].rstrip(".") + "." if words else ""
-    steps = tuple(str(a.get(audience) or "") for a in t.get("actions") or ()
-                  if isinstance(a, Mapping) and a.get(audience))
-    reasons = tuple(Reason(str(r.get("id") or ""), str(r.get("description") or ""),
-                           str(r.get("source") or ""),
-                           "danger" if r.get("urgency") == "emergency" else "info")
-                    for r in t.get("rules") or () if isinstance(r, Mapping))
-    if audience == "clinician":
-        headline = words
-    codes = {str(a.get("code")) for a in t.get("actions") or () if isinstance(a, Mapping)}
-    return TriageAnswer(Urgency(t.get("urgency") or "urgent"), headline,
-                        steps, reasons, "interrogate-pump" in codes)
-
-
-def _series(s: Mapping[str, Any] | None) -> Series | None:
-    if not s or not s.get("points"):
-        return None
-    points = tuple(Point(_dt(at) or datetime.min, float(v)) for at, v in s["points"])
-    return Series(str(s["name"]), str(s["unit"]), points, str(s.get("source") or ""))
 
 
 def _program_from(result: Mapping[str, Any]) -> ProgramProposal:

@@ -77,6 +77,18 @@ class Series:
 
 
 @dataclass(frozen=True)
+class ChartSeries:
+    """The lines of a chart's pictures; a series with no points is None."""
+
+    reservoir: Series | None = None  # mL, the twin, continued ahead as a projection
+    daily_dose: Series | None = None  # mcg/day, the programmed schedule
+    ashworth: Series | None = None  # recorded Modified Ashworth grades (1+ at 1.5)
+    penn: Series | None = None  # recorded Penn spasm frequency
+    csf_level: Series | None = None  # ng/mL, the virtual patient: expected, not measured
+    tone: Series | None = None  # expected MAS, the virtual patient
+
+
+@dataclass(frozen=True)
 class PumpHeader:
     patient_id: str
     name: str
@@ -258,10 +270,13 @@ class Checklist:
 
 @dataclass(frozen=True)
 class TeamMember:
+    """A member of a care team in the clinical vocabulary (``thecal.clinical.care_team``)."""
+
     name: str
-    role: str
+    team_role: str
+    title: str
     contact: str = ""
-    responsibilities: str = ""
+    responsibilities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ def _render_refill(request: Request, patient_id: str, step: str, entry: RefillIn
         "title": f"Refill · {chart.header.name}", "h": chart.header, "step": step,
         "steps": [(key, labels[key]) for key in steps], "done": steps[:steps.index(step)]
         if step in steps else [], "entry": entry, "p": proposal, "errors": errors,
-        "formulary": pages.formulary(clinic, user)}, status_code=status_code)
+        "formulary": service.formulary(clinic, user.actor)}, status_code=status_code)
 
 
 @router.get("/patients/{patient_id}/refill")
@@ -401,7 +401,7 @@ async def assessment_send(request: Request, patient_id: str) -> Response:
 @router.get("/triage")
 def triage_inbox(request: Request) -> Response:
     user = require_clinician(request)
-    items = pages.triage_inbox(clinic_of(request), user)
+    items = service.triage_inbox(clinic_of(request), user.actor)
     return render(request, "clinic/triage.html", {"title": "Triage inbox", "items": items})
 
 
@@ -448,7 +448,7 @@ async def _checklist_send(request: Request, patient_id: str, which: str) -> Resp
 @router.get("/team")
 def site_team(request: Request) -> Response:
     user = require_clinician(request)
-    members = pages.care_team(clinic_of(request), user, None)
+    members = service.site_care_team(clinic_of(request), user.actor)
     return render(request, "clinic/team.html", {"title": "Care team", "members": members,
                                                 "h": None})
 
@@ -458,7 +458,7 @@ def patient_team(request: Request, patient_id: str) -> Response:
     user = require_clinician(request)
     clinic = clinic_of(request)
     header = pages.chart(clinic, user, patient_id).header
-    members = pages.care_team(clinic, user, patient_id)
+    members = service.patient_care_team(clinic, user.actor, pages.patient_id_of(patient_id))
     return render(request, "clinic/team.html", {"title": f"Care team · {header.name}",
                                                 "members": members, "h": header})
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from thecal import service
 from thecal.errors import InputError
 from thecal.service import pages
 from thecal.web.ics import calendar
@@ -92,7 +93,8 @@ def appointments_ics(request: Request, patient_id: str) -> Response:
 @router.get("/{patient_id}/team")
 def my_team(request: Request, patient_id: str) -> Response:
     user = require_own_patient(request, patient_id)
-    members = pages.care_team(clinic_of(request), user, patient_id)
+    members = service.patient_care_team(clinic_of(request), user.actor,
+                                        pages.patient_id_of(patient_id))
     return render(request, "clinic/team.html", {"title": "My care team", "members": members,
                                                 "h": None})
 
