@@ -107,6 +107,8 @@ SOURCES: Final[dict[str, str]] = {
     "CFR-11": "21 CFR 11.10 audit trails",
     "HIPAA": "45 CFR 164.312 technical safeguards",
     "SQLITE-DOCS": "SQLite documentation: WAL, synchronous, corruption",
+    "JARKMS20": "J Ark Med Soc 2020 case report: withdrawal after pump replacement, oral and "
+                "intrathecal baclofen not reconciled",
     "ASSUMED": "No public source: a thecal assumption, marked as such and overridable",
 }
 
