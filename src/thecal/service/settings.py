@@ -34,3 +34,6 @@ class Settings:
     login_window: timedelta = LOGIN_WINDOW
     login_max_failures: int = LOGIN_MAX_FAILURES
     pending_lifetime: timedelta = PENDING_LIFETIME
+    smtp_host: str | None = None  # reminders by e-mail; None: none are sent
+    smtp_port: int = 25
+    mail_from: str = "thecal@localhost"

@@ -33,6 +33,7 @@ from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.admin import LEGACY_TEAM_ROLES, site_timezone
 from thecal.service.clinic import Clinic
+from thecal.service.medicines import medicines_in
 from thecal.service.patients import stored_event
 from thecal.service.results import (
     ChartSeries,
@@ -437,6 +438,7 @@ def _eligibility_record(patient: dict[str, Any], answers: dict[str, str], now: d
 
 def eligibility_checklist(clinic: Clinic, actor: Actor, patient_id: int,
                           answers: dict[str, str]) -> dict[str, Any]:
+    answers = dict(answers)
     """Eligibility from form answers (``"yes"``/``"no"``/choice words; blank = not known).
 
     Returns ``verdict``, ``criteria`` (the rule's criteria with outcomes and words) and
@@ -446,6 +448,10 @@ def eligibility_checklist(clinic: Clinic, actor: Actor, patient_id: int,
     def body(conn: Connection) -> dict[str, Any]:
         patient = authz.patient_for(conn, actor, authz.ADVICE, patient_id)
         record = _eligibility_record(dict(patient), answers, clinic.now())
+        if medicines_in(conn, patient_id).baclofen_allergy:
+            # a recorded baclofen allergy is a contraindication whatever the form says
+            record["baclofen_allergy"] = True
+            answers["baclofen_allergy"] = "yes"
         result = assess_eligibility(record).as_dict()
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="eligibility")
