@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from thecal.api import cases
 from thecal.api.errors import install_handlers
 from thecal.api.routes import router
 
@@ -18,3 +19,4 @@ def install(app: FastAPI) -> None:
     """Add the API's error handlers and routes to ``app`` (its ``state.clinic`` is set)."""
     install_handlers(app)
     app.include_router(router)
+    app.include_router(cases.router)
