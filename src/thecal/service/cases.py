@@ -39,6 +39,7 @@ from thecal.errors import ConflictError, InputError, NotFoundError
 from thecal.service import authz, oncall
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
+from thecal.service.twin import build_timeline, project_timeline
 from thecal.store import cases as case_store
 from thecal.store import events as event_store
 from thecal.store import records
@@ -240,9 +241,10 @@ def open_finding_case(clinic: Clinic, actor: Actor, patient_id: int, finding_cod
                       note: str | None = None) -> Case:
     """Open a case for one of the chart's open findings (its severity sets the urgency)."""
     def body(conn: Connection) -> Case:
-        authz.patient_for(conn, actor, authz.APPEND, patient_id)
-        summary = event_store.get_projection(conn, patient_id) or {}
-        findings = [f for f in (summary.get("data") or {}).get("findings") or ()
+        patient = authz.patient_for(conn, actor, authz.APPEND, patient_id)
+        when = clinic.now()
+        timeline = build_timeline(patient, event_store.list_events(conn, patient_id))
+        findings = [f for f in project_timeline(timeline, when).get("findings") or ()
                     if isinstance(f, dict)]
         found = next((f for f in findings if f.get("code") == finding_code), None)
         if found is None:
@@ -251,7 +253,6 @@ def open_finding_case(clinic: Clinic, actor: Actor, patient_id: int, finding_cod
         severity = str(found.get("severity") or "info")
         urgency = {"danger": Urgency.URGENT, "warning": Urgency.SOON}.get(severity,
                                                                         Urgency.ROUTINE)
-        when = clinic.now()
         case_id = case_store.insert_case(
             conn, patient_id=patient_id, kind=CaseKind.FINDING.value, finding_code=finding_code,
             urgency=urgency.value, urgency_rank=urgency.rank, status=CaseStatus.OPEN.value,

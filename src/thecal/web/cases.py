@@ -94,6 +94,16 @@ def patient_cases(request: Request, patient_id: str) -> Response:
                                                  "cases": found, "h": header})
 
 
+@router.post("/patients/{patient_id}/cases")
+def finding_case(request: Request, patient_id: str, csrf_token: Text = "",
+                 finding_code: Text = "") -> Response:
+    user = require_clinician(request)
+    check_csrf(request, csrf_token)
+    case = cases.open_finding_case(clinic_of(request), user.actor,
+                                   pages.patient_id_of(patient_id), finding_code)
+    return RedirectResponse(f"/clinic/cases/{case.case_id}", status_code=303)
+
+
 # --- allergies and medicines ----------------------------------------------------------------
 
 def _medicines_page(request: Request, patient_id: str, error: str = "",
