@@ -45,7 +45,7 @@ from thecal.store import events as event_store
 from thecal.store import records
 from thecal.store.worklist import urgency_code
 
-__all__ = ["Case", "CaseNote", "CaseNotice", "Contacts", "acknowledge_case", "add_case_note",
+__all__ = ["OUTCOMES", "Case", "CaseNote", "CaseNotice", "Contacts", "acknowledge_case", "add_case_note",
            "close_case", "contacts_of", "get_case", "inbox", "open_finding_case",
            "open_symptom_case", "patient_cases"]
 

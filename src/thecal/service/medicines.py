@@ -40,7 +40,7 @@ from thecal.service.clinic import Clinic
 from thecal.store import cases as store
 from thecal.store import events as event_store
 
-__all__ = ["Allergy", "Medication", "Medicines", "Reconciliation", "medicines",
+__all__ = ["OCCASION_WORDS", "ORAL_ANTISPASTICITY", "Allergy", "Medication", "Medicines", "Reconciliation", "medicines",
            "medicines_in", "record_allergy", "record_medication", "record_no_known_allergies",
            "record_reconciliation", "stop_medication"]
 

@@ -9,39 +9,32 @@ notice. A notice that could not be sent is recorded as ``failed`` with the serve
 ``not-configured``; it never refuses the report that raised it.
 
 The mailer is a tiny interface (:data:`Mailer`): ``send(to, subject, body)``.
-:func:`smtp_mailer` is the plain-SMTP one from the settings.
+:func:`smtp_mailer` sends through :mod:`thecal.service.notify` (the SMTP mailer of the
+reminders) with the server's settings.
 """
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
+from thecal.service import notify as mail
 from thecal.service.settings import Settings
 
-Mailer = Callable[[str, str, str], str]  # (to, subject, body) -> message id; raises OSError
+Mailer = Callable[[str, str, str], str]  # (to, subject, body) -> message id; raises NotifyError
 
 
 def smtp_mailer(settings: Settings) -> Mailer | None:
-    """A mailer for the server's SMTP settings; None when no server is set."""
+    """A mailer for the server's SMTP settings (:mod:`thecal.service.notify`); None when no
+    server is set."""
     host = settings.smtp_host
     if not host:
         return None
+    server = mail.SmtpServer(host, settings.smtp_port, settings.mail_from)
 
     def send(to: str, subject: str, body: str) -> str:
-        message = EmailMessage()
-        message["From"] = settings.mail_from
-        message["To"] = to
-        message["Subject"] = subject
-        message["Message-ID"] = make_msgid(domain="thecal.invalid")
-        message.set_content(body)
-        with smtplib.SMTP(host, settings.smtp_port, timeout=10) as smtp:
-            smtp.send_message(message)
-        return str(message["Message-ID"])
+        return mail.send(server, mail.Notice(to, subject, body)).message_id
 
     return send
 
@@ -90,7 +83,6 @@ def notify(settings: Settings, site_settings: dict[str, Any], subject: str, body
         try:
             message_id = send(address, subject, body)
             notices.append(Notice("email", address, "sent", message_id))
-        except (OSError, smtplib.SMTPException) as exc:
-            notices.append(Notice("email", address, "failed",
-                                  f"{settings.smtp_host}:{settings.smtp_port}: {exc}"))
+        except (OSError, mail.NotifyError) as exc:
+            notices.append(Notice("email", address, "failed", str(exc)))
     return notices

@@ -13,8 +13,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from thecal.clinical.cases import OUTCOMES
-from thecal.clinical.medicines import OCCASION_WORDS, ORAL_ANTISPASTICITY
 from thecal.errors import InputError
 from thecal.service import cases, medicines, pages
 from thecal.web.rendering import render
@@ -43,7 +41,7 @@ def _case_page(request: Request, case_id: str, error: str = "",
     case = cases.get_case(clinic_of(request), user.actor, _case_id(case_id))
     return render(request, "clinic/case.html", {
         "title": f"Case {case.case_id} · {case.patient_name}", "case": case,
-        "outcomes": OUTCOMES, "error": error}, status_code=status_code)
+        "outcomes": cases.OUTCOMES, "error": error}, status_code=status_code)
 
 
 @router.get("/cases/{case_id}")
@@ -114,7 +112,7 @@ def _medicines_page(request: Request, patient_id: str, error: str = "",
     meds = medicines.medicines(clinic, user.actor, pages.patient_id_of(patient_id))
     return render(request, "clinic/medicines.html", {
         "title": f"Allergies and medicines · {header.name}", "h": header, "m": meds,
-        "drugs": ORAL_ANTISPASTICITY, "occasions": OCCASION_WORDS, "error": error},
+        "drugs": medicines.ORAL_ANTISPASTICITY, "occasions": medicines.OCCASION_WORDS, "error": error},
         status_code=status_code)
 
 

@@ -2,7 +2,7 @@
 and the notices sent), allergies, current oral medicines and medication reconciliations.
 
 Revision ID: 0004_cases
-Revises: 0001 (the coordinator chains it after the migrations already in main)
+Revises: 0003 (0003_scheduling, in main)
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0004_cases'
-down_revision = '0001'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
