@@ -50,8 +50,18 @@ def test_tables_are_complete() -> None:
     (["breathing-difficulty"], [], None, E, "overdose"),
     (["coma"], [], AFTER_REFILL, E, "overdose"),
     # Early withdrawal.
-    (["increased-spasticity"], [], None, S, "withdrawal-or-underdose"),
+    # A single early sign is same-day work (issue 11: the causes do not resolve on their own).
+    (["increased-spasticity"], [], None, U, "withdrawal-or-underdose"),
+    (["tingling"], [], None, U, "withdrawal-or-underdose"),
     (["itching"], [], None, U, "withdrawal-or-underdose"),
+    # Fever, whichever box, with an early sign or a pump running dry or alarming: emergency.
+    (["fever", "itching"], [], None, E, "withdrawal-or-underdose"),
+    (["fever", "increased-spasticity"], [], RECENT_IMPLANT, E, None),
+    (["fever"], [], PumpContext(refill_overdue=True), E, None),
+    (["fever"], [], PumpContext(reservoir_low=True), E, None),
+    (["fever"], [], PumpContext(alarm_sounding=("low-reservoir",)), E, None),
+    (["fever", "pump-alarm-single-tone"], [], None, E, None),
+    (["fever"], ["missed-refill"], None, E, None),
     (["increased-spasticity", "tingling"], [], None, U, "withdrawal-or-underdose"),
     # Early withdrawal with an empty or failing pump: at least urgent.
     (["increased-spasticity"], [], EMPTY, U, "withdrawal-or-underdose"),

@@ -34,7 +34,7 @@ from thecal.clinical.symptoms import check_symptom_codes, codes_in_group
 from thecal.errors import InputError
 from thecal.sources import check_source
 
-RULESET_VERSION: Final = "thecal.triage/1.0"
+RULESET_VERSION: Final = "thecal.triage/1.1"
 
 
 class Urgency(StrEnum):
@@ -91,6 +91,7 @@ OVERDOSE_DANGEROUS: Final = frozenset({"breathing-difficulty", "seizures",
 DANGEROUS_EITHER: Final = frozenset({"seizures", "loss-of-consciousness", "coma",
                                      "changed-mental-status"})
 FEVERS: Final = frozenset({"fever", "high-fever"})
+PUMP_ALARMS: Final = frozenset({"pump-alarm-single-tone", "pump-alarm-two-tone"})
 
 # How much each symptom points at each cause (before the pump state weighs in).
 SYMPTOM_EVIDENCE: Final[dict[str, dict[str, float]]] = {
@@ -279,9 +280,28 @@ RULES: Final[dict[str, Rule]] = {r.id: r for r in (
          "withdrawal: cannot be told apart without reading the pump", "FPN", verified=False,
          when=lambda f: f.symptoms & DANGEROUS_EITHER,
          actions=("call-emergency", "interrogate-pump")),
-    Rule("TR-W-EARLY", _S, "early withdrawal / underdose sign", "FDA-LAB",
+    # A single early sign is same-day work: its causes (an empty or stopped pump, a catheter
+    # problem, a missed refill) do not resolve on their own, and withdrawal evolves over
+    # 1–3 days and can become fulminant (COFFEY02; early signs: MEYTHALER03, NSWIKI).
+    Rule("TR-W-EARLY", _U, "early withdrawal / underdose sign: the causes do not resolve on "
+         "their own and withdrawal can progress within 1–3 days", "COFFEY02",
          when=lambda f: f.early,
-         actions=("interrogate-pump",)),
+         actions=("contact-itb-team-today", "interrogate-pump")),
+    # Fever is a later withdrawal sign (MEYTHALER03, FDA-LAB): with an early sign, or with a
+    # pump that may be running dry or alarming, it is read as withdrawal until the pump has
+    # been read, whichever fever box was ticked (``high-fever`` or the post-operative
+    # ``fever``).
+    Rule("TR-W-FEVER", _E, "fever together with an early withdrawal sign: the picture of "
+         "withdrawal progressing", "MEYTHALER03",
+         when=lambda f: f.fever and f.early,
+         actions=("call-emergency", "interrogate-pump", "restore-itb")),
+    Rule("TR-W-FEVER-PUMP", _E, "fever with a refill overdue, a low reservoir or a pump alarm: "
+         "withdrawal must be ruled out at once", "FDA-LAB",
+         when=lambda f: f.fever and (f.ctx.refill_overdue or f.ctx.reservoir_low
+                                     or f.ctx.reservoir_empty or f.ctx.alarm_sounding
+                                     or "missed-refill" in f.modifiers
+                                     or f.symptoms & PUMP_ALARMS),
+         actions=("call-emergency", "interrogate-pump", "refill-or-replace", "restore-itb")),
     Rule("TR-W-ITCH", _U, "itching without rash is very suggestive of early withdrawal",
          "NSWIKI", verified=False,
          when=lambda f: "itching" in f.symptoms,
@@ -313,7 +333,7 @@ RULES: Final[dict[str, Rule]] = {r.id: r for r in (
          when=lambda f: f.early and f.ctx.catheter_revised_recently,
          actions=("contact-itb-team-today", "catheter-workup")),
     Rule("TR-W-MISSED-REFILL", _U, "early withdrawal sign after a missed refill", "M-PUMP",
-         when=lambda f: f.early and "missed-refill" in f.modifiers,
+         when=lambda f: f.early and ("missed-refill" in f.modifiers or f.ctx.refill_overdue),
          actions=("contact-itb-team-today", "refill-or-replace")),
     Rule("TR-OD-SIGN", _S, "overdose sign (drowsiness, light-headedness, dizziness, low "
          "body temperature)", "PILL", verified=False,
@@ -408,7 +428,7 @@ RULES: Final[dict[str, Rule]] = {r.id: r for r in (
          actions=("refill-or-replace",)),
     Rule("TR-C-MISSED-REFILL", _S, "missed refill: the reservoir may be low or empty",
          "M-PUMP",
-         when=lambda f: "missed-refill" in f.modifiers,
+         when=lambda f: "missed-refill" in f.modifiers or f.ctx.refill_overdue,
          actions=("refill-or-replace",)),
     Rule("TR-C-MRI", _S, "recent MRI: the pump must be interrogated afterwards", "M-MRI",
          when=lambda f: f.ctx.mri_within_days,

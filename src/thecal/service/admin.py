@@ -35,6 +35,12 @@ SITE_SETTINGS: Final = {
     "clinic_location": "",
     # the clinic's local time (IANA): the clinic pages show every date and time in it
     "timezone": "UTC",
+    # the emergency number every piece of triage advice shows as a tel: link
+    "emergency_number": "112",
+    # who is on call for emergency cases: a site rota, changed at each hand-over (a login's
+    # username: the case lands in the inbox under their name; and an address for the e-mail)
+    "on_call_user": "",
+    "on_call_email": "",
     # patients (and caregivers) may choose their own refill slot within their window
     "patients_choose_slot": False,
     # the twin (docs/twin.md): how long a SynchroMed waits after an MRI before delivering

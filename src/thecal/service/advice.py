@@ -8,6 +8,7 @@ and audit the read or the write.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,10 +27,13 @@ from thecal.clinical.triage import TriageResult, triage
 from thecal.errors import CatalogError, InputError
 from thecal.service import authz
 from thecal.service.actors import Actor
+from thecal.service.cases import Contacts, contacts_of, open_symptom_case
 from thecal.service.clinic import Clinic
+from thecal.service.medicines import medicines_in
 from thecal.service.patients import append_in
 from thecal.service.twin import build_timeline, project_full
 from thecal.store import events as event_store
+from thecal.store import records
 from thecal.store.worklist import urgency_code
 from thecal.timeline import (
     CatheterRevision,
@@ -128,9 +132,12 @@ class SymptomReport:
 
     event: dict[str, Any]
     triage: TriageResult
+    case_id: int | None = None
+    contacts: Contacts | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {"event": self.event, "triage": self.triage.as_dict()}
+        return {"event": self.event, "triage": self.triage.as_dict(), "case_id": self.case_id,
+                "contacts": self.contacts.as_dict() if self.contacts else None}
 
 
 def report_symptoms(clinic: Clinic, actor: Actor, patient_id: int, codes: list[str], *,
@@ -159,6 +166,10 @@ def report_symptoms(clinic: Clinic, actor: Actor, patient_id: int, codes: list[s
         # the twin state has the attributes the adapter reads; the dict is the fallback
         context = pump_context_from_twin(state if state is not None
                                          else _triage_state(timeline, projected), when)
+        due = projected.get("refill_due_by")
+        if due and context.refill_overdue is None:
+            due_at = datetime.fromisoformat(str(due)) if isinstance(due, str) else due
+            context = dataclasses.replace(context, refill_overdue=bool(when > due_at))
         result = triage(list(codes), list(modifiers or ()), context)
         answer = result.as_dict()
         summary = {"urgency": result.urgency.value, "rank": urgency_code(result.urgency),
@@ -166,7 +177,10 @@ def report_symptoms(clinic: Clinic, actor: Actor, patient_id: int, codes: list[s
                    "actions": answer["actions"], "advice": answer["advice"]}
         stored = append_in(clinic, conn, actor, patient, event, expected_version,
                            action="symptoms.report", triage=summary)
-        return SymptomReport(stored, result)
+        case_id = open_symptom_case(clinic, conn, actor, patient, str(event.id), when, result,
+                                    note)
+        site = records.get_site(conn, int(patient["site_id"])) or {}
+        return SymptomReport(stored, result, case_id, contacts_of(site.get("settings")))
 
     return clinic.run(actor, "symptoms.report", body, patient_id=patient_id, entity="symptoms")
 
@@ -177,6 +191,8 @@ def eligibility(clinic: Clinic, actor: Actor, patient_id: int, data: dict[str, A
     def body(conn: Connection) -> dict[str, Any]:
         patient = authz.patient_for(conn, actor, authz.ADVICE, patient_id)
         record = {"etiology": patient["etiology"], **(data or {})}
+        if medicines_in(conn, patient_id).baclofen_allergy:
+            record["baclofen_allergy"] = True  # recorded on the chart: a contraindication
         result = assess_eligibility(record).as_dict()
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="eligibility")

@@ -8,6 +8,7 @@ urgencies, words and reasons come from the use cases (and through them from
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
 from thecal.service.results import (
     Chart,
+    EmergencyBanner,
     PendingItem,
     ProgramProposal,
     ProgramSummary,
@@ -156,7 +158,35 @@ def _header(chart: Any) -> PumpHeader:
         catheter += f", {float(last['catheter_length_cm']):g} cm"
     pump = str(last.get("pump_name") or (chart.twin.state.pump_model if chart.twin else "")
                or "—")
-    return pump_header(chart.patient, chart.twin, pump, catheter)
+    return dataclasses.replace(pump_header(chart.patient, chart.twin, pump, catheter),
+                               allergies=_allergy_words(chart), **_safety(chart))
+
+
+def _allergy_words(chart: Any) -> tuple[str, ...]:
+    meds = getattr(chart, "medicines", None)
+    if meds is None:
+        return ()
+    return tuple(f"{a.substance}" + (f" ({a.reaction})" if a.reaction else "")
+                 + (": contraindicates ITB" if a.contraindicates_itb else "")
+                 for a in meds.allergies)
+
+
+def _safety(chart: Any) -> dict[str, Any]:
+    """The header's allergy status, oral medicines, reconciliations due and emergency banners."""
+    meds = getattr(chart, "medicines", None)
+    banners = tuple(EmergencyBanner(c.case_id, c.opened_at, c.symptoms, c.patient_words)
+                    for c in getattr(chart, "banner_cases", None) or ())
+    if meds is None:
+        return {"emergency_cases": banners}
+    statement = ""
+    if meds.no_known_allergies_at is not None:
+        statement = f"{meds.no_known_allergies_by}, {meds.no_known_allergies_at:%Y-%m-%d}"
+    return {"allergy_status": meds.allergy_status.value, "allergy_statement": statement,
+            "baclofen_allergy": meds.baclofen_allergy,
+            "oral_medicines": tuple(f"{m.drug_words} {m.dose} × {m.times_per_day}/day "
+                                    f"({m.daily_dose_mg:g} mg/day)" for m in meds.medications),
+            "reconciliations_due": tuple(d.reason.message for d in meds.due),
+            "emergency_cases": banners}
 
 
 def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False) -> Chart:
@@ -313,7 +343,13 @@ def report_symptoms(clinic: Clinic, user: User, patient_id: str, codes: Sequence
                     notes: str) -> TriageAnswer:
     result = service.report_symptoms(clinic, user.actor, patient_id_of(patient_id),
                                      list(codes), note=notes or None)
-    return triage_answer(result.triage, audience="patient")
+    answer = triage_answer(result.triage, audience="patient")
+    c = result.contacts
+    if c is None:
+        return answer
+    return dataclasses.replace(answer, clinic_phone=c.clinic_phone, clinic_tel=c.clinic_tel,
+                               emergency_number=c.emergency_number,
+                               emergency_tel=c.emergency_tel)
 
 
 def _program_from(result: Mapping[str, Any]) -> ProgramProposal:

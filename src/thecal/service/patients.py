@@ -384,6 +384,9 @@ class Chart:
     implants: list[dict[str, Any]] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)
     twin: Projection | None = field(default=None, compare=False, repr=False)  # typed
+    # allergies, oral medicines, reconciliations due; emergency cases not yet acknowledged
+    medicines: Any = None
+    banner_cases: list[Any] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"patient": self.patient, "version": self.version, "events": self.events,
@@ -423,10 +426,15 @@ def patient_chart(clinic: Clinic, actor: Actor, patient_id: int,
                 for m in records.care_team_of(conn, patient_id)]
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="chart")
+        from thecal.service.cases import banner_cases_in
+        from thecal.service.medicines import medicines_in
+
         return Chart(patient=_patient_view(patient), version=int(patient["version"]),
                      events=events, projection=projected, assessments=assessments,
                      symptom_reports=reports, care_team=team, implants=implants,
-                     pending=pending, twin=twin)
+                     pending=pending, twin=twin, medicines=medicines_in(conn, patient_id),
+                     banner_cases=banner_cases_in(conn, patient_id,
+                                                  str(patient["display_name"])))
 
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="chart")
 

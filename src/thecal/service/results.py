@@ -90,6 +90,16 @@ class ChartSeries:
 
 
 @dataclass(frozen=True)
+class EmergencyBanner:
+    """An emergency case not yet acknowledged: the chart shows it until someone does."""
+
+    case_id: int
+    opened_at: datetime
+    symptoms: tuple[str, ...]
+    patient_words: str
+
+
+@dataclass(frozen=True)
 class PumpHeader:
     """The pump banner of a patient's pages; the figures are the twin's (None: no pump)."""
 
@@ -112,6 +122,13 @@ class PumpHeader:
     allergies: tuple[str, ...] = ()
     alarms_sounding: tuple[str, ...] = ()
     warnings: tuple[Reason, ...] = ()
+    # allergies-recorded | no-known-allergies | not-recorded (thecal.clinical.medicines)
+    allergy_status: str = "not-recorded"
+    allergy_statement: str = ""  # who stated "no known allergies", and when
+    baclofen_allergy: bool = False
+    oral_medicines: tuple[str, ...] = ()
+    reconciliations_due: tuple[str, ...] = ()
+    emergency_cases: tuple[EmergencyBanner, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -241,6 +258,11 @@ class TriageAnswer:
     what_to_do: tuple[str, ...]
     reasons: tuple[Reason, ...] = ()
     interrogate_pump: bool = False
+    # every piece of advice shows the clinic's and the emergency number as tel: links
+    clinic_phone: str = ""
+    clinic_tel: str = ""
+    emergency_number: str = ""
+    emergency_tel: str = ""
 
 
 @dataclass(frozen=True)

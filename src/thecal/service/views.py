@@ -34,6 +34,7 @@ from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.admin import LEGACY_TEAM_ROLES, site_timezone
 from thecal.service.clinic import Clinic
+from thecal.service.medicines import medicines_in
 from thecal.service.patients import stored_event
 from thecal.service.results import (
     ChartSeries,
@@ -453,9 +454,16 @@ def eligibility_checklist(clinic: Clinic, actor: Actor, patient_id: int,
     it feeds), then the rule's criteria with outcomes and words, and the verdict. The
     patient's etiology and age come from the record.
     """
+    answers = dict(answers)  # a recorded baclofen allergy fills in the form's answer
+
     def body(conn: Connection) -> EligibilityResult:
         patient = authz.patient_for(conn, actor, authz.ADVICE, patient_id)
-        result = assess_eligibility(_eligibility_record(dict(patient), answers, clinic.now()))
+        record = _eligibility_record(dict(patient), answers, clinic.now())
+        if medicines_in(conn, patient_id).baclofen_allergy:
+            # a recorded baclofen allergy is a contraindication whatever the form says
+            record["baclofen_allergy"] = True
+            answers["baclofen_allergy"] = "yes"
+        result = assess_eligibility(record)
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="eligibility")
         return result
