@@ -22,12 +22,11 @@ def test_worklist_days_left_equal_the_projection(clinic: Clinic, clock: FrozenCl
     shown = [i for i in items if i.days_of_drug_left is not None]
     assert shown, "the demo patients have pumps with drug in them"
     for item in items:
-        home = patient_home(clinic, actor, item.patient_id)
-        expected = home.get("days_of_drug_left")
+        expected = patient_home(clinic, actor, item.patient_id).pump.days_of_drug_left
         if expected is None:
             assert item.days_of_drug_left is None
         else:
-            assert item.days_of_drug_left == pytest.approx(float(expected), abs=0.006)  # rounded to 2 decimals
+            assert item.days_of_drug_left == pytest.approx(float(expected), abs=1e-6)
         assert item.as_dict()["days_of_drug_left"] == item.days_of_drug_left
     html = templates.env.get_template("clinic/worklist_rows.html").render(rows=items)
     assert "Days of drug left" in html
