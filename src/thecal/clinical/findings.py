@@ -249,11 +249,12 @@ def _program_findings(timeline: Timeline, events: list[tuple[int, Event]]) -> li
         is_current = event is current_program
         if event.mode != "stopped":
             rail = daily_dose_guardrail(etiology, age)
-            result = rail.check(total)
-            absolute = not result.classification.allowed
+            classification = rail.classify(total)  # the words only where a finding needs them
+            absolute = not classification.allowed
             # Below the typical maintenance range is normal while titrating: it is reported for
             # the programme in effect only; a programme beyond the absolute bounds, always.
-            if result.classification is not Classification.WITHIN and (absolute or is_current):
+            if classification is not Classification.WITHIN and (absolute or is_current):
+                result = rail.check(total)
                 out.append(Finding(
                     "dose-outside-absolute-range" if absolute else "dose-outside-recommended-range",
                     event.at, Severity.DANGER if absolute else Severity.INFO,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Final
 
 from thecal.clinical.etiology import origin
@@ -72,6 +73,7 @@ class StepLimit:
                 "reasons": [r.as_dict() for r in self.reasons]}
 
 
+@lru_cache(maxsize=256)  # pure; a record asks the same (etiology, age) for every change
 def step_limit(etiology: str, age_years: float | None) -> StepLimit:
     """The titration step limit for an etiology and age (B-DOSE, clinical-facts 3.6).
 
@@ -109,6 +111,7 @@ def step_limit(etiology: str, age_years: float | None) -> StepLimit:
                      reasons=tuple(reasons))
 
 
+@lru_cache(maxsize=256)  # pure, frozen result: asked twice for every programme change
 def daily_dose_guardrail(etiology: str, age_years: float | None) -> Guardrail:
     """Recommended and absolute daily-dose bounds in mcg/day (MEDSCAPE2, GAB-SUM; 3.8).
 

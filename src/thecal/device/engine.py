@@ -299,7 +299,10 @@ class Engine:
                     and self.pump.battery_reset_rate_ml_per_day is not None:
                 rate = self.pump.battery_reset_rate_ml_per_day / _H_PER_DAY
                 break
-        if not self.delivering_possible(t_h):
+        # delivering_possible(t_h), inlined: this runs once per schedule step
+        if (self.pump is None or self.end_of_service or self.valve_closed
+                or (self.mri_stall_until_h is not None and t_h < self.mri_stall_until_h)
+                or (faults and any(f.kind == "motor-stall" for f in faults))):
             return 0.0, 0.0, dose, (_INF if self.projecting else nxt)
         if self.reservoir_ml <= 0.0:
             return 0.0, rate, dose, nxt

@@ -71,6 +71,11 @@ class FlexClock:
         if not steps:
             raise ValueError("a flex program needs at least one step")
         self.steps = tuple(sorted(steps, key=lambda s: s.start))
+        # each step's start as the terms a plain day adds to its midnight, in the same order
+        # (hour, minute / 60, second / 3600: the same floating-point sums), and its dose
+        self._plain = tuple((s.start.hour, s.start.minute / 60.0,
+                             s.start.second / _SECONDS_PER_HOUR, s.daily_dose_mcg)
+                            for s in self.steps)
         self.zone = zone
         self.epoch = epoch
         self._days: dict[date, tuple[list[float], list[float]]] = {}
@@ -92,10 +97,8 @@ class FlexClock:
         if plain_day:
             # No change of offset this day (the usual case): plain arithmetic.
             base = self._t_h(midnight_utc)
-            for step in self.steps:
-                starts.append(base + step.start.hour + step.start.minute / 60.0
-                              + step.start.second / _SECONDS_PER_HOUR)
-                doses.append(step.daily_dose_mcg)
+            starts = [base + hour + minutes + seconds for hour, minutes, seconds, _ in self._plain]
+            doses = [dose for _, _, _, dose in self._plain]
         else:
             for step in self.steps:
                 t_h = self._t_h(_resolve_local(day, step.start, zone))

@@ -20,7 +20,7 @@ from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
 from thecal.store import worklist as worklist_store
 
-__all__ = ["WorklistItem", "worklist"]
+__all__ = ["WorklistItem", "days_of_drug_left", "worklist"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class WorklistItem:
     empty_at: datetime | None = None
     triage_urgency: Urgency | None = None
     escalations: tuple[str, ...] = ()  # open escalations (could not be booked in time, missed a visit)
+    days_of_drug_left: float | None = None  # the projection's, at its conservative edge
 
     @property
     def urgency(self) -> Urgency | None:
@@ -59,14 +60,40 @@ class WorklistItem:
                 "low_reservoir_alarm_at": iso(self.low_reservoir_alarm_at),
                 "empty_at": iso(self.empty_at),
                 "triage_urgency": self.triage_urgency.value if self.triage_urgency else None,
-                "escalations": list(self.escalations)}
+                "escalations": list(self.escalations),
+                "days_of_drug_left": self.days_of_drug_left}
 
 
 def item_of(row: worklist_store.WorklistRow, now: datetime) -> WorklistItem:
     """A stored row as a worklist item at ``now`` (the rule asked of its facts)."""
     f = row.facts
     return WorklistItem(row.patient_id, row.mrn, row.display_name, worklist_priority(f, now),
-                        f.refill_due_by, f.low_reservoir_alarm_at, f.empty_at, f.triage_urgency)
+                        f.refill_due_by, f.low_reservoir_alarm_at, f.empty_at, f.triage_urgency,
+                        days_of_drug_left=days_of_drug_left(row, now))
+
+
+def days_of_drug_left(row: worklist_store.WorklistRow, now: datetime) -> float | None:
+    """Days to the earliest empty at ``now``, as a projection at ``now`` gives them; None: no
+    empty date in the stored summary.
+
+    The projection's conservative edge runs the drug still in the reservoir out faster by the
+    pump's accuracy: earliest = at + (empty − at) / k. The stored summary (projected at ``a``)
+    gives k = (empty − a) / (earliest_a − a); the same drug at ``now`` lasts (empty − now) / k.
+    """
+    empty = row.facts.empty_at
+    if empty is None:
+        return None
+    remaining_h = (empty - now).total_seconds() / 3600.0
+    if remaining_h <= 0.0:
+        return 0.0
+    at, earliest = row.projected_at, row.empty_earliest_at
+    if at is None or earliest is None:
+        return remaining_h / 24.0
+    nominal_h = (empty - at).total_seconds() / 3600.0
+    edge_h = (earliest - at).total_seconds() / 3600.0
+    if nominal_h <= 0.0 or edge_h <= 0.0:
+        return 0.0
+    return remaining_h * edge_h / nominal_h / 24.0
 
 
 def ordered(items: list[WorklistItem]) -> list[WorklistItem]:

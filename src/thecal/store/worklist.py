@@ -56,6 +56,8 @@ class WorklistRow:
     mrn: str
     display_name: str
     facts: PatientFacts
+    projected_at: datetime | None = None  # the instant of the stored projection
+    empty_earliest_at: datetime | None = None  # its earliest empty (the conservative edge)
 
 
 _COLUMNS: Final = (patients.c.id, patients.c.mrn, patients.c.display_name,
@@ -63,7 +65,10 @@ _COLUMNS: Final = (patients.c.id, patients.c.mrn, patients.c.display_name,
                    projections.c.refill_due_by, projections.c.elective_replacement_at,
                    projections.c.alarm_priority, projections.c.open_findings,
                    projections.c.finding_severity, projections.c.triage_urgency,
-                   projections.c.triage_at)
+                   projections.c.triage_at,
+                   projections.c.data["at"].as_string().label("projected_at"),
+                   projections.c.data[("empty_window", "earliest")].as_string()
+                   .label("empty_earliest_at"))
 _JOINED: Final = patients.outerjoin(projections, projections.c.patient_id == patients.c.id)
 
 
@@ -109,7 +114,12 @@ def _row(r: Any) -> WorklistRow:
         refill_due_by=r.refill_due_by, elective_replacement_at=r.elective_replacement_at,
         alarm_priority=int(r.alarm_priority or 0), open_findings=int(r.open_findings or 0),
         finding_severity=_SEVERITY_OF.get(int(r.finding_severity or 0)),
-        triage_urgency=_URGENCY_OF.get(int(r.triage_urgency or 0)), triage_at=r.triage_at))
+        triage_urgency=_URGENCY_OF.get(int(r.triage_urgency or 0)), triage_at=r.triage_at),
+        _instant(r.projected_at), _instant(r.empty_earliest_at))
+
+
+def _instant(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def count_visible(conn: Connection, visible: ColumnElement[bool]) -> int:
