@@ -97,7 +97,7 @@ Views for the pages (read only; ``thecal.service.views`` and ``thecal.service.ho
     eligibility_checklist(clinic, actor, patient_id, answers) -> dict   # form answers →
     screening_checklist(clinic, actor, patient_id, answers) -> dict     # rule + questions
     patient_home(clinic, actor, patient_id) -> dict   # pump, days_of_drug_left, refill and
-        # alarm dates, alarms, implant_card, recovery, appointments, clinic_phone
+        # alarm dates, alarms, implant_card, recovery, clinic_phone
     alarm_meanings() -> list[dict];  symptom_vocabulary() -> list[dict]   # fixed texts
     display_timezone(clinic, actor, patient_id=None) -> str   # the zone a page shows times
         # in: the patient's own (with patient_id), else the site's "timezone" setting, else UTC

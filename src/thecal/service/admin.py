@@ -27,6 +27,9 @@ SITE_SETTINGS: Final = {
     "clinic_location": "",
     # the clinic's local time (IANA): the clinic pages show every date and time in it
     "timezone": "UTC",
+    # the patient's calendar feed: reminders this many days before the refill-due date and
+    # each booked appointment (comma-separated whole days, thecal.service.calendar)
+    "calendar_reminder_days": "7,1",
 }
 # The roles a member of staff holds on a patient's care team: the clinical vocabulary
 # (thecal.clinical.care_team), less the roles that are not clinical staff.
@@ -50,6 +53,10 @@ def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
                              where=f"settings.{key}")
         elif key == "timezone":
             value = check_timezone(value, where=f"settings.{key}")
+        elif key == "calendar_reminder_days":
+            from thecal.service.calendar import parse_reminder_days
+
+            value = ",".join(str(d) for d in parse_reminder_days(value, where=f"settings.{key}"))
         merged[key] = value
     return merged
 

@@ -1,16 +1,15 @@
 """The patient's and caregiver's view of their pump: one read, everything the home pages show.
 
 :func:`patient_home` gives the pump summary (next refill date, days of drug left, the
-low-reservoir alarm date), the implant card, the recovery checklist, the refill appointments
-for a calendar and the clinic's contact; :func:`alarm_meanings` and
+low-reservoir alarm date), the implant card, the recovery checklist and the clinic's
+contact (the calendar feed: :mod:`thecal.service.calendar`); :func:`alarm_meanings` and
 :func:`symptom_vocabulary` are the fixed texts (``thecal.clinical``), no record read.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
@@ -27,8 +26,6 @@ from thecal.service.twin import build_timeline, project_timeline
 from thecal.store import events as event_store
 from thecal.store import records
 from thecal.units import format_number
-
-APPOINTMENT_MINUTES = 30
 
 
 def alarm_meanings() -> list[dict[str, Any]]:
@@ -115,7 +112,6 @@ def patient_home(clinic: Clinic, actor: Actor, patient_id: int) -> dict[str, Any
         "empty_at": projection.get("empty_at"),
         "alarms": alarm_meanings(), "clinic_phone": phone, "clinic_location": location,
         "implant_card": card, "recovery": recovery,
-        "appointments": _appointments(patient, projection, location, phone),
     }
 
 
@@ -123,30 +119,3 @@ def _dt(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
-def _appointments(patient: dict[str, Any], projection: dict[str, Any], location: str,
-                  phone: str) -> list[dict[str, Any]]:
-    """Calendar entries: the day the refill is due by and the day the alarm is expected."""
-    out = []
-    due = _dt(projection.get("refill_due_by"))
-    alarm = _dt(projection.get("low_reservoir_alarm_at"))
-    call = f" Call {phone} to book." if phone else " Call the clinic to book."
-    if due is not None:
-        zone = ZoneInfo(str(patient["timezone"]))
-        day: date = due.astimezone(zone).date()
-        start = datetime.combine(day, time(9, 0), tzinfo=zone)
-        out.append({"uid": f"refill-{patient['id']}-{day.isoformat()}@thecal",
-                    "starts_at": start.isoformat(),
-                    "ends_at": (start + timedelta(minutes=APPOINTMENT_MINUTES)).isoformat(),
-                    "title": "Baclofen pump refill due",
-                    "location": location,
-                    "description": f"The pump must be refilled by {day:%a %-d %b %Y}." + call})
-    if alarm is not None:
-        out.append({"uid": f"alarm-{patient['id']}-{alarm.date().isoformat()}@thecal",
-                    "starts_at": alarm.isoformat(),
-                    "ends_at": (alarm + timedelta(minutes=APPOINTMENT_MINUTES)).isoformat(),
-                    "title": "Pump low-medicine alarm expected",
-                    "location": "", "description": "The pump will beep (single tone) around "
-                    "now if it has not been refilled." + call})
-    return out

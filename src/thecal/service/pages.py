@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from thecal import service
 from thecal.clinical.assessment import MUSCLE_GROUPS
 from thecal.clinical.dose import rate_ml_per_day
 from thecal.clinical.refill import bridge_bolus_words, fill_volume_words
+from thecal.clinical.refill_due import refill_due_state
 from thecal.clinical.triage import Urgency
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
 from thecal.limits import Reason as RuleReason
@@ -23,7 +25,6 @@ from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
 from thecal.service.results import (
     AlarmMeaning,
-    Appointment,
     Chart,
     Checklist,
     ChecklistItem,
@@ -366,8 +367,10 @@ def my_pump(clinic: Clinic, user: User, patient_id: str) -> MyPump:
         _float(pump.get("reservoir_capacity_ml")), _float(pump.get("low_reservoir_alarm_ml")),
         _dt(home.get("low_reservoir_alarm_at")), _dt(home.get("refill_due_by")),
         _dt(home.get("empty_at")), "", ())
+    due = refill_due_state(header.refill_due_by, clinic.now(), ZoneInfo(str(p["timezone"])))
     return MyPump(header, _float(home.get("days_of_drug_left")),
-                  tuple(_alarm(a) for a in home["alarms"]), str(home.get("clinic_phone")))
+                  tuple(_alarm(a) for a in home["alarms"]), str(home.get("clinic_phone")),
+                  due)
 
 def symptom_codes() -> Sequence[Symptom]:
     return [Symptom(str(s["code"]), str(s["patient_words"]), str(s["clinician_words"]),
@@ -398,13 +401,6 @@ def implant_card(clinic: Clinic, user: User, patient_id: str) -> ImplantCard:
                        _day(card.get("implanted_on")), str(card["clinic"]),
                        str(card["clinic_phone"]),
                        tuple(line for line in card["lines"] if not line.startswith(facts)))
-
-def appointments(clinic: Clinic, user: User, patient_id: str) -> Sequence[Appointment]:
-    return [Appointment(str(a["uid"]), _dt(a["starts_at"]) or clinic.now(),
-                        _dt(a["ends_at"]) or clinic.now(), str(a["title"]),
-                        str(a.get("location") or ""), str(a.get("description") or ""))
-            for a in _home(clinic, user, patient_id)["appointments"]]
-
 
 def _span(item: Mapping[str, Any]) -> str:
     start, end = _day(item.get("starts")), _day(item.get("ends"))

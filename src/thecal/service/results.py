@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from thecal.clinical.refill_due import RefillDue
 from thecal.clinical.triage import Urgency
 from thecal.service.actors import Actor
 
@@ -279,16 +280,8 @@ class MyPump:
     days_of_drug_left: float | None
     alarms: tuple[AlarmMeaning, ...]
     clinic_phone: str = ""
-
-
-@dataclass(frozen=True)
-class Appointment:
-    uid: str
-    starts_at: datetime
-    ends_at: datetime
-    title: str
-    location: str = ""
-    description: str = ""
+    # the refill-due date at this moment: overdue, due today or due (clinical.refill_due)
+    refill_due: RefillDue | None = None
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ __all__ = ["install"]
 
 def install(app: FastAPI, settings: Any = None) -> None:
     """Mount the pages and ``/static`` on ``app`` (its ``state.clinic`` is the clinic)."""
-    from thecal.web import auth, clinic, home, learn
+    from thecal.web import auth, calendar, clinic, home, learn, record
 
     app.state.web_settings = settings
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (auth, clinic, home, learn):
+    for module in (auth, calendar, record, clinic, home, learn):
         app.include_router(module.router)

@@ -1,19 +1,16 @@
 """The patient's and caregiver's pages: my pump, report symptoms, recovery, implant card,
-refill appointments (.ics) and the care team.
+and the care team (the calendar: :mod:`thecal.web.calendar`).
 
 A patient or caregiver sees only the patients linked to their login; the service checks again.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from thecal.errors import InputError
 from thecal.service import pages
-from thecal.web.ics import calendar
 from thecal.web.rendering import render
 from thecal.web.security import PageRoute, check_csrf, clinic_of, require_own_patient
 
@@ -24,7 +21,8 @@ router = APIRouter(prefix="/my", route_class=PageRoute, include_in_schema=False)
 def my_pump(request: Request, patient_id: str) -> Response:
     user = require_own_patient(request, patient_id)
     pump = pages.my_pump(clinic_of(request), user, patient_id)
-    return render(request, "home/pump.html", {"title": "My pump", "m": pump,
+    title = "My pump" if user.role == "patient" else f"{pump.header.name}'s pump"
+    return render(request, "home/pump.html", {"title": title, "m": pump,
                                               "h": pump.header})
 
 
@@ -78,15 +76,6 @@ def implant_card(request: Request, patient_id: str) -> Response:
     user = require_own_patient(request, patient_id)
     card = pages.implant_card(clinic_of(request), user, patient_id)
     return render(request, "home/card.html", {"title": "Implant card", "card": card})
-
-
-@router.get("/{patient_id}/appointments.ics")
-def appointments_ics(request: Request, patient_id: str) -> Response:
-    user = require_own_patient(request, patient_id)
-    appointments = pages.appointments(clinic_of(request), user, patient_id)
-    body = calendar(appointments, stamp=datetime.now(UTC))
-    return Response(body, media_type="text/calendar; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="thecal-refills.ics"'})
 
 
 @router.get("/{patient_id}/team")
