@@ -232,6 +232,8 @@ def test_record_each_event_type_and_correct_one(client: TestClient, clinic: Clin
         response = _post(client, f"{base}/{kind}", data)
         assert response.status_code == 200, (kind, response.text[-2000:])
         assert f"Saved: the {kind}" in response.text
+        if kind == "interrogation":  # the readings re-anchor the twin: before and after
+            assert 'id="interrogation-views"' in response.text
     timeline = service.timeline(clinic, SYSTEM, int(pid))
     assert [e["type"] for e in timeline.events] == [k for k, _ in steps]
     interrogation = timeline.events[4]

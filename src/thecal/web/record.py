@@ -338,8 +338,13 @@ async def record_send(request: Request, patient_id: str, kind: str) -> Response:
             at = datetime.fromisoformat(event.pop("at"))
             event.pop("type")
             event.pop("reason", None)
-            service.record_interrogation(clinic, user.actor, int(patient_id), readings=event,
-                                         expected_version=shown, at=at)
+            outcome = service.record_interrogation(clinic, user.actor, int(patient_id),
+                                                   readings=event, expected_version=shown,
+                                                   at=at)
+            header = pages.chart(clinic, user, patient_id).header
+            return render(request, "clinic/interrogation_done.html", {
+                "title": f"Interrogation recorded · {header.name}", "h": header,
+                "o": outcome})
         else:
             service.append_event(clinic, user.actor, int(patient_id), event, shown)
     except ConflictError as exc:
