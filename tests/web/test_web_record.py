@@ -236,6 +236,9 @@ def test_record_each_event_type_and_correct_one(client: TestClient, clinic: Clin
             assert 'id="interrogation-views"' in response.text
     timeline = service.timeline(clinic, SYSTEM, int(pid))
     assert [e["type"] for e in timeline.events] == [k for k, _ in steps]
+    # the header follows the record: the new pump, on the revised catheter
+    header = client.get(f"/clinic/patients/{pid}").text
+    assert "SynchroMed II 40" in header and "ascenda, 48 cm" in header
     interrogation = timeline.events[4]
     assert interrogation["reservoir"] == "11.5 mL" and interrogation["battery"] == "ok"
     # a field-level error: a bare number for the MRI duration
@@ -259,6 +262,18 @@ def test_record_each_event_type_and_correct_one(client: TestClient, clinic: Clin
     assert correction["type"] == "correction" and correction["corrects"] == mri_id
     assert correction["event"]["duration"] == "60 min"
     assert after[2]["duration"] == "45 min"  # append-only: the original stays
+    # a corrected implant serial reaches the header's implant record (the implant card)
+    implant_id = timeline.events[0]["id"]
+    fixed = _post(client, f"/clinic/patients/{pid}/events/{implant_id}/correct", {
+        "at": at(30), "pump": "synchromed-ii-20", "serial": "NGP124",
+        "catheter_model": "ascenda", "catheter_length_cm": "52",
+        "correction_reason": "serial misread"})
+    assert fixed.status_code == 200
+    with clinic.transaction() as conn:
+        from thecal.store import records
+
+        rows = records.implants_of(conn, int(pid))
+    assert [r["pump_serial"] for r in rows] == ["NGP124", "NGP999"]
     history = done.text
     assert f'href="#event-{correction["id"]}"' in history  # the MRI: corrected by …
     assert f'href="#event-{mri_id}"' in history  # the correction: corrects …
