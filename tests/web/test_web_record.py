@@ -300,3 +300,24 @@ def test_stale_record_form_is_refused_with_what_changed(client: TestClient,
     types = [e["type"] for e in service.timeline(clinic, SYSTEM, int(LINKED_PATIENT)).events]
     assert "mri" not in types[-2:]  # nothing saved
     assert f'name="shown_version" value="{int(shown.group(1)) + 1}"' in stale.text
+
+
+RECORD_PAGES = ("/clinic/register", "/clinic/patients/1/record",
+                *(f"/clinic/patients/1/record/{k}" for k in (
+                    "implant", "replace-pump", "catheter-revision", "mri", "bolus",
+                    "interrogation")), "/clinic/patients/1/calendar")
+
+
+@pytest.mark.parametrize("username", ["demo-clinician", "demo-nurse"])
+def test_record_pages_answer_for_staff(client: TestClient, username: str) -> None:
+    signed_in(client, username)
+    for path in RECORD_PAGES:
+        assert client.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize("username", ["demo-patient", "demo-caregiver"])
+def test_record_pages_refuse_home_roles(client: TestClient, username: str) -> None:
+    signed_in(client, username)
+    for path in RECORD_PAGES:
+        assert client.get(path).status_code == 403, path
+    assert client.get(f"/my/{LINKED_PATIENT}/calendar").status_code == 200

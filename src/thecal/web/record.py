@@ -225,6 +225,11 @@ class HistoryItem:
     corrected_by: str = ""  # an event: the id of the correction that replaced it
     correctable: bool = False
 
+    @property
+    def entered_late(self) -> bool:
+        """Entered more than five minutes after it happened (the entry time is shown)."""
+        return (self.recorded_at - self.at).total_seconds() > 300
+
 
 def _summary(event: dict[str, Any]) -> str:
     skip = {"at", "type", "id", "by", "seq", "recorded_at", "reason", "corrects", "event"}
@@ -239,7 +244,9 @@ def _summary(event: dict[str, Any]) -> str:
         parts.append(f"{key.replace('_', ' ')} {value}")
     inner = event.get("event")
     if isinstance(inner, dict):
-        parts.append(f"now reads: {inner.get('type')} at {inner.get('at')}; {_summary(inner)}")
+        at = datetime.fromisoformat(str(inner.get("at")))
+        parts.append(f"now reads: {inner.get('type')} at {at:%a %-d %b %Y %H:%M} "
+                     f"(UTC{at:%z}); {_summary(inner)}")
     return "; ".join(parts)
 
 
