@@ -45,7 +45,7 @@ from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.auth import token_hash, verify_password_again
 from thecal.service.clinic import Clinic
-from thecal.service.patients import append_in
+from thecal.service.patients import append_in, digest_of
 from thecal.service.twin import build_timeline, project_new, project_timeline, relocated
 from thecal.store import auth as auth_store
 from thecal.store import events as event_store
@@ -420,7 +420,12 @@ def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: s
                          detail="waiting for a second clinician")
             return RefillOutcome("awaiting-confirmation", result, pending_id=pending_id)
         stored = append_in(clinic, conn, actor, patient, event, expected_version,
-                           action="refill.record", idempotency_key=idempotency_key)
+                           action="refill.record", idempotency_key=idempotency_key,
+                           request_digest=digest_of("refill.record", {
+                               "withdrawn": withdrawn, "added": added,
+                               "concentration": concentration, "reason": reason,
+                               "at": at.isoformat() if at else None,
+                               "expected_version": expected_version}))
         return RefillOutcome("recorded", result, event=stored)
 
     return clinic.run(actor, "refill.record", body, patient_id=patient_id, entity="refill")

@@ -1,7 +1,7 @@
 """Subscribable calendar links per patient (the token stored hashed, revocable).
 
 Revision ID: 0006
-Revises: 0001 (the coordinator chains it after the other issue-11 and issue-12/13 migrations)
+Revises: 0003 (the coordinator chains it after issue 11's 0004 and 0005)
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006'
-down_revision = '0001'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
