@@ -100,3 +100,29 @@ def test_links_hashed_revocable_audited(world: World) -> None:
 def test_other_patients_links_cannot_be_made(world: World) -> None:
     with pytest.raises(NotFoundError):
         cal.create_calendar_link(world.clinic, world.actor("patient"), world.patient_b)
+
+
+def test_booked_appointment_is_a_timed_item_with_reminders(world: World) -> None:
+    from icalendar import Calendar
+
+    from thecal.store import scheduling
+    from thecal.web.ics import calendar
+
+    c, now = world.clinic, world.clock.now()
+    starts = now + timedelta(days=10)
+    with c.transaction() as conn:
+        session = scheduling.add_session(
+            conn, site_id=world.site_a, kind="clinic", starts_at=starts,
+            ends_at=starts + timedelta(hours=3), place="Room 2", slot_minutes=30,
+            staff_user_ids=[], now=now)
+        appt = scheduling.add_appointment(
+            conn, patient_id=world.patient_a, session_id=session, starts_at=starts,
+            ends_at=starts + timedelta(minutes=30), reason="refill", booked_by="clinician",
+            now=now)
+    feed = cal.calendar_feed(c, world.actor("patient"), world.patient_a)
+    (item,) = feed.appointments
+    assert item.uid == f"appointment-{appt}@thecal" and item.place == "Room 2"
+    assert [r.lead_days for r in item.reminders] == [7, 1]
+    events = Calendar.from_ical(calendar(feed)).walk("VEVENT")
+    timed = [e for e in events if str(e["uid"]) == item.uid]
+    assert timed and timed[0].decoded("dtstart") == starts

@@ -14,9 +14,8 @@ Subscription links (:func:`create_calendar_link`, :func:`calendar_links`,
 hash (``thecal.store.calendar_links``); a revoked or unknown token is "not found". Creating,
 revoking and every fetch through a link are audited.
 
-Booked appointments: the scheduling tables (issue 13) are not in this branch yet;
-:func:`_booked_appointments` is the one place they plug in (rows with id, starts_at, ends_at,
-place), and the feed and the ``.ics`` already render them.
+Booked appointments come from issue 13's scheduling tables (:func:`_booked_appointments`,
+the active ones, with their session's place).
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ from thecal.service.twin import build_timeline, project_timeline
 from thecal.store import calendar_links as link_store
 from thecal.store import events as event_store
 from thecal.store import records
+from thecal.store import scheduling as scheduling_store
 
 DEFAULT_REMINDER_DAYS: Final = (7, 1)  # issue 11's default lead times (not a clinical figure)
 MAX_REMINDER_DAYS: Final = 60
@@ -143,11 +143,12 @@ def reminders_before(day_start: datetime, lead_days: tuple[int, ...], now: datet
 
 
 def _booked_appointments(conn: Connection, patient_id: int) -> list[dict[str, Any]]:
-    """Booked appointments of the patient (rows: id, starts_at, ends_at, place).
-
-    None yet: the appointments table arrives with issue 13's scheduling; read it here.
-    """
-    return []
+    """Booked appointments of the patient (issue 13's scheduling): id, times, place."""
+    out = []
+    for a in scheduling_store.active_appointments(conn, patient_ids=[patient_id]):
+        session = scheduling_store.get_session(conn, int(a["session_id"]))
+        out.append({**a, "place": (session or {}).get("place") or ""})
+    return out
 
 
 def _feed(conn: Connection, clinic: Clinic, patient: dict[str, Any]) -> CalendarFeed:
