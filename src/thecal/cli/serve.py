@@ -51,6 +51,6 @@ def register(app: typer.Typer) -> None:
             create_demo_calendar(clinic, result.site_id, result.patient_ids, SITE_TIMEZONE)
             console.print(result.summary(), markup=False)
         app_ = create_app(settings, clinic=clinic)
-        console.print(f"thecal clinic on http://{host}:{port}/ (API: /api/v1, docs: "
-                      "/api/v1/docs)", markup=False)
+        console.print(f"thecal clinic on http://{host}:{port}/ (API: /api/v1, OpenAPI: "
+                      "/api/v1/openapi.json)", markup=False)
         uvicorn.run(app_, host=host, port=port, log_level="warning")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -263,8 +263,3 @@ def pump_context_from_twin(state: Any, at: datetime, *, recent_days: float = REC
         pump_fault_suspected=fault,
         overdose_suspected=overdose,
     )
-
-
-def worsen(context: PumpContext, **changes: Any) -> PumpContext:
-    """A copy of ``context`` with fields changed (a helper for tests and what-if views)."""
-    return replace(context, **changes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from thecal.clinical.eligibility import assess_eligibility
 from thecal.clinical.program import daily_total_mcg
 from thecal.clinical.screening import screening_plan as plan_screening
 from thecal.clinical.titration import DoseStep, suggest_titration
-from thecal.clinical.triage import triage
+from thecal.clinical.triage import TriageResult, triage
 from thecal.errors import CatalogError, InputError
 from thecal.service import authz
 from thecal.service.actors import Actor
@@ -121,15 +122,26 @@ def _triage_state(timeline: Timeline, projection: dict[str, Any]) -> dict[str, A
     return state
 
 
+@dataclass(frozen=True)
+class SymptomReport:
+    """A recorded symptom report (the stored event) and the triage it was given."""
+
+    event: dict[str, Any]
+    triage: TriageResult
+
+    def as_dict(self) -> dict[str, object]:
+        return {"event": self.event, "triage": self.triage.as_dict()}
+
+
 def report_symptoms(clinic: Clinic, actor: Actor, patient_id: int, codes: list[str], *,
                     modifiers: list[str] | None = None, note: str | None = None,
                     expected_version: int | None = None, at: datetime | None = None
-                    ) -> dict[str, Any]:
+                    ) -> SymptomReport:
     """Append a ``symptoms`` event and triage it against the pump's projected state.
 
     Patients and caregivers may report without a version (a report never conflicts).
     """
-    def body(conn: Connection) -> dict[str, Any]:
+    def body(conn: Connection) -> SymptomReport:
         patient = authz.patient_for(conn, actor, authz.SYMPTOMS, patient_id)
         when = at or clinic.now()
         raw: dict[str, Any] = {"at": when.isoformat(), "type": "symptoms", "codes": codes,
@@ -147,14 +159,14 @@ def report_symptoms(clinic: Clinic, actor: Actor, patient_id: int, codes: list[s
         # the twin state has the attributes the adapter reads; the dict is the fallback
         context = pump_context_from_twin(state if state is not None
                                          else _triage_state(timeline, projected), when)
-        result = triage(list(codes), list(modifiers or ()), context).as_dict()
-        urgency = str(result["urgency"])
-        summary = {"urgency": urgency, "rank": urgency_code(urgency),
+        result = triage(list(codes), list(modifiers or ()), context)
+        answer = result.as_dict()
+        summary = {"urgency": result.urgency.value, "rank": urgency_code(result.urgency),
                    "at": when.isoformat(), "codes": list(codes),
-                   "actions": result.get("actions"), "advice": result.get("advice")}
+                   "actions": answer["actions"], "advice": answer["advice"]}
         stored = append_in(clinic, conn, actor, patient, event, expected_version,
                            action="symptoms.report", triage=summary)
-        return {"event": stored, "triage": result}
+        return SymptomReport(stored, result)
 
     return clinic.run(actor, "symptoms.report", body, patient_id=patient_id, entity="symptoms")
 

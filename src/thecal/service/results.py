@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from thecal.clinical.alarms import AlarmMeaning
 from thecal.clinical.refill_due import RefillDue
 from thecal.clinical.triage import Urgency
 from thecal.service.actors import Actor
@@ -78,7 +79,21 @@ class Series:
 
 
 @dataclass(frozen=True)
+class ChartSeries:
+    """The lines of a chart's pictures; a series with no points is None."""
+
+    reservoir: Series | None = None  # mL, the twin, continued ahead as a projection
+    daily_dose: Series | None = None  # mcg/day, the programmed schedule
+    ashworth: Series | None = None  # recorded Modified Ashworth grades (1+ at 1.5)
+    penn: Series | None = None  # recorded Penn spasm frequency
+    csf_level: Series | None = None  # ng/mL, the virtual patient: expected, not measured
+    tone: Series | None = None  # expected MAS, the virtual patient
+
+
+@dataclass(frozen=True)
 class PumpHeader:
+    """The pump banner of a patient's pages; the figures are the twin's (None: no pump)."""
+
     patient_id: str
     name: str
     born: date | None
@@ -86,16 +101,16 @@ class PumpHeader:
     pump: str
     catheter: str
     drug: str
-    concentration_mcg_per_ml: float | None
-    daily_dose_mcg: float | None
-    reservoir_ml: float | None
-    reservoir_capacity_ml: float | None
-    low_alarm_ml: float | None
-    next_alarm_at: datetime | None
-    refill_due_by: datetime | None  # an instant, shown as a day in the display zone
-    empty_at: datetime | None
-    mri_flag: str
-    allergies: tuple[str, ...]
+    concentration_mcg_per_ml: float | None = None
+    daily_dose_mcg: float | None = None
+    reservoir_ml: float | None = None
+    reservoir_capacity_ml: float | None = None
+    low_reservoir_alarm_ml: float | None = None
+    low_reservoir_alarm_at: datetime | None = None
+    refill_due_by: datetime | None = None  # an instant, shown as a day in the display zone
+    empty_at: datetime | None = None
+    mri_flag: str = ""
+    allergies: tuple[str, ...] = ()
     alarms_sounding: tuple[str, ...] = ()
     warnings: tuple[Reason, ...] = ()
 
@@ -178,7 +193,7 @@ class RefillProposal:
     program_reasons: tuple[Reason, ...]
     needs_override_reason: bool
     allowed: bool  # False: beyond an absolute bound, cannot be recorded
-    next_alarm_at: datetime | None
+    low_reservoir_alarm_at: datetime | None
     refill_due_by: datetime | None  # an instant, shown as a day in the display zone
     errors: dict[str, str] = field(default_factory=dict)  # form field → message
     # the volume that fills the reservoir to capacity after the withdrawal, and why
@@ -211,7 +226,7 @@ class RefillRecord:
 class ProgramProposal:
     old_program: ProgramSummary
     new_program: ProgramSummary | None
-    step_fraction: float | None
+    change_fraction: float | None
     classification: str  # within-recommended | above-recommended | above-absolute | ...
     needs_override_reason: bool
     allowed: bool
@@ -269,26 +284,20 @@ class Checklist:
 
 @dataclass(frozen=True)
 class TeamMember:
+    """A member of a care team in the clinical vocabulary (``thecal.clinical.care_team``)."""
+
     name: str
-    role: str
+    team_role: str
+    title: str
     contact: str = ""
-    responsibilities: str = ""
-
-
-@dataclass(frozen=True)
-class AlarmMeaning:
-    sound: str  # "single tone" | "two-tone"
-    means: tuple[str, ...]
-    what_to_do: tuple[str, ...]
-    urgency: Urgency
-    source: str = ""
+    responsibilities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class MyPump:
     header: PumpHeader
     days_of_drug_left: float | None
-    alarms: tuple[AlarmMeaning, ...]
+    alarms: tuple[AlarmMeaning, ...]  # thecal.clinical.alarms: what each alarm sound means
     clinic_phone: str = ""
     # the refill-due date at this moment: overdue, due today or due (clinical.refill_due)
     refill_due: RefillDue | None = None
@@ -306,3 +315,12 @@ class ImplantCard:
     clinic: str
     clinic_phone: str
     warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PatientHome:
+    """Everything a patient's (or caregiver's) home pages show."""
+
+    pump: MyPump
+    card: ImplantCard | None  # None before the implant
+    recovery: Checklist  # the calendar of refill dates: thecal.service.calendar

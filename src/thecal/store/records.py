@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
-from thecal.store.tables import care_team, caregiver_links, implants, patients, sites, users
+from thecal.store.tables import care_team, caregiver_links, events, implants, patients, sites, users
 
 Row = dict[str, Any]
 
@@ -188,3 +188,15 @@ def update_implant(conn: Connection, patient_id: int, event_id: str | None,
         (r for r in rows if r["event_id"] == event_id), None)
     if row is not None and values:
         conn.execute(update(implants).where(implants.c.id == row["id"]).values(**values))
+
+
+def symptom_reports_since(conn: Connection, visible: Any, since: datetime, limit: int
+                          ) -> list[Row]:
+    """The newest symptom reports (``symptoms`` events) of the visible patients since ``since``,
+    each with the patient's ``display_name``."""
+    stmt = (select(events.c.patient_id, events.c.event_id, events.c.at, events.c.author,
+                   events.c.data, patients.c.display_name)
+            .select_from(events.join(patients, patients.c.id == events.c.patient_id))
+            .where(events.c.type == "symptoms", events.c.at >= since, visible)
+            .order_by(events.c.at.desc()).limit(limit))
+    return [dict(r) for r in conn.execute(stmt).mappings()]

@@ -204,7 +204,8 @@ def _timeline(request: Request, user: User, patient_id: str) -> TimelinePage:
 
 
 def _zone(request: Request, user: User, patient_id: str) -> ZoneInfo:
-    name = pages.display_timezone(clinic_of(request), user, patient_id)
+    name = service.display_timezone(clinic_of(request), user.actor,
+                                    pages.patient_id_of(patient_id))
     request.state.display_zone = name
     return ZoneInfo(name)
 
