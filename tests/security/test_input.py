@@ -138,12 +138,15 @@ def test_control_characters_refused_in_site_settings(client: TestClient, tokens:
 
 def test_a_lone_cr_never_reaches_an_ics_line() -> None:
     """Second line of defence behind the settings check: the calendar escapes CR too."""
-    from datetime import UTC, datetime
+    from datetime import UTC, date, datetime
 
-    from thecal.service.results import Appointment
+    from thecal.clinical.refill_due import refill_due_state
+    from thecal.service.calendar import CalendarFeed, RefillDueItem
     from thecal.web.ics import calendar
 
     at = datetime(2026, 3, 1, 9, tzinfo=UTC)
-    text = calendar([Appointment("u1", at, at, "Refill", location="room 2\rX-EVIL:1",
-                                 description="call\r\nus")], stamp=at)
+    due = refill_due_state(datetime(2026, 3, 20, 9, tzinfo=UTC), at, UTC)
+    feed = CalendarFeed(1, 1, "UTC", "call\r\nus", "room 2\rX-EVIL:1", at,
+                        RefillDueItem("u1", due, date(2026, 3, 20), ()))
+    text = calendar(feed).decode("utf-8")
     assert "\rX-EVIL" not in text and all(line.count("\r") == 0 for line in text.split("\r\n"))

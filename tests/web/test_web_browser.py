@@ -38,7 +38,7 @@ def _open_patient(page: Any, name: str) -> str:
     ("demo-clinician", "/clinic", "Worklist"),
     ("demo-nurse", "/clinic", "Worklist"),
     ("demo-patient", f"/my/{LINKED_PATIENT}", "My pump"),
-    ("demo-caregiver", f"/my/{LINKED_PATIENT}", "My pump"),
+    ("demo-caregiver", f"/my/{LINKED_PATIENT}", "Anna Adler's pump"),  # the patient's name
 ])
 def test_sign_in_each_role(page: Any, username: str, home: str, heading: str) -> None:
     sign_in(page, username)

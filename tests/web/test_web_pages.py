@@ -214,18 +214,22 @@ def test_appointments_ics(client: TestClient) -> None:
     assert "attachment" in response.headers["content-disposition"]
     body = response.text
     assert body.startswith("BEGIN:VCALENDAR\r\n") and body.endswith("END:VCALENDAR\r\n")
-    assert "SUMMARY:Baclofen pump refill due" in body
+    assert "SUMMARY:Baclofen pump refill OVERDUE" in body
     assert "LOCATION:Demo ITB clinic\\, neurology outpatients\\, room 2" in body
 
 
 def test_ics_folds_long_lines() -> None:
-    from datetime import UTC, datetime
+    from datetime import UTC, date, datetime
 
-    from thecal.service.results import Appointment
+    from thecal.clinical.refill_due import refill_due_state
+    from thecal.service.calendar import CalendarFeed, RefillDueItem
 
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    text = calendar([Appointment("u", at, at, "x" * 200)], stamp=at)
-    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    due = refill_due_state(datetime(2026, 2, 1, tzinfo=UTC), at, UTC)
+    feed = CalendarFeed(1, 1, "UTC", "", "x" * 200, at,
+                        RefillDueItem("u", due, date(2026, 2, 1), ()))
+    text = calendar(feed)
+    assert all(len(line) <= 75 for line in text.split(b"\r\n"))
 
 
 def test_static_assets_served_locally(client: TestClient) -> None:

@@ -101,5 +101,8 @@ def test_staff_see_the_site_zone_patients_their_own(client: TestClient,
 def test_ics_keeps_utc(client: TestClient) -> None:
     signed_in(client, "demo-patient")
     body = client.get(f"/my/{LINKED_PATIENT}/appointments.ics").text
-    starts = re.findall(r"^DTSTART:(\S+)\r$", body, flags=re.M)
-    assert starts and all(re.fullmatch(r"\d{8}T\d{6}Z", s) for s in starts)
+    # the refill-due item is all-day (a calendar day, no zone); every instant (DTSTAMP, a
+    # reminder, a booked appointment) is written in UTC
+    assert re.findall(r"^DTSTART;VALUE=DATE:\d{8}\r$", body, flags=re.M)
+    stamps = re.findall(r"^(?:DTSTAMP|TRIGGER[^:]*|DTSTART):(\S+)\r$", body, flags=re.M)
+    assert stamps and all(re.fullmatch(r"\d{8}T\d{6}Z", s) for s in stamps)

@@ -41,6 +41,9 @@ SITE_SETTINGS: Final = {
     # username: the case lands in the inbox under their name; and an address for the e-mail)
     "on_call_user": "",
     "on_call_email": "",
+    # the patient's calendar feed: reminders this many days before the refill-due date and
+    # each booked appointment (comma-separated whole days, thecal.service.calendar)
+    "calendar_reminder_days": "7,1",
     # patients (and caregivers) may choose their own refill slot within their window
     "patients_choose_slot": False,
     # the twin (docs/twin.md): how long a SynchroMed waits after an MRI before delivering
@@ -115,6 +118,10 @@ def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
                              where=f"settings.{key}", fix="remove line breaks and tabs")
         elif key == "timezone":
             value = check_timezone(value, where=f"settings.{key}")
+        elif key == "calendar_reminder_days":
+            from thecal.service.calendar import parse_reminder_days
+
+            value = ",".join(str(d) for d in parse_reminder_days(value, where=f"settings.{key}"))
         elif key in TWIN_SETTING_KINDS and value and value != "worst":
             kind = TWIN_SETTING_KINDS[key]
             try:

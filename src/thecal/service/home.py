@@ -1,14 +1,16 @@
 """The patient's and caregiver's view of their pump: one read, everything the home pages show.
 
 :func:`patient_home` gives the pump summary (next refill date, days of drug left, the
-low-reservoir alarm date), the implant card, the recovery checklist, the refill appointments
-for a calendar and the clinic's contact, as typed results; :func:`alarm_meanings` and
+low-reservoir alarm date, whether the refill is overdue), the implant card, the recovery
+checklist and the clinic's contact, as typed results (the calendar feed:
+:mod:`thecal.service.calendar`); :func:`alarm_meanings` and
 :func:`symptom_vocabulary` are the fixed texts (``thecal.clinical``), no record read.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
@@ -17,19 +19,18 @@ from thecal.clinical.alarms import ALARM_MEANINGS, AlarmMeaning
 from thecal.clinical.procedures import implant_card_warnings
 from thecal.clinical.projection import Projection
 from thecal.clinical.recovery import recovery_checklist
+from thecal.clinical.refill_due import refill_due_state
 from thecal.clinical.symptoms import GROUP_PATIENT_WORDS, GROUPS, SYMPTOMS
 from thecal.errors import CatalogError
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
 from thecal.service.results import (
-    Appointment,
     Checklist,
     ChecklistItem,
     ImplantCard,
     MyPump,
     PatientHome,
-    PumpHeader,
     Symptom,
 )
 from thecal.service.twin import build_timeline, projection_of, twin_settings
@@ -38,8 +39,6 @@ from thecal.store import records
 from thecal.units import format_number
 
 __all__ = ["alarm_meanings", "patient_home", "pump_name", "symptom_vocabulary"]
-
-APPOINTMENT_MINUTES = 30
 
 
 def alarm_meanings() -> tuple[AlarmMeaning, ...]:
@@ -86,7 +85,6 @@ def patient_home(clinic: Clinic, actor: Actor, patient_id: int) -> PatientHome:
     assert isinstance(settings, dict)
     twin = projection_of(build_timeline(patient, rows), now, twin_settings(settings))
     phone = str(settings.get("clinic_phone") or "")
-    location = str(settings.get("clinic_location") or site.get("name") or "")
     last = implants[-1] if implants else None
     card = _card(patient, last, twin, str(site.get("name") or ""), phone)
     header = pump_header(patient, twin, card.pump if card else "—",
@@ -102,9 +100,9 @@ def patient_home(clinic: Clinic, actor: Actor, patient_id: int) -> PatientHome:
             "done" if item.ends is not None and item.ends < now.date() else "todo",
             _span(item.starts, item.ends), item.source)
             for item in recovery_checklist(card.implanted_on))
-    return PatientHome(MyPump(header, days_left, alarm_meanings(), phone), card,
-                       Checklist("Recovery after implant", recovery),
-                       _appointments(header, str(patient["timezone"]), location, phone))
+    due = refill_due_state(header.refill_due_by, now, ZoneInfo(str(patient["timezone"])))
+    return PatientHome(MyPump(header, days_left, alarm_meanings(), phone, due), card,
+                       Checklist("Recovery after implant", recovery))
 
 
 def _card(patient: dict[str, object], last: dict[str, object] | None, twin: Projection | None,
@@ -130,26 +128,3 @@ def _card(patient: dict[str, object], last: dict[str, object] | None, twin: Proj
 def _span(start: date, end: date | None) -> str:
     return f"{start:%-d %b} – {end:%-d %b %Y}" if end else f"from {start:%-d %b %Y}"
 
-
-def _appointments(header: PumpHeader, timezone: str, location: str, phone: str
-                  ) -> tuple[Appointment, ...]:
-    """Calendar entries: the day the refill is due by and the day the alarm is expected."""
-    from zoneinfo import ZoneInfo
-
-    out = []
-    due, alarm = header.refill_due_by, header.low_reservoir_alarm_at
-    call = f" Call {phone} to book." if phone else " Call the clinic to book."
-    minutes = timedelta(minutes=APPOINTMENT_MINUTES)
-    if due is not None:
-        zone = ZoneInfo(timezone)
-        day = due.astimezone(zone).date()
-        start = datetime.combine(day, time(9, 0), tzinfo=zone)
-        out.append(Appointment(f"refill-{header.patient_id}-{day.isoformat()}@thecal", start,
-                               start + minutes, "Baclofen pump refill due", location,
-                               f"The pump must be refilled by {day:%a %-d %b %Y}." + call))
-    if alarm is not None:
-        out.append(Appointment(f"alarm-{header.patient_id}-{alarm.date().isoformat()}@thecal",
-                               alarm, alarm + minutes, "Pump low-medicine alarm expected", "",
-                               "The pump will beep (single tone) around now if it has not "
-                               "been refilled." + call))
-    return tuple(out)

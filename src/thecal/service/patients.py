@@ -40,6 +40,8 @@ from thecal.store import events as event_store
 from thecal.store import records
 from thecal.timeline import (
     ETIOLOGIES,
+    CatheterRevision,
+    Correction,
     Event,
     Implant,
     ReplacePump,
@@ -307,6 +309,7 @@ def append_in(clinic: Clinic, conn: Connection, actor: Actor, patient: dict[str,
                             catheter_model=catheter.model if catheter else None,
                             catheter_length_cm=catheter.length_cm if catheter else None,
                             implanted_at=event.at)
+    _keep_implant_rows(conn, patient_id, event)
     previous = event_store.get_projection(conn, patient_id)
     urgency = int(previous["triage_urgency"]) if previous else 0
     triage_at = previous["triage_at"] if previous else None
@@ -322,6 +325,31 @@ def append_in(clinic: Clinic, conn: Connection, actor: Actor, patient: dict[str,
                  patient_id=patient_id, event_id=str(event.id), field=event.type,
                  new_value=data, reason=event.reason, **(extra_audit or {}))
     return {**data, "seq": seq, "recorded_at": now.isoformat()}
+
+
+def _keep_implant_rows(conn: Connection, patient_id: int, event: Event) -> None:
+    """The implants table follows a catheter revision, a pump replacement (same catheter)
+    and a corrected implant, pump replacement or catheter revision (the chart header and the
+    implant card read it)."""
+    target = event.event if isinstance(event, Correction) else event
+    corrects = event.corrects if isinstance(event, Correction) else None
+    if isinstance(target, CatheterRevision) and target.catheter is not None:
+        records.update_implant(conn, patient_id, None, catheter_model=target.catheter.model,
+                               catheter_length_cm=target.catheter.length_cm)
+    elif isinstance(event, ReplacePump):
+        # a new pump on the same catheter: the row just added carries the catheter on
+        rows = records.implants_of(conn, patient_id)
+        if len(rows) >= 2 and rows[-1]["catheter_model"] is None:
+            records.update_implant(conn, patient_id, None,
+                                   catheter_model=rows[-2]["catheter_model"],
+                                   catheter_length_cm=rows[-2]["catheter_length_cm"])
+    elif corrects and isinstance(target, Implant | ReplacePump):
+        values: dict[str, Any] = {"pump_model": target.pump, "pump_serial": target.serial,
+                                  "implanted_at": target.at}
+        if isinstance(target, Implant) and target.catheter is not None:
+            values.update(catheter_model=target.catheter.model,
+                          catheter_length_cm=target.catheter.length_cm)
+        records.update_implant(conn, patient_id, corrects, **values)
 
 
 def digest_of(action: str, payload: Any, *, exclude: tuple[str, ...] = ()) -> str:

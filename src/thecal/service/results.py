@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from thecal.clinical.alarms import AlarmMeaning
+from thecal.clinical.refill_due import RefillDue
 from thecal.clinical.triage import Urgency
 from thecal.service.actors import Actor
 
@@ -320,16 +321,8 @@ class MyPump:
     days_of_drug_left: float | None
     alarms: tuple[AlarmMeaning, ...]  # thecal.clinical.alarms: what each alarm sound means
     clinic_phone: str = ""
-
-
-@dataclass(frozen=True)
-class Appointment:
-    uid: str
-    starts_at: datetime
-    ends_at: datetime
-    title: str
-    location: str = ""
-    description: str = ""
+    # the refill-due date at this moment: overdue, due today or due (clinical.refill_due)
+    refill_due: RefillDue | None = None
 
 
 @dataclass(frozen=True)
@@ -352,5 +345,4 @@ class PatientHome:
 
     pump: MyPump
     card: ImplantCard | None  # None before the implant
-    recovery: Checklist
-    appointments: tuple[Appointment, ...]
+    recovery: Checklist  # the calendar of refill dates: thecal.service.calendar

@@ -179,6 +179,17 @@ def implants_of(conn: Connection, patient_id: int) -> list[Row]:
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
+def update_implant(conn: Connection, patient_id: int, event_id: str | None,
+                   **values: Any) -> None:
+    """Change the implant row of ``event_id`` (None: the latest implant) — a corrected implant
+    or pump replacement, or a catheter revision (the events stay as they were appended)."""
+    rows = implants_of(conn, patient_id)
+    row = (rows[-1] if rows else None) if event_id is None else next(
+        (r for r in rows if r["event_id"] == event_id), None)
+    if row is not None and values:
+        conn.execute(update(implants).where(implants.c.id == row["id"]).values(**values))
+
+
 def symptom_reports_since(conn: Connection, visible: Any, since: datetime, limit: int
                           ) -> list[Row]:
     """The newest symptom reports (``symptoms`` events) of the visible patients since ``since``,

@@ -1,12 +1,10 @@
 """The patient's and caregiver's pages: my pump, report symptoms, recovery, implant card,
-refill appointments (.ics) and the care team.
+and the care team (the calendar: :mod:`thecal.web.calendar`).
 
 A patient or caregiver sees only the patients linked to their login; the service checks again.
 """
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -14,7 +12,6 @@ from fastapi.responses import Response
 from thecal import service
 from thecal.errors import InputError, NotFoundError
 from thecal.service import Actor, PatientHome, pages
-from thecal.web.ics import calendar
 from thecal.web.rendering import render
 from thecal.web.security import PageRoute, check_csrf, clinic_of, require_own_patient
 
@@ -29,7 +26,8 @@ def _home(request: Request, actor: Actor, patient_id: str) -> PatientHome:
 def my_pump(request: Request, patient_id: str) -> Response:
     user = require_own_patient(request, patient_id)
     pump = _home(request, user.actor, patient_id).pump
-    return render(request, "home/pump.html", {"title": "My pump", "m": pump,
+    title = "My pump" if user.role == "patient" else f"{pump.header.name}'s pump"
+    return render(request, "home/pump.html", {"title": title, "m": pump,
                                               "h": pump.header})
 
 
@@ -85,15 +83,6 @@ def implant_card(request: Request, patient_id: str) -> Response:
     if card is None:
         raise NotFoundError("no implant on record yet", fix="ask the clinic")
     return render(request, "home/card.html", {"title": "Implant card", "card": card})
-
-
-@router.get("/{patient_id}/appointments.ics")
-def appointments_ics(request: Request, patient_id: str) -> Response:
-    user = require_own_patient(request, patient_id)
-    appointments = _home(request, user.actor, patient_id).appointments
-    body = calendar(appointments, stamp=datetime.now(UTC))
-    return Response(body, media_type="text/calendar; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="thecal-refills.ics"'})
 
 
 @router.get("/{patient_id}/team")
