@@ -69,10 +69,14 @@ Therapy (propose, then record/confirm)::
         # empty / refill-due dates, concentration_change, needs_second_clinician
     record_refill(clinic, actor, patient_id, withdrawn=..., added=..., concentration=...,
                   expected_version=..., password=None, reason=None, at=None) -> dict
-        # {"status": "recorded", "event": {...}} or, when the site requires a second
-        # clinician for a concentration change, {"status": "awaiting-confirmation",
-        # "pending_id": ...}; a concentration change needs the password again
-    confirm_pending(clinic, actor, pending_id, password) -> dict   # second clinician
+        # {"status": "recorded", "event": {...}}; the event is always recorded at once, and
+        # when the site requires a second signer for a concentration change the status is
+        # "awaiting-confirmation" with "pending_id" too; a concentration change needs the
+        # password again; drug=DrugDetails(lot, expiry, compounded, pharmacy) is required
+    confirm_pending(clinic, actor, pending_id, password) -> RefillOutcome   # second signer
+    reject_pending(clinic, actor, pending_id, password, reason=..., corrective_action=...)
+    open_confirmations(clinic, actor, patient_id=None) -> list[Confirmation]  # escalates
+    escalate_overdue(clinic) -> list[int]   # past their time: escalated once, on-call e-mailed
     propose_program_change(clinic, actor, patient_id, program: dict, expected_version,
                            reason=None) -> dict
         # old/new side by side with 24-h totals, guardrail results, "confirmation_token"
@@ -165,6 +169,7 @@ from thecal.service.auth import (
 from thecal.service.clinic import Clinic
 from thecal.service.clock import Clock, FrozenClock, SystemClock
 from thecal.service.errors import AuthenticationError, ThrottledError
+from thecal.service.escalation import Confirmation, escalate_overdue, open_confirmations
 from thecal.service.home import alarm_meanings, patient_home, symptom_vocabulary
 from thecal.service.measurements import InterrogationOutcome, record_interrogation
 from thecal.service.patients import (
@@ -183,12 +188,14 @@ from thecal.service.patients import (
 )
 from thecal.service.settings import Settings
 from thecal.service.therapy import (
+    DrugDetails,
     check_program_change,
     confirm_pending,
     confirm_program_change,
     propose_program_change,
     propose_refill,
     record_refill,
+    reject_pending,
 )
 from thecal.service.views import (
     chart_series,
@@ -211,6 +218,8 @@ __all__ = [
     "Chart",
     "Clinic",
     "Clock",
+    "Confirmation",
+    "DrugDetails",
     "FrozenClock",
     "InterrogationOutcome",
     "LoginResult",
@@ -240,6 +249,7 @@ __all__ = [
     "display_timezone",
     "eligibility",
     "eligibility_checklist",
+    "escalate_overdue",
     "formulary",
     "get_patient",
     "import_events",
@@ -250,6 +260,7 @@ __all__ = [
     "list_users",
     "login",
     "logout",
+    "open_confirmations",
     "patient_care_team",
     "patient_chart",
     "patient_home",
@@ -260,6 +271,7 @@ __all__ = [
     "record_interrogation",
     "record_refill",
     "refill_record",
+    "reject_pending",
     "report_symptoms",
     "revoke_api_token",
     "screening_checklist",

@@ -33,4 +33,9 @@ class Settings:
     api_token_lifetime: timedelta = API_TOKEN_LIFETIME
     login_window: timedelta = LOGIN_WINDOW
     login_max_failures: int = LOGIN_MAX_FAILURES
-    pending_lifetime: timedelta = PENDING_LIFETIME
+    pending_lifetime: timedelta = PENDING_LIFETIME  # a second signature before escalation
+    # the mail server for notices (None: nothing is e-mailed, the inbox still shows it);
+    # the on-call clinician's address is the site setting ``oncall_email``
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    mail_from: str = "thecal@localhost"
