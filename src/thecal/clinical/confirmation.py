@@ -21,9 +21,18 @@ from typing import Any, Final, Literal
 
 from thecal.limits import Reason, Severity
 
-__all__ = ["ESCALATE_AFTER", "SECOND_SIGNER_ROLES", "SECOND_SIGNER_SETTING",
-           "ConfirmationState", "confirmation_state", "second_signer_refusal",
-           "second_signer_roles"]
+__all__ = [
+    "ESCALATED_WEIGHT",
+    "ESCALATE_AFTER",
+    "SECOND_SIGNER_ROLES",
+    "SECOND_SIGNER_SETTING",
+    "WAITING_WEIGHT",
+    "ConfirmationState",
+    "confirmation_state",
+    "second_signer_refusal",
+    "second_signer_roles",
+    "worklist_weight",
+]
 
 SECOND_SIGNER_SETTING: Final = "second_signer_roles"
 # the default: a physician or an ITB nurse (PR-5, two-person verification; ISMP practice)
@@ -40,6 +49,8 @@ Status = Literal["waiting", "escalated"]
 def second_signer_roles(site_settings: Mapping[str, Any] | None) -> tuple[str, ...]:
     """The roles a site lets sign second (its setting, else :data:`SECOND_SIGNER_ROLES`)."""
     value = (site_settings or {}).get(SECOND_SIGNER_SETTING)
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
     if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
         return tuple(value)
     return SECOND_SIGNER_ROLES
@@ -78,6 +89,18 @@ class ConfirmationState:
     @property
     def escalated(self) -> bool:
         return self.status == "escalated"
+
+
+# ASSUMED (a thecal convention like the other worklist weights): an escalated confirmation is
+# listed above everything else (the pump already holds an unconfirmed strength); a waiting
+# one with the refills due soon.
+ESCALATED_WEIGHT: Final = 110
+WAITING_WEIGHT: Final = 45
+
+
+def worklist_weight(state: ConfirmationState) -> int:
+    """The worklist weight of a patient's open confirmation."""
+    return ESCALATED_WEIGHT if state.escalated else WAITING_WEIGHT
 
 
 def _minutes(delta: timedelta) -> str:

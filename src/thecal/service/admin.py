@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from thecal.clinical.care_team import ROLES as CARE_TEAM_ROLES
 from thecal.errors import ConflictError, InputError, NotFoundError
 from thecal.service import authz, passwords
-from thecal.service.actors import ROLES, SYSTEM, Actor
+from thecal.service.actors import ROLES, STAFF_ROLES, SYSTEM, Actor
 from thecal.service.clinic import Clinic
 from thecal.store import records
 
@@ -27,6 +27,12 @@ SITE_SETTINGS: Final = {
     "clinic_location": "",
     # the clinic's local time (IANA): the clinic pages show every date and time in it
     "timezone": "UTC",
+    # issue 11: who may sign second (comma-separated roles: clinician = physician, nurse =
+    # ITB nurse, pharmacist), the on-call clinician told of an overdue confirmation, and the
+    # absolute titration step as a multiple of the recommended one (thecal.clinical.program)
+    "second_signer_roles": "clinician, nurse",
+    "oncall_email": "",
+    "titration_absolute_step_multiple": "2",
 }
 # The roles a member of staff holds on a patient's care team: the clinical vocabulary
 # (thecal.clinical.care_team), less the roles that are not clinical staff.
@@ -50,6 +56,19 @@ def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
                              where=f"settings.{key}")
         elif key == "timezone":
             value = check_timezone(value, where=f"settings.{key}")
+        elif key == "second_signer_roles":
+            roles = [r.strip() for r in value.split(",") if r.strip()]
+            if not roles or any(r not in STAFF_ROLES for r in roles):
+                raise InputError(f"{value!r} must list staff roles", where=f"settings.{key}",
+                                 fix=f"e.g. 'clinician, nurse' (from {', '.join(sorted(STAFF_ROLES))})")
+        elif key == "titration_absolute_step_multiple":
+            try:
+                ok = 1.0 <= float(value) <= 10.0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise InputError(f"{value!r} must be a number from 1 to 10",
+                                 where=f"settings.{key}", fix="e.g. 2 (twice the recommended step)")
         merged[key] = value
     return merged
 

@@ -646,6 +646,15 @@ def _program_event(actor: Actor, at: datetime, program: Any, reason: str | None)
     return event
 
 
+def _step_multiple(value: Any) -> float:
+    """The site's absolute-step multiple (text or number), else the default."""
+    try:
+        multiple = float(value)
+    except (TypeError, ValueError):
+        return ABSOLUTE_STEP_MULTIPLE
+    return multiple if multiple >= 1 else ABSOLUTE_STEP_MULTIPLE
+
+
 def _program_analysis(patient: dict[str, Any], timeline: Timeline, event: Program, *,
                       refuse_absolute: bool = True, concentration: float | None = None
                       ) -> dict[str, Any]:
@@ -665,8 +674,7 @@ def _program_analysis(patient: dict[str, Any], timeline: Timeline, event: Progra
         old, event, concentration_mcg_per_ml=float(conc) if conc else None,
         etiology=patient["etiology"], age_years=timeline.patient.age_years(event.at),
         hours_since_last_change=(event.at - last).total_seconds() / 3600 if last else None,
-        absolute_step_multiple=(float(multiple) if isinstance(multiple, int | float)
-                                and multiple >= 1 else ABSOLUTE_STEP_MULTIPLE))
+        absolute_step_multiple=_step_multiple(multiple))
     if assessment.decision == "refused" and refuse_absolute:
         if assessment.classification in (Classification.ABOVE_ABSOLUTE,
                                          Classification.BELOW_ABSOLUTE):
