@@ -9,6 +9,7 @@ urgencies, words and reasons come from the use cases (and through them from
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -179,15 +180,39 @@ def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False
                                   _event_words(e), str(e.get("by") or ""),
                                   str(e.get("id") or ""))
                      for e in chart.events if _dt(e.get("at")))
-    pending = tuple(PendingItem(str(p["id"]), str(p["kind"]), str(p.get("summary") or ""),
-                                str(p.get("proposed_by") or ""), _dt(p.get("expires_at")))
-                    for p in chart.pending)
+    pending = tuple(_pending_item(c) for c in
+                    service.open_confirmations(clinic, user.actor, patient_id=_pid(patient_id)))
+    if pending:
+        header = replace(header, concentration_pending=(
+            "awaiting a second signature" if pending[0].status == "waiting"
+            else "second signature overdue (escalated)"))
     if not with_series:
         return Chart(header, timeline, pending=pending)
     s = service.chart_series(clinic, user.actor, _pid(patient_id))
     return Chart(header, timeline, _series(s.get("reservoir")), _series(s.get("daily_dose")),
                  _series(s.get("ashworth")), _series(s.get("penn")),
                  _series(s.get("csf_level")), _series(s.get("tone")), pending)
+
+def _pending_item(c: service.Confirmation) -> PendingItem:
+    return PendingItem(str(c.pending_id), "refill", c.summary, c.entered_by, c.state.due_at,
+                       c.state.status, c.state.reason.message, c.event_id, c.notify_detail,
+                       str(c.patient_id), c.patient_name)
+
+
+def confirmations(clinic: Clinic, user: User) -> Sequence[PendingItem]:
+    """Every open confirmation the user may see, escalated first (the inbox)."""
+    return [_pending_item(c) for c in service.open_confirmations(clinic, user.actor)]
+
+
+def reject_refill(clinic: Clinic, user: User, pending_id: str, password: str, reason: str,
+                  corrective_action: str) -> None:
+    try:
+        pid = int(pending_id)
+    except ValueError:
+        raise NotFoundError(f"no confirmation {pending_id!r}") from None
+    service.reject_pending(clinic, user.actor, pid, password, reason=reason,
+                           corrective_action=corrective_action)
+
 
 def formulary(clinic: Clinic, user: User) -> Sequence[Concentration]:
     return [Concentration(float(f["concentration_mcg_per_ml"]), str(f["label"]))

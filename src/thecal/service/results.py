@@ -97,6 +97,8 @@ class PumpHeader:
     allergies: tuple[str, ...]
     alarms_sounding: tuple[str, ...] = ()
     warnings: tuple[Reason, ...] = ()
+    # the strength in the pump waits for a second signature (issue 11): "" when none waits
+    concentration_pending: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,14 @@ class PendingItem:
     pending_id: str
     kind: str
     summary: str
-    proposed_by: str
-    expires_at: datetime | None
+    proposed_by: str  # the display name of who entered it
+    expires_at: datetime | None  # when it escalates (it never expires)
+    status: str = "waiting"  # waiting | escalated
+    reason: str = ""  # "…: second confirmation overdue by 20 min (escalated)"
+    event_id: str = ""  # the refill already recorded
+    notify_detail: str = ""  # whom the escalation told, and how
+    patient_id: str = ""
+    patient_name: str = ""
 
 
 @dataclass(frozen=True)

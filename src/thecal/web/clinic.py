@@ -255,16 +255,17 @@ def refill_summary(request: Request, patient_id: str, event_id: str) -> Response
 
 
 def _pending_page(request: Request, patient_id: str, pending_id: str,
-                  errors: dict[str, str], status_code: int = 200) -> Response:
+                  errors: dict[str, str], status_code: int = 200,
+                  values: dict[str, str] | None = None) -> Response:
     user = require_clinician(request)
     chart = pages.chart(clinic_of(request), user, patient_id)
     item = next((p for p in chart.pending if p.pending_id == pending_id), None)
     if item is None:
-        raise NotFoundError("this confirmation is no longer open (decided or expired)",
-                            fix="open the patient's chart")
+        raise NotFoundError("this confirmation was already decided",
+                            fix="open the patient's chart: the decision is on the timeline")
     return render(request, "clinic/pending.html", {
-        "title": f"Confirm refill · {chart.header.name}", "h": chart.header, "item": item,
-        "errors": errors}, status_code=status_code)
+        "title": f"Second signature · {chart.header.name}", "h": chart.header, "item": item,
+        "errors": errors, "values": values or {}}, status_code=status_code)
 
 
 @router.get("/patients/{patient_id}/pending/{pending_id}")
@@ -285,6 +286,23 @@ def pending_confirm(request: Request, patient_id: str, pending_id: str, csrf_tok
                              status_code=422)
     return RedirectResponse(f"/clinic/patients/{patient_id}/refills/{record.event_id}",
                             status_code=303)
+
+
+@router.post("/patients/{patient_id}/pending/{pending_id}/reject")
+def pending_reject(request: Request, patient_id: str, pending_id: str, csrf_token: Text = "",
+                   password: Text = "", reason: Text = "", corrective_action: Text = ""
+                   ) -> Response:
+    """A second signer rejects it: the reason and the corrective action go on the record."""
+    user = require_clinician(request)
+    check_csrf(request, csrf_token)
+    values = {"reason": reason, "corrective_action": corrective_action}
+    try:
+        pages.reject_refill(clinic_of(request), user, pending_id, password, reason,
+                            corrective_action)
+    except (InputError, PermissionDeniedError) as exc:
+        return _pending_page(request, patient_id, pending_id, {"reject": exc.one_line()},
+                             status_code=422, values=values)
+    return RedirectResponse(f"/clinic/patients/{patient_id}?saved=rejection", status_code=303)
 
 
 # --- program change -------------------------------------------------------------------------
@@ -402,7 +420,9 @@ async def assessment_send(request: Request, patient_id: str) -> Response:
 def triage_inbox(request: Request) -> Response:
     user = require_clinician(request)
     items = pages.triage_inbox(clinic_of(request), user)
-    return render(request, "clinic/triage.html", {"title": "Triage inbox", "items": items})
+    return render(request, "clinic/triage.html", {
+        "title": "Triage inbox", "items": items,
+        "confirmations": pages.confirmations(clinic_of(request), user)})
 
 
 def _checklist_page(request: Request, patient_id: str, which: str,
