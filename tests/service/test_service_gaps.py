@@ -28,7 +28,9 @@ def test_refill_suggests_filling_to_capacity(world: World, shortfall: float) -> 
                                     withdrawn=f"{withdrawn:g} mL", added="0 mL",
                                     concentration="500 mcg/mL")
     capacity = result.capacity_ml
-    remaining = max(0.0, expected - withdrawn)
+    # A refill is a measurement (issue 9): the reservoir was drained, whatever the shortfall,
+    # so nothing stays and the suggestion fills it to capacity.
+    remaining = 0.0
     assert result.filling.remaining_ml == pytest.approx(remaining)
     assert result.filling.suggested_added_ml == pytest.approx(
         math.floor((capacity - remaining) * 10 + 1e-9) / 10)
@@ -91,15 +93,19 @@ def test_refill_proposal_warns_when_the_residual_mixes_with_a_new_strength(world
                                    added="0 mL", concentration="500 mcg/mL")
     expected = first.expected_residual_ml
     assert expected > 1.0
-    # nothing withdrawn, a stronger drug added: the pump, told 2000, holds a weaker mixture
+    # an aspiration said to be incomplete, the whole expected residual left, a stronger drug
+    # added: the pump, told 2000, holds a weaker mixture
     mixed = service.propose_refill(world.clinic, nurse, world.patient_a, withdrawn="0 mL",
-                                   added="5 mL", concentration="2000 mcg/mL")
+                                   added="5 mL", concentration="2000 mcg/mL",
+                                   aspiration="incomplete",
+                                   estimated_residual=f"{expected:.3f} mL")
     mixing = mixed.mixing
-    want = (expected * 500 + 5 * 2000) / (expected + 5)
+    left = round(expected, 3)
+    want = (left * 500 + 5 * 2000) / (left + 5)
     assert mixing is not None
     assert mixing.mixed_concentration_mcg_per_ml == pytest.approx(want)
     assert mixing.flagged and mixing.reasons[0].code == "refill-concentration-mixed"
+    # a drained reservoir (a refill is a measurement) leaves nothing to mix
     clean = service.propose_refill(world.clinic, nurse, world.patient_a,
-                                   withdrawn=f"{expected:.3f} mL", added="5 mL",
-                                   concentration="2000 mcg/mL")
-    assert clean.mixing is not None and not clean.mixing.flagged
+                                   withdrawn="0 mL", added="5 mL", concentration="2000 mcg/mL")
+    assert clean.mixing is None

@@ -291,3 +291,40 @@ def test_eligibility_answers_reach_the_rule(client: TestClient) -> None:
 
 def test_chart_svg_without_data() -> None:
     assert "No data yet" in line_chart([None], title="x")
+
+
+def test_refill_short_aspiration_filled_to_full_with_pump_readings(client: TestClient,
+                                                                   clinic: Clinic) -> None:
+    # Issue 9: drain 3 mL less than the pump calculates and fill the reservoir to full, in one
+    # pass through the steps; the pump's readings before and after are recorded as
+    # interrogations; the discrepancy is shown and which volume to enter into the programmer.
+    signed_in(client, "demo-nurse")
+    page = client.get(f"/clinic/patients/{OTHER}/refill").text
+    token = csrf_of(client, f"/clinic/patients/{OTHER}/refill")
+    expected = _expected_residual(page)
+    dose = re.search(r'name="daily_dose" value="([^"]+)"', page)
+    assert dose
+    withdrawn = f"{max(expected - 3, 0.0):.2f} mL"
+    drug = client.post(f"/clinic/patients/{OTHER}/refill", data={
+        "csrf_token": token, "step": "discrepancy", "withdrawn": withdrawn,
+        "discrepancy_explanation": "needle placement checked", "daily_dose": dose.group(1),
+        "pump_reading_before": f"{expected:.2f} mL"}).text
+    assert 'id="concentration"' in drug
+    conc = re.search(r'<option value="([0-9]+ mcg/mL)" selected', drug)
+    capacity = re.search(r"Reservoir capacity: ([0-9.]+) mL", drug)
+    assert conc and capacity
+    data = {"csrf_token": token, "withdrawn": withdrawn,
+            "discrepancy_explanation": "needle placement checked",
+            "concentration": conc.group(1), "added": f"{capacity.group(1)} mL",
+            "daily_dose": dose.group(1), "pump_reading_before": f"{expected:.2f} mL",
+            "step": "program"}
+    confirm = client.post(f"/clinic/patients/{OTHER}/refill", data=data).text
+    assert "enter " + capacity.group(1) in confirm and "into the programmer" in confirm
+    assert "measurement" in client.post(f"/clinic/patients/{OTHER}/refill", data={
+        **data, "step": "residual"}).text
+    before = _version(clinic, OTHER)
+    response = client.post(f"/clinic/patients/{OTHER}/refill", data={
+        **data, "step": "confirm", "pump_reading_after": f"{capacity.group(1)} mL",
+        "password": "demo-nurse-pass-2026"}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert _version(clinic, OTHER) == before + 3  # interrogation, refill, interrogation

@@ -16,7 +16,7 @@ from typing import Any
 from thecal import service
 from thecal.clinical.assessment import MUSCLE_GROUPS
 from thecal.clinical.dose import rate_ml_per_day
-from thecal.clinical.refill import bridge_bolus_words, fill_volume_words
+from thecal.clinical.refill import bridge_bolus_words, fill_volume_words, programmer_volume_words
 from thecal.clinical.triage import Urgency
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
 from thecal.limits import Reason as RuleReason
@@ -263,11 +263,22 @@ def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInpu
     chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
     header = _header(chart)
     kw = _refill_kwargs(entry, header)
+    version = chart.version
+    if entry.pump_reading_before:
+        # The interrogation before the refill: the pump's reading is a measurement.
+        service.record_interrogation(clinic, user.actor, _pid(patient_id),
+                                     readings={"reservoir": entry.pump_reading_before},
+                                     expected_version=version)
+        version += 1
     result = service.record_refill(
         clinic, user.actor, _pid(patient_id), withdrawn=kw["withdrawn"],
-        added=kw["added"], concentration=kw["concentration"], expected_version=chart.version, password=password,
+        added=kw["added"], concentration=kw["concentration"], expected_version=version, password=password,
         reason=entry.discrepancy_explanation or None)
     assert result.proposal is not None
+    if entry.pump_reading_after and result.status == "recorded":
+        service.record_interrogation(clinic, user.actor, _pid(patient_id),
+                                     readings={"reservoir": entry.pump_reading_after},
+                                     expected_version=version + 1)
     proposal = _refill_from(result.proposal, header, entry, None)
     event_id = str(result.event["id"]) if result.event else str(result.pending_id or "")
     return RefillRecord(event_id, patient_id, header.name, result.proposal.at,
@@ -535,6 +546,7 @@ def _refill_from(result: RefillAnalysis, header: PumpHeader, entry: RefillInput,
             program_reasons = (Reason("absolute", program.refusal, "", "danger"),
                                *program_reasons)
     mixing = result.mixing
+    views = result.views_before
     return RefillProposal(
         result.expected_residual_ml, result.withdrawn_ml if entry.withdrawn else None,
         result.discrepancy and bool(entry.withdrawn),
@@ -546,4 +558,8 @@ def _refill_from(result: RefillAnalysis, header: PumpHeader, entry: RefillInput,
         result.low_reservoir_alarm_at, result.refill_due_by, errors,
         result.filling.suggested_added_ml if entry.withdrawn else None,
         fill_volume_words(result.filling, result.capacity_ml) if entry.withdrawn else "",
-        _reasons(mixing.reasons) if entry.withdrawn and entry.added and mixing else ())
+        _reasons(mixing.reasons) if entry.withdrawn and entry.added and mixing else (),
+        views.pump_calculated_ml if views else None, views.estimate_ml if views else None,
+        views.physical_ml if views else None, result.views_differ,
+        result.unaccounted_ml if entry.withdrawn else 0.0,
+        programmer_volume_words(result.programmer_reservoir_ml) if entry.added else "")

@@ -160,6 +160,9 @@ class RefillInput:
     bridge_bolus_confirmed: bool = False
     daily_dose: str = ""
     override_reason: str = ""
+    # the pump's own reservoir reading from the programmer, before and after (interrogations)
+    pump_reading_before: str = ""
+    pump_reading_after: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,13 @@ class RefillProposal:
     suggested_added: str = ""
     # residual left behind mixing with a new strength: the dose every programme step delivers
     mixing_reasons: tuple[Reason, ...] = ()
+    # the reservoir views before the refill (docs/twin.md), shown where they differ
+    pump_calculated_ml: float | None = None
+    estimate_ml: float | None = None
+    physical_ml: float | None = None
+    views_differ: bool = False
+    unaccounted_ml: float = 0.0  # what the pump calculated beyond what was drained
+    programmer_instruction: str = ""  # which volume to enter into the programmer
 
 
 @dataclass(frozen=True)

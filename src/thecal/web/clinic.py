@@ -93,12 +93,12 @@ REFILL_STEPS = (
     ("confirm", "Confirm"),
 )
 _STEP_FIELDS = {
-    "residual": ("withdrawn",),
+    "residual": ("withdrawn", "pump_reading_before"),
     "discrepancy": ("discrepancy_explanation",),
     "drug": ("concentration", "added"),
     "bridge": ("bridge_bolus_confirmed",),
     "program": ("daily_dose", "override_reason"),
-    "confirm": ("password",),
+    "confirm": ("password", "pump_reading_after"),
 }
 
 
@@ -142,12 +142,15 @@ def _missing(step: str, entry: RefillInput, proposal: RefillProposal) -> dict[st
 
 def _entry_from_form(withdrawn: str, discrepancy_explanation: str, concentration: str,
                      added: str, bridge_bolus_confirmed: str, daily_dose: str,
-                     override_reason: str) -> RefillInput:
+                     override_reason: str, pump_reading_before: str = "",
+                     pump_reading_after: str = "") -> RefillInput:
     return RefillInput(withdrawn=withdrawn.strip(),
                        discrepancy_explanation=discrepancy_explanation.strip(),
                        concentration=concentration.strip(), added=added.strip(),
                        bridge_bolus_confirmed=bridge_bolus_confirmed == "yes",
-                       daily_dose=daily_dose.strip(), override_reason=override_reason.strip())
+                       daily_dose=daily_dose.strip(), override_reason=override_reason.strip(),
+                       pump_reading_before=pump_reading_before.strip(),
+                       pump_reading_after=pump_reading_after.strip())
 
 
 def _render_refill(request: Request, patient_id: str, step: str, entry: RefillInput,
@@ -180,12 +183,14 @@ def refill_step(request: Request, patient_id: str, step: Text = "residual", goto
                 csrf_token: Text = "", withdrawn: Text = "", discrepancy_explanation: Text = "",
                 concentration: Text = "", added: Text = "", bridge_bolus_confirmed: Text = "",
                 daily_dose: Text = "", override_reason: Text = "",
-                password: Text = "") -> Response:
+                password: Text = "", pump_reading_before: Text = "",
+                pump_reading_after: Text = "") -> Response:
     user = require_clinician(request)
     check_csrf(request, csrf_token)
     clinic = clinic_of(request)
     entry = _entry_from_form(withdrawn, discrepancy_explanation, concentration, added,
-                             bridge_bolus_confirmed, daily_dose, override_reason)
+                             bridge_bolus_confirmed, daily_dose, override_reason,
+                             pump_reading_before, pump_reading_after)
     try:
         proposal = pages.propose_refill(clinic, user, patient_id, entry)
     except InputError as exc:
