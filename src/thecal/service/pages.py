@@ -18,7 +18,7 @@ from thecal.clinical.assessment import MUSCLE_GROUPS
 from thecal.clinical.dose import rate_ml_per_day
 from thecal.clinical.refill import bridge_bolus_words, fill_volume_words, programmer_volume_words
 from thecal.clinical.triage import Urgency
-from thecal.errors import InputError, NotFoundError, PermissionDeniedError
+from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from thecal.limits import Reason as RuleReason
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
@@ -171,7 +171,8 @@ def _header(chart: Any) -> PumpHeader:
         _dt(proj.get("refill_due_by")), _dt(proj.get("empty_at")),
         "MR conditional: interrogate the pump before and after every MRI"
         if pump.get("model") else "", (), alarms,
-        _reasons(f for f in proj.get("findings") or () if isinstance(f, Mapping)))
+        _reasons(f for f in proj.get("findings") or () if isinstance(f, Mapping)),
+        version=int(getattr(chart, "version", 0) or 0))
 
 def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False) -> Chart:
     chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
@@ -218,9 +219,34 @@ def formulary(clinic: Clinic, user: User) -> Sequence[Concentration]:
     return [Concentration(float(f["concentration_mcg_per_ml"]), str(f["label"]))
             for f in service.formulary(clinic, user.actor)]
 
+def _drug(entry: RefillInput) -> service.DrugDetails:
+    return service.DrugDetails(lot=entry.lot or None, expiry=entry.expiry or None,
+                               compounded=entry.compounded, pharmacy=entry.pharmacy or None)
+
+
+def _shown(entry: RefillInput, current: int) -> int:
+    """The version the form was first shown at (a stale one is a conflict), else current."""
+    try:
+        return int(entry.shown_version)
+    except ValueError:
+        return current
+
+
+def _performed_at(entry: RefillInput) -> datetime | None:
+    if not entry.performed_at:
+        return None
+    parsed = _dt(entry.performed_at)
+    if parsed is None or parsed.tzinfo is None:
+        raise InputError(f"{entry.performed_at!r} is not a date and time", where="performed_at",
+                         fix="pick the date and time the refill was done")
+    return parsed
+
+
 def _refill_kwargs(entry: RefillInput, header: PumpHeader) -> dict[str, str]:
-    conc = entry.concentration or (f"{header.concentration_mcg_per_ml:g} mcg/mL"
-                                   if header.concentration_mcg_per_ml else "")
+    conc = ((entry.compounded_strength if entry.compounded and entry.compounded_strength
+             else entry.concentration)
+            or (f"{header.concentration_mcg_per_ml:g} mcg/mL"
+                if header.concentration_mcg_per_ml else ""))
     return {"withdrawn": entry.withdrawn or "0 mL", "added": entry.added or "0 mL",
             "concentration": conc}
 
@@ -241,7 +267,8 @@ def propose_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInp
         kw = _refill_kwargs(entry, header)
         result = service.propose_refill(clinic, user.actor, _pid(patient_id),
                                         withdrawn=kw["withdrawn"], added=kw["added"],
-                                        concentration=kw["concentration"])
+                                        concentration=kw["concentration"],
+                                        at=_performed_at(entry), drug=_drug(entry))
     except InputError as exc:
         field = (exc.where or "withdrawn").split(".")[-1]
         return _empty_refill(header, {field: exc.one_line()})
@@ -263,7 +290,10 @@ def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInpu
     chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
     header = _header(chart)
     kw = _refill_kwargs(entry, header)
-    version = chart.version
+    version = _shown(entry, chart.version)
+    if version != chart.version:
+        raise ConflictError("the record changed since this form was shown",
+                                    where="shown_version", fix="look at what changed")
     if entry.pump_reading_before:
         # The interrogation before the refill: the pump's reading is a measurement.
         service.record_interrogation(clinic, user.actor, _pid(patient_id),
@@ -273,14 +303,14 @@ def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInpu
     result = service.record_refill(
         clinic, user.actor, _pid(patient_id), withdrawn=kw["withdrawn"],
         added=kw["added"], concentration=kw["concentration"], expected_version=version, password=password,
-        reason=entry.discrepancy_explanation or None)
+        reason=entry.discrepancy_explanation or None, at=_performed_at(entry), drug=_drug(entry))
     assert result.proposal is not None
-    if entry.pump_reading_after and result.status == "recorded":
+    if entry.pump_reading_after and result.event is not None:
         service.record_interrogation(clinic, user.actor, _pid(patient_id),
                                      readings={"reservoir": entry.pump_reading_after},
                                      expected_version=version + 1)
     proposal = _refill_from(result.proposal, header, entry, None)
-    event_id = str(result.event["id"]) if result.event else str(result.pending_id or "")
+    event_id = str(result.event["id"]) if result.event else ""
     return RefillRecord(event_id, patient_id, header.name, result.proposal.at,
                         user.display_name, proposal, result.status)
 
@@ -311,19 +341,36 @@ def propose_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str
     return _program_check(clinic, user, patient_id, daily_dose, None)
 
 def confirm_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
-                    override_reason: str, password: str) -> ProgramProposal:
+                    override_reason: str, password: str, *, shown_version: int | None = None,
+                    second_username: str = "", second_password: str = "") -> ProgramProposal:
+    """Send a program change: proposed at the version the form was shown at (a stale one is a
+    409 conflict), confirmed with the password, co-signed when the step needs it."""
     chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
     result = service.propose_program_change(
         clinic, user.actor, _pid(patient_id),
-        {"mode": "continuous", "daily_dose": daily_dose}, chart.version,
+        {"mode": "continuous", "daily_dose": daily_dose},
+        chart.version if shown_version is None else shown_version,
         reason=override_reason or None)
     service.confirm_program_change(clinic, user.actor, _pid(patient_id),
                                    str(result["confirmation_token"]), password,
-                                   reason=override_reason or None)
+                                   reason=override_reason or None,
+                                   second_username=second_username or None,
+                                   second_password=second_password or None)
     return _program_from(result)
 
+def changes_since(clinic: Clinic, user: User, patient_id: str, version: int
+                  ) -> tuple[int, tuple[TimelineItem, ...]]:
+    """The record's version now and what was recorded after ``version`` (a conflict page)."""
+    chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
+    items = tuple(TimelineItem(_dt(e.get("at")) or datetime.min, str(e.get("type")),
+                               _event_words(e), str(e.get("by") or ""), str(e.get("id") or ""))
+                  for e in chart.events if int(e.get("seq") or 0) > version)
+    return chart.version, items
+
+
 def record_assessment(clinic: Clinic, user: User, patient_id: str, ashworth: dict[str, str],
-                      penn_frequency: str, penn_severity: str, notes: str) -> None:
+                      penn_frequency: str, penn_severity: str, notes: str,
+                      shown_version: int | None = None) -> None:
     chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
     data: dict[str, Any] = {}
     if ashworth:
@@ -337,7 +384,7 @@ def record_assessment(clinic: Clinic, user: User, patient_id: str, ashworth: dic
     if notes:
         data["notes"] = notes
     service.record_assessment(clinic, user.actor, _pid(patient_id), data,
-                              chart.version)
+                              chart.version if shown_version is None else shown_version)
 
 def muscle_groups() -> Sequence[str]:
     return MUSCLE_GROUPS
@@ -495,7 +542,10 @@ def _program_from(result: Mapping[str, Any]) -> ProgramProposal:
     return ProgramProposal(old, new, _float(comparison.get("change_fraction")),
                            str(guard.get("classification") or ""),
                            bool(result.get("needs_reason")), bool(result.get("allowed", True)),
-                           reasons, {}, str(result.get("refusal") or ""))
+                           reasons + _reasons(result.get("step_reasons")), {},
+                           str(result.get("refusal") or ""),
+                           str(result.get("decision") or "allowed"),
+                           bool(result.get("needs_second_clinician")))
 
 
 def _summary(daily_dose_mcg: float, concentration: float) -> ProgramSummary:

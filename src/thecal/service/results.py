@@ -97,6 +97,7 @@ class PumpHeader:
     allergies: tuple[str, ...]
     alarms_sounding: tuple[str, ...] = ()
     warnings: tuple[Reason, ...] = ()
+    version: int = 0  # the record's version this header was read at (forms carry it)
     # the strength in the pump waits for a second signature (issue 11): "" when none waits
     concentration_pending: str = ""
 
@@ -163,6 +164,15 @@ class RefillInput:
     # the pump's own reservoir reading from the programmer, before and after (interrogations)
     pump_reading_before: str = ""
     pump_reading_after: str = ""
+    # issue 11: the drug as dispensed, a compounded preparation, a late entry's procedure
+    # time (ISO, aware) and the record's version the form was first shown at
+    lot: str = ""
+    expiry: str = ""
+    compounded: bool = False
+    compounded_strength: str = ""
+    pharmacy: str = ""
+    performed_at: str = ""
+    shown_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -225,6 +235,8 @@ class ProgramProposal:
     reasons: tuple[Reason, ...]
     errors: dict[str, str] = field(default_factory=dict)
     refusal: str = ""  # why it cannot be sent (beyond an absolute bound)
+    decision: str = "allowed"  # allowed | second-clinician | refused (clinical.program)
+    needs_second_clinician: bool = False  # a step beyond the recommended titration step
 
 
 @dataclass(frozen=True)
