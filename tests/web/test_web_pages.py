@@ -138,7 +138,7 @@ def test_nurse_cannot_send_a_program_change(client: TestClient, clinic: Clinic) 
     response = client.post(f"/clinic/patients/{OTHER}/program", data={
         "csrf_token": token, "daily_dose": "310 mcg/day", "override_reason": "ordered",
         "password": "demo-nurse-pass-2026"})
-    assert response.status_code == 422
+    assert response.status_code == 403
     assert "may not" in response.text
     assert _version(clinic, OTHER) == before
 

@@ -331,9 +331,22 @@ def refill_record(clinic: Clinic, user: User, patient_id: str, event_id: str) ->
                         added=str(r.event.get("added") or ""),
                         discrepancy_explanation=r.reason or "")
     header = chart(clinic, user, patient_id).header
-    return RefillRecord(event_id, patient_id, r.patient_name, r.analysis.at, r.by,
-                        _refill_from(r.analysis, header, entry, None), "recorded",
-                        r.reason or "")
+    e = r.event
+    return RefillRecord(event_id, patient_id, r.patient_name, r.analysis.at, r.entered_by,
+                        _refill_from(r.analysis, header, entry, None),
+                        "awaiting-confirmation" if r.confirmation_status == "open"
+                        else "recorded", r.reason or "",
+                        entered_by=r.entered_by, recorded_at=r.recorded_at,
+                        confirmation_status=r.confirmation_status,
+                        confirmed_by=r.confirmed_by, confirmed_at=r.confirmed_at,
+                        decision_reason=r.decision_reason,
+                        corrective_action=r.corrective_action, born=_day(r.born), mrn=r.mrn,
+                        pump_model=header.pump if header.pump != "—" else r.pump_model,
+                        pump_serial=r.pump_serial, catheter=r.catheter,
+                        lot=str(e.get("lot") or ""), expiry=str(e.get("expiry") or ""),
+                        compounded=bool(e.get("compounded")),
+                        pharmacy=str(e.get("pharmacy") or ""),
+                        reservoir_after_ml=r.analysis.reservoir_after_ml)
 
 def propose_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
                     override_reason: str) -> ProgramProposal:

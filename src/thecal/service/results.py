@@ -222,6 +222,24 @@ class RefillRecord:
     proposal: RefillProposal
     status: str = "recorded"  # recorded | awaiting-confirmation (a second clinician signs)
     discrepancy_explanation: str = ""  # what the clinician wrote about a flagged residual
+    # issue 11: both people named, and what the printout carries (words for people)
+    entered_by: str = ""
+    recorded_at: datetime | None = None  # the entry time (``at`` is the procedure's)
+    confirmation_status: str = ""  # "" none needed | open | confirmed | rejected
+    confirmed_by: str = ""
+    confirmed_at: datetime | None = None
+    decision_reason: str = ""
+    corrective_action: str = ""
+    born: date | None = None
+    mrn: str = ""
+    pump_model: str = ""
+    pump_serial: str = ""
+    catheter: str = ""
+    lot: str = ""
+    expiry: str = ""
+    compounded: bool = False
+    pharmacy: str = ""
+    reservoir_after_ml: float | None = None
 
 
 @dataclass(frozen=True)

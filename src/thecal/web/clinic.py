@@ -17,9 +17,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from thecal import service
 from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
-from thecal.service import pages
+from thecal.service import authz, pages
 from thecal.service.results import Chart, RefillInput, RefillProposal
-from thecal.web import stale
+from thecal.web import printout, stale
 from thecal.web.charts import HLine, VLine, line_chart
 from thecal.web.rendering import display_zone, in_zone, render
 from thecal.web.security import PageRoute, check_csrf, clinic_of, require_clinician
@@ -291,6 +291,15 @@ def _step_of_field(field: str) -> str:
     return "residual"
 
 
+@router.get("/patients/{patient_id}/refills/{event_id}.pdf")
+def refill_summary_pdf(request: Request, patient_id: str, event_id: str) -> Response:
+    """The refill printout as a PDF (the same page, drawn by WeasyPrint, nothing fetched)."""
+    page = refill_summary(request, patient_id, event_id)
+    return Response(printout.pdf_of(bytes(page.body).decode()), media_type="application/pdf",
+                    headers={"Content-Disposition":
+                             f'inline; filename="refill-{patient_id}-{event_id}.pdf"'})
+
+
 @router.get("/patients/{patient_id}/refills/{event_id}")
 def refill_summary(request: Request, patient_id: str, event_id: str) -> Response:
     user = require_clinician(request)
@@ -402,6 +411,10 @@ def program_send(request: Request, patient_id: str, csrf_token: Text = "",
     check_csrf(request, csrf_token)
     clinic = clinic_of(request)
     shown = stale.shown_version(shown_version)
+    if not authz.allowed(user.actor, authz.PROGRAM_PROPOSE):
+        # the form is not shown to her; a hand-made post is refused before any password
+        raise PermissionDeniedError(f"a {user.actor.role} may not send a program change",
+                                    fix="a physician sends it")
 
     def page(errors: dict[str, str] | None = None) -> Response:
         return _program_page(request, patient_id, daily_dose, override_reason, errors=errors,
