@@ -20,7 +20,9 @@ def test_demo_is_idempotent_and_shows_the_clinic_cases(clinic: Clinic) -> None:
     items = worklist(clinic, actor)
     assert len(items) == 12
     reasons = [" ".join(i.reasons) for i in items]
-    assert "overdue" in reasons[0] and "symptom report" in reasons[0]
+    # issue 11: the escalated second signature is first, then the overdue patient
+    assert "second confirmation overdue" in reasons[0] and "(escalated)" in reasons[0]
+    assert "overdue" in reasons[1] and "symptom report" in reasons[1]
     assert sum("refill due in" in r for r in reasons) >= 5
     assert any("open finding" in r for r in reasons)
     for name, role, password in LOGINS:
