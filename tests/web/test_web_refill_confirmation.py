@@ -97,9 +97,11 @@ def test_stale_program_form_answers_a_conflict(browser: Any, server: str) -> Non
             b.close()
         # A submits the form shown before B's change
         page.get_by_label("New daily dose").fill(a_dose)
+        page.locator("#program-check-result").wait_for()
         page.get_by_label("Your password, to sign").fill(PASSWORDS["demo-clinician"])
-        page.locator("#send-program").click()
-        assert page.locator("#conflict").is_visible()
+        with page.expect_navigation():
+            page.locator("#send-program").click()
+        page.locator("#conflict").wait_for()
         assert b_dose in page.locator("#changes-since").inner_text()
         shot(page, "i11-conflict")
         page.goto(f"/clinic/patients/{STALE_PATIENT}")

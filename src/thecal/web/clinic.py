@@ -420,6 +420,11 @@ def program_send(request: Request, patient_id: str, csrf_token: Text = "",
         return _program_page(request, patient_id, daily_dose, override_reason, errors=errors,
                              status_code=422, shown_version=shown_version)
 
+    if shown is not None and shown != pages.chart(clinic, user, patient_id).header.version:
+        # stale before anything else: the checks below would read the changed record
+        return conflict_page(request, patient_id, shown, "program change",
+                             f"/clinic/patients/{patient_id}/program")
+
     try:
         proposal = pages.propose_program(clinic, user, patient_id, daily_dose.strip(),
                                         override_reason.strip())
