@@ -9,6 +9,13 @@ hourly samples) for 10³, 10⁴ and 10⁵ patients, on one thread and on all cor
 (``workers``). Every timing is repeated; ``best`` and ``median`` are reported (the machine
 may be shared: best is the engine, median what you get). Run:
 ``.venv/bin/python benchmarks/engine.py`` (≈ 1 minute on 2 cores); ``--quick`` repeats less.
+
+``cohort`` (also alone with ``--cohort``): the compiled cohort kernel against the numpy cohort
+engine and the scipy reference, in one run — seconds per patient-year of each at hourly
+samples with the population's summaries (extremes and hours; with and without the mean
+effect), patient-years per second per core (wall and CPU time of one thread), the Dask
+scaling efficiency on this machine's cores (a LocalCluster of 1 and of ``cpus`` workers,
+``T1 / (k·Tk)``) and the peak memory.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from thecal.physiology import patient, readouts, sample
 from thecal.schedule import Schedule
 from thecal.sim.engine import decomposition, reference_simulate, simulate
 from thecal.sim.many import SUMMARY_READOUTS, simulate_many
+
+POPULATION_SUMMARIES = ("effect", "mas", "withdrawal_score", "overdose_score")
 
 
 def realistic_year() -> tuple[Schedule, Schedule]:
@@ -154,8 +163,94 @@ def peak_memory(n: int, days: float) -> dict[str, object]:
             "peak_mib": round(peak / 2**20, 2)}
 
 
+def _cpu_timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Best wall and best CPU seconds (this process) of ``repeats`` calls."""
+    wall, cpu = [], []
+    for _ in range(repeats):
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - w0)
+        cpu.append(time.process_time() - c0)
+    return min(wall), min(cpu)
+
+
+def cohort(quick: bool) -> dict[str, object]:
+    """The compiled cohort kernel against the numpy engine and solve_ivp, in one run."""
+    csf, oral = realistic_year()
+    n = 1000 if quick else 4000
+    pop = sample("adult-spinal", n, seed=1)
+    years = float(n)  # one year each
+    repeats = 2 if quick else 3
+    runs: dict[str, dict[str, float]] = {}
+    for label, kwargs in (
+            ("kernel_extremes_and_hours", {"means": ()}),
+            ("kernel_with_mean_effect", {"means": ("effect",)}),
+            ("numpy_engine_population_summaries", {"engine": "numpy"})):
+        def run(kw: dict[str, object] = kwargs) -> object:
+            return simulate_many(pop, csf, end_h=8760.0, every_h=1.0, oral_mg_per_day=oral,
+                                 summarise=POPULATION_SUMMARIES, **kw)  # type: ignore[arg-type]
+
+        run()  # compile / warm up
+        wall, cpu = _cpu_timed(run, repeats)
+        runs[label] = {"seconds_per_patient_year_wall": wall / years,
+                       "seconds_per_patient_year_cpu": cpu / years,
+                       "patient_years_per_second_per_core_wall": years / wall,
+                       "patient_years_per_second_per_core_cpu": years / cpu}
+    p = patient("adult-spinal", seed=4)
+    t = np.arange(0.0, 8760.0, 1.0)
+    w0 = time.perf_counter()
+    reference_simulate(p, csf, t, oral_mg_per_day=oral, start_h=0.0, rtol=1e-10, atol=1e-12)
+    ref = time.perf_counter() - w0
+    base = runs["numpy_engine_population_summaries"]["seconds_per_patient_year_wall"]
+    out: dict[str, object] = {
+        "patients": n, "simulated_days": 365, "every_h": 1.0,
+        "summaries": list(POPULATION_SUMMARIES), "runs": runs,
+        "scipy_reference_seconds_per_patient_year": ref,
+    }
+    for label, r in runs.items():
+        out[f"ratio_scipy_over_{label}"] = ref / r["seconds_per_patient_year_wall"]
+        out[f"speedup_{label}_over_numpy_engine"] = base / r["seconds_per_patient_year_wall"]
+    out["dask_scaling"] = dask_scaling(quick)
+    out["peak_memory"] = [peak_memory(m, d) for m, d in ((10_000, 30.0), (10_000, 365.0))]
+    return out
+
+
+def dask_scaling(quick: bool) -> dict[str, object]:
+    """Population blocks on a LocalCluster of 1 and of all cores: efficiency T1 / (k·Tk)."""
+    from datetime import timedelta
+
+    from thecal.sim.dask_backend import local_cluster
+    from thecal.sim.population import CohortSpec, _arm, run_spec
+    from thecal.sim.scenario import load_scenario
+
+    timeline = load_scenario("missed-refill-withdrawal")
+    stop = timeline.events[0].at + timedelta(days=365)
+    arm, end_h = _arm(timeline, stop, "missed-refill-withdrawal")
+    spec = CohortSpec("adult-spinal", 1, (), (arm,), end_h, 0.0, 1.0)
+    n = 4000 if quick else 16000
+    cpus = os.cpu_count() or 1
+    seconds: dict[int, float] = {}
+    for k in sorted({1, cpus}):
+        with local_cluster(k) as cluster:
+            run_spec(spec, 256, block_patients=256, backend="dask",
+                     scheduler=cluster.scheduler_address)  # warm the workers (compile cache)
+            w0 = time.perf_counter()
+            run_spec(spec, n, block_patients=1024, backend="dask",
+                     scheduler=cluster.scheduler_address)
+            seconds[k] = time.perf_counter() - w0
+    k = max(seconds)
+    return {"patients": n, "simulated_days": 365, "workers": sorted(seconds),
+            "seconds": seconds, "patient_years_per_second": {w: n / s for w, s in seconds.items()},
+            "efficiency": seconds[1] / (k * seconds[k]) if k > 1 else 1.0}
+
+
 def main() -> None:
     quick = "--quick" in sys.argv[1:]
+    if "--cohort" in sys.argv[1:]:
+        print(json.dumps({"machine": {"python": platform.python_version(),
+                                      "numpy": np.__version__, "cpus": os.cpu_count()},
+                          "cohort": cohort(quick)}, indent=2))
+        return
     cpus = os.cpu_count() or 1
     repeats = 2 if quick else 3
     sizes = [(1_000, 365.0), (10_000, 60.0), (100_000, 14.0)]
@@ -165,6 +260,7 @@ def main() -> None:
     result = {
         "machine": {"python": platform.python_version(), "numpy": np.__version__,
                     "cpus": cpus},
+        "cohort": cohort(quick),
         "one_patient_year": one_patient_year(quick),
         "vectorised": vectorised,
         "vectorised_vs_one_patient_engine_max_relative_difference": agreement(),

@@ -8,6 +8,7 @@ answers, else the test is skipped with the reason) and a small clinic on a froze
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,11 @@ settings.register_profile("ci", derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+# One chain key for every test database (outside them all); tests of the key file itself
+# unset this variable.
+os.environ.setdefault("THECAL_CHAIN_KEY_FILE",
+                      str(Path(tempfile.mkdtemp(prefix="thecal-key-")) / "chain.key"))
 
 use_test_parameters()  # cheap argon2id settings for tests only; the server never uses them
 

@@ -15,7 +15,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "thecal"
 CORE = ("units", "errors", "limits", "sources", "schedule", "catalog", "timeline", "device",
-        "physiology", "sim", "clinical")
+        "physiology", "sim", "clinical", "scheduling", "fhir")
 ABOVE_CORE = ("store", "service", "api", "web", "cli", "app", "cookies", "demo")
 
 # layer → the thecal layers it must never import

@@ -4,6 +4,10 @@ A neutral module above the faces: it mounts the JSON API (:func:`thecal.api.app.
 ``/api/v1`` with its OpenAPI document at ``/api/v1/openapi.json``) and the pages
 (:func:`thecal.web.install`, ``/`` and ``/static``) on the same app, the same clinic and the
 same session cookie (:mod:`thecal.cookies`). Neither face imports the other.
+
+There is no interactive docs page (FastAPI's loads its JavaScript from a CDN, which must never
+run on the session cookie's origin). Around everything: the limits of :mod:`thecal.api.limits`
+(body size, request rates, id range) and the security headers of :mod:`thecal.web.headers`.
 """
 
 from __future__ import annotations
@@ -27,11 +31,18 @@ def create_app(settings: Settings | None = None, *, clinic: Clinic | None = None
     app = FastAPI(title="thecal clinic API", version=thecal.__version__,
                   description="Clinic records for intrathecal baclofen pump therapy. It never "
                               "programs a real pump.",
-                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
+                  openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None)
     app.state.clinic = clinic if clinic is not None else Clinic.open(settings)
     app.state.settings = settings
     api.install(app)
     if pages:
         web.install(app, settings)
+    from thecal.api.limits import LimitsMiddleware, RateLimits
+    from thecal.web.headers import SecurityHeadersMiddleware
+
+    app.add_middleware(LimitsMiddleware, max_body_bytes=settings.max_body_bytes,
+                       limits=RateLimits(settings.rate_per_source, settings.rate_per_credential,
+                                         settings.rate_sign_in))
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: on the limits' answers too
     return app

@@ -6,6 +6,20 @@ Every message says what was wrong and what to do instead. Faces (CLI, API, web) 
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
+QUOTE_LIMIT: Final = 40  # characters of a bad value an error message quotes
+MESSAGE_LIMIT: Final = 400
+_LONG_QUOTE: Final = re.compile(r"""(['"])([^'"]{""" + str(QUOTE_LIMIT) + r"""})[^'"]+(?:\1|$)""")
+
+
+def short_text(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` with every quoted value cut to a short prefix and the whole bounded, so an
+    error never repeats a huge submitted value (or floods a log)."""
+    text = _LONG_QUOTE.sub(lambda m: f"{m.group(1)}{m.group(2)}…{m.group(1)}", text[:20_000])
+    return text if len(text) <= limit else text[:limit] + "…"
+
 
 class ThecalError(Exception):
     """Base of every deliberate thecal error.
@@ -15,8 +29,8 @@ class ThecalError(Exception):
     """
 
     def __init__(self, message: str, *, where: str | None = None, fix: str | None = None) -> None:
-        self.message = message
-        self.where = where
+        self.message = short_text(message)
+        self.where = short_text(where, 200) if where is not None else None
         self.fix = fix
         super().__init__(self.one_line())
 

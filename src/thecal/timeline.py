@@ -1004,8 +1004,107 @@ def timeline_to_dict(timeline: Timeline) -> dict[str, Any]:
 _SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
 
 
+MAX_DEPTH: Final = 32  # nesting of lists and mappings in a timeline file
+MAX_INT_DIGITS: Final = 30  # no figure in a timeline needs more digits
+MAX_FILE_BYTES: Final = 20 * 1024 * 1024
+
+
 class _Loader(_SafeBase):  # type: ignore[valid-type,misc]
-    """Safe YAML that keeps timestamps as text, so offsets are checked by our parser."""
+    """Safe YAML that keeps timestamps as text, so offsets are checked by our parser, and
+    refuses a duplicate key and an integer of more than :data:`MAX_INT_DIGITS` digits."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: the base class reports it
+                break
+            if duplicate:
+                raise _Refused(f"the key {str(key)[:40]!r} appears twice in one mapping "
+                               f"(line {key_node.start_mark.line + 1})",
+                               "keep one of them")
+            seen.add(key)
+        return dict(super().construct_mapping(node, deep=deep))
+
+    def construct_yaml_int(self, node: Any) -> int:
+        _check_digits(str(node.value))
+        return int(super().construct_yaml_int(node))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+
+
+class _Refused(Exception):
+    """A file refused before it is parsed as a timeline (message, fix)."""
+
+    def __init__(self, message: str, fix: str) -> None:
+        self.message, self.fix = message, fix
+        super().__init__(message)
+
+
+def _check_digits(text: str) -> None:
+    digits = sum(ch.isdigit() for ch in text[:MAX_INT_DIGITS + 10])
+    if digits > MAX_INT_DIGITS:
+        raise _Refused(f"a number with more than {MAX_INT_DIGITS} digits",
+                       "no timeline figure is that large; check the file")
+
+
+def _json_int(text: str) -> int:
+    _check_digits(text)
+    return int(text)
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _Refused(f"the key {key[:40]!r} appears twice in one object",
+                           "keep one of them")
+        result[key] = value
+    return result
+
+
+def _check_yaml_shape(text: str) -> None:
+    """Refuse aliases (``*name``: an alias bomb expands a few hundred bytes to gigabytes) and
+    nesting deeper than :data:`MAX_DEPTH`, from the event stream, before anything is built."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused("YAML aliases (*name) are not accepted in a timeline",
+                           "write the value out where it is used")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _Refused(f"nested deeper than {MAX_DEPTH} levels",
+                               "a timeline is a mapping of events, a few levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _check_json_depth(text: str) -> None:
+    """Nesting of ``[``/``{`` outside strings, counted without recursion."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _Refused(f"nested deeper than {MAX_DEPTH} levels",
+                               "a timeline is a mapping of events, a few levels deep")
+        elif ch in "]}":
+            depth -= 1
 
 
 # YAML 1.1 reads an unquoted 07:30 as the base-60 number 450 and 2026-01-05T09:00 as a
@@ -1020,11 +1119,19 @@ _Loader.yaml_implicit_resolvers = {
 
 def loads(text: str, *, suffix: str = ".yaml", name: str = "<text>") -> Timeline:
     """Parse timeline text (JSON or YAML by ``suffix``); errors are prefixed with ``name``."""
+    is_json = suffix.lower() == ".json"
     try:
-        data = json.loads(text) if suffix.lower() == ".json" else yaml.load(text, Loader=_Loader)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise TimelineError(f"not valid {'JSON' if suffix == '.json' else 'YAML'}: {detail}",
+        if is_json:
+            _check_json_depth(text)
+            data = json.loads(text, parse_int=_json_int, object_pairs_hook=_json_object)
+        else:
+            _check_yaml_shape(text)
+            data = yaml.load(text, Loader=_Loader)
+    except _Refused as exc:
+        raise TimelineError(exc.message, where=name, fix=exc.fix) from None
+    except (json.JSONDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise TimelineError(f"not valid {'JSON' if is_json else 'YAML'}: {detail}",
                             where=name, fix="fix the syntax at the place named") from None
     try:
         return parse_timeline(data)
@@ -1038,6 +1145,9 @@ def load_timeline(path: str | Path) -> Timeline:
     p = Path(path)
     if p.suffix.lower() not in (".json", ".yaml", ".yml"):
         raise TimelineError("a timeline file ends in .json, .yaml or .yml", where=str(p))
+    if p.is_file() and p.stat().st_size > MAX_FILE_BYTES:
+        raise TimelineError(f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
+                            where=str(p), fix="a timeline file is a few kilobytes to megabytes")
     return loads(p.read_text(encoding="utf-8"), suffix=p.suffix, name=str(p))
 
 

@@ -108,7 +108,7 @@ SITE_ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
      {"mrn": "N-1", "display_name": "New", "born": "1990-01-01", "timezone": "Europe/Berlin",
       "etiology": "stroke"}),
     ("GET", "/api/v1/users", authz.USERS_MANAGE, None),
-    ("POST", "/api/v1/sites", authz.SITES_MANAGE, {"name": "Site C"}),
+    ("POST", "/api/v1/sites", authz.SITE_CREATE, {"name": "Site C"}),
 ]
 
 

@@ -86,3 +86,28 @@ def test_an_interrogation_reading_re_anchors_the_twin(
     bad = client.post(f"{base}/interrogation", headers=headers, json={
         "expected_version": version + 1, "reservoir": "three"})
     assert bad.status_code == 422 and "reservoir" in bad.text
+
+
+def test_site_settings_move_planning_and_the_mri_delay(
+        client: TestClient, tokens: dict[str, str], world: World) -> None:
+    from thecal.errors import InputError
+    from thecal.service import update_site_settings
+    from thecal.service.actors import SYSTEM
+
+    headers = {"Authorization": f"Bearer {tokens['clinician']}"}
+    url = f"/api/v1/patients/{world.patient_a}/projection"
+    plain = client.get(url, headers=headers).json()
+    update_site_settings(world.clinic, SYSTEM, world.site_a,
+                         {"delivery_unreliable_below_ml": "4 mL",
+                          "synchromed_mri_resume_delay_h": "worst"})
+    moved = client.get(url, headers=headers).json()
+    # 2 mL more kept back at 0.2 mL/day: the alarm and the refill come 10 days earlier.
+    assert moved["low_reservoir_alarm_at"] < plain["low_reservoir_alarm_at"]
+    assert moved["refill_due_by"] <= plain["refill_due_by"]
+    try:
+        update_site_settings(world.clinic, SYSTEM, world.site_a,
+                             {"delivery_unreliable_below_ml": "four"})
+    except InputError as exc:
+        assert exc.where == "settings.delivery_unreliable_below_ml"
+    else:
+        raise AssertionError("a bad volume was accepted")

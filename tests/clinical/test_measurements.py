@@ -63,18 +63,23 @@ def days_after(when: datetime | None, h: float) -> float:
 
 # ----------------------------------------------------------------- 1, 2: a refill is a measurement
 
-def test_the_40ml_pump_drained_short_is_filled_to_full_and_the_discrepancy_shown() -> None:
-    # 40 mL pump: 39.75 mL at 2 h, 0.2 mL/day for 100 days → 19.75 mL expected. 17 mL drained,
-    # filled to 40 mL in one go: accepted; discrepancy −2.75 mL (> 2 mL for a 40 mL pump,
-    # MAINO) is a finding; 2.75 mL × 500 = 1375 mcg unaccounted; the reservoir is 40 mL.
-    events = base("synchromed-ii-40", "40 mL")
+@pytest.mark.parametrize(("pump", "dead_ml"), [("synchromed-ii-40", 0.25),
+                                               ("prometra-ii-40", 0.21)])
+def test_the_40ml_pump_drained_short_is_filled_to_full_and_the_discrepancy_shown(
+        pump: str, dead_ml: float) -> None:
+    # 40 mL pump: 40 − dead volume at 2 h, 0.2 mL/day for 100 days → 19.75 mL expected
+    # (SynchroMed; Prometra 19.79 mL). 17 mL drained, filled to 40 mL in one go: accepted;
+    # discrepancy −2.75 mL (−2.79 mL; > 2 mL for a 40 mL pump, MAINO) is a finding;
+    # 2.75 mL × 500 = 1375 mcg (1395 mcg) unaccounted; the reservoir is 40 mL.
+    events = base(pump, "40 mL")
     events.append({"h": 2 + 100 * DAY, "type": "refill", "withdrawn": "17 mL",
                    "added": "40 mL", "concentration": "500 mcg/mL"})
     p = project(build(events), dt(2 + 100 * DAY + 1))
     data = p.as_dict()
+    short = 40 - dead_ml - 20 - 17
     disc = next(f for f in data["findings"] if f["code"] == "refill-discrepancy")
-    assert disc["discrepancy_ml"] == approx(-2.75) and disc["unaccounted_ml"] == approx(2.75)
-    assert data["unaccounted_mcg"] == approx(1375.0)
+    assert disc["discrepancy_ml"] == approx(-short) and disc["unaccounted_ml"] == approx(short)
+    assert data["unaccounted_mcg"] == approx(short * 500)
     assert data["reservoir_views"]["estimate_ml"] == approx(40 - 0.2 / 24, abs=1e-6)
     assert data["reservoir_views"]["pump_calculated_ml"] == approx(40 - 0.2 / 24, abs=1e-6)
     assert data["reservoir_views"]["physical_ml"] is None  # not a simulation
@@ -94,6 +99,19 @@ def test_measurement_noise_around_a_full_fill_never_blocks(minute: int) -> None:
 
 
 # ----------------------------------------------------------------- 3: an interrogation is a measurement
+
+def test_a_prometra_interrogation_reading_plans_at_3_ml() -> None:
+    # Prometra II 20: 19.79 mL at 2 h; at 2 h + 40 d the twin expects 11.79 mL; the pump reads
+    # 5 mL (> 1 mL apart: a finding). Plans from 5 mL at the 3.0 mL planning volume (PTC):
+    # (5 − 3) / 0.2 = 10 days nominal; fast edge 2 / 0.23 = 8.696 days.
+    h = 2 + 40 * DAY
+    events = [*base("prometra-ii-20"), {"h": h, "type": "interrogation", "reservoir": "5 mL"}]
+    p = project(build(events), dt(h))
+    assert "interrogation-discrepancy" in codes(p)
+    assert p.low_reservoir_alarm_window is not None
+    assert days_after(p.state.low_reservoir_alarm_at, h) == approx(10.0)
+    assert days_after(p.low_reservoir_alarm_window.earliest, h) == approx(2 / 0.23)
+
 
 def test_an_interrogation_reading_3_ml_re_anchors_the_plan_and_is_a_finding() -> None:
     # 19.75 − 7.35 = 12.4 mL at 0.2 mL/day = 62 days → the twin expects 7.35 mL at 2 h + 62 d.

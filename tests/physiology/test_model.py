@@ -26,7 +26,12 @@ from thecal.physiology.model import (
     CSF,
     DEPRIV,
     EARLY_WITHDRAWAL_CODES,
+    FAST,
+    READAPT,
     SEVERE_WITHDRAWAL_CODES,
+    SLOW,
+    TRANSIT,
+    withdrawal_weights,
 )
 from thecal.sources import SOURCES
 
@@ -39,8 +44,9 @@ def test_every_parameter_names_a_known_source_and_basis() -> None:
 
 
 def test_csf_volume_from_clearance_and_half_life() -> None:
-    # V = CL · t½ / ln 2 = 30 · 5 / 0.6931 = 216.4 mL
-    assert Parameters().csf_volume_ml == pytest.approx(216.404, abs=1e-3)
+    # V = CL · t½ / ln 2 = 20.8 · 5 / 0.6931 = 150.04 mL (v1: 30 mL/h gave 216 mL, more than
+    # the whole spinal fluid)
+    assert Parameters().csf_volume_ml == pytest.approx(150.040, abs=1e-3)
 
 
 def test_a_is_lower_triangular_with_minus_rates_on_the_diagonal() -> None:
@@ -51,19 +57,35 @@ def test_a_is_lower_triangular_with_minus_rates_on_the_diagonal() -> None:
 
 
 def test_steady_state_by_hand() -> None:
-    # 480 mcg/day = 20 mcg/h; C = 1000·u/CL = 1000·20/30 = 666.67 ng/mL; everything
-    # downstream equals C; adaptation equals the drive; no deprivation.
+    # 480 mcg/day = 20 mcg/h; C = 1000·u/CL = 1000·20/20.8 = 961.54 ng/mL; everything
+    # downstream (transit, both sites) equals C; adaptation equals the drive; no deprivation,
+    # no re-adaptation, so the withdrawal index W = (T − drive) + 2·0 − 3·0 = 0.
     x = steady_state(Parameters(), 20.0)
-    assert x[CSF] == pytest.approx(2000.0 / 3.0, rel=1e-12)
-    assert x[ADAPT] == pytest.approx(2000.0 / 3.0, rel=1e-12)
+    c = 20000.0 / 20.8
+    for i in (CSF, TRANSIT, FAST, SLOW, ADAPT):
+        assert x[i] == pytest.approx(c, rel=1e-12)
     assert x[DEPRIV] == pytest.approx(0.0, abs=1e-9)
+    assert x[READAPT] == pytest.approx(0.0, abs=1e-9)
+    assert float(withdrawal_weights(Parameters())[0] @ x) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_withdrawal_index_by_hand() -> None:
+    # T = 500, drive 200 (fast and slow sites both 200), D = 100, R = 40:
+    # W = (500 − 200) + 2·100 − 3·40 = 380; score = 380²/(380² + (6.8·158.7)²) = 0.1109
+    x = np.zeros((1, 8))
+    x[0, FAST] = x[0, SLOW] = 200.0
+    x[0, ADAPT], x[0, DEPRIV], x[0, READAPT] = 500.0, 100.0, 40.0
+    half = 6.8 * 158.7
+    assert readouts(Parameters(), x).withdrawal_score[0] == pytest.approx(
+        380.0**2 / (380.0**2 + half**2), rel=1e-12)
 
 
 def test_naive_dose_by_hand() -> None:
     # target 0.6 with emax 0.95, hill 3: r = (0.6/0.35)^(1/3) = 1.1969
-    # C = r·EC50 = 131.66 ng/mL → dose = C·CL·24/1000 = 131.66·30·24/1000 = 94.8 mcg/day
+    # C = r·EC50 = 1.1969·158.7 = 189.95 ng/mL → dose = C·CL·24/1000 = 189.95·20.8·24/1000
+    # = 94.82 mcg/day (v1 gave 94.80: EC50 was rescaled with the clearance)
     p = Parameters()
-    assert naive_dose_mcg_per_day(p, 0.6)[0] == pytest.approx(94.80, abs=0.05)
+    assert naive_dose_mcg_per_day(p, 0.6)[0] == pytest.approx(94.82, abs=0.05)
 
 
 def test_adapted_dose_exceeds_naive_dose() -> None:
@@ -81,7 +103,7 @@ def test_parameters_refuse_out_of_range_and_unknown_names() -> None:
 
 def test_naive_untreated_patient_reads_baseline() -> None:
     p = Parameters()
-    r = readouts(p, np.zeros((1, 6)))
+    r = readouts(p, np.zeros((1, 8)))
     assert r.effect[0] == 0.0
     assert r.mas[0] == pytest.approx(p.baseline_mas)
     assert r.penn_frequency[0] == pytest.approx(p.baseline_penn)
@@ -108,7 +130,7 @@ def test_symptoms_overdose_escalates() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(-1e4, 1e5, allow_nan=False), min_size=6, max_size=6))
+@given(st.lists(st.floats(-1e4, 1e5, allow_nan=False), min_size=8, max_size=8))
 def test_readouts_stay_in_range(state: list[float]) -> None:
     r = readouts(Parameters(), np.array([state]))
     for name in ("effect", "withdrawal_score", "overdose_score", "side_effect_score"):
@@ -121,8 +143,8 @@ def test_readouts_stay_in_range(state: list[float]) -> None:
 @given(st.floats(0.0, 5000.0), st.floats(0.0, 5000.0))
 def test_effect_rises_with_drive(c1: float, c2: float) -> None:
     lo, hi = sorted((c1, c2))
-    x = np.zeros((2, 6))
-    x[0, 1] = x[0, 2] = lo
-    x[1, 1] = x[1, 2] = hi
+    x = np.zeros((2, 8))
+    x[0, FAST] = x[0, SLOW] = lo
+    x[1, FAST] = x[1, SLOW] = hi
     e = readouts(Parameters(), x).effect
     assert e[0] <= e[1] + 1e-15

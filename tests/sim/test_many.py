@@ -86,7 +86,7 @@ def test_fast_path_matches_exact_single_patient_engine_for_every_readout() -> No
     direct = Schedule.from_segments([(150.0, 150.5, 2000.0)])
     pop = sample("adult-spinal", 7, seed=11)
     scale = np.linspace(0.6, 1.8, pop.n)
-    x0 = np.array([5.0, 4.0, 3.0, 0.5, 20.0, 1.0])
+    x0 = np.array([5.0, 4.5, 4.0, 3.0, 0.5, 20.0, 1.0, 0.4])
     start, end, every = 3.0, 290.0, 1.0 / 3.0
     res = simulate_many(pop, policy, start_h=start, end_h=end, every_h=every, csf_scale=scale,
                         oral_mg_per_day=oral, systemic_mcg_per_h=direct, x0=x0,
@@ -153,3 +153,62 @@ def test_final_state_is_at_the_last_edge_before_the_end() -> None:
     res = simulate_many(pop, sched, end_h=10.5, every_h=1.0)
     x = simulate(pop.patient(1), sched, np.array([10.3]), start_h=0.0).states[0]
     assert res.final_states[1] == pytest.approx(x, rel=1e-12, abs=1e-12)
+
+
+def test_compiled_kernel_matches_exact_single_patient_engine() -> None:
+    # the same irregular history as above, summaries only (the compiled kernel): extremes from
+    # the extremes of the linear readouts, counts from thresholds on them, means evaluated
+    policy = Schedule.from_segments([(0.0, 7.0, 8.0), (7.0, 31.25, 11.0), (31.25, 31.75, 90.0),
+                                     (31.75, 80.0, 11.0), (80.0, 128.0, 0.0),
+                                     (128.0, 300.0, 14.0)])
+    oral = Schedule.from_segments([(10.0, 130.0, 40.0), (130.0, 200.0, 20.0)])
+    direct = Schedule.from_segments([(150.0, 150.5, 2000.0)])
+    pop = sample("adult-spinal", 7, seed=11)
+    scale = np.linspace(0.6, 1.8, pop.n)
+    x0 = np.array([5.0, 4.5, 4.0, 3.0, 0.5, 20.0, 1.0, 0.4])
+    start, end, every = 3.0, 290.0, 1.0 / 3.0
+    res = simulate_many(pop, policy, start_h=start, end_h=end, every_h=every, csf_scale=scale,
+                        oral_mg_per_day=oral, systemic_mcg_per_h=direct, x0=x0,
+                        summarise=ALL_READOUTS, engine="kernel")
+    t = start + every * np.arange(res.n_samples)
+    for i in range(pop.n):
+        p = pop.patient(i)
+        sched = Schedule(policy.edges, policy.values * scale[i])
+        x = simulate(p, sched, t, oral_mg_per_day=oral, systemic_mcg_per_h=direct,
+                     start_h=start, x0=x0).states
+        r = readouts(p, x)
+        for name in ALL_READOUTS:
+            exact = getattr(r, name)
+            assert _close(res.stats[name].min[i], exact.min()), name
+            assert _close(res.stats[name].max[i], exact.max()), name
+            assert _close(res.stats[name].mean[i], exact.mean()), name
+        assert res.hours_in_withdrawal[i] == every * np.sum(r.withdrawal_score >= 0.2)
+        assert res.hours_in_severe_withdrawal[i] == every * np.sum(r.withdrawal_score >= 0.6)
+        assert res.hours_with_overdose_signs[i] == every * np.sum(r.overdose_score >= 0.15)
+        assert _close(res.final_states[i], x[-1])
+    # and the numpy engine agrees; asking for fewer means leaves the others out (nan)
+    slow = simulate_many(pop, policy, start_h=start, end_h=end, every_h=every, csf_scale=scale,
+                         oral_mg_per_day=oral, systemic_mcg_per_h=direct, x0=x0,
+                         summarise=ALL_READOUTS, engine="numpy")
+    for name in ALL_READOUTS:
+        assert _close(res.stats[name].max, slow.stats[name].max), name
+    few = simulate_many(pop, policy, end_h=end, every_h=every, summarise=("effect", "mas"),
+                        means=("effect",))
+    assert np.isfinite(few.stats["effect"].mean).all() and np.isnan(few.stats["mas"].mean).all()
+
+
+def test_kernel_withdrawal_after_a_stop_counts_hours_like_the_exact_engine() -> None:
+    # adapted at 400 mcg/day, then a stop: W > 0 for days, so MAS is evaluated sample by sample
+    from thecal.sim.calibration import steady_state_many
+
+    pop = sample("adult-spinal", 5, seed=3)
+    x0 = steady_state_many(pop, 400.0 / 24.0)
+    res = simulate_many(pop, Schedule.empty(), end_h=200.0, every_h=0.5, x0=x0,
+                        summarise=("mas", "withdrawal_score"))
+    t = 0.5 * np.arange(res.n_samples)
+    for i in range(pop.n):
+        p = pop.patient(i)
+        r = readouts(p, simulate(p, Schedule.empty(), t, start_h=0.0, x0=x0[i]).states)
+        assert _close(res.stats["mas"].max[i], r.mas.max())
+        assert _close(res.stats["mas"].min[i], r.mas.min())
+        assert res.hours_in_withdrawal[i] == 0.5 * np.sum(r.withdrawal_score >= 0.2)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from thecal.cli.main import app
 from thecal.errors import InputError
-from thecal.physiology.population import sample
+from thecal.physiology.population import sample_streams
 from thecal.sim.population import run_population
 from thecal.sim.scenario import load_scenario, run_scenario
 
@@ -19,7 +19,7 @@ from thecal.sim.scenario import load_scenario, run_scenario
 def test_population_matches_each_patient_run_alone() -> None:
     timeline = load_scenario("missed-refill-withdrawal")
     result = run_population(timeline, patients=3, preset="adult-spinal", seed=11, every_h=2.0)
-    people = sample("adult-spinal", 3, 11)
+    people = sample_streams("adult-spinal", 11, 0, 3)
     for i in range(3):
         trace = run_scenario(timeline, every_h=2.0, params=people.patient(i))
         c = trace.columns

@@ -117,3 +117,21 @@ def test_cli_lists_scenarios() -> None:
     res = runner.invoke(app, ["scenarios", "list", "--json"])
     assert res.exit_code == 0
     assert {row["name"] for row in json.loads(res.output)} >= EXPECTED
+
+
+def test_missed_refill_reaches_rigidity_one_to_three_days_after_the_pump_runs_dry() -> None:
+    """COFFEY02 5.1 / NSWIKI 5.3: early signs first, then fever, changed mental status and
+    rigidity within 1–3 days of the stop (model v2; v1 never showed rigidity here)."""
+
+    trace = run_scenario(load_scenario("missed-refill-withdrawal"), every_h=0.5)
+    delivery = trace.columns["csf_delivery_mcg_per_h"]
+    late = np.flatnonzero((trace.t_h > 24 * 100) & (delivery == 0.0))
+    dry_h = float(trace.t_h[late[0]])
+
+    def first(code: str) -> float:
+        hits = [t for t, s in zip(trace.t_h, trace.symptoms, strict=True) if code in s]
+        return float(hits[0]) - dry_h
+
+    assert 0.0 < first("itching") < 24.0
+    assert first("itching") < first("high-fever") < first("muscle-rigidity")
+    assert 24.0 <= first("muscle-rigidity") <= 72.0

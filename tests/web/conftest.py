@@ -27,7 +27,8 @@ from fastapi.testclient import TestClient
 from web_support import CHROMIUM, CHROMIUM_ARGS, ROOT
 
 from thecal.app import create_app
-from thecal.demo import create_demo
+from thecal.demo import SITE_TIMEZONE, create_demo
+from thecal.demo.calendar import create_demo_calendar
 from thecal.service import Clinic, Settings
 from thecal.service.passwords import use_test_parameters
 
@@ -40,7 +41,8 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
     clinic = Clinic.open(Settings(database_url=f"sqlite:///{path}", cookie_secure=False))
     try:
-        create_demo(clinic)
+        demo = create_demo(clinic)
+        create_demo_calendar(clinic, demo.site_id, demo.patient_ids, SITE_TIMEZONE)  # as `serve --demo`
     finally:
         clinic.dispose()
     return path

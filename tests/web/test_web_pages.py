@@ -9,7 +9,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from web_support import LINKED_PATIENT, csrf_of, signed_in
+from web_support import LINKED_PATIENT, csrf_of, login_token, signed_in
 
 from thecal.service import Clinic, get_patient
 from thecal.service.actors import SYSTEM
@@ -38,6 +38,7 @@ def test_pages_need_sign_in(client: TestClient) -> None:
 def test_next_after_login_stays_on_site(client: TestClient) -> None:
     response = client.post("/login", data={"username": "demo-nurse",
                                            "password": "demo-nurse-pass-2026",
+                                           "login_csrf": login_token(client),
                                            "next": "//evil.example/"}, follow_redirects=False)
     assert response.headers["location"] == "/clinic"
     cookie = response.headers["set-cookie"].lower()

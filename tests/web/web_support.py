@@ -24,9 +24,17 @@ PASSWORDS = {user: password for user, _, password in LOGINS}
 LINKED_PATIENT = "1"
 
 
+def login_token(client: TestClient) -> str:
+    """The sign-in form's own CSRF token (the page also sets its cookie on ``client``)."""
+    match = re.search(r'name="login_csrf" value="([^"]+)"', client.get("/login").text)
+    assert match, "no login CSRF token on the sign-in page"
+    return match.group(1)
+
+
 def signed_in(client: TestClient, username: str) -> TestClient:
     response = client.post("/login", data={"username": username,
-                                           "password": PASSWORDS[username]})
+                                           "password": PASSWORDS[username],
+                                           "login_csrf": login_token(client)})
     assert response.status_code == 200, response.text
     assert "/login" not in str(response.url), response.text
     return client

@@ -16,5 +16,11 @@ __all__ = ["install"]
 
 def install(app: FastAPI) -> None:
     """Add the API's error handlers and routes to ``app`` (its ``state.clinic`` is set)."""
+    from thecal.api import fhir, scheduling  # refill clinic (issue 13)
+    from thecal.api.deprovision import router as deprovision_router
+
     install_handlers(app)
     app.include_router(router)
+    app.include_router(deprovision_router)
+    app.include_router(fhir.router)
+    app.include_router(scheduling.router)

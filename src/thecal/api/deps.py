@@ -50,7 +50,8 @@ def api_actor(request: Request) -> Actor:
         actor = auth_service.actor_from_session(clinic, cookie)
     except AuthenticationError as exc:  # AU-4: failed authentication is logged
         who = Actor(user_id=None, username="anonymous", role="anonymous", via="api")
-        clinic.record_refusal(who, "authenticate", exc, entity=request.url.path[:64])
+        clinic.record_refusal(who, "authenticate", exc, entity=request.url.path[:64],
+                             client=client_address(request))
         raise
     if request.method in UNSAFE_METHODS:
         auth_service.check_csrf(clinic, cookie, request.headers.get(CSRF_HEADER))

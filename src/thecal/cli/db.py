@@ -54,4 +54,23 @@ def register(app: typer.Typer) -> None:
         finally:
             engine.dispose()
 
+    @db_app.command("grant-app-role")
+    @guarded
+    def grant_cmd(role: str = typer.Argument(..., help="The role the server connects as."),
+                  database: str = typer.Option(None, "--database",
+                                               help="The OWNER's URL. " + DATABASE_HELP)
+                  ) -> None:
+        """PostgreSQL: let ROLE (made if missing) read and append, never rewrite the log."""
+        from thecal.store.db import database_url, make_engine
+        from thecal.store.roles import grant_app_role
+
+        engine = make_engine(database_url(database))
+        try:
+            with engine.begin() as conn:
+                grant_app_role(conn, role)
+        finally:
+            engine.dispose()
+        console.print(f"role {role}: SELECT/INSERT on events and audit, read/write on the "
+                      "other tables; it owns nothing", markup=False)
+
     app.add_typer(db_app, name="db")

@@ -43,9 +43,12 @@ def register(app: typer.Typer) -> None:
         settings = Settings(database_url=database, cookie_secure=not is_loopback(host))
         clinic = Clinic.open(settings)
         if demo:
-            from thecal.demo import create_demo
+            from thecal.demo import SITE_TIMEZONE, create_demo
 
             result = create_demo(clinic)
+            from thecal.demo.calendar import create_demo_calendar
+
+            create_demo_calendar(clinic, result.site_id, result.patient_ids, SITE_TIMEZONE)
             console.print(result.summary(), markup=False)
         app_ = create_app(settings, clinic=clinic)
         console.print(f"thecal clinic on http://{host}:{port}/ (API: /api/v1, docs: "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
@@ -144,19 +145,38 @@ def register(app: typer.Typer) -> None:
         preset: str | None = typer.Option(None, "--preset", help="Population preset (default: the "
                                           "scenario's physiology preset or its etiology)."),
         seed: int | None = typer.Option(None, "--seed", min=0, help="Seed for the draw."),
+        window_from: str | None = typer.Option(
+            None, "--from", help="Start of the summary window: ISO time with offset, or a "
+                                 "duration after the first event (default: the first event)."),
         until: str | None = typer.Option(None, "--until",
-                                         help="ISO time with offset, or a duration after the "
+                                         help="End of the simulation and of the summary window: "
+                                              "ISO time with offset, or a duration after the "
                                               "first event (default: 14 days after the last)."),
         every: str = typer.Option("1 h", "--every", help="Sampling interval of the summaries."),
+        compare: str | None = typer.Option(
+            None, "--compare", help="A variant to run on the same patients: with-bridge-bolus, "
+                                    "without-bridge-bolus, refill-at-alarm, dose-x<F>, or a "
+                                    "timeline file; reports paired differences."),
+        bootstrap: int = typer.Option(200, "--bootstrap", min=0,
+                                      help="Bootstrap resamples for the 95 % intervals (0: none)."),
+        backend: str = typer.Option("local", "--backend", help="local or dask."),
+        scheduler: str | None = typer.Option(None, "--scheduler",
+                                             help="Address of an existing Dask scheduler "
+                                                  "(with --backend dask)."),
+        workers: int = typer.Option(1, "--workers", min=1,
+                                    help="Threads (local) or local Dask workers."),
+        block: int = typer.Option(4096, "--block", min=1,
+                                  help="Patients per block (does not change the results)."),
         out: Path | None = typer.Option(None, "--out", help="Per-patient rows: .csv or .json."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Run many virtual patients through the scenario's pump history and say how many show
-        withdrawal or overdose, and how badly (per-patient rows with --out)."""
-        from rich.table import Table
+        withdrawal or overdose, and how badly (per-patient rows with --out); with --compare, the
+        same patients through a variant too, and the paired differences."""
 
-        from thecal.sim.population import run_population
+        from thecal.sim.population import BACKENDS, run_comparison, run_population
         from thecal.sim.scenario import load_scenario
+        from thecal.sim.variants import resolve_variant
 
         every_h = _duration_h(every, "--every")
         if every_h <= 0:
@@ -164,35 +184,94 @@ def register(app: typer.Typer) -> None:
         if out is not None and out.suffix.lower() not in (".csv", ".json"):
             raise InputError(f"cannot write {out.name!r}", where="--out",
                              fix="name a .csv or .json file")
+        if backend not in BACKENDS:
+            raise InputError(f"unknown backend {backend!r}", where="--backend",
+                             fix=f"use one of: {', '.join(BACKENDS)}")
+        if scheduler is not None and backend != "dask":
+            raise InputError("--scheduler needs --backend dask", where="--scheduler")
         timeline = load_scenario(scenario)
         if not timeline.events:
             raise InputError("the scenario has no events", where=scenario)
-        stop = _until(until, timeline.events[0].at, timeline.events[-1].at)
+        first, last = timeline.events[0].at, timeline.events[-1].at
+        stop = _until(until, first, last)
+        start = _until(window_from, first, last, option="--from")
+        kwargs: dict[str, Any] = dict(patients=patients, preset=preset, seed=seed, until=stop, window_from=start,
+                      every_h=every_h, name=str(scenario), backend=backend, scheduler=scheduler,
+                      workers=workers, block_patients=block, bootstrap=bootstrap)
         with Progress(TextColumn(f"{patients:,} patients"), BarColumn(), console=console,
                       transient=True, disable=as_json) as bar:
             task = bar.add_task("population", total=1.0)
-            result = run_population(timeline, patients=patients, preset=preset, seed=seed,
-                                    until=stop, every_h=every_h, name=str(scenario),
-                                    progress=lambda f: bar.update(task, completed=f))
+            kwargs["progress"] = lambda f: bar.update(task, completed=f)
+            if compare is not None:
+                label, variant = resolve_variant(compare, timeline)
+                result: Any = run_comparison(timeline, variant, variant_name=label,
+                                             **kwargs)
+            else:
+                result = run_population(timeline, **kwargs)
         if out is not None:
             result.write(out)
         summary = result.summary()
         if as_json:
             print_json(summary)
             return
-        table = Table(title=f"{patients:,} × {result.preset} — {scenario}", title_justify="left")
-        table.add_column("")
-        table.add_column("share / median (p5–p95)", justify="right")
-        table.add_row("with withdrawal signs", f"{summary['share_with_withdrawal_signs']:.1%}")
-        table.add_row("with severe withdrawal", f"{summary['share_with_severe_withdrawal']:.1%}")
-        table.add_row("with overdose signs", f"{summary['share_with_overdose_signs']:.1%}")
-        for key, label in (("hours_in_withdrawal", "hours in withdrawal"),
-                           ("max_withdrawal_score", "worst withdrawal score"),
-                           ("max_overdose_score", "worst overdose score"),
-                           ("max_mas", "highest Ashworth")):
-            q = summary[key]
-            table.add_row(label, f"{q['median']:g} ({q['p5']:g}–{q['p95']:g})")
-        console.print(table)
+        if compare is not None:
+            _print_comparison(summary, patients, scenario)
+        else:
+            _print_population(summary, patients, scenario)
         if out is not None:
             console.print(f"per-patient rows: {out}", markup=False)
 
+
+def _ci(summary: dict[str, Any], key: str, part: str) -> str:
+    ci = summary[key].get("ci95", {}).get(part)
+    return f" [{ci[0]:g}, {ci[1]:g}]" if ci else ""
+
+
+def _print_population(summary: dict[str, Any], patients: int, scenario: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{patients:,} × {summary['preset']} — {scenario}, "
+                        f"{summary['from'][:16]} to {summary['to'][:16]}", title_justify="left")
+    table.add_column("")
+    table.add_column("share / median (p5–p95) [95 % CI of the median]", justify="right")
+    shares_ci = summary.get("shares_ci95", {})
+    for key, label in (("share_with_withdrawal_signs", "with withdrawal signs"),
+                       ("share_with_severe_withdrawal", "with severe withdrawal"),
+                       ("share_with_overdose_signs", "with overdose signs")):
+        ci = shares_ci.get(key)
+        extra = f" [{ci[0]:.1%}, {ci[1]:.1%}]" if ci else ""
+        table.add_row(label, f"{summary[key]:.1%}{extra}")
+    for key, label in (("hours_in_withdrawal", "hours in withdrawal"),
+                       ("max_withdrawal_score", "worst withdrawal score"),
+                       ("max_overdose_score", "worst overdose score"),
+                       ("min_mas", "lowest Ashworth"),
+                       ("max_mas", "highest Ashworth")):
+        q = summary[key]
+        table.add_row(label, f"{q['median']:g} ({q['p5']:g}–{q['p95']:g}){_ci(summary, key, 'median')}")
+    console.print(table)
+
+
+def _print_comparison(summary: dict[str, Any], patients: int, scenario: str) -> None:
+    from rich.table import Table
+
+    base, var, diff = summary["baseline"], summary["variant"], summary["paired_differences"]
+    table = Table(title=f"{patients:,} × {base['preset']} — {scenario} vs "
+                        f"{summary['variant_name']} (same patients)", title_justify="left")
+    for col in ("", "baseline", summary["variant_name"], "difference [95 % CI]"):
+        table.add_column(col, justify="right" if col else "left")
+    for key, label in (("share_with_withdrawal_signs", "with withdrawal signs"),
+                       ("share_with_severe_withdrawal", "with severe withdrawal"),
+                       ("share_with_overdose_signs", "with overdose signs")):
+        d = diff[key]
+        ci = d.get("ci95")
+        table.add_row(label, f"{base[key]:.1%}", f"{var[key]:.1%}",
+                      f"{d['difference']:+.1%}" + (f" [{ci[0]:+.1%}, {ci[1]:+.1%}]" if ci else ""))
+    for key, label in (("hours_in_withdrawal", "hours in withdrawal (mean diff.)"),
+                       ("max_withdrawal_score", "worst withdrawal score"),
+                       ("max_overdose_score", "worst overdose score"),
+                       ("max_mas", "highest Ashworth")):
+        d = diff[key]
+        ci = d.get("ci95")
+        table.add_row(label, f"{base[key]['median']:g}", f"{var[key]['median']:g}",
+                      f"{d['mean_difference']:+g}" + (f" [{ci[0]:+g}, {ci[1]:+g}]" if ci else ""))
+    console.print(table)

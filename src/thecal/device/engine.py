@@ -242,7 +242,7 @@ class Engine:
         return TimelineError(message, where=f"events[{index}].{fieldname}", fix=fix)
 
     def stalled(self) -> bool:
-        return any(f.kind == "motor-stall" for f in self.faults)
+        return bool(self.faults) and any(f.kind == "motor-stall" for f in self.faults)
 
     def mri_stalled(self, t_h: float) -> bool:
         return self.mri_stall_until_h is not None and t_h < self.mri_stall_until_h
@@ -293,7 +293,8 @@ class Engine:
         if bolus is not None:
             nxt = min(nxt, bolus.end_h)
             rate = bolus.rate_ml_per_h if bolus.replaces_basal else rate + bolus.rate_ml_per_h
-        for f in self.faults:
+        faults = self.faults
+        for f in faults:
             if f.kind == "battery-reset" and self.pump is not None \
                     and self.pump.battery_reset_rate_ml_per_day is not None:
                 rate = self.pump.battery_reset_rate_ml_per_day / _H_PER_DAY
@@ -302,7 +303,7 @@ class Engine:
             return 0.0, 0.0, dose, (_INF if self.projecting else nxt)
         if self.reservoir_ml <= 0.0:
             return 0.0, rate, dose, nxt
-        return rate * flow_factor(self.faults), rate, dose, nxt
+        return (rate * flow_factor(faults) if faults else rate), rate, dose, nxt
 
     def pump_state(self, t_h: float) -> str:
         if self.pump is None:
@@ -368,12 +369,14 @@ class Engine:
 
     def _move(self, t: float, seg_stop: float, q: float, dose: float, qn: float = 0.0) -> None:
         """Flow at constant ``q`` (mL/h) from ``t`` to ``seg_stop``, splitting as needed."""
-        f = csf_fraction(self.faults)
+        f = csf_fraction(self.faults) if self.faults else 1.0
         t_start, calc0, est0 = t, self.calc_ml, self.est_ml
-        self._drain_nominal(t, seg_stop, qn)
+        if qn > 0.0:
+            self._drain_nominal(t, seg_stop, qn)
+        rows = self.rows
 
         def record(t_rec: float, q_rec: float, c_exit: float) -> None:
-            if self.rows is not None:
+            if rows is not None:
                 gone = qn * (t_rec - t_start)
                 self._record(t_rec, q_rec, c_exit, f, dose, qn, max(calc0 - gone, 0.0),
                              max(est0 - gone, 0.0))

@@ -23,6 +23,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from thecal.timeline import FlexStep
@@ -51,6 +52,15 @@ def _resolve_local(day: date, clock: time, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(hi, UTC)
 
 
+@lru_cache(maxsize=8192)
+def _local_midnight(zone: ZoneInfo, day: date) -> tuple[datetime, bool]:
+    """The UTC instant of local midnight starting ``day``, and whether the day keeps one
+    offset throughout (no daylight-saving change). Cached: every flex program asks for it."""
+    midnight = datetime.combine(day, time(0, 0), tzinfo=zone)
+    next_midnight = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone)
+    return midnight.astimezone(UTC), midnight.utcoffset() == next_midnight.utcoffset()
+
+
 class FlexClock:
     """The step boundaries of one flex program, computed per local day and cached.
 
@@ -76,13 +86,12 @@ class FlexClock:
         if cached is not None:
             return cached
         zone = self.zone
-        midnight = datetime.combine(day, time(0, 0), tzinfo=zone)
-        next_midnight = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone)
+        midnight_utc, plain_day = _local_midnight(zone, day)
         starts: list[float] = []
         doses: list[float] = []
-        if midnight.utcoffset() == next_midnight.utcoffset():
+        if plain_day:
             # No change of offset this day (the usual case): plain arithmetic.
-            base = self._t_h(midnight.astimezone(UTC))
+            base = self._t_h(midnight_utc)
             for step in self.steps:
                 starts.append(base + step.start.hour + step.start.minute / 60.0
                               + step.start.second / _SECONDS_PER_HOUR)

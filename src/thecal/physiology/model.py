@@ -5,23 +5,34 @@ piecewise-constant input ``u = (csf_delivery_mcg_per_h, systemic_mg_per_h)``, so
 simulator propagates it exactly (``thecal.sim.engine``). Every nonlinearity (Emax curve,
 tolerance, scores, symptoms) is a *readout* applied to the states at sample times.
 
-States (index, name, unit):
+States (index, name, unit) — model v2:
 
 0. ``csf_conc_ng_per_ml`` lumbar spinal-fluid concentration; input/volume, first-order
-   clearance with half-life ≈ 5 h (PENN87) and clearance ≈ 30 mL/h (EJCP).
-1. ``effect_fast_ng_per_ml`` fast effect site, rate ``effect_fast_rate_per_h``.
-2. ``effect_slow_ng_per_ml`` slow effect site, rate ``effect_slow_rate_per_h``.
-   The *drive* is ``f·fast + (1−f)·slow + potency·systemic``. Two effect sites reconcile two
-   targets that pull apart: after a dose change the effect is half-way in 6–8 h and complete
-   in 1–2 days (M-UK-QA), yet a bolus peaks near 4 h and wears off in 4–8 h (CLUSTER, NSN).
-3. ``systemic_mg`` baclofen in the body from oral doses (or a pocket fill), half-life ≈ 4 h.
-4. ``adaptation_ng_per_ml`` slow tracker of the drive over months: tolerance. The effective
+   clearance. Half-life ≈ 5 h (PENN87) and volume ≈ 150 mL (the adult spinal-fluid space,
+   ASSUMED) give clearance V·ln2/t½ ≈ 20.8 mL/h, inside the measured 13–80 mL/h (EJCP):
+   the three agree by construction (``csf_volume_ml``).
+1. ``transit_ng_per_ml`` a short transit step between the lumbar fluid and the fast effect
+   site (drug reaching the cord tissue).
+2. ``effect_fast_ng_per_ml`` fast effect site, fed by the transit step. The chain of two
+   puts the bolus peak near 4 h (CLUSTER, NSN) while a dose step still shows in 6–8 h.
+3. ``effect_slow_ng_per_ml`` slow effect site, fed by the spinal fluid; with weight 1 − f it
+   carries the step to its maximum in 1–2 days (M-UK-QA).
+   The *drive* is ``f·fast + (1−f)·slow + potency·systemic``.
+4. ``systemic_mg`` baclofen in the body from oral doses (or a pocket fill), half-life ≈ 4 h.
+5. ``adaptation_ng_per_ml`` slow tracker of the drive over months: tolerance. The effective
    EC50 rises with it (saturating), so the dose needed rises over the first year (SPAIN2000).
-5. ``deprivation_ng_per_ml`` low-pass of (adaptation − drive) with a time constant of about a
-   day: positive when delivery falls below what the body has adapted to; withdrawal signs read
-   from it evolve over 1–3 days (COFFEY02).
+6. ``deprivation_ng_per_ml`` low-pass of the deficit ``adaptation − drive`` (about a day).
+7. ``readaptation_ng_per_ml`` low-pass of the deprivation (days): the body re-adapting to
+   the lower level, so an untreated withdrawal passes its worst within 1–3 days (COFFEY02).
 
-The matrix ``A`` is lower triangular: its eigenvalues are minus the six rates.
+The withdrawal index is one linear readout, ``W = δ + g·D − (1+g)·R`` with the deficit
+``δ = T − drive``: it rises with the lost effect itself within hours of a stop (the early
+signs: return of spasticity, itching, low blood pressure), keeps rising as the deprivation
+builds over the first day or two (severe signs: fever, changed mental status, rigidity) and
+falls as re-adaptation catches up. It scales with what the body had adapted to, so the risk
+of severe signs rises with the dose that stopped (STET15: withdrawal at 90–420 mcg/day).
+
+The matrix ``A`` is lower triangular: its eigenvalues are minus the eight rates.
 """
 
 from __future__ import annotations
@@ -35,18 +46,20 @@ import numpy.typing as npt
 
 from thecal.physiology.parameters import FloatArray, ParameterArrays, Parameters
 
-N_STATES: Final = 6
+N_STATES: Final = 8
 N_INPUTS: Final = 2
 STATE_NAMES: Final = (
     "csf_conc_ng_per_ml",
+    "transit_ng_per_ml",
     "effect_fast_ng_per_ml",
     "effect_slow_ng_per_ml",
     "systemic_mg",
     "adaptation_ng_per_ml",
     "deprivation_ng_per_ml",
+    "readaptation_ng_per_ml",
 )
 INPUT_NAMES: Final = ("csf_delivery_mcg_per_h", "systemic_mg_per_h")
-CSF, FAST, SLOW, SYSTEMIC, ADAPT, DEPRIV = range(N_STATES)
+CSF, TRANSIT, FAST, SLOW, SYSTEMIC, ADAPT, DEPRIV, READAPT = range(N_STATES)
 
 _LN2: Final = math.log(2.0)
 
@@ -56,20 +69,22 @@ def _as_arrays(params: Parameters | ParameterArrays) -> ParameterArrays:
 
 
 def rates_per_h(params: Parameters | ParameterArrays) -> FloatArray:
-    """The six first-order rates (1/h), shape ``(n, 6)``; the eigenvalues of A are minus these."""
+    """The eight first-order rates (1/h), shape ``(n, 8)``; the eigenvalues of A are minus these."""
     p = _as_arrays(params)
     return np.stack([
         _LN2 / p.csf_half_life_h,
+        p.transit_rate_per_h,
         p.effect_fast_rate_per_h,
         p.effect_slow_rate_per_h,
         _LN2 / p.oral_half_life_h,
         1.0 / p.tolerance_time_h,
         1.0 / p.deprivation_time_h,
+        1.0 / p.readaptation_time_h,
     ], axis=-1)
 
 
 def drive_weights(params: Parameters | ParameterArrays) -> FloatArray:
-    """Row vectors ``c`` with ``drive = c · x``, shape ``(n, 6)``."""
+    """Row vectors ``c`` with ``drive = c · x``, shape ``(n, 8)``."""
     p = _as_arrays(params)
     c = np.zeros((p.n, N_STATES))
     c[:, FAST] = p.effect_fast_fraction
@@ -79,7 +94,7 @@ def drive_weights(params: Parameters | ParameterArrays) -> FloatArray:
 
 
 def system_matrices(params: Parameters | ParameterArrays) -> tuple[FloatArray, FloatArray]:
-    """``A`` of shape ``(n, 6, 6)`` and ``B`` of shape ``(n, 6, 2)`` for ``dx/dt = A x + B u``.
+    """``A`` of shape ``(n, 8, 8)`` and ``B`` of shape ``(n, 8, 2)`` for ``dx/dt = A x + B u``.
 
     ``u[0]`` is baclofen reaching the spinal fluid in mcg/h; ``u[1]`` is baclofen reaching the
     blood in mg/h (already multiplied by bioavailability where it comes from an oral dose).
@@ -92,7 +107,9 @@ def system_matrices(params: Parameters | ParameterArrays) -> tuple[FloatArray, F
     b = np.zeros((n, N_STATES, N_INPUTS))
     a[:, CSF, CSF] = -k[:, CSF]
     b[:, CSF, 0] = 1000.0 / p.csf_volume_ml  # mcg/h into mL → ng/mL/h
-    a[:, FAST, CSF] = k[:, FAST]
+    a[:, TRANSIT, CSF] = k[:, TRANSIT]
+    a[:, TRANSIT, TRANSIT] = -k[:, TRANSIT]
+    a[:, FAST, TRANSIT] = k[:, FAST]
     a[:, FAST, FAST] = -k[:, FAST]
     a[:, SLOW, CSF] = k[:, SLOW]
     a[:, SLOW, SLOW] = -k[:, SLOW]
@@ -105,7 +122,22 @@ def system_matrices(params: Parameters | ParameterArrays) -> tuple[FloatArray, F
     a[:, DEPRIV, :] = -c * k[:, DEPRIV, None]
     a[:, DEPRIV, ADAPT] = k[:, DEPRIV]
     a[:, DEPRIV, DEPRIV] = -k[:, DEPRIV]
+    # re-adaptation: dR/dt = (D − R)/τ_re
+    a[:, READAPT, DEPRIV] = k[:, READAPT]
+    a[:, READAPT, READAPT] = -k[:, READAPT]
     return a, b
+
+
+def withdrawal_weights(params: Parameters | ParameterArrays) -> FloatArray:
+    """Row vectors ``w`` with the withdrawal index ``W = w · x = (T − drive) + g·D − (1+g)·R``,
+    shape ``(n, 8)`` (ng/mL)."""
+    p = _as_arrays(params)
+    w = -drive_weights(p)
+    g = p.deprivation_weight
+    w[:, ADAPT] += 1.0
+    w[:, DEPRIV] += g
+    w[:, READAPT] -= 1.0 + g
+    return w
 
 
 def systemic_input_mg_per_h(params: Parameters | ParameterArrays,
@@ -131,7 +163,7 @@ MAS_CATEGORIES: Final = ("0", "1", "1+", "2", "3", "4")
 _MAS_CUTS: Final = np.array([0.5, 1.25, 1.75, 2.5, 3.5])
 #: Hill exponent of the side-effect, overdose and withdrawal curves (shape only; ASSUMED).
 SCORE_HILL: Final = 4.0
-WITHDRAWAL_HILL: Final = 3.0
+WITHDRAWAL_HILL: Final = 2.0
 
 
 def mas_category(mas: float | npt.ArrayLike) -> npt.NDArray[np.str_]:
@@ -151,7 +183,7 @@ class Readouts:
     mas: FloatArray  # continuous Modified Ashworth 0–4
     penn_frequency: FloatArray  # continuous Penn spasm frequency 0–4
     side_effect_score: FloatArray  # 0–1
-    withdrawal_score: FloatArray  # 0–1
+    withdrawal_score: FloatArray  # 0–1, Hill of the withdrawal index W
     overdose_score: FloatArray  # 0–1
     sedation_score: FloatArray  # 0–1, systemic (oral / pocket fill)
 
@@ -182,16 +214,21 @@ def readouts(params: Parameters | ParameterArrays, states: FloatArray) -> Readou
         return arr.reshape(arr.shape + (1,) * max(extra, 0))
 
     f = col(p.effect_fast_fraction)
-    drive = (f * x[..., FAST] + (1.0 - f) * x[..., SLOW]
-             + col(p.oral_spinal_potency_ng_per_ml_per_mg) * x[..., SYSTEMIC])
-    drive = np.maximum(drive, 0.0)
+    drive_raw = (f * x[..., FAST] + (1.0 - f) * x[..., SLOW]
+                 + col(p.oral_spinal_potency_ng_per_ml_per_mg) * x[..., SYSTEMIC])
+    drive = np.maximum(drive_raw, 0.0)
     ec50 = col(p.ec50_ng_per_ml)
     adapt = np.maximum(x[..., ADAPT], 0.0)
     ec50_adapted = ec50 * (1.0 + col(p.tolerance_max) * adapt / (adapt + ec50))
     z = drive / ec50_adapted
     effect = col(p.emax) * _hill(z, 1.0, col(p.hill))
-    withdrawal = _hill(np.maximum(x[..., DEPRIV], 0.0) / ec50, col(p.withdrawal_half_ratio),
-                       WITHDRAWAL_HILL)
+    g = col(p.deprivation_weight)
+    deficit = x[..., ADAPT] - drive_raw
+    index = deficit + g * x[..., DEPRIV] - (1.0 + g) * x[..., READAPT]
+    # no withdrawal while the drive is at or above what the body has adapted to (restoring
+    # delivery ends it; a rising adaptation alone never reads as withdrawal)
+    index = np.where(deficit > 0.0, np.maximum(index, 0.0), 0.0)
+    withdrawal = _hill(index / ec50, col(p.withdrawal_half_ratio), WITHDRAWAL_HILL)
     base_mas = col(p.baseline_mas)
     base_penn = col(p.baseline_penn)
     # Withdrawal brings spasticity back and beyond baseline (rebound, rigidity).
@@ -227,8 +264,8 @@ WITHDRAWAL_SIGNS: Final = (
     ("withdrawal", 0.30, "low-blood-pressure"),
     ("withdrawal", 0.35, "lightheadedness"),
     ("withdrawal", 0.60, "high-fever"),
-    ("withdrawal", 0.70, "changed-mental-status"),
-    ("withdrawal", 0.80, "muscle-rigidity"),
+    ("withdrawal", 0.62, "changed-mental-status"),
+    ("withdrawal", 0.64, "muscle-rigidity"),
 )
 EARLY_WITHDRAWAL_CODES: Final = ("increased-spasticity", "itching", "tingling",
                                  "low-blood-pressure", "lightheadedness")

@@ -46,8 +46,15 @@ PARAMETER_INFO: Final[dict[str, ParameterInfo]] = {
         "h", "PENN87", "verified", "CSF elimination half-life ≈ 5 h (bolus range 0.9–5 h, EJCP)",
         0.5, 24.0),
     "csf_clearance_ml_per_h": ParameterInfo(
-        "mL/h", "EJCP", "verified", "CSF clearance 13–80 mL/h; typical 30 mL/h (mid-range)",
+        "mL/h", "EJCP", "verified",
+        "CSF clearance 13–80 mL/h (EJCP); typical 20.8 mL/h = V·ln2/t½ with V ≈ 150 mL "
+        "(adult spinal-fluid volume, ASSUMED) and t½ 5 h (PENN87)",
         1.0, 200.0),
+    "transit_rate_per_h": ParameterInfo(
+        "1/h", "CLUSTER", "fitted",
+        "transit from the lumbar fluid to the fast effect site: bolus peak ≈ 4 h (CLUSTER, NSN) "
+        "with the step half-change still in 6–8 h (M-UK-QA)",
+        0.05, 20.0),
     "effect_fast_rate_per_h": ParameterInfo(
         "1/h", "M-UK-QA", "fitted",
         "fast effect-site rate: step half-change 6–8 h (M-UK-QA), bolus peak ≈ 4 h (CLUSTER)",
@@ -78,10 +85,19 @@ PARAMETER_INFO: Final[dict[str, ParameterInfo]] = {
     "deprivation_time_h": ParameterInfo(
         "h", "COFFEY02", "fitted", "withdrawal evolves over 1–3 days after delivery stops",
         1.0, 1000.0),
-    "withdrawal_half_ratio": ParameterInfo(
+    "readaptation_time_h": ParameterInfo(
+        "h", "COFFEY02", "fitted",
+        "re-adaptation to a lower level: an untreated withdrawal passes its worst in 1–3 days",
+        1.0, 5000.0),
+    "deprivation_weight": ParameterInfo(
         "1", "COFFEY02", "fitted",
-        "deprivation (in naive EC50 units) for half-maximal withdrawal; a full stop in an "
-        "adapted patient gives severe signs on day 2, a 30 % cut only mild ones", 0.01, 100.0),
+        "how much the deprivation built over a day adds to the lost effect in the withdrawal "
+        "index: severe signs follow the early ones by about a day", 0.0, 20.0),
+    "withdrawal_half_ratio": ParameterInfo(
+        "1", "STET15", "fitted",
+        "withdrawal index (in naive EC50 units) for half-maximal withdrawal: a stop from "
+        "150 mcg/day gives early signs, from 200 mcg/day and more severe ones (STET15 "
+        "90–420 mcg/day; COFFEY02); a 10 % cut gives none", 0.01, 100.0),
     "baseline_mas": ParameterInfo(
         "MAS 0–4", "PENN92", "assumed",
         "untreated Modified Ashworth score of the candidate (severe spasticity)", 0.0, 4.0),
@@ -112,22 +128,25 @@ class Parameters:
     """One virtual patient. Defaults are the typical adult with spasticity of spinal origin."""
 
     csf_half_life_h: float = 5.0
-    csf_clearance_ml_per_h: float = 30.0
-    effect_fast_rate_per_h: float = 0.7
-    effect_slow_rate_per_h: float = 0.05
-    effect_fast_fraction: float = 0.9
-    ec50_ng_per_ml: float = 110.0
+    csf_clearance_ml_per_h: float = 20.8  # V = 20.8 × 5 / ln 2 = 150.0 mL
+    transit_rate_per_h: float = 1.3
+    effect_fast_rate_per_h: float = 0.9
+    effect_slow_rate_per_h: float = 0.045
+    effect_fast_fraction: float = 0.94
+    ec50_ng_per_ml: float = 158.7  # 110 × 30/20.8: the same dose-response as at 30 mL/h
     hill: float = 3.0
     emax: float = 0.95
     tolerance_max: float = 4.5
     tolerance_time_h: float = 1440.0
-    deprivation_time_h: float = 30.0
-    withdrawal_half_ratio: float = 2.5
+    deprivation_time_h: float = 24.0
+    readaptation_time_h: float = 72.0
+    deprivation_weight: float = 2.0
+    withdrawal_half_ratio: float = 6.8
     baseline_mas: float = 3.5
     baseline_penn: float = 3.2
     oral_half_life_h: float = 4.0
     oral_bioavailability: float = 0.8
-    oral_spinal_potency_ng_per_ml_per_mg: float = 3.0
+    oral_spinal_potency_ng_per_ml_per_mg: float = 4.33  # 3.0 × 30/20.8
     systemic_sedation_mg: float = 60.0
     side_effect_ratio: float = 2.5
     overdose_ratio: float = 5.0
@@ -176,6 +195,7 @@ class ParameterArrays:
 
     csf_half_life_h: FloatArray
     csf_clearance_ml_per_h: FloatArray
+    transit_rate_per_h: FloatArray
     effect_fast_rate_per_h: FloatArray
     effect_slow_rate_per_h: FloatArray
     effect_fast_fraction: FloatArray
@@ -185,6 +205,8 @@ class ParameterArrays:
     tolerance_max: FloatArray
     tolerance_time_h: FloatArray
     deprivation_time_h: FloatArray
+    readaptation_time_h: FloatArray
+    deprivation_weight: FloatArray
     withdrawal_half_ratio: FloatArray
     baseline_mas: FloatArray
     baseline_penn: FloatArray

@@ -45,6 +45,7 @@ MIN_RATE_SEPARATION: Final = 0.02
 _COMMON_OMEGA: Final[dict[str, float]] = {
     "csf_half_life_h": 0.15,  # EJCP: 0.9–5 h in 4 patients; PENN87 ≈ 5 h
     "csf_clearance_ml_per_h": 0.25,  # EJCP: 13–80 mL/h
+    "transit_rate_per_h": 0.2,
     "effect_fast_rate_per_h": 0.2,
     "effect_slow_rate_per_h": 0.2,
     "effect_fast_fraction": 0.3,
@@ -54,6 +55,8 @@ _COMMON_OMEGA: Final[dict[str, float]] = {
     "tolerance_max": 0.5,
     "tolerance_time_h": 0.3,
     "deprivation_time_h": 0.25,
+    "readaptation_time_h": 0.25,
+    "deprivation_weight": 0.2,
     "withdrawal_half_ratio": 0.2,
     "baseline_mas": 0.4,
     "baseline_penn": 0.4,
@@ -80,7 +83,7 @@ class Preset:
 _ADULT_SPINAL = Parameters()
 _ADULT_CEREBRAL = replace(
     _ADULT_SPINAL,
-    ec50_ng_per_ml=85.0,  # lower maintenance doses (MEDSCAPE2 90–703 vs 300–800)
+    ec50_ng_per_ml=122.6,  # 85 × 30/20.8: lower maintenance doses (MEDSCAPE2 90–703 vs 300–800)
     emax=0.92,  # fewer screening responders (LIO-SCR 94 % vs 97 %)
     tolerance_max=3.5,
     baseline_mas=3.3,  # tone more than spasms
@@ -89,8 +92,8 @@ _ADULT_CEREBRAL = replace(
 _CEREBRAL_OMEGA: Final[dict[str, float]] = {**_COMMON_OMEGA, "emax": 0.9, "baseline_mas": 0.5}
 # Children: a smaller spinal-fluid space and clearance (ASSUMED scaling), same half-life;
 # mean maintenance dose < 12 y ≈ 274 mcg/day (MEDSCAPE2).
-_CHILD_CEREBRAL = replace(_ADULT_CEREBRAL, csf_clearance_ml_per_h=21.0)
-_CHILD_SPINAL = replace(_ADULT_SPINAL, csf_clearance_ml_per_h=21.0)
+_CHILD_CEREBRAL = replace(_ADULT_CEREBRAL, csf_clearance_ml_per_h=14.6)  # 0.7 × adult
+_CHILD_SPINAL = replace(_ADULT_SPINAL, csf_clearance_ml_per_h=14.6)
 
 BASE_PRESETS: Final[dict[str, Preset]] = {
     "adult-spinal": Preset("adult-spinal", "adult, spasticity of spinal origin (MS, SCI)",
@@ -136,8 +139,9 @@ def get_preset(name: str) -> Preset:
 
 def _separate_rates(arrays: dict[str, np.ndarray]) -> None:
     """Push apart rates closer than MIN_RATE_SEPARATION (in place), lowest first."""
-    keys = ("csf_half_life_h", "effect_fast_rate_per_h", "effect_slow_rate_per_h",
-            "oral_half_life_h", "tolerance_time_h", "deprivation_time_h")
+    keys = ("csf_half_life_h", "transit_rate_per_h", "effect_fast_rate_per_h",
+            "effect_slow_rate_per_h", "oral_half_life_h", "tolerance_time_h",
+            "deprivation_time_h", "readaptation_time_h")
     probe = ParameterArrays(**arrays)
     rates = rates_per_h(probe)  # (n, 6)
     order = np.argsort(rates, axis=1)
@@ -150,9 +154,11 @@ def _separate_rates(arrays: dict[str, np.ndarray]) -> None:
     arrays[keys[0]] = ln2 / rates[:, 0]
     arrays[keys[1]] = rates[:, 1]
     arrays[keys[2]] = rates[:, 2]
-    arrays[keys[3]] = ln2 / rates[:, 3]
-    arrays[keys[4]] = 1.0 / rates[:, 4]
+    arrays[keys[3]] = rates[:, 3]
+    arrays[keys[4]] = ln2 / rates[:, 4]
     arrays[keys[5]] = 1.0 / rates[:, 5]
+    arrays[keys[6]] = 1.0 / rates[:, 6]
+    arrays[keys[7]] = 1.0 / rates[:, 7]
 
 
 def sample(preset: str, n: int, seed: int | None = None,
@@ -163,10 +169,38 @@ def sample(preset: str, n: int, seed: int | None = None,
     """
     if n < 1:
         raise InputError("a population needs at least one patient")
-    spec = get_preset(preset)
-    typical = spec.typical.with_overrides(overrides or {})
     rng = np.random.default_rng(seed)
     eta = rng.standard_normal((len(PARAMETER_NAMES), n))
+    return _from_eta(preset, eta, overrides)
+
+
+def patient_stream(seed: int, index: int) -> np.random.Generator:
+    """Patient ``index``'s own random stream: child ``index`` of ``SeedSequence(seed).spawn``
+    (``spawn_key=(index,)``, the same object ``spawn`` makes), so a patient's draw depends on
+    the seed and its index only — not on how many patients are drawn, in which blocks, by how
+    many threads or workers."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index,))))
+
+
+def sample_streams(preset: str, seed: int, start: int, stop: int,
+                   overrides: Mapping[str, float] | None = None) -> ParameterArrays:
+    """Patients ``start … stop−1`` of the population of ``preset`` drawn from ``seed`` with one
+    random stream each (:func:`patient_stream`); ``sample_streams(p, s, 0, n)`` is the whole
+    population and any split of the range gives the same patients (costs ≈ 25 µs a patient)."""
+    if not 0 <= start < stop:
+        raise InputError("a population needs at least one patient")
+    k = len(PARAMETER_NAMES)
+    eta = np.empty((k, stop - start))
+    for j, index in enumerate(range(start, stop)):
+        eta[:, j] = patient_stream(seed, index).standard_normal(k)
+    return _from_eta(preset, eta, overrides)
+
+
+def _from_eta(preset: str, eta: np.ndarray,
+              overrides: Mapping[str, float] | None) -> ParameterArrays:
+    """Parameters from standard normal deviates ``eta`` (one row per parameter)."""
+    spec = get_preset(preset)
+    typical = spec.typical.with_overrides(overrides or {})
     arrays: dict[str, np.ndarray] = {}
     for row, name in enumerate(PARAMETER_NAMES):
         mu = getattr(typical, name)

@@ -1,8 +1,15 @@
-"""Administration: sites and their settings, users, caregiver links, care-team membership.
+"""Administration: sites and their settings, users, caregiver links, care-team membership,
+and de-provisioning (deactivate a user, revoke their tokens, unlink, take off a care team).
 
-An administrator manages users and sites but is not a clinician: these use cases give no
-access to patient records. ``bootstrap_*`` functions act as ``system`` (no login) for the
-first administrator, the demo and tests; they are audited like any other write.
+An administrator manages users and settings of the site it belongs to, and nothing else: a
+user, patient, caregiver link, care team or site of another site answers as if it did not
+exist (404), and the refusal is audited. New sites and cross-site work are done on the server
+by ``thecal admin ...`` (acting as ``system``, audited like everything else). An administrator
+is not a clinician: these use cases give no access to patient records. ``bootstrap_*``
+functions act as ``system`` for the first administrator, the demo and tests.
+
+Deactivating a user ends their sessions and API tokens in the same transaction; every later
+request with them answers 401.
 """
 
 from __future__ import annotations
@@ -13,11 +20,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection
 
 from thecal.clinical.care_team import ROLES as CARE_TEAM_ROLES
-from thecal.errors import ConflictError, InputError, NotFoundError
+from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError, ThecalError
 from thecal.service import authz, passwords
 from thecal.service.actors import ROLES, STAFF_ROLES, SYSTEM, Actor
 from thecal.service.clinic import Clinic
-from thecal.store import records
+from thecal.store import access, records
+from thecal.units import DURATION, VOLUME, parse_quantity
 
 SITE_SETTINGS: Final = {
     # a concentration change needs a second clinician's confirmation (off by default)
@@ -33,6 +41,13 @@ SITE_SETTINGS: Final = {
     "second_signer_roles": "clinician, nurse",
     "oncall_email": "",
     "titration_absolute_step_multiple": "2",
+    # patients (and caregivers) may choose their own refill slot within their window
+    "patients_choose_slot": False,
+    # the twin (docs/twin.md): how long a SynchroMed waits after an MRI before delivering
+    # again ("2 h"; "worst" = the longest reported, 24 h, M-MRI), and the reservoir volume
+    # below which delivery is treated as unreliable ("4 mL", NSURG04); empty: the catalog's
+    "synchromed_mri_resume_delay_h": "",
+    "delivery_unreliable_below_ml": "",
 }
 # The roles a member of staff holds on a patient's care team: the clinical vocabulary
 # (thecal.clinical.care_team), less the roles that are not clinical staff.
@@ -40,6 +55,46 @@ TEAM_ROLES: Final = tuple(code for code in CARE_TEAM_ROLES
                           if code not in ("patient", "caregiver", "administrator"))
 # Care-team roles stored before the service used the clinical vocabulary, and what they are now.
 LEGACY_TEAM_ROLES: Final = {"nurse": "itb-nurse"}
+
+
+def _own_site(actor: Actor, site_id: int | None, what: str, where: str) -> None:
+    """An administrator acts on its own site only (404, as if the thing did not exist)."""
+    if actor.role == "system":
+        return
+    if actor.site_id is None or site_id is None or int(site_id) != int(actor.site_id):
+        raise NotFoundError(f"{what} not found", where=where,
+                            fix="administrators manage their own site; ask the server's "
+                                "operator (thecal admin ...) for another site")
+
+
+def _user_in_reach(conn: Connection, actor: Actor, user_id: int, where: str = "user_id"
+                   ) -> dict[str, Any]:
+    user = records.get_user(conn, user_id)
+    if user is None:
+        raise NotFoundError(f"user {user_id} not found", where=where)
+    site = user.get("site_id")
+    if site is None and actor.role != "system":
+        # a login made before logins had a site: the site of its patient(s)
+        patient_ids = ([user["patient_id"]] if user.get("patient_id") is not None
+                       else records.linked_patient_ids(conn, int(user_id)))
+        sites = {int(p["site_id"]) for p in map(lambda i: records.get_patient(conn, int(i)),
+                                                patient_ids) if p is not None}
+        site = actor.site_id if actor.site_id is not None and int(actor.site_id) in sites \
+            else None
+    _own_site(actor, site, f"user {user_id}", where)
+    return user
+
+
+def _patient_in_reach(conn: Connection, actor: Actor, patient_id: int) -> dict[str, Any]:
+    patient = records.get_patient(conn, patient_id)
+    if patient is None:
+        raise NotFoundError(f"patient {patient_id} not found", where="patient_id")
+    _own_site(actor, patient["site_id"], f"patient {patient_id}", "patient_id")
+    return patient
+
+
+TWIN_SETTING_KINDS: Final = {"synchromed_mri_resume_delay_h": DURATION,
+                              "delivery_unreliable_below_ml": VOLUME}
 
 
 def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
@@ -54,6 +109,10 @@ def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
         elif not isinstance(value, str) or len(value) > 200:
             raise InputError(f"{key} must be text of at most 200 characters",
                              where=f"settings.{key}")
+        elif any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            # these reach calendar files and headers: a CR or LF would start a new line there
+            raise InputError(f"{key} must be one line without control characters",
+                             where=f"settings.{key}", fix="remove line breaks and tabs")
         elif key == "timezone":
             value = check_timezone(value, where=f"settings.{key}")
         elif key == "second_signer_roles":
@@ -69,6 +128,14 @@ def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
             if not ok:
                 raise InputError(f"{value!r} must be a number from 1 to 10",
                                  where=f"settings.{key}", fix="e.g. 2 (twice the recommended step)")
+        elif key in TWIN_SETTING_KINDS and value and value != "worst":
+            kind = TWIN_SETTING_KINDS[key]
+            try:
+                parse_quantity(value, kind)
+            except ThecalError as exc:
+                raise InputError(exc.message, where=f"settings.{key}",
+                                 fix=f"write e.g. {kind.example}"
+                                 + (' or "worst"' if kind is DURATION else "")) from None
         merged[key] = value
     return merged
 
@@ -98,7 +165,9 @@ def _site_view(row: dict[str, Any]) -> dict[str, Any]:
 def create_site(clinic: Clinic, actor: Actor, name: str,
                 settings: dict[str, Any] | None = None) -> dict[str, Any]:
     def body(conn: Connection) -> dict[str, Any]:
-        authz.require(actor, authz.SITES_MANAGE)
+        if not authz.allowed(actor, authz.SITE_CREATE):
+            raise PermissionDeniedError("a new site is made on the server",
+                                        fix="run: thecal admin site-create NAME")
         if not isinstance(name, str) or not name.strip():
             raise InputError("a site needs a name", where="name")
         if records.site_by_name(conn, name.strip()) is not None:
@@ -115,6 +184,7 @@ def update_site_settings(clinic: Clinic, actor: Actor, site_id: int,
                          settings: dict[str, Any]) -> dict[str, Any]:
     def body(conn: Connection) -> dict[str, Any]:
         authz.require(actor, authz.SITES_MANAGE)
+        _own_site(actor, site_id, f"site {site_id}", "site_id")
         site = records.get_site(conn, site_id)
         if site is None:
             raise NotFoundError(f"site {site_id} not found", where="site_id")
@@ -130,34 +200,46 @@ def update_site_settings(clinic: Clinic, actor: Actor, site_id: int,
 def create_user(clinic: Clinic, actor: Actor, *, username: str, password: str, role: str,
                 site_id: int | None = None, display_name: str | None = None,
                 patient_id: int | None = None) -> dict[str, Any]:
-    """Create a login. A ``patient`` user is linked to their patient record."""
+    """Create a login. A ``patient`` user is linked to their patient record.
+
+    An administrator creates logins of its own site only (each login it makes belongs to that
+    site, so its user list shows everything it created)."""
     def body(conn: Connection) -> dict[str, Any]:
         authz.require(actor, authz.USERS_MANAGE)
         if not isinstance(username, str) or not username.strip() or len(username) > 100:
             raise InputError("a user name is 1–100 characters", where="username")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in username):
+            raise InputError("a user name has no control characters", where="username")
+        site = site_id
+        if actor.role != "system":
+            site = actor.site_id if site_id is None else site_id
+            _own_site(actor, site, f"site {site_id}", "site_id")
         if role not in ROLES:
             raise InputError(f"unknown role {role!r}", where="role",
                              fix=f"use one of: {', '.join(ROLES)}")
         if records.user_by_name(conn, username) is not None:
             raise ConflictError(f"user name {username!r} is taken", where="username")
-        if site_id is not None and records.get_site(conn, site_id) is None:
-            raise InputError(f"site {site_id} does not exist", where="site_id")
+        if site is not None and records.get_site(conn, site) is None:
+            raise InputError(f"site {site} does not exist", where="site_id")
         if role == "patient":
-            if patient_id is None or records.get_patient(conn, patient_id) is None:
+            patient = records.get_patient(conn, patient_id) if patient_id is not None else None
+            if patient is None:
                 raise InputError("a patient login needs the patient's record",
                                  where="patient_id")
+            _own_site(actor, patient["site_id"], f"patient {patient_id}", "patient_id")
         elif patient_id is not None:
             raise InputError("only a patient login is linked to a patient record",
                              where="patient_id")
-        if role in ("clinician", "nurse", "pharmacist") and site_id is None:
+        if role in ("clinician", "nurse", "pharmacist") and site is None:
             raise InputError(f"a {role} belongs to a site", where="site_id")
         row = records.insert_user(conn, username=username, role=role,
                                   display_name=display_name or username,
-                                  password_hash=passwords.hash_password(password),
-                                  at=clinic.now(), site_id=site_id, patient_id=patient_id)
+                                  password_hash=passwords.hash_password(
+                                      password, username=username, display_name=display_name),
+                                  at=clinic.now(), site_id=site, patient_id=patient_id)
         clinic.audit(conn, actor, "user.create", entity="user", entity_id=str(row["id"]),
                      patient_id=patient_id, new_value={"username": username, "role": role,
-                                                       "site_id": site_id})
+                                                       "site_id": site})
         return row
 
     return clinic.run(actor, "user.create", body, entity="user")
@@ -177,11 +259,12 @@ def link_caregiver(clinic: Clinic, actor: Actor, caregiver_user_id: int, patient
                    ) -> None:
     def body(conn: Connection) -> None:
         authz.require(actor, authz.USERS_MANAGE)
+        _patient_in_reach(conn, actor, patient_id)
         user = records.get_user(conn, caregiver_user_id)
+        if user is not None and user.get("site_id") is not None:
+            _own_site(actor, user["site_id"], f"user {caregiver_user_id}", "caregiver_user_id")
         if user is None or user["role"] != "caregiver":
             raise InputError("link a caregiver login", where="caregiver_user_id")
-        if records.get_patient(conn, patient_id) is None:
-            raise NotFoundError(f"patient {patient_id} not found", where="patient_id")
         if records.caregiver_linked(conn, caregiver_user_id, patient_id):
             return
         records.link_caregiver(conn, caregiver_user_id, patient_id, clinic.now())
@@ -198,6 +281,9 @@ def add_care_team_member(clinic: Clinic, actor: Actor, patient_id: int, user_id:
         authz.require(actor, authz.CARE_TEAM_MANAGE)
         if actor.role == "clinician":
             authz.patient_for(conn, actor, authz.CARE_TEAM_MANAGE, patient_id)
+        elif actor.role == "administrator":
+            _patient_in_reach(conn, actor, patient_id)
+            _user_in_reach(conn, actor, user_id)
         if team_role not in TEAM_ROLES:
             raise InputError(f"unknown team role {team_role!r}", where="team_role",
                              fix=f"use one of: {', '.join(TEAM_ROLES)}")
@@ -217,6 +303,88 @@ def add_care_team_member(clinic: Clinic, actor: Actor, patient_id: int, user_id:
     clinic.run(actor, "care-team.add", body, patient_id=patient_id, entity="care_team")
 
 
+# ------------------------------------------------------------------ de-provisioning
+
+def deactivate_user(clinic: Clinic, actor: Actor, user_id: int, *,
+                    reason: str | None = None) -> dict[str, Any]:
+    """Switch a login off: it cannot sign in, and its sessions and tokens end now."""
+    def body(conn: Connection) -> dict[str, Any]:
+        authz.require(actor, authz.USERS_MANAGE)
+        user = _user_in_reach(conn, actor, user_id)
+        if actor.user_id is not None and int(user_id) == int(actor.user_id):
+            raise InputError("you cannot deactivate your own login", where="user_id",
+                             fix="ask another administrator")
+        now = clinic.now()
+        access.set_user_active(conn, user_id, False)
+        ended = access.revoke_user_sessions(conn, user_id, now)
+        revoked = access.revoke_user_tokens(conn, user_id, now)
+        clinic.audit(conn, actor, "user.deactivate", entity="user", entity_id=str(user_id),
+                     field="active", old_value=bool(user["active"]), new_value=False,
+                     reason=reason, detail=f"{ended} sessions ended, {revoked} tokens revoked")
+        return {"user_id": user_id, "active": False, "sessions_ended": ended,
+                "tokens_revoked": revoked}
+
+    return clinic.run(actor, "user.deactivate", body, entity="user", entity_id=str(user_id))
+
+
+def reactivate_user(clinic: Clinic, actor: Actor, user_id: int) -> dict[str, Any]:
+    def body(conn: Connection) -> dict[str, Any]:
+        authz.require(actor, authz.USERS_MANAGE)
+        user = _user_in_reach(conn, actor, user_id)
+        access.set_user_active(conn, user_id, True)
+        clinic.audit(conn, actor, "user.reactivate", entity="user", entity_id=str(user_id),
+                     field="active", old_value=bool(user["active"]), new_value=True)
+        return {"user_id": user_id, "active": True}
+
+    return clinic.run(actor, "user.reactivate", body, entity="user", entity_id=str(user_id))
+
+
+def revoke_user_tokens(clinic: Clinic, actor: Actor, user_id: int) -> dict[str, Any]:
+    """End every API token and session of a user (e.g. a lost laptop); the login stays."""
+    def body(conn: Connection) -> dict[str, Any]:
+        if actor.user_id is None or int(user_id) != int(actor.user_id):
+            authz.require(actor, authz.USERS_MANAGE)
+            _user_in_reach(conn, actor, user_id)
+        now = clinic.now()
+        revoked = access.revoke_user_tokens(conn, user_id, now)
+        ended = access.revoke_user_sessions(conn, user_id, now)
+        clinic.audit(conn, actor, "token.revoke-all", entity="user", entity_id=str(user_id),
+                     detail=f"{ended} sessions ended, {revoked} tokens revoked")
+        return {"user_id": user_id, "sessions_ended": ended, "tokens_revoked": revoked}
+
+    return clinic.run(actor, "token.revoke-all", body, entity="user", entity_id=str(user_id))
+
+
+def unlink_caregiver(clinic: Clinic, actor: Actor, caregiver_user_id: int, patient_id: int
+                     ) -> None:
+    def body(conn: Connection) -> None:
+        authz.require(actor, authz.USERS_MANAGE)
+        _patient_in_reach(conn, actor, patient_id)
+        if not access.unlink_caregiver(conn, caregiver_user_id, patient_id):
+            raise NotFoundError("no such caregiver link", where="caregiver_user_id")
+        clinic.audit(conn, actor, "caregiver.unlink", entity="user",
+                     entity_id=str(caregiver_user_id), patient_id=patient_id)
+
+    clinic.run(actor, "caregiver.unlink", body, patient_id=patient_id, entity="user")
+
+
+def remove_care_team_member(clinic: Clinic, actor: Actor, patient_id: int, user_id: int
+                            ) -> None:
+    def body(conn: Connection) -> None:
+        authz.require(actor, authz.CARE_TEAM_MANAGE)
+        if actor.role == "clinician":
+            authz.patient_for(conn, actor, authz.CARE_TEAM_MANAGE, patient_id)
+        elif actor.role == "administrator":
+            _patient_in_reach(conn, actor, patient_id)
+        if not access.remove_care_team(conn, patient_id, user_id):
+            raise NotFoundError(f"user {user_id} is not on this care team", where="user_id")
+        clinic.audit(conn, actor, "care-team.remove", entity="patient",
+                     entity_id=str(patient_id), patient_id=patient_id, field="care_team",
+                     old_value={"user_id": user_id})
+
+    clinic.run(actor, "care-team.remove", body, patient_id=patient_id, entity="care_team")
+
+
 # ------------------------------------------------------------------ bootstrap (system)
 
 def bootstrap_site(clinic: Clinic, name: str, settings: dict[str, Any] | None = None
@@ -234,5 +402,5 @@ def bootstrap_patient(clinic: Clinic, site_id: int, data: dict[str, Any]) -> dic
     return create_patient(clinic, SYSTEM, {**data, "site_id": site_id})
 
 
-def check_password_policy(password: str) -> None:
-    passwords.check_policy(password)
+def check_password_policy(password: str, username: str | None = None) -> None:
+    passwords.check_policy(password, username=username)

@@ -5,8 +5,13 @@
   idle and 12 h absolute expiry measured on the injected clock; logout revokes server-side.
 * CSRF: a synchroniser token stored with the session, compared in constant time.
 * API tokens: random 256-bit bearer tokens, stored hashed, with an expiry.
-* Throttling: after 5 failed logins for an account within 15 min, further attempts are
-  refused (429) until the window has passed since the last failure — correct passwords too.
+* Throttling, per account *and source* (the client address): the check and the claim of an
+  attempt are one transaction (writers are serialised), so parallel guesses cannot overtake
+  the count. After 5 failures from one source within 15 min that source waits 1 min, then 2,
+  4, 8, capped at 15 min after its last failure (backoff); attempts while locked are refused
+  (429, "temporarily locked") without being evaluated or counted, so an attacker cannot renew a
+  lock, and the owner signing in from anywhere else is not locked at all. argon2 work is
+  bounded by :mod:`thecal.service.passwords`.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ import hmac
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 from sqlalchemy import Connection
 
@@ -28,6 +33,9 @@ from thecal.service.clinic import Clinic
 from thecal.service.errors import AuthenticationError, ThrottledError
 from thecal.store import auth as auth_store
 from thecal.store import records
+
+LOCKOUT_BASE_S: Final = 60.0
+ATTEMPTS_KEPT: Final = timedelta(days=2)
 
 
 def token_hash(token: str) -> str:
@@ -57,40 +65,59 @@ def _anonymous(username: str) -> Actor:
                  via="login")
 
 
-def _check_throttle(clinic: Clinic, conn: Connection, username: str) -> None:
+def lockout_seconds(failures: int, max_failures: int, window: timedelta) -> float:
+    """How long a source waits after its last failure: 0 below the limit, then 60 s doubling
+    with each further failure, at most the window (5 → 60 s, 6 → 120 s, ... 9+ → 900 s)."""
+    if failures < max_failures:
+        return 0.0
+    return float(min(window.total_seconds(), LOCKOUT_BASE_S * 2 ** (failures - max_failures)))
+
+
+def _check_throttle(clinic: Clinic, conn: Connection, username: str, source: str) -> None:
     now = clinic.now()
-    failures, last = auth_store.failures_since(conn, username, now - clinic.settings.login_window)
-    if failures >= clinic.settings.login_max_failures and last is not None:
-        retry = max(1, math.ceil((last + clinic.settings.login_window - now).total_seconds()))
-        raise ThrottledError("too many failed logins for this account", retry_after_s=retry,
-                             fix=f"wait {retry} s, or ask an administrator")
+    window = clinic.settings.login_window
+    failures, last = auth_store.failures_since(conn, username, now - window, source)
+    wait = lockout_seconds(failures, clinic.settings.login_max_failures, window)
+    if last is not None and wait > 0 and now < last + timedelta(seconds=wait):
+        retry = max(1, math.ceil((last + timedelta(seconds=wait) - now).total_seconds()))
+        raise ThrottledError("the account is temporarily locked after too many failed "
+                             "sign-ins from here", retry_after_s=retry,
+                             fix=f"try again in {retry} s, or ask an administrator")
 
 
 def _authenticate(clinic: Clinic, username: str, password: str, client: str | None,
                   action: str) -> dict[str, Any]:
-    """Check throttle and password; record the attempt (its own transaction either way)."""
+    """Throttle check and claim of the attempt (one transaction), then the password."""
     if not isinstance(username, str) or not username.strip():
         raise InputError("enter your user name", where="username")
     if not isinstance(password, str) or not password:
         raise InputError("enter your password", where="password")
+    if len(username) > 100 or len(password) > passwords.MAX_PASSWORD_LENGTH:
+        raise AuthenticationError("wrong user name or password", fix="try again")
     actor = _anonymous(username)
+    source = (client or "")[:100] or ""
+    user: dict[str, Any] | None
     try:
         with clinic.transaction() as conn:
-            _check_throttle(clinic, conn, username)
+            _check_throttle(clinic, conn, username, source)
+            attempt = auth_store.record_login_attempt(conn, username, clinic.now(), False,
+                                                      source)
+            if attempt % 500 == 0:  # keep the attempts table small
+                auth_store.purge_attempts_before(conn, clinic.now() - ATTEMPTS_KEPT)
+            user = records.user_by_name(conn, username)
     except ThrottledError as exc:
-        clinic.record_refusal(actor, action, exc, entity="user")
+        clinic.record_refusal(actor, action, exc, entity="user", client=source)
         raise
-    user: dict[str, Any] | None
-    with clinic.transaction() as conn:
-        user = records.user_by_name(conn, username)
     ok = passwords.verify(user["password_hash"] if user else None, password)
     ok = ok and user is not None and bool(user["active"])
     with clinic.transaction() as conn:
-        auth_store.record_login_attempt(conn, username, clinic.now(), ok, client)
+        if ok:
+            auth_store.mark_attempt_succeeded(conn, attempt)
         who = Actor.from_user(user, "login") if (user and ok) else actor
-        clinic.audit(conn, who, action, outcome="ok" if ok else "unauthenticated",
-                     entity="user", entity_id=str(user["id"]) if user else None,
-                     detail=None if ok else "wrong user name or password")
+        if ok or clinic.anonymous_budget.allow(source, clinic.now()):
+            clinic.audit(conn, who, action, outcome="ok" if ok else "unauthenticated",
+                         entity="user", entity_id=str(user["id"]) if user else None,
+                         detail=None if ok else "wrong user name or password")
     if not ok or user is None:
         raise AuthenticationError("wrong user name or password", fix="try again")
     return user

@@ -36,7 +36,8 @@ ADVICE: Final = "advice.read"
 WORKLIST: Final = "worklist.read"
 CARE_TEAM_MANAGE: Final = "care-team.manage"
 USERS_MANAGE: Final = "users.manage"
-SITES_MANAGE: Final = "sites.manage"
+SITES_MANAGE: Final = "sites.manage"  # the settings of the actor's own site
+SITE_CREATE: Final = "site.create"  # a new site: only on the server (thecal admin)
 
 _CLINICAL_READ = {READ, WORKLIST, ADVICE, PROGRAM_CHECK}
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
@@ -53,7 +54,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "administrator": frozenset({USERS_MANAGE, SITES_MANAGE, CARE_TEAM_MANAGE}),
     "system": frozenset({READ, PROGRAM_CHECK, CREATE, APPEND, REFILL_PROPOSE, REFILL_RECORD, PROGRAM_PROPOSE,
                          PROGRAM_CONFIRM, ASSESS, SYMPTOMS, ADVICE, WORKLIST, USERS_MANAGE,
-                         SITES_MANAGE, CARE_TEAM_MANAGE}),
+                         SITES_MANAGE, SITE_CREATE, CARE_TEAM_MANAGE}),
 }
 
 

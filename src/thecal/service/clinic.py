@@ -8,6 +8,7 @@ own, so a refused request changes nothing but the trail (AU-4, "nothing partial"
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -23,6 +24,7 @@ from thecal.errors import (
     ThecalError,
 )
 from thecal.service.actors import Actor
+from thecal.service.anonymous import AnonymousAuditBudget
 from thecal.service.clock import Clock, SystemClock
 from thecal.service.errors import AuthenticationError, ThrottledError
 from thecal.service.settings import Settings
@@ -31,6 +33,7 @@ from thecal.store.db import database_url, make_engine
 from thecal.store.migrate import upgrade
 
 T = TypeVar("T")
+OWNER_ENV_VAR = "THECAL_OWNER_DATABASE_URL"
 
 
 def outcome_of(exc: ThecalError) -> str:
@@ -57,6 +60,7 @@ class Clinic:
         self.engine = engine
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
+        self.anonymous_budget = AnonymousAuditBudget()
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, clock: Clock | None = None) -> Clinic:
@@ -64,7 +68,15 @@ class Clinic:
         settings = settings or Settings()
         engine = make_engine(database_url(settings.database_url))
         if settings.migrate:
-            upgrade(engine)
+            owner_url = settings.owner_database_url or os.environ.get(OWNER_ENV_VAR)
+            if owner_url:
+                owner = make_engine(owner_url)
+                try:
+                    upgrade(owner)
+                finally:
+                    owner.dispose()
+            else:
+                upgrade(engine)
         return cls(engine, settings, clock)
 
     @property
@@ -101,7 +113,11 @@ class Clinic:
 
     def record_refusal(self, actor: Actor, action: str, exc: ThecalError, *,
                        patient_id: int | None = None, entity: str | None = None,
-                       entity_id: str | None = None) -> None:
+                       entity_id: str | None = None, client: str | None = None) -> None:
+        """Audit a refusal; an anonymous caller's only within its source's budget."""
+        if actor.user_id is None and actor.role in ("anonymous",) and \
+                not self.anonymous_budget.allow(client, self.now()):
+            return
         with self.transaction() as conn:
             self.audit(conn, actor, action, outcome=outcome_of(exc), patient_id=patient_id,
                        entity=entity, entity_id=entity_id, field=exc.where,

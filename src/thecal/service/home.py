@@ -23,7 +23,7 @@ from thecal.errors import CatalogError
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
-from thecal.service.twin import build_timeline, project_timeline
+from thecal.service.twin import build_timeline, project_timeline, twin_settings
 from thecal.store import events as event_store
 from thecal.store import records
 from thecal.units import format_number
@@ -72,14 +72,15 @@ def patient_home(clinic: Clinic, actor: Actor, patient_id: int) -> dict[str, Any
     patient, site, implants = read["patient"], read["site"], read["implants"]
     now = clinic.now()
     timeline = build_timeline(patient, read["rows"])
-    projection = project_timeline(timeline, now)
-    pump = projection.get("pump") or {}
     settings = site.get("settings") or {}
+    projection = project_timeline(timeline, now, twin_settings(settings))
+    pump = projection.get("pump") or {}
     phone = str(settings.get("clinic_phone") or "")
     location = str(settings.get("clinic_location") or site.get("name") or "")
     empty_at = _dt(projection.get("empty_at"))
-    days_left = None
-    if empty_at is not None:
+    # Days of drug left at the conservative edge (the pump running fast by its accuracy).
+    days_left = projection.get("days_of_drug_left")
+    if days_left is None and empty_at is not None:
         days_left = max(0.0, (empty_at - now).total_seconds() / 86400)
     last = implants[-1] if implants else None
     implanted_on = last["implanted_at"].date() if last else None

@@ -8,6 +8,8 @@ An ``idempotency_key`` makes a retried append return the event stored the first 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -28,6 +30,7 @@ from thecal.service.twin import (
     project_new,
     project_timeline,
     summary_of,
+    twin_settings,
 )
 from thecal.store import auth as auth_store
 from thecal.store import events as event_store
@@ -44,6 +47,7 @@ from thecal.timeline import (
 )
 
 FUTURE_TOLERANCE: Final = timedelta(minutes=5)
+MAX_TEXT: Final = 4000  # characters in any one text of an event (a note, a reason)
 # Types the generic append accepts; the others have their own use case (with re-auth,
 # propose/confirm or triage) or are simulation-only.
 GENERIC_TYPES: Final = frozenset({
@@ -182,6 +186,11 @@ def timeline(clinic: Clinic, actor: Actor, patient_id: int) -> TimelinePage:
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="timeline")
 
 
+def _site_twin_settings(conn: Connection, patient: dict[str, Any]) -> Any:
+    site = records.get_site(conn, int(patient["site_id"])) if patient.get("site_id") else None
+    return twin_settings((site or {}).get("settings") if site is not None else None)
+
+
 def projection(clinic: Clinic, actor: Actor, patient_id: int,
                at: datetime | None = None) -> dict[str, Any]:
     """The twin's projection of the stored timeline at ``at`` (default: now)."""
@@ -189,7 +198,8 @@ def projection(clinic: Clinic, actor: Actor, patient_id: int,
         patient = authz.patient_for(conn, actor, authz.READ, patient_id)
         rows = event_store.list_events(conn, patient_id)
         when = at or clinic.now()
-        result = project_timeline(build_timeline(patient, rows), when)
+        result = project_timeline(build_timeline(patient, rows), when,
+                                  _site_twin_settings(conn, patient))
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="projection")
         return {"patient_id": patient_id, "version": int(patient["version"]), **result}
@@ -232,16 +242,32 @@ def _prepare_event(actor: Actor, data: Any, *, allowed_types: frozenset[str] | N
 def append_in(clinic: Clinic, conn: Connection, actor: Actor, patient: dict[str, Any],
               event: Event, expected_version: int | None, *, action: str,
               idempotency_key: str | None = None, triage: dict[str, Any] | None = None,
-              extra_audit: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Append a parsed event inside the caller's transaction; return the stored event."""
+              extra_audit: dict[str, Any] | None = None, request_digest: str | None = None
+              ) -> dict[str, Any]:
+    """Append a parsed event inside the caller's transaction; return the stored event.
+
+    An ``idempotency_key`` seen before returns the event stored then, but only for the same
+    actor and the same request (``request_digest``, by default the event without its id);
+    anything else is refused (422) rather than silently dropping the new data."""
     patient_id = int(patient["id"])
     if idempotency_key is not None:
+        digest = request_digest or digest_of(action, event_to_dict(event), exclude=("id",))
         earlier = event_store.event_by_idempotency_key(conn, patient_id, idempotency_key)
         if earlier is not None:
+            if earlier["author"] != actor.username or (
+                    earlier.get("request_digest") is not None
+                    and earlier["request_digest"] != digest):
+                raise InputError("this Idempotency-Key was already used for another request",
+                                 where="Idempotency-Key",
+                                 fix="use a new key for a new request; reuse a key only to "
+                                     "retry the very same request")
             clinic.audit(conn, actor, action, outcome="replayed", entity="event",
                          entity_id=earlier["event_id"], patient_id=patient_id,
                          event_id=earlier["event_id"], detail="idempotent retry")
             return stored_event(earlier)
+    else:
+        digest = None
+    check_text_sizes(event_to_dict(event), "event")
     version = int(patient["version"])
     if expected_version is None:
         expected_version = version
@@ -264,7 +290,7 @@ def append_in(clinic: Clinic, conn: Connection, actor: Actor, patient: dict[str,
             conn, patient_id=patient_id, seq=seq, data=data, event_id=str(event.id),
             type_=event.type, at=event.at, author=actor.username, reason=event.reason,
             corrects=getattr(event, "corrects", None) or None, recorded_at=now,
-            idempotency_key=idempotency_key)
+            idempotency_key=idempotency_key, request_digest=digest)
     except IntegrityError as exc:
         raise ConflictError("another change was recorded at the same time",
                             where="expected_version", fix="reload and try again") from exc
@@ -295,10 +321,35 @@ def append_in(clinic: Clinic, conn: Connection, actor: Actor, patient: dict[str,
     return {**data, "seq": seq, "recorded_at": now.isoformat()}
 
 
+def digest_of(action: str, payload: Any, *, exclude: tuple[str, ...] = ()) -> str:
+    """SHA-256 of a request's canonical JSON (what an idempotency key is bound to)."""
+    if isinstance(payload, dict):
+        payload = {k: v for k, v in payload.items() if k not in exclude}
+    text = json.dumps([action, payload], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_text_sizes(data: Any, where: str) -> None:
+    """Every text in an event is at most :data:`MAX_TEXT` characters (web and API alike)."""
+    if isinstance(data, str):
+        if len(data) > MAX_TEXT:
+            raise InputError(f"at most {MAX_TEXT} characters here (this has {len(data)})",
+                             where=where, fix="shorten the text")
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            check_text_sizes(value, f"{where}.{key}")
+    elif isinstance(data, list | tuple):
+        for i, value in enumerate(data):
+            check_text_sizes(value, f"{where}[{i}]")
+
+
 def append_event(clinic: Clinic, actor: Actor, patient_id: int, event: dict[str, Any],
                  expected_version: int, *, idempotency_key: str | None = None
                  ) -> dict[str, Any]:
     """Append one event (not refill/program/symptoms: those have their own use case)."""
+    digest = digest_of("timeline.append", {"event": event,
+                                           "expected_version": expected_version})
+
     def body(conn: Connection) -> dict[str, Any]:
         patient = authz.patient_for(conn, actor, authz.APPEND, patient_id)
         parsed = _prepare_event(actor, event, allowed_types=GENERIC_TYPES)
@@ -308,7 +359,8 @@ def append_event(clinic: Clinic, actor: Actor, patient_id: int, event: dict[str,
                 raise InputError(f"correct a {target.type} event through "
                                  f"{DEDICATED[target.type]}", where="event.event.type")
         return append_in(clinic, conn, actor, patient, parsed, expected_version,
-                         action="timeline.append", idempotency_key=idempotency_key)
+                         action="timeline.append", idempotency_key=idempotency_key,
+                         request_digest=digest)
 
     return clinic.run(actor, "timeline.append", body, patient_id=patient_id, entity="event")
 
@@ -343,7 +395,7 @@ def patient_chart(clinic: Clinic, actor: Actor, patient_id: int,
         rows = event_store.list_events(conn, patient_id)
         when = at or clinic.now()
         timeline_ = build_timeline(patient, rows)
-        projected = project_timeline(timeline_, when)
+        projected = project_timeline(timeline_, when, _site_twin_settings(conn, patient))
         summary = event_store.get_projection(conn, patient_id)
         last_triage = (summary["data"] or {}).get("last_triage") if summary else None
         events = [stored_event(r) for r in rows]

@@ -25,6 +25,10 @@ class Settings:
     """
 
     database_url: str | None = None
+    # PostgreSQL: the tables' owner, who runs the migrations; the server itself then connects
+    # through ``database_url`` as a role that owns nothing (``thecal db grant-app-role``).
+    # None: ``$THECAL_OWNER_DATABASE_URL``, else migrations use ``database_url`` too.
+    owner_database_url: str | None = None
     migrate: bool = True
     cookie_secure: bool = True
     session_cookie_name: str = "thecal_session"
@@ -33,9 +37,16 @@ class Settings:
     api_token_lifetime: timedelta = API_TOKEN_LIFETIME
     login_window: timedelta = LOGIN_WINDOW
     login_max_failures: int = LOGIN_MAX_FAILURES
-    pending_lifetime: timedelta = PENDING_LIFETIME  # a second signature before escalation
-    # the mail server for notices (None: nothing is e-mailed, the inbox still shows it);
-    # the on-call clinician's address is the site setting ``oncall_email``
+    pending_lifetime: timedelta = PENDING_LIFETIME
+    # bounded resources (thecal.api.limits): request body size, and token buckets as
+    # (requests in a burst, requests per second) per source address, per credential, and for
+    # the sign-in routes per source
+    max_body_bytes: int = 1 << 20
+    rate_per_source: tuple[float, float] = (600.0, 20.0)
+    rate_per_credential: tuple[float, float] = (1200.0, 40.0)
+    rate_sign_in: tuple[float, float] = (60.0, 1.0)
+    # the mail server for notices (reminders; an overdue second signature to the site's
+    # ``oncall_email``); None: nothing is e-mailed, the inbox still shows it
     smtp_host: str | None = None
     smtp_port: int = 25
     mail_from: str = "thecal@localhost"

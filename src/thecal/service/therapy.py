@@ -51,7 +51,7 @@ from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.auth import authenticate_user, token_hash, verify_password_again
 from thecal.service.clinic import Clinic
-from thecal.service.patients import append_in, stored_event
+from thecal.service.patients import append_in, digest_of, stored_event
 from thecal.service.twin import build_timeline, project_new, project_timeline, relocated
 from thecal.store import auth as auth_store
 from thecal.store import events as event_store
@@ -476,7 +476,12 @@ def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: s
             raise InputError("the withdrawn residual differs from the expected one",
                              where="reason", fix="write why (and what was checked) in the reason")
         stored = append_in(clinic, conn, actor, patient, event, expected_version,
-                           action="refill.record", idempotency_key=idempotency_key)
+                           action="refill.record", idempotency_key=idempotency_key,
+                           request_digest=digest_of("refill.record", {
+                               "withdrawn": withdrawn, "added": added,
+                               "concentration": concentration, "reason": reason,
+                               "at": at.isoformat() if at else None,
+                               "expected_version": expected_version}))
         if not result.needs_second_clinician:
             return RefillOutcome("recorded", result, event=stored)
         token = secrets.token_urlsafe(32)

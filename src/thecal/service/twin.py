@@ -44,7 +44,40 @@ def build_timeline(patient: dict[str, Any], event_rows: Sequence[dict[str, Any]]
     return parse_timeline(timeline_dict(patient, event_rows))
 
 
-def project_full(timeline: Timeline, at: datetime) -> tuple[dict[str, Any], Any]:
+#: Site settings (the ``sites.settings`` JSON) that shape the twin (docs/twin.md).
+MRI_RESUME_DELAY_SETTING: Final = "synchromed_mri_resume_delay_h"
+DELIVERY_UNRELIABLE_SETTING: Final = "delivery_unreliable_below_ml"
+
+
+def twin_settings(site_settings: dict[str, Any] | None) -> Any:
+    """A site's twin settings (``TwinSettings``): the SynchroMed MRI resume delay in hours
+    (``"worst"`` takes the longest reported, 24 h, M-MRI) and "delivery unreliable below X mL"
+    (NSURG04). Unset or unreadable values keep the catalog's figures."""
+    from thecal.catalog import pump_model
+    from thecal.clinical.projection import TwinSettings
+
+    raw = site_settings or {}
+
+    from thecal import units
+    from thecal.errors import ThecalError
+
+    def quantity(value: Any, kind: units.Kind) -> float | None:
+        if not isinstance(value, str) or not value:
+            return None
+        try:
+            return units.parse_quantity(value, kind)
+        except ThecalError:
+            return None
+
+    delay_raw = raw.get(MRI_RESUME_DELAY_SETTING)
+    delay = (pump_model("synchromed-ii-40").mri_resume_delay_worst_h if delay_raw == "worst"
+             else quantity(delay_raw, units.DURATION))
+    return TwinSettings(mri_resume_delay_h=delay, delivery_unreliable_below_ml=quantity(
+        raw.get(DELIVERY_UNRELIABLE_SETTING), units.VOLUME))
+
+
+def project_full(timeline: Timeline, at: datetime, settings: Any = None
+                 ) -> tuple[dict[str, Any], Any]:
     """The ``thecal twin --json`` object for ``timeline`` at ``at``, and the twin state.
 
     Raises :class:`TimelineError` when the twin refuses the timeline (an overfilled reservoir).
@@ -55,13 +88,13 @@ def project_full(timeline: Timeline, at: datetime) -> tuple[dict[str, Any], Any]
                  "note": "no events recorded yet"}, None)
     from thecal.clinical.projection import project
 
-    result = project(timeline, at)
+    result = project(timeline, at, settings)
     return dict(result.as_dict()), result.state
 
 
-def project_timeline(timeline: Timeline, at: datetime) -> dict[str, Any]:
+def project_timeline(timeline: Timeline, at: datetime, settings: Any = None) -> dict[str, Any]:
     """The ``thecal twin --json`` object (see :func:`project_full`)."""
-    return project_full(timeline, at)[0]
+    return project_full(timeline, at, settings)[0]
 
 
 _EVENT_WHERE: Final = re.compile(r"^events\[\d+\]\.?")

@@ -38,6 +38,7 @@ class WorklistItem:
     low_reservoir_alarm_at: datetime | None = None
     empty_at: datetime | None = None
     triage_urgency: Urgency | None = None
+    escalations: tuple[str, ...] = ()  # open escalations (could not be booked in time, missed a visit)
 
     @property
     def urgency(self) -> Urgency | None:
@@ -46,8 +47,8 @@ class WorklistItem:
 
     @property
     def reasons(self) -> tuple[str, ...]:
-        """The reasons in words, heaviest first."""
-        return tuple(r.message for r in self.priority.reasons)
+        """The reasons in words, heaviest first (open escalations flagged before them)."""
+        return (*self.escalations, *(r.message for r in self.priority.reasons))
 
     def as_dict(self) -> dict[str, object]:
         def iso(value: datetime | None) -> str | None:
@@ -60,7 +61,8 @@ class WorklistItem:
                 "refill_due_by": iso(self.refill_due_by),
                 "low_reservoir_alarm_at": iso(self.low_reservoir_alarm_at),
                 "empty_at": iso(self.empty_at),
-                "triage_urgency": self.triage_urgency.value if self.triage_urgency else None}
+                "triage_urgency": self.triage_urgency.value if self.triage_urgency else None,
+                "escalations": list(self.escalations)}
 
 
 def item_of(row: worklist_store.WorklistRow, now: datetime) -> WorklistItem:
@@ -116,8 +118,8 @@ def worklist(clinic: Clinic, actor: Actor, *, limit: int = 100) -> list[Worklist
         now = clinic.now()
         wanted = max(1, min(limit, 10_000))
         total = worklist_store.count_visible(conn, visible)
-        shown = [item_of(row, now)
-                 for row in worklist_store.ranked_rows(conn, visible, now, wanted)]
+        shown = _with_escalations(conn, [item_of(row, now)
+                                         for row in worklist_store.ranked_rows(conn, visible, now, wanted)])
         states: dict[int, list[ConfirmationState]] = {}
         for row in auth_store.open_confirmations(conn, visible):
             states.setdefault(int(row["patient_id"]), []).append(confirmation_state(
@@ -125,7 +127,7 @@ def worklist(clinic: Clinic, actor: Actor, *, limit: int = 100) -> list[Worklist
                 what=str(row["payload"].get("summary") or "refill")))
         if states:
             extra = [item_of(r, now) for r in worklist_store.rows_for(conn, list(states))]
-            shown = with_confirmations(shown, extra, states)[:wanted]
+            shown = with_confirmations(shown, _with_escalations(conn, extra), states)[:wanted]
         clinic.audit(conn, actor, "worklist.read", entity="patient",
                      detail=f"{len(shown)} of {total} patients listed")
         return shown
@@ -133,3 +135,15 @@ def worklist(clinic: Clinic, actor: Actor, *, limit: int = 100) -> list[Worklist
     return clinic.run(actor, "worklist.read", body, entity="worklist")
 
 
+
+
+def _with_escalations(conn: Connection, items: list[WorklistItem]) -> list[WorklistItem]:
+    """Flag the open escalations (could not be booked in time, missed a visit); the order stays the rule's."""
+    from dataclasses import replace
+
+    from thecal.store.scheduling import open_escalations
+
+    flags: dict[int, list[str]] = {}
+    for row in open_escalations(conn, [i.patient_id for i in items]):
+        flags.setdefault(int(row["patient_id"]), []).append(f"escalated to the {row['escalate_to']}: {row['detail']}")
+    return [replace(i, escalations=tuple(flags[i.patient_id])) if i.patient_id in flags else i for i in items]

@@ -17,6 +17,7 @@ reports, so tests (tests/physiology/test_calibration.py) and docs can compare th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,3 +158,233 @@ def titrate(params: ParameterArrays, days: int = 365, *, start_mcg_per_day: Floa
         dose = np.minimum(dose * factor, cap_mcg_per_day)
         out[:, day] = dose
     return out
+
+
+def steady_state_many(params: ParameterArrays, csf_delivery_mcg_per_h: float) -> FloatArray:
+    """Every patient adapted to a constant delivery (no deprivation), shape ``(n, 8)``."""
+    from thecal.physiology.model import N_INPUTS, system_matrices
+
+    a, b = system_matrices(params)
+    u = np.zeros(N_INPUTS)
+    u[0] = csf_delivery_mcg_per_h
+    return np.asarray(-np.linalg.solve(a, (b @ u)[..., None])[..., 0], dtype=float)
+
+
+@dataclass(frozen=True)
+class WithdrawalCourse:
+    """The withdrawal score after an abrupt stop, for one adapted patient."""
+
+    t_h: FloatArray
+    score: FloatArray
+    early_h: float  # first ≥ EARLY_WITHDRAWAL_SCORE (nan if never)
+    severe_h: float  # first ≥ SEVERE_WITHDRAWAL_SCORE (nan if never)
+    peak_h: float
+    peak_score: float
+
+    def score_at(self, hours: float) -> float:
+        return float(np.interp(hours, self.t_h, self.score))
+
+
+def withdrawal_course(params: Parameters, daily_dose_mcg: float, *, factor: float = 0.0,
+                      resolution_h: float = 0.25, days: float = 14.0) -> WithdrawalCourse:
+    """The withdrawal score of a patient adapted to ``daily_dose_mcg`` whose delivery drops to
+    ``factor`` × that dose at t = 0 (0: an abrupt stop)."""
+    rate = daily_dose_mcg / 24.0
+    x0 = steady_state(params, rate)
+    t = np.arange(0.0, days * 24.0, resolution_h)
+    sched = (Schedule.empty() if factor == 0.0
+             else Schedule(np.array([0.0, t[-1] + 1.0]), np.array([rate * factor])))
+    score = readouts(params, simulate(params, sched, t, start_h=0.0, x0=x0).states).withdrawal_score
+
+    def first(threshold: float) -> float:
+        hit = np.flatnonzero(score >= threshold)
+        return float(t[hit[0]]) if hit.size else float("nan")
+
+    return WithdrawalCourse(t, score, first(EARLY_WITHDRAWAL_SCORE),
+                            first(SEVERE_WITHDRAWAL_SCORE), float(t[np.argmax(score)]),
+                            float(score.max()))
+
+
+@dataclass(frozen=True)
+class StopShares:
+    """Shares of a population with withdrawal signs after an abrupt stop."""
+
+    early: float
+    severe: float
+
+
+def stop_shares(params: ParameterArrays, daily_dose_mcg: float, days: float = 7.0) -> StopShares:
+    """Everyone adapted to ``daily_dose_mcg``, then delivery stops: who shows early and who
+    severe withdrawal signs within ``days`` (hourly samples)."""
+    x0 = steady_state_many(params, daily_dose_mcg / 24.0)
+    result = simulate_many(params, Schedule.empty(), end_h=days * 24.0, every_h=1.0, x0=x0,
+                           summarise=("withdrawal_score",))
+    top = result.stats["withdrawal_score"].max
+    return StopShares(float(np.mean(top >= EARLY_WITHDRAWAL_SCORE)),
+                      float(np.mean(top >= SEVERE_WITHDRAWAL_SCORE)))
+
+
+def naive_start_95_h(params: Parameters, daily_dose_mcg: float,
+                     resolution_h: float = 0.1) -> float:
+    """Hours from starting a continuous infusion in a drug-naive patient until the effect first
+    reaches 95 % of its largest value over the first four days (CLUSTER/NSN: maximum at
+    24–48 h)."""
+    t = np.arange(0.0, 96.0, resolution_h)
+    sched = Schedule(np.array([0.0, 97.0]), np.array([daily_dose_mcg / 24.0]))
+    effect = readouts(params, simulate(params, sched, t, start_h=0.0).states).effect
+    return float(t[np.argmax(effect >= 0.95 * effect.max())])
+
+
+def naive_start_drive_95_h(params: Parameters, daily_dose_mcg: float,
+                           resolution_h: float = 0.1) -> float:
+    """Like :func:`naive_start_95_h`, for the effect-site level (the drive) rather than the
+    effect: the drive is linear in the dose, so this time does not depend on it."""
+    t = np.arange(0.0, 96.0, resolution_h)
+    sched = Schedule(np.array([0.0, 97.0]), np.array([daily_dose_mcg / 24.0]))
+    drive = readouts(params, simulate(params, sched, t, start_h=0.0).states).drive_ng_per_ml
+    return float(t[np.argmax(drive >= 0.95 * drive.max())])
+
+
+# --------------------------------------------------------------------------- the table
+
+@dataclass(frozen=True)
+class Target:
+    """One calibration target: what is measured, the published range and its source."""
+
+    key: str
+    what: str
+    source: str
+    published: str
+    low: float
+    high: float
+    unit: str
+    measure: Callable[[], float]
+
+    def row(self, value: float) -> str:
+        ok = "yes" if self.low <= value <= self.high else "**no**"
+        return (f"| {self.what} | {self.published} | {self.source} | "
+                f"{self.low:g}–{self.high:g} | {f'{value:.3g} {self.unit}'.strip()} | {ok} |")
+
+
+TABLE_BEGIN = "<!-- calibration-table:begin (generated by scripts/calibration-table) -->"
+TABLE_END = "<!-- calibration-table:end -->"
+TABLE_HEADER = ("| target | published | source | test range | model v2 | in range |\n"
+                "|---|---|---|---|---|---|")
+
+
+def _typical_dose(params: Parameters) -> float:
+    from thecal.physiology.model import adapted_dose_mcg_per_day
+
+    return float(adapted_dose_mcg_per_day(params, 0.6)[0])
+
+
+def targets() -> tuple[Target, ...]:
+    """Every calibration target of model v2, in the order of the table in docs/simulation.md.
+
+    Each is one test (tests/physiology/test_calibration.py) and one row of the table
+    (``scripts/calibration-table`` writes it; a test checks the docs hold the same rows).
+    """
+    import functools
+    import math
+
+    from thecal.physiology.population import PRESETS, sample
+
+    p = Parameters()
+    cerebral = PRESETS["adult-cerebral"].typical
+
+    @functools.cache
+    def step(preset: str, factor: float) -> StepTimes:
+        typical = PRESETS[preset].typical
+        return step_response_times(typical, _typical_dose(typical), factor)
+
+    @functools.cache
+    def bolus() -> BolusProfile:
+        return bolus_profile(p, 50.0)
+
+    @functools.cache
+    def stop(dose: float) -> WithdrawalCourse:
+        return withdrawal_course(p, dose)
+
+    @functools.cache
+    def shares(dose: float) -> StopShares:
+        return stop_shares(sample("adult-spinal", 2000, seed=7), dose)
+
+    def nan_to(value: float, fill: float) -> float:
+        return fill if math.isnan(value) else value
+
+    return (
+        Target("csf-half-life", "CSF elimination half-life", "PENN87", "≈ 5 h", 4.5, 5.5, "h",
+               lambda: p.csf_half_life_h),
+        Target("csf-clearance", "CSF clearance", "EJCP", "13–80 mL/h", 13.0, 80.0, "mL/h",
+               lambda: p.csf_clearance_ml_per_h),
+        Target("csf-volume", "CSF volume implied (CL·t½/ln 2)", "ASSUMED",
+               "≈ 150 mL (adult spinal fluid; assumed)", 120.0, 180.0, "mL",
+               lambda: p.csf_volume_ml),
+        Target("step-up-half", "dose +20 %: half of the change (spinal)", "M-UK-QA",
+               "effect in 6–8 h", 6.0, 8.0, "h", lambda: step("adult-spinal", 1.2).half_h),
+        Target("step-up-95", "dose +20 %: 95 % of the change (spinal)", "M-UK-QA",
+               "maximum in 1–2 days", 24.0, 48.0, "h",
+               lambda: step("adult-spinal", 1.2).ninety_five_h),
+        Target("step-down-half", "dose −20 %: half of the change (spinal)", "M-UK-QA",
+               "effect in 6–8 h", 6.0, 8.0, "h", lambda: step("adult-spinal", 0.8).half_h),
+        Target("step-down-95", "dose −20 %: 95 % of the change (spinal)", "M-UK-QA",
+               "maximum in 1–2 days", 24.0, 48.0, "h",
+               lambda: step("adult-spinal", 0.8).ninety_five_h),
+        Target("step-down-half-cerebral", "dose −20 %: half of the change (cerebral)", "M-UK-QA",
+               "effect in 6–8 h", 6.0, 8.0, "h", lambda: step("adult-cerebral", 0.8).half_h),
+        Target("bolus-onset", "50 mcg bolus: onset (10 % of peak)", "CLUSTER",
+               "0.5–1 h", 0.5, 1.0, "h", lambda: bolus().onset_h),
+        Target("bolus-peak", "50 mcg bolus: peak", "CLUSTER", "≈ 4 h (NSN)", 3.25, 4.5, "h",
+               lambda: bolus().peak_h),
+        Target("bolus-duration", "50 mcg bolus: effect ≥ ½ peak", "CLUSTER", "lasts 4–8 h",
+               4.0, 8.0, "h", lambda: bolus().duration_h),
+        Target("naive-drive-95", "naive start: effect-site level at 95 %", "CLUSTER",
+               "continuous infusion: maximum at 24–48 h", 24.0, 48.0, "h",
+               lambda: naive_start_drive_95_h(p, 100.0)),
+        Target("stop400-6h", "stop from 400 mcg/day: score at 6 h (early signs ≥ 0.10)",
+               "NSWIKI", "early signs within hours", 0.10, 0.35, "",
+               lambda: stop(400.0).score_at(6.0)),
+        Target("stop400-early", "stop from 400 mcg/day: early signs (score ≥ 0.2)", "COFFEY02",
+               "early signs first, within a day", 2.0, 24.0, "h",
+               lambda: nan_to(stop(400.0).early_h, 1e9)),
+        Target("stop400-severe", "stop from 400 mcg/day: severe signs (score ≥ 0.6)", "COFFEY02",
+               "evolves over 1–3 days", 24.0, 72.0, "h",
+               lambda: nan_to(stop(400.0).severe_h, 1e9)),
+        Target("stop400-peak", "stop from 400 mcg/day: worst withdrawal", "COFFEY02",
+               "evolves over 1–3 days", 24.0, 72.0, "h", lambda: stop(400.0).peak_h),
+        Target("stop150-early", "stop from 150 mcg/day: early signs", "STET15",
+               "withdrawal reported at 90–420 mcg/day", 2.0, 48.0, "h",
+               lambda: nan_to(stop(150.0).early_h, 1e9)),
+        Target("cut10-none", "10 % cut from 400 mcg/day: worst score (no signs < 0.10)",
+               "M-UK-QA", "routine titration step", 0.0, 0.10, "",
+               lambda: withdrawal_course(p, 400.0, factor=0.9, days=7.0).peak_score),
+        Target("severe-share-150", "population: share severe after a stop from 150",
+               "STET15", "dose-dependent risk; severe est. 3–5 % (NSWIKI)", 0.005, 0.10, "",
+               lambda: shares(150.0).severe),
+        Target("severe-share-200", "population: share severe after a stop from 200",
+               "STET15", "dose-dependent risk", 0.05, 0.40, "", lambda: shares(200.0).severe),
+        Target("severe-share-400", "population: share severe after a stop from 400",
+               "STET15", "dose-dependent risk", 0.40, 0.95, "", lambda: shares(400.0).severe),
+        Target("early-share-150", "population: share with early signs after a stop from 150",
+               "STET15", "withdrawal reported at 90–420 mcg/day", 0.10, 0.80, "",
+               lambda: shares(150.0).early),
+        Target("cerebral-typical-dose", "typical cerebral maintenance dose", "MEDSCAPE2",
+               "most 90–703 mcg/day", 90.0, 703.0, "mcg/day", lambda: _typical_dose(cerebral)),
+    )
+
+
+def calibration_table(measured: dict[str, float] | None = None) -> str:
+    """The markdown table of :func:`targets` with the model's values (measured here unless
+    given), between the markers that docs/simulation.md holds."""
+    rows = []
+    for target in targets():
+        value = measured[target.key] if measured is not None else target.measure()
+        rows.append(target.row(value))
+    return "\n".join([TABLE_BEGIN, TABLE_HEADER, *rows, TABLE_END])
+
+
+def replace_table(text: str, table: str) -> str:
+    """``text`` with the part between the markers replaced by ``table``."""
+    start = text.index(TABLE_BEGIN)
+    end = text.index(TABLE_END) + len(TABLE_END)
+    return text[:start] + table + text[end:]

@@ -32,12 +32,15 @@ from thecal.physiology.model import (
     EARLY_WITHDRAWAL_SCORE,
     FAST,
     N_STATES,
+    READAPT,
     SEVERE_WITHDRAWAL_SCORE,
     SLOW,
     SYSTEMIC,
+    TRANSIT,
     Readouts,
     drive_weights,
     readouts,
+    withdrawal_weights,
 )
 from thecal.physiology.parameters import FloatArray, ParameterArrays
 from thecal.schedule import Schedule
@@ -85,7 +88,7 @@ class Cohort:
 
     def forcing(self, csf_mcg_per_h: float | FloatArray,
                 systemic_mg_per_h: float | FloatArray = 0.0) -> FloatArray:
-        """Modal forcing ``V⁻¹ B u`` for these inputs, shape ``(n, 6)``."""
+        """Modal forcing ``V⁻¹ B u`` for these inputs, shape ``(n, 8)``."""
         csf = np.asarray(csf_mcg_per_h, dtype=float)
         sys_ = np.asarray(systemic_mg_per_h, dtype=float)
         return np.asarray(self._w[:, :, 0] * csf[..., None] + self._w[:, :, 1] * sys_[..., None],
@@ -104,7 +107,7 @@ class Cohort:
         self.t_h += h
 
     def states(self) -> FloatArray:
-        """States now, shape ``(n, 6)``."""
+        """States now, shape ``(n, 8)``."""
         return np.asarray(np.einsum("nij,nj->ni", self._v, self._z), dtype=float)
 
     def readouts(self) -> Readouts:
@@ -147,7 +150,7 @@ CHUNK = BLOCK_PATIENTS
 MIN_PATIENTS_PER_WORKER = 8
 
 # Linear readouts of the state the nonlinear readouts are built from.
-_CSF, _SYSTEMIC, _DRIVE, _ADAPT, _DEPRIV = "csf", "systemic", "drive", "adapt", "depriv"
+_CSF, _SYSTEMIC, _DRIVE, _ADAPT, _DEPRIV = "csf", "systemic", "drive", "adapt", "withdrawal"
 #: Which linear readouts each readout needs.
 _NEEDS: dict[str, tuple[str, ...]] = {
     "csf_conc_ng_per_ml": (_CSF,),
@@ -157,21 +160,23 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "mas": (_DRIVE, _ADAPT, _DEPRIV),
     "penn_frequency": (_DRIVE, _ADAPT, _DEPRIV),
     "side_effect_score": (_DRIVE, _ADAPT),
-    "withdrawal_score": (_DEPRIV,),
+    "withdrawal_score": (_DRIVE, _ADAPT, _DEPRIV),
     "overdose_score": (_DRIVE, _ADAPT, _SYSTEMIC),
     "sedation_score": (_SYSTEMIC,),
 }
 
 
 def _linear_rows(params: ParameterArrays, v: FloatArray, names: Sequence[str]) -> FloatArray:
-    """``L V`` for the named linear readouts ``L x``: shape ``(len(names), n, 6)``."""
+    """``L V`` for the named linear readouts ``L x``: shape ``(len(names), n, 8)``."""
     n = params.n
     rows = np.zeros((len(names), n, N_STATES))
     for i, name in enumerate(names):
         if name == _DRIVE:
             rows[i] = drive_weights(params)
+        elif name == _DEPRIV:
+            rows[i] = withdrawal_weights(params)
         else:
-            rows[i, :, {_CSF: CSF, _SYSTEMIC: SYSTEMIC, _ADAPT: ADAPT, _DEPRIV: DEPRIV}[name]] = 1.0
+            rows[i, :, {_CSF: CSF, _SYSTEMIC: SYSTEMIC, _ADAPT: ADAPT}[name]] = 1.0
     return np.asarray(np.einsum("rns,nsj->rnj", rows, v), dtype=np.float64)
 
 
@@ -193,14 +198,14 @@ class _Timeline:
 
 
 #: Mode order inside a block, chosen so that each linear readout uses a leading run of modes
-#: (systemic: z₃ alone; csf: z₀ after it; drive: the first four; adaptation, deprivation).
-_ORDER = (SYSTEMIC, CSF, FAST, SLOW, ADAPT, DEPRIV)
+#: (systemic alone; csf after it; drive: the first five; adaptation; the withdrawal index).
+_ORDER = (SYSTEMIC, CSF, TRANSIT, FAST, SLOW, ADAPT, DEPRIV, READAPT)
 
 
 class _Block:
     """One block of patients walking through the samples a chunk at a time.
 
-    The modal state ``z`` (6 × patients) is advanced exactly from edge to edge. The samples of
+    The modal state ``z`` (8 × patients) is advanced exactly from edge to edge. The samples of
     one input segment inside a chunk are evaluated all at once in closed form,
     ``z(t_a + iΔ) = z(t_a) + (e^{λiΔ} − 1)·(z(t_a) − zss)`` with ``zss = −w/λ`` the segment's
     modal steady state and ``e^{λiΔ} − 1`` (``expm1``: no cancellation for slow modes) a table
@@ -218,13 +223,13 @@ class _Block:
                  every_h: float, rows: int) -> None:
         nb = params.n
         order = list(_ORDER)
-        self.lam = np.ascontiguousarray(lam[:, order].T)  # (6, nb), block mode order
+        self.lam = np.ascontiguousarray(lam[:, order].T)  # (8, nb), block mode order
         self.v = v[:, :, order]
-        self.w_csf = np.ascontiguousarray(w[:, order, 0].T)  # (6, nb)
+        self.w_csf = np.ascontiguousarray(w[:, order, 0].T)  # (8, nb)
         self.w_sys = np.ascontiguousarray(w[:, order, 1].T)
         self.scale = scale
-        self.z = np.ascontiguousarray(z0[:, order].T)  # (6, nb)
-        coef = _linear_rows(params, self.v, linear)  # (R, nb, 6)
+        self.z = np.ascontiguousarray(z0[:, order].T)  # (8, nb)
+        coef = _linear_rows(params, self.v, linear)  # (R, nb, 8)
         self.coef = np.ascontiguousarray(coef.transpose(0, 2, 1))  # (R, 6, nb)
         # terms of readout r: the constant and the modes up to the last one it uses
         self.terms = [2 + int(np.flatnonzero(np.any(coef[r] != 0.0, axis=0)).max(initial=0))
@@ -280,7 +285,7 @@ class _Block:
         return [self.y[r, :count] for r in range(len(self.terms))]
 
     def states(self) -> FloatArray:
-        """States now, shape ``(nb, 6)``."""
+        """States now, shape ``(nb, 8)``."""
         return np.asarray(np.einsum("nij,jn->ni", self.v, self.z), dtype=np.float64)
 
 
@@ -303,7 +308,7 @@ class _Readouts:
         self.ec50_sq = p.ec50_ng_per_ml ** 2
         self.neg_hill = -p.hill
         self.emax = p.emax
-        self.wd3 = (p.ec50_ng_per_ml * p.withdrawal_half_ratio) ** 3
+        self.wd2 = (p.ec50_ng_per_ml * p.withdrawal_half_ratio) ** 2  # WITHDRAWAL_HILL = 2
         self.base_mas = p.baseline_mas
         self.rest_mas = 4.0 - p.baseline_mas
         self.base_penn = p.baseline_penn
@@ -313,6 +318,7 @@ class _Readouts:
         self.sed2 = p.systemic_sedation_mg ** 2
         self.sys4 = (4.0 * p.systemic_sedation_mg) ** 4
         self._pool = [np.empty((rows, p.n)) for _ in range(5)]
+        self._flags = np.empty((rows, p.n), dtype=np.bool_)
 
     def compute(self, y: dict[str, FloatArray], count: int,
                 emit: Callable[[str, FloatArray], None]) -> None:
@@ -322,6 +328,8 @@ class _Readouts:
         b = [buf[:count] for buf in self._pool]
         if "csf_conc_ng_per_ml" in want:
             emit("csf_conc_ng_per_ml", y[_CSF])
+        # withdrawal only while the drive is below the adaptation (raw values, before clipping)
+        below = np.greater(y[_ADAPT], y[_DRIVE], out=self._flags[:count])
         drive = np.maximum(y[_DRIVE], 0.0, out=y[_DRIVE])
         if "drive_ng_per_ml" in want:
             emit("drive_ng_per_ml", drive)
@@ -349,11 +357,11 @@ class _Readouts:
             effect = np.divide(self.emax, xh, out=b[1])
             if "effect" in want:
                 emit("effect", effect)
-        # withdrawal: Hill(max(D, 0)/ec50; ratio, 3) = D³ / (D³ + (ec50·ratio)³)
+        # withdrawal: Hill(max(W, 0)/ec50; ratio, 2) = W² / (W² + (ec50·ratio)²)
         d = np.maximum(y[_DEPRIV], 0.0, out=y[_DEPRIV])
-        d3 = np.multiply(d, d, out=b[2])
-        d3 *= d
-        withdrawal = np.divide(d3, np.add(d3, self.wd3, out=b[3]), out=b[2])
+        d *= below
+        d2 = np.multiply(d, d, out=b[2])
+        withdrawal = np.divide(d2, np.add(d2, self.wd2, out=b[3]), out=b[2])
         emit("withdrawal_score", withdrawal)
         if effect is not None:
             rest = np.subtract(1.0, effect, out=b[1])
@@ -393,7 +401,8 @@ def simulate_many(params: ParameterArrays, csf_delivery: Schedule, *, end_h: flo
                   summarise: Sequence[str] = SUMMARY_READOUTS,
                   record: Sequence[str] = (),
                   progress: Callable[[float], None] | None = None,
-                  workers: int = 1) -> ManyResult:
+                  workers: int = 1, means: Sequence[str] | None = None,
+                  engine: str = "auto") -> ManyResult:
     """Simulate ``params.n`` patients from ``start_h`` to ``end_h`` under shared inputs.
 
     Samples every ``every_h`` hours from ``start_h`` (inclusive) to ``end_h`` (inclusive).
@@ -428,6 +437,14 @@ def simulate_many(params: ParameterArrays, csf_delivery: Schedule, *, end_h: flo
     final_h = max(float(samples[-1]), float(late.max()) if late.size else -np.inf)
     summarise = tuple(dict.fromkeys(summarise))
     record = tuple(dict.fromkeys(record))
+    if engine not in ("auto", "kernel", "numpy"):
+        raise ValueError("engine must be auto, kernel or numpy")
+    if engine == "kernel" and record:
+        raise ValueError("the kernel keeps summaries only: record needs engine='numpy'")
+    if engine != "numpy" and not record:
+        return _simulate_kernel(params, modal, schedules, start_h, final_h, samples, every_h,
+                                csf_scale, x0, summarise,
+                                summarise if means is None else tuple(means), progress, workers)
     run = _Run(params, modal, _Timeline(schedules, start_h, final_h), samples, every_h,
                final_h, summarise, record)
     scale = np.broadcast_to(np.asarray(csf_scale, dtype=float), (n,))
@@ -573,3 +590,125 @@ def _check_conditioned(ok: np.ndarray) -> None:
         raise InputError(f"{bad} patient(s) have two rates that nearly coincide",
                          fix="sample with thecal.physiology.sample (it keeps rates apart) "
                              "or use thecal.sim.engine.simulate for such a patient")
+
+
+def _readout_parameters(params: ParameterArrays) -> FloatArray:
+    """Per-patient constants of the kernel's readouts (``thecal.sim.kernel`` P_* columns)."""
+    from thecal.sim import kernel as kn
+
+    p = params
+    pr = np.empty((p.n, kn.N_PARAMS))
+    pr[:, kn.P_EC50] = p.ec50_ng_per_ml
+    pr[:, kn.P_TOL] = p.tolerance_max
+    pr[:, kn.P_EC50_TOL] = p.ec50_ng_per_ml * (1.0 + p.tolerance_max)
+    pr[:, kn.P_EC50_SQ] = p.ec50_ng_per_ml ** 2
+    pr[:, kn.P_HILL] = p.hill
+    pr[:, kn.P_EMAX] = p.emax
+    pr[:, kn.P_BASE_MAS] = p.baseline_mas
+    pr[:, kn.P_REST_MAS] = 4.0 - p.baseline_mas
+    pr[:, kn.P_BASE_PENN] = p.baseline_penn
+    pr[:, kn.P_REST_PENN] = 4.0 - p.baseline_penn
+    wd2 = (p.ec50_ng_per_ml * p.withdrawal_half_ratio) ** 2
+    pr[:, kn.P_WD2] = wd2
+    pr[:, kn.P_SIDE4] = p.side_effect_ratio ** 4
+    pr[:, kn.P_OVER4] = p.overdose_ratio ** 4
+    pr[:, kn.P_SED2] = p.systemic_sedation_mg ** 2
+    pr[:, kn.P_SYS4] = (4.0 * p.systemic_sedation_mg) ** 4
+    # score ≥ θ  ⇔  W ≥ √(θ·c/(1 − θ)) with c = (EC50·ratio)²;  Hill4(z/r) ≥ θ ⇔ z ≥ r·(θ/(1−θ))^¼
+    pr[:, kn.P_W_EARLY] = np.sqrt(EARLY_WITHDRAWAL_SCORE * wd2 / (1.0 - EARLY_WITHDRAWAL_SCORE))
+    pr[:, kn.P_W_SEVERE] = np.sqrt(SEVERE_WITHDRAWAL_SCORE * wd2
+                                   / (1.0 - SEVERE_WITHDRAWAL_SCORE))
+    pr[:, kn.P_Z_OVERDOSE] = p.overdose_ratio * (
+        OVERDOSE_SIGN_SCORE / (1.0 - OVERDOSE_SIGN_SCORE)) ** 0.25
+    return pr
+
+
+def _simulate_kernel(params: ParameterArrays, modal: Modal,
+                     schedules: tuple[Schedule, Schedule | None, Schedule | None],
+                     start_h: float, final_h: float, samples: FloatArray, every_h: float,
+                     csf_scale: FloatArray | float, x0: FloatArray | None,
+                     summarise: tuple[str, ...], means: tuple[str, ...],
+                     progress: Callable[[float], None] | None, workers: int) -> ManyResult:
+    """:func:`simulate_many` without recorded series, on the compiled kernel."""
+    from thecal.sim import kernel as kn
+
+    n = params.n
+    tl = _Timeline(schedules, start_h, final_h)
+    seg_t = np.ascontiguousarray(np.concatenate(([start_h], tl.edges)), dtype=np.float64)
+    rows = _linear_rows(params, modal.v, (_CSF, _SYSTEMIC, _DRIVE, _ADAPT, _DEPRIV))
+    coef = np.ascontiguousarray(rows.transpose(0, 2, 1))  # (5, 8, n)
+    # the kernel sums each readout over the modes it depends on: csf 1, systemic and drive 5,
+    # adaptation 6, withdrawal 8 (the model's lower-triangular structure); check it holds
+    for row, used in enumerate((1, 5, 5, 6, 8)):
+        if np.any(coef[row, used:] != 0.0):  # pragma: no cover - a model change broke it
+            raise RuntimeError("the kernel's mode structure does not match the model")
+    lam = np.ascontiguousarray(modal.lam.T)
+    w_csf = np.ascontiguousarray(modal.w[:, :, 0].T)
+    w_sys = np.ascontiguousarray(modal.w[:, :, 1].T)
+    scale = np.ascontiguousarray(np.broadcast_to(np.asarray(csf_scale, dtype=float), (n,)))
+    bio = np.ascontiguousarray(params.oral_bioavailability)
+    x_start = np.zeros((n, N_STATES)) if x0 is None else np.broadcast_to(
+        np.asarray(x0, dtype=float), (n, N_STATES))
+    z0 = np.ascontiguousarray(np.einsum("nij,nj->in", modal.v_inv, x_start))
+    pr = np.ascontiguousarray(_readout_parameters(params).T)
+    want_mean = np.array([name in means for name in kn.READOUT_ORDER], dtype=np.bool_)
+    wanted = set(summarise)
+    need = np.array([
+        "csf_conc_ng_per_ml" in wanted, "drive_ng_per_ml" in wanted,
+        "ec50_adapted_ng_per_ml" in wanted,
+        bool(wanted & {"effect", "side_effect_score", "overdose_score"}),
+        "withdrawal_score" in wanted, bool(wanted & {"sedation_score", "overdose_score"})],
+        dtype=np.bool_)
+    mins = np.empty((10, n))
+    maxs = np.empty((10, n))
+    sums = np.zeros((10, n))
+    counts = np.zeros((3, n), dtype=np.int64)
+    z_final = np.empty((N_STATES, n))
+    csf, oral, direct = (np.ascontiguousarray(a, dtype=np.float64)
+                         for a in (tl.csf, tl.oral, tl.direct))
+    n_samples = int(samples.size)
+    # baclofen in the blood at any time? (else P = 0 exactly: the systemic mode never moves)
+    systemic = bool(np.any(oral != 0.0) or np.any(direct != 0.0)
+                    or np.any(x_start[:, SYSTEMIC] != 0.0))
+    size = max(1, min(BLOCK_PATIENTS, -(-n // max(1, int(workers)))))
+    ranges = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
+    done = [0]
+    lock = threading.Lock()
+
+    def one(r: tuple[int, int]) -> None:
+        a, b = r
+
+        def c(x: np.ndarray) -> np.ndarray:  # the kernel is compiled for contiguous arrays
+            return np.ascontiguousarray(x[..., a:b])
+
+        out = (np.empty((10, b - a)), np.empty((10, b - a)), np.zeros((10, b - a)),
+               np.zeros((3, b - a), dtype=np.int64), np.empty((N_STATES, b - a)))
+        kn.cohort_kernel(c(lam), c(coef), c(w_csf), c(w_sys), c(scale), c(bio), c(z0), seg_t,
+                         csf, oral, direct, float(start_h), float(every_h), n_samples,
+                         float(final_h), c(pr), want_mean, need, OVERDOSE_SIGN_SCORE,
+                         systemic, *out)
+        for dest, part in zip((mins, maxs, sums, counts, z_final), out, strict=True):
+            dest[..., a:b] = part
+        if progress is not None:
+            with lock:
+                done[0] += b - a
+                progress(done[0] / n)
+
+    if workers > 1 and len(ranges) > 1:
+        with ThreadPoolExecutor(max_workers=int(workers)) as pool:
+            list(pool.map(one, ranges))
+    else:
+        for r in ranges:
+            one(r)
+    if progress is not None and not ranges:
+        progress(1.0)
+    index = {name: i for i, name in enumerate(kn.READOUT_ORDER)}
+    nan = np.full(n, np.nan)
+    stats = {name: Stats(mins[index[name]].copy(), maxs[index[name]].copy(),
+                         sums[index[name]] / n_samples if name in means else nan)
+             for name in summarise}
+    hours = counts * every_h
+    final = np.einsum("nij,jn->ni", modal.v, z_final)
+    return ManyResult(n_samples=n_samples, every_h=every_h, stats=stats,
+                      hours_in_withdrawal=hours[0], hours_in_severe_withdrawal=hours[1],
+                      hours_with_overdose_signs=hours[2], final_states=final)

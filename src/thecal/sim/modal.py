@@ -1,6 +1,6 @@
 """Closed-form (modal) solution of the patient model, for one or many patients.
 
-``A`` is lower triangular with distinct diagonal (minus the six rates), so ``A = V Λ V⁻¹``
+``A`` is lower triangular with distinct diagonal (minus the eight rates), so ``A = V Λ V⁻¹``
 with ``V`` unit lower triangular, computed here by forward substitution. In modal
 coordinates ``z = V⁻¹ x`` each mode is a scalar first-order system and moves exactly over
 ``h`` hours of constant input ``u``:
@@ -30,9 +30,9 @@ MAX_CONDITION = 1e7
 class Modal:
     """Eigen-decomposition of ``n`` patients' systems."""
 
-    lam: FloatArray  # (n, 6) eigenvalues (negative)
-    v: FloatArray  # (n, 6, 6) eigenvectors as columns
-    v_inv: FloatArray  # (n, 6, 6)
+    lam: FloatArray  # (n, 8) eigenvalues (negative)
+    v: FloatArray  # (n, 8, 8) eigenvectors as columns
+    v_inv: FloatArray  # (n, 8, 8)
     w: FloatArray  # (n, 6, 2) = V⁻¹ B
     condition: FloatArray  # (n,)
 
@@ -52,7 +52,7 @@ def decompose(params: Parameters | ParameterArrays) -> Modal:
     """
     a_n, b_n = system_matrices(params)
     n = a_n.shape[0]
-    lam = np.ascontiguousarray(np.diagonal(a_n, axis1=1, axis2=2).T)  # (6, n)
+    lam = np.ascontiguousarray(np.diagonal(a_n, axis1=1, axis2=2).T)  # (8, n)
     # the strictly lower part of A, patients last: a[i, j] for j < i (the rest is unused)
     a = np.zeros((N_STATES, N_STATES, n))
     for i in range(1, N_STATES):

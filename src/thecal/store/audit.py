@@ -1,10 +1,14 @@
-"""The audit trail: append-only rows, hash-chained with SHA-256 (safety-requirements AU-1..5).
+"""The audit trail: append-only rows, hash-chained with HMAC-SHA-256 (safety-requirements AU-1..5).
 
-Each row's ``hash`` is SHA-256 over the previous row's hash and the row's canonical JSON (every
-column but ``hash``, keys sorted, UTC time as ISO text). :func:`verify_chain` recomputes the
-chain and names the first row that does not match; the database refuses UPDATE and DELETE on
-the table (triggers), so the chain is the second line of defence. Writers are serialised by
-the engine (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock), so the chain has no forks.
+Each row's ``hash`` is HMAC-SHA-256, under the chain key kept outside the database
+(:mod:`thecal.store.chainkey`), over the previous row's hash and the row's canonical JSON
+(every column but ``hash``, keys sorted, UTC time as ISO text). :func:`verify_chain` recomputes
+the chain and names the first row that does not match; the database refuses UPDATE, DELETE and
+REPLACE on the table (triggers, and on PostgreSQL the application's role lacks the privilege),
+so the chain is the second line of defence. Without the key a forged row cannot be re-hashed,
+and the newest rows' removal shows against an anchor (:mod:`thecal.store.anchor`). Writers are
+serialised by the engine (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock), so the chain
+has no forks. The event log has its own chain of the same kind (:mod:`thecal.store.events`).
 
 Values written here are kept small and free of secrets: never a password or token
 (AU-5); old/new values are JSON text.
@@ -13,14 +17,16 @@ Values written here are kept small and free of secrets: never a password or toke
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
+from thecal.store.chainkey import key_of
 from thecal.store.tables import audit
 
 GENESIS: Final = "0" * 64
@@ -68,9 +74,13 @@ def canonical(row: dict[str, Any]) -> str:
                       ensure_ascii=False, separators=(",", ":"))
 
 
-def row_hash(row: dict[str, Any]) -> str:
-    data = (str(row["prev_hash"]) + "\n" + canonical(row)).encode("utf-8")
-    return hashlib.sha256(data).hexdigest()
+def chain_hash(key: bytes, prev_hash: str, text: str) -> str:
+    """HMAC-SHA-256 of the previous hash and a row's canonical text, hex."""
+    return hmac.new(key, (prev_hash + "\n" + text).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def row_hash(row: dict[str, Any], key: bytes) -> str:
+    return chain_hash(key, str(row["prev_hash"]), canonical(row))
 
 
 def _last(conn: Connection) -> tuple[int, str]:
@@ -108,7 +118,7 @@ def append(conn: Connection, entry: AuditEntry, at: datetime) -> int:
         "detail": _clean(entry.detail),
         "prev_hash": last_hash,
     }
-    row["hash"] = row_hash(row)
+    row["hash"] = row_hash(row, key_of(conn))
     conn.execute(insert(audit).values(**row))
     return int(row["id"])
 
@@ -143,8 +153,9 @@ def iter_rows(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
         last_id = int(rows[-1]["id"])
 
 
-def verify_chain(conn: Connection) -> ChainReport:
+def verify_chain(conn: Connection, key: bytes | None = None) -> ChainReport:
     """Recompute every hash; name the first row whose content or link does not match."""
+    key = key if key is not None else key_of(conn)
     previous = GENESIS
     count = 0
     for row in iter_rows(conn):
@@ -153,11 +164,18 @@ def verify_chain(conn: Connection) -> ChainReport:
             return ChainReport(count, int(row["id"]),
                                "its prev_hash does not match the hash of the row before it "
                                "(a row was removed, inserted or reordered)")
-        if row_hash(row) != row["hash"]:
+        if not hmac.compare_digest(row_hash(row, key), str(row["hash"])):
             return ChainReport(count, int(row["id"]),
                                "its content does not match its hash (the row was altered)")
         previous = str(row["hash"])
     return ChainReport(count)
+
+
+def head(conn: Connection) -> tuple[int, int, str]:
+    """(rows, newest id, newest hash) of the trail; (0, 0, genesis) when empty."""
+    count = int(conn.execute(select(func.count()).select_from(audit)).scalar_one())
+    last_id, last_hash = _last(conn)
+    return count, last_id, last_hash
 
 
 def rows_for_patient(conn: Connection, patient_id: int, limit: int = 200) -> list[dict[str, Any]]:

@@ -62,18 +62,37 @@ def revoke_api_token(conn: Connection, token_hash: str, at: datetime) -> None:
 
 
 def record_login_attempt(conn: Connection, username: str, at: datetime, success: bool,
-                         client: str | None) -> None:
-    conn.execute(insert(login_attempts).values(username=username[:100], at=at, success=success,
-                                               client=(client or "")[:100] or None))
+                         client: str | None) -> int:
+    """Add an attempt; returns its id (a claimed attempt is recorded as failed, then marked)."""
+    return int(conn.execute(insert(login_attempts).values(
+        username=username[:100], at=at, success=success,
+        client=(client or "")[:100] or None).returning(login_attempts.c.id)).scalar_one())
 
 
-def failures_since(conn: Connection, username: str, since: datetime) -> tuple[int, datetime | None]:
-    """Failed attempts for ``username`` since ``since`` (after the last success), and the last."""
+def mark_attempt_succeeded(conn: Connection, attempt_id: int) -> None:
+    conn.execute(update(login_attempts).where(login_attempts.c.id == attempt_id)
+                 .values(success=True))
+
+
+def purge_attempts_before(conn: Connection, before: datetime) -> None:
+    conn.execute(delete(login_attempts).where(login_attempts.c.at < before))
+
+
+def failures_since(conn: Connection, username: str, since: datetime, client: str | None = None
+                   ) -> tuple[int, datetime | None]:
+    """Failed attempts for ``username`` (from ``client``) since ``since`` and after the last
+    success from there; and the time of the last one."""
+    where_client = (login_attempts.c.client == ((client or "")[:100] or None)
+                    if client is not None else login_attempts.c.id.is_not(None))
+    if client is not None and not (client or "")[:100]:
+        where_client = login_attempts.c.client.is_(None)
+    name = username[:100]
     last_success = conn.execute(select(func.max(login_attempts.c.at)).where(and_(
-        login_attempts.c.username == username, login_attempts.c.success.is_(True)))).scalar()
+        login_attempts.c.username == name, where_client,
+        login_attempts.c.success.is_(True)))).scalar()
     start = max(since, last_success) if last_success is not None else since
     row = conn.execute(select(func.count(), func.max(login_attempts.c.at)).where(and_(
-        login_attempts.c.username == username, login_attempts.c.success.is_(False),
+        login_attempts.c.username == name, where_client, login_attempts.c.success.is_(False),
         login_attempts.c.at > start))).one()
     return int(row[0]), row[1]
 

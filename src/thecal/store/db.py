@@ -2,8 +2,9 @@
 
 The default is a SQLite file in the user's data folder (platformdirs); ``THECAL_DATABASE_URL``
 or an explicit URL (``--database``) overrides it. Every SQLite connection gets, through an
-engine event, ``journal_mode=WAL``, ``synchronous=FULL``, ``foreign_keys=ON`` and a busy
-timeout (safety-requirements DU-1, LD-1), and every transaction starts with ``BEGIN
+engine event, ``journal_mode=WAL``, ``synchronous=FULL``, ``foreign_keys=ON``,
+``recursive_triggers=ON`` (so REPLACE's implicit delete meets the append-only triggers) and a
+busy timeout (safety-requirements DU-1, LD-1), and every transaction starts with ``BEGIN
 IMMEDIATE`` so writers queue on the busy timeout instead of failing half-way. On PostgreSQL
 every transaction first takes one advisory lock, which serialises writers so the audit hash
 chain stays a chain (AU-2).
@@ -80,6 +81,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # REPLACE's implicit delete then fires the append-only DELETE triggers too
+        cursor.execute("PRAGMA recursive_triggers = ON")
     finally:
         cursor.close()
 

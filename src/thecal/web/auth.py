@@ -1,8 +1,18 @@
-"""Signing in and out, and the start page that sends each role to its home."""
+"""Signing in and out, and the start page that sends each role to its home.
+
+The sign-in form carries its own CSRF token (login CSRF): the page sets a random token in a
+short-lived ``SameSite=Strict`` cookie and in a hidden field, and a sign-in whose two copies
+differ is refused (403), so another site cannot sign a browser in to an account of its
+choosing. A throttled sign-in answers 429 with ``Retry-After`` and says the account is
+temporarily locked. Signing out deletes the session cookie with the attributes it was set
+with (``Secure``, ``HttpOnly``, ``SameSite``, ``Path``), or browsers keep it.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import hmac
+import secrets
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -21,6 +31,22 @@ from thecal.web.security import (
 )
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+LOGIN_CSRF_COOKIE: Final = "thecal_login_csrf"
+LOGIN_CSRF_FIELD: Final = "login_csrf"
+
+
+def _login_page(request: Request, *, next_: str, error: str, username: str,
+                status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """The sign-in form with a fresh login-CSRF token (cookie + hidden field)."""
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", {"title": "Sign in", "next": next_,
+                                              "error": error, "username": username,
+                                              "login_csrf": token}, status_code=status_code)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, path="/login", httponly=True,
+                        samesite="strict", secure=clinic_of(request).settings.cookie_secure)
+    return response
 
 
 def _safe_next(target: str | None) -> str:
@@ -43,17 +69,25 @@ def login_page(request: Request, next: str | None = None) -> Response:
     user = optional_user(request)
     if user is not None:
         return RedirectResponse(_safe_next(next) or home_for(user), status_code=303)
-    return render(request, "login.html", {"title": "Sign in", "next": _safe_next(next),
-                                          "error": "", "username": ""})
+    return _login_page(request, next_=_safe_next(next), error="", username="")
 
 
 @router.post("/login")
-def login(request: Request, username: Annotated[str, Form()] = "",
-          password: Annotated[str, Form()] = "",
-          next: Annotated[str, Form()] = "") -> Response:
+def login(request: Request, username: Annotated[str, Form(max_length=200)] = "",
+          password: Annotated[str, Form(max_length=1000)] = "",
+          next: Annotated[str, Form(max_length=2000)] = "",
+          login_csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
     clinic = clinic_of(request)
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not login_csrf or not hmac.compare_digest(expected.encode(),
+                                                                 login_csrf.encode()):
+        return _login_page(request, next_=_safe_next(next), username=username[:100],
+                           error="This sign-in form has expired. Enter your user name and "
+                                 "password again.", status_code=403)
     error = ""
     signed = None
+    status_code = 401
+    headers: dict[str, str] = {}
     if not username.strip() or not password:
         error = "Enter your user name and password."
     else:
@@ -61,14 +95,20 @@ def login(request: Request, username: Annotated[str, Form()] = "",
             signed = pages.sign_in(clinic, username.strip(), password,
                                    client_address(request))
         except PermissionDeniedError as exc:
-            error = exc.message if type(exc).__name__ == "ThrottledError" else ""
+            if type(exc).__name__ == "ThrottledError":
+                retry = int(getattr(exc, "retry_after_s", 60))
+                error = (f"This account is temporarily locked after too many failed "
+                         f"sign-ins. Try again in {retry} seconds.")
+                status_code, headers = 429, {"Retry-After": str(retry)}
         if signed is None and not error:
             error = "That user name and password do not match. Check them and try again."
     if signed is None:
-        return render(request, "login.html", {"title": "Sign in", "next": _safe_next(next),
-                                              "error": error, "username": username},
-                      status_code=401)
+        return _login_page(request, next_=_safe_next(next), error=error,
+                           username=username[:100], status_code=status_code, headers=headers)
     response = RedirectResponse(_safe_next(next) or home_for(signed.user), status_code=303)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login",
+                           secure=clinic.settings.cookie_secure, httponly=True,
+                           samesite="strict")
     response.set_cookie(session_cookie_name(clinic.settings), signed.token, httponly=True,
                         samesite="lax", secure=clinic.settings.cookie_secure, path="/")
     return response
@@ -82,5 +122,6 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
         check_csrf(request, csrf_token)
         pages.sign_out(clinic, token)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(session_cookie_name(clinic.settings), path="/")
+    response.delete_cookie(session_cookie_name(clinic.settings), path="/",
+                           secure=clinic.settings.cookie_secure, httponly=True, samesite="lax")
     return response

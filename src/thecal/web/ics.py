@@ -10,7 +10,7 @@ from thecal.service.results import Appointment
 
 def _escape(text: str) -> str:
     return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n"))
+            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
 
 
 def _fold(line: str) -> str:

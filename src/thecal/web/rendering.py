@@ -167,12 +167,16 @@ def navigation(user: User | None, path: str) -> list[NavItem]:
         return []
     if user.role in CLINIC_ROLES:
         items = [("/clinic", "Worklist"), ("/clinic/triage", "Triage inbox"),
+                 ("/clinic/schedule", "Schedule"), ("/clinic/dashboard", "Dashboard"),
                  ("/clinic/team", "Care team"), ("/learn", "About the therapy")]
+        if user.role == "admin":
+            items.insert(3, ("/clinic/users", "Logins"))
     else:
         items = []
         for pid in user.patient_ids[:1]:
             items += [(f"/my/{pid}", "My pump"), (f"/my/{pid}/symptoms", "Report symptoms"),
                       (f"/my/{pid}/recovery", "Recovery"), (f"/my/{pid}/card", "Implant card"),
+                      (f"/my/{pid}/appointment", "Appointment"),
                       (f"/my/{pid}/team", "Care team")]
         items.append(("/learn", "About the therapy"))
     current = max((href for href, _ in items if path == href or path.startswith(href + "/")),

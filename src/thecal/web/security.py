@@ -104,6 +104,8 @@ def check_csrf(request: Request, submitted: str) -> None:
 
 
 def home_for(user: User) -> str:
+    if user.role == "admin":  # an administrator manages logins, not patient records
+        return "/clinic/users"
     if user.role in CLINIC_ROLES:
         return "/clinic"
     if user.patient_ids:

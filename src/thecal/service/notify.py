@@ -1,0 +1,66 @@
+"""Sending notices by e-mail over SMTP: a small mailer reused for reminders and emergency notices.
+
+The server comes from the settings (``smtp_host``, ``smtp_port``, ``mail_from``; no server set
+means nothing is sent and the caller is told). A notice is plain text; a failure to send is a
+:class:`NotifyError` naming the server, so the caller can record it and try again.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from thecal.errors import ThecalError
+
+
+class NotifyError(ThecalError):
+    """A notice could not be handed to the mail server."""
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int = 25
+    sender: str = "thecal@localhost"
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class Notice:
+    to: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Sent:
+    to: str
+    subject: str
+    message_id: str
+
+
+def send(server: SmtpServer, notice: Notice) -> Sent:
+    """Hand one notice to the SMTP server; raises :class:`NotifyError` if it is refused or unreachable."""
+    message = EmailMessage()
+    message["From"] = server.sender
+    message["To"] = notice.to
+    message["Subject"] = notice.subject
+    from email.utils import make_msgid
+
+    message["Message-ID"] = make_msgid(domain="thecal.invalid")
+    message.set_content(notice.body)
+    try:
+        with smtplib.SMTP(server.host, server.port, timeout=server.timeout_s) as smtp:
+            if server.starttls:
+                smtp.starttls()
+            if server.username:
+                smtp.login(server.username, server.password or "")
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise NotifyError(f"the mail server {server.host}:{server.port} did not take the message: {exc}",
+                          where="smtp", fix="check the SMTP settings and try again") from None
+    return Sent(notice.to, notice.subject, str(message["Message-ID"]))

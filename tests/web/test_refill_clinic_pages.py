@@ -1,0 +1,56 @@
+"""Refill-clinic pages on the demo clinic: the visit report as HTML and PDF (read back with pdftotext),
+the population dashboard and the CSV exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from web_support import signed_in
+
+
+def test_visit_report_pdf_has_its_key_fields(client: TestClient, tmp_path: Path) -> None:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is missing: bash scripts/setup installs it")
+    signed_in(client, "demo-nurse")
+    html = client.get("/clinic/patients/2/visit-report")
+    assert html.status_code == 200 and "DEMO-002" in html.text and "<svg" in html.text
+    pdf = client.get("/clinic/patients/2/visit-report.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    (tmp_path / "r.pdf").write_bytes(pdf.content)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    for field in ("ITB visit report", "DEMO-002", "Pump", "Catheter", "Drug", "lot:", "Reservoir before",
+                  "Reservoir after", "Discrepancy", "Bridge bolus", "Daily dose:", "Assessments",
+                  "Next refill due by", "Booked appointment", "Clinician: name, signature, date"):
+        assert field in text, field
+    assert "SynchroMed" in text or "Prometra" in text
+
+
+def test_dashboard_and_csv_exports(client: TestClient) -> None:
+    assert client.get("/clinic/dashboard", follow_redirects=False).status_code == 303
+    signed_in(client, "demo-nurse")
+    page = client.get("/clinic/dashboard")
+    assert page.status_code == 200
+    assert 'data-testid="count-overdue">1<' in page.text  # the demo has one overdue patient
+    assert "case register" in page.text  # says what is not shown yet
+    rows = list(csv.DictReader(io.StringIO(client.get("/clinic/dashboard.csv").text)))
+    assert {"overdue", "due-not-booked"} <= {r["list"] for r in rows}
+    worklist = list(csv.DictReader(io.StringIO(client.get("/clinic/worklist.csv").text)))
+    assert len(worklist) == 40 and int(worklist[0]["priority"]) >= int(worklist[-1]["priority"])
+    schedule = client.get("/clinic/schedule.csv")
+    assert schedule.text.startswith("appointment_id,patient_id,mrn")
+
+
+def test_patient_appointment_page(client: TestClient) -> None:
+    signed_in(client, "demo-patient")
+    page = client.get("/my/1/appointment")
+    assert page.status_code == 200 and "My refill appointment" in page.text
+    # patient 1 is overdue: no slot is left in the window, so the page says the clinic will call
+    assert "the clinic will call you" in page.text
+    assert client.get("/my/3/appointment").status_code == 403
