@@ -12,6 +12,9 @@ run on the session cookie's origin). Around everything: the limits of :mod:`thec
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from fastapi import FastAPI
 
 import thecal
@@ -45,4 +48,21 @@ def create_app(settings: Settings | None = None, *, clinic: Clinic | None = None
                        limits=RateLimits(settings.rate_per_source, settings.rate_per_credential,
                                          settings.rate_sign_in))
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: on the limits' answers too
+    _generate_openapi_once(app)
     return app
+
+
+def _generate_openapi_once(app: FastAPI) -> None:
+    """Build the OpenAPI document once, however many requests ask for it at the same time.
+
+    FastAPI caches the document after building it; without the lock every request that
+    arrives during the first build (a client polling for readiness) builds it again.
+    """
+    build = app.openapi
+    lock = threading.Lock()
+
+    def openapi() -> dict[str, Any]:
+        with lock:
+            return build()
+
+    app.openapi = openapi  # type: ignore[method-assign]

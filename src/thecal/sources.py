@@ -107,6 +107,8 @@ SOURCES: Final[dict[str, str]] = {
     "CFR-11": "21 CFR 11.10 audit trails",
     "HIPAA": "45 CFR 164.312 technical safeguards",
     "SQLITE-DOCS": "SQLite documentation: WAL, synchronous, corruption",
+    "JARKMS20": "J Ark Med Soc 2020 case report: withdrawal after pump replacement, oral and "
+                "intrathecal baclofen not reconciled",
     # refill-clinic operations and FHIR exchange (issue 13; clinical-facts 9.5, 9.6, 9.8, 9.9)
     "KIRKER25": "Kirker et al. 2025, doi 10.1177/27536351251341016 (UK ITB services FoI survey)",
     "GOUDMAN21": "Goudman et al. 2021, PMC8617747 (home refills: median 26 min, all preferred home)",

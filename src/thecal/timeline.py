@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -1224,19 +1224,55 @@ def json_schema() -> dict[str, Any]:
     }
 
 
-def local_midnights(start: datetime, end: datetime, zone: ZoneInfo) -> Iterable[datetime]:
-    """Each local midnight in ``zone`` from the day of ``start`` up to ``end`` (aware, UTC)."""
-    day = start.astimezone(zone).date()
-    while True:
-        midnight = datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(UTC)
-        if midnight > end:
-            return
-        yield midnight
-        day += timedelta(days=1)
-
-
-__all__ = [name for name in dir() if not name.startswith("_") and name not in {
-    "annotations", "json", "re", "yaml", "units", "Any", "ClassVar", "Final", "Literal",
-    "Callable", "Iterable", "Mapping", "Sequence", "dataclass", "field", "fields", "replace",
-    "date", "datetime", "time", "timedelta", "timezone", "Path", "ZoneInfo",
-    "ZoneInfoNotFoundError"}]
+__all__ = [
+    "ASPIRATIONS",
+    "BATTERY_STATES",
+    "BOLUS_KINDS",
+    "DEVICE_EVENTS",
+    "ETIOLOGIES",
+    "EVENT_FIELDS",
+    "EVENT_TYPES",
+    "FAULT_KINDS",
+    "FORMAT",
+    "MAS_GRADES",
+    "PROGRAM_MODES",
+    "PUMP_READ_STATES",
+    "WITHDRAWAL_TOLERANCE_FRACTION",
+    "AlarmAcknowledged",
+    "Assessment",
+    "Bolus",
+    "CatheterRevision",
+    "CatheterSpec",
+    "Correction",
+    "Diathermy",
+    "Event",
+    "Explant",
+    "Fault",
+    "FieldSpec",
+    "FlexStep",
+    "Implant",
+    "Interrogation",
+    "Mri",
+    "Note",
+    "OralBaclofen",
+    "Patient",
+    "PhysiologySpec",
+    "Program",
+    "Refill",
+    "ReplacePump",
+    "ScreeningDose",
+    "Symptoms",
+    "Timeline",
+    "dumps",
+    "event_to_dict",
+    "json_schema",
+    "load_timeline",
+    "loads",
+    "parse_event",
+    "parse_timeline",
+    "save_timeline",
+    "timeline_to_dict",
+    "validate",
+    "withdrawal_limit_ml",
+    "write_datetime"
+]

@@ -97,6 +97,15 @@ def parse_quantity(text: object, kind: Kind, *, allow_zero: bool = True) -> floa
 
     Raises :class:`UnitError` for a bare number, a wrong dimension, an unknown unit, an
     ambiguous number, a negative value, or zero where zero is not allowed.
+
+    >>> parse_quantity("0.5 mg/day", DAILY_DOSE)  # canonical: mcg/day
+    500.0
+    >>> parse_quantity("11.8 mL", VOLUME)
+    11.8
+    >>> parse_quantity(".5 mL", VOLUME)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    thecal.errors.UnitError: ...
     """
     expected = f"write the {kind.name} as a number and a unit, e.g. {kind.example!r}"
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
@@ -145,7 +154,11 @@ def _unit_factor(unit_text: str, kind: Kind) -> float | None:
 
 
 def format_number(value: float, *, decimals: int = 3) -> str:
-    """Write a number with a leading zero and no trailing zeros (``0.5``, ``12``, ``1.25``)."""
+    """Write a number with a leading zero and no trailing zeros (``0.5``, ``12``, ``1.25``).
+
+    >>> format_number(0.5), format_number(12.0), format_number(1.2504), format_number(-0.0001)
+    ('0.5', '12', '1.25', '0')
+    """
     if not math.isfinite(value):
         raise ValueError(f"cannot format non-finite number {value!r}")
     rounded = round(value, decimals)

@@ -50,7 +50,7 @@ def smtp() -> Iterator[tuple[_Inbox, int]]:
 def _concentration_change(client: TestClient, tokens: dict[str, str], world: World) -> dict[str, Any]:
     update_site_settings(world.clinic, SYSTEM, world.site_a, {
         "require_second_clinician_for_concentration_change": True,
-        "oncall_email": "oncall@clinic.test"})
+        "on_call_email": "oncall@clinic.test"})
     headers = {"Authorization": f"Bearer {tokens['clinician']}"}
     url = f"/api/v1/patients/{world.patient_a}/refill"
     proposal = client.post(f"{url}/proposal", headers=headers, json={

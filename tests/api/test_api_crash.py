@@ -46,7 +46,7 @@ def _start(url: str, port: int) -> subprocess.Popen[bytes]:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _wait_ready(port: int, timeout: float = 30.0) -> None:
+def _wait_ready(port: int, timeout: float = 150.0) -> None:  # a loaded 2-core machine
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -50,7 +50,8 @@ def test_a_full_refill_after_a_short_aspiration_is_recorded_in_one_go(
     # The chart's reservoir follows the measurement: 40 mL right after the refill.
     series = chart_series(world.clinic, world.actor("clinician"), world.patient_a, days=1,
                           every_h=1.0)
-    values = [v for _, v in series["reservoir"]["points"]]
+    assert series.reservoir is not None
+    values = [p.value for p in series.reservoir.points]
     jump = next(i for i, v in enumerate(values) if v > 39.9)
     assert values[jump - 1] == approx(expected, abs=0.05)  # before: what the pump calculated
     assert values[jump] == approx(40.0, abs=0.01)  # after: what was added

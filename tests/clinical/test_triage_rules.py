@@ -50,8 +50,18 @@ def test_tables_are_complete() -> None:
     (["breathing-difficulty"], [], None, E, "overdose"),
     (["coma"], [], AFTER_REFILL, E, "overdose"),
     # Early withdrawal.
-    (["increased-spasticity"], [], None, S, "withdrawal-or-underdose"),
+    # A single early sign is same-day work (issue 11: the causes do not resolve on their own).
+    (["increased-spasticity"], [], None, U, "withdrawal-or-underdose"),
+    (["tingling"], [], None, U, "withdrawal-or-underdose"),
     (["itching"], [], None, U, "withdrawal-or-underdose"),
+    # Fever, whichever box, with an early sign or a pump running dry or alarming: emergency.
+    (["fever", "itching"], [], None, E, "withdrawal-or-underdose"),
+    (["fever", "increased-spasticity"], [], RECENT_IMPLANT, E, None),
+    (["fever"], [], PumpContext(refill_overdue=True), E, None),
+    (["fever"], [], PumpContext(reservoir_low=True), E, None),
+    (["fever"], [], PumpContext(alarm_sounding=("low-reservoir",)), E, None),
+    (["fever", "pump-alarm-single-tone"], [], None, E, None),
+    (["fever"], ["missed-refill"], None, E, None),
     (["increased-spasticity", "tingling"], [], None, U, "withdrawal-or-underdose"),
     # Early withdrawal with an empty or failing pump: at least urgent.
     (["increased-spasticity"], [], EMPTY, U, "withdrawal-or-underdose"),
@@ -258,3 +268,34 @@ def test_dangerous_signs_always_emergency(symptoms: list[str]) -> None:
         assert result.urgency is E
     if result.withdrawal_or_overdose_unclear:
         assert "interrogate-pump" in [a.code for a in result.actions]
+
+
+def test_every_rule_can_fire() -> None:
+    """Each rule is one record (condition, urgency, actions, source): search small reports for
+    one that fires it, so a rule whose condition can never hold fails here."""
+    import dataclasses
+    import itertools
+
+    from thecal.clinical.context import PumpContext
+    from thecal.clinical.symptoms import SYMPTOMS
+    from thecal.clinical.triage import ACTIONS, NOTHING_RULE, TriageFacts, triage
+
+    codes = sorted(SYMPTOMS)
+    reports = [frozenset(c) for c in itertools.chain(
+        ((code,) for code in codes), itertools.combinations(codes, 2))]
+    contexts = [PumpContext()] + [
+        dataclasses.replace(PumpContext(), **{f.name: value})
+        for f in dataclasses.fields(PumpContext)
+        for value in ((True,) if f.type in ("bool | None",) else
+                      ((1.0,) if "float" in str(f.type) else (("low-reservoir",),)))
+        if f.type in ("bool | None", "float | None", "tuple[str, ...] | None")]
+    modifiers = [frozenset(), frozenset({"sci-t6-or-above"}), frozenset({"missed-refill"})]
+    unfired = {rid for rid in RULES if rid != NOTHING_RULE}
+    for ctx, mods, report in itertools.product(contexts, modifiers, reports):
+        facts = TriageFacts.of(report, mods, ctx)
+        unfired -= {rid for rid in unfired if RULES[rid].fires(facts)}
+        if not unfired:
+            break
+    assert unfired == set()
+    assert triage([], [], PumpContext()).rule_ids == (NOTHING_RULE,)
+    assert all(code in ACTIONS for rule in RULES.values() for code in rule.actions)

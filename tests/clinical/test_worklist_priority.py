@@ -66,10 +66,12 @@ def test_golden_cases() -> None:
     p = worklist_priority(PatientFacts(empty_at=NOW - DAY, low_reservoir_alarm_at=NOW - 9 * DAY),
                           NOW)
     assert p.codes == ("reservoir-empty",) and p.urgency is Urgency.EMERGENCY
-    # a triage older than a week no longer counts; a refill due in 8 days is not yet "soon"
+    # the stored triage is the gravest case not closed: an emergency case opened 8 days ago
+    # and still open still leads (issue 11); a refill due in 8 days is not yet "soon"
     old = PatientFacts(triage_urgency=Urgency.EMERGENCY, triage_at=NOW - 8 * DAY,
                        refill_due_by=NOW + 8 * DAY)
-    assert worklist_priority(old, NOW).urgency is None
+    assert worklist_priority(old, NOW).urgency is Urgency.EMERGENCY
+    assert worklist_priority(PatientFacts(refill_due_by=NOW + 8 * DAY), NOW).urgency is None
 
 
 @given(st.sampled_from(sorted(FIRES)), st.sampled_from(sorted(FIRES)))

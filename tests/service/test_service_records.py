@@ -117,6 +117,6 @@ def test_projection_summary_kept_with_appends(world: World) -> None:
 def test_symptom_report_by_patient_is_triaged(world: World) -> None:
     result = report_symptoms(world.clinic, world.actor("patient"), world.patient_a,
                              ["high-fever", "changed-mental-status"])
-    assert result["triage"]["urgency"] == "emergency"
+    assert result.triage.urgency == "emergency"
     items = worklist(world.clinic, world.actor("clinician"))
     assert any("emergency" in r for r in items[0].reasons)

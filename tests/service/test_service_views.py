@@ -22,10 +22,10 @@ def _count(world: World, table: Any) -> int:
 
 def test_formulary_lists_maintenance_concentrations(world: World) -> None:
     entries = service.formulary(world.clinic, world.actor("nurse"))
-    concs = [e["concentration_mcg_per_ml"] for e in entries]
+    concs = [e.concentration_mcg_per_ml for e in entries]
     assert concs == sorted(concs) and 500.0 in concs and 2000.0 in concs
     assert 50.0 not in concs  # the screening strength is not for refills
-    assert all(e["label"].startswith(f"{e['concentration_mcg_per_ml']:g} mcg/mL") for e in entries)
+    assert all(e.label.startswith(f"{e.concentration_mcg_per_ml:g} mcg/mL") for e in entries)
     with pytest.raises(PermissionDeniedError):
         service.formulary(world.clinic, world.actor("patient"))
 
@@ -101,9 +101,9 @@ def test_triage_inbox_lists_reports_with_their_triage(world: World) -> None:
     service.report_symptoms(world.clinic, world.actor("patient"), world.patient_a,
                             ["high-fever", "itching"])
     items = service.triage_inbox(world.clinic, world.actor("nurse"))
-    assert items[0]["patient_id"] == world.patient_a
-    assert items[0]["triage"]["urgency"] == "emergency"
-    assert "high fever / hyperthermia" in items[0]["symptoms"]
+    assert items[0].patient_id == str(world.patient_a)
+    assert items[0].answer.urgency == "emergency"
+    assert "high fever / hyperthermia" in items[0].symptoms
     assert service.triage_inbox(world.clinic, world.actor("clinician_b")) == []
     with pytest.raises(PermissionDeniedError):
         service.triage_inbox(world.clinic, world.actor("patient"))
@@ -111,44 +111,43 @@ def test_triage_inbox_lists_reports_with_their_triage(world: World) -> None:
 
 def test_care_teams(world: World) -> None:
     team = service.site_care_team(world.clinic, world.actor("nurse"))
-    roles = {m["name"]: m["team_role"] for m in team}
+    roles = {m.name: m.team_role for m in team}
     assert roles["Clinician"] == "physician" and roles["Nurse"] == "itb-nurse"
-    assert all(m["responsibilities"] for m in team)
+    assert all(m.responsibilities for m in team)
     own = service.patient_care_team(world.clinic, world.actor("patient"), world.patient_a)
-    assert {m["name"] for m in own} >= {"Clinician", "Nurse"}
+    assert {m.name for m in own} >= {"Clinician", "Nurse"}
     with pytest.raises(NotFoundError):
         service.patient_care_team(world.clinic, world.actor("patient"), world.patient_b)
 
 
 def test_patient_home(world: World) -> None:
     home = service.patient_home(world.clinic, world.actor("caregiver"), world.patient_a)
-    assert home["days_of_drug_left"] is not None and home["days_of_drug_left"] > 0
-    assert home["refill_due_by"] and home["low_reservoir_alarm_at"]
-    assert [a["sound"] for a in home["alarms"]] == ["single tone", "two-tone"]
-    assert home["implant_card"]["pump_id"] == "synchromed-ii-40"
-    assert any("MRI" in line for line in home["implant_card"]["lines"])
-    assert {i["code"] for i in home["recovery"]} >= {"call-at-once", "activity-restrictions"}
-    assert home["appointments"][0]["title"] == "Baclofen pump refill due"
+    assert home.pump.days_of_drug_left is not None and home.pump.days_of_drug_left > 0
+    assert home.pump.header.refill_due_by and home.pump.header.low_reservoir_alarm_at
+    assert [a.sound for a in home.pump.alarms] == ["single tone", "two-tone"]
+    assert home.card is not None and home.card.pump.startswith("SynchroMed II 40 mL")
+    assert any("MRI" in line for line in home.card.warnings)
+    assert {i.key for i in home.recovery.items} >= {"call-at-once", "activity-restrictions"}
+    assert home.appointments[0].title == "Baclofen pump refill due"
     with pytest.raises(NotFoundError):
         service.patient_home(world.clinic, world.actor("caregiver"), world.patient_b)
 
 
 def test_symptom_vocabulary_and_alarms() -> None:
     vocabulary = service.symptom_vocabulary()
-    fever = next(s for s in vocabulary if s["code"] == "high-fever")
-    assert fever["patient_words"] == "A high temperature (fever)"
-    assert fever["group_words"].startswith("Serious signs")
-    assert {a["urgency"] for a in service.alarm_meanings()} == {"soon", "urgent"}
+    fever = next(s for s in vocabulary if s.code == "high-fever")
+    assert fever.patient_words == "A high temperature (fever)"
+    assert fever.group.startswith("Serious signs")
+    assert {a.urgency for a in service.alarm_meanings()} == {"soon", "urgent"}
 
 
 def test_chart_series(world: World) -> None:
     series = service.chart_series(world.clinic, world.actor("clinician"), world.patient_a,
                                   days=30, every_h=6)
-    for key in ("reservoir", "daily_dose", "csf_level", "tone"):
-        assert series[key]["points"], key
-    assert series["daily_dose"]["points"][-1][1] == 100.0
-    assert min(v for _, v in series["reservoir"]["points"]) >= 0.0
-    assert "virtual patient" in series["csf_level"]["source"]
+    assert series.reservoir and series.daily_dose and series.csf_level and series.tone
+    assert series.daily_dose.points[-1].value == 100.0
+    assert min(p.value for p in series.reservoir.points) >= 0.0
+    assert "virtual patient" in series.csf_level.source
 
 
 def test_checklists_from_form_answers(world: World) -> None:
@@ -156,15 +155,18 @@ def test_checklists_from_form_answers(world: World) -> None:
     result = service.eligibility_checklist(world.clinic, actor, world.patient_a,
                                            {"baclofen_allergy": "yes",
                                             "oral_baclofen.tried": "yes"})
-    assert result["verdict"] == "not-a-candidate"
-    allergy = next(q for q in result["questions"] if q["key"] == "baclofen_allergy")
-    assert allergy["outcome"] == "excludes" and allergy["answer"] == "yes"
+    assert result.verdict == "not a candidate"
+    allergy = next(q for q in result.items if q.key == "baclofen_allergy")
+    assert allergy.status == "not-met" and allergy.answer == "yes"
+    criterion = next(c for c in result.items if c.key == "no-baclofen-allergy")
+    assert criterion.detail == "excludes" and criterion.source
     with pytest.raises(InputError):
         service.eligibility_checklist(world.clinic, actor, world.patient_a,
                                       {"months_since_brain_injury": "soon"})
     plan = service.screening_checklist(world.clinic, actor, world.patient_a,
                                        {"small_patient": "yes"})
-    assert [d["dose_mcg"] for d in plan["doses"]] == [25.0, 50.0, 75.0, 100.0]
+    assert [i.text.split(":")[1].split(" mcg")[0].strip() for i in plan.items[1:]] == [
+        "25", "50", "75", "100"]
 
 
 def test_assessment_by_muscle_group(world: World) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gymnasium
 import numpy as np
+import pytest
 from gymnasium.utils.env_checker import check_env
 
 import thecal.sim.gym as itb
@@ -58,8 +59,22 @@ def test_an_empty_pump_raises_the_alarm_and_a_refill_restores_it() -> None:
         obs, *_ = env.step(np.array([2, 0]))
     alarm = itb.OBS_NAMES.index("low_reservoir_alarm")
     assert obs[alarm] == 1.0 and env.reservoir_ml == 0.0
+    # the clinic sees the pump-calculated volume; the patient got the physical one
+    assert env.pump_calculated_ml == 0.0
     obs, *_ = env.step(np.array([2, 1]))
-    assert env.reservoir_ml > 0.8 and obs[alarm] == 1.0  # 1 mL capacity is still ≤ 2 mL
+    assert env.reservoir_ml > 0.7 and obs[alarm] == 1.0  # 1 mL capacity is still ≤ 2 mL
+
+
+def test_a_fast_pump_runs_dry_before_the_pump_calculated_volume_says_so() -> None:
+    env = itb.ITBEnv(horizon_days=30, start_dose_mcg_per_day=400.0, reservoir_ml=4.0)
+    env.reset(seed=0)
+    env.flow_factor = 1.1  # 10 % fast: 0.22 mL/day really, 0.2 mL/day calculated
+    days = 0
+    while env.reservoir_ml > 0.0:
+        env.step(np.array([2, 0]))
+        days += 1
+    assert days == 19  # 4 / 0.22 = 18.2 days
+    assert env.pump_calculated_ml == pytest.approx(4.0 - 0.2 * 19, abs=1e-9)
 
 
 def test_rule_based_baseline_beats_doing_nothing() -> None:

@@ -158,3 +158,28 @@ def test_population_cli_window_compare_and_errors() -> None:
                                   "--patients", "5", *args])
         assert bad.exit_code == 2, args
         assert bad.stderr.strip().startswith("error:")
+
+
+def test_exact_bootstrap_intervals_agree_with_resampling() -> None:
+    from thecal.sim.population import _quantile_interval, describe
+
+    rng = np.random.default_rng(0)
+    values = rng.gamma(2.0, 3.0, size=300)
+    ordered = np.sort(values)
+    # resampling the patients many times gives (nearly) the exact interval of the median
+    boots = [np.percentile(rng.choice(values, values.size), 50, method="inverted_cdf")
+             for _ in range(4000)]
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    exact = _quantile_interval(ordered, 0.5)
+    spacing = float(np.median(np.diff(ordered)))  # the interval moves by whole order statistics
+    assert abs(exact[0] - lo) <= 3 * spacing and abs(exact[1] - hi) <= 3 * spacing
+    hours = np.where(values > 8.0, values, 0.0)  # about a quarter "with signs"
+    columns = {name: values for name in ("max_withdrawal_score", "max_overdose_score",
+                                         "min_mas", "max_mas", "mean_effect")}
+    columns.update(hours_in_withdrawal=hours, hours_in_severe_withdrawal=hours,
+                   hours_with_overdose_signs=hours)
+    summary = describe(columns)
+    share_ci = summary["shares_ci95"]["share_with_withdrawal_signs"]
+    boot_shares = [float((rng.choice(hours, hours.size) > 0).mean()) for _ in range(4000)]
+    assert share_ci[0] == pytest.approx(np.percentile(boot_shares, 2.5), abs=0.01)
+    assert share_ci[1] == pytest.approx(np.percentile(boot_shares, 97.5), abs=0.01)

@@ -39,6 +39,8 @@ def test_dashboard_and_csv_exports(client: TestClient) -> None:
     assert page.status_code == 200
     assert 'data-testid="count-overdue">1<' in page.text  # the demo has one overdue patient
     assert "case register" in page.text  # says what is not shown yet
+    assert 'data-testid="count-accuracy-drift">1<' in page.text  # the demo's drifting pump (twin finding)
+    assert 'data-testid="dash-dose-creep"' in page.text
     rows = list(csv.DictReader(io.StringIO(client.get("/clinic/dashboard.csv").text)))
     assert {"overdue", "due-not-booked"} <= {r["list"] for r in rows}
     worklist = list(csv.DictReader(io.StringIO(client.get("/clinic/worklist.csv").text)))

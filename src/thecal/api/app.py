@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from thecal.api import cases
 from thecal.api.errors import install_handlers
 from thecal.api.routes import router
 
@@ -21,6 +22,7 @@ def install(app: FastAPI) -> None:
 
     install_handlers(app)
     app.include_router(router)
+    app.include_router(cases.router)
     app.include_router(deprovision_router)
     app.include_router(fhir.router)
     app.include_router(scheduling.router)

@@ -375,6 +375,8 @@ class TriageOut(Out):
 class SymptomReportOut(Out):
     event: StoredEventOut
     triage: TriageOut
+    case_id: int | None = None
+    contacts: dict[str, str] | None = None
 
 
 class CriterionOut(Out):

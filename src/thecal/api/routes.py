@@ -258,7 +258,7 @@ def symptoms(patient_id: int, body: schemas.SymptomsBody, clinic: ClinicDep,
     """Report symptoms; the answer carries the triage (urgency, actions, advice)."""
     return service.report_symptoms(clinic, actor, patient_id, body.codes,
                                    modifiers=body.modifiers, note=body.note,
-                                   expected_version=body.expected_version)
+                                   expected_version=body.expected_version).as_dict()
 
 
 @router.post("/patients/{patient_id}/eligibility", tags=["advice"], response_model=R.EligibilityOut)

@@ -12,12 +12,49 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from thecal.api.deps import api_actor, get_clinic
+from thecal.api.errors import ERROR_RESPONSES
+from thecal.api.responses import Out
 from thecal.service import Actor, Clinic
 from thecal.service import scheduling as cal
 
-router = APIRouter(prefix="/api/v1", tags=["schedule"])
+router = APIRouter(prefix="/api/v1", tags=["schedule"], responses=ERROR_RESPONSES)
 ActorDep = Annotated[Actor, Depends(api_actor)]
 ClinicDep = Annotated[Clinic, Depends(get_clinic)]
+
+
+class ProposedBookingOut(Out):
+    patient_id: int
+    start: str
+    end: str
+    session_id: int
+    refill_due_by: str
+    reason: str
+
+
+class UnscheduledOut(Out):
+    patient_id: int
+    refill_due_by: str
+    reason: str
+
+
+class ProposalOut(Out):
+    bookings: list[ProposedBookingOut]
+    unscheduled: list[UnscheduledOut]
+
+
+class AppointmentOut(Out):
+    id: int
+    patient_id: int
+    mrn: str
+    display_name: str
+    session_id: int
+    kind: str
+    place: str
+    start: str
+    end: str
+    status: str
+    reason: str
+    refill_due_by: str | None
 
 
 class BookingBody(BaseModel):
@@ -36,36 +73,36 @@ class CancelBody(BaseModel):
     reason: str | None = Field(None, max_length=500)
 
 
-@router.get("/schedule/proposal")
+@router.get("/schedule/proposal", response_model=ProposalOut)
 def get_proposal(clinic: ClinicDep, actor: ActorDep, start: Annotated[AwareDatetime, Query(alias="from")],
                  days: Annotated[int, Query(ge=1, le=366)] = 14) -> dict[str, Any]:
     """The proposal, as `thecal schedule propose --json` prints it."""
     return cal.propose_schedule(clinic, actor, start=start, days=days, time_limit_s=10).as_dict()
 
 
-@router.get("/appointments")
+@router.get("/appointments", response_model=list[AppointmentOut])
 def list_appointments(clinic: ClinicDep, actor: ActorDep, start: Annotated[AwareDatetime, Query(alias="from")],
                       days: Annotated[int, Query(ge=1, le=366)] = 30) -> list[dict[str, Any]]:
     return [a.as_dict() for a in cal.appointments(clinic, actor, start=start, days=days)]
 
 
-@router.post("/appointments", status_code=status.HTTP_201_CREATED)
+@router.post("/appointments", status_code=status.HTTP_201_CREATED, response_model=AppointmentOut)
 def book(body: BookingBody, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
     return cal.book(clinic, actor, cal.BookingRequest(body.patient_id, body.session_id, body.start,
                                                       body.reason)).as_dict()
 
 
-@router.patch("/appointments/{appointment_id}")
+@router.patch("/appointments/{appointment_id}", response_model=AppointmentOut)
 def move(appointment_id: int, body: MoveBody, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
     return cal.move_booking(clinic, actor, appointment_id, session_id=body.session_id, start=body.start).as_dict()
 
 
-@router.post("/appointments/{appointment_id}/cancel")
+@router.post("/appointments/{appointment_id}/cancel", response_model=AppointmentOut)
 def cancel(appointment_id: int, body: CancelBody, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
     return cal.cancel_booking(clinic, actor, appointment_id, reason=body.reason).as_dict()
 
 
-@router.post("/appointments/{appointment_id}/missed")
+@router.post("/appointments/{appointment_id}/missed", response_model=AppointmentOut)
 def missed(appointment_id: int, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
     """The patient did not come: the appointment is missed and the patient escalated."""
     return cal.mark_missed(clinic, actor, appointment_id).as_dict()

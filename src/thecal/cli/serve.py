@@ -33,6 +33,10 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
         port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port."),
         database: str = typer.Option(None, "--database", help=DATABASE_HELP),
+        smtp_host: str = typer.Option(None, "--smtp-host", envvar="THECAL_SMTP_HOST",
+                                      help="SMTP server for notices (on-call e-mail)."),
+        smtp_port: int = typer.Option(25, "--smtp-port", envvar="THECAL_SMTP_PORT", min=1,
+                                      max=65535, help="SMTP port."),
     ) -> None:
         """Run the clinic server (API under /api/v1, pages at /)."""
         import uvicorn
@@ -40,7 +44,8 @@ def register(app: typer.Typer) -> None:
         from thecal.app import create_app
         from thecal.service import Clinic, Settings
 
-        settings = Settings(database_url=database, cookie_secure=not is_loopback(host))
+        settings = Settings(database_url=database, cookie_secure=not is_loopback(host),
+                            smtp_host=smtp_host or None, smtp_port=smtp_port)
         clinic = Clinic.open(settings)
         if demo:
             from thecal.demo import SITE_TIMEZONE, create_demo
@@ -51,6 +56,6 @@ def register(app: typer.Typer) -> None:
             create_demo_calendar(clinic, result.site_id, result.patient_ids, SITE_TIMEZONE)
             console.print(result.summary(), markup=False)
         app_ = create_app(settings, clinic=clinic)
-        console.print(f"thecal clinic on http://{host}:{port}/ (API: /api/v1, docs: "
-                      "/api/v1/docs)", markup=False)
+        console.print(f"thecal clinic on http://{host}:{port}/ (API: /api/v1, OpenAPI: "
+                      "/api/v1/openapi.json)", markup=False)
         uvicorn.run(app_, host=host, port=port, log_level="warning")

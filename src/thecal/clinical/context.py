@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -61,6 +61,9 @@ class PumpContext:
     # Beyond the brief's list: the pump may have delivered a large dose at once (a Prometra
     # "mri-discharge" alarm, PROM-MRI; an over-infusion, ANZCA). Raises overdose, never lowers.
     overdose_suspected: bool | None = None
+    # The refill is past its due date (the refill-overdue finding, M-PUMP): the reservoir may
+    # be low or empty without the pump saying so yet.
+    refill_overdue: bool | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -179,7 +182,8 @@ def pump_context_from_twin(state: Any, at: datetime, *, recent_days: float = REC
     ``last_dose_increase_at`` (else ``last_program_change_at``: any program change is
     counted as a possible dose increase, which can only raise urgency),
     ``concentration_changed_at``, ``last_mri_at``, ``last_catheter_revision_at``,
-    ``implanted_at``. A missing attribute leaves its field unknown.
+    ``implanted_at``, ``refill_due_by`` (past it: ``refill_overdue``). A missing attribute
+    leaves its field unknown.
 
     ``active_faults`` (simulation only) are what the clinic cannot know; they are read only
     with ``use_injected_faults=True`` (a simulation that wants the triage to see them).
@@ -248,6 +252,13 @@ def pump_context_from_twin(state: Any, at: datetime, *, recent_days: float = REC
             weeks = None
 
     dose_change_at = _get(state, "last_dose_increase_at", "last_program_change_at")
+    due = _get(state, "refill_due_by")
+    overdue: bool | None = None
+    if isinstance(due, datetime):
+        try:
+            overdue = at > due
+        except TypeError:
+            overdue = None
     return PumpContext(
         reservoir_low=reservoir_low,
         reservoir_empty=reservoir_empty,
@@ -262,9 +273,5 @@ def pump_context_from_twin(state: Any, at: datetime, *, recent_days: float = REC
         therapy_stopped=therapy_stopped,
         pump_fault_suspected=fault,
         overdose_suspected=overdose,
+        refill_overdue=overdue,
     )
-
-
-def worsen(context: PumpContext, **changes: Any) -> PumpContext:
-    """A copy of ``context`` with fields changed (a helper for tests and what-if views)."""
-    return replace(context, **changes)

@@ -169,18 +169,10 @@ def diathermy_checklist(pump: str) -> ProcedureChecklist:
     return ProcedureChecklist("diathermy", pump, family, items)
 
 
-def implant_card_text(pump: str, *, implant_date: date | None = None,
-                      concentration: str | None = None, clinic_phone: str | None = None
-                      ) -> str:
-    """The text of the patient's implant card (plain text, one fact per line)."""
+def implant_card_warnings(pump: str) -> list[str]:
+    """The warnings an implant card carries for a pump model (FDA-LAB, M-MRI, PROM-MRI)."""
     family = pump_family(pump)
-    lines = [
-        "I have an implanted intrathecal baclofen (ITB) pump.",
-        f"Pump: {pump}" + (f", implanted {implant_date.isoformat()}" if implant_date else ""),
-    ]
-    if concentration:
-        lines.append(f"Drug: baclofen {concentration}")
-    lines += [
+    return [
         "Stopping baclofen suddenly can be life-threatening (withdrawal: returning stiffness, "
         "itching, fever, confusion, rigidity). Do not let the pump run empty.",
         "Overdose signs: drowsiness, dizziness, slow breathing, loss of consciousness.",
@@ -188,6 +180,19 @@ def implant_card_text(pump: str, *, implant_date: date | None = None,
         + ("; it must be emptied first." if family == "prometra" else "."),
         "Tell every doctor, surgeon and therapist about the pump before any procedure.",
     ]
+
+
+def implant_card_text(pump: str, *, implant_date: date | None = None,
+                      concentration: str | None = None, clinic_phone: str | None = None
+                      ) -> str:
+    """The text of the patient's implant card (plain text, one fact per line)."""
+    lines = [
+        "I have an implanted intrathecal baclofen (ITB) pump.",
+        f"Pump: {pump}" + (f", implanted {implant_date.isoformat()}" if implant_date else ""),
+    ]
+    if concentration:
+        lines.append(f"Drug: baclofen {concentration}")
+    lines += implant_card_warnings(pump)
     if clinic_phone:
         lines.append(f"ITB clinic: {clinic_phone}")
     return "\n".join(lines)

@@ -24,7 +24,7 @@ normalised to a share of 1); the weights order the work-up, they are not probabi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
@@ -34,7 +34,7 @@ from thecal.clinical.symptoms import check_symptom_codes, codes_in_group
 from thecal.errors import InputError
 from thecal.sources import check_source
 
-RULESET_VERSION: Final = "thecal.triage/1.0"
+RULESET_VERSION: Final = "thecal.triage/1.1"
 
 
 class Urgency(StrEnum):
@@ -91,6 +91,7 @@ OVERDOSE_DANGEROUS: Final = frozenset({"breathing-difficulty", "seizures",
 DANGEROUS_EITHER: Final = frozenset({"seizures", "loss-of-consciousness", "coma",
                                      "changed-mental-status"})
 FEVERS: Final = frozenset({"fever", "high-fever"})
+PUMP_ALARMS: Final = frozenset({"pump-alarm-single-tone", "pump-alarm-two-tone"})
 
 # How much each symptom points at each cause (before the pump state weighs in).
 SYMPTOM_EVIDENCE: Final[dict[str, dict[str, float]]] = {
@@ -128,97 +129,6 @@ SYMPTOM_EVIDENCE: Final[dict[str, dict[str, float]]] = {
     "skin-breakdown-over-pump": {_DEV: 2.5, _INF: 2.0},
     "pump-moved": {_DEV: 3.0},
 }
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One triage rule as data: what it is called, the urgency it sets, why, and its source."""
-
-    id: str
-    urgency: Urgency
-    description: str
-    source: str
-    verified: bool = True
-
-    def __post_init__(self) -> None:
-        check_source(self.source)
-
-    def as_dict(self) -> dict[str, object]:
-        return {"id": self.id, "urgency": self.urgency.value, "description": self.description,
-                "source": self.source, "verified": self.verified}
-
-
-_E, _U, _S, _R = Urgency.EMERGENCY, Urgency.URGENT, Urgency.SOON, Urgency.ROUTINE
-
-RULES: Final[dict[str, Rule]] = {r.id: r for r in (
-    Rule("TR-W-SEVERE", _E, "severe withdrawal sign (high fever, altered mental status, "
-         "rigidity): can progress to rhabdomyolysis, organ failure and death", "FDA-LAB"),
-    Rule("TR-OD-DANGER", _E, "dangerous overdose sign (respiratory depression, seizures, "
-         "loss of consciousness, coma)", "PILL", verified=False),
-    Rule("TR-AMBIGUOUS-DANGER", _E, "a dangerous sign that fits both overdose and severe "
-         "withdrawal: cannot be told apart without reading the pump", "FPN", verified=False),
-    Rule("TR-W-EARLY", _S, "early withdrawal / underdose sign", "FDA-LAB"),
-    Rule("TR-W-ITCH", _U, "itching without rash is very suggestive of early withdrawal",
-         "NSWIKI", verified=False),
-    Rule("TR-W-PATTERN", _U, "two or more early withdrawal signs together", "FDA-LAB"),
-    Rule("TR-W-PUMP", _U, "early withdrawal sign with an empty, stopped, faulty or critically "
-         "alarming pump", "M-PUMP"),
-    Rule("TR-W-PUMP-HIGH-RISK", _E, "early withdrawal sign with a failing pump in a patient "
-         "at high risk of severe withdrawal", "FDA-LAB"),
-    Rule("TR-W-LOW-RESERVOIR", _U, "early withdrawal sign with a low reservoir: withdrawal "
-         "can begin before the reservoir is empty", "NSURG04"),
-    Rule("TR-W-MRI", _U, "early withdrawal sign after an MRI: the pump motor may not have "
-         "restarted", "M-MRI"),
-    Rule("TR-W-CONCENTRATION", _U, "early withdrawal sign after a concentration change "
-         "(was a bridge bolus given?)", "B-DOSE"),
-    Rule("TR-W-REVISION", _U, "early withdrawal sign after a catheter revision", "B-TROUBLE"),
-    Rule("TR-W-MISSED-REFILL", _U, "early withdrawal sign after a missed refill", "M-PUMP"),
-    Rule("TR-OD-SIGN", _S, "overdose sign (drowsiness, light-headedness, dizziness, low "
-         "body temperature)", "PILL", verified=False),
-    Rule("TR-OD-HYPOTHERMIA", _U, "low body temperature", "PILL", verified=False),
-    Rule("TR-OD-PATTERN", _U, "two or more overdose signs together", "PILL", verified=False),
-    Rule("TR-OD-POCKET-FILL", _E, "overdose sign within 24 h of a refill: suspect a pocket "
-         "fill (drug injected into the tissue around the pump)", "M-POCKET"),
-    Rule("TR-OD-DEVICE", _E, "overdose sign after the pump may have released a large dose "
-         "(MRI discharge of a valve-gated pump, over-infusion)", "PROM-MRI"),
-    Rule("TR-C-OVERDOSE-RISK", _U, "the pump may have released a large dose: watch for "
-         "overdose", "PROM-MRI"),
-    Rule("TR-OD-DOSE-CHANGE", _U, "overdose sign after a recent dose increase or "
-         "concentration change", "B-DOSE"),
-    Rule("TR-MIXED", _U, "signs that fit both withdrawal and overdose: read the pump before "
-         "changing anything", "FPN", verified=False),
-    Rule("TR-HIGH-RISK", _U, "withdrawal or overdose sign in a patient at high risk (SCI at "
-         "T6 or above, communication difficulty, prior withdrawal)", "FDA-LAB"),
-    Rule("TR-SE", _S, "possible drug side effect", "GAB-PT"),
-    Rule("TR-SE-MILD", _R, "mild stomach upset", "GAB-PT"),
-    Rule("TR-S-MENINGITIS", _E, "fever with stiff neck, headache or confusion (or stiff neck "
-         "with headache): suspect meningitis", "GIL", verified=False),
-    Rule("TR-S-LEAK-FEVER", _E, "clear fluid leak with fever: infection risk around the "
-         "spine", "CP-PMC", verified=False),
-    Rule("TR-S-NEW-DEFICIT", _E, "new weakness or numbness", "GIL", verified=False),
-    Rule("TR-S-CALL-AT-ONCE", _U, "fever, wound redness or swelling, bleeding, clear fluid "
-         "leak, stiff neck: call at once", "GIL"),
-    Rule("TR-S-HEADACHE-RECENT", _U, "headache within weeks of surgery: possible spinal fluid "
-         "leak", "CP-PMC", verified=False),
-    Rule("TR-S-WOUND-PAIN", _S, "wound pain", "GIL"),
-    Rule("TR-S-BRUISING", _R, "bruising around a wound", "GIL"),
-    Rule("TR-D-TWO-TONE", _U, "two-tone (critical) alarm: the medicine may no longer be "
-         "flowing", "M-PUMP"),
-    Rule("TR-D-SINGLE-TONE", _S, "single-tone (non-critical) alarm: low reservoir or "
-         "replacement due", "M-PUMP"),
-    Rule("TR-D-SKIN", _U, "skin breakdown over the pump: infection or erosion", "GIL",
-         verified=False),
-    Rule("TR-D-MOVED", _S, "the pump seems to have moved", "GIL", verified=False),
-    Rule("TR-C-THERAPY-AT-RISK", _U, "the pump is known to be empty, stopped, faulty or "
-         "critically alarming: withdrawal will follow", "M-PUMP"),
-    Rule("TR-C-LOW-RESERVOIR", _S, "low reservoir: refill due", "NSURG04"),
-    Rule("TR-C-MISSED-REFILL", _S, "missed refill: the reservoir may be low or empty",
-         "M-PUMP"),
-    Rule("TR-C-MRI", _S, "recent MRI: the pump must be interrogated afterwards", "M-MRI"),
-    Rule("TR-C-AFTER-REFILL", _R, "within 24 h of a refill: watch for overdose signs",
-         "M-POCKET"),
-    Rule("TR-NOTHING", _R, "no symptom and no known pump problem reported", "ASSUMED"),
-)}
 
 
 @dataclass(frozen=True)
@@ -304,51 +214,233 @@ ACTIONS: Final[dict[str, Action]] = {a.code: a for a in (
            "Note for the next visit.", "ASSUMED"),
 )}
 
-_RULE_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
-    "TR-W-SEVERE": ("call-emergency", "interrogate-pump", "restore-itb"),
-    "TR-OD-DANGER": ("call-emergency", "interrogate-pump", "manage-overdose"),
-    "TR-AMBIGUOUS-DANGER": ("call-emergency", "interrogate-pump"),
-    "TR-W-EARLY": ("interrogate-pump",),
-    "TR-W-ITCH": ("contact-itb-team-today", "interrogate-pump"),
-    "TR-W-PATTERN": ("contact-itb-team-today", "interrogate-pump", "restore-itb"),
-    "TR-W-PUMP": ("contact-itb-team-today", "interrogate-pump", "refill-or-replace",
-                  "restore-itb"),
-    "TR-W-PUMP-HIGH-RISK": ("call-emergency", "interrogate-pump", "restore-itb"),
-    "TR-W-LOW-RESERVOIR": ("contact-itb-team-today", "refill-or-replace"),
-    "TR-W-MRI": ("contact-itb-team-today", "check-after-mri", "interrogate-pump"),
-    "TR-W-CONCENTRATION": ("contact-itb-team-today", "check-bridge-bolus",
-                           "interrogate-pump"),
-    "TR-W-REVISION": ("contact-itb-team-today", "catheter-workup"),
-    "TR-W-MISSED-REFILL": ("contact-itb-team-today", "refill-or-replace"),
-    "TR-OD-SIGN": ("interrogate-pump",),
-    "TR-OD-HYPOTHERMIA": ("contact-itb-team-today", "interrogate-pump"),
-    "TR-OD-PATTERN": ("contact-itb-team-today", "interrogate-pump"),
-    "TR-OD-POCKET-FILL": ("call-emergency", "check-pocket-fill", "manage-overdose"),
-    "TR-OD-DEVICE": ("call-emergency", "interrogate-pump", "manage-overdose"),
-    "TR-C-OVERDOSE-RISK": ("contact-itb-team-today", "interrogate-pump"),
-    "TR-OD-DOSE-CHANGE": ("contact-itb-team-today", "review-recent-dose-change"),
-    "TR-MIXED": ("contact-itb-team-today", "interrogate-pump"),
-    "TR-HIGH-RISK": ("contact-itb-team-today", "interrogate-pump"),
-    "TR-SE": ("review-side-effects",),
-    "TR-SE-MILD": ("mention-at-next-visit",),
-    "TR-S-MENINGITIS": ("call-emergency", "suspect-meningitis"),
-    "TR-S-LEAK-FEVER": ("call-emergency", "suspect-meningitis", "contact-surgical-team"),
-    "TR-S-NEW-DEFICIT": ("call-emergency", "interrogate-pump", "catheter-workup"),
-    "TR-S-CALL-AT-ONCE": ("contact-surgical-team",),
-    "TR-S-HEADACHE-RECENT": ("contact-surgical-team",),
-    "TR-S-WOUND-PAIN": ("contact-surgical-team",),
-    "TR-S-BRUISING": ("mention-at-next-visit",),
-    "TR-D-TWO-TONE": ("contact-itb-team-today", "interrogate-pump", "refill-or-replace"),
-    "TR-D-SINGLE-TONE": ("interrogate-pump",),
-    "TR-D-SKIN": ("contact-surgical-team",),
-    "TR-D-MOVED": ("interrogate-pump",),
-    "TR-C-THERAPY-AT-RISK": ("contact-itb-team-today", "interrogate-pump", "refill-or-replace"),
-    "TR-C-LOW-RESERVOIR": ("refill-or-replace",),
-    "TR-C-MISSED-REFILL": ("refill-or-replace",),
-    "TR-C-MRI": ("check-after-mri",),
-    "TR-C-AFTER-REFILL": ("watch-after-refill",),
-    "TR-NOTHING": ("mention-at-next-visit",),
-}
+@dataclass(frozen=True)
+class TriageFacts:
+    """What the rules read: the report, the risk modifiers, the pump, and what follows."""
+
+    symptoms: frozenset[str]
+    modifiers: frozenset[str]
+    ctx: PumpContext
+    early: frozenset[str]  # early withdrawal signs reported
+    overdose: frozenset[str]  # overdose signs reported
+    high_risk: bool  # a modifier of high risk of severe withdrawal
+    pump_failing: bool  # the pump is known to be at risk, or a two-tone alarm is heard
+    fever: bool
+
+    @classmethod
+    def of(cls, symptoms: frozenset[str], modifiers: frozenset[str],
+           ctx: PumpContext) -> TriageFacts:
+        return cls(symptoms, modifiers, ctx, symptoms & WITHDRAWAL_EARLY, symptoms & OVERDOSE,
+                   bool(modifiers & HIGH_RISK_MODIFIERS),
+                   ctx.therapy_at_risk or "pump-alarm-two-tone" in symptoms,
+                   bool(symptoms & FEVERS))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One triage rule as one record: its id, the urgency it sets, why, its source, when it
+    fires (``when``, over :class:`TriageFacts`) and what to do then (``actions``, codes of
+    :data:`ACTIONS`)."""
+
+    id: str
+    urgency: Urgency
+    description: str
+    source: str
+    verified: bool = True
+    when: Callable[[TriageFacts], object] = field(default=lambda f: False, compare=False,
+                                                  repr=False, kw_only=True)
+    actions: tuple[str, ...] = field(default=(), kw_only=True)
+
+    def __post_init__(self) -> None:
+        check_source(self.source)
+        unknown = [code for code in self.actions if code not in ACTIONS]
+        if unknown or not self.actions:
+            raise ValueError(f"triage rule {self.id}: unknown or missing actions {unknown}")
+
+    def fires(self, facts: TriageFacts) -> bool:
+        return bool(self.when(facts))
+
+    def as_dict(self) -> dict[str, object]:
+        return {"id": self.id, "urgency": self.urgency.value, "description": self.description,
+                "source": self.source, "verified": self.verified}
+
+
+_E, _U, _S, _R = Urgency.EMERGENCY, Urgency.URGENT, Urgency.SOON, Urgency.ROUTINE
+
+RULES: Final[dict[str, Rule]] = {r.id: r for r in (
+    Rule("TR-W-SEVERE", _E, "severe withdrawal sign (high fever, altered mental status, "
+         "rigidity): can progress to rhabdomyolysis, organ failure and death", "FDA-LAB",
+         when=lambda f: f.symptoms & WITHDRAWAL_SEVERE,
+         actions=("call-emergency", "interrogate-pump", "restore-itb")),
+    Rule("TR-OD-DANGER", _E, "dangerous overdose sign (respiratory depression, seizures, "
+         "loss of consciousness, coma)", "PILL", verified=False,
+         when=lambda f: f.symptoms & OVERDOSE_DANGEROUS,
+         actions=("call-emergency", "interrogate-pump", "manage-overdose")),
+    Rule("TR-AMBIGUOUS-DANGER", _E, "a dangerous sign that fits both overdose and severe "
+         "withdrawal: cannot be told apart without reading the pump", "FPN", verified=False,
+         when=lambda f: f.symptoms & DANGEROUS_EITHER,
+         actions=("call-emergency", "interrogate-pump")),
+    # A single early sign is same-day work: its causes (an empty or stopped pump, a catheter
+    # problem, a missed refill) do not resolve on their own, and withdrawal evolves over
+    # 1–3 days and can become fulminant (COFFEY02; early signs: MEYTHALER03, NSWIKI).
+    Rule("TR-W-EARLY", _U, "early withdrawal / underdose sign: the causes do not resolve on "
+         "their own and withdrawal can progress within 1–3 days", "COFFEY02",
+         when=lambda f: f.early,
+         actions=("contact-itb-team-today", "interrogate-pump")),
+    # Fever is a later withdrawal sign (MEYTHALER03, FDA-LAB): with an early sign, or with a
+    # pump that may be running dry or alarming, it is read as withdrawal until the pump has
+    # been read, whichever fever box was ticked (``high-fever`` or the post-operative
+    # ``fever``).
+    Rule("TR-W-FEVER", _E, "fever together with an early withdrawal sign: the picture of "
+         "withdrawal progressing", "MEYTHALER03",
+         when=lambda f: f.fever and f.early,
+         actions=("call-emergency", "interrogate-pump", "restore-itb")),
+    Rule("TR-W-FEVER-PUMP", _E, "fever with a refill overdue, a low reservoir or a pump alarm: "
+         "withdrawal must be ruled out at once", "FDA-LAB",
+         when=lambda f: f.fever and (f.ctx.refill_overdue or f.ctx.reservoir_low
+                                     or f.ctx.reservoir_empty or f.ctx.alarm_sounding
+                                     or "missed-refill" in f.modifiers
+                                     or f.symptoms & PUMP_ALARMS),
+         actions=("call-emergency", "interrogate-pump", "refill-or-replace", "restore-itb")),
+    Rule("TR-W-ITCH", _U, "itching without rash is very suggestive of early withdrawal",
+         "NSWIKI", verified=False,
+         when=lambda f: "itching" in f.symptoms,
+         actions=("contact-itb-team-today", "interrogate-pump")),
+    Rule("TR-W-PATTERN", _U, "two or more early withdrawal signs together", "FDA-LAB",
+         when=lambda f: len(f.early) >= 2,
+         actions=("contact-itb-team-today", "interrogate-pump", "restore-itb")),
+    Rule("TR-W-PUMP", _U, "early withdrawal sign with an empty, stopped, faulty or critically "
+         "alarming pump", "M-PUMP",
+         when=lambda f: f.early and f.pump_failing,
+         actions=("contact-itb-team-today", "interrogate-pump", "refill-or-replace", "restore-itb")),
+    Rule("TR-W-PUMP-HIGH-RISK", _E, "early withdrawal sign with a failing pump in a patient "
+         "at high risk of severe withdrawal", "FDA-LAB",
+         when=lambda f: f.early and f.pump_failing and f.high_risk,
+         actions=("call-emergency", "interrogate-pump", "restore-itb")),
+    Rule("TR-W-LOW-RESERVOIR", _U, "early withdrawal sign with a low reservoir: withdrawal "
+         "can begin before the reservoir is empty", "NSURG04",
+         when=lambda f: f.early and f.ctx.reservoir_low,
+         actions=("contact-itb-team-today", "refill-or-replace")),
+    Rule("TR-W-MRI", _U, "early withdrawal sign after an MRI: the pump motor may not have "
+         "restarted", "M-MRI",
+         when=lambda f: f.early and f.ctx.mri_within_days,
+         actions=("contact-itb-team-today", "check-after-mri", "interrogate-pump")),
+    Rule("TR-W-CONCENTRATION", _U, "early withdrawal sign after a concentration change "
+         "(was a bridge bolus given?)", "B-DOSE",
+         when=lambda f: f.early and f.ctx.concentration_changed_recently,
+         actions=("contact-itb-team-today", "check-bridge-bolus", "interrogate-pump")),
+    Rule("TR-W-REVISION", _U, "early withdrawal sign after a catheter revision", "B-TROUBLE",
+         when=lambda f: f.early and f.ctx.catheter_revised_recently,
+         actions=("contact-itb-team-today", "catheter-workup")),
+    Rule("TR-W-MISSED-REFILL", _U, "early withdrawal sign after a missed refill", "M-PUMP",
+         when=lambda f: f.early and ("missed-refill" in f.modifiers or f.ctx.refill_overdue),
+         actions=("contact-itb-team-today", "refill-or-replace")),
+    Rule("TR-OD-SIGN", _S, "overdose sign (drowsiness, light-headedness, dizziness, low "
+         "body temperature)", "PILL", verified=False,
+         when=lambda f: f.overdose,
+         actions=("interrogate-pump",)),
+    Rule("TR-OD-HYPOTHERMIA", _U, "low body temperature", "PILL", verified=False,
+         when=lambda f: "low-body-temperature" in f.symptoms,
+         actions=("contact-itb-team-today", "interrogate-pump")),
+    Rule("TR-OD-PATTERN", _U, "two or more overdose signs together", "PILL", verified=False,
+         when=lambda f: len(f.overdose) >= 2,
+         actions=("contact-itb-team-today", "interrogate-pump")),
+    Rule("TR-OD-POCKET-FILL", _E, "overdose sign within 24 h of a refill: suspect a pocket "
+         "fill (drug injected into the tissue around the pump)", "M-POCKET",
+         when=lambda f: f.overdose and f.ctx.refill_within_24h,
+         actions=("call-emergency", "check-pocket-fill", "manage-overdose")),
+    Rule("TR-OD-DEVICE", _E, "overdose sign after the pump may have released a large dose "
+         "(MRI discharge of a valve-gated pump, over-infusion)", "PROM-MRI",
+         when=lambda f: f.overdose and f.ctx.overdose_suspected,
+         actions=("call-emergency", "interrogate-pump", "manage-overdose")),
+    Rule("TR-C-OVERDOSE-RISK", _U, "the pump may have released a large dose: watch for "
+         "overdose", "PROM-MRI",
+         when=lambda f: f.ctx.overdose_suspected,
+         actions=("contact-itb-team-today", "interrogate-pump")),
+    Rule("TR-OD-DOSE-CHANGE", _U, "overdose sign after a recent dose increase or "
+         "concentration change", "B-DOSE",
+         when=lambda f: f.overdose and (f.ctx.dose_raised_within_days or f.ctx.concentration_changed_recently),
+         actions=("contact-itb-team-today", "review-recent-dose-change")),
+    Rule("TR-MIXED", _U, "signs that fit both withdrawal and overdose: read the pump before "
+         "changing anything", "FPN", verified=False,
+         when=lambda f: ((f.early and f.overdose) or "lightheadedness" in f.symptoms
+                         or (f.symptoms & WITHDRAWAL_SEVERE and f.overdose)),
+         actions=("contact-itb-team-today", "interrogate-pump")),
+    Rule("TR-HIGH-RISK", _U, "withdrawal or overdose sign in a patient at high risk (SCI at "
+         "T6 or above, communication difficulty, prior withdrawal)", "FDA-LAB",
+         when=lambda f: f.high_risk and (f.early or f.overdose or f.symptoms & WITHDRAWAL_SEVERE),
+         actions=("contact-itb-team-today", "interrogate-pump")),
+    Rule("TR-SE", _S, "possible drug side effect", "GAB-PT",
+         when=lambda f: f.symptoms & (SIDE_EFFECT - {"upset-stomach"}),
+         actions=("review-side-effects",)),
+    Rule("TR-SE-MILD", _R, "mild stomach upset", "GAB-PT",
+         when=lambda f: "upset-stomach" in f.symptoms,
+         actions=("mention-at-next-visit",)),
+    Rule("TR-S-MENINGITIS", _E, "fever with stiff neck, headache or confusion (or stiff neck "
+         "with headache): suspect meningitis", "GIL", verified=False,
+         when=lambda f: ((f.fever and f.symptoms & {"stiff-neck", "headache",
+                                                     "changed-mental-status"})
+                         or ("stiff-neck" in f.symptoms and "headache" in f.symptoms)),
+         actions=("call-emergency", "suspect-meningitis")),
+    Rule("TR-S-LEAK-FEVER", _E, "clear fluid leak with fever: infection risk around the "
+         "spine", "CP-PMC", verified=False,
+         when=lambda f: f.fever and "clear-fluid-leak" in f.symptoms,
+         actions=("call-emergency", "suspect-meningitis", "contact-surgical-team")),
+    Rule("TR-S-NEW-DEFICIT", _E, "new weakness or numbness", "GIL", verified=False,
+         when=lambda f: "new-weakness-or-numbness" in f.symptoms,
+         actions=("call-emergency", "interrogate-pump", "catheter-workup")),
+    Rule("TR-S-CALL-AT-ONCE", _U, "fever, wound redness or swelling, bleeding, clear fluid "
+         "leak, stiff neck: call at once", "GIL",
+         when=lambda f: f.symptoms & {"fever", "incision-redness", "incision-swelling",
+                                      "bleeding", "clear-fluid-leak", "stiff-neck"},
+         actions=("contact-surgical-team",)),
+    Rule("TR-S-HEADACHE-RECENT", _U, "headache within weeks of surgery: possible spinal fluid "
+         "leak", "CP-PMC", verified=False,
+         when=lambda f: "headache" in f.symptoms and f.ctx.recent_surgery,
+         actions=("contact-surgical-team",)),
+    Rule("TR-S-WOUND-PAIN", _S, "wound pain", "GIL",
+         when=lambda f: "incision-pain" in f.symptoms,
+         actions=("contact-surgical-team",)),
+    Rule("TR-S-BRUISING", _R, "bruising around a wound", "GIL",
+         when=lambda f: "bruising" in f.symptoms,
+         actions=("mention-at-next-visit",)),
+    Rule("TR-D-TWO-TONE", _U, "two-tone (critical) alarm: the medicine may no longer be "
+         "flowing", "M-PUMP",
+         when=lambda f: "pump-alarm-two-tone" in f.symptoms,
+         actions=("contact-itb-team-today", "interrogate-pump", "refill-or-replace")),
+    Rule("TR-D-SINGLE-TONE", _S, "single-tone (non-critical) alarm: low reservoir or "
+         "replacement due", "M-PUMP",
+         when=lambda f: "pump-alarm-single-tone" in f.symptoms,
+         actions=("interrogate-pump",)),
+    Rule("TR-D-SKIN", _U, "skin breakdown over the pump: infection or erosion", "GIL",
+         verified=False,
+         when=lambda f: "skin-breakdown-over-pump" in f.symptoms,
+         actions=("contact-surgical-team",)),
+    Rule("TR-D-MOVED", _S, "the pump seems to have moved", "GIL", verified=False,
+         when=lambda f: "pump-moved" in f.symptoms,
+         actions=("interrogate-pump",)),
+    Rule("TR-C-THERAPY-AT-RISK", _U, "the pump is known to be empty, stopped, faulty or "
+         "critically alarming: withdrawal will follow", "M-PUMP",
+         when=lambda f: f.ctx.therapy_at_risk,
+         actions=("contact-itb-team-today", "interrogate-pump", "refill-or-replace")),
+    Rule("TR-C-LOW-RESERVOIR", _S, "low reservoir: refill due", "NSURG04",
+         when=lambda f: f.ctx.reservoir_low or f.ctx.non_critical_alarms,
+         actions=("refill-or-replace",)),
+    Rule("TR-C-MISSED-REFILL", _S, "missed refill: the reservoir may be low or empty",
+         "M-PUMP",
+         when=lambda f: "missed-refill" in f.modifiers or f.ctx.refill_overdue,
+         actions=("refill-or-replace",)),
+    Rule("TR-C-MRI", _S, "recent MRI: the pump must be interrogated afterwards", "M-MRI",
+         when=lambda f: f.ctx.mri_within_days,
+         actions=("check-after-mri",)),
+    Rule("TR-C-AFTER-REFILL", _R, "within 24 h of a refill: watch for overdose signs",
+         "M-POCKET",
+         when=lambda f: f.ctx.refill_within_24h,
+         actions=("watch-after-refill",)),
+    Rule("TR-NOTHING", _R, "no symptom and no known pump problem reported", "ASSUMED",
+         actions=("mention-at-next-visit",)),
+)}
+
 
 # --- results --------------------------------------------------------------------------------
 
@@ -416,67 +508,14 @@ def check_modifiers(modifiers: Iterable[str]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _fired_rule_ids(symptoms: frozenset[str], modifiers: frozenset[str],
-                    ctx: PumpContext) -> list[str]:
-    """The ids of the rules whose (presence-only) conditions hold, in :data:`RULES` order."""
-    early = symptoms & WITHDRAWAL_EARLY
-    overdose = symptoms & OVERDOSE
-    high_risk = bool(modifiers & HIGH_RISK_MODIFIERS)
-    pump_failing = ctx.therapy_at_risk or "pump-alarm-two-tone" in symptoms
-    fever = bool(symptoms & FEVERS)
-    fired: set[str] = set()
+# The rule that answers when no other rule fires.
+NOTHING_RULE: Final = "TR-NOTHING"
 
-    def when(condition: object, rule_id: str) -> None:
-        if condition:
-            fired.add(rule_id)
 
-    when(symptoms & WITHDRAWAL_SEVERE, "TR-W-SEVERE")
-    when(symptoms & OVERDOSE_DANGEROUS, "TR-OD-DANGER")
-    when(symptoms & DANGEROUS_EITHER, "TR-AMBIGUOUS-DANGER")
-    when(early, "TR-W-EARLY")
-    when("itching" in symptoms, "TR-W-ITCH")
-    when(len(early) >= 2, "TR-W-PATTERN")
-    when(early and pump_failing, "TR-W-PUMP")
-    when(early and pump_failing and high_risk, "TR-W-PUMP-HIGH-RISK")
-    when(early and ctx.reservoir_low, "TR-W-LOW-RESERVOIR")
-    when(early and ctx.mri_within_days, "TR-W-MRI")
-    when(early and ctx.concentration_changed_recently, "TR-W-CONCENTRATION")
-    when(early and ctx.catheter_revised_recently, "TR-W-REVISION")
-    when(early and "missed-refill" in modifiers, "TR-W-MISSED-REFILL")
-    when(overdose, "TR-OD-SIGN")
-    when("low-body-temperature" in symptoms, "TR-OD-HYPOTHERMIA")
-    when(len(overdose) >= 2, "TR-OD-PATTERN")
-    when(overdose and ctx.refill_within_24h, "TR-OD-POCKET-FILL")
-    when(overdose and ctx.overdose_suspected, "TR-OD-DEVICE")
-    when(ctx.overdose_suspected, "TR-C-OVERDOSE-RISK")
-    when(overdose and (ctx.dose_raised_within_days or ctx.concentration_changed_recently),
-         "TR-OD-DOSE-CHANGE")
-    when((early and overdose) or "lightheadedness" in symptoms
-         or (symptoms & WITHDRAWAL_SEVERE and overdose), "TR-MIXED")
-    when(high_risk and (early or overdose or symptoms & WITHDRAWAL_SEVERE), "TR-HIGH-RISK")
-    when(symptoms & (SIDE_EFFECT - {"upset-stomach"}), "TR-SE")
-    when("upset-stomach" in symptoms, "TR-SE-MILD")
-    when((fever and symptoms & {"stiff-neck", "headache", "changed-mental-status"})
-         or ("stiff-neck" in symptoms and "headache" in symptoms), "TR-S-MENINGITIS")
-    when(fever and "clear-fluid-leak" in symptoms, "TR-S-LEAK-FEVER")
-    when("new-weakness-or-numbness" in symptoms, "TR-S-NEW-DEFICIT")
-    when(symptoms & {"fever", "incision-redness", "incision-swelling", "bleeding",
-                     "clear-fluid-leak", "stiff-neck"}, "TR-S-CALL-AT-ONCE")
-    when("headache" in symptoms and ctx.recent_surgery, "TR-S-HEADACHE-RECENT")
-    when("incision-pain" in symptoms, "TR-S-WOUND-PAIN")
-    when("bruising" in symptoms, "TR-S-BRUISING")
-    when("pump-alarm-two-tone" in symptoms, "TR-D-TWO-TONE")
-    when("pump-alarm-single-tone" in symptoms, "TR-D-SINGLE-TONE")
-    when("skin-breakdown-over-pump" in symptoms, "TR-D-SKIN")
-    when("pump-moved" in symptoms, "TR-D-MOVED")
-    when(ctx.therapy_at_risk, "TR-C-THERAPY-AT-RISK")
-    when(ctx.reservoir_low or ctx.non_critical_alarms, "TR-C-LOW-RESERVOIR")
-    when("missed-refill" in modifiers, "TR-C-MISSED-REFILL")
-    when(ctx.mri_within_days, "TR-C-MRI")
-    when(ctx.refill_within_24h, "TR-C-AFTER-REFILL")
-    if not fired:
-        fired.add("TR-NOTHING")
-    return [rule_id for rule_id in RULES if rule_id in fired]
+def _fired_rules(facts: TriageFacts) -> tuple[Rule, ...]:
+    """The rules whose conditions hold, in :data:`RULES` order (:data:`NOTHING_RULE` if none)."""
+    fired = tuple(rule for rule in RULES.values() if rule.fires(facts))
+    return fired or (RULES[NOTHING_RULE],)
 
 
 def _cause_weights(symptoms: frozenset[str], modifiers: frozenset[str],
@@ -553,7 +592,7 @@ def triage(symptoms: Sequence[str], modifiers: Sequence[str] = (),
     ctx = context if context is not None else PumpContext()
     sym_set, mod_set = frozenset(codes), frozenset(mods)
 
-    fired = tuple(RULES[rule_id] for rule_id in _fired_rule_ids(sym_set, mod_set, ctx))
+    fired = _fired_rules(TriageFacts.of(sym_set, mod_set, ctx))
     urgency = max((r.urgency for r in fired), key=lambda u: u.rank)
     causes = _ranked(_cause_weights(sym_set, mod_set, ctx))
 
@@ -567,7 +606,7 @@ def triage(symptoms: Sequence[str], modifiers: Sequence[str] = (),
     if unclear:
         action_codes["interrogate-pump"] = None
     for rule in fired:
-        for code in _RULE_ACTIONS[rule.id]:
+        for code in rule.actions:
             action_codes.setdefault(code, None)
     if urgency is Urgency.EMERGENCY:
         action_codes.pop("mention-at-next-visit", None)

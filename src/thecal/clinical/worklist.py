@@ -32,7 +32,7 @@ __all__ = ["DUE_SOON", "PRIORITY_RULES", "REPLACEMENT_SOON", "TRIAGE_RECENT", "P
            "Priority", "PriorityRule", "worklist_priority"]
 
 DUE_SOON: Final = timedelta(days=7)  # a refill due within a week is listed as soon
-TRIAGE_RECENT: Final = timedelta(days=7)  # a symptom report counts for a week
+TRIAGE_RECENT: Final = timedelta(days=7)  # the inbox window; an open case counts until closed
 # ERI → end of service is 90 days on a SynchroMed II (M-REPL): inside it the pump must be replaced
 REPLACEMENT_SOON: Final = timedelta(days=90)
 
@@ -43,7 +43,7 @@ class PatientFacts:
 
     ``alarm_priority``: the highest pump alarm, 0 none, 1 low, 2 medium, 3 high
     (IEC 60601-1-8); ``finding_severity``: the most severe open finding that is not
-    information only; ``triage_urgency``/``triage_at``: the last symptom report's triage.
+    information only; ``triage_urgency``/``triage_at``: the gravest case not closed and when it was opened.
     """
 
     empty_at: datetime | None = None
@@ -99,8 +99,9 @@ def _empty(f: PatientFacts, now: datetime) -> bool:
 
 def _triaged(urgency: Urgency) -> Callable[[PatientFacts, datetime], bool]:
     def fires(f: PatientFacts, now: datetime) -> bool:
-        return (f.triage_urgency == urgency and f.triage_at is not None
-                and now - f.triage_at <= TRIAGE_RECENT)
+        # the stored triage is the gravest case not closed (thecal.service.cases): it counts
+        # until the case is closed, however old it is
+        return f.triage_urgency == urgency
     return fires
 
 

@@ -33,7 +33,7 @@ from thecal.clinical.titration import daily_dose_guardrail
 from thecal.physiology.model import adapted_dose_mcg_per_day
 from thecal.physiology.parameters import Parameters
 from thecal.physiology.population import patient as virtual_patient_parameters
-from thecal.service import Clinic, FrozenClock, admin, advice, patients, therapy
+from thecal.service import Clinic, FrozenClock, admin, advice, medicines, patients, therapy
 from thecal.service.actors import SYSTEM, Actor
 from thecal.service.escalation import escalate_overdue
 from thecal.service.twin import plan_time, project_timeline
@@ -47,7 +47,8 @@ PATIENTS: Final = 40
 SITE_TIMEZONE: Final = "Europe/Berlin"
 CLINIC_PHONE: Final = "+49 30 5550 1234"  # a fictional number
 CLINIC_LOCATION: Final = "Demo ITB clinic, neurology outpatients, room 2"
-ONCALL_EMAIL: Final = "oncall@demo.thecal.invalid"  # told of an overdue second signature
+ON_CALL_USER: Final = "demo-clinician"
+ON_CALL_EMAIL: Final = "on-call@demo-clinic.invalid"
 LOGINS: Final = (  # (username, role, password) — demo only; printed on purpose
     ("demo-clinician", "clinician", "demo-clinician-2026"),
     ("demo-clinician2", "clinician", "demo-clinician2-2026"),
@@ -241,7 +242,8 @@ def create_demo(clinic: Clinic, *, patients_count: int = PATIENTS, seed: int = 2
     site_id = int(admin.bootstrap_site(clinic, SITE_NAME, {
         "require_second_clinician_for_concentration_change": True,
         "clinic_phone": CLINIC_PHONE, "clinic_location": CLINIC_LOCATION,
-        "timezone": SITE_TIMEZONE})["id"])
+        "timezone": SITE_TIMEZONE, "on_call_user": ON_CALL_USER,
+        "on_call_email": ON_CALL_EMAIL})["id"])
     now = clinic.now()
     today = now.astimezone(ZoneInfo(SITE_TIMEZONE)).date()
     items: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
@@ -267,16 +269,16 @@ def create_demo(clinic: Clinic, *, patients_count: int = PATIENTS, seed: int = 2
     advice.report_symptoms(clinic, patient_actor, ids[0],
                            ["increased-spasticity", "itching"],
                            note="stiffer than usual since yesterday")
-    _refill_records(clinic, site_id, users, ids)
+    _refill_records(clinic, users, ids)
+    _cases_and_medicines(clinic, users, ids)
     return DemoResult(True, site_id, ids)
 
 
-def _refill_records(clinic: Clinic, site_id: int, users: dict[str, Any], ids: list[int]
-                    ) -> None:
+def _refill_records(clinic: Clinic, users: dict[str, Any], ids: list[int]) -> None:
     """Issue 11 in the demo: a compounded preparation (the 9th patient), and a concentration
     change entered by the nurse an hour ago whose second signature is overdue, escalated (the
-    10th; both had their refill due in weeks, so the week's refills stay as they were)."""
-    admin.update_site_settings(clinic, SYSTEM, site_id, {"oncall_email": ONCALL_EMAIL})
+    10th; both had their refill due in weeks, so the week's refills stay as they were); the
+    escalation e-mails the site's ``on_call_email``."""
     nurse = Actor.from_user(users["demo-nurse"], "session")
     password = dict((u, p) for u, _, p in LOGINS)["demo-nurse"]
     real = clinic.clock
@@ -305,3 +307,15 @@ def _refill_records(clinic: Clinic, site_id: int, users: dict[str, Any], ids: li
     finally:
         clinic.clock = real
     escalate_overdue(clinic)
+
+
+def _cases_and_medicines(clinic: Clinic, users: dict[str, Any], ids: list[int]) -> None:
+    """An open emergency case (a caller's withdrawal picture, taken by the nurse on the phone),
+    a recorded allergy and an oral medicine, so a new user sees each at once."""
+    nurse = Actor.from_user(users["demo-nurse"], "system")
+    advice.report_symptoms(clinic, nurse, ids[1], ["itching", "increased-spasticity",
+                                                   "high-fever"],
+                           note="I itch all over, my legs are stiffer and I have 39 °C")
+    medicines.record_allergy(clinic, nurse, ids[0], "penicillin", "rash")
+    medicines.record_medication(clinic, nurse, ids[0], "tizanidine", "4 mg", 3)
+    medicines.record_no_known_allergies(clinic, nurse, ids[1])

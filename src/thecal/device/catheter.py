@@ -111,14 +111,6 @@ class DeadVolume:
                 out = 0.0
         return drug
 
-    def pop_tip(self) -> float:
-        """Push exactly the tip parcel out (its volume in at the inlet is the caller's job).
-
-        Used when a segment ends exactly as a parcel leaves, so no rounding remnant stays.
-        """
-        head = self._q.popleft()
-        return head[0] * head[1]
-
     def push_inlet(self, dv_ml: float, concentration: float) -> None:
         q = self._q
         if q and q[-1][1] == concentration:

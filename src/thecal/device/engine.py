@@ -912,6 +912,12 @@ _HANDLERS: dict[str, _Handler] = {
     "mri": Engine._mri,
     "fault": Engine._fault,
 }
+# Event types the twin replays without a device effect: records about the patient that the
+# rules of thecal.clinical read (a correction replaces the event it corrects before replay).
+NO_DEVICE_EFFECT: frozenset[str] = frozenset({
+    "assessment", "symptoms", "diathermy", "oral-baclofen", "screening-dose", "note",
+    "correction",
+})
 
 
 def run_to(engine: Engine, t_stop: float,

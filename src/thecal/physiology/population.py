@@ -10,7 +10,7 @@ Base presets: ``adult-spinal``, ``adult-cerebral``, ``child-spinal``, ``child-ce
 Etiology presets (``multiple-sclerosis``, ``spinal-cord-injury``, ``cerebral-palsy``,
 ``stroke``, ``brain-injury``, ``other-spinal``, ``other-cerebral``) map to a base one.
 
-Calibration (tests/physiology/test_calibration.py, docs/simulation.md): spinal screening
+Calibration (tests/sim/test_calibration.py, docs/simulation.md): spinal screening
 response ≈ 97 % and cerebral ≈ 94 % with 50/75/100 mcg boluses (LIO-SCR, PENN92);
 maintenance doses mostly 300–800 mcg/day spinal and 90–703 cerebral (MEDSCAPE2, GAB-SUM);
 children a mean near 274 mcg/day (MEDSCAPE2).

@@ -33,9 +33,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
-
-from ortools.sat.python import cp_model
+from typing import TYPE_CHECKING, Final
 
 from thecal.errors import InputError
 from thecal.scheduling.calendar import (
@@ -48,6 +46,9 @@ from thecal.scheduling.calendar import (
     Unscheduled,
     VisitRequest,
 )
+
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 W_UNBOOKED: Final = 100_000  # a patient left unbooked outweighs any comfort of the others
 W_MOVE: Final = 200  # moving an earlier booking to another session
@@ -175,6 +176,8 @@ def propose(requests: Sequence[VisitRequest], sessions: Sequence[Session], staff
     previous = {b.patient_id: b for b in existing}
     locked = {b.patient_id: b for b in existing if b.locked}
     clock = time.perf_counter()
+
+    from ortools.sat.python import cp_model  # loaded when a plan is asked for (a few seconds of import)
 
     model = cp_model.CpModel()
     choice: dict[tuple[str, str], cp_model.IntVar] = {}

@@ -35,11 +35,17 @@ SITE_SETTINGS: Final = {
     "clinic_location": "",
     # the clinic's local time (IANA): the clinic pages show every date and time in it
     "timezone": "UTC",
+    # the emergency number every piece of triage advice shows as a tel: link
+    "emergency_number": "112",
+    # who is on call for emergency cases: a site rota, changed at each hand-over (a login's
+    # username: the case lands in the inbox under their name; and an address for the e-mail,
+    # which an overdue pending confirmation is escalated to as well)
+    "on_call_user": "",
+    "on_call_email": "",
     # issue 11: who may sign second (comma-separated roles: clinician = physician, nurse =
-    # ITB nurse, pharmacist), the on-call clinician told of an overdue confirmation, and the
-    # absolute titration step as a multiple of the recommended one (thecal.clinical.program)
+    # ITB nurse, pharmacist) and the absolute titration step as a multiple of the recommended
+    # one (thecal.clinical.program)
     "second_signer_roles": "clinician, nurse",
-    "oncall_email": "",
     "titration_absolute_step_multiple": "2",
     # patients (and caregivers) may choose their own refill slot within their window
     "patients_choose_slot": False,

@@ -8,7 +8,9 @@ and audit the read or the write.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,14 +23,17 @@ from thecal.clinical.eligibility import assess_eligibility
 from thecal.clinical.program import daily_total_mcg
 from thecal.clinical.screening import screening_plan as plan_screening
 from thecal.clinical.titration import DoseStep, suggest_titration
-from thecal.clinical.triage import triage
+from thecal.clinical.triage import TriageResult, triage
 from thecal.errors import CatalogError, InputError
 from thecal.service import authz
 from thecal.service.actors import Actor
+from thecal.service.cases import Contacts, contacts_of, open_symptom_case
 from thecal.service.clinic import Clinic
+from thecal.service.medicines import medicines_in
 from thecal.service.patients import append_in
 from thecal.service.twin import build_timeline, project_full
 from thecal.store import events as event_store
+from thecal.store import records
 from thecal.store.worklist import urgency_code
 from thecal.timeline import (
     CatheterRevision,
@@ -121,15 +126,29 @@ def _triage_state(timeline: Timeline, projection: dict[str, Any]) -> dict[str, A
     return state
 
 
+@dataclass(frozen=True)
+class SymptomReport:
+    """A recorded symptom report (the stored event) and the triage it was given."""
+
+    event: dict[str, Any]
+    triage: TriageResult
+    case_id: int | None = None
+    contacts: Contacts | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"event": self.event, "triage": self.triage.as_dict(), "case_id": self.case_id,
+                "contacts": self.contacts.as_dict() if self.contacts else None}
+
+
 def report_symptoms(clinic: Clinic, actor: Actor, patient_id: int, codes: list[str], *,
                     modifiers: list[str] | None = None, note: str | None = None,
                     expected_version: int | None = None, at: datetime | None = None
-                    ) -> dict[str, Any]:
+                    ) -> SymptomReport:
     """Append a ``symptoms`` event and triage it against the pump's projected state.
 
     Patients and caregivers may report without a version (a report never conflicts).
     """
-    def body(conn: Connection) -> dict[str, Any]:
+    def body(conn: Connection) -> SymptomReport:
         patient = authz.patient_for(conn, actor, authz.SYMPTOMS, patient_id)
         when = at or clinic.now()
         raw: dict[str, Any] = {"at": when.isoformat(), "type": "symptoms", "codes": codes,
@@ -147,14 +166,21 @@ def report_symptoms(clinic: Clinic, actor: Actor, patient_id: int, codes: list[s
         # the twin state has the attributes the adapter reads; the dict is the fallback
         context = pump_context_from_twin(state if state is not None
                                          else _triage_state(timeline, projected), when)
-        result = triage(list(codes), list(modifiers or ()), context).as_dict()
-        urgency = str(result["urgency"])
-        summary = {"urgency": urgency, "rank": urgency_code(urgency),
+        due = projected.get("refill_due_by")
+        if due and context.refill_overdue is None:
+            due_at = datetime.fromisoformat(str(due)) if isinstance(due, str) else due
+            context = dataclasses.replace(context, refill_overdue=bool(when > due_at))
+        result = triage(list(codes), list(modifiers or ()), context)
+        answer = result.as_dict()
+        summary = {"urgency": result.urgency.value, "rank": urgency_code(result.urgency),
                    "at": when.isoformat(), "codes": list(codes),
-                   "actions": result.get("actions"), "advice": result.get("advice")}
+                   "actions": answer["actions"], "advice": answer["advice"]}
         stored = append_in(clinic, conn, actor, patient, event, expected_version,
                            action="symptoms.report", triage=summary)
-        return {"event": stored, "triage": result}
+        case_id = open_symptom_case(clinic, conn, actor, patient, str(event.id), when, result,
+                                    note)
+        site = records.get_site(conn, int(patient["site_id"])) or {}
+        return SymptomReport(stored, result, case_id, contacts_of(site.get("settings")))
 
     return clinic.run(actor, "symptoms.report", body, patient_id=patient_id, entity="symptoms")
 
@@ -165,6 +191,8 @@ def eligibility(clinic: Clinic, actor: Actor, patient_id: int, data: dict[str, A
     def body(conn: Connection) -> dict[str, Any]:
         patient = authz.patient_for(conn, actor, authz.ADVICE, patient_id)
         record = {"etiology": patient["etiology"], **(data or {})}
+        if medicines_in(conn, patient_id).baclofen_allergy:
+            record["baclofen_allergy"] = True  # recorded on the chart: a contraindication
         result = assess_eligibility(record).as_dict()
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="eligibility")

@@ -1,10 +1,11 @@
 """The population dashboard: counts and lists by risk, each with the change against the previous period.
 
 Lists (Tidepool's TIDE is the anchor, software-anchors): refill overdue; due within 7 days and not
-booked; could not be booked or missed an appointment (escalated, issue 13); ERI reached; symptom
-reports triaged *emergency* in the last 7 days (the stand-in for open emergency cases until the
-case register lands). The previous period is the same rule evaluated 7 days earlier on the stored
-summaries (bookings and escalations as they stood then).
+booked; could not be booked or missed an appointment (escalated); ERI reached; pump-accuracy drift
+and dose creep (the twin's findings ``pump-accuracy-drift``, ``dose-creep-work-up`` in the stored
+projection); symptom reports triaged *emergency* in the last 7 days (the stand-in for open
+emergency cases until the case register lands). The previous period is the same rule evaluated
+7 days earlier on the stored summaries (bookings and escalations as they stood then).
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ class Dashboard:
 def _lists(conn: Connection, actor: Actor, at: datetime) -> list[tuple[str, str, list[DashboardPatient]]]:
     rows = [dict(r) for r in conn.execute(
         select(patients.c.id, patients.c.mrn, patients.c.display_name, projections.c.refill_due_by,
-               projections.c.elective_replacement_at, projections.c.triage_urgency, projections.c.triage_at)
+               projections.c.elective_replacement_at, projections.c.triage_urgency, projections.c.triage_at,
+               projections.c.data)
         .select_from(patients.join(projections, projections.c.patient_id == patients.c.id))
         .where(authz.visible_patients_clause(actor)).order_by(projections.c.refill_due_by, patients.c.id)).mappings()]
     booked = {int(r[0]) for r in conn.execute(select(appointments.c.patient_id).where(
@@ -80,9 +82,19 @@ def _lists(conn: Connection, actor: Actor, at: datetime) -> list[tuple[str, str,
            if r["elective_replacement_at"] and r["elective_replacement_at"] <= at]
     emergency = [item(r, "symptom report triaged emergency") for r in rows
                  if int(r["triage_urgency"] or 0) >= 4 and r["triage_at"] and at - PERIOD <= r["triage_at"] <= at]
+    def finding(r: dict[str, object], code: str) -> str | None:
+        data = r["data"] if isinstance(r["data"], dict) else {}
+        hits = [f for f in data.get("findings", []) if f.get("code") == code
+                and datetime.fromisoformat(f["at"]) <= at]
+        return str(hits[-1]["message"]) if hits else None
+
+    drift = [item(r, m) for r in rows if (m := finding(r, "pump-accuracy-drift"))]
+    creep = [item(r, m) for r in rows if (m := finding(r, "dose-creep-work-up"))]
     return [("overdue", "Refill overdue", overdue), ("due-not-booked", "Due within 7 days and not booked", soon),
             ("escalated", "Could not be booked or missed a visit (escalated)", esc),
-            ("eri", "ERI reached", eri), ("triage-emergency", "Emergency symptom reports (last 7 days)", emergency)]
+            ("eri", "ERI reached", eri), ("accuracy-drift", "Pump-accuracy drift", drift),
+            ("dose-creep", "Dose creep: work-up suggested", creep),
+            ("triage-emergency", "Emergency symptom reports (last 7 days)", emergency)]
 
 
 def dashboard(clinic: Clinic, actor: Actor) -> Dashboard:
@@ -93,8 +105,7 @@ def dashboard(clinic: Clinic, actor: Actor) -> Dashboard:
         lists = tuple(DashboardList(code, title, len(items), len(prev), tuple(items))
                       for (code, title, items), (_, _, prev) in zip(current, before, strict=True))
         clinic.audit(conn, actor, "dashboard.read", entity="dashboard")
-        return Dashboard(now, lists, ("open emergency cases and pending confirmations (the case register)",
-                                      "pump-accuracy drift and dose-creep findings (the twin-measurements work)"))
+        return Dashboard(now, lists, ("open emergency cases and pending confirmations (the case register)",))
 
     return clinic.run(actor, "dashboard.read", body)
 

@@ -4,34 +4,34 @@ A refill that changes the concentration is recorded when it happens; its second 
 a confirmation row beside it (:func:`thecal.service.therapy.record_refill`). When that row is
 still open past its time (``expires_at``, the site's ``pending_lifetime``) it is escalated —
 once: ``escalated_at`` is set, an audit row written, and the on-call clinician (site setting
-``oncall_email``) is e-mailed over SMTP (settings ``smtp_host``/``smtp_port``/``mail_from``).
+``on_call_email``, the address emergency cases go to) is e-mailed over SMTP through
+:func:`thecal.service.oncall.smtp_mailer` (settings ``smtp_host``/``smtp_port``/``mail_from``).
 Until it is confirmed or rejected it stays first on the worklist, as a banner on the chart and
 in the inbox (:func:`open_confirmations`).
 
 Escalation runs whenever a clinician reads the worklist, a chart or the inbox (and from
 ``thecal`` tasks calling :func:`escalate_overdue`), so it needs no background scheduler.
-The mailer is a small interface (:class:`Mailer`) so tests and the issue-13 notifier plug in.
+The mailer is a small interface (:class:`Mailer`) so tests can plug in their own.
 """
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
 from thecal.clinical.confirmation import ConfirmationState, confirmation_state
-from thecal.service import authz
+from thecal.service import authz, oncall
+from thecal.service import notify as mail
 from thecal.service.actors import SYSTEM, Actor
 from thecal.service.clinic import Clinic
 from thecal.store import auth as auth_store
 from thecal.store import records
 
-__all__ = ["Confirmation", "Mailer", "SmtpMailer", "escalate_overdue", "open_confirmations"]
+__all__ = ["Confirmation", "Mailer", "escalate_overdue", "open_confirmations"]
 
 
 class Mailer(Protocol):
@@ -39,32 +39,22 @@ class Mailer(Protocol):
 
 
 @dataclass(frozen=True)
-class SmtpMailer:
-    """Plain SMTP (no auth): the clinic's relay, or a local test server."""
+class _SendMailer:
+    """The on-call mailer of :mod:`thecal.service.oncall` (SMTP via :mod:`thecal.service.notify`)
+    behind this module's :class:`Mailer` interface."""
 
-    host: str
-    port: int = 25
-    sender: str = "thecal@localhost"
-    timeout_s: float = 10.0
+    send_one: oncall.Mailer
 
     def send(self, to: str, subject: str, body: str) -> None:
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = to
-        message["Subject"] = subject
-        message.set_content(body)
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
-            smtp.send_message(message)
+        self.send_one(to, subject, body)
 
 
 def _mailer(clinic: Clinic) -> Mailer | None:
     override: Mailer | None = getattr(clinic, "mailer", None)
     if override is not None:
         return override
-    settings = clinic.settings
-    if not settings.smtp_host:
-        return None
-    return SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    send = oncall.smtp_mailer(clinic.settings)
+    return _SendMailer(send) if send is not None else None
 
 
 @dataclass(frozen=True)
@@ -173,7 +163,7 @@ def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
             item = _confirmation(conn, row, at)
             patient = records.get_patient(conn, item.patient_id) or {}
             site = records.get_site(conn, int(patient.get("site_id") or 0)) or {}
-            to = (site.get("settings") or {}).get("oncall_email")
+            to = (site.get("settings") or {}).get("on_call_email")
             clinic.audit(conn, SYSTEM, "confirmation.escalate", outcome="escalated",
                          entity="pending", entity_id=str(item.pending_id),
                          patient_id=item.patient_id, event_id=item.event_id,
@@ -190,7 +180,7 @@ def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
             try:
                 mailer.send(to, subject, body)
                 detail, sent_at = f"e-mailed {to}", clinic.now()
-            except (OSError, smtplib.SMTPException) as exc:
+            except (OSError, mail.NotifyError) as exc:
                 detail, sent_at = f"e-mail to {to} failed: {exc}", None
                 if on_error is not None:
                     on_error(detail)

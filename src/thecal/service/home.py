@@ -2,47 +2,56 @@
 
 :func:`patient_home` gives the pump summary (next refill date, days of drug left, the
 low-reservoir alarm date), the implant card, the recovery checklist, the refill appointments
-for a calendar and the clinic's contact; :func:`alarm_meanings` and
+for a calendar and the clinic's contact, as typed results; :func:`alarm_meanings` and
 :func:`symptom_vocabulary` are the fixed texts (``thecal.clinical``), no record read.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
 from thecal.catalog import pump_model
-from thecal.clinical.alarms import ALARM_MEANINGS
-from thecal.clinical.procedures import implant_card_text
+from thecal.clinical.alarms import ALARM_MEANINGS, AlarmMeaning
+from thecal.clinical.procedures import implant_card_warnings
+from thecal.clinical.projection import Projection
 from thecal.clinical.recovery import recovery_checklist
 from thecal.clinical.symptoms import GROUP_PATIENT_WORDS, GROUPS, SYMPTOMS
 from thecal.errors import CatalogError
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
-from thecal.service.twin import build_timeline, project_timeline, twin_settings
+from thecal.service.results import (
+    Appointment,
+    Checklist,
+    ChecklistItem,
+    ImplantCard,
+    MyPump,
+    PatientHome,
+    PumpHeader,
+    Symptom,
+)
+from thecal.service.twin import build_timeline, projection_of, twin_settings
 from thecal.store import events as event_store
 from thecal.store import records
 from thecal.units import format_number
 
+__all__ = ["alarm_meanings", "patient_home", "pump_name", "symptom_vocabulary"]
+
 APPOINTMENT_MINUTES = 30
 
 
-def alarm_meanings() -> list[dict[str, Any]]:
+def alarm_meanings() -> tuple[AlarmMeaning, ...]:
     """What the single-tone and two-tone alarms mean and what to do (M-PUMP)."""
-    return [a.as_dict() for a in ALARM_MEANINGS]
+    return ALARM_MEANINGS
 
 
-def symptom_vocabulary() -> list[dict[str, Any]]:
-    """Every symptom code with patient and clinician words, grouped under its first group.
-
-    ``group`` is the code of the group, ``group_words`` its heading for patients.
-    """
-    return [{**s.as_dict(), "group": s.groups[0],
-             "group_words": GROUP_PATIENT_WORDS.get(s.groups[0], GROUPS[s.groups[0]])}
+def symptom_vocabulary() -> list[Symptom]:
+    """Every symptom code with patient and clinician words, under the heading of its first
+    group (for patients)."""
+    return [Symptom(s.code, s.patient_words, s.clinician_words,
+                    GROUP_PATIENT_WORDS.get(s.groups[0], GROUPS[s.groups[0]]))
             for s in SYMPTOMS.values()]
 
 
@@ -56,98 +65,91 @@ def pump_name(model_id: str) -> str:
     return str(name) if name else model_id
 
 
-def patient_home(clinic: Clinic, actor: Actor, patient_id: int) -> dict[str, Any]:
+def patient_home(clinic: Clinic, actor: Actor, patient_id: int) -> PatientHome:
     """The home page of one patient (the patient, a linked caregiver, or staff)."""
-    def body(conn: Connection) -> dict[str, Any]:
+    from thecal.service.pages import pump_header
+
+    def body(conn: Connection) -> tuple[dict[str, object], list[dict[str, object]],
+                                        dict[str, object], list[dict[str, object]]]:
         patient = authz.patient_for(conn, actor, authz.READ, patient_id)
         rows = event_store.list_events(conn, patient_id)
         site = records.get_site(conn, int(patient["site_id"])) or {}
         implants = records.implants_of(conn, patient_id)
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="home")
-        return {"patient": dict(patient), "rows": rows, "site": dict(site),
-                "implants": [dict(i) for i in implants]}
+        return dict(patient), rows, dict(site), [dict(i) for i in implants]
 
-    read = clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="home")
-    patient, site, implants = read["patient"], read["site"], read["implants"]
+    patient, rows, site, implants = clinic.run(actor, "patient.read", body,
+                                               patient_id=patient_id, entity="home")
     now = clinic.now()
-    timeline = build_timeline(patient, read["rows"])
     settings = site.get("settings") or {}
-    projection = project_timeline(timeline, now, twin_settings(settings))
-    pump = projection.get("pump") or {}
+    assert isinstance(settings, dict)
+    twin = projection_of(build_timeline(patient, rows), now, twin_settings(settings))
     phone = str(settings.get("clinic_phone") or "")
     location = str(settings.get("clinic_location") or site.get("name") or "")
-    empty_at = _dt(projection.get("empty_at"))
-    # Days of drug left at the conservative edge (the pump running fast by its accuracy).
-    days_left = projection.get("days_of_drug_left")
-    if days_left is None and empty_at is not None:
-        days_left = max(0.0, (empty_at - now).total_seconds() / 86400)
     last = implants[-1] if implants else None
-    implanted_on = last["implanted_at"].date() if last else None
-    conc = pump.get("concentration_mcg_per_ml")
-    concentration = f"{format_number(float(conc))} mcg/mL" if conc else ""
-    card = None
-    if last:
-        text = implant_card_text(str(last["pump_model"]), implant_date=implanted_on,
-                                 concentration=concentration or None,
-                                 clinic_phone=phone or None)
-        catheter = str(last.get("catheter_model") or "")
-        if last.get("catheter_length_cm"):
-            catheter += f", {format_number(float(last['catheter_length_cm']))} cm"
-        card = {"pump": pump_name(str(last["pump_model"])), "pump_id": last["pump_model"],
-                "serial": last.get("pump_serial"), "catheter": catheter,
-                "implanted_on": implanted_on.isoformat() if implanted_on else None,
-                "drug": "baclofen", "concentration": concentration,
-                "clinic": str(site.get("name") or ""), "clinic_phone": phone,
-                "lines": text.splitlines()}
-    recovery = []
-    if implanted_on is not None:
-        for item in recovery_checklist(implanted_on):
-            done = item.ends is not None and item.ends < now.date()
-            recovery.append({**item.as_dict(), "starts": item.starts.isoformat(),
-                             "ends": item.ends.isoformat() if item.ends else None,
-                             "status": "done" if done else "todo"})
-    return {
-        "patient": {k: patient[k] for k in ("id", "display_name", "born", "etiology",
-                                            "timezone")},
-        "pump": pump, "projection": projection, "days_of_drug_left": days_left,
-        "refill_due_by": projection.get("refill_due_by"),
-        "low_reservoir_alarm_at": projection.get("low_reservoir_alarm_at"),
-        "empty_at": projection.get("empty_at"),
-        "alarms": alarm_meanings(), "clinic_phone": phone, "clinic_location": location,
-        "implant_card": card, "recovery": recovery,
-        "appointments": _appointments(patient, projection, location, phone),
-    }
+    card = _card(patient, last, twin, str(site.get("name") or ""), phone)
+    header = pump_header(patient, twin, card.pump if card else "—",
+                         card.catheter if card else "—")
+    # days of drug left at the conservative edge (the pump running fast by its accuracy)
+    days_left = twin.days_of_drug_left if twin is not None else None
+    if days_left is None and header.empty_at is not None:
+        days_left = max(0.0, (header.empty_at - now).total_seconds() / 86400)
+    recovery: tuple[ChecklistItem, ...] = ()
+    if card is not None and card.implanted_on is not None:
+        recovery = tuple(ChecklistItem(
+            item.code, item.patient,
+            "done" if item.ends is not None and item.ends < now.date() else "todo",
+            _span(item.starts, item.ends), item.source)
+            for item in recovery_checklist(card.implanted_on))
+    return PatientHome(MyPump(header, days_left, alarm_meanings(), phone), card,
+                       Checklist("Recovery after implant", recovery),
+                       _appointments(header, str(patient["timezone"]), location, phone))
 
 
-def _dt(value: Any) -> datetime | None:
-    if value is None or value == "":
+def _card(patient: dict[str, object], last: dict[str, object] | None, twin: Projection | None,
+          clinic_name: str, phone: str) -> ImplantCard | None:
+    if last is None:
         return None
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    implanted_at = last["implanted_at"]
+    assert isinstance(implanted_at, datetime)
+    conc = twin.state.concentration_mcg_per_ml if twin is not None else None
+    catheter = str(last.get("catheter_model") or "")
+    length = last.get("catheter_length_cm")
+    if isinstance(length, float | int) and length:
+        catheter += f", {format_number(float(length))} cm"
+    born = patient.get("born")
+    return ImplantCard(str(patient["display_name"]),
+                       date.fromisoformat(str(born)) if born else None,
+                       pump_name(str(last["pump_model"])), catheter, "baclofen",
+                       f"{format_number(float(conc))} mcg/mL" if conc else "",
+                       implanted_at.date(), clinic_name, phone,
+                       tuple(implant_card_warnings(str(last["pump_model"]))))
 
 
-def _appointments(patient: dict[str, Any], projection: dict[str, Any], location: str,
-                  phone: str) -> list[dict[str, Any]]:
+def _span(start: date, end: date | None) -> str:
+    return f"{start:%-d %b} – {end:%-d %b %Y}" if end else f"from {start:%-d %b %Y}"
+
+
+def _appointments(header: PumpHeader, timezone: str, location: str, phone: str
+                  ) -> tuple[Appointment, ...]:
     """Calendar entries: the day the refill is due by and the day the alarm is expected."""
+    from zoneinfo import ZoneInfo
+
     out = []
-    due = _dt(projection.get("refill_due_by"))
-    alarm = _dt(projection.get("low_reservoir_alarm_at"))
+    due, alarm = header.refill_due_by, header.low_reservoir_alarm_at
     call = f" Call {phone} to book." if phone else " Call the clinic to book."
+    minutes = timedelta(minutes=APPOINTMENT_MINUTES)
     if due is not None:
-        zone = ZoneInfo(str(patient["timezone"]))
-        day: date = due.astimezone(zone).date()
+        zone = ZoneInfo(timezone)
+        day = due.astimezone(zone).date()
         start = datetime.combine(day, time(9, 0), tzinfo=zone)
-        out.append({"uid": f"refill-{patient['id']}-{day.isoformat()}@thecal",
-                    "starts_at": start.isoformat(),
-                    "ends_at": (start + timedelta(minutes=APPOINTMENT_MINUTES)).isoformat(),
-                    "title": "Baclofen pump refill due",
-                    "location": location,
-                    "description": f"The pump must be refilled by {day:%a %-d %b %Y}." + call})
+        out.append(Appointment(f"refill-{header.patient_id}-{day.isoformat()}@thecal", start,
+                               start + minutes, "Baclofen pump refill due", location,
+                               f"The pump must be refilled by {day:%a %-d %b %Y}." + call))
     if alarm is not None:
-        out.append({"uid": f"alarm-{patient['id']}-{alarm.date().isoformat()}@thecal",
-                    "starts_at": alarm.isoformat(),
-                    "ends_at": (alarm + timedelta(minutes=APPOINTMENT_MINUTES)).isoformat(),
-                    "title": "Pump low-medicine alarm expected",
-                    "location": "", "description": "The pump will beep (single tone) around "
-                    "now if it has not been refilled." + call})
-    return out
+        out.append(Appointment(f"alarm-{header.patient_id}-{alarm.date().isoformat()}@thecal",
+                               alarm, alarm + minutes, "Pump low-medicine alarm expected", "",
+                               "The pump will beep (single tone) around now if it has not "
+                               "been refilled." + call))
+    return tuple(out)

@@ -8,32 +8,24 @@ urgencies, words and reasons come from the use cases (and through them from
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from thecal import service
 from thecal.clinical.assessment import MUSCLE_GROUPS
 from thecal.clinical.dose import rate_ml_per_day
+from thecal.clinical.projection import Projection
 from thecal.clinical.refill import bridge_bolus_words, fill_volume_words, programmer_volume_words
-from thecal.clinical.triage import Urgency
 from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from thecal.limits import Reason as RuleReason
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
 from thecal.service.results import (
-    AlarmMeaning,
-    Appointment,
     Chart,
-    Checklist,
-    ChecklistItem,
-    Concentration,
-    ImplantCard,
-    InboxItem,
-    MyPump,
+    EmergencyBanner,
     PendingItem,
-    Point,
     ProgramProposal,
     ProgramSummary,
     PumpHeader,
@@ -41,15 +33,17 @@ from thecal.service.results import (
     RefillInput,
     RefillProposal,
     RefillRecord,
-    Series,
     SignedIn,
-    Symptom,
-    TeamMember,
     TimelineItem,
     TriageAnswer,
     User,
 )
 from thecal.service.therapy import RefillAnalysis
+from thecal.service.views import triage_answer
+
+__all__ = ["MUSCLE_GROUPS", "chart", "confirm_program", "confirm_refill", "current_user",
+           "patient_id_of", "propose_program", "propose_refill", "pump_header",
+           "record_assessment", "record_refill", "refill_record", "report_symptoms", "sign_in"]
 
 _ROLE = {"clinician": "clinician", "nurse": "clinician", "pharmacist": "clinician",
          "administrator": "admin", "patient": "patient", "caregiver": "caregiver"}
@@ -95,7 +89,8 @@ def _reasons(items: Any) -> tuple[Reason, ...]:
     return tuple(out)
 
 
-def _pid(patient_id: str) -> int:
+def patient_id_of(patient_id: str) -> int:
+    """A patient id from a page's path (an unknown one is not found)."""
     try:
         return int(patient_id)
     except ValueError:
@@ -103,6 +98,7 @@ def _pid(patient_id: str) -> int:
 
 
 # --- sessions --------------------------------------------------------------------------
+
 def _user(clinic: Clinic, actor: Actor) -> User:
     role = _ROLE.get(actor.role, actor.role)
     patients: tuple[str, ...] = ()
@@ -115,9 +111,6 @@ def _user(clinic: Clinic, actor: Actor) -> User:
     return User(str(actor.user_id), actor.display_name or actor.username, role,  # type: ignore[arg-type]
                 actor, str(actor.site_id or ""), patients, zone)
 
-def display_timezone(clinic: Clinic, user: User, patient_id: str) -> str:
-    """The zone of a page about one patient: the patient's own."""
-    return str(service.display_timezone(clinic, user.actor, _pid(patient_id)))
 
 def sign_in(clinic: Clinic, username: str, password: str, client: str | None = None
             ) -> SignedIn | None:
@@ -129,8 +122,6 @@ def sign_in(clinic: Clinic, username: str, password: str, client: str | None = N
         return None
     return SignedIn(result.session_token, _user(clinic, result.actor), result.csrf_token)
 
-def sign_out(clinic: Clinic, token: str) -> None:
-    service.logout(clinic, token)
 
 def current_user(clinic: Clinic, token: str) -> User | None:
     try:
@@ -138,61 +129,92 @@ def current_user(clinic: Clinic, token: str) -> User | None:
     except PermissionDeniedError:
         return None
 
-def csrf_token(clinic: Clinic, token: str) -> str:
-    return str(service.csrf_token(clinic, token))
-
-def reauthenticate(clinic: Clinic, token: str, password: str) -> bool:
-    user = current_user(clinic, token)
-    if user is None:
-        return False
-    try:
-        service.verify_password_again(clinic, user.actor, password)
-    except (PermissionDeniedError, InputError):
-        return False
-    return True
 
 # --- clinician -------------------------------------------------------------------------
+
+def pump_header(patient: Mapping[str, Any], twin: Projection | None, pump: str,
+                catheter: str) -> PumpHeader:
+    """The pump banner of a patient's pages, from the twin's projection (typed)."""
+    born = patient.get("born")
+    head = dict(patient_id=str(patient["id"]), name=str(patient["display_name"]),
+                born=date.fromisoformat(str(born)) if born else None,
+                etiology=str(patient.get("etiology")), pump=pump, catheter=catheter,
+                drug="baclofen")
+    state = twin.state if twin is not None else None
+    if state is None or not state.pump_model:
+        return PumpHeader(**head)  # type: ignore[arg-type]
+    plan = twin.refill_plan if twin is not None else None
+    return PumpHeader(
+        **head,  # type: ignore[arg-type]
+        concentration_mcg_per_ml=state.concentration_mcg_per_ml or None,
+        daily_dose_mcg=twin.daily_total_mcg if twin is not None else None,
+        reservoir_ml=round(state.reservoir_ml, 6), reservoir_capacity_ml=state.reservoir_capacity_ml,
+        low_reservoir_alarm_ml=state.low_reservoir_alarm_ml,
+        low_reservoir_alarm_at=state.low_reservoir_alarm_at,
+        refill_due_by=plan.refill_due_by if plan else None, empty_at=state.empty_at,
+        mri_flag="MR conditional: interrogate the pump before and after every MRI",
+        warnings=tuple(Reason(f.code, f.message, f.source, f.severity.value)
+                       for f in (twin.findings if twin is not None else ())))
+
+
 def _header(chart: Any) -> PumpHeader:
-    p, proj = chart.patient, chart.projection or {}
-    pump = proj.get("pump") or {}
     implants = chart.implants or []
     last = implants[-1] if implants else {}
-    alarms = tuple(str(a.get("message") or a.get("code")) for a in proj.get("alarms") or ()
-                   if isinstance(a, Mapping) and a.get("sounding"))
     catheter = str(last.get("catheter_model") or "—")
     if last.get("catheter_length_cm"):
         catheter += f", {float(last['catheter_length_cm']):g} cm"
-    return PumpHeader(
-        str(p["id"]), str(p["display_name"]), _day(p.get("born")), str(p.get("etiology")),
-        str(last.get("pump_name") or pump.get("model") or "—"), catheter, "baclofen",
-        _float(pump.get("concentration_mcg_per_ml")), _float(pump.get("daily_dose_mcg")),
-        _float(pump.get("reservoir_ml")), _float(pump.get("reservoir_capacity_ml")),
-        _float(pump.get("low_reservoir_alarm_ml")), _dt(proj.get("low_reservoir_alarm_at")),
-        _dt(proj.get("refill_due_by")), _dt(proj.get("empty_at")),
-        "MR conditional: interrogate the pump before and after every MRI"
-        if pump.get("model") else "", (), alarms,
-        _reasons(f for f in proj.get("findings") or () if isinstance(f, Mapping)),
-        version=int(getattr(chart, "version", 0) or 0))
+    pump = str(last.get("pump_name") or (chart.twin.state.pump_model if chart.twin else "")
+               or "—")
+    return dataclasses.replace(pump_header(chart.patient, chart.twin, pump, catheter),
+                               allergies=_allergy_words(chart), **_safety(chart),
+                               version=int(getattr(chart, "version", 0) or 0))
+
+
+def _allergy_words(chart: Any) -> tuple[str, ...]:
+    meds = getattr(chart, "medicines", None)
+    if meds is None:
+        return ()
+    return tuple(f"{a.substance}" + (f" ({a.reaction})" if a.reaction else "")
+                 + (": contraindicates ITB" if a.contraindicates_itb else "")
+                 for a in meds.allergies)
+
+
+def _safety(chart: Any) -> dict[str, Any]:
+    """The header's allergy status, oral medicines, reconciliations due and emergency banners."""
+    meds = getattr(chart, "medicines", None)
+    banners = tuple(EmergencyBanner(c.case_id, c.opened_at, c.symptoms, c.patient_words)
+                    for c in getattr(chart, "banner_cases", None) or ())
+    if meds is None:
+        return {"emergency_cases": banners}
+    statement = ""
+    if meds.no_known_allergies_at is not None:
+        statement = f"{meds.no_known_allergies_by}, {meds.no_known_allergies_at:%Y-%m-%d}"
+    return {"allergy_status": meds.allergy_status.value, "allergy_statement": statement,
+            "baclofen_allergy": meds.baclofen_allergy,
+            "oral_medicines": tuple(f"{m.drug_words} {m.dose} × {m.times_per_day}/day "
+                                    f"({m.daily_dose_mg:g} mg/day)" for m in meds.medications),
+            "reconciliations_due": tuple(d.reason.message for d in meds.due),
+            "emergency_cases": banners}
+
 
 def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False) -> Chart:
-    chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
+    chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
     header = _header(chart)
     timeline = tuple(TimelineItem(_dt(e.get("at")) or datetime.min, str(e.get("type")),
                                   _event_words(e), str(e.get("by") or ""),
                                   str(e.get("id") or ""))
                      for e in chart.events if _dt(e.get("at")))
     pending = tuple(_pending_item(c) for c in
-                    service.open_confirmations(clinic, user.actor, patient_id=_pid(patient_id)))
+                    service.open_confirmations(clinic, user.actor, patient_id=patient_id_of(patient_id)))
     if pending:
-        header = replace(header, concentration_pending=(
+        header = dataclasses.replace(header, concentration_pending=(
             "awaiting a second signature" if pending[0].status == "waiting"
             else "second signature overdue (escalated)"))
     if not with_series:
         return Chart(header, timeline, pending=pending)
-    s = service.chart_series(clinic, user.actor, _pid(patient_id))
-    return Chart(header, timeline, _series(s.get("reservoir")), _series(s.get("daily_dose")),
-                 _series(s.get("ashworth")), _series(s.get("penn")),
-                 _series(s.get("csf_level")), _series(s.get("tone")), pending)
+    s = service.chart_series(clinic, user.actor, patient_id_of(patient_id))
+    return Chart(header, timeline, s.reservoir, s.daily_dose, s.ashworth, s.penn,
+                 s.csf_level, s.tone, pending)
 
 def _pending_item(c: service.Confirmation) -> PendingItem:
     return PendingItem(str(c.pending_id), "refill", c.summary, c.entered_by, c.state.due_at,
@@ -214,10 +236,6 @@ def reject_refill(clinic: Clinic, user: User, pending_id: str, password: str, re
     service.reject_pending(clinic, user.actor, pid, password, reason=reason,
                            corrective_action=corrective_action)
 
-
-def formulary(clinic: Clinic, user: User) -> Sequence[Concentration]:
-    return [Concentration(float(f["concentration_mcg_per_ml"]), str(f["label"]))
-            for f in service.formulary(clinic, user.actor)]
 
 def _drug(entry: RefillInput) -> service.DrugDetails:
     return service.DrugDetails(lot=entry.lot or None, expiry=entry.expiry or None,
@@ -250,22 +268,24 @@ def _refill_kwargs(entry: RefillInput, header: PumpHeader) -> dict[str, str]:
     return {"withdrawn": entry.withdrawn or "0 mL", "added": entry.added or "0 mL",
             "concentration": conc}
 
+
 def _program_check(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
                    concentration: str | None) -> ProgramProposal:
     try:
         result = service.check_program_change(
-            clinic, user.actor, _pid(patient_id),
+            clinic, user.actor, patient_id_of(patient_id),
             {"mode": "continuous", "daily_dose": daily_dose}, concentration=concentration)
     except InputError as exc:
         return ProgramProposal(_summary(0.0, 0.0), None, None, "", False, False, (),
                                {"daily_dose": exc.one_line()})
     return _program_from(result)
 
+
 def propose_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInput) -> RefillProposal:
     header = chart(clinic, user, patient_id).header
     try:
         kw = _refill_kwargs(entry, header)
-        result = service.propose_refill(clinic, user.actor, _pid(patient_id),
+        result = service.propose_refill(clinic, user.actor, patient_id_of(patient_id),
                                         withdrawn=kw["withdrawn"], added=kw["added"],
                                         concentration=kw["concentration"],
                                         at=_performed_at(entry), drug=_drug(entry))
@@ -278,6 +298,7 @@ def propose_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInp
                                       entry.concentration or None)
     return _refill_from(result, header, entry, program)
 
+
 def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInput,
                   password: str) -> RefillRecord:
     # the page signs every refill with the password (the service insists on it only for
@@ -287,7 +308,7 @@ def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInpu
     except PermissionDeniedError:
         raise PermissionDeniedError("the password is wrong", where="password",
                                     fix="enter your own password to sign") from None
-    chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
+    chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
     header = _header(chart)
     kw = _refill_kwargs(entry, header)
     version = _shown(entry, chart.version)
@@ -296,23 +317,24 @@ def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInpu
                                     where="shown_version", fix="look at what changed")
     if entry.pump_reading_before:
         # The interrogation before the refill: the pump's reading is a measurement.
-        service.record_interrogation(clinic, user.actor, _pid(patient_id),
+        service.record_interrogation(clinic, user.actor, patient_id_of(patient_id),
                                      readings={"reservoir": entry.pump_reading_before},
                                      expected_version=version)
         version += 1
     result = service.record_refill(
-        clinic, user.actor, _pid(patient_id), withdrawn=kw["withdrawn"],
+        clinic, user.actor, patient_id_of(patient_id), withdrawn=kw["withdrawn"],
         added=kw["added"], concentration=kw["concentration"], expected_version=version, password=password,
         reason=entry.discrepancy_explanation or None, at=_performed_at(entry), drug=_drug(entry))
     assert result.proposal is not None
     if entry.pump_reading_after and result.event is not None:
-        service.record_interrogation(clinic, user.actor, _pid(patient_id),
+        service.record_interrogation(clinic, user.actor, patient_id_of(patient_id),
                                      readings={"reservoir": entry.pump_reading_after},
                                      expected_version=version + 1)
     proposal = _refill_from(result.proposal, header, entry, None)
     event_id = str(result.event["id"]) if result.event else ""
     return RefillRecord(event_id, patient_id, header.name, result.proposal.at,
                         user.display_name, proposal, result.status)
+
 
 def confirm_refill(clinic: Clinic, user: User, patient_id: str, pending_id: str,
                    password: str) -> RefillRecord:
@@ -324,8 +346,9 @@ def confirm_refill(clinic: Clinic, user: User, patient_id: str, pending_id: str,
     assert result.event is not None
     return refill_record(clinic, user, patient_id, str(result.event["id"]))
 
+
 def refill_record(clinic: Clinic, user: User, patient_id: str, event_id: str) -> RefillRecord:
-    r = service.refill_record(clinic, user.actor, _pid(patient_id), event_id)
+    r = service.refill_record(clinic, user.actor, patient_id_of(patient_id), event_id)
     entry = RefillInput(withdrawn=str(r.event.get("withdrawn") or ""),
                         concentration=str(r.event.get("concentration") or ""),
                         added=str(r.event.get("added") or ""),
@@ -348,23 +371,25 @@ def refill_record(clinic: Clinic, user: User, patient_id: str, event_id: str) ->
                         pharmacy=str(e.get("pharmacy") or ""),
                         reservoir_after_ml=r.analysis.reservoir_after_ml)
 
+
 def propose_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
                     override_reason: str) -> ProgramProposal:
     """The live check: nothing is written (service.check_program_change)."""
     return _program_check(clinic, user, patient_id, daily_dose, None)
+
 
 def confirm_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
                     override_reason: str, password: str, *, shown_version: int | None = None,
                     second_username: str = "", second_password: str = "") -> ProgramProposal:
     """Send a program change: proposed at the version the form was shown at (a stale one is a
     409 conflict), confirmed with the password, co-signed when the step needs it."""
-    chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
+    chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
     result = service.propose_program_change(
-        clinic, user.actor, _pid(patient_id),
+        clinic, user.actor, patient_id_of(patient_id),
         {"mode": "continuous", "daily_dose": daily_dose},
         chart.version if shown_version is None else shown_version,
         reason=override_reason or None)
-    service.confirm_program_change(clinic, user.actor, _pid(patient_id),
+    service.confirm_program_change(clinic, user.actor, patient_id_of(patient_id),
                                    str(result["confirmation_token"]), password,
                                    reason=override_reason or None,
                                    second_username=second_username or None,
@@ -374,7 +399,7 @@ def confirm_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str
 def changes_since(clinic: Clinic, user: User, patient_id: str, version: int
                   ) -> tuple[int, tuple[TimelineItem, ...]]:
     """The record's version now and what was recorded after ``version`` (a conflict page)."""
-    chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
+    chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
     items = tuple(TimelineItem(_dt(e.get("at")) or datetime.min, str(e.get("type")),
                                _event_words(e), str(e.get("by") or ""), str(e.get("id") or ""))
                   for e in chart.events if int(e.get("seq") or 0) > version)
@@ -384,7 +409,7 @@ def changes_since(clinic: Clinic, user: User, patient_id: str, version: int
 def record_assessment(clinic: Clinic, user: User, patient_id: str, ashworth: dict[str, str],
                       penn_frequency: str, penn_severity: str, notes: str,
                       shown_version: int | None = None) -> None:
-    chart = service.patient_chart(clinic, user.actor, _pid(patient_id))
+    chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
     data: dict[str, Any] = {}
     if ashworth:
         data["mas_by_group"] = dict(ashworth)
@@ -396,147 +421,23 @@ def record_assessment(clinic: Clinic, user: User, patient_id: str, ashworth: dic
                 raise InputError(f"{value!r} is not a whole number", where=name) from None
     if notes:
         data["notes"] = notes
-    service.record_assessment(clinic, user.actor, _pid(patient_id), data,
+    service.record_assessment(clinic, user.actor, patient_id_of(patient_id), data,
                               chart.version if shown_version is None else shown_version)
 
-def muscle_groups() -> Sequence[str]:
-    return MUSCLE_GROUPS
-
-def triage_inbox(clinic: Clinic, user: User) -> Sequence[InboxItem]:
-    return [InboxItem(str(i["report_id"]), str(i["patient_id"]), str(i["patient_name"]),
-                      _dt(i["at"]) or clinic.now(), tuple(i["symptoms"]),
-                      _triage_answer(i["triage"], audience="clinician"))
-            for i in service.triage_inbox(clinic, user.actor)]
-
-def _checklist(title: str, result: Mapping[str, Any]) -> Checklist:
-    status = {"pass": "met", "excludes": "not-met", "not-yet": "not-met"}
-    items = []
-    for q in result.get("questions") or ():
-        choices = None if q.get("choices") is None else tuple(
-            (str(v), str(w)) for v, w in q["choices"])
-        items.append(ChecklistItem(str(q["key"]), str(q["text"]),
-                                   status.get(str(q.get("outcome")), "unknown"),  # type: ignore[arg-type]
-                                   "", "", choices, str(q.get("answer") or "")))
-    for c in result.get("criteria") or ():
-        items.append(ChecklistItem(str(c["code"]), str(c["clinician_words"]),
-                                   status.get(str(c["outcome"]), "unknown"),  # type: ignore[arg-type]
-                                   str(c["outcome"]).replace("-", " "), str(c["source"])))
-    for d in result.get("doses") or ():
-        when = f"{float(d['not_before_h']):g} h after the first dose"
-        items.append(ChecklistItem(
-            f"dose-{d['number']}", f"Test dose {d['number']}: {float(d['dose_mcg']):g} mcg "
-            f"({float(d['volume_ml']):g} mL of 50 mcg/mL)", "todo",
-            f"not before {when}" if d["number"] > 1 else "first dose"))
-    verdict = str(result.get("verdict") or "").replace("-", " ")
-    return Checklist(title, tuple(items), verdict, _reasons(result.get("reasons")))
-
-def screening(clinic: Clinic, user: User, patient_id: str, answers: Mapping[str, str]) -> Checklist:
-    return _checklist("Screening trial", service.screening_checklist(
-        clinic, user.actor, _pid(patient_id), dict(answers)))
-
-def eligibility(clinic: Clinic, user: User, patient_id: str, answers: Mapping[str, str]) -> Checklist:
-    return _checklist("Eligibility", service.eligibility_checklist(
-        clinic, user.actor, _pid(patient_id), dict(answers)))
-
-def care_team(clinic: Clinic, user: User, patient_id: str | None) -> Sequence[TeamMember]:
-    members = (service.site_care_team(clinic, user.actor) if patient_id is None else
-               service.patient_care_team(clinic, user.actor, _pid(patient_id)))
-    return [TeamMember(str(m["name"]), str(m["title"]), str(m.get("contact") or ""),
-                       "; ".join(m.get("responsibilities") or ())) for m in members]
 
 # --- patient and caregiver -------------------------------------------------------------
-def alarm_meanings() -> Sequence[AlarmMeaning]:
-    return [_alarm(a) for a in service.alarm_meanings()]
-
-def _home(clinic: Clinic, user: User, patient_id: str) -> dict[str, Any]:
-    return service.patient_home(clinic, user.actor, _pid(patient_id))
-
-def my_pump(clinic: Clinic, user: User, patient_id: str) -> MyPump:
-    home = _home(clinic, user, patient_id)
-    p, pump, card = home["patient"], home["pump"] or {}, home["implant_card"] or {}
-    header = PumpHeader(
-        str(p["id"]), str(p["display_name"]), _day(p.get("born")), str(p.get("etiology")),
-        str(card.get("pump") or pump.get("model") or "—"), str(card.get("catheter") or "—"),
-        "baclofen", _float(pump.get("concentration_mcg_per_ml")),
-        _float(pump.get("daily_dose_mcg")), _float(pump.get("reservoir_ml")),
-        _float(pump.get("reservoir_capacity_ml")), _float(pump.get("low_reservoir_alarm_ml")),
-        _dt(home.get("low_reservoir_alarm_at")), _dt(home.get("refill_due_by")),
-        _dt(home.get("empty_at")), "", ())
-    return MyPump(header, _float(home.get("days_of_drug_left")),
-                  tuple(_alarm(a) for a in home["alarms"]), str(home.get("clinic_phone")))
-
-def symptom_codes() -> Sequence[Symptom]:
-    return [Symptom(str(s["code"]), str(s["patient_words"]), str(s["clinician_words"]),
-                    str(s["group_words"])) for s in service.symptom_vocabulary()]
 
 def report_symptoms(clinic: Clinic, user: User, patient_id: str, codes: Sequence[str],
                     notes: str) -> TriageAnswer:
-    result = service.report_symptoms(clinic, user.actor, _pid(patient_id),
+    result = service.report_symptoms(clinic, user.actor, patient_id_of(patient_id),
                                      list(codes), note=notes or None)
-    return _triage_answer(result.get("triage") or {}, audience="patient")
-
-def recovery_checklist(clinic: Clinic, user: User, patient_id: str) -> Checklist:
-    items = tuple(ChecklistItem(str(i["code"]), str(i["patient"]),
-                                "done" if i["status"] == "done" else "todo",
-                                _span(i), str(i["source"]))
-                  for i in _home(clinic, user, patient_id)["recovery"])
-    return Checklist("Recovery after implant", items)
-
-def implant_card(clinic: Clinic, user: User, patient_id: str) -> ImplantCard:
-    home = _home(clinic, user, patient_id)
-    card = home["implant_card"]
-    if not card:
-        raise NotFoundError("no implant on record yet", fix="ask the clinic")
-    p = home["patient"]
-    facts = ("Pump:", "Drug:", "ITB clinic:", "I have an implanted")
-    return ImplantCard(str(p["display_name"]), _day(p.get("born")), str(card["pump"]),
-                       str(card["catheter"]), "baclofen", str(card["concentration"]),
-                       _day(card.get("implanted_on")), str(card["clinic"]),
-                       str(card["clinic_phone"]),
-                       tuple(line for line in card["lines"] if not line.startswith(facts)))
-
-def appointments(clinic: Clinic, user: User, patient_id: str) -> Sequence[Appointment]:
-    return [Appointment(str(a["uid"]), _dt(a["starts_at"]) or clinic.now(),
-                        _dt(a["ends_at"]) or clinic.now(), str(a["title"]),
-                        str(a.get("location") or ""), str(a.get("description") or ""))
-            for a in _home(clinic, user, patient_id)["appointments"]]
-
-
-def _span(item: Mapping[str, Any]) -> str:
-    start, end = _day(item.get("starts")), _day(item.get("ends"))
-    if start and end:
-        return f"{start:%-d %b} – {end:%-d %b %Y}"
-    return f"from {start:%-d %b %Y}" if start else ""
-
-
-def _alarm(a: Mapping[str, Any]) -> AlarmMeaning:
-    return AlarmMeaning(str(a["sound"]), tuple(a["means"]), tuple(a["what_to_do"]),
-                        Urgency(a["urgency"]), str(a.get("source") or ""))
-
-
-def _triage_answer(t: Mapping[str, Any], *, audience: str) -> TriageAnswer:
-    """A triage result (``thecal.clinical.triage`` as_dict) in the words of ``audience``."""
-    advice = t.get("advice") or {}
-    words = str(advice.get(audience) or "") if isinstance(advice, Mapping) else str(advice)
-    headline = words.split(". ")[0].rstrip(".") + "." if words else ""
-    steps = tuple(str(a.get(audience) or "") for a in t.get("actions") or ()
-                  if isinstance(a, Mapping) and a.get(audience))
-    reasons = tuple(Reason(str(r.get("id") or ""), str(r.get("description") or ""),
-                           str(r.get("source") or ""),
-                           "danger" if r.get("urgency") == "emergency" else "info")
-                    for r in t.get("rules") or () if isinstance(r, Mapping))
-    if audience == "clinician":
-        headline = words
-    codes = {str(a.get("code")) for a in t.get("actions") or () if isinstance(a, Mapping)}
-    return TriageAnswer(Urgency(t.get("urgency") or "urgent"), headline,
-                        steps, reasons, "interrogate-pump" in codes)
-
-
-def _series(s: Mapping[str, Any] | None) -> Series | None:
-    if not s or not s.get("points"):
-        return None
-    points = tuple(Point(_dt(at) or datetime.min, float(v)) for at, v in s["points"])
-    return Series(str(s["name"]), str(s["unit"]), points, str(s.get("source") or ""))
+    answer = triage_answer(result.triage, audience="patient")
+    c = result.contacts
+    if c is None:
+        return answer
+    return dataclasses.replace(answer, clinic_phone=c.clinic_phone, clinic_tel=c.clinic_tel,
+                               emergency_number=c.emergency_number,
+                               emergency_tel=c.emergency_tel)
 
 
 def _program_from(result: Mapping[str, Any]) -> ProgramProposal:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from thecal.clinical.projection import Projection, TwinSettings
 from thecal.errors import ConflictError, InputError, PermissionDeniedError
 from thecal.service import authz
 from thecal.service.actors import Actor
@@ -29,6 +30,8 @@ from thecal.service.twin import (
     plan_time,
     project_new,
     project_timeline,
+    projection_json,
+    projection_of,
     summary_of,
     twin_settings,
 )
@@ -186,7 +189,7 @@ def timeline(clinic: Clinic, actor: Actor, patient_id: int) -> TimelinePage:
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="timeline")
 
 
-def _site_twin_settings(conn: Connection, patient: dict[str, Any]) -> Any:
+def _site_twin_settings(conn: Connection, patient: dict[str, Any]) -> TwinSettings:
     site = records.get_site(conn, int(patient["site_id"])) if patient.get("site_id") else None
     return twin_settings((site or {}).get("settings") if site is not None else None)
 
@@ -380,6 +383,10 @@ class Chart:
     care_team: list[dict[str, Any]] = field(default_factory=list)
     implants: list[dict[str, Any]] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)
+    twin: Projection | None = field(default=None, compare=False, repr=False)  # typed
+    # allergies, oral medicines, reconciliations due; emergency cases not yet acknowledged
+    medicines: Any = None
+    banner_cases: list[Any] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"patient": self.patient, "version": self.version, "events": self.events,
@@ -395,7 +402,8 @@ def patient_chart(clinic: Clinic, actor: Actor, patient_id: int,
         rows = event_store.list_events(conn, patient_id)
         when = at or clinic.now()
         timeline_ = build_timeline(patient, rows)
-        projected = project_timeline(timeline_, when, _site_twin_settings(conn, patient))
+        twin = projection_of(timeline_, when, _site_twin_settings(conn, patient))
+        projected = projection_json(twin, when)
         summary = event_store.get_projection(conn, patient_id)
         last_triage = (summary["data"] or {}).get("last_triage") if summary else None
         events = [stored_event(r) for r in rows]
@@ -418,10 +426,15 @@ def patient_chart(clinic: Clinic, actor: Actor, patient_id: int,
                 for m in records.care_team_of(conn, patient_id)]
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="chart")
+        from thecal.service.cases import banner_cases_in
+        from thecal.service.medicines import medicines_in
+
         return Chart(patient=_patient_view(patient), version=int(patient["version"]),
                      events=events, projection=projected, assessments=assessments,
                      symptom_reports=reports, care_team=team, implants=implants,
-                     pending=pending)
+                     pending=pending, twin=twin, medicines=medicines_in(conn, patient_id),
+                     banner_cases=banner_cases_in(conn, patient_id,
+                                                  str(patient["display_name"])))
 
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="chart")
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from thecal.clinical.alarms import AlarmMeaning
 from thecal.clinical.triage import Urgency
 from thecal.service.actors import Actor
 
@@ -77,7 +78,31 @@ class Series:
 
 
 @dataclass(frozen=True)
+class ChartSeries:
+    """The lines of a chart's pictures; a series with no points is None."""
+
+    reservoir: Series | None = None  # mL, the twin, continued ahead as a projection
+    daily_dose: Series | None = None  # mcg/day, the programmed schedule
+    ashworth: Series | None = None  # recorded Modified Ashworth grades (1+ at 1.5)
+    penn: Series | None = None  # recorded Penn spasm frequency
+    csf_level: Series | None = None  # ng/mL, the virtual patient: expected, not measured
+    tone: Series | None = None  # expected MAS, the virtual patient
+
+
+@dataclass(frozen=True)
+class EmergencyBanner:
+    """An emergency case not yet acknowledged: the chart shows it until someone does."""
+
+    case_id: int
+    opened_at: datetime
+    symptoms: tuple[str, ...]
+    patient_words: str
+
+
+@dataclass(frozen=True)
 class PumpHeader:
+    """The pump banner of a patient's pages; the figures are the twin's (None: no pump)."""
+
     patient_id: str
     name: str
     born: date | None
@@ -85,21 +110,28 @@ class PumpHeader:
     pump: str
     catheter: str
     drug: str
-    concentration_mcg_per_ml: float | None
-    daily_dose_mcg: float | None
-    reservoir_ml: float | None
-    reservoir_capacity_ml: float | None
-    low_alarm_ml: float | None
-    next_alarm_at: datetime | None
-    refill_due_by: datetime | None  # an instant, shown as a day in the display zone
-    empty_at: datetime | None
-    mri_flag: str
-    allergies: tuple[str, ...]
+    concentration_mcg_per_ml: float | None = None
+    daily_dose_mcg: float | None = None
+    reservoir_ml: float | None = None
+    reservoir_capacity_ml: float | None = None
+    low_reservoir_alarm_ml: float | None = None
+    low_reservoir_alarm_at: datetime | None = None
+    refill_due_by: datetime | None = None  # an instant, shown as a day in the display zone
+    empty_at: datetime | None = None
+    mri_flag: str = ""
+    allergies: tuple[str, ...] = ()
     alarms_sounding: tuple[str, ...] = ()
     warnings: tuple[Reason, ...] = ()
     version: int = 0  # the record's version this header was read at (forms carry it)
     # the strength in the pump waits for a second signature (issue 11): "" when none waits
     concentration_pending: str = ""
+    # allergies-recorded | no-known-allergies | not-recorded (thecal.clinical.medicines)
+    allergy_status: str = "not-recorded"
+    allergy_statement: str = ""  # who stated "no known allergies", and when
+    baclofen_allergy: bool = False
+    oral_medicines: tuple[str, ...] = ()
+    reconciliations_due: tuple[str, ...] = ()
+    emergency_cases: tuple[EmergencyBanner, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,7 +227,7 @@ class RefillProposal:
     program_reasons: tuple[Reason, ...]
     needs_override_reason: bool
     allowed: bool  # False: beyond an absolute bound, cannot be recorded
-    next_alarm_at: datetime | None
+    low_reservoir_alarm_at: datetime | None
     refill_due_by: datetime | None  # an instant, shown as a day in the display zone
     errors: dict[str, str] = field(default_factory=dict)  # form field → message
     # the volume that fills the reservoir to capacity after the withdrawal, and why
@@ -246,7 +278,7 @@ class RefillRecord:
 class ProgramProposal:
     old_program: ProgramSummary
     new_program: ProgramSummary | None
-    step_fraction: float | None
+    change_fraction: float | None
     classification: str  # within-recommended | above-recommended | above-absolute | ...
     needs_override_reason: bool
     allowed: bool
@@ -264,6 +296,11 @@ class TriageAnswer:
     what_to_do: tuple[str, ...]
     reasons: tuple[Reason, ...] = ()
     interrogate_pump: bool = False
+    # every piece of advice shows the clinic's and the emergency number as tel: links
+    clinic_phone: str = ""
+    clinic_tel: str = ""
+    emergency_number: str = ""
+    emergency_tel: str = ""
 
 
 @dataclass(frozen=True)
@@ -306,26 +343,20 @@ class Checklist:
 
 @dataclass(frozen=True)
 class TeamMember:
+    """A member of a care team in the clinical vocabulary (``thecal.clinical.care_team``)."""
+
     name: str
-    role: str
+    team_role: str
+    title: str
     contact: str = ""
-    responsibilities: str = ""
-
-
-@dataclass(frozen=True)
-class AlarmMeaning:
-    sound: str  # "single tone" | "two-tone"
-    means: tuple[str, ...]
-    what_to_do: tuple[str, ...]
-    urgency: Urgency
-    source: str = ""
+    responsibilities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class MyPump:
     header: PumpHeader
     days_of_drug_left: float | None
-    alarms: tuple[AlarmMeaning, ...]
+    alarms: tuple[AlarmMeaning, ...]  # thecal.clinical.alarms: what each alarm sound means
     clinic_phone: str = ""
 
 
@@ -351,3 +382,13 @@ class ImplantCard:
     clinic: str
     clinic_phone: str
     warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PatientHome:
+    """Everything a patient's (or caregiver's) home pages show."""
+
+    pump: MyPump
+    card: ImplantCard | None  # None before the implant
+    recovery: Checklist
+    appointments: tuple[Appointment, ...]

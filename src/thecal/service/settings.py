@@ -46,7 +46,7 @@ class Settings:
     rate_per_credential: tuple[float, float] = (1200.0, 40.0)
     rate_sign_in: tuple[float, float] = (60.0, 1.0)
     # the mail server for notices (reminders; an overdue second signature to the site's
-    # ``oncall_email``); None: nothing is e-mailed, the inbox still shows it
+    # ``on_call_email``); None: nothing is e-mailed, the inbox still shows it
     smtp_host: str | None = None
     smtp_port: int = 25
     mail_from: str = "thecal@localhost"

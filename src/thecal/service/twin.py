@@ -13,7 +13,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from thecal.errors import InputError
+from thecal import units
+from thecal.catalog import pump_model
+from thecal.clinical.projection import Projection, TwinSettings, project
+from thecal.errors import InputError, ThecalError
 from thecal.store.worklist import severity_code
 from thecal.timeline import DEVICE_EVENTS, FORMAT, Event, Timeline, parse_timeline
 
@@ -49,17 +52,11 @@ MRI_RESUME_DELAY_SETTING: Final = "synchromed_mri_resume_delay_h"
 DELIVERY_UNRELIABLE_SETTING: Final = "delivery_unreliable_below_ml"
 
 
-def twin_settings(site_settings: dict[str, Any] | None) -> Any:
-    """A site's twin settings (``TwinSettings``): the SynchroMed MRI resume delay in hours
-    (``"worst"`` takes the longest reported, 24 h, M-MRI) and "delivery unreliable below X mL"
-    (NSURG04). Unset or unreadable values keep the catalog's figures."""
-    from thecal.catalog import pump_model
-    from thecal.clinical.projection import TwinSettings
-
+def twin_settings(site_settings: dict[str, Any] | None) -> TwinSettings:
+    """A site's twin settings: the SynchroMed MRI resume delay in hours (``"worst"`` takes the
+    longest reported, 24 h, M-MRI) and "delivery unreliable below X mL" (NSURG04). Unset or
+    unreadable values keep the catalog's figures."""
     raw = site_settings or {}
-
-    from thecal import units
-    from thecal.errors import ThecalError
 
     def quantity(value: Any, kind: units.Kind) -> float | None:
         if not isinstance(value, str) or not value:
@@ -76,23 +73,34 @@ def twin_settings(site_settings: dict[str, Any] | None) -> Any:
         raw.get(DELIVERY_UNRELIABLE_SETTING), units.VOLUME))
 
 
-def project_full(timeline: Timeline, at: datetime, settings: Any = None
-                 ) -> tuple[dict[str, Any], Any]:
-    """The ``thecal twin --json`` object for ``timeline`` at ``at``, and the twin state.
+def projection_of(timeline: Timeline, at: datetime, settings: TwinSettings | None = None
+                  ) -> Projection | None:
+    """The twin's projection of ``timeline`` at ``at`` (None when nothing is recorded yet),
+    under a site's twin settings.
 
     Raises :class:`TimelineError` when the twin refuses the timeline (an overfilled reservoir).
-    The state is None when there is nothing to replay.
     """
-    if not timeline.events:
-        return ({"at": at.isoformat(), "pump": None, "alarms": [], "findings": [],
-                 "note": "no events recorded yet"}, None)
-    from thecal.clinical.projection import project
-
-    result = project(timeline, at, settings)
-    return dict(result.as_dict()), result.state
+    return project(timeline, at, settings) if timeline.events else None
 
 
-def project_timeline(timeline: Timeline, at: datetime, settings: Any = None) -> dict[str, Any]:
+def projection_json(projection: Projection | None, at: datetime) -> dict[str, Any]:
+    """The ``thecal twin --json`` object of a projection (or of an empty record)."""
+    if projection is None:
+        return {"at": at.isoformat(), "pump": None, "alarms": [], "findings": [],
+                "note": "no events recorded yet"}
+    return dict(projection.as_dict())
+
+
+def project_full(timeline: Timeline, at: datetime, settings: TwinSettings | None = None
+                 ) -> tuple[dict[str, Any], Any]:
+    """The ``thecal twin --json`` object for ``timeline`` at ``at``, and the twin state
+    (None when there is nothing to replay)."""
+    projection = projection_of(timeline, at, settings)
+    return projection_json(projection, at), projection.state if projection else None
+
+
+def project_timeline(timeline: Timeline, at: datetime, settings: TwinSettings | None = None
+                     ) -> dict[str, Any]:
     """The ``thecal twin --json`` object (see :func:`project_full`)."""
     return project_full(timeline, at, settings)[0]
 

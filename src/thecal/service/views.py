@@ -17,32 +17,43 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from thecal.catalog import FORMULATIONS, formulation
 from thecal.clinical.assessment import mas_value
 from thecal.clinical.care_team import ROLES as TEAM_ROLES
-from thecal.clinical.eligibility import assess_eligibility
+from thecal.clinical.eligibility import EligibilityResult, assess_eligibility
 from thecal.clinical.etiology import origin
+from thecal.clinical.screening import ScreeningPlan
 from thecal.clinical.screening import screening_plan as plan_screening
 from thecal.clinical.symptoms import symptom
-from thecal.clinical.triage import triage
+from thecal.clinical.triage import TriageResult, Urgency, triage
 from thecal.errors import InputError, NotFoundError, ThecalError
 from thecal.physiology.population import preset_names
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.admin import LEGACY_TEAM_ROLES, site_timezone
 from thecal.service.clinic import Clinic
+from thecal.service.medicines import medicines_in
 from thecal.service.patients import stored_event
+from thecal.service.results import (
+    ChartSeries,
+    Checklist,
+    ChecklistItem,
+    Concentration,
+    InboxItem,
+    Point,
+    Reason,
+    Series,
+    TeamMember,
+    TriageAnswer,
+)
 from thecal.service.therapy import RefillAnalysis, _refill_analysis, _with_site
 from thecal.service.twin import build_timeline, project_full
 from thecal.store import auth as auth_store
 from thecal.store import events as event_store
 from thecal.store import records
-from thecal.store.tables import events as events_table
-from thecal.store.tables import patients as patients_table
-from thecal.store.worklist import urgency_code
-from thecal.timeline import PhysiologySpec, Refill, Timeline, parse_event
+from thecal.timeline import Assessment, PhysiologySpec, Refill, Timeline, parse_event
 
 # Which care-team role (thecal.clinical.care_team) a login role holds by default.
 LOGIN_TEAM_ROLE: Final = {"clinician": "physician", "nurse": "itb-nurse",
@@ -55,30 +66,20 @@ SERIES_AHEAD_DAYS: Final = 30
 
 # ------------------------------------------------------------------ formulary
 
-def formulary(clinic: Clinic, actor: Actor) -> list[dict[str, Any]]:
+def formulary(clinic: Clinic, actor: Actor) -> list[Concentration]:
     """The maintenance concentrations a refill may use, one entry per concentration.
 
     From ``thecal.catalog`` (each brand with its source); the screening strength is left out.
     No patient record is read, so no audit row is written.
     """
     authz.require(actor, authz.REFILL_PROPOSE)
-    by_conc: dict[float, dict[str, Any]] = {}
+    brands: dict[float, set[str]] = {}
     for fid in FORMULATIONS:
         f = formulation(fid)
-        if f.use != "maintenance" or f.compounded:
-            continue
-        entry = by_conc.setdefault(f.concentration_mcg_per_ml, {
-            "concentration_mcg_per_ml": f.concentration_mcg_per_ml, "brands": [],
-            "sources": []})
-        entry["brands"].append(f.brand)
-        entry["sources"].append(f.source)
-    out = []
-    for conc in sorted(by_conc):
-        entry = by_conc[conc]
-        brands = sorted(set(entry["brands"]))
-        out.append({**entry, "brands": brands,
-                    "label": f"{conc:g} mcg/mL ({', '.join(brands)})"})
-    return out
+        if f.use == "maintenance" and not f.compounded:
+            brands.setdefault(f.concentration_mcg_per_ml, set()).add(f.brand)
+    return [Concentration(conc, f"{conc:g} mcg/mL ({', '.join(sorted(brands[conc]))})")
+            for conc in sorted(brands)]
 
 
 # ------------------------------------------------------------------ one refill
@@ -161,7 +162,7 @@ def refill_record(clinic: Clinic, actor: Actor, patient_id: int, event_id: str
 
 # ------------------------------------------------------------------ triage inbox
 
-def _triage_at(timeline: Timeline, codes: list[str], at: datetime) -> dict[str, Any]:
+def _triage_at(timeline: Timeline, codes: list[str], at: datetime) -> TriageResult:
     """The triage a report at ``at`` got: the same rules on the record as it stood then."""
     from thecal.clinical.context import pump_context_from_twin
     from thecal.service.advice import _triage_state
@@ -170,29 +171,21 @@ def _triage_at(timeline: Timeline, codes: list[str], at: datetime) -> dict[str, 
     projected, state = project_full(earlier, at)
     context = pump_context_from_twin(state if state is not None
                                      else _triage_state(earlier, projected), at)
-    return triage(list(codes), [], context).as_dict()
+    return triage(list(codes), [], context)
 
 
 def triage_inbox(clinic: Clinic, actor: Actor, *, days: int = TRIAGE_INBOX_DAYS,
-                 limit: int = 100) -> list[dict[str, Any]]:
+                 limit: int = 100) -> list[InboxItem]:
     """The symptom reports of the actor's patients in the last ``days``, most urgent first.
 
     Each report carries the triage answer it was given (the rules replayed on the record as it
-    stood at the report; the ruleset is deterministic).
+    stood at the report; the ruleset is deterministic), in the clinician's words.
     """
-    def body(conn: Connection) -> list[dict[str, Any]]:
+    def body(conn: Connection) -> list[InboxItem]:
         authz.require(actor, authz.WORKLIST)
         since = clinic.now() - timedelta(days=max(1, days))
-        stmt = (select(events_table.c.patient_id, events_table.c.event_id,
-                       events_table.c.at, events_table.c.author, events_table.c.data,
-                       patients_table.c.display_name)
-                .select_from(events_table.join(
-                    patients_table, patients_table.c.id == events_table.c.patient_id))
-                .where(events_table.c.type == "symptoms", events_table.c.at >= since,
-                       authz.visible_patients_clause(actor))
-                .order_by(events_table.c.at.desc())
-                .limit(max(1, min(limit, 1000))))
-        found = [dict(r) for r in conn.execute(stmt).mappings()]
+        found = records.symptom_reports_since(conn, authz.visible_patients_clause(actor), since,
+                                              max(1, min(limit, 1000)))
         timelines: dict[int, Timeline] = {}
         items = []
         for row in found:
@@ -203,23 +196,33 @@ def triage_inbox(clinic: Clinic, actor: Actor, *, days: int = TRIAGE_INBOX_DAYS,
                 timelines[pid] = build_timeline(patient, event_store.list_events(conn, pid))
             data = dict(row["data"])
             at = datetime.fromisoformat(str(data["at"]))
+            codes = [str(c) for c in data.get("codes") or ()]
             try:
-                result = _triage_at(timelines[pid], list(data.get("codes") or ()), at)
+                result = _triage_at(timelines[pid], codes, at)
             except ThecalError:
                 continue
-            items.append({"report_id": row["event_id"], "patient_id": pid,
-                          "patient_name": row["display_name"], "at": at.isoformat(),
-                          "by": row["author"], "codes": list(data.get("codes") or ()),
-                          "symptoms": [symptom(c).clinician_words
-                                       for c in data.get("codes") or ()],
-                          "note": data.get("reason"), "triage": result})
-        items.sort(key=lambda i: (-urgency_code(str(i["triage"]["urgency"])),
-                                  -datetime.fromisoformat(i["at"]).timestamp()))
+            items.append(InboxItem(str(row["event_id"]), str(pid), str(row["display_name"]), at,
+                                   tuple(symptom(c).clinician_words for c in codes),
+                                   triage_answer(result, audience="clinician")))
+        items.sort(key=lambda i: (-i.answer.urgency.rank, -i.at.timestamp()))
         clinic.audit(conn, actor, "triage.read", entity="patient",
                      detail=f"{len(items)} symptom reports listed")
         return items
 
     return clinic.run(actor, "triage.read", body, entity="triage")
+
+
+def triage_answer(result: TriageResult, *, audience: str) -> TriageAnswer:
+    """A triage result in the words of ``audience`` (``patient`` or ``clinician``)."""
+    words = result.advice_patient if audience == "patient" else result.advice_clinician
+    headline = (words.split(". ")[0].rstrip(".") + "." if words and audience == "patient"
+                else words)
+    steps = tuple(getattr(a, audience) for a in result.actions if getattr(a, audience))
+    reasons = tuple(Reason(r.id, r.description, r.source,
+                           "danger" if r.urgency is Urgency.EMERGENCY else "info")
+                    for r in result.rules)
+    return TriageAnswer(result.urgency, headline, steps, reasons,
+                        any(a.code == "interrogate-pump" for a in result.actions))
 
 
 # ------------------------------------------------------------------ display time zone
@@ -251,23 +254,21 @@ def display_timezone(clinic: Clinic, actor: Actor, patient_id: int | None = None
 
 # ------------------------------------------------------------------ care team
 
-def _member(name: str, team_role: str, contact: str = "") -> dict[str, Any]:
+def _member(name: str, team_role: str, contact: str = "") -> TeamMember:
     team_role = LEGACY_TEAM_ROLES.get(team_role, team_role)
     role = TEAM_ROLES.get(team_role)
-    return {"name": name, "team_role": team_role,
-            "title": role.title if role else team_role.replace("-", " "),
-            "responsibilities": list(role.responsibilities) if role else [],
-            "contact": contact}
+    return TeamMember(name, team_role, role.title if role else team_role.replace("-", " "),
+                      contact, tuple(role.responsibilities) if role else ())
 
 
 def site_care_team(clinic: Clinic, actor: Actor, site_id: int | None = None
-                   ) -> list[dict[str, Any]]:
+                   ) -> list[TeamMember]:
     """The clinical staff of a site (default: the actor's) with their care-team roles.
 
     Staff see their own site; a patient or caregiver sees the site of the patient(s) they may
     see (pass the patient's ``site_id`` through :func:`patient_care_team`).
     """
-    def body(conn: Connection) -> list[dict[str, Any]]:
+    def body(conn: Connection) -> list[TeamMember]:
         authz.require(actor, authz.READ)
         wanted = site_id if site_id is not None else actor.site_id
         if wanted is None or (actor.role in LOGIN_TEAM_ROLE and wanted != actor.site_id):
@@ -278,7 +279,7 @@ def site_care_team(clinic: Clinic, actor: Actor, site_id: int | None = None
     return clinic.run(actor, "care-team.read", body, entity="care_team")
 
 
-def _site_team(conn: Connection, site_id: int) -> list[dict[str, Any]]:
+def _site_team(conn: Connection, site_id: int) -> list[TeamMember]:
     site = records.get_site(conn, site_id) or {}
     phone = str((site.get("settings") or {}).get("clinic_phone") or "")
     return [_member(str(u["display_name"] or u["username"]), LOGIN_TEAM_ROLE[u["role"]], phone)
@@ -286,15 +287,15 @@ def _site_team(conn: Connection, site_id: int) -> list[dict[str, Any]]:
             if u["role"] in LOGIN_TEAM_ROLE and u["active"]]
 
 
-def patient_care_team(clinic: Clinic, actor: Actor, patient_id: int) -> list[dict[str, Any]]:
+def patient_care_team(clinic: Clinic, actor: Actor, patient_id: int) -> list[TeamMember]:
     """A patient's named care team, then the clinical staff of the patient's site."""
-    def body(conn: Connection) -> list[dict[str, Any]]:
+    def body(conn: Connection) -> list[TeamMember]:
         patient = authz.patient_for(conn, actor, authz.READ, patient_id)
         named = [_member(str(m.get("display_name") or m.get("username") or ""),
                          str(m.get("team_role") or ""))
                  for m in records.care_team_of(conn, patient_id)]
-        names = {m["name"] for m in named}
-        site = [m for m in _site_team(conn, int(patient["site_id"])) if m["name"] not in names]
+        names = {m.name for m in named}
+        site = [m for m in _site_team(conn, int(patient["site_id"])) if m.name not in names]
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="care_team")
         return named + site
@@ -330,20 +331,22 @@ def virtual_patient(etiology: str, age_years: float | None, mrn: str) -> Physiol
                           zlib.crc32(mrn.encode("utf-8")))
 
 
-def _points(times: list[datetime], values: Any) -> list[list[Any]]:
-    return [[t.isoformat(), round(float(v), 4)] for t, v in zip(times, values, strict=True)
-            if np.isfinite(v)]
+def _series(name: str, unit: str, source: str, times: list[datetime], values: Any
+            ) -> Series | None:
+    points = tuple(Point(t, round(float(v), 4)) for t, v in zip(times, values, strict=True)
+                   if np.isfinite(v))
+    return Series(name, unit, points, source) if points else None
 
 
 def chart_series(clinic: Clinic, actor: Actor, patient_id: int, *, days: int = SERIES_DAYS,
-                 every_h: float = SERIES_EVERY_H) -> dict[str, Any]:
+                 every_h: float = SERIES_EVERY_H) -> ChartSeries:
     """Time series for a chart: the last ``days`` at ``every_h`` steps.
 
     ``reservoir`` (mL, the twin, continued ``SERIES_AHEAD_DAYS`` ahead as a projection),
     ``daily_dose`` (mcg/day, the programmed schedule), ``ashworth`` (recorded grades, ``1+`` at
     1.5) and ``penn``, and — from the virtual patient for this etiology (a model, not a
-    measurement) — ``csf_level`` (ng/mL) and ``tone`` (expected MAS). Each series is
-    ``{"name", "unit", "source", "points": [[iso time, value], ...]}``.
+    measurement) — ``csf_level`` (ng/mL) and ``tone`` (expected MAS). A series with no
+    points is None.
     """
     from thecal.device.replay import replay
     from thecal.sim.scenario import run_scenario
@@ -358,165 +361,185 @@ def chart_series(clinic: Clinic, actor: Actor, patient_id: int, *, days: int = S
     patient, timeline = clinic.run(actor, "patient.read", body, patient_id=patient_id,
                                    entity="series")
     now = clinic.now()
-    out: dict[str, Any] = {"patient_id": patient_id, "at": now.isoformat()}
-    zone = timeline.patient.zone
-    assessments = [e for _, e in timeline.effective_events() if e.type == "assessment"]
-    out["ashworth"] = {"name": "Ashworth", "unit": "grade", "source": "recorded",
-                       "points": [[e.at.isoformat(), mas_value(str(e.mas))]  # type: ignore[attr-defined]
-                                  for e in assessments if getattr(e, "mas", None)]}
-    out["penn"] = {"name": "Penn spasm frequency", "unit": "score", "source": "recorded",
-                   "points": [[e.at.isoformat(), float(e.penn_frequency)]  # type: ignore[attr-defined]
-                              for e in assessments
-                              if getattr(e, "penn_frequency", None) is not None]}
+    assessments = [e for _, e in timeline.effective_events() if isinstance(e, Assessment)]
+    graded = [e for e in assessments if e.mas]
+    scored = [e for e in assessments if e.penn_frequency is not None]
+    recorded = ChartSeries(
+        ashworth=_series("Ashworth", "grade", "recorded", [e.at for e in graded],
+                         [mas_value(str(e.mas)) for e in graded]),
+        penn=_series("Penn spasm frequency", "score", "recorded", [e.at for e in scored],
+                     [float(e.penn_frequency or 0) for e in scored]))
     if not any(e.type == "implant" for e in timeline.events):
-        return out
+        return recorded
     step = timedelta(hours=every_h)
     start = max(now - timedelta(days=days), timeline.events[0].at)
     ahead = now + timedelta(days=SERIES_AHEAD_DAYS)
     try:
         replayed = replay(timeline, ahead)
     except ThecalError:
-        return out
+        return recorded
     n_past = int((now - start) / step) + 1
     n_all = int((ahead - start) / step) + 1
-    times = [(start + i * step).astimezone(zone) for i in range(n_all)]
+    times = [(start + i * step).astimezone(timeline.patient.zone) for i in range(n_all)]
     t_h = np.array([replayed.t_h(t) for t in times])
     # The chart follows the measurements: the twin's estimate, re-anchored at every refill
     # (the drained residual) and interrogation (docs/twin.md).
-    out["reservoir"] = {"name": "reservoir", "unit": "mL",
-                        "source": "twin estimate (projection after now)",
-                        "points": _points(times, replayed.estimate_ml_at(t_h))}
-    out["daily_dose"] = {"name": "daily dose", "unit": "mcg/day", "source": "programmed",
-                         "points": _points(times[:n_past],
-                                           replayed.programmed_daily_dose.value_at(t_h[:n_past]))}
+    recorded = dataclasses.replace(
+        recorded,
+        reservoir=_series("reservoir", "mL", "twin estimate (projection after now)", times,
+                          replayed.estimate_ml_at(t_h)),
+        daily_dose=_series("daily dose", "mcg/day", "programmed", times[:n_past],
+                           replayed.programmed_daily_dose.value_at(t_h[:n_past])))
     age = timeline.patient.age_years(now) if timeline.patient.born else None
     spec = virtual_patient(timeline.patient.etiology, age, str(patient["mrn"]))
-    preset = spec.preset
     virtual = Timeline(dataclasses.replace(timeline.patient, physiology=spec), timeline.events)
     try:
         trace = run_scenario(virtual, now, every_h=every_h)
     except ThecalError:
-        return out
+        return recorded
     trace_times = trace.times()
     keep = [i for i, t in enumerate(trace_times) if t >= start]
     sampled = [trace_times[i] for i in keep]
-    source = f"virtual patient ({preset} preset): expected, not measured"
-    out["csf_level"] = {"name": "spinal-fluid baclofen", "unit": "ng/mL", "source": source,
-                        "points": _points(sampled, trace.columns["csf_conc_ng_per_ml"][keep])}
-    out["tone"] = {"name": "expected tone", "unit": "MAS", "source": source,
-                   "points": _points(sampled, trace.columns["mas"][keep])}
-    return out
+    source = f"virtual patient ({spec.preset} preset): expected, not measured"
+    return dataclasses.replace(
+        recorded,
+        csf_level=_series("spinal-fluid baclofen", "ng/mL", source, sampled,
+                          trace.columns["csf_conc_ng_per_ml"][keep]),
+        tone=_series("expected tone", "MAS", source, sampled, trace.columns["mas"][keep]))
 
 
 # ------------------------------------------------------------------ checklists
 
-# A form question → the eligibility record field it fills (thecal.clinical.eligibility) and
-# the criterion whose outcome answers it.
-ELIGIBILITY_QUESTIONS: Final[tuple[dict[str, Any], ...]] = (
-    {"key": "spasticity_severity", "text": "How severe is the spasticity?",
-     "choices": [["", "not known"], ["mild", "mild"], ["moderate", "moderate"],
-                 ["severe", "severe"]], "criterion": "severe-spasticity"},
-    {"key": "spasticity_interferes",
-     "text": "Does the spasticity interfere with function, care or comfort?",
-     "criterion": "spasticity-interferes"},
-    {"key": "oral_baclofen.tried", "text": "Has oral baclofen been tried?",
-     "criterion": "oral-baclofen-insufficient"},
-    {"key": "oral_baclofen.inadequate_response",
-     "text": "Did oral baclofen help too little at tolerated doses?",
-     "criterion": "oral-baclofen-insufficient"},
-    {"key": "oral_baclofen.intolerable_side_effects",
-     "text": "Did oral baclofen cause side effects that could not be tolerated?",
-     "criterion": "oral-baclofen-insufficient"},
-    {"key": "screening_result", "text": "Result of the screening test dose",
-     "choices": [["", "not known"], ["positive", "positive (responded)"],
-                 ["negative", "negative (no response)"], ["not-done", "not done yet"]],
-     "criterion": "screening-response"},
-    {"key": "active_infection", "text": "Is there an active infection?",
-     "criterion": "no-active-infection"},
-    {"key": "baclofen_allergy", "text": "Is there an allergy to baclofen?",
-     "criterion": "no-baclofen-allergy"},
-    {"key": "months_since_brain_injury",
-     "text": "Months since the brain injury (brain injury only)", "number": True,
-     "criterion": "time-since-brain-injury"},
+@dataclass(frozen=True)
+class Question:
+    """A form question: the eligibility record field it fills (``thecal.clinical.eligibility``),
+    the criterion whose outcome answers it, and its choices (None: a plain number)."""
+
+    key: str
+    text: str
+    criterion: str
+    choices: tuple[tuple[str, str], ...] | None = (("", "not known"), ("yes", "yes"),
+                                                  ("no", "no"))
+
+
+ELIGIBILITY_QUESTIONS: Final[tuple[Question, ...]] = (
+    Question("spasticity_severity", "How severe is the spasticity?", "severe-spasticity",
+             (("", "not known"), ("mild", "mild"), ("moderate", "moderate"),
+              ("severe", "severe"))),
+    Question("spasticity_interferes",
+             "Does the spasticity interfere with function, care or comfort?",
+             "spasticity-interferes"),
+    Question("oral_baclofen.tried", "Has oral baclofen been tried?",
+             "oral-baclofen-insufficient"),
+    Question("oral_baclofen.inadequate_response",
+             "Did oral baclofen help too little at tolerated doses?",
+             "oral-baclofen-insufficient"),
+    Question("oral_baclofen.intolerable_side_effects",
+             "Did oral baclofen cause side effects that could not be tolerated?",
+             "oral-baclofen-insufficient"),
+    Question("screening_result", "Result of the screening test dose", "screening-response",
+             (("", "not known"), ("positive", "positive (responded)"),
+              ("negative", "negative (no response)"), ("not-done", "not done yet"))),
+    Question("active_infection", "Is there an active infection?", "no-active-infection"),
+    Question("baclofen_allergy", "Is there an allergy to baclofen?", "no-baclofen-allergy"),
+    Question("months_since_brain_injury", "Months since the brain injury (brain injury only)",
+             "time-since-brain-injury", None),
 )
-YES_NO: Final = [["", "not known"], ["yes", "yes"], ["no", "no"]]
+_STATUS: Final = {"pass": "met", "excludes": "not-met", "not-yet": "not-met"}
+
+
+def _answer(q: Question, raw: str) -> bool | float | str:
+    if q.choices is None:
+        try:
+            return float(raw)
+        except ValueError:
+            raise InputError(f"{raw!r} is not a number", where=q.key,
+                             fix="write a plain number of months, e.g. 14") from None
+    if q.choices[1][0] != "yes":
+        return raw
+    if raw not in ("yes", "no"):
+        raise InputError(f"{raw!r} is not yes or no", where=q.key)
+    return raw == "yes"
 
 
 def _eligibility_record(patient: dict[str, Any], answers: dict[str, str], now: datetime
-                        ) -> dict[str, Any]:
+                        ) -> dict[str, object]:
     record: dict[str, Any] = {"etiology": patient["etiology"]}
     born = patient.get("born")
     if born:
         b = date.fromisoformat(str(born))
         record["age_years"] = round((now.date() - b).days / 365.25, 1)
     for q in ELIGIBILITY_QUESTIONS:
-        raw = str(answers.get(q["key"], "")).strip()
-        if not raw:
-            continue
-        if q.get("number"):
-            try:
-                value: Any = float(raw)
-            except ValueError:
-                raise InputError(f"{raw!r} is not a number", where=q["key"],
-                                 fix="write a plain number of months, e.g. 14") from None
-        elif "choices" in q:
-            value = raw
-        else:
-            if raw not in ("yes", "no"):
-                raise InputError(f"{raw!r} is not yes or no", where=q["key"])
-            value = raw == "yes"
-        if "." in q["key"]:
-            outer, inner = q["key"].split(".", 1)
-            record.setdefault(outer, {})[inner] = value
-        else:
-            record[q["key"]] = value
+        raw = str(answers.get(q.key, "")).strip()
+        if raw:
+            outer, _, inner = q.key.partition(".")
+            if inner:
+                record.setdefault(outer, {})[inner] = _answer(q, raw)
+            else:
+                record[q.key] = _answer(q, raw)
     return record
 
 
 def eligibility_checklist(clinic: Clinic, actor: Actor, patient_id: int,
-                          answers: dict[str, str]) -> dict[str, Any]:
+                          answers: dict[str, str]) -> Checklist:
     """Eligibility from form answers (``"yes"``/``"no"``/choice words; blank = not known).
 
-    Returns ``verdict``, ``criteria`` (the rule's criteria with outcomes and words) and
-    ``questions`` (key, text, choices, answer, and the outcome of the criterion it feeds).
-    The patient's etiology and age come from the record.
+    The checklist holds the questions (each with its answer and the outcome of the criterion
+    it feeds), then the rule's criteria with outcomes and words, and the verdict. The
+    patient's etiology and age come from the record.
     """
-    def body(conn: Connection) -> dict[str, Any]:
+    answers = dict(answers)  # a recorded baclofen allergy fills in the form's answer
+
+    def body(conn: Connection) -> EligibilityResult:
         patient = authz.patient_for(conn, actor, authz.ADVICE, patient_id)
         record = _eligibility_record(dict(patient), answers, clinic.now())
-        result = assess_eligibility(record).as_dict()
+        if medicines_in(conn, patient_id).baclofen_allergy:
+            # a recorded baclofen allergy is a contraindication whatever the form says
+            record["baclofen_allergy"] = True
+            answers["baclofen_allergy"] = "yes"
+        result = assess_eligibility(record)
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="eligibility")
         return result
 
     result = clinic.run(actor, "advice.eligibility", body, patient_id=patient_id,
                         entity="eligibility")
-    outcomes = {c["code"]: c["outcome"] for c in result["criteria"]}
-    questions = [{"key": q["key"], "text": q["text"], "choices": q.get("choices", YES_NO)
-                  if not q.get("number") else None,
-                  "answer": str(answers.get(q["key"], "")),
-                  "outcome": outcomes.get(q["criterion"], "unknown"),
-                  "criterion": q["criterion"]} for q in ELIGIBILITY_QUESTIONS]
-    return {**result, "questions": questions}
+    outcomes = {c.code: c.outcome.value for c in result.criteria}
+    questions = tuple(ChecklistItem(q.key, q.text, _STATUS.get(outcomes.get(q.criterion, ""),  # type: ignore[arg-type]
+                                                                "unknown"),
+                                    choices=q.choices, answer=str(answers.get(q.key, "")))
+                      for q in ELIGIBILITY_QUESTIONS)
+    criteria = tuple(ChecklistItem(c.code, c.clinician_words,
+                                   _STATUS.get(c.outcome.value, "unknown"),  # type: ignore[arg-type]
+                                   c.outcome.value.replace("-", " "), c.source)
+                     for c in result.criteria)
+    return Checklist("Eligibility", questions + criteria, result.verdict.value.replace("-", " "))
 
 
 def screening_checklist(clinic: Clinic, actor: Actor, patient_id: int,
-                        answers: dict[str, str]) -> dict[str, Any]:
+                        answers: dict[str, str]) -> Checklist:
     """The screening test-dose plan from form answers (``small_patient``: yes/no)."""
-    def body(conn: Connection) -> dict[str, Any]:
+    def body(conn: Connection) -> ScreeningPlan:
         authz.patient_for(conn, actor, authz.ADVICE, patient_id)
         small = str(answers.get("small_patient", "")).strip()
         if small not in ("", "yes", "no"):
             raise InputError(f"{small!r} is not yes or no", where="small_patient")
-        plan = plan_screening(small_patient=small == "yes").as_dict()
+        plan = plan_screening(small_patient=small == "yes")
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="screening")
         return plan
 
     plan = clinic.run(actor, "advice.screening", body, patient_id=patient_id,
                       entity="screening")
-    questions = [{"key": "small_patient", "text": "Is this a very small patient (first dose "
-                  "25 mcg)?", "choices": YES_NO, "answer": str(answers.get("small_patient", "")),
-                  "outcome": "pass" if answers.get("small_patient") else "unknown",
-                  "criterion": "screening-small-patient"}]
-    return {**plan, "questions": questions}
+    answer = str(answers.get("small_patient", ""))
+    question = ChecklistItem("small_patient", "Is this a very small patient (first dose 25 mcg)?",
+                             "met" if answer else "unknown",
+                             choices=(("", "not known"), ("yes", "yes"), ("no", "no")),
+                             answer=answer)
+    doses = tuple(ChecklistItem(
+        f"dose-{d.number}", f"Test dose {d.number}: {d.dose_mcg:g} mcg ({d.volume_ml:g} mL of "
+        "50 mcg/mL)", "todo", f"not before {d.not_before_h:g} h after the first dose"
+        if d.number > 1 else "first dose") for d in plan.doses)
+    return Checklist("Screening trial", (question, *doses), "",
+                     tuple(Reason(r.code, r.message, r.source, r.severity.value)
+                           for r in plan.reasons))

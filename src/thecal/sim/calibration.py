@@ -1,7 +1,7 @@
 """Calibration experiments: the published observations the virtual patient is fitted to.
 
 Each function runs one experiment on the model and returns the figure that the literature
-reports, so tests (tests/physiology/test_calibration.py) and docs can compare the two:
+reports, so tests (tests/sim/test_calibration.py) and docs can compare the two:
 
 * :func:`step_response_times` — after a dose change at steady state, hours to half and to
   95 % of the change in effect (M-UK-QA: effect in 6–8 h, maximum in 1–2 days).

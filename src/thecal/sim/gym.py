@@ -13,8 +13,11 @@ does what a clinic does:
   assessed (rounded to the half point), four symptom groups the patient reports (early
   withdrawal, severe withdrawal, side effects, overdose signs: 0/1), the programmed daily dose
   (mcg/day ÷ 1000), the reservoir volume as the pump calculates it (mL ÷ capacity), the days
-  until the reservoir is empty at this dose (÷ 180), the low-reservoir alarm (0/1) and the day
-  (÷ horizon). No physiological state is shown.
+  until that volume is empty at this dose (÷ 180), the pump's low-reservoir alarm (0/1, on the
+  pump-calculated volume) and the day (÷ horizon). No physiological state and no physical
+  reservoir volume is shown: like the twin's views (``thecal.device``: pump-calculated,
+  estimate, physical), the clinic sees what the pump calculates, while the patient receives
+  what the physical reservoir delivers.
 * **Action** (``MultiDiscrete([5, 2])``): a change of the daily dose — −20 %, −10 %, none,
   +10 %, +20 % — and whether to refill the pump today. Increases stay inside the B-DOSE
   titration limits (adults of spinal origin 10–30 % per 24 h, :data:`MAX_STEP_UP`); the daily
@@ -28,9 +31,11 @@ does what a clinic does:
 
 The patient is a virtual patient (``thecal.physiology``) drawn from the environment's seeded
 random generator, drug-naive at the implant, moved exactly hour by hour
-(:class:`thecal.sim.many.Cohort`). The pump is a plain reservoir at a fixed concentration
-(ASSUMED: 20 mL, 2000 mcg/mL; it delivers exactly the programmed dose and stops when empty),
-not the full twin of ``thecal.device``. Everything is deterministic under ``reset(seed=...)``.
+(:class:`thecal.sim.many.Cohort`). The pump is a reservoir at a fixed concentration (ASSUMED:
+20 mL, 2000 mcg/mL) whose real flow differs from the programmed one by a factor drawn per
+episode within ±:data:`PUMP_ACCURACY` (the twin's assumed 14.5 %); the physical reservoir
+runs dry when the pump-calculated one still shows drug, or the other way round. It is not the
+full twin of ``thecal.device``. Everything is deterministic under ``reset(seed=...)``.
 
 :func:`rule_based_policy` is a baseline a clinic might follow; :func:`score_policy` runs it.
 """
@@ -64,6 +69,7 @@ DOSE_BOUNDS_MCG_PER_DAY: Final = (20.0, 1500.0)
 RESERVOIR_ML: Final = 20.0  # ASSUMED pump (a 20 mL reservoir)
 CONCENTRATION_MCG_PER_ML: Final = 2000.0  # ASSUMED (Lioresal 2000 mcg/mL, LIO-AMP)
 LOW_RESERVOIR_ALARM_ML: Final = 2.0  # NSURG04: manufacturer-recommended alarm residual
+PUMP_ACCURACY: Final = 0.145  # ASSUMED, as the twin's catalog (ANZCA implies ±14.5 %)
 SIDE_EFFECT_SIGN_SCORE: Final = 0.30  # the first side-effect sign (loose muscles)
 OBS_NAMES: Final = ("mas", "penn", "early_withdrawal", "severe_withdrawal", "side_effects",
                     "overdose_signs", "daily_dose", "reservoir", "days_to_empty",
@@ -90,7 +96,9 @@ class ITBEnv(gym.Env[np.ndarray, np.ndarray]):
                                             dtype=np.float32)
         self._cohort: Cohort | None = None
         self.dose = self.start_dose
-        self.reservoir_ml = self.capacity_ml
+        self.reservoir_ml = self.capacity_ml  # physical: what the patient gets comes from here
+        self.pump_calculated_ml = self.capacity_ml  # what the pump and programmer believe
+        self.flow_factor = 1.0
         self.day = 0
         self._last: dict[str, float] = {}
 
@@ -101,9 +109,11 @@ class ITBEnv(gym.Env[np.ndarray, np.ndarray]):
         super().reset(seed=seed)
         eta = self.np_random.standard_normal(len(PARAMETER_NAMES))
         params = _from_eta(self.preset, eta[:, None], None)
+        self.flow_factor = float(1.0 + self.np_random.uniform(-PUMP_ACCURACY, PUMP_ACCURACY))
         self._cohort = Cohort(params)
         self.dose = self.start_dose
         self.reservoir_ml = self.capacity_ml
+        self.pump_calculated_ml = self.capacity_ml
         self.day = 0
         self._last = {"mas": float(params.baseline_mas[0]),
                       "penn": float(params.baseline_penn[0]), "withdrawal": 0.0, "side": 0.0,
@@ -120,8 +130,9 @@ class ITBEnv(gym.Env[np.ndarray, np.ndarray]):
         assert change <= MAX_STEP_UP  # the action set never exceeds the titration limit
         lo, hi = DOSE_BOUNDS_MCG_PER_DAY
         self.dose = float(min(max(self.dose * (1.0 + change), lo), hi))
-        if refill:
+        if refill:  # drained and filled to capacity: both views full again
             self.reservoir_ml = self.capacity_ml
+            self.pump_calculated_ml = self.capacity_ml
         day = self._simulate_day()
         self.day += 1
         reward = (1.0 - day["mean_mas"] / 4.0 - 1.0 * day["side"] - 3.0 * day["withdrawal"]
@@ -140,7 +151,9 @@ class ITBEnv(gym.Env[np.ndarray, np.ndarray]):
         r = None
         for _ in range(24):
             ml_per_h = self.dose / CONCENTRATION_MCG_PER_ML / 24.0
-            delivered_ml = min(ml_per_h, self.reservoir_ml)  # the pump stops when empty
+            self.pump_calculated_ml = max(self.pump_calculated_ml - ml_per_h, 0.0)
+            # the physical reservoir empties at the real flow; nothing comes once it is dry
+            delivered_ml = min(ml_per_h * self.flow_factor, self.reservoir_ml)
             self.reservoir_ml -= delivered_ml
             cohort.advance(1.0, delivered_ml * CONCENTRATION_MCG_PER_ML)
             r = cohort.readouts()
@@ -156,7 +169,7 @@ class ITBEnv(gym.Env[np.ndarray, np.ndarray]):
     def _observation(self) -> np.ndarray:
         last = self._last
         ml_per_day = self.dose / CONCENTRATION_MCG_PER_ML
-        days_left = self.reservoir_ml / ml_per_day if ml_per_day > 0 else 180.0
+        days_left = self.pump_calculated_ml / ml_per_day if ml_per_day > 0 else 180.0
         obs = np.array([
             round(last["mas"] * 2.0) / 2.0,  # assessed to the half point
             round(last["penn"] * 2.0) / 2.0,
@@ -165,15 +178,16 @@ class ITBEnv(gym.Env[np.ndarray, np.ndarray]):
             float(last["side"] >= SIDE_EFFECT_SIGN_SCORE),
             float(last["overdose"] >= OVERDOSE_SIGN_SCORE),
             self.dose / 1000.0,
-            self.reservoir_ml / self.capacity_ml,
+            self.pump_calculated_ml / self.capacity_ml,
             min(days_left, 180.0) / 180.0,
-            float(self.reservoir_ml <= LOW_RESERVOIR_ALARM_ML),
+            float(self.pump_calculated_ml <= LOW_RESERVOIR_ALARM_ML),
             min(self.day / self.horizon, 1.0),
         ], dtype=np.float32)
         return np.clip(obs, 0.0, self._high)
 
     def _info(self) -> dict[str, Any]:
         return {"day": self.day, "daily_dose_mcg": self.dose, "reservoir_ml": self.reservoir_ml,
+                "pump_calculated_ml": self.pump_calculated_ml, "flow_factor": self.flow_factor,
                 **{f"worst_{k}": v for k, v in self._last.items()
                    if k in ("withdrawal", "side", "overdose")}}
 

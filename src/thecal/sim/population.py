@@ -12,8 +12,10 @@ Research use:
 * **A summary window** (``window_from``/``until``): the patients are simulated from the
   first event (drug-naive), but only the samples in the window are summarised, so the
   untreated baseline and the titration can be left out.
-* **Percentiles with bootstrap intervals**: every p5/median/p95 and share comes with a 95 %
-  percentile-bootstrap interval (``bootstrap`` resamples of the patients).
+* **Percentiles with bootstrap intervals**: every p5/median/p95 and share comes with its 95 %
+  percentile-bootstrap interval, computed exactly (what infinitely many resamples give:
+  binomial for a share, order statistics for a percentile); paired differences use
+  ``bootstrap`` resamples of the patients.
 * **Paired comparisons** (:func:`run_comparison`): a scenario and a variant of it
   (``thecal.sim.variants``) on the same virtual patients, with the paired differences and
   their bootstrap intervals.
@@ -174,27 +176,48 @@ def _interval(values: Sequence[float] | np.ndarray, digits: int) -> list[float]:
     return [round(float(lo), digits), round(float(hi), digits)]
 
 
-def describe(columns: dict[str, FloatArray], resamples: list[np.ndarray]) -> dict[str, Any]:
-    """Shares and percentiles of per-patient columns, each with a 95 % bootstrap interval."""
+def _quantile_interval(ordered: np.ndarray, q: float, level: float = 0.95) -> list[float]:
+    """The percentile-bootstrap interval of the ``q`` quantile, exactly (no resampling).
+
+    With the quantile read as the order statistic ``x_(k)``, ``k = ⌈q·n⌉``, a bootstrap
+    resample's quantile is ``x_(J)`` with ``P(J ≤ j) = P(Binomial(n, j/n) ≥ k)`` — the chance
+    that at least ``k`` of the ``n`` draws fall at or below ``x_(j)``. The interval is that
+    distribution's 2.5 % and 97.5 % points: what infinitely many resamples would give.
+    """
+    from scipy.stats import binom
+
+    n = ordered.size
+    k = max(1, int(np.ceil(q * n - 1e-12)))
+    cdf = binom.sf(k - 1, n, np.arange(1, n + 1) / n)
+    tail = (1.0 - level) / 2.0
+    lo = min(int(np.searchsorted(cdf, tail)), n - 1)
+    hi = min(int(np.searchsorted(cdf, 1.0 - tail)), n - 1)
+    return [float(ordered[lo]), float(ordered[hi])]
+
+
+def describe(columns: dict[str, FloatArray], bootstrap: bool = True) -> dict[str, Any]:
+    """Shares and percentiles of per-patient columns, each with its 95 % percentile-bootstrap
+    interval computed exactly (binomial for shares, order statistics for percentiles)."""
+    from scipy.stats import binom
+
     out: dict[str, Any] = {}
     for key, col in SHARES:
-        flag = (columns[col] > 0).astype(float)
-        entry = round(float(flag.mean()), 4)
-        out[key] = entry
-        if resamples:
-            out.setdefault("shares_ci95", {})[key] = _interval(
-                [float(flag[idx].mean()) for idx in resamples], 4)
+        flag = columns[col] > 0
+        n = flag.size
+        share = float(flag.mean())
+        out[key] = round(share, 4)
+        if bootstrap:
+            lo, hi = binom.ppf([0.025, 0.975], n, share) / n
+            out.setdefault("shares_ci95", {})[key] = [round(float(lo), 4), round(float(hi), 4)]
     for name in PERCENTILE_COLUMNS:
-        values = columns[name]
-        p5, p50, p95 = np.percentile(values, [5, 50, 95])
-        entry2: dict[str, Any] = {"p5": round(float(p5), 3), "median": round(float(p50), 3),
-                                  "p95": round(float(p95), 3)}
-        if resamples:
-            boots = np.array([np.percentile(values[idx], [5, 50, 95]) for idx in resamples])
-            entry2["ci95"] = {"p5": _interval(boots[:, 0], 3),
-                              "median": _interval(boots[:, 1], 3),
-                              "p95": _interval(boots[:, 2], 3)}
-        out[name] = entry2
+        ordered = np.sort(columns[name])
+        points = np.percentile(ordered, [5, 50, 95], method="inverted_cdf")
+        entry: dict[str, Any] = {label: round(float(v), 3)
+                                 for label, v in zip(("p5", "median", "p95"), points, strict=True)}
+        if bootstrap:
+            entry["ci95"] = {label: [round(v, 3) for v in _quantile_interval(ordered, q)]
+                             for label, q in (("p5", 0.05), ("median", 0.5), ("p95", 0.95))}
+        out[name] = entry
     return out
 
 
@@ -251,9 +274,11 @@ class PopulationResult:
             "patients": self.patients, "from": (self.window_start or self.start).isoformat(),
             "to": self.end.isoformat(), "simulated_from": self.start.isoformat(),
             "every_h": self.every_h, "backend": self.backend,
-            "bootstrap": {"resamples": self.bootstrap, "interval": "95 % percentile bootstrap"},
+            "bootstrap": {"interval": "95 % percentile bootstrap",
+                          "shares_and_percentiles": "exact (binomial / order statistics)",
+                          "paired_differences_resamples": self.bootstrap},
         }
-        return {**head, **describe(self.columns, self.resamples())}
+        return {**head, **describe(self.columns, self.bootstrap > 0)}
 
     def write(self, path: str | Path) -> Path:
         """Per-patient rows as ``.csv``, or rows plus the summary as ``.json``."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
-from thecal.store.tables import care_team, caregiver_links, implants, patients, sites, users
+from thecal.store.tables import care_team, caregiver_links, events, implants, patients, sites, users
 
 Row = dict[str, Any]
 
@@ -176,4 +176,16 @@ def add_implant(conn: Connection, *, patient_id: int, event_id: str, pump_model:
 
 def implants_of(conn: Connection, patient_id: int) -> list[Row]:
     stmt = select(implants).where(implants.c.patient_id == patient_id).order_by(implants.c.id)
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def symptom_reports_since(conn: Connection, visible: Any, since: datetime, limit: int
+                          ) -> list[Row]:
+    """The newest symptom reports (``symptoms`` events) of the visible patients since ``since``,
+    each with the patient's ``display_name``."""
+    stmt = (select(events.c.patient_id, events.c.event_id, events.c.at, events.c.author,
+                   events.c.data, patients.c.display_name)
+            .select_from(events.join(patients, patients.c.id == events.c.patient_id))
+            .where(events.c.type == "symptoms", events.c.at >= since, visible)
+            .order_by(events.c.at.desc()).limit(limit))
     return [dict(r) for r in conn.execute(stmt).mappings()]

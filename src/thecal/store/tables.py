@@ -239,4 +239,89 @@ audit = Table(
     Column("hash", String(64), nullable=False),
 )
 
+# --- cases, allergies, oral medicines, reconciliations (migration 0004_cases) ---------------
+
+cases = Table(
+    "cases", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("patient_id", ForeignKey("patients.id"), nullable=False),
+    Column("kind", String(20), nullable=False),  # symptoms | finding
+    Column("source_event_id", String(64), nullable=True),
+    Column("finding_code", String(60), nullable=True),
+    Column("urgency", String(20), nullable=False),
+    Column("urgency_rank", Integer, nullable=False),
+    Column("status", String(20), nullable=False),  # open | acknowledged | closed
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("opened_by", String(100), nullable=False),
+    Column("patient_words", Text, nullable=False),
+    Column("symptoms", JSON, nullable=False),
+    Column("advice", JSON, nullable=False),
+    Column("acknowledged_by", String(100), nullable=True),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("closed_by", String(100), nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("outcome", Text, nullable=True),
+    Index("ix_cases_patient_status", "patient_id", "status"),
+)
+
+case_notes = Table(
+    "case_notes", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("author", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),  # call-back | note
+    Column("text", Text, nullable=False),
+)
+
+case_notices = Table(
+    "case_notices", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("channel", String(20), nullable=False),  # inbox | email
+    Column("recipient", String(200), nullable=False),
+    Column("status", String(20), nullable=False),  # sent | failed | not-configured
+    Column("detail", Text, nullable=True),
+)
+
+allergies = Table(
+    "allergies", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("patient_id", ForeignKey("patients.id"), nullable=False, index=True),
+    Column("kind", String(30), nullable=False),  # allergy | no-known-allergies
+    Column("substance", String(200), nullable=False),
+    Column("reaction", Text, nullable=True),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    Column("withdrawn_at", UTCDateTime, nullable=True),
+    Column("withdrawn_by", String(100), nullable=True),
+)
+
+medications = Table(
+    "medications", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("patient_id", ForeignKey("patients.id"), nullable=False, index=True),
+    Column("drug", String(60), nullable=False),
+    Column("dose", String(60), nullable=False),
+    Column("times_per_day", Integer, nullable=False),
+    Column("daily_dose_mg", Float, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    Column("stopped_at", UTCDateTime, nullable=True),
+    Column("stopped_by", String(100), nullable=True),
+)
+
+reconciliations = Table(
+    "reconciliations", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("patient_id", ForeignKey("patients.id"), nullable=False, index=True),
+    Column("occasion", String(30), nullable=False),  # implant | pump-replacement | admission
+    Column("occasion_at", UTCDateTime, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("by", String(100), nullable=False),
+    Column("medications", JSON, nullable=False),
+    Column("notes", Text, nullable=True),
+)
+
 APPEND_ONLY_TABLES = ("events", "audit")

@@ -21,7 +21,6 @@ from thecal.clinical.worklist import (
     DUE_SOON,
     PRIORITY_RULES,
     REPLACEMENT_SOON,
-    TRIAGE_RECENT,
     PatientFacts,
 )
 from thecal.limits import Severity
@@ -82,12 +81,9 @@ RULE_CONDITIONS: Final[dict[str, Callable[[datetime], ColumnElement[bool]]]] = {
     "pump-alarm-high": lambda now: _c().alarm_priority >= 3,
     "pump-alarm-medium": lambda now: _c().alarm_priority == 2,
     "pump-alarm-low": lambda now: _c().alarm_priority == 1,
-    "triage-emergency": lambda now: and_(_c().triage_urgency == URGENCY_CODES[Urgency.EMERGENCY],
-                                         _c().triage_at >= now - TRIAGE_RECENT),
-    "triage-urgent": lambda now: and_(_c().triage_urgency == URGENCY_CODES[Urgency.URGENT],
-                                      _c().triage_at >= now - TRIAGE_RECENT),
-    "triage-soon": lambda now: and_(_c().triage_urgency == URGENCY_CODES[Urgency.SOON],
-                                    _c().triage_at >= now - TRIAGE_RECENT),
+    "triage-emergency": lambda now: _c().triage_urgency == URGENCY_CODES[Urgency.EMERGENCY],
+    "triage-urgent": lambda now: _c().triage_urgency == URGENCY_CODES[Urgency.URGENT],
+    "triage-soon": lambda now: _c().triage_urgency == URGENCY_CODES[Urgency.SOON],
     "refill-overdue": lambda now: _c().refill_due_by < now,
     "refill-due-soon": lambda now: and_(_c().refill_due_by >= now,
                                         _c().refill_due_by <= now + DUE_SOON),

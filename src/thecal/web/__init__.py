@@ -20,11 +20,11 @@ __all__ = ["install"]
 
 def install(app: FastAPI, settings: Any = None) -> None:
     """Mount the pages and ``/static`` on ``app`` (its ``state.clinic`` is the clinic)."""
-    from thecal.web import access, auth, clinic, home, learn
+    from thecal.web import access, auth, cases, clinic, home, learn
 
     app.state.web_settings = settings
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (auth, clinic, home, learn, access):
+    for module in (auth, clinic, cases, home, learn, access):
         app.include_router(module.router)
     from thecal.web import dashboard, schedule, visit_report  # refill clinic (issue 13): service/ directly
 

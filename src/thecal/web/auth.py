@@ -17,6 +17,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from thecal import service
 from thecal.cookies import client_address, session_cookie_name
 from thecal.errors import PermissionDeniedError
 from thecal.service import pages
@@ -120,7 +121,7 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
     token = session_token(request)
     if optional_user(request) is not None:
         check_csrf(request, csrf_token)
-        pages.sign_out(clinic, token)
+        service.logout(clinic, token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(session_cookie_name(clinic.settings), path="/",
                            secure=clinic.settings.cookie_secure, httponly=True, samesite="lax")

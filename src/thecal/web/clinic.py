@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from thecal import service
 from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from thecal.service import authz, pages
+from thecal.service.pages import MUSCLE_GROUPS
 from thecal.service.results import Chart, RefillInput, RefillProposal
 from thecal.web import printout, stale
 from thecal.web.charts import HLine, VLine, line_chart
@@ -49,11 +50,11 @@ def chart_figures(chart: Chart, zone: tzinfo | None = None) -> dict[str, object]
     ``zone`` is the page's display zone (day labels on the time axes).
     """
     header = chart.header
-    hlines = [HLine(header.low_alarm_ml, f"low-reservoir alarm {header.low_alarm_ml:g} mL")] \
-        if header.low_alarm_ml is not None else []
+    hlines = [HLine(header.low_reservoir_alarm_ml, f"low-reservoir alarm {header.low_reservoir_alarm_ml:g} mL")] \
+        if header.low_reservoir_alarm_ml is not None else []
     vlines: list[VLine] = []
-    if header.next_alarm_at is not None:
-        vlines.append(VLine(header.next_alarm_at, "alarm", "threshold"))
+    if header.low_reservoir_alarm_at is not None:
+        vlines.append(VLine(header.low_reservoir_alarm_at, "alarm", "threshold"))
     if header.refill_due_by is not None and chart.reservoir and chart.reservoir.points:
         due = header.refill_due_by
         vlines.append(VLine(due, f"refill due {in_zone(due, zone) if zone else due:%-d %b}"))
@@ -196,7 +197,7 @@ def _render_refill(request: Request, patient_id: str, step: str, entry: RefillIn
         "title": f"Refill · {chart.header.name}", "h": chart.header, "step": step,
         "steps": [(key, labels[key]) for key in steps], "done": steps[:steps.index(step)]
         if step in steps else [], "entry": entry, "p": proposal, "errors": errors,
-        "formulary": pages.formulary(clinic, user)}, status_code=status_code)
+        "formulary": service.formulary(clinic, user.actor)}, status_code=status_code)
 
 
 @router.get("/patients/{patient_id}/refill")
@@ -469,7 +470,7 @@ def assessment_form(request: Request, patient_id: str) -> Response:
     clinic = clinic_of(request)
     header = pages.chart(clinic, user, patient_id).header
     return render(request, "clinic/assessment.html", {
-        "title": f"Assessment · {header.name}", "h": header, "groups": pages.muscle_groups(),
+        "title": f"Assessment · {header.name}", "h": header, "groups": MUSCLE_GROUPS,
         "values": {}, "errors": {}, "shown_version": str(header.version)})
 
 
@@ -480,7 +481,7 @@ async def assessment_send(request: Request, patient_id: str) -> Response:
     values = {k: str(v) for k, v in form.items()}
     check_csrf(request, values.get("csrf_token", ""))
     clinic = clinic_of(request)
-    groups = pages.muscle_groups()
+    groups = MUSCLE_GROUPS
     ashworth = {g: values.get(f"ashworth_{g}", "") for g in groups
                 if values.get(f"ashworth_{g}", "")}
     shown = stale.shown_version(values.get("shown_version", ""))
@@ -507,7 +508,7 @@ async def assessment_send(request: Request, patient_id: str) -> Response:
 @router.get("/triage")
 def triage_inbox(request: Request) -> Response:
     user = require_clinician(request)
-    items = pages.triage_inbox(clinic_of(request), user)
+    items = service.triage_inbox(clinic_of(request), user.actor)
     return render(request, "clinic/triage.html", {
         "title": "Triage inbox", "items": items,
         "confirmations": pages.confirmations(clinic_of(request), user)})
@@ -518,8 +519,9 @@ def _checklist_page(request: Request, patient_id: str, which: str,
     user = require_clinician(request)
     clinic = clinic_of(request)
     header = pages.chart(clinic, user, patient_id).header
-    checklist = (pages.screening if which == "screening" else pages.eligibility)(
-        clinic, user, patient_id, answers)
+    checklist = (service.screening_checklist if which == "screening"
+                 else service.eligibility_checklist)(clinic, user.actor,
+                                                     pages.patient_id_of(patient_id), answers)
     return render(request, "clinic/checklist.html", {
         "title": f"{checklist.title} · {header.name}", "h": header, "c": checklist,
         "which": which, "answers": answers})
@@ -556,7 +558,7 @@ async def _checklist_send(request: Request, patient_id: str, which: str) -> Resp
 @router.get("/team")
 def site_team(request: Request) -> Response:
     user = require_clinician(request)
-    members = pages.care_team(clinic_of(request), user, None)
+    members = service.site_care_team(clinic_of(request), user.actor)
     return render(request, "clinic/team.html", {"title": "Care team", "members": members,
                                                 "h": None})
 
@@ -566,7 +568,7 @@ def patient_team(request: Request, patient_id: str) -> Response:
     user = require_clinician(request)
     clinic = clinic_of(request)
     header = pages.chart(clinic, user, patient_id).header
-    members = pages.care_team(clinic, user, patient_id)
+    members = service.patient_care_team(clinic, user.actor, pages.patient_id_of(patient_id))
     return render(request, "clinic/team.html", {"title": f"Care team · {header.name}",
                                                 "members": members, "h": header})
 

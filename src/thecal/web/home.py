@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from thecal.errors import InputError
-from thecal.service import pages
+from thecal import service
+from thecal.errors import InputError, NotFoundError
+from thecal.service import Actor, PatientHome, pages
 from thecal.web.ics import calendar
 from thecal.web.rendering import render
 from thecal.web.security import PageRoute, check_csrf, clinic_of, require_own_patient
@@ -20,10 +21,14 @@ from thecal.web.security import PageRoute, check_csrf, clinic_of, require_own_pa
 router = APIRouter(prefix="/my", route_class=PageRoute, include_in_schema=False)
 
 
+def _home(request: Request, actor: Actor, patient_id: str) -> PatientHome:
+    return service.patient_home(clinic_of(request), actor, pages.patient_id_of(patient_id))
+
+
 @router.get("/{patient_id}")
 def my_pump(request: Request, patient_id: str) -> Response:
     user = require_own_patient(request, patient_id)
-    pump = pages.my_pump(clinic_of(request), user, patient_id)
+    pump = _home(request, user.actor, patient_id).pump
     return render(request, "home/pump.html", {"title": "My pump", "m": pump,
                                               "h": pump.header})
 
@@ -31,7 +36,7 @@ def my_pump(request: Request, patient_id: str) -> Response:
 def _symptom_page(request: Request, patient_id: str, selected: list[str], notes: str,
                   answer: object = None, error: str = "", status_code: int = 200) -> Response:
     user = require_own_patient(request, patient_id)
-    symptoms = pages.symptom_codes()
+    symptoms = service.symptom_vocabulary()
     groups: dict[str, list[object]] = {}
     for s in symptoms:
         groups.setdefault(s.group, []).append(s)
@@ -68,7 +73,7 @@ async def symptoms_send(request: Request, patient_id: str) -> Response:
 @router.get("/{patient_id}/recovery")
 def recovery(request: Request, patient_id: str) -> Response:
     user = require_own_patient(request, patient_id)
-    checklist = pages.recovery_checklist(clinic_of(request), user, patient_id)
+    checklist = _home(request, user.actor, patient_id).recovery
     return render(request, "home/recovery.html", {"title": "Recovery after implant",
                                                   "c": checklist, "patient_id": patient_id})
 
@@ -76,14 +81,16 @@ def recovery(request: Request, patient_id: str) -> Response:
 @router.get("/{patient_id}/card")
 def implant_card(request: Request, patient_id: str) -> Response:
     user = require_own_patient(request, patient_id)
-    card = pages.implant_card(clinic_of(request), user, patient_id)
+    card = _home(request, user.actor, patient_id).card
+    if card is None:
+        raise NotFoundError("no implant on record yet", fix="ask the clinic")
     return render(request, "home/card.html", {"title": "Implant card", "card": card})
 
 
 @router.get("/{patient_id}/appointments.ics")
 def appointments_ics(request: Request, patient_id: str) -> Response:
     user = require_own_patient(request, patient_id)
-    appointments = pages.appointments(clinic_of(request), user, patient_id)
+    appointments = _home(request, user.actor, patient_id).appointments
     body = calendar(appointments, stamp=datetime.now(UTC))
     return Response(body, media_type="text/calendar; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="thecal-refills.ics"'})
@@ -92,7 +99,8 @@ def appointments_ics(request: Request, patient_id: str) -> Response:
 @router.get("/{patient_id}/team")
 def my_team(request: Request, patient_id: str) -> Response:
     user = require_own_patient(request, patient_id)
-    members = pages.care_team(clinic_of(request), user, patient_id)
+    members = service.patient_care_team(clinic_of(request), user.actor,
+                                        pages.patient_id_of(patient_id))
     return render(request, "clinic/team.html", {"title": "My care team", "members": members,
                                                 "h": None})
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from thecal.service import pages
+from thecal import service
 from thecal.web.rendering import render
 from thecal.web.security import PageRoute, optional_user
 
@@ -35,5 +35,5 @@ def page(request: Request, page: str) -> Response:
                       status_code=404)
     context: dict[str, object] = {"title": PAGES[page], "pages": PAGES}
     if page == "alarms":
-        context["alarms"] = pages.alarm_meanings()
+        context["alarms"] = service.alarm_meanings()
     return render(request, f"learn/{page}.html", context)

@@ -166,7 +166,8 @@ def navigation(user: User | None, path: str) -> list[NavItem]:
     if user is None:
         return []
     if user.role in CLINIC_ROLES:
-        items = [("/clinic", "Worklist"), ("/clinic/triage", "Triage inbox"),
+        items = [("/clinic", "Worklist"), ("/clinic/cases", "Cases"),
+                 ("/clinic/triage", "Triage inbox"),
                  ("/clinic/schedule", "Schedule"), ("/clinic/dashboard", "Dashboard"),
                  ("/clinic/team", "Care team"), ("/learn", "About the therapy")]
         if user.role == "admin":

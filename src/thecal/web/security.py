@@ -17,6 +17,7 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
+from thecal import service
 from thecal.cookies import get_clinic as clinic_of
 from thecal.cookies import session_cookie_name
 from thecal.errors import NotFoundError, PermissionDeniedError, ThecalError
@@ -61,7 +62,7 @@ def optional_user(request: Request) -> User | None:
     if user is None:
         return None
     request.state.user = user
-    request.state.csrf_token = pages.csrf_token(clinic, token)
+    request.state.csrf_token = service.csrf_token(clinic, token)
     return user
 
 
@@ -92,7 +93,8 @@ def require_own_patient(request: Request, patient_id: str) -> User:
     if user.role == "patient" and user.patient_ids == (patient_id,):
         request.state.display_zone = user.timezone
     else:
-        request.state.display_zone = pages.display_timezone(clinic_of(request), user, patient_id)
+        request.state.display_zone = service.display_timezone(
+            clinic_of(request), user.actor, pages.patient_id_of(patient_id))
     return user
 
 

@@ -2,7 +2,7 @@
 (never expired) and is decided with a reason and a corrective action.
 
 Revision ID: 0005_refill_records
-Revises: 0003
+Revises: 0004_cases
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005_refill_records'
-down_revision = '0003'
+down_revision = '0004_cases'
 branch_labels = None
 depends_on = None
 

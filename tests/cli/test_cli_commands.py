@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from thecal.cli.main import app
 
-EXAMPLE = Path(__file__).parents[1] / "src/thecal/examples/demo-017.yaml"
+EXAMPLE = Path(__file__).parents[2] / "src/thecal/examples/demo-017.yaml"
 runner = CliRunner()
 
 
