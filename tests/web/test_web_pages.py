@@ -107,15 +107,22 @@ def test_program_absolute_bound_refused_on_server(client: TestClient, clinic: Cl
 
 def test_program_step_beyond_the_recommended_step_needs_a_co_signer(client: TestClient,
                                                                      clinic: Clinic) -> None:
-    # patient 3 is of cerebral origin at 529 mcg/day: recommended step 15 %, absolute 30 %
+    # patient 3 is of cerebral origin: recommended step 15 %, absolute 30 % per 24 h. Its dose
+    # comes from the demo's simulated history (529 mcg/day once, 270 now), so the steps are
+    # taken from the dose the form shows: +70 % is beyond the absolute step, +25 % between
     signed_in(client, "demo-clinician")
     before = _version(clinic, OTHER)
     token = csrf_of(client, f"/clinic/patients/{OTHER}/program")
+    shown = re.search(r"now ([0-9.]+) mcg/day", client.get(f"/clinic/patients/{OTHER}/program").text)
+    assert shown, "the program form shows the current daily dose"
+    now = float(shown.group(1))
+    beyond, step = round(now * 1.7), round(now * 1.25)
+    assert 1.15 * now < step < 1.30 * now and beyond > 1.30 * now
     refused = client.post(f"/clinic/patients/{OTHER}/program", data={
-        "csrf_token": token, "daily_dose": "900 mcg/day", "override_reason": "r",
+        "csrf_token": token, "daily_dose": f"{beyond} mcg/day", "override_reason": "r",
         "password": "demo-clinician-2026"})  # +70 %: beyond the absolute step
     assert refused.status_code == 422 and 'id="absolute-refusal"' in refused.text
-    data = {"csrf_token": token, "daily_dose": "660 mcg/day",  # +24.8 %
+    data = {"csrf_token": token, "daily_dose": f"{step} mcg/day",  # +25 %
             "password": "demo-clinician-2026", "override_reason": "spasms unchanged"}
     response = client.post(f"/clinic/patients/{OTHER}/program", data=data)
     assert response.status_code == 422
@@ -129,7 +136,7 @@ def test_program_step_beyond_the_recommended_step_needs_a_co_signer(client: Test
         follow_redirects=False)
     assert response.status_code == 303, response.text
     assert _version(clinic, OTHER) == before + 1
-    assert "660 mcg/day" in client.get(f"/clinic/patients/{OTHER}").text
+    assert f"{step} mcg/day" in client.get(f"/clinic/patients/{OTHER}").text
 
 
 def test_nurse_cannot_send_a_program_change(client: TestClient, clinic: Clinic) -> None:
