@@ -157,6 +157,10 @@ class Refill(Event):
     # only an aspiration said to be incomplete keeps an (estimated) residual in the reservoir.
     aspiration: Literal["complete", "incomplete"] = "complete"
     estimated_residual_ml: float | None = None
+    # the drug as dispensed: lot and expiry (every refill), the compounding pharmacy
+    lot: str | None = None
+    expiry: date | None = None
+    pharmacy: str | None = None
     type: ClassVar[str] = "refill"
 
     @property
@@ -309,6 +313,15 @@ def _text(value: Any) -> str:
     return value
 
 
+def _iso_date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise UnitError(f"{value!r} is not a date", fix="write it like 2027-06-30") from None
+
+
 def _choice(options: Sequence[str]) -> Parser:
     def parse(value: Any) -> str:
         if value not in options:
@@ -458,6 +471,10 @@ EVENT_FIELDS: Final[dict[str, tuple[type[Event], tuple[FieldSpec, ...]]]] = {
         FieldSpec("aspiration", "aspiration", _choice(ASPIRATIONS), _identity,
                   {"enum": list(ASPIRATIONS)}),
         _q("estimated_residual", "estimated_residual_ml", units.VOLUME),
+        FieldSpec("lot", "lot", _text, _identity, _STR),
+        FieldSpec("expiry", "expiry", _iso_date, lambda v: v.isoformat(),
+                  {"type": "string", "format": "date"}),
+        FieldSpec("pharmacy", "pharmacy", _text, _identity, _STR),
     )),
     "program": (Program, (
         FieldSpec("mode", "mode", _choice(PROGRAM_MODES), _identity,
@@ -650,6 +667,9 @@ def _check_event(event: Event, loc: str) -> None:
         if event.aspiration != "incomplete" and event.estimated_residual_ml is not None:
             raise TimelineError("an estimated residual belongs to an incomplete aspiration",
                                 where=f"{loc}.aspiration", fix="add aspiration: incomplete")
+        if event.pharmacy is not None and not event.compounded:
+            raise TimelineError("a pharmacy names where a compounded preparation was made",
+                                where=f"{loc}.pharmacy", fix="add compounded: true")
         try:
             formulation_for(event.concentration_mcg_per_ml, compounded=event.compounded)
         except CatalogError as exc:

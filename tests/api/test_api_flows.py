@@ -12,6 +12,8 @@ from thecal.service.actors import SYSTEM
 from thecal.service.testing import PASSWORD, World
 from thecal.store.tables import audit
 
+LOT = {"lot": "LB2093", "expiry": "2030-06-30"}  # every recorded refill names its drug
+
 
 def _login(client: TestClient, name: str) -> str:
     response = client.post("/api/v1/login", json={"username": name, "password": PASSWORD})
@@ -56,13 +58,13 @@ def test_bad_input_is_422_with_field_and_nothing_written(client: TestClient,
     url = f"/api/v1/patients/{world.patient_a}/refill"
     for field, value in (("added", "1e3 mL"), ("concentration", "500"), ("withdrawn", ".5 mL")):
         body = {"withdrawn": "0 mL", "added": "1 mL", "concentration": "500 mcg/mL",
-                "expected_version": 3, "reason": "r", field: value}
+                "expected_version": 3, "reason": "r", **LOT, field: value}
         r = client.post(url, json=body, headers=headers)
         assert r.status_code == 422, r.text
         assert r.json()["detail"][0]["loc"] == ["body", field]
     r = client.post(url, json={"withdrawn": "0 mL", "added": "60 mL",
                                "concentration": "500 mcg/mL", "expected_version": 3,
-                               "reason": "r"}, headers=headers)
+                               "reason": "r", **LOT}, headers=headers)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "added"]
     r = client.post(url, json={"added": "1 mL"}, headers=headers)
     assert r.status_code == 422 and {tuple(d["loc"]) for d in r.json()["detail"]} >= {
@@ -120,10 +122,11 @@ def test_concentration_change_needs_password_and_second_clinician(
     assert proposal["needs_second_clinician"]
     expected = proposal["expected_residual_ml"]
     body = {"withdrawn": f"{expected:.1f} mL", "added": "20 mL",
-            "concentration": "1000 mcg/mL", "expected_version": 3}
+            "concentration": "1000 mcg/mL", "expected_version": 3, **LOT}
     assert client.post(url, headers=headers, json=body).status_code == 422  # no password
     r = client.post(url, headers=headers, json={**body, "password": PASSWORD})
     assert r.status_code == 202, r.text
+    assert r.json()["event"]["concentration"] == "1000 mcg/mL"  # recorded at once
     pending = r.json()["pending_id"]
     same = client.post(f"/api/v1/pending/{pending}/confirm", headers=headers,
                        json={"password": PASSWORD})
@@ -133,9 +136,9 @@ def test_concentration_change_needs_password_and_second_clinician(
                        json={"password": PASSWORD})
     assert done.status_code == 201, done.text
     with world.clinic.engine.connect() as conn:
-        last = conn.execute(select(audit).where(audit.c.action == "refill.record")
+        last = conn.execute(select(audit).where(audit.c.action == "pending.confirm")
                             .order_by(audit.c.id.desc()).limit(1)).mappings().one()
-    assert last["actor"] == "clinician2" and "second clinician" in last["detail"]
+    assert last["actor"] == "clinician2" and "second signer" in last["detail"]
 
 
 def test_openapi_document(client: TestClient) -> None:

@@ -33,7 +33,7 @@ def test_a_full_refill_after_a_short_aspiration_is_recorded_in_one_go(
     assert proposal["reservoir_views_after"]["estimate_ml"] == 40.0
     version = proposal["version"]
     done = client.post(url, headers=headers, json={
-        **body, "expected_version": version,
+        **body, "expected_version": version, "lot": "LB2093", "expiry": "2030-06-30",
         "reason": "needle placement checked; pump interrogated"})
     assert done.status_code == 201, done.text
     assert done.json()["status"] == "recorded"

@@ -68,7 +68,10 @@ def test_titration_step_too_big_needs_a_reason() -> None:
     assert a.classification is Classification.WITHIN
     assert a.titration is not None and not a.titration.allowed
     assert "titration-step-exceeds-limit" in a.titration.codes
-    assert a.allowed and a.needs_reason
+    # +50 % is beyond the recommended 30 % but within the absolute 60 % (2 × 30 %):
+    # a second clinician co-signs it (issue 11, point 6), and a reason is written
+    assert not a.allowed and a.needs_reason
+    assert a.decision == "second-clinician" and a.needs_second_clinician
 
 
 def test_titration_too_soon_needs_a_reason() -> None:
@@ -79,7 +82,8 @@ def test_titration_too_soon_needs_a_reason() -> None:
 
 def test_stopped_program_is_flagged_not_classified() -> None:
     a = _assess("400 mcg/day", _program(None, mode="stopped"))
-    assert a.allowed and not a.needs_reason
+    # stopping the pump is a danger (withdrawal): never "allowed" alone, a second clinician
+    assert not a.allowed and not a.needs_reason and a.decision == "second-clinician"
     assert a.classification is None and a.titration is None
     d = a.as_dict()
     assert d["guardrail"] is None and d["titration"] is None

@@ -20,9 +20,11 @@ def test_demo_is_idempotent_and_shows_the_clinic_cases(clinic: Clinic) -> None:
     items = worklist(clinic, actor)
     assert len(items) == 12
     reasons = [" ".join(i.reasons) for i in items]
-    # the demo's open emergency case leads; then the overdue patient with a symptom report
-    assert items[0].urgency is not None and items[0].urgency.value == "emergency"
-    assert "overdue" in reasons[1] and "symptom report" in reasons[1]
+    # issue 11: the escalated second signature (weight 110) is first; then the demo's open
+    # emergency case (triage-emergency, 95); then the overdue patient with a symptom report
+    assert "second confirmation overdue" in reasons[0] and "(escalated)" in reasons[0]
+    assert items[1].urgency is not None and items[1].urgency.value == "emergency"
+    assert "overdue" in reasons[2] and "symptom report" in reasons[2]
     assert sum("refill due in" in r for r in reasons) >= 5
     assert any("open finding" in r for r in reasons)
     for name, role, password in LOGINS:

@@ -71,7 +71,8 @@ def test_refill_record_by_event_id(world: World) -> None:
     assert proposal.discrepancy is True
     recorded = service.record_refill(clinic, nurse, world.patient_a, withdrawn="1 mL",
                                      added="5 mL", concentration="500 mcg/mL",
-                                     expected_version=3, reason="needle checked")
+                                     expected_version=3, reason="needle checked",
+                                     drug=service.DrugDetails(lot="LB1", expiry="2030-01-31"))
     assert recorded.event is not None and recorded.proposal is not None
     event_id = recorded.event["id"]
     again = service.refill_record(clinic, nurse, world.patient_a, event_id)

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from web_support import LINKED_PATIENT, PASSWORDS, shot, sign_in
 
+from thecal.clinical.etiology import origin
+
 pytestmark = pytest.mark.browser
 
 REFILL_PATIENT = "Clara Costa"  # demo patient 3, due this week
@@ -89,6 +91,8 @@ def test_refill_with_discrepancy_and_concentration_change(page: Any) -> None:
     new = "2000 mcg/mL" if "2000 mcg/mL" in options and current != "2000 mcg/mL" else options[0]
     select.select_option(new)
     page.get_by_label("Volume added").fill("10 mL")
+    page.get_by_label("Lot number").fill("LB2093")
+    page.get_by_label("Expiry date").fill("2030-06-30")
     shot(page, "refill-3-drug")
     page.get_by_role("button", name="Next").click()
     # bridge bolus, because the concentration changed
@@ -110,31 +114,36 @@ def test_refill_with_discrepancy_and_concentration_change(page: Any) -> None:
     assert new in page.locator("#compare .new").inner_text()
     assert current in page.locator("#compare .old").inner_text()
     shot(page, "refill-6-confirm")
-    page.get_by_label("Your password").fill("wrong password")
+    page.locator("#password").fill("wrong password")
     page.get_by_role("button", name="Record refill").click()
     assert page.locator("#password-error").is_visible()
-    page.get_by_label("Your password").fill(PASSWORDS["demo-clinician"])
+    page.locator("#password").fill(PASSWORDS["demo-clinician"])
     page.get_by_role("button", name="Record refill").click()
-    # the demo site asks a second clinician to confirm a concentration change
-    assert page.get_by_role("heading", name="Refill awaiting a second clinician").is_visible()
+    # the refill is recorded at once; the demo site asks a second signer for the strength
+    assert page.get_by_role("heading", name="Refill recorded").is_visible()
     shot(page, "refill-7-pending")
     # the one who entered it cannot confirm it
     page.goto(f"/clinic/patients/{patient_id}")
-    page.get_by_role("link", name="Review and confirm").click()
-    page.get_by_label("Your password").fill(PASSWORDS["demo-clinician"])
-    page.get_by_role("button", name="Confirm and record refill").click()
-    assert "another clinician" in page.locator("#form-errors").inner_text()
+    assert "awaiting a second signature" in page.locator("#concentration-pending").inner_text()
+    page.get_by_role("link", name="Review: confirm or reject").first.click()
+    page.locator("#password").fill(PASSWORDS["demo-clinician"])
+    page.get_by_role("button", name="Confirm the concentration").click()
+    assert "other than the person" in page.locator("#form-errors").inner_text()
     # a colleague confirms with their own password → the printable summary
     sign_in(page, "demo-clinician2")
     page.goto(f"/clinic/patients/{patient_id}")
     shot(page, "chart-pending")
-    page.get_by_role("link", name="Review and confirm").click()
+    page.get_by_role("link", name="Review: confirm or reject").first.click()
     shot(page, "refill-8-second-clinician")
-    page.get_by_label("Your password").fill(PASSWORDS["demo-clinician2"])
-    page.get_by_role("button", name="Confirm and record refill").click()
+    page.locator("#password").fill(PASSWORDS["demo-clinician2"])
+    page.get_by_role("button", name="Confirm the concentration").click()
     assert re.search(rf"/clinic/patients/{patient_id}/refills/ev-[0-9a-f]+$", page.url)
     assert page.get_by_role("heading", name="Refill summary").is_visible()
     assert page.get_by_test_id("summary-bridge").inner_text() == bridge
+    # both people named (point 9), with the drug's lot and expiry
+    assert page.get_by_test_id("summary-entered-by").inner_text() == "Demo Clinician"
+    assert "confirmed by Demo Clinician2" in page.get_by_test_id("summary-confirmed-by").inner_text()
+    assert "lot LB2093, expires 2030-06-30" in page.get_by_test_id("summary-drug").inner_text()
     assert "Discrepancy recorded" in page.locator("main").inner_text()
     assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4}",
                         page.get_by_test_id("summary-due").inner_text())
@@ -161,29 +170,38 @@ def test_program_change_guardrails(page: Any) -> None:
     shot(page, "program-absolute")
     assert page.locator("#send-program").is_disabled()
     # even sent around the disabled button, the server refuses it
-    page.get_by_label("Your password").fill(PASSWORDS["demo-clinician"])
+    page.get_by_label("Your password, to sign").fill(PASSWORDS["demo-clinician"])
     with page.expect_navigation():
         page.evaluate("document.getElementById('program-form').submit()")
     assert page.locator("#absolute-refusal").is_visible()
     assert "2500 mcg/day" not in page.locator(".patient-header").inner_text()
     assert "/program" in page.url
-    # beyond the recommended bound: refused without a reason, accepted with one and the
-    # password entered again
-    page.get_by_label("New daily dose").fill("900 mcg/day")
-    page.locator("#needs-reason").wait_for()
-    page.get_by_label("Your password").fill(PASSWORDS["demo-clinician"])
-    page.locator("#send-program").click()
-    assert "write the reason" in page.locator("#override_reason-error").inner_text()
-    shot(page, "program-needs-reason")
+    # beyond the recommended titration step (issue 11): a reason and a second clinician's
+    # co-signature; spinal adults step 30 % (absolute 60 %), cerebral 15 % (absolute 30 %)
+    header = page.locator(".patient-header").inner_text()
+    current = float(re.search(r"Daily dose\s+([0-9.]+) mcg/day", header).group(1))  # type: ignore[union-attr]
+    etiology = page.locator("#patient-name .hint").inner_text().split("·")[-1].strip()
+    step = 1.45 if origin(etiology) == "spinal" else 1.25
+    new = f"{round(current * step)} mcg/day"
+    page.get_by_label("New daily dose").fill(new)
+    page.locator("#needs-second-clinician").wait_for()
     page.get_by_label("Reason").fill("Spasms unchanged after two steps; discussed with patient.")
-    page.get_by_label("Your password").fill("not my password")
+    page.get_by_label("Your password, to sign").fill(PASSWORDS["demo-clinician"])
     page.locator("#send-program").click()
-    assert page.locator("#password-error").is_visible()
-    assert "900 mcg/day" not in page.locator(".patient-header").inner_text()
-    page.get_by_label("Your password").fill(PASSWORDS["demo-clinician"])
+    assert "co-sign" in page.locator("#second-error").inner_text()
+    shot(page, "program-needs-co-sign")
+    page.get_by_label("Their user name").fill("demo-nurse")
+    page.get_by_label("Their password").fill("not her password")
+    page.get_by_label("Your password, to sign").fill(PASSWORDS["demo-clinician"])
+    page.locator("#send-program").click()
+    assert page.locator("#second-error").is_visible()
+    assert new not in page.locator(".patient-header").inner_text()
+    page.get_by_label("Their user name").fill("demo-nurse")
+    page.get_by_label("Their password").fill(PASSWORDS["demo-nurse"])
+    page.get_by_label("Your password, to sign").fill(PASSWORDS["demo-clinician"])
     page.locator("#send-program").click()
     assert page.url.endswith(f"/clinic/patients/{patient_id}?saved=program")
-    assert "900 mcg/day" in page.locator(".patient-header").inner_text()
+    assert new in page.locator(".patient-header").inner_text()
     shot(page, "program-saved")
     _no_outside_requests(page)
 

@@ -105,27 +105,38 @@ def test_program_absolute_bound_refused_on_server(client: TestClient, clinic: Cl
     assert _version(clinic, OTHER) == before
 
 
-def test_program_recommended_bound_needs_reason(client: TestClient, clinic: Clinic) -> None:
+def test_program_step_beyond_the_recommended_step_needs_a_co_signer(client: TestClient,
+                                                                     clinic: Clinic) -> None:
+    # patient 3 is of cerebral origin: recommended step 15 %, absolute 30 % per 24 h. Its dose
+    # comes from the demo's simulated history (529 mcg/day once, 270 now), so the steps are
+    # taken from the dose the form shows: +70 % is beyond the absolute step, +25 % between
     signed_in(client, "demo-clinician")
     before = _version(clinic, OTHER)
     token = csrf_of(client, f"/clinic/patients/{OTHER}/program")
-    data = {"csrf_token": token, "daily_dose": "900 mcg/day",
-            "password": "demo-clinician-2026"}
+    shown = re.search(r"now ([0-9.]+) mcg/day", client.get(f"/clinic/patients/{OTHER}/program").text)
+    assert shown, "the program form shows the current daily dose"
+    now = float(shown.group(1))
+    beyond, step = round(now * 1.7), round(now * 1.25)
+    assert 1.15 * now < step < 1.30 * now and beyond > 1.30 * now
+    refused = client.post(f"/clinic/patients/{OTHER}/program", data={
+        "csrf_token": token, "daily_dose": f"{beyond} mcg/day", "override_reason": "r",
+        "password": "demo-clinician-2026"})  # +70 %: beyond the absolute step
+    assert refused.status_code == 422 and 'id="absolute-refusal"' in refused.text
+    data = {"csrf_token": token, "daily_dose": f"{step} mcg/day",  # +25 %
+            "password": "demo-clinician-2026", "override_reason": "spasms unchanged"}
     response = client.post(f"/clinic/patients/{OTHER}/program", data=data)
     assert response.status_code == 422
-    assert 'id="needs-reason"' in response.text
-    response = client.post(f"/clinic/patients/{OTHER}/program",
-                           data={**data, "override_reason": "spasms unchanged",
-                                 "password": "wrong"})
-    assert response.status_code == 422
-    assert 'id="password-error"' in response.text
+    assert 'id="needs-second-clinician"' in response.text
+    response = client.post(f"/clinic/patients/{OTHER}/program", data={
+        **data, "second_username": "demo-nurse", "second_password": "wrong"})
+    assert response.status_code == 422 and 'id="second-error"' in response.text
     assert _version(clinic, OTHER) == before
-    response = client.post(f"/clinic/patients/{OTHER}/program",
-                           data={**data, "override_reason": "spasms unchanged"},
-                           follow_redirects=False)
+    response = client.post(f"/clinic/patients/{OTHER}/program", data={
+        **data, "second_username": "demo-nurse", "second_password": "demo-nurse-pass-2026"},
+        follow_redirects=False)
     assert response.status_code == 303, response.text
     assert _version(clinic, OTHER) == before + 1
-    assert "900 mcg/day" in client.get(f"/clinic/patients/{OTHER}").text
+    assert f"{step} mcg/day" in client.get(f"/clinic/patients/{OTHER}").text
 
 
 def test_nurse_cannot_send_a_program_change(client: TestClient, clinic: Clinic) -> None:
@@ -135,7 +146,7 @@ def test_nurse_cannot_send_a_program_change(client: TestClient, clinic: Clinic) 
     response = client.post(f"/clinic/patients/{OTHER}/program", data={
         "csrf_token": token, "daily_dose": "310 mcg/day", "override_reason": "ordered",
         "password": "demo-nurse-pass-2026"})
-    assert response.status_code == 422
+    assert response.status_code == 403
     assert "may not" in response.text
     assert _version(clinic, OTHER) == before
 
@@ -181,7 +192,7 @@ def test_refill_same_drug_recorded_and_summarised(client: TestClient, clinic: Cl
     before = _version(clinic, OTHER)
     data = {"csrf_token": token, "withdrawn": f"{expected:.2f} mL",
             "concentration": conc.group(1), "added": "8 mL", "daily_dose": dose.group(1),
-            "step": "confirm"}
+            "step": "confirm", "lot": "LB2093", "expiry": "2030-06-30"}
     response = client.post(f"/clinic/patients/{OTHER}/refill",
                            data={**data, "password": "wrong"})
     assert response.status_code == 422
@@ -322,7 +333,7 @@ def test_refill_short_aspiration_filled_to_full_with_pump_readings(client: TestC
             "discrepancy_explanation": "needle placement checked",
             "concentration": conc.group(1), "added": f"{capacity.group(1)} mL",
             "daily_dose": dose.group(1), "pump_reading_before": f"{expected:.2f} mL",
-            "step": "program"}
+            "step": "program", "lot": "LB2093", "expiry": "2030-06-30"}
     confirm = client.post(f"/clinic/patients/{OTHER}/refill", data=data).text
     assert "enter " + capacity.group(1) in confirm and "into the programmer" in confirm
     assert "measurement" in client.post(f"/clinic/patients/{OTHER}/refill", data={

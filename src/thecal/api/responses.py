@@ -330,11 +330,34 @@ class ProgramProposalOut(Out):
     reason_required: str | None = None
     confirmation_token: str
     expires_at: str
+    decision: str = "allowed"  # allowed | second-clinician | refused (never allowed with a danger)
+    needs_second_clinician: bool = False
+    danger_reasons: list[ReasonOut] = []
 
 
 class RecordedOut(Out):
     status: str
     event: StoredEventOut
+    co_signed_by: str | None = None
+
+
+class ConfirmationOut(Out):
+    """An open second-signature confirmation of a recorded refill (never expires: escalates)."""
+
+    pending_id: int
+    patient_id: int
+    patient_name: str
+    event_id: str
+    summary: str
+    entered_by: str
+    created_at: str
+    due_at: str
+    status: str  # waiting | escalated
+    escalated: bool
+    escalated_at: str | None = None
+    notified_at: str | None = None
+    notify_detail: str = ""
+    reason: ReasonOut
 
 
 class TriageOut(Out):

@@ -157,7 +157,13 @@ def refill_proposal(patient_id: int, body: schemas.RefillBody, clinic: ClinicDep
     return service.propose_refill(clinic, actor, patient_id, withdrawn=body.withdrawn,
                                   added=body.added, concentration=body.concentration,
                                   aspiration=body.aspiration,
-                                  estimated_residual=body.estimated_residual).as_dict()
+                                  estimated_residual=body.estimated_residual,
+                                  drug=_drug(body)).as_dict()
+
+
+def _drug(body: schemas.RefillBody) -> service.DrugDetails:
+    return service.DrugDetails(lot=body.lot, expiry=body.expiry, compounded=body.compounded,
+                               pharmacy=body.pharmacy)
 
 
 @router.post("/patients/{patient_id}/refill", tags=["therapy"],
@@ -165,14 +171,16 @@ def refill_proposal(patient_id: int, body: schemas.RefillBody, clinic: ClinicDep
 def refill_record(patient_id: int, body: schemas.RefillRecordBody, response: Response,
                   clinic: ClinicDep, actor: ActorDep,
                   idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
-    """Record a refill; 202 when a second clinician must confirm a concentration change."""
+    """Record a refill (always, when it happened); 202 when its concentration change waits
+    for a second signer (the refill is recorded all the same: ``event`` and ``pending_id``)."""
     result = service.record_refill(clinic, actor, patient_id, withdrawn=body.withdrawn,
                                    added=body.added, concentration=body.concentration,
                                    expected_version=body.expected_version,
                                    password=body.password, reason=body.reason,
                                    idempotency_key=idempotency_key,
                                    aspiration=body.aspiration,
-                                   estimated_residual=body.estimated_residual)
+                                   estimated_residual=body.estimated_residual,
+                                   at=body.performed_at, drug=_drug(body))
     if result.status != "recorded":
         response.status_code = status.HTTP_202_ACCEPTED
     return result.as_dict()
@@ -195,8 +203,23 @@ def interrogation_record(patient_id: int, body: schemas.InterrogationBody, clini
              status_code=status.HTTP_201_CREATED, response_model=R.RefillOutcomeOut)
 def confirm_pending(pending_id: int, body: schemas.ConfirmBody, clinic: ClinicDep,
                     actor: ActorDep) -> dict[str, Any]:
-    """A second clinician confirms a pending concentration change."""
+    """A second signer confirms a recorded refill's concentration change (late is fine)."""
     return service.confirm_pending(clinic, actor, pending_id, body.password).as_dict()
+
+
+@router.post("/pending/{pending_id}/reject", tags=["therapy"],
+             status_code=status.HTTP_201_CREATED, response_model=R.RefillOutcomeOut)
+def reject_pending(pending_id: int, body: schemas.RejectBody, clinic: ClinicDep,
+                   actor: ActorDep) -> dict[str, Any]:
+    """A second signer rejects it with a reason and the corrective action (recorded as a note)."""
+    return service.reject_pending(clinic, actor, pending_id, body.password, reason=body.reason,
+                                  corrective_action=body.corrective_action).as_dict()
+
+
+@router.get("/confirmations", tags=["therapy"], response_model=list[R.ConfirmationOut])
+def confirmations(clinic: ClinicDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """Open second-signature confirmations, escalated (past their time) first."""
+    return [c.as_dict() for c in service.open_confirmations(clinic, actor)]
 
 
 @router.post("/patients/{patient_id}/program/proposal", tags=["therapy"], response_model=R.ProgramProposalOut)
@@ -213,7 +236,9 @@ def program_confirm(patient_id: int, body: schemas.ProgramConfirmBody, clinic: C
                     actor: ActorDep) -> dict[str, Any]:
     """Confirm a proposed program with the password (re-authentication)."""
     return service.confirm_program_change(clinic, actor, patient_id, body.confirmation_token,
-                                          body.password, reason=body.reason)
+                                          body.password, reason=body.reason,
+                                          second_username=body.second_username,
+                                          second_password=body.second_password)
 
 
 # ------------------------------------------------------------------ assessments and advice

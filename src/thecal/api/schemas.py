@@ -6,6 +6,7 @@ strictly and answers 422 naming the field when one is ambiguous or of the wrong 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,6 +52,14 @@ class RefillBody(Body):
     estimated_residual: str | None = Field(
         default=None, examples=["2 mL"],
         description="with an incomplete aspiration: what is estimated to stay in the reservoir")
+    lot: str | None = Field(default=None, max_length=100, examples=["LB2093"],
+                            description="the drug's lot number (required to record)")
+    expiry: str | None = Field(default=None, max_length=20, examples=["2027-06-30"],
+                               description="the drug's expiry date (required to record)")
+    compounded: bool = Field(default=False,
+                             description="a compounded preparation (strength = concentration)")
+    pharmacy: str | None = Field(default=None, max_length=200, examples=["St Mary's pharmacy"],
+                                 description="the compounding pharmacy (compounded only)")
 
 
 class InterrogationBody(Body):
@@ -70,10 +79,19 @@ class RefillRecordBody(RefillBody):
     expected_version: int = Field(ge=0)
     password: str | None = Field(default=None, max_length=256)
     reason: str | None = Field(default=None, max_length=2000)
+    performed_at: datetime | None = Field(
+        default=None, examples=["2026-12-01T09:30:00+01:00"],
+        description="a late entry: when the refill was done (the entry time is kept beside it)")
 
 
 class ConfirmBody(Body):
     password: str = Field(min_length=1, max_length=256)
+
+
+class RejectBody(Body):
+    password: str = Field(min_length=1, max_length=256)
+    reason: str = Field(min_length=1, max_length=2000)
+    corrective_action: str = Field(min_length=1, max_length=2000)
 
 
 class ProgramProposalBody(Body):
@@ -87,6 +105,10 @@ class ProgramConfirmBody(Body):
     confirmation_token: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=1, max_length=256)
     reason: str | None = Field(default=None, max_length=2000)
+    second_username: str | None = Field(
+        default=None, max_length=100,
+        description="a step beyond the recommended titration step: the co-signing clinician")
+    second_password: str | None = Field(default=None, max_length=256)
 
 
 class AssessmentBody(Body):

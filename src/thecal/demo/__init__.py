@@ -33,8 +33,9 @@ from thecal.clinical.titration import daily_dose_guardrail
 from thecal.physiology.model import adapted_dose_mcg_per_day
 from thecal.physiology.parameters import Parameters
 from thecal.physiology.population import patient as virtual_patient_parameters
-from thecal.service import Clinic, admin, advice, medicines, patients
+from thecal.service import Clinic, FrozenClock, admin, advice, medicines, patients, therapy
 from thecal.service.actors import SYSTEM, Actor
+from thecal.service.escalation import escalate_overdue
 from thecal.service.twin import plan_time, project_timeline
 from thecal.service.views import virtual_patient
 from thecal.sim.scenario import run_scenario
@@ -268,8 +269,46 @@ def create_demo(clinic: Clinic, *, patients_count: int = PATIENTS, seed: int = 2
     advice.report_symptoms(clinic, patient_actor, ids[0],
                            ["increased-spasticity", "itching"],
                            note="stiffer than usual since yesterday")
+    _refill_records(clinic, users, ids)
     _cases_and_medicines(clinic, users, ids)
     return DemoResult(True, site_id, ids)
+
+
+def _refill_records(clinic: Clinic, users: dict[str, Any], ids: list[int]) -> None:
+    """Issue 11 in the demo: a compounded preparation (the 9th patient), and a concentration
+    change entered by the nurse an hour ago whose second signature is overdue, escalated (the
+    10th; both had their refill due in weeks, so the week's refills stay as they were); the
+    escalation e-mails the site's ``on_call_email``."""
+    nurse = Actor.from_user(users["demo-nurse"], "session")
+    password = dict((u, p) for u, _, p in LOGINS)["demo-nurse"]
+    real = clinic.clock
+    try:
+        for index, late, compounded in ((8, timedelta(0), True),
+                                        (9, timedelta(hours=1), False)):
+            patient_id = ids[index % len(ids)]
+            clinic.clock = FrozenClock(real.now() - late)
+            version = int(patients.get_patient(clinic, SYSTEM, patient_id)["version"])
+            probe = therapy.propose_refill(clinic, nurse, patient_id, withdrawn="0 mL",
+                                           added="1 mL", concentration="500 mcg/mL")
+            # the twin's strength after mixing may carry float noise (1000.0000000000001):
+            # round it, else "a change to 1000" would be no change at all
+            current = round(probe.old_concentration_mcg_per_ml or 500.0, 6)
+            strength = current if compounded else (1000.0 if current != 1000.0 else 500.0)
+            text = f"{strength:g} mcg/mL"
+            drug = therapy.DrugDetails(lot="DEMO-L2611", expiry="2027-06-30",
+                                       compounded=compounded,
+                                       pharmacy="Demo hospital pharmacy" if compounded else None)
+            withdrawn = f"{probe.expected_residual_ml:.1f} mL"
+            fill = therapy.propose_refill(clinic, nurse, patient_id, withdrawn=withdrawn,
+                                          added="1 mL", concentration=text, drug=drug)
+            therapy.record_refill(
+                clinic, nurse, patient_id, withdrawn=withdrawn,
+                added=f"{fill.filling.suggested_added_ml:g} mL", concentration=text,
+                expected_version=version, password=password, drug=drug,
+                reason="residual as expected within measuring error")
+    finally:
+        clinic.clock = real
+    escalate_overdue(clinic)
 
 
 def _cases_and_medicines(clinic: Clinic, users: dict[str, Any], ids: list[int]) -> None:

@@ -52,6 +52,7 @@ from thecal.service.auth import (
 from thecal.service.clinic import Clinic
 from thecal.service.clock import Clock, FrozenClock, SystemClock
 from thecal.service.errors import AuthenticationError, ThrottledError
+from thecal.service.escalation import Confirmation, escalate_overdue, open_confirmations
 from thecal.service.home import alarm_meanings, patient_home, symptom_vocabulary
 from thecal.service.measurements import InterrogationOutcome, record_interrogation
 from thecal.service.patients import (
@@ -71,12 +72,14 @@ from thecal.service.patients import (
 from thecal.service.results import PatientHome
 from thecal.service.settings import Settings
 from thecal.service.therapy import (
+    DrugDetails,
     check_program_change,
     confirm_pending,
     confirm_program_change,
     propose_program_change,
     propose_refill,
     record_refill,
+    reject_pending,
 )
 from thecal.service.views import (
     chart_series,
@@ -99,6 +102,8 @@ __all__ = [
     "Chart",
     "Clinic",
     "Clock",
+    "Confirmation",
+    "DrugDetails",
     "FrozenClock",
     "InterrogationOutcome",
     "LoginResult",
@@ -129,6 +134,7 @@ __all__ = [
     "display_timezone",
     "eligibility",
     "eligibility_checklist",
+    "escalate_overdue",
     "formulary",
     "get_patient",
     "import_events",
@@ -139,6 +145,7 @@ __all__ = [
     "list_users",
     "login",
     "logout",
+    "open_confirmations",
     "patient_care_team",
     "patient_chart",
     "patient_home",
@@ -149,6 +156,7 @@ __all__ = [
     "record_interrogation",
     "record_refill",
     "refill_record",
+    "reject_pending",
     "report_symptoms",
     "revoke_api_token",
     "screening_checklist",

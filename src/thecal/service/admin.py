@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from thecal.clinical.care_team import ROLES as CARE_TEAM_ROLES
 from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError, ThecalError
 from thecal.service import authz, passwords
-from thecal.service.actors import ROLES, SYSTEM, Actor
+from thecal.service.actors import ROLES, STAFF_ROLES, SYSTEM, Actor
 from thecal.service.clinic import Clinic
 from thecal.store import access, records
 from thecal.units import DURATION, VOLUME, parse_quantity
@@ -38,12 +38,18 @@ SITE_SETTINGS: Final = {
     # the emergency number every piece of triage advice shows as a tel: link
     "emergency_number": "112",
     # who is on call for emergency cases: a site rota, changed at each hand-over (a login's
-    # username: the case lands in the inbox under their name; and an address for the e-mail)
+    # username: the case lands in the inbox under their name; and an address for the e-mail,
+    # which an overdue pending confirmation is escalated to as well)
     "on_call_user": "",
     "on_call_email": "",
     # the patient's calendar feed: reminders this many days before the refill-due date and
     # each booked appointment (comma-separated whole days, thecal.service.calendar)
     "calendar_reminder_days": "7,1",
+    # issue 11: who may sign second (comma-separated roles: clinician = physician, nurse =
+    # ITB nurse, pharmacist) and the absolute titration step as a multiple of the recommended
+    # one (thecal.clinical.program)
+    "second_signer_roles": "clinician, nurse",
+    "titration_absolute_step_multiple": "2",
     # patients (and caregivers) may choose their own refill slot within their window
     "patients_choose_slot": False,
     # the twin (docs/twin.md): how long a SynchroMed waits after an MRI before delivering
@@ -122,6 +128,19 @@ def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
             from thecal.service.calendar import parse_reminder_days
 
             value = ",".join(str(d) for d in parse_reminder_days(value, where=f"settings.{key}"))
+        elif key == "second_signer_roles":
+            roles = [r.strip() for r in value.split(",") if r.strip()]
+            if not roles or any(r not in STAFF_ROLES for r in roles):
+                raise InputError(f"{value!r} must list staff roles", where=f"settings.{key}",
+                                 fix=f"e.g. 'clinician, nurse' (from {', '.join(sorted(STAFF_ROLES))})")
+        elif key == "titration_absolute_step_multiple":
+            try:
+                ok = 1.0 <= float(value) <= 10.0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise InputError(f"{value!r} must be a number from 1 to 10",
+                                 where=f"settings.{key}", fix="e.g. 2 (twice the recommended step)")
         elif key in TWIN_SETTING_KINDS and value and value != "worst":
             kind = TWIN_SETTING_KINDS[key]
             try:

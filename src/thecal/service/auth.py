@@ -241,6 +241,14 @@ def revoke_api_token(clinic: Clinic, token: str) -> None:
                          entity_id=str(user["id"]))
 
 
+def authenticate_user(clinic: Clinic, username: str, password: str, action: str
+                      ) -> dict[str, Any]:
+    """Check another person's password (a co-signature), throttled and audited like a login."""
+    if not password:
+        raise InputError("the password is missing", where="password")
+    return _authenticate(clinic, username, password, None, action)
+
+
 def verify_password_again(clinic: Clinic, actor: Actor, password: str | None) -> None:
     """Re-authentication before a program or concentration change (throttled like a login)."""
     if not password:

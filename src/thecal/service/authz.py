@@ -44,9 +44,11 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "clinician": frozenset(_CLINICAL_READ | {
         CREATE, APPEND, REFILL_PROPOSE, REFILL_RECORD, PROGRAM_PROPOSE, PROGRAM_CONFIRM,
         CONFIRM_SECOND, ASSESS, SYMPTOMS, CARE_TEAM_MANAGE}),
+    # CONFIRM_SECOND: who of them may sign second is the site setting ``second_signer_roles``
+    # (default physician or ITB nurse, thecal.clinical.confirmation)
     "nurse": frozenset(_CLINICAL_READ | {
-        CREATE, APPEND, REFILL_PROPOSE, REFILL_RECORD, ASSESS, SYMPTOMS}),
-    "pharmacist": frozenset(_CLINICAL_READ | {REFILL_PROPOSE}),
+        CREATE, APPEND, REFILL_PROPOSE, REFILL_RECORD, ASSESS, SYMPTOMS, CONFIRM_SECOND}),
+    "pharmacist": frozenset(_CLINICAL_READ | {REFILL_PROPOSE, CONFIRM_SECOND}),
     "patient": frozenset({READ, SYMPTOMS}),
     "caregiver": frozenset({READ, SYMPTOMS}),
     "administrator": frozenset({USERS_MANAGE, SITES_MANAGE, CARE_TEAM_MANAGE}),

@@ -18,7 +18,7 @@ from thecal.clinical.assessment import MUSCLE_GROUPS
 from thecal.clinical.dose import rate_ml_per_day
 from thecal.clinical.projection import Projection
 from thecal.clinical.refill import bridge_bolus_words, fill_volume_words, programmer_volume_words
-from thecal.errors import InputError, NotFoundError, PermissionDeniedError
+from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from thecal.limits import Reason as RuleReason
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
@@ -60,6 +60,13 @@ def _dt(value: Any) -> datetime | None:
         return datetime.fromisoformat(str(value))
     except ValueError:
         return None
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    parsed = _dt(value)
+    return parsed.date() if parsed else None
 
 
 def _float(value: Any) -> float | None:
@@ -159,7 +166,8 @@ def _header(chart: Any) -> PumpHeader:
     pump = str(last.get("pump_name") or (chart.twin.state.pump_model if chart.twin else "")
                or "—")
     return dataclasses.replace(pump_header(chart.patient, chart.twin, pump, catheter),
-                               allergies=_allergy_words(chart), **_safety(chart))
+                               allergies=_allergy_words(chart), **_safety(chart),
+                               version=int(getattr(chart, "version", 0) or 0))
 
 
 def _allergy_words(chart: Any) -> tuple[str, ...]:
@@ -196,19 +204,67 @@ def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False
                                   _event_words(e), str(e.get("by") or ""),
                                   str(e.get("id") or ""))
                      for e in chart.events if _dt(e.get("at")))
-    pending = tuple(PendingItem(str(p["id"]), str(p["kind"]), str(p.get("summary") or ""),
-                                str(p.get("proposed_by") or ""), _dt(p.get("expires_at")))
-                    for p in chart.pending)
+    pending = tuple(_pending_item(c) for c in
+                    service.open_confirmations(clinic, user.actor, patient_id=patient_id_of(patient_id)))
+    if pending:
+        header = dataclasses.replace(header, concentration_pending=(
+            "awaiting a second signature" if pending[0].status == "waiting"
+            else "second signature overdue (escalated)"))
     if not with_series:
         return Chart(header, timeline, pending=pending)
     s = service.chart_series(clinic, user.actor, patient_id_of(patient_id))
     return Chart(header, timeline, s.reservoir, s.daily_dose, s.ashworth, s.penn,
                  s.csf_level, s.tone, pending)
 
+def _pending_item(c: service.Confirmation) -> PendingItem:
+    return PendingItem(str(c.pending_id), "refill", c.summary, c.entered_by, c.state.due_at,
+                       c.state.status, c.state.reason.message, c.event_id, c.notify_detail,
+                       str(c.patient_id), c.patient_name)
+
+
+def confirmations(clinic: Clinic, user: User) -> Sequence[PendingItem]:
+    """Every open confirmation the user may see, escalated first (the inbox)."""
+    return [_pending_item(c) for c in service.open_confirmations(clinic, user.actor)]
+
+
+def reject_refill(clinic: Clinic, user: User, pending_id: str, password: str, reason: str,
+                  corrective_action: str) -> None:
+    try:
+        pid = int(pending_id)
+    except ValueError:
+        raise NotFoundError(f"no confirmation {pending_id!r}") from None
+    service.reject_pending(clinic, user.actor, pid, password, reason=reason,
+                           corrective_action=corrective_action)
+
+
+def _drug(entry: RefillInput) -> service.DrugDetails:
+    return service.DrugDetails(lot=entry.lot or None, expiry=entry.expiry or None,
+                               compounded=entry.compounded, pharmacy=entry.pharmacy or None)
+
+
+def _shown(entry: RefillInput, current: int) -> int:
+    """The version the form was first shown at (a stale one is a conflict), else current."""
+    try:
+        return int(entry.shown_version)
+    except ValueError:
+        return current
+
+
+def _performed_at(entry: RefillInput) -> datetime | None:
+    if not entry.performed_at:
+        return None
+    parsed = _dt(entry.performed_at)
+    if parsed is None or parsed.tzinfo is None:
+        raise InputError(f"{entry.performed_at!r} is not a date and time", where="performed_at",
+                         fix="pick the date and time the refill was done")
+    return parsed
+
 
 def _refill_kwargs(entry: RefillInput, header: PumpHeader) -> dict[str, str]:
-    conc = entry.concentration or (f"{header.concentration_mcg_per_ml:g} mcg/mL"
-                                   if header.concentration_mcg_per_ml else "")
+    conc = ((entry.compounded_strength if entry.compounded and entry.compounded_strength
+             else entry.concentration)
+            or (f"{header.concentration_mcg_per_ml:g} mcg/mL"
+                if header.concentration_mcg_per_ml else ""))
     return {"withdrawn": entry.withdrawn or "0 mL", "added": entry.added or "0 mL",
             "concentration": conc}
 
@@ -231,7 +287,8 @@ def propose_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInp
         kw = _refill_kwargs(entry, header)
         result = service.propose_refill(clinic, user.actor, patient_id_of(patient_id),
                                         withdrawn=kw["withdrawn"], added=kw["added"],
-                                        concentration=kw["concentration"])
+                                        concentration=kw["concentration"],
+                                        at=_performed_at(entry), drug=_drug(entry))
     except InputError as exc:
         field = (exc.where or "withdrawn").split(".")[-1]
         return _empty_refill(header, {field: exc.one_line()})
@@ -254,7 +311,10 @@ def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInpu
     chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
     header = _header(chart)
     kw = _refill_kwargs(entry, header)
-    version = chart.version
+    version = _shown(entry, chart.version)
+    if version != chart.version:
+        raise ConflictError("the record changed since this form was shown",
+                                    where="shown_version", fix="look at what changed")
     if entry.pump_reading_before:
         # The interrogation before the refill: the pump's reading is a measurement.
         service.record_interrogation(clinic, user.actor, patient_id_of(patient_id),
@@ -263,16 +323,15 @@ def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInpu
         version += 1
     result = service.record_refill(
         clinic, user.actor, patient_id_of(patient_id), withdrawn=kw["withdrawn"],
-        added=kw["added"], concentration=kw["concentration"], expected_version=version,
-        password=password,
-        reason=entry.discrepancy_explanation or None)
+        added=kw["added"], concentration=kw["concentration"], expected_version=version, password=password,
+        reason=entry.discrepancy_explanation or None, at=_performed_at(entry), drug=_drug(entry))
     assert result.proposal is not None
-    if entry.pump_reading_after and result.status == "recorded":
+    if entry.pump_reading_after and result.event is not None:
         service.record_interrogation(clinic, user.actor, patient_id_of(patient_id),
                                      readings={"reservoir": entry.pump_reading_after},
                                      expected_version=version + 1)
     proposal = _refill_from(result.proposal, header, entry, None)
-    event_id = str(result.event["id"]) if result.event else str(result.pending_id or "")
+    event_id = str(result.event["id"]) if result.event else ""
     return RefillRecord(event_id, patient_id, header.name, result.proposal.at,
                         user.display_name, proposal, result.status)
 
@@ -295,9 +354,22 @@ def refill_record(clinic: Clinic, user: User, patient_id: str, event_id: str) ->
                         added=str(r.event.get("added") or ""),
                         discrepancy_explanation=r.reason or "")
     header = chart(clinic, user, patient_id).header
-    return RefillRecord(event_id, patient_id, r.patient_name, r.analysis.at, r.by,
-                        _refill_from(r.analysis, header, entry, None), "recorded",
-                        r.reason or "")
+    e = r.event
+    return RefillRecord(event_id, patient_id, r.patient_name, r.analysis.at, r.entered_by,
+                        _refill_from(r.analysis, header, entry, None),
+                        "awaiting-confirmation" if r.confirmation_status == "open"
+                        else "recorded", r.reason or "",
+                        entered_by=r.entered_by, recorded_at=r.recorded_at,
+                        confirmation_status=r.confirmation_status,
+                        confirmed_by=r.confirmed_by, confirmed_at=r.confirmed_at,
+                        decision_reason=r.decision_reason,
+                        corrective_action=r.corrective_action, born=_day(r.born), mrn=r.mrn,
+                        pump_model=header.pump if header.pump != "—" else r.pump_model,
+                        pump_serial=r.pump_serial, catheter=r.catheter,
+                        lot=str(e.get("lot") or ""), expiry=str(e.get("expiry") or ""),
+                        compounded=bool(e.get("compounded")),
+                        pharmacy=str(e.get("pharmacy") or ""),
+                        reservoir_after_ml=r.analysis.reservoir_after_ml)
 
 
 def propose_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
@@ -307,20 +379,36 @@ def propose_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str
 
 
 def confirm_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
-                    override_reason: str, password: str) -> ProgramProposal:
+                    override_reason: str, password: str, *, shown_version: int | None = None,
+                    second_username: str = "", second_password: str = "") -> ProgramProposal:
+    """Send a program change: proposed at the version the form was shown at (a stale one is a
+    409 conflict), confirmed with the password, co-signed when the step needs it."""
     chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
     result = service.propose_program_change(
         clinic, user.actor, patient_id_of(patient_id),
-        {"mode": "continuous", "daily_dose": daily_dose}, chart.version,
+        {"mode": "continuous", "daily_dose": daily_dose},
+        chart.version if shown_version is None else shown_version,
         reason=override_reason or None)
     service.confirm_program_change(clinic, user.actor, patient_id_of(patient_id),
                                    str(result["confirmation_token"]), password,
-                                   reason=override_reason or None)
+                                   reason=override_reason or None,
+                                   second_username=second_username or None,
+                                   second_password=second_password or None)
     return _program_from(result)
+
+def changes_since(clinic: Clinic, user: User, patient_id: str, version: int
+                  ) -> tuple[int, tuple[TimelineItem, ...]]:
+    """The record's version now and what was recorded after ``version`` (a conflict page)."""
+    chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
+    items = tuple(TimelineItem(_dt(e.get("at")) or datetime.min, str(e.get("type")),
+                               _event_words(e), str(e.get("by") or ""), str(e.get("id") or ""))
+                  for e in chart.events if int(e.get("seq") or 0) > version)
+    return chart.version, items
 
 
 def record_assessment(clinic: Clinic, user: User, patient_id: str, ashworth: dict[str, str],
-                      penn_frequency: str, penn_severity: str, notes: str) -> None:
+                      penn_frequency: str, penn_severity: str, notes: str,
+                      shown_version: int | None = None) -> None:
     chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
     data: dict[str, Any] = {}
     if ashworth:
@@ -334,7 +422,7 @@ def record_assessment(clinic: Clinic, user: User, patient_id: str, ashworth: dic
     if notes:
         data["notes"] = notes
     service.record_assessment(clinic, user.actor, patient_id_of(patient_id), data,
-                              chart.version)
+                              chart.version if shown_version is None else shown_version)
 
 
 # --- patient and caregiver -------------------------------------------------------------
@@ -368,7 +456,10 @@ def _program_from(result: Mapping[str, Any]) -> ProgramProposal:
     return ProgramProposal(old, new, _float(comparison.get("change_fraction")),
                            str(guard.get("classification") or ""),
                            bool(result.get("needs_reason")), bool(result.get("allowed", True)),
-                           reasons, {}, str(result.get("refusal") or ""))
+                           reasons + _reasons(result.get("step_reasons")), {},
+                           str(result.get("refusal") or ""),
+                           str(result.get("decision") or "allowed"),
+                           bool(result.get("needs_second_clinician")))
 
 
 def _summary(daily_dose_mcg: float, concentration: float) -> ProgramSummary:

@@ -123,6 +123,9 @@ class PumpHeader:
     allergies: tuple[str, ...] = ()
     alarms_sounding: tuple[str, ...] = ()
     warnings: tuple[Reason, ...] = ()
+    version: int = 0  # the record's version this header was read at (forms carry it)
+    # the strength in the pump waits for a second signature (issue 11): "" when none waits
+    concentration_pending: str = ""
     # allergies-recorded | no-known-allergies | not-recorded (thecal.clinical.medicines)
     allergy_status: str = "not-recorded"
     allergy_statement: str = ""  # who stated "no known allergies", and when
@@ -139,8 +142,14 @@ class PendingItem:
     pending_id: str
     kind: str
     summary: str
-    proposed_by: str
-    expires_at: datetime | None
+    proposed_by: str  # the display name of who entered it
+    expires_at: datetime | None  # when it escalates (it never expires)
+    status: str = "waiting"  # waiting | escalated
+    reason: str = ""  # "…: second confirmation overdue by 20 min (escalated)"
+    event_id: str = ""  # the refill already recorded
+    notify_detail: str = ""  # whom the escalation told, and how
+    patient_id: str = ""
+    patient_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,6 +197,15 @@ class RefillInput:
     # the pump's own reservoir reading from the programmer, before and after (interrogations)
     pump_reading_before: str = ""
     pump_reading_after: str = ""
+    # issue 11: the drug as dispensed, a compounded preparation, a late entry's procedure
+    # time (ISO, aware) and the record's version the form was first shown at
+    lot: str = ""
+    expiry: str = ""
+    compounded: bool = False
+    compounded_strength: str = ""
+    pharmacy: str = ""
+    performed_at: str = ""
+    shown_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -237,6 +255,24 @@ class RefillRecord:
     proposal: RefillProposal
     status: str = "recorded"  # recorded | awaiting-confirmation (a second clinician signs)
     discrepancy_explanation: str = ""  # what the clinician wrote about a flagged residual
+    # issue 11: both people named, and what the printout carries (words for people)
+    entered_by: str = ""
+    recorded_at: datetime | None = None  # the entry time (``at`` is the procedure's)
+    confirmation_status: str = ""  # "" none needed | open | confirmed | rejected
+    confirmed_by: str = ""
+    confirmed_at: datetime | None = None
+    decision_reason: str = ""
+    corrective_action: str = ""
+    born: date | None = None
+    mrn: str = ""
+    pump_model: str = ""
+    pump_serial: str = ""
+    catheter: str = ""
+    lot: str = ""
+    expiry: str = ""
+    compounded: bool = False
+    pharmacy: str = ""
+    reservoir_after_ml: float | None = None
 
 
 @dataclass(frozen=True)
@@ -250,6 +286,8 @@ class ProgramProposal:
     reasons: tuple[Reason, ...]
     errors: dict[str, str] = field(default_factory=dict)
     refusal: str = ""  # why it cannot be sent (beyond an absolute bound)
+    decision: str = "allowed"  # allowed | second-clinician | refused (clinical.program)
+    needs_second_clinician: bool = False  # a step beyond the recommended titration step
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ class Settings:
     rate_per_source: tuple[float, float] = (600.0, 20.0)
     rate_per_credential: tuple[float, float] = (1200.0, 40.0)
     rate_sign_in: tuple[float, float] = (60.0, 1.0)
-    smtp_host: str | None = None  # reminders by e-mail; None: none are sent
+    # the mail server for notices (reminders; an overdue second signature to the site's
+    # ``on_call_email``); None: nothing is e-mailed, the inbox still shows it
+    smtp_host: str | None = None
     smtp_port: int = 25
     mail_from: str = "thecal@localhost"

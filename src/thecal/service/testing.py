@@ -45,7 +45,8 @@ def add_history(clinic: Clinic, clock: FrozenClock, patient_id: int, start: date
         "catheter": {"model": "ascenda", "length_cm": 52}, "serial": serial}, 0)
     clock.set(start + timedelta(minutes=90))
     therapy.record_refill(clinic, SYSTEM, patient_id, withdrawn="0 mL", added="40 mL",
-                          concentration="500 mcg/mL", expected_version=1)
+                          concentration="500 mcg/mL", expected_version=1,
+                          drug=therapy.DrugDetails(lot="LOT-0001", expiry="2030-12-31"))
     clock.set(start + timedelta(minutes=120))
     program_as_system(clinic, clock, patient_id, daily_dose, 2)
 

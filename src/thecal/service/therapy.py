@@ -16,15 +16,20 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection
 
 from thecal import units
 from thecal.catalog import pump_model
+from thecal.clinical.confirmation import second_signer_refusal, second_signer_roles
 from thecal.clinical.dose import rate_ml_per_day
-from thecal.clinical.program import assess_program_change
+from thecal.clinical.program import (
+    ABSOLUTE_STEP_MULTIPLE,
+    ABSOLUTE_STEP_SETTING,
+    assess_program_change,
+)
 from thecal.clinical.projection import Projection, ReservoirViews, project
 from thecal.clinical.refill import (
     BridgeBolus,
@@ -41,11 +46,12 @@ from thecal.clinical.refill import (
     programmer_volume_words,
 )
 from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
+from thecal.limits import Classification
 from thecal.service import authz
 from thecal.service.actors import Actor
-from thecal.service.auth import token_hash, verify_password_again
+from thecal.service.auth import authenticate_user, token_hash, verify_password_again
 from thecal.service.clinic import Clinic
-from thecal.service.patients import append_in, digest_of
+from thecal.service.patients import append_in, digest_of, stored_event
 from thecal.service.twin import build_timeline, project_new, project_timeline, relocated
 from thecal.store import auth as auth_store
 from thecal.store import events as event_store
@@ -109,15 +115,56 @@ def _load(conn: Connection, clinic: Clinic, actor: Actor, action: str, patient_i
     return patient, build_timeline(patient, rows)
 
 
+@dataclass(frozen=True)
+class DrugDetails:
+    """The drug as dispensed: lot and expiry (every recorded refill), and for a compounded
+    preparation the pharmacy that made it (its strength is the refill's concentration)."""
+
+    lot: str | None = None
+    expiry: str | None = None  # ISO date, e.g. "2027-06-30"
+    compounded: bool = False
+    pharmacy: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.lot and self.lot.strip():
+            out["lot"] = self.lot.strip()
+        if self.expiry and self.expiry.strip():
+            out["expiry"] = self.expiry.strip()
+        if self.compounded:
+            out["compounded"] = True
+        if self.pharmacy and self.pharmacy.strip():
+            out["pharmacy"] = self.pharmacy.strip()
+        return out
+
+
+NO_DRUG_DETAILS = DrugDetails()
+
+
+def _require_drug_details(drug: DrugDetails, at: datetime) -> None:
+    """Every recorded refill names the drug's lot and expiry; a compounded one its pharmacy."""
+    if not (drug.lot and drug.lot.strip()):
+        raise InputError("the drug's lot number is missing", where="lot",
+                         fix="copy the lot number from the vial or syringe label")
+    if not (drug.expiry and drug.expiry.strip()):
+        raise InputError("the drug's expiry date is missing", where="expiry",
+                         fix="copy the expiry date from the label, e.g. 2027-06-30")
+    if drug.compounded and not (drug.pharmacy and drug.pharmacy.strip()):
+        raise InputError("a compounded preparation names the pharmacy that made it",
+                         where="pharmacy", fix="write the compounding pharmacy")
+
+
 def _refill_event(actor: Actor, at: datetime, withdrawn: str, added: str, concentration: str,
                   reason: str | None, aspiration: str | None = None,
-                  estimated_residual: str | None = None) -> Refill:
+                  estimated_residual: str | None = None,
+                  drug: DrugDetails = NO_DRUG_DETAILS) -> Refill:
     _quantity(withdrawn, units.VOLUME, "withdrawn")
     _quantity(added, units.VOLUME, "added")
     _quantity(concentration, units.CONCENTRATION, "concentration")
     data: dict[str, Any] = {"at": at.isoformat(), "type": "refill", "withdrawn": withdrawn,
                             "added": added, "concentration": concentration,
-                            "by": actor.username, "id": f"ev-{uuid.uuid4().hex[:16]}"}
+                            "by": actor.username, "id": f"ev-{uuid.uuid4().hex[:16]}",
+                            **drug.fields()}
     if aspiration and aspiration != "complete":
         data["aspiration"] = aspiration
     if estimated_residual:
@@ -131,6 +178,9 @@ def _refill_event(actor: Actor, at: datetime, withdrawn: str, added: str, concen
         where = (exc.where or "").removeprefix("refill.") or None
         raise type(exc)(exc.message, where=where, fix=exc.fix) from None
     assert isinstance(event, Refill)
+    if event.expiry is not None and event.expiry < at.date():
+        raise InputError(f"the drug expired on {event.expiry.isoformat()}", where="expiry",
+                         fix="do not use an expired drug; take another lot")
     return event
 
 
@@ -348,8 +398,8 @@ def _with_site(conn: Connection, patient: dict[str, Any]) -> dict[str, Any]:
 
 def propose_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: str,
                    added: str, concentration: str, at: datetime | None = None,
-                   aspiration: str | None = None, estimated_residual: str | None = None
-                   ) -> RefillAnalysis:
+                   aspiration: str | None = None, estimated_residual: str | None = None,
+                   drug: DrugDetails = NO_DRUG_DETAILS) -> RefillAnalysis:
     """Everything a refill would change, computed without recording anything.
 
     ``withdrawn`` is the measured residual: the reservoir is drained, so after the refill it
@@ -357,8 +407,8 @@ def propose_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: 
     """
     def body(conn: Connection) -> RefillAnalysis:
         patient, timeline = _load(conn, clinic, actor, authz.REFILL_PROPOSE, patient_id)
-        event = _refill_event(actor, at or clinic.now(), withdrawn, added, concentration, None,
-                              aspiration, estimated_residual)
+        event = _refill_event(actor, _procedure_time(clinic, at), withdrawn, added,
+                              concentration, None, aspiration, estimated_residual, drug)
         result = _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
         clinic.audit(conn, actor, "refill.propose", entity="patient",
                      entity_id=str(patient_id), patient_id=patient_id, field="refill",
@@ -369,22 +419,43 @@ def propose_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: 
     return clinic.run(actor, "refill.propose", body, patient_id=patient_id, entity="refill")
 
 
+def _procedure_time(clinic: Clinic, at: datetime | None) -> datetime:
+    """When the refill was done: ``at`` for a late entry (never in the future), else now."""
+    now = clinic.now()
+    if at is None:
+        return now
+    if at.tzinfo is None:
+        raise InputError("the time of the procedure has no time zone", where="performed_at",
+                         fix="give the offset, e.g. 2026-12-01T09:30:00+01:00")
+    if at > now + timedelta(minutes=1):
+        raise InputError("the time of the procedure is in the future", where="performed_at",
+                         fix="give the time the refill was done")
+    return at
+
+
 def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: str, added: str,
                   concentration: str, expected_version: int, password: str | None = None,
                   reason: str | None = None, at: datetime | None = None,
                   idempotency_key: str | None = None, aspiration: str | None = None,
-                  estimated_residual: str | None = None) -> RefillOutcome:
-    """Record a refill (or open a second-clinician confirmation for a concentration change).
+                  estimated_residual: str | None = None,
+                  drug: DrugDetails = NO_DRUG_DETAILS) -> RefillOutcome:
+    """Record a refill when it happens; a concentration change that needs a second clinician
+    opens a confirmation beside it (never instead of it).
 
-    A refill after a short aspiration filled to full is recorded in one go: the discrepancy
-    is a finding (with the reason written), never a refusal.
+    The pump holds the new drug from the moment of the refill, so the event is appended at
+    once (``at`` is the time of the procedure for a late entry; the entry time is kept as the
+    event's ``recorded_at``). The confirmation waits for a second signer and never expires:
+    past its time it is escalated (:mod:`thecal.service.escalation`). A refill after a short
+    aspiration filled to full is recorded in one go: the discrepancy is a finding (with the
+    reason written), never a refusal.
     """
-    when = at or clinic.now()
+    when = _procedure_time(clinic, at)
 
     def check(conn: Connection) -> RefillAnalysis:
         patient, timeline = _load(conn, clinic, actor, authz.REFILL_RECORD, patient_id)
+        _require_drug_details(drug, when)
         event = _refill_event(actor, when, withdrawn, added, concentration, reason, aspiration,
-                              estimated_residual)
+                              estimated_residual, drug)
         return _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
 
     analysis = clinic.run(actor, "refill.record", check, patient_id=patient_id, entity="refill")
@@ -399,26 +470,11 @@ def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: s
     def body(conn: Connection) -> RefillOutcome:
         patient, timeline = _load(conn, clinic, actor, authz.REFILL_RECORD, patient_id)
         event = _refill_event(actor, when, withdrawn, added, concentration, reason, aspiration,
-                              estimated_residual)
+                              estimated_residual, drug)
         result = _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
         if result.discrepancy and not reason:
             raise InputError("the withdrawn residual differs from the expected one",
                              where="reason", fix="write why (and what was checked) in the reason")
-        if result.needs_second_clinician:
-            if int(patient["version"]) != expected_version:
-                raise ConflictError("the record changed since you loaded it",
-                                    where="expected_version", fix="reload and try again")
-            token = secrets.token_urlsafe(32)
-            pending_id = auth_store.insert_pending(
-                conn, token_hash=token_hash(token), kind="refill", patient_id=patient_id,
-                proposed_by=int(actor.user_id or 0), expected_version=expected_version,
-                payload={"event": event_to_dict(event), "summary": _refill_summary(result)},
-                at=clinic.now(), expires_at=clinic.now() + clinic.settings.pending_lifetime)
-            clinic.audit(conn, actor, "refill.record", outcome="pending", entity="pending",
-                         entity_id=str(pending_id), patient_id=patient_id,
-                         new_value=event_to_dict(event), reason=reason,
-                         detail="waiting for a second clinician")
-            return RefillOutcome("awaiting-confirmation", result, pending_id=pending_id)
         stored = append_in(clinic, conn, actor, patient, event, expected_version,
                            action="refill.record", idempotency_key=idempotency_key,
                            request_digest=digest_of("refill.record", {
@@ -426,15 +482,34 @@ def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: s
                                "concentration": concentration, "reason": reason,
                                "at": at.isoformat() if at else None,
                                "expected_version": expected_version}))
-        return RefillOutcome("recorded", result, event=stored)
+        if not result.needs_second_clinician:
+            return RefillOutcome("recorded", result, event=stored)
+        token = secrets.token_urlsafe(32)
+        now = clinic.now()
+        pending_id = auth_store.insert_pending(
+            conn, token_hash=token_hash(token), kind="refill", patient_id=patient_id,
+            proposed_by=int(actor.user_id or 0), expected_version=expected_version,
+            payload={"event": event_to_dict(event), "summary": _refill_summary(result),
+                     "old_concentration_mcg_per_ml": result.old_concentration_mcg_per_ml,
+                     "new_concentration_mcg_per_ml": result.new_concentration_mcg_per_ml},
+            at=now, expires_at=now + clinic.settings.pending_lifetime,
+            event_id=str(event.id))
+        clinic.audit(conn, actor, "refill.confirmation-open", outcome="pending",
+                     entity="pending", entity_id=str(pending_id), patient_id=patient_id,
+                     event_id=str(event.id), reason=reason,
+                     detail="refill recorded; the concentration waits for a second signer")
+        return RefillOutcome("awaiting-confirmation", result, event=stored,
+                             pending_id=pending_id)
 
     return clinic.run(actor, "refill.record", body, patient_id=patient_id, entity="refill")
 
 
 def _refill_summary(result: RefillAnalysis) -> str:
-    return (f"refill {units.format_number(result.added_ml)} mL at "
+    old = result.old_concentration_mcg_per_ml
+    was = f"{units.format_number(old)} mcg/mL" if old is not None else "none"
+    return (f"concentration {was} → "
             f"{units.format_number(result.new_concentration_mcg_per_ml)} mcg/mL "
-            f"(concentration was {result.old_concentration_mcg_per_ml} mcg/mL)")
+            f"(refill of {units.format_number(result.added_ml)} mL)")
 
 
 def _reauth_error(exc: Exception) -> Exception:
@@ -444,18 +519,39 @@ def _reauth_error(exc: Exception) -> Exception:
                                  fix="enter your own password to confirm")
 
 
+def _second_signer_check(conn: Connection, clinic: Clinic, actor: Actor, row: dict[str, Any]
+                         ) -> dict[str, Any]:
+    """The patient, if ``actor`` may decide this confirmation (site setting of signers)."""
+    patient = authz.patient_for(conn, actor, authz.CONFIRM_SECOND, int(row["patient_id"]))
+    site = records.get_site(conn, int(patient["site_id"])) or {}
+    refusal = second_signer_refusal(signer_id=actor.user_id, signer_role=actor.role,
+                                    entered_by=int(row["proposed_by"]),
+                                    allowed_roles=second_signer_roles(site.get("settings")))
+    if refusal is not None:
+        raise PermissionDeniedError(refusal, fix="ask a colleague who may sign second")
+    if row["status"] != "open":
+        raise ConflictError(f"this confirmation was already {row['status']}",
+                            where="pending_id", fix="open the patient's chart")
+    return patient
+
+
+def _open_confirmation(conn: Connection, pending_id: int) -> dict[str, Any]:
+    row = auth_store.get_pending(conn, pending_id=pending_id)
+    if row is None or row["kind"] != "refill":
+        raise NotFoundError(f"confirmation {pending_id} not found", where="pending_id")
+    return row
+
+
 def confirm_pending(clinic: Clinic, actor: Actor, pending_id: int, password: str | None
                     ) -> RefillOutcome:
-    """A second clinician confirms a pending concentration change (their own password)."""
+    """A second signer confirms a recorded refill's concentration change (own password).
+
+    Nothing is appended: the refill was recorded when it happened. The confirmation is
+    decided (who, when) and audited; it is never refused for being late.
+    """
     def check(conn: Connection) -> int:
-        authz.require(actor, authz.CONFIRM_SECOND)
-        row = auth_store.get_pending(conn, pending_id=pending_id)
-        if row is None or row["kind"] != "refill":
-            raise NotFoundError(f"confirmation {pending_id} not found", where="pending_id")
-        authz.patient_for(conn, actor, authz.CONFIRM_SECOND, int(row["patient_id"]))
-        if row["proposed_by"] == actor.user_id:
-            raise PermissionDeniedError("the second confirmation must come from another "
-                                        "clinician", fix="ask a colleague to confirm")
+        row = _open_confirmation(conn, pending_id)
+        _second_signer_check(conn, clinic, actor, row)
         return int(row["patient_id"])
 
     patient_id = clinic.run(actor, "pending.confirm", check, entity="pending",
@@ -467,23 +563,71 @@ def confirm_pending(clinic: Clinic, actor: Actor, pending_id: int, password: str
         raise _reauth_error(exc) from None
 
     def body(conn: Connection) -> RefillOutcome:
-        row = auth_store.get_pending(conn, pending_id=pending_id)
-        assert row is not None
-        patient = authz.patient_for(conn, actor, authz.CONFIRM_SECOND, patient_id)
-        if row["status"] != "open" or row["expires_at"] <= clinic.now():
-            raise ConflictError("this confirmation is no longer open (decided or expired)",
-                                where="pending_id", fix="record the refill again")
-        event = parse_event(row["payload"]["event"], where="pending.event")
-        stored = append_in(clinic, conn, actor, patient, event, int(row["expected_version"]),
-                           action="refill.record",
-                           extra_audit={"detail": f"second clinician confirmed pending "
-                                                  f"{pending_id} proposed by user "
-                                                  f"{row['proposed_by']}"})
-        auth_store.decide_pending(conn, pending_id, "confirmed", int(actor.user_id or 0),
-                                  clinic.now())
-        return RefillOutcome("recorded", None, event=stored)
+        row = _open_confirmation(conn, pending_id)
+        _second_signer_check(conn, clinic, actor, row)
+        now = clinic.now()
+        late = now > row["expires_at"]
+        auth_store.decide_pending(conn, pending_id, "confirmed", int(actor.user_id or 0), now)
+        clinic.audit(conn, actor, "pending.confirm", entity="pending",
+                     entity_id=str(pending_id), patient_id=patient_id,
+                     event_id=str(row["event_id"]),
+                     detail=f"second signer confirmed the refill entered by user "
+                            f"{row['proposed_by']}" + (" (after escalation)" if late else ""))
+        found = event_store.get_event(conn, patient_id, str(row["event_id"]))
+        return RefillOutcome("recorded", None,
+                             event=stored_event(found) if found is not None else None)
 
     return clinic.run(actor, "pending.confirm", body, patient_id=patient_id, entity="pending",
+                      entity_id=str(pending_id))
+
+
+def reject_pending(clinic: Clinic, actor: Actor, pending_id: int, password: str | None, *,
+                   reason: str, corrective_action: str) -> RefillOutcome:
+    """A second signer rejects a recorded refill's concentration with a reason and the
+    corrective action taken; the action is appended to the record as a note."""
+    if not (reason or "").strip():
+        raise InputError("a rejection needs its reason", where="reason",
+                         fix="write what is wrong with the concentration or program")
+    if not (corrective_action or "").strip():
+        raise InputError("a rejection needs the corrective action taken", where="corrective_action",
+                         fix="write what was done (e.g. pump emptied and refilled at 500 mcg/mL, "
+                             "program corrected, physician informed)")
+
+    def check(conn: Connection) -> int:
+        row = _open_confirmation(conn, pending_id)
+        _second_signer_check(conn, clinic, actor, row)
+        return int(row["patient_id"])
+
+    patient_id = clinic.run(actor, "pending.reject", check, entity="pending",
+                            entity_id=str(pending_id))
+    try:
+        verify_password_again(clinic, actor, password)
+    except (InputError, PermissionDeniedError) as exc:
+        clinic.record_refusal(actor, "pending.reject", exc, patient_id=patient_id)
+        raise _reauth_error(exc) from None
+
+    def body(conn: Connection) -> RefillOutcome:
+        row = _open_confirmation(conn, pending_id)
+        patient = _second_signer_check(conn, clinic, actor, row)
+        now = clinic.now()
+        note = parse_event({"at": now.isoformat(), "type": "note", "by": actor.username,
+                            "id": f"ev-{uuid.uuid4().hex[:16]}",
+                            "text": f"Concentration confirmation rejected ({row['payload'].get('summary', '')}). "
+                                    f"Reason: {reason.strip()}. Corrective action: "
+                                    f"{corrective_action.strip()}",
+                            "reason": reason.strip()}, where="note")
+        stored = append_in(clinic, conn, actor, patient, note, int(patient["version"]),
+                           action="pending.reject")
+        auth_store.decide_pending(conn, pending_id, "rejected", int(actor.user_id or 0), now,
+                                  reason=reason.strip(),
+                                  corrective_action=corrective_action.strip())
+        clinic.audit(conn, actor, "pending.reject", entity="pending",
+                     entity_id=str(pending_id), patient_id=patient_id,
+                     event_id=str(row["event_id"]), reason=reason.strip(),
+                     detail=f"corrective action: {corrective_action.strip()}")
+        return RefillOutcome("rejected", None, event=stored)
+
+    return clinic.run(actor, "pending.reject", body, patient_id=patient_id, entity="pending",
                       entity_id=str(pending_id))
 
 
@@ -507,6 +651,15 @@ def _program_event(actor: Actor, at: datetime, program: Any, reason: str | None)
     return event
 
 
+def _step_multiple(value: Any) -> float:
+    """The site's absolute-step multiple (text or number), else the default."""
+    try:
+        multiple = float(value)
+    except (TypeError, ValueError):
+        return ABSOLUTE_STEP_MULTIPLE
+    return multiple if multiple >= 1 else ABSOLUTE_STEP_MULTIPLE
+
+
 def _program_analysis(patient: dict[str, Any], timeline: Timeline, event: Program, *,
                       refuse_absolute: bool = True, concentration: float | None = None
                       ) -> dict[str, Any]:
@@ -520,16 +673,24 @@ def _program_analysis(patient: dict[str, Any], timeline: Timeline, event: Progra
     old = _current_program(timeline)
     conc = concentration if concentration is not None else pump.get("concentration_mcg_per_ml")
     last = _last_program_change(timeline)
+    site = patient.get("_site_settings") or {}
+    multiple = site.get(ABSOLUTE_STEP_SETTING)
     assessment = assess_program_change(
         old, event, concentration_mcg_per_ml=float(conc) if conc else None,
         etiology=patient["etiology"], age_years=timeline.patient.age_years(event.at),
-        hours_since_last_change=(event.at - last).total_seconds() / 3600 if last else None)
-    if not assessment.allowed and refuse_absolute:
-        raise InputError(f"a 24-hour total of "
-                         f"{units.format_number(assessment.new_daily_total_mcg)} mcg/day is "
-                         "outside the absolute daily-dose bounds", where="program.daily_dose",
-                         fix=f"stay within {assessment.absolute_min_mcg:g}–"
-                             f"{assessment.absolute_max_mcg:g} mcg/day")
+        hours_since_last_change=(event.at - last).total_seconds() / 3600 if last else None,
+        absolute_step_multiple=_step_multiple(multiple))
+    if assessment.decision == "refused" and refuse_absolute:
+        if assessment.classification in (Classification.ABOVE_ABSOLUTE,
+                                         Classification.BELOW_ABSOLUTE):
+            raise InputError(f"a 24-hour total of "
+                             f"{units.format_number(assessment.new_daily_total_mcg)} mcg/day is "
+                             "outside the absolute daily-dose bounds", where="program.daily_dose",
+                             fix=f"stay within {assessment.absolute_min_mcg:g}–"
+                                 f"{assessment.absolute_max_mcg:g} mcg/day")
+        raise InputError(assessment.refusal or "the titration rules refuse this change",
+                         where="program.daily_dose",
+                         fix="choose a smaller step, or wait until 24 h after the last change")
     return {**assessment.as_dict(), "concentration_mcg_per_ml": conc}
 
 
@@ -553,7 +714,9 @@ def check_program_change(clinic: Clinic, actor: Actor, patient_id: int, program:
         patient_id=patient_id, entity="program")
     event = _program_event(actor, at or clinic.now(), program, None)
     project_new(timeline, event, event.at, "program.")
-    analysis = _program_analysis(patient, timeline, event, refuse_absolute=False,
+    site = clinic.run(actor, "program.check", lambda conn: _with_site(conn, patient),
+                      patient_id=patient_id, entity="program")
+    analysis = _program_analysis(site, timeline, event, refuse_absolute=False,
                                  concentration=conc)
     return {"patient_id": patient_id, "version": int(patient["version"]), **analysis}
 
@@ -569,7 +732,7 @@ def propose_program_change(clinic: Clinic, actor: Actor, patient_id: int, progra
                                 where="expected_version", fix="reload and try again")
         event = _program_event(actor, clinic.now(), program, reason)
         project_new(timeline, event, event.at, "program.")  # the twin accepts it
-        analysis = _program_analysis(patient, timeline, event)
+        analysis = _program_analysis(_with_site(conn, patient), timeline, event)
         if analysis["needs_reason"] and not reason:
             analysis["reason_required"] = ("outside the recommended range or titration step: "
                                            "a written reason is needed to confirm")
@@ -579,6 +742,7 @@ def propose_program_change(clinic: Clinic, actor: Actor, patient_id: int, progra
             conn, token_hash=token_hash(token), kind="program", patient_id=patient_id,
             proposed_by=int(actor.user_id or 0), expected_version=expected_version,
             payload={"event": event_to_dict(event), "needs_reason": analysis["needs_reason"],
+                     "needs_second_clinician": analysis["needs_second_clinician"],
                      "summary": f"program {analysis['new']}"},
             at=clinic.now(), expires_at=expires)
         clinic.audit(conn, actor, "program.propose", entity="pending",
@@ -590,19 +754,59 @@ def propose_program_change(clinic: Clinic, actor: Actor, patient_id: int, progra
     return clinic.run(actor, "program.propose", body, patient_id=patient_id, entity="program")
 
 
+def _co_signer(clinic: Clinic, actor: Actor, patient_id: int, username: str | None,
+               password: str | None) -> Actor:
+    """The second clinician who co-signs a step beyond the recommended titration step."""
+    if not (username or "").strip():
+        raise InputError("this step is beyond the recommended titration step: a second "
+                         "clinician co-signs it", where="second_username",
+                         fix="ask a colleague to enter their user name and password")
+    try:
+        user = authenticate_user(clinic, str(username).strip(), password or "", "co-sign")
+    except (InputError, PermissionDeniedError):
+        raise PermissionDeniedError("the second clinician's user name or password is wrong",
+                                    where="second_password",
+                                    fix="the second clinician enters their own password") from None
+    signer = Actor.from_user(user, "session")
+
+    def check(conn: Connection) -> None:
+        patient = authz.patient_for(conn, signer, authz.READ, patient_id)
+        site = records.get_site(conn, int(patient["site_id"])) or {}
+        refusal = second_signer_refusal(signer_id=signer.user_id, signer_role=signer.role,
+                                        entered_by=actor.user_id,
+                                        allowed_roles=second_signer_roles(site.get("settings")))
+        if refusal is not None:
+            raise PermissionDeniedError(refusal, where="second_username",
+                                        fix="ask a colleague who may sign second")
+
+    clinic.run(actor, "program.co-sign", check, patient_id=patient_id, entity="program")
+    return signer
+
+
 def confirm_program_change(clinic: Clinic, actor: Actor, patient_id: int,
                            confirmation_token: str, password: str | None, *,
-                           reason: str | None = None) -> dict[str, Any]:
-    """Append the proposed program after re-authentication (the proposer confirms)."""
-    def check(conn: Connection) -> None:
+                           reason: str | None = None, second_username: str | None = None,
+                           second_password: str | None = None) -> dict[str, Any]:
+    """Append the proposed program after re-authentication (the proposer confirms); a step
+    beyond the recommended titration step also needs a second clinician's co-signature."""
+    def check(conn: Connection) -> dict[str, Any]:
         authz.patient_for(conn, actor, authz.PROGRAM_CONFIRM, patient_id)
+        return auth_store.get_pending(conn, token_hash=token_hash(confirmation_token or "")) or {}
 
-    clinic.run(actor, "program.confirm", check, patient_id=patient_id, entity="program")
+    proposal = clinic.run(actor, "program.confirm", check, patient_id=patient_id,
+                          entity="program")
     try:
         verify_password_again(clinic, actor, password)
     except (InputError, PermissionDeniedError) as exc:
         clinic.record_refusal(actor, "program.confirm", exc, patient_id=patient_id)
         raise _reauth_error(exc) from None
+    co_signer: Actor | None = None
+    if (proposal.get("payload") or {}).get("needs_second_clinician"):
+        try:
+            co_signer = _co_signer(clinic, actor, patient_id, second_username, second_password)
+        except (InputError, PermissionDeniedError) as exc:
+            clinic.record_refusal(actor, "program.co-sign", exc, patient_id=patient_id)
+            raise
 
     def body(conn: Connection) -> dict[str, Any]:
         patient = authz.patient_for(conn, actor, authz.PROGRAM_CONFIRM, patient_id)
@@ -622,11 +826,16 @@ def confirm_program_change(clinic: Clinic, actor: Actor, patient_id: int,
         if final_reason:
             data["reason"] = final_reason
         event: Event = parse_event(data, where="program")
+        detail = "confirmed with password"
+        if co_signer is not None:
+            detail += f"; co-signed by {co_signer.username} (step beyond the recommended step)"
         stored = append_in(clinic, conn, actor, patient, event, int(row["expected_version"]),
-                           action="program.confirm",
-                           extra_audit={"detail": "confirmed with password"})
+                           action="program.confirm", extra_audit={"detail": detail})
         auth_store.decide_pending(conn, int(row["id"]), "confirmed", int(actor.user_id or 0),
                                   clinic.now())
-        return {"status": "recorded", "event": stored}
+        out: dict[str, Any] = {"status": "recorded", "event": stored}
+        if co_signer is not None:
+            out["co_signed_by"] = co_signer.display_name or co_signer.username
+        return out
 
     return clinic.run(actor, "program.confirm", body, patient_id=patient_id, entity="program")

@@ -50,6 +50,7 @@ from thecal.service.results import (
 )
 from thecal.service.therapy import RefillAnalysis, _refill_analysis, _with_site
 from thecal.service.twin import build_timeline, project_full
+from thecal.store import auth as auth_store
 from thecal.store import events as event_store
 from thecal.store import records
 from thecal.timeline import Assessment, PhysiologySpec, Refill, Timeline, parse_event
@@ -93,6 +94,19 @@ class RecordedRefill:
     by: str
     reason: str | None  # the written explanation of a discrepancy
     analysis: RefillAnalysis  # recomputed from the record as it stood before the refill
+    # issue 11: the people named truly, and what the printout carries
+    entered_by: str = ""  # display name of who entered it
+    recorded_at: datetime | None = None  # when it was entered (``at`` is the procedure)
+    confirmation_status: str = ""  # "" none needed | open | confirmed | rejected
+    confirmed_by: str = ""  # the second signer's display name
+    confirmed_at: datetime | None = None
+    decision_reason: str = ""
+    corrective_action: str = ""
+    born: str = ""
+    mrn: str = ""
+    pump_model: str = ""
+    pump_serial: str = ""
+    catheter: str = ""
 
 
 def refill_record(clinic: Clinic, actor: Actor, patient_id: int, event_id: str
@@ -119,8 +133,28 @@ def refill_record(clinic: Clinic, actor: Actor, patient_id: int, event_id: str
         analysis = _refill_analysis(clinic, _with_site(conn, patient), before, event)
         clinic.audit(conn, actor, "patient.read", entity="event", entity_id=event_id,
                      patient_id=patient_id, event_id=event_id, field="refill")
-        return RecordedRefill(patient_id, str(patient["display_name"]), stored_event(found),
-                              str(found["author"] or ""), found["reason"], analysis)
+        author = records.user_by_name(conn, str(found["author"] or "")) or {}
+        confirmation = auth_store.confirmation_for_event(conn, patient_id, event_id) or {}
+        signer = (records.get_user(conn, int(confirmation["decided_by"]))
+                  if confirmation.get("decided_by") else None) or {}
+        implant = next((i for i in reversed(records.implants_of(conn, patient_id))
+                        if i["implanted_at"] <= event.at), None) or {}
+        catheter = str(implant.get("catheter_model") or "")
+        if implant.get("catheter_length_cm"):
+            catheter += f", {float(implant['catheter_length_cm']):g} cm"
+        return RecordedRefill(
+            patient_id, str(patient["display_name"]), stored_event(found),
+            str(found["author"] or ""), found["reason"], analysis,
+            entered_by=str(author.get("display_name") or found["author"] or ""),
+            recorded_at=found["recorded_at"],
+            confirmation_status=str(confirmation.get("status") or ""),
+            confirmed_by=str(signer.get("display_name") or signer.get("username") or ""),
+            confirmed_at=confirmation.get("decided_at"),
+            decision_reason=str(confirmation.get("decision_reason") or ""),
+            corrective_action=str(confirmation.get("corrective_action") or ""),
+            born=str(patient.get("born") or ""), mrn=str(patient.get("mrn") or ""),
+            pump_model=str(implant.get("pump_model") or analysis.pump_model),
+            pump_serial=str(implant.get("pump_serial") or ""), catheter=catheter)
 
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="refill",
                       entity_id=event_id)

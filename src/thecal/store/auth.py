@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
-from thecal.store.tables import api_tokens, login_attempts, pending, sessions
+from thecal.store.tables import api_tokens, login_attempts, patients, pending, sessions
 
 Row = dict[str, Any]
 
@@ -99,11 +99,12 @@ def failures_since(conn: Connection, username: str, since: datetime, client: str
 
 def insert_pending(conn: Connection, *, token_hash: str, kind: str, patient_id: int,
                    proposed_by: int, expected_version: int, payload: dict[str, Any],
-                   at: datetime, expires_at: datetime) -> int:
+                   at: datetime, expires_at: datetime, event_id: str | None = None) -> int:
     return int(conn.execute(insert(pending).values(
         token_hash=token_hash, kind=kind, patient_id=patient_id, proposed_by=proposed_by,
         expected_version=expected_version, payload=payload, created_at=at,
-        expires_at=expires_at, status="open").returning(pending.c.id)).scalar_one())
+        expires_at=expires_at, status="open", event_id=event_id).returning(pending.c.id)
+    ).scalar_one())
 
 
 def get_pending(conn: Connection, *, pending_id: int | None = None,
@@ -126,8 +127,44 @@ def open_pending_for(conn: Connection, patient_id: int) -> list[Row]:
 
 
 def decide_pending(conn: Connection, pending_id: int, status: str, user_id: int,
-                   at: datetime) -> bool:
+                   at: datetime, *, reason: str | None = None,
+                   corrective_action: str | None = None) -> bool:
     result = conn.execute(update(pending).where(and_(pending.c.id == pending_id,
                                                      pending.c.status == "open"))
-                          .values(status=status, decided_by=user_id, decided_at=at))
+                          .values(status=status, decided_by=user_id, decided_at=at,
+                                  decision_reason=reason, corrective_action=corrective_action))
     return result.rowcount == 1
+
+
+def open_confirmations(conn: Connection, visible: Any = None) -> list[Row]:
+    """Open second-clinician confirmations of recorded refills (``event_id`` set), oldest
+    first, with the patient's name; ``visible`` is a WHERE clause on ``patients`` (None:
+    every patient)."""
+    stmt = (select(pending, patients.c.display_name.label("patient_name"))
+            .join(patients, patients.c.id == pending.c.patient_id)
+            .where(and_(pending.c.status == "open", pending.c.event_id.is_not(None))))
+    if visible is not None:
+        stmt = stmt.where(visible)
+    return [dict(r) for r in conn.execute(stmt.order_by(pending.c.expires_at, pending.c.id))
+            .mappings()]
+
+
+def confirmation_for_event(conn: Connection, patient_id: int, event_id: str) -> Row | None:
+    """The (latest) confirmation row of a recorded refill, whatever its status."""
+    row = conn.execute(select(pending).where(and_(
+        pending.c.patient_id == patient_id, pending.c.event_id == event_id))
+        .order_by(pending.c.id.desc())).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def mark_escalated(conn: Connection, pending_id: int, at: datetime) -> bool:
+    """Set ``escalated_at`` once (True: this call escalated it)."""
+    result = conn.execute(update(pending).where(and_(pending.c.id == pending_id,
+                                                     pending.c.escalated_at.is_(None)))
+                          .values(escalated_at=at))
+    return result.rowcount == 1
+
+
+def mark_notified(conn: Connection, pending_id: int, at: datetime | None, detail: str) -> None:
+    conn.execute(update(pending).where(pending.c.id == pending_id)
+                 .values(notified_at=at, notify_detail=detail[:2000]))

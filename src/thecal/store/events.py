@@ -42,6 +42,13 @@ def list_events(conn: Connection, patient_id: int) -> list[Row]:
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
+def get_event(conn: Connection, patient_id: int, event_id: str) -> Row | None:
+    """One stored event of a patient by its event id."""
+    row = conn.execute(select(events).where(events.c.patient_id == patient_id,
+                                            events.c.event_id == event_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
 def event_by_idempotency_key(conn: Connection, patient_id: int, key: str) -> Row | None:
     row = conn.execute(select(events).where(events.c.patient_id == patient_id,
                                             events.c.idempotency_key == key)).mappings().first()

@@ -209,6 +209,13 @@ pending = Table(
     Column("status", String(20), nullable=False),
     Column("decided_by", ForeignKey("users.id"), nullable=True),
     Column("decided_at", UTCDateTime, nullable=True),
+    # 0005_refill_records: the refill already recorded, the escalation and the decision
+    Column("event_id", String(64), nullable=True),
+    Column("escalated_at", UTCDateTime, nullable=True),
+    Column("notified_at", UTCDateTime, nullable=True),
+    Column("notify_detail", Text, nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    Column("corrective_action", Text, nullable=True),
 )
 
 audit = Table(

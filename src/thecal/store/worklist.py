@@ -138,6 +138,14 @@ def ranked_rows(conn: Connection, visible: ColumnElement[bool], now: datetime, l
     return [_row(r) for r in conn.execute(stmt)]
 
 
+def rows_for(conn: Connection, patient_ids: list[int]) -> list[WorklistRow]:
+    """The summary rows of these patients (those with an open confirmation, issue 11)."""
+    if not patient_ids:
+        return []
+    return [_row(r) for r in conn.execute(select(*_COLUMNS).select_from(_JOINED)
+                                          .where(patients.c.id.in_(patient_ids)))]
+
+
 def all_rows(conn: Connection) -> list[WorklistRow]:
     """Every patient with their summary facts, unfiltered (to check the shortcut against)."""
     return [_row(r) for r in conn.execute(select(*_COLUMNS).select_from(_JOINED))]

@@ -8,7 +8,7 @@ explanation, the bridge bolus) is decided by the service's proposal, never here.
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -16,13 +16,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from thecal import service
-from thecal.errors import InputError, NotFoundError, PermissionDeniedError
-from thecal.service import pages
+from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
+from thecal.service import authz, pages
 from thecal.service.pages import MUSCLE_GROUPS
 from thecal.service.results import Chart, RefillInput, RefillProposal
+from thecal.web import printout, stale
 from thecal.web.charts import HLine, VLine, line_chart
 from thecal.web.rendering import display_zone, in_zone, render
 from thecal.web.security import PageRoute, check_csrf, clinic_of, require_clinician
+from thecal.web.stale import conflict_page
 
 router = APIRouter(prefix="/clinic", route_class=PageRoute, include_in_schema=False)
 
@@ -96,10 +98,10 @@ REFILL_STEPS = (
 _STEP_FIELDS = {
     "residual": ("withdrawn", "pump_reading_before"),
     "discrepancy": ("discrepancy_explanation",),
-    "drug": ("concentration", "added"),
+    "drug": ("concentration", "added", "lot", "expiry", "pharmacy", "compounded_strength"),
     "bridge": ("bridge_bolus_confirmed",),
     "program": ("daily_dose", "override_reason"),
-    "confirm": ("password", "pump_reading_after"),
+    "confirm": ("password", "pump_reading_after", "performed_at"),
 }
 
 
@@ -124,8 +126,17 @@ def _missing(step: str, entry: RefillInput, proposal: RefillProposal) -> dict[st
         errors["discrepancy_explanation"] = ("Explain the discrepancy before going on "
                                              "(for example: pocket fill ruled out, how).")
     if step == "drug":
-        if not entry.concentration.strip():
+        if entry.compounded and not entry.compounded_strength:
+            errors["compounded_strength"] = ("Enter the compounded preparation's strength, "
+                                             "e.g. 1500 mcg/mL.")
+        elif entry.compounded and not entry.pharmacy:
+            errors["pharmacy"] = "Name the pharmacy that compounded it."
+        elif not entry.compounded and not entry.concentration.strip():
             errors["concentration"] = "Choose the concentration from the formulary."
+        if not entry.lot:
+            errors["lot"] = "Copy the lot number from the label."
+        if not entry.expiry:
+            errors["expiry"] = "Enter the expiry date from the label."
         if not entry.added.strip():
             errors["added"] = "Enter the volume added with its unit, e.g. 20 mL."
     if step == "bridge" and not entry.bridge_bolus_confirmed:
@@ -141,11 +152,31 @@ def _missing(step: str, entry: RefillInput, proposal: RefillProposal) -> dict[st
     return errors
 
 
+def _aware(value: str, zone: tzinfo) -> str:
+    """A datetime-local value ("2026-12-01T09:30") in the page's zone, as aware ISO text."""
+    text = value.strip()
+    if not text:
+        return ""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return text  # the service names the mistake
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).isoformat()
+
+
 def _entry_from_form(withdrawn: str, discrepancy_explanation: str, concentration: str,
                      added: str, bridge_bolus_confirmed: str, daily_dose: str,
                      override_reason: str, pump_reading_before: str = "",
-                     pump_reading_after: str = "") -> RefillInput:
-    return RefillInput(withdrawn=withdrawn.strip(),
+                     pump_reading_after: str = "", *, drug: dict[str, str] | None = None
+                     ) -> RefillInput:
+    d = drug or {}
+    return RefillInput(lot=d.get("lot", "").strip(), expiry=d.get("expiry", "").strip(),
+                       compounded=d.get("compounded", "") == "yes",
+                       compounded_strength=d.get("compounded_strength", "").strip(),
+                       pharmacy=d.get("pharmacy", "").strip(),
+                       performed_at=d.get("performed_at", "").strip(),
+                       shown_version=d.get("shown_version", "").strip(),
+                       withdrawn=withdrawn.strip(),
                        discrepancy_explanation=discrepancy_explanation.strip(),
                        concentration=concentration.strip(), added=added.strip(),
                        bridge_bolus_confirmed=bridge_bolus_confirmed == "yes",
@@ -174,7 +205,8 @@ def refill_start(request: Request, patient_id: str) -> Response:
     user = require_clinician(request)
     header = pages.chart(clinic_of(request), user, patient_id).header
     entry = RefillInput(daily_dose=f"{header.daily_dose_mcg:g} mcg/day"
-                        if header.daily_dose_mcg is not None else "")
+                        if header.daily_dose_mcg is not None else "",
+                        shown_version=str(header.version))
     proposal = pages.propose_refill(clinic_of(request), user, patient_id, entry)
     return _render_refill(request, patient_id, "residual", entry, proposal, {})
 
@@ -185,13 +217,19 @@ def refill_step(request: Request, patient_id: str, step: Text = "residual", goto
                 concentration: Text = "", added: Text = "", bridge_bolus_confirmed: Text = "",
                 daily_dose: Text = "", override_reason: Text = "",
                 password: Text = "", pump_reading_before: Text = "",
-                pump_reading_after: Text = "") -> Response:
+                pump_reading_after: Text = "", lot: Text = "", expiry: Text = "",
+                compounded: Text = "", compounded_strength: Text = "", pharmacy: Text = "",
+                performed_at: Text = "", shown_version: Text = "") -> Response:
     user = require_clinician(request)
     check_csrf(request, csrf_token)
     clinic = clinic_of(request)
     entry = _entry_from_form(withdrawn, discrepancy_explanation, concentration, added,
                              bridge_bolus_confirmed, daily_dose, override_reason,
-                             pump_reading_before, pump_reading_after)
+                             pump_reading_before, pump_reading_after, drug={
+                                 "lot": lot, "expiry": expiry, "compounded": compounded,
+                                 "compounded_strength": compounded_strength,
+                                 "pharmacy": pharmacy, "shown_version": shown_version,
+                                 "performed_at": _aware(performed_at, display_zone(request))})
     try:
         proposal = pages.propose_refill(clinic, user, patient_id, entry)
     except InputError as exc:
@@ -220,6 +258,9 @@ def refill_step(request: Request, patient_id: str, step: Text = "residual", goto
                               status_code=422)
     try:
         record = pages.record_refill(clinic, user, patient_id, entry, password)
+    except ConflictError:
+        return conflict_page(request, patient_id, stale.shown_version(entry.shown_version),
+                             "refill", f"/clinic/patients/{patient_id}/refill")
     except PermissionDeniedError as exc:
         return _render_refill(request, patient_id, "confirm", entry, proposal,
                               {"password": exc.one_line()}, status_code=422)
@@ -229,10 +270,11 @@ def refill_step(request: Request, patient_id: str, step: Text = "residual", goto
                               sum(_STEP_FIELDS.values(), ()) else "confirm", entry, proposal,
                               {field if field in sum(_STEP_FIELDS.values(), ()) else "password":
                                exc.one_line()}, status_code=422)
+    target = f"/clinic/patients/{patient_id}/refills/{record.event_id}"
     if record.status != "recorded":
         return render(request, "clinic/refill_pending.html",
-                      {"title": "Refill awaiting confirmation", "record": record})
-    target = f"/clinic/patients/{patient_id}/refills/{record.event_id}"
+                      {"title": "Refill recorded, concentration awaiting a second signature",
+                       "record": record, "summary_url": target})
     if _dose_changed(proposal):
         target += "?" + urlencode({"dose": entry.daily_dose})
     return RedirectResponse(target, status_code=303)
@@ -250,6 +292,15 @@ def _step_of_field(field: str) -> str:
     return "residual"
 
 
+@router.get("/patients/{patient_id}/refills/{event_id}.pdf")
+def refill_summary_pdf(request: Request, patient_id: str, event_id: str) -> Response:
+    """The refill printout as a PDF (the same page, drawn by WeasyPrint, nothing fetched)."""
+    page = refill_summary(request, patient_id, event_id)
+    return Response(printout.pdf_of(bytes(page.body).decode()), media_type="application/pdf",
+                    headers={"Content-Disposition":
+                             f'inline; filename="refill-{patient_id}-{event_id}.pdf"'})
+
+
 @router.get("/patients/{patient_id}/refills/{event_id}")
 def refill_summary(request: Request, patient_id: str, event_id: str) -> Response:
     user = require_clinician(request)
@@ -261,16 +312,17 @@ def refill_summary(request: Request, patient_id: str, event_id: str) -> Response
 
 
 def _pending_page(request: Request, patient_id: str, pending_id: str,
-                  errors: dict[str, str], status_code: int = 200) -> Response:
+                  errors: dict[str, str], status_code: int = 200,
+                  values: dict[str, str] | None = None) -> Response:
     user = require_clinician(request)
     chart = pages.chart(clinic_of(request), user, patient_id)
     item = next((p for p in chart.pending if p.pending_id == pending_id), None)
     if item is None:
-        raise NotFoundError("this confirmation is no longer open (decided or expired)",
-                            fix="open the patient's chart")
+        raise NotFoundError("this confirmation was already decided",
+                            fix="open the patient's chart: the decision is on the timeline")
     return render(request, "clinic/pending.html", {
-        "title": f"Confirm refill · {chart.header.name}", "h": chart.header, "item": item,
-        "errors": errors}, status_code=status_code)
+        "title": f"Second signature · {chart.header.name}", "h": chart.header, "item": item,
+        "errors": errors, "values": values or {}}, status_code=status_code)
 
 
 @router.get("/patients/{patient_id}/pending/{pending_id}")
@@ -293,11 +345,28 @@ def pending_confirm(request: Request, patient_id: str, pending_id: str, csrf_tok
                             status_code=303)
 
 
+@router.post("/patients/{patient_id}/pending/{pending_id}/reject")
+def pending_reject(request: Request, patient_id: str, pending_id: str, csrf_token: Text = "",
+                   password: Text = "", reason: Text = "", corrective_action: Text = ""
+                   ) -> Response:
+    """A second signer rejects it: the reason and the corrective action go on the record."""
+    user = require_clinician(request)
+    check_csrf(request, csrf_token)
+    values = {"reason": reason, "corrective_action": corrective_action}
+    try:
+        pages.reject_refill(clinic_of(request), user, pending_id, password, reason,
+                            corrective_action)
+    except (InputError, PermissionDeniedError) as exc:
+        return _pending_page(request, patient_id, pending_id, {"reject": exc.one_line()},
+                             status_code=422, values=values)
+    return RedirectResponse(f"/clinic/patients/{patient_id}?saved=rejection", status_code=303)
+
+
 # --- program change -------------------------------------------------------------------------
 
 def _program_page(request: Request, patient_id: str, daily_dose: str, override_reason: str,
                   fragment: bool = False, errors: dict[str, str] | None = None,
-                  status_code: int = 200) -> Response:
+                  status_code: int = 200, shown_version: str = "") -> Response:
     user = require_clinician(request)
     clinic = clinic_of(request)
     header = pages.chart(clinic, user, patient_id).header
@@ -311,7 +380,8 @@ def _program_page(request: Request, patient_id: str, daily_dose: str, override_r
         except InputError as exc:
             errors["daily_dose"] = exc.one_line()
     context = {"title": f"Program change · {header.name}", "h": header, "p": proposal,
-               "daily_dose": daily_dose, "override_reason": override_reason, "errors": errors}
+               "daily_dose": daily_dose, "override_reason": override_reason, "errors": errors,
+               "shown_version": shown_version or str(header.version)}
     template = "clinic/program_check.html" if fragment else "clinic/program.html"
     return render(request, template, context, status_code=status_code)
 
@@ -323,47 +393,72 @@ def program_form(request: Request, patient_id: str, daily_dose: str = "") -> Res
 
 @router.post("/patients/{patient_id}/program/check")
 def program_check(request: Request, patient_id: str, csrf_token: Text = "",
-                  daily_dose: Text = "", override_reason: Text = "") -> Response:
+                  daily_dose: Text = "", override_reason: Text = "",
+                  shown_version: Text = "") -> Response:
     """The live check beside the form (htmx) or the whole page (no script)."""
     require_clinician(request)
     check_csrf(request, csrf_token or request.headers.get("X-CSRF-Token", ""))
     fragment = bool(request.headers.get("HX-Request"))
-    return _program_page(request, patient_id, daily_dose, override_reason, fragment=fragment)
+    return _program_page(request, patient_id, daily_dose, override_reason, fragment=fragment,
+                         shown_version=shown_version)
 
 
 @router.post("/patients/{patient_id}/program")
 def program_send(request: Request, patient_id: str, csrf_token: Text = "",
                  daily_dose: Text = "", override_reason: Text = "",
-                 password: Text = "") -> Response:
+                 password: Text = "", shown_version: Text = "", second_username: Text = "",
+                 second_password: Text = "") -> Response:
     user = require_clinician(request)
     check_csrf(request, csrf_token)
     clinic = clinic_of(request)
+    shown = stale.shown_version(shown_version)
+    if not authz.allowed(user.actor, authz.PROGRAM_PROPOSE):
+        # the form is not shown to her; a hand-made post is refused before any password
+        raise PermissionDeniedError(f"a {user.actor.role} may not send a program change",
+                                    fix="a physician sends it")
+
+    def page(errors: dict[str, str] | None = None) -> Response:
+        return _program_page(request, patient_id, daily_dose, override_reason, errors=errors,
+                             status_code=422, shown_version=shown_version)
+
+    if shown is not None and shown != pages.chart(clinic, user, patient_id).header.version:
+        # stale before anything else: the checks below would read the changed record
+        return conflict_page(request, patient_id, shown, "program change",
+                             f"/clinic/patients/{patient_id}/program")
+
     try:
         proposal = pages.propose_program(clinic, user, patient_id, daily_dose.strip(),
                                         override_reason.strip())
     except InputError as exc:
-        return _program_page(request, patient_id, daily_dose, override_reason,
-                             errors={"daily_dose": exc.one_line()}, status_code=422)
-    if proposal.errors or not proposal.allowed:
-        return _program_page(request, patient_id, daily_dose, override_reason, status_code=422)
+        return page({"daily_dose": exc.one_line()})
+    if proposal.errors or proposal.decision == "refused":
+        return page()
     if proposal.needs_override_reason and not override_reason.strip():
-        return _program_page(request, patient_id, daily_dose, override_reason, errors={
-            "override_reason": "This step is beyond the recommended bounds: write the reason "
-                               "before sending."}, status_code=422)
+        return page({"override_reason": "This step is beyond the recommended bounds: write the "
+                                        "reason before sending."})
+    if proposal.needs_second_clinician and not (second_username.strip()
+                                                and second_password):
+        return page({"second_username": "This step is beyond the recommended titration step: "
+                                        "a second clinician enters their user name and "
+                                        "password to co-sign it."})
     if not password:
-        return _program_page(request, patient_id, daily_dose, override_reason, errors={
-            "password": "Enter your password to sign this change."}, status_code=422)
+        return page({"password": "Enter your password to sign this change."})
     try:
         pages.confirm_program(clinic, user, patient_id, daily_dose.strip(), override_reason.strip(),
-                             password)
+                              password, shown_version=shown, second_username=second_username,
+                              second_password=second_password)
+    except ConflictError:
+        return conflict_page(request, patient_id, shown, "program change",
+                             f"/clinic/patients/{patient_id}/program")
     except PermissionDeniedError as exc:
-        return _program_page(request, patient_id, daily_dose, override_reason,
-                             errors={"password": exc.one_line()}, status_code=422)
+        field = (exc.where or "password").split(".")[-1]
+        return page({field if field in {"second_username", "second_password"} else "password":
+                     exc.one_line()})
     except InputError as exc:
         field = (exc.where or "password").split(".")[-1]
-        field = field if field in {"daily_dose", "override_reason", "password"} else "password"
-        return _program_page(request, patient_id, daily_dose, override_reason,
-                             errors={field: exc.one_line()}, status_code=422)
+        field = field if field in {"daily_dose", "override_reason", "password",
+                                   "second_username"} else "password"
+        return page({field: exc.one_line()})
     return RedirectResponse(f"/clinic/patients/{patient_id}?saved=program", status_code=303)
 
 
@@ -376,7 +471,7 @@ def assessment_form(request: Request, patient_id: str) -> Response:
     header = pages.chart(clinic, user, patient_id).header
     return render(request, "clinic/assessment.html", {
         "title": f"Assessment · {header.name}", "h": header, "groups": MUSCLE_GROUPS,
-        "values": {}, "errors": {}})
+        "values": {}, "errors": {}, "shown_version": str(header.version)})
 
 
 @router.post("/patients/{patient_id}/assessment")
@@ -389,15 +484,21 @@ async def assessment_send(request: Request, patient_id: str) -> Response:
     groups = MUSCLE_GROUPS
     ashworth = {g: values.get(f"ashworth_{g}", "") for g in groups
                 if values.get(f"ashworth_{g}", "")}
+    shown = stale.shown_version(values.get("shown_version", ""))
     try:
         pages.record_assessment(clinic, user, patient_id, ashworth, values.get("penn_frequency", ""),
-                               values.get("penn_severity", ""), values.get("notes", ""))
+                               values.get("penn_severity", ""), values.get("notes", ""),
+                               shown_version=shown)
+    except ConflictError:
+        return conflict_page(request, patient_id, shown, "assessment",
+                             f"/clinic/patients/{patient_id}/assessment")
     except InputError as exc:
         header = pages.chart(clinic, user, patient_id).header
         field = (exc.where or "notes").split(".")[-1]
         return render(request, "clinic/assessment.html", {
             "title": f"Assessment · {header.name}", "h": header, "groups": groups,
-            "values": values, "errors": {field: exc.one_line(), "_": exc.one_line()}},
+            "values": values, "errors": {field: exc.one_line(), "_": exc.one_line()},
+            "shown_version": values.get("shown_version", "")},
             status_code=422)
     return RedirectResponse(f"/clinic/patients/{patient_id}?saved=assessment", status_code=303)
 
@@ -408,7 +509,9 @@ async def assessment_send(request: Request, patient_id: str) -> Response:
 def triage_inbox(request: Request) -> Response:
     user = require_clinician(request)
     items = service.triage_inbox(clinic_of(request), user.actor)
-    return render(request, "clinic/triage.html", {"title": "Triage inbox", "items": items})
+    return render(request, "clinic/triage.html", {
+        "title": "Triage inbox", "items": items,
+        "confirmations": pages.confirmations(clinic_of(request), user)})
 
 
 def _checklist_page(request: Request, patient_id: str, which: str,

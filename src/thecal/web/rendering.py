@@ -30,6 +30,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from thecal.service import authz
 from thecal.service.results import User
 from thecal.units import (
     CONCENTRATION,
@@ -46,6 +47,8 @@ STATIC_DIR = Path(str(resources.files("thecal.web") / "static"))
 
 ROLE_LABELS = {"clinician": "clinician", "admin": "administrator", "patient": "patient",
                "caregiver": "caregiver"}
+# staff as a clinic names them (issue 11): the service role "clinician" is a physician
+STAFF_LABELS = {"clinician": "physician", "nurse": "ITB nurse", "pharmacist": "pharmacist"}
 CLINIC_ROLES = frozenset({"clinician", "admin"})
 HOME_ROLES = frozenset({"patient", "caregiver"})
 
@@ -199,7 +202,10 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     ctx: dict[str, Any] = {
         "display_zone": display_zone(request),
         "user": user,
-        "role_label": ROLE_LABELS.get(user.role, user.role) if user else "",
+        "role_label": (STAFF_LABELS.get(user.actor.role) or ROLE_LABELS.get(user.role, user.role))
+        if user else "",
+        # the forms a person may submit are the only ones shown (authz decides, once)
+        "may": (lambda action: user is not None and authz.allowed(user.actor, action)),
         "nav": navigation(user, request.url.path),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "flashes": [],

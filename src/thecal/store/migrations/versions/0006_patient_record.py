@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006'
-down_revision = '0004_cases'
+down_revision = '0005_refill_records'
 branch_labels = None
 depends_on = None
 
