@@ -39,6 +39,7 @@ def test_refill_retry_with_the_same_key_replays(client: TestClient, tokens: dict
                                                 world: World) -> None:
     url = f"/api/v1/patients/{world.patient_a}/refill"
     body = {"withdrawn": "0 mL", "added": "1 mL", "concentration": "500 mcg/mL",
+            "lot": "LB2093", "expiry": "2030-06-30",  # every refill records its drug lot
             "reason": "top-up", "expected_version": 3}
     h = {**bearer(tokens, "nurse"), "Idempotency-Key": "refill-1"}
     first = client.post(url, json=body, headers=h)
