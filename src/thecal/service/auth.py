@@ -22,7 +22,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import Connection
 
@@ -33,6 +33,7 @@ from thecal.service.clinic import Clinic
 from thecal.service.errors import AuthenticationError, ThrottledError
 from thecal.store import auth as auth_store
 from thecal.store import records
+from thecal.store.records import Row
 
 LOCKOUT_BASE_S: Final = 60.0
 ATTEMPTS_KEPT: Final = timedelta(days=2)
@@ -54,10 +55,6 @@ class LoginResult:
     csrf_token: str
     actor: Actor
     expires_at: datetime
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"csrf_token": self.csrf_token, "user": self.actor.as_dict(),
-                "expires_at": self.expires_at.isoformat()}
 
 
 def _anonymous(username: str) -> Actor:
@@ -86,7 +83,7 @@ def _check_throttle(clinic: Clinic, conn: Connection, username: str, source: str
 
 
 def _authenticate(clinic: Clinic, username: str, password: str, client: str | None,
-                  action: str) -> dict[str, Any]:
+                  action: str) -> Row:
     """Throttle check and claim of the attempt (one transaction), then the password."""
     if not isinstance(username, str) or not username.strip():
         raise InputError("enter your user name", where="username")
@@ -96,7 +93,7 @@ def _authenticate(clinic: Clinic, username: str, password: str, client: str | No
         raise AuthenticationError("wrong user name or password", fix="try again")
     actor = _anonymous(username)
     source = (client or "")[:100] or ""
-    user: dict[str, Any] | None
+    user: Row | None
     try:
         with clinic.transaction() as conn:
             _check_throttle(clinic, conn, username, source)
@@ -152,8 +149,7 @@ def logout(clinic: Clinic, session_token: str | None) -> None:
                          entity_id=str(user["id"]))
 
 
-def _live_session(clinic: Clinic, conn: Connection, session_token: str | None
-                  ) -> dict[str, Any]:
+def _live_session(clinic: Clinic, conn: Connection, session_token: str | None) -> Row:
     if not session_token:
         raise AuthenticationError("not logged in", fix="log in")
     session = auth_store.get_session(conn, token_hash(session_token))
@@ -241,8 +237,7 @@ def revoke_api_token(clinic: Clinic, token: str) -> None:
                          entity_id=str(user["id"]))
 
 
-def authenticate_user(clinic: Clinic, username: str, password: str, action: str
-                      ) -> dict[str, Any]:
+def authenticate_user(clinic: Clinic, username: str, password: str, action: str) -> Row:
     """Check another person's password (a co-signature), throttled and audited like a login."""
     if not password:
         raise InputError("the password is missing", where="password")

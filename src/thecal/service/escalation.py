@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import Connection
 
@@ -30,6 +30,7 @@ from thecal.service.actors import SYSTEM, Actor
 from thecal.service.clinic import Clinic
 from thecal.store import auth as auth_store
 from thecal.store import records
+from thecal.store.records import Row
 
 __all__ = ["Confirmation", "Mailer", "escalate_overdue", "open_confirmations"]
 
@@ -93,7 +94,7 @@ class Confirmation:
                 "new_concentration_mcg_per_ml": self.new_concentration_mcg_per_ml}
 
 
-def _confirmation(conn: Connection, row: dict[str, Any], now: datetime) -> Confirmation:
+def _confirmation(conn: Connection, row: Row, now: datetime) -> Confirmation:
     user = records.get_user(conn, int(row["proposed_by"])) or {}
     summary = str(row["payload"].get("summary") or "refill")
     new = row["payload"].get("new_concentration_mcg_per_ml")

@@ -15,9 +15,8 @@ reminders) with the server's settings.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from thecal.service import notify as mail
 from thecal.service.settings import Settings
@@ -66,7 +65,7 @@ def emergency_message(patient_name: str, mrn: str, case_id: int, patient_words: 
     return subject, "\n".join(lines)
 
 
-def notify(settings: Settings, site_settings: dict[str, Any], subject: str, body: str,
+def notify(settings: Settings, site_settings: Mapping[str, object], subject: str, body: str,
            mailer: Mailer | None = None) -> list[Notice]:
     """Send the notices of one emergency case; returns what was done with each."""
     on_call = str(site_settings.get("on_call_user") or "")
