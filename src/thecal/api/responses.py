@@ -1,7 +1,7 @@
 """The API's answers: one response model per operation, so the OpenAPI document describes them.
 
 Where a use case's typed result is the answer, the result *is* the response model (``Site``,
-``Login``, ``Actor``, the eligibility and screening results, and the cases, medicines and
+``Login``, ``Actor``, ``Confirmation``, the eligibility and screening results, and the cases, medicines and
 appointments of :mod:`thecal.api.cases` and :mod:`thecal.api.scheduling`): one shape, and the
 route returns the result itself. The models below name the fields of the answers still written by
 a result's ``as_dict`` at the face; quantities carry their unit in the name (``_ml``, ``_mcg``,
@@ -20,6 +20,7 @@ from thecal.service.actors import Actor, Login
 from thecal.service.admin import Site
 from thecal.service.advice import EligibilityResult, ScreeningPlan
 from thecal.service.cases import Contacts
+from thecal.service.escalation import Confirmation
 from thecal.service.results import Instant
 
 UserOut = Actor
@@ -27,6 +28,7 @@ SiteOut = Site
 StaffUserOut = Login
 EligibilityOut = EligibilityResult
 ScreeningOut = ScreeningPlan
+ConfirmationOut = Confirmation
 
 
 class Out(BaseModel):
@@ -348,25 +350,6 @@ class RecordedOut(Out):
     status: str
     event: StoredEventOut
     co_signed_by: str | None = None
-
-
-class ConfirmationOut(Out):
-    """An open second-signature confirmation of a recorded refill (never expires: escalates)."""
-
-    pending_id: int
-    patient_id: int
-    patient_name: str
-    event_id: str
-    summary: str
-    entered_by: str
-    created_at: str
-    due_at: str
-    status: str  # waiting | escalated
-    escalated: bool
-    escalated_at: str | None = None
-    notified_at: str | None = None
-    notify_detail: str = ""
-    reason: ReasonOut
 
 
 class CauseOut(Out):

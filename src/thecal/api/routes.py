@@ -216,9 +216,9 @@ def reject_pending(pending_id: int, body: schemas.RejectBody, clinic: ClinicDep,
 
 
 @router.get("/confirmations", tags=["therapy"], response_model=list[R.ConfirmationOut])
-def confirmations(clinic: ClinicDep, actor: ActorDep) -> list[dict[str, Any]]:
+def confirmations(clinic: ClinicDep, actor: ActorDep) -> list[R.ConfirmationOut]:
     """Open second-signature confirmations, escalated (past their time) first."""
-    return [c.as_dict() for c in service.open_confirmations(clinic, actor)]
+    return service.open_confirmations(clinic, actor)
 
 
 @router.post("/patients/{patient_id}/program/proposal", tags=["therapy"], response_model=R.ProgramProposalOut)
