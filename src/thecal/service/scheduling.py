@@ -48,16 +48,23 @@ class SessionView:
 
 
 @dataclass(frozen=True)
-class BookingView:
+class Slot:
+    """Where and when: a slot of a session, free (``free_slots``), proposed or booked."""
+
+    session_id: int
+    kind: str  # clinic | home
+    place: str
+    start: Instant
+    end: Instant
+
+
+@dataclass(frozen=True)
+class BookingView(Slot):
     """A proposed booking (not yet made)."""
 
     patient_id: int
     mrn: str
     display_name: str
-    session_id: int
-    place: str
-    start: datetime
-    end: datetime
     refill_due_by: datetime
     reason: str
     kept: bool
@@ -93,18 +100,13 @@ class ScheduleProposal:
 
 
 @dataclass(frozen=True)
-class AppointmentView:
-    """An appointment with its patient and session: the schedule's rows and the API's answer."""
+class AppointmentView(Slot):
+    """An appointment in its slot, with its patient: the schedule's rows and the API's answer."""
 
     id: int
     patient_id: int
     mrn: str
     display_name: str
-    session_id: int
-    kind: str
-    place: str
-    start: Instant
-    end: Instant
     status: str
     reason: str
     refill_due_by: Instant | None
@@ -271,10 +273,10 @@ def propose_schedule(clinic: Clinic, actor: Actor, *, start: datetime, days: int
                            existing,
                            start=begin, time_limit_s=time_limit_s, workers=workers)
         info = {int(p["id"]): p for p in due}
-        bookings = tuple(BookingView(int(b.patient_id), info[int(b.patient_id)]["mrn"],
-                                     info[int(b.patient_id)]["display_name"], int(b.session_id),
-                                     by_session[int(b.session_id)]["place"], b.start, b.end, b.refill_due_by,
-                                     b.reason, b.kept) for b in proposal.bookings)
+        bookings = tuple(BookingView(int(b.session_id), by_session[int(b.session_id)]["kind"],
+                                     by_session[int(b.session_id)]["place"], b.start, b.end, int(b.patient_id),
+                                     info[int(b.patient_id)]["mrn"], info[int(b.patient_id)]["display_name"],
+                                     b.refill_due_by, b.reason, b.kept) for b in proposal.bookings)
         unscheduled = tuple(UnscheduledView(int(u.patient_id), info[int(u.patient_id)]["mrn"],
                                             info[int(u.patient_id)]["display_name"], u.refill_due_by, u.code,
                                             u.reason, u.escalate_to) for u in proposal.unscheduled)
@@ -295,9 +297,9 @@ def _found(row: Row | None) -> Row:
 def _appointment_view(conn: Connection, row: Row) -> AppointmentView:
     patient = _found(records.get_patient(conn, int(row["patient_id"])))
     session = _found(store.get_session(conn, int(row["session_id"])))
-    return AppointmentView(int(row["id"]), int(row["patient_id"]), patient["mrn"], patient["display_name"],
-                           int(row["session_id"]), session["kind"], session["place"], row["starts_at"],
-                           row["ends_at"], row["status"], row["reason"],
+    return AppointmentView(int(row["session_id"]), session["kind"], session["place"], row["starts_at"],
+                           row["ends_at"], int(row["id"]), int(row["patient_id"]), patient["mrn"],
+                           patient["display_name"], row["status"], row["reason"],
                            store.refill_due_by(conn, int(row["patient_id"])))
 
 
@@ -490,19 +492,10 @@ def send_reminders(clinic: Clinic, actor: Actor, *, within: timedelta = timedelt
     return ReminderResult(tuple(sent), tuple(skipped))
 
 
-@dataclass(frozen=True)
-class FreeSlot:
-    session_id: int
-    kind: str
-    place: str
-    start: datetime
-    end: datetime
-
-
 def free_slots(clinic: Clinic, actor: Actor, patient_id: int, *, start: datetime, days: int,
-               moving: int | None = None, limit: int = 200) -> list[FreeSlot]:
+               moving: int | None = None, limit: int = 200) -> list[Slot]:
     """The slots where this patient could be booked (or an appointment moved) without breaking a hard rule."""
-    def body(conn: Connection) -> list[FreeSlot]:
+    def body(conn: Connection) -> list[Slot]:
         authz.patient_for(conn, actor, WRITE, patient_id)
         return _free_slots(conn, clinic, _site(actor), patient_id, start, days, moving, limit)
 
@@ -510,12 +503,12 @@ def free_slots(clinic: Clinic, actor: Actor, patient_id: int, *, start: datetime
 
 
 def _free_slots(conn: Connection, clinic: Clinic, site: int, patient_id: int, start: datetime, days: int,
-                moving: int | None, limit: int) -> list[FreeSlot]:
+                moving: int | None, limit: int) -> list[Slot]:
     begin = max(start, clinic.now())
     rows, by_id, absences = _calendar(conn, site, begin, begin + timedelta(days=days))
     due = store.refill_due_by(conn, patient_id)
     needs = store.visit_needs_for(conn, [patient_id]).get(patient_id)
-    out: list[FreeSlot] = []
+    out: list[Slot] = []
     for row in rows:
         if not row["staff"]:
             continue
@@ -528,7 +521,7 @@ def _free_slots(conn: Connection, clinic: Clinic, site: int, patient_id: int, st
             at = session.slot_start(index)
             if not booking_problems(request, session, present, at, taken, now=clinic.now()):
                 end = at + timedelta(minutes=session.slot_minutes * session.slots_for(request.visit_minutes))
-                out.append(FreeSlot(int(row["id"]), session.kind, session.place, at, end))
+                out.append(Slot(int(row["id"]), session.kind, session.place, at, end))
                 if len(out) >= limit:
                     return out
     return out
@@ -551,7 +544,7 @@ PATIENT_WINDOW: Final = timedelta(days=14)  # ASSUMED: the last two weeks before
 class MySlots:
     allowed: bool
     appointment: AppointmentView | None
-    slots: tuple[FreeSlot, ...]
+    slots: tuple[Slot, ...]
     refill_due_by: datetime | None
 
 
@@ -568,7 +561,7 @@ def my_slots(clinic: Clinic, actor: Actor, patient_id: int) -> MySlots:
         rows = store.active_appointments(conn, patient_ids=[patient_id])
         booked = _appointment_view(conn, rows[0]) if rows else None
         due = store.refill_due_by(conn, patient_id)
-        slots: list[FreeSlot] = []
+        slots: list[Slot] = []
         if allowed and due is not None:
             start = max(clinic.now(), due - PATIENT_WINDOW)
             slots = _free_slots(conn, clinic, site, patient_id, start, max(1, (due - start).days + 1),
