@@ -309,15 +309,21 @@ def link_caregiver(clinic: Clinic, actor: Actor, caregiver_user_id: int, patient
     clinic.run(actor, "caregiver.link", body, patient_id=patient_id, entity="user")
 
 
+def _care_team_in_reach(conn: Connection, actor: Actor, patient_id: int) -> None:
+    """A clinician manages the teams of its patients, an administrator those of its site."""
+    authz.require(actor, authz.CARE_TEAM_MANAGE)
+    if actor.role == "clinician":
+        authz.patient_for(conn, actor, authz.CARE_TEAM_MANAGE, patient_id)
+    elif actor.role == "administrator":
+        _patient_in_reach(conn, actor, patient_id)
+
+
 def add_care_team_member(clinic: Clinic, actor: Actor, patient_id: int, user_id: int,
                          team_role: str) -> None:
     """Put a clinician, nurse or pharmacist on a patient's care team."""
     def body(conn: Connection) -> None:
-        authz.require(actor, authz.CARE_TEAM_MANAGE)
-        if actor.role == "clinician":
-            authz.patient_for(conn, actor, authz.CARE_TEAM_MANAGE, patient_id)
-        elif actor.role == "administrator":
-            _patient_in_reach(conn, actor, patient_id)
+        _care_team_in_reach(conn, actor, patient_id)
+        if actor.role == "administrator":
             _user_in_reach(conn, actor, user_id)
         if team_role not in TEAM_ROLES:
             raise InputError(f"unknown team role {team_role!r}", where="team_role",
@@ -405,11 +411,7 @@ def unlink_caregiver(clinic: Clinic, actor: Actor, caregiver_user_id: int, patie
 def remove_care_team_member(clinic: Clinic, actor: Actor, patient_id: int, user_id: int
                             ) -> None:
     def body(conn: Connection) -> None:
-        authz.require(actor, authz.CARE_TEAM_MANAGE)
-        if actor.role == "clinician":
-            authz.patient_for(conn, actor, authz.CARE_TEAM_MANAGE, patient_id)
-        elif actor.role == "administrator":
-            _patient_in_reach(conn, actor, patient_id)
+        _care_team_in_reach(conn, actor, patient_id)
         if not access.remove_care_team(conn, patient_id, user_id):
             raise NotFoundError(f"user {user_id} is not on this care team", where="user_id")
         clinic.audit(conn, actor, "care-team.remove", entity="patient",

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -134,19 +135,25 @@ def login(clinic: Clinic, username: str, password: str, *, client: str | None = 
                        now + clinic.settings.session_absolute)
 
 
-def logout(clinic: Clinic, session_token: str | None) -> None:
-    """Invalidate the session on the server; harmless for an unknown token."""
-    if not session_token:
+def _end(clinic: Clinic, token: str | None, find: Callable[[Connection, str], Row | None],
+         revoke: Callable[[Connection, str, datetime], None], via: str, action: str) -> None:
+    """Revoke a session or an API token, audited as its owner; harmless for an unknown one."""
+    if not token:
         return
     with clinic.transaction() as conn:
-        session = auth_store.get_session(conn, token_hash(session_token))
-        if session is None:
+        row = find(conn, token_hash(token))
+        if row is None:
             return
-        auth_store.revoke_session(conn, token_hash(session_token), clinic.now())
-        user = records.get_user(conn, int(session["user_id"]))
+        revoke(conn, token_hash(token), clinic.now())
+        user = records.get_user(conn, int(row["user_id"]))
         if user is not None:
-            clinic.audit(conn, Actor.from_user(user, "session"), "logout", entity="user",
+            clinic.audit(conn, Actor.from_user(user, via), action, entity="user",
                          entity_id=str(user["id"]))
+
+
+def logout(clinic: Clinic, session_token: str | None) -> None:
+    """Invalidate the session on the server; harmless for an unknown token."""
+    _end(clinic, session_token, auth_store.get_session, auth_store.revoke_session, "session", "logout")
 
 
 def _live_session(clinic: Clinic, conn: Connection, session_token: str | None) -> Row:
@@ -226,15 +233,7 @@ def actor_from_api_token(clinic: Clinic, token: str | None) -> Actor:
 
 
 def revoke_api_token(clinic: Clinic, token: str) -> None:
-    with clinic.transaction() as conn:
-        row = auth_store.get_api_token(conn, token_hash(token))
-        if row is None:
-            return
-        auth_store.revoke_api_token(conn, token_hash(token), clinic.now())
-        user = records.get_user(conn, int(row["user_id"]))
-        if user is not None:
-            clinic.audit(conn, Actor.from_user(user, "token"), "token.revoke", entity="user",
-                         entity_id=str(user["id"]))
+    _end(clinic, token, auth_store.get_api_token, auth_store.revoke_api_token, "token", "token.revoke")
 
 
 def authenticate_user(clinic: Clinic, username: str, password: str, action: str) -> Row:
