@@ -124,21 +124,6 @@ def open_confirmations(clinic: Clinic, actor: Actor, *, patient_id: int | None =
                       entity="pending")
 
 
-def _notice(item: Confirmation, base_url: str) -> tuple[str, str]:
-    subject = f"thecal: second confirmation overdue — {item.patient_name}"
-    body = "\n".join((
-        f"A refill that changed the concentration for {item.patient_name} is recorded and still "
-        "waits for a second signature.",
-        f"What: {item.summary}",
-        f"Entered by: {item.entered_by} at {item.created_at.isoformat(timespec='minutes')}",
-        f"Due by: {item.state.due_at.isoformat(timespec='minutes')} — {item.state.reason.message}",
-        "The pump already holds the new drug. Confirm it, or reject it with the reason and the "
-        "corrective action:",
-        f"{base_url}/clinic/patients/{item.patient_id}/pending/{item.pending_id}",
-    ))
-    return subject, body
-
-
 def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
                      base_url: str = "", on_error: Callable[[str], None] | None = None
                      ) -> list[int]:
@@ -168,7 +153,7 @@ def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
                       else "no mail server configured: shown in the inbox only")
             sent_at = None
         else:
-            subject, body = _notice(item, base_url)
+            subject, body = mail.compose("confirmation_overdue", c=item, base_url=base_url)
             try:
                 mailer.send(to, subject, body)
                 detail, sent_at = f"e-mailed {to}", clinic.now()

@@ -449,7 +449,7 @@ class ReminderResult:
 
 def send_reminders(clinic: Clinic, actor: Actor, *, within: timedelta = timedelta(days=2)) -> ReminderResult:
     """E-mail a reminder for every booked appointment starting within ``within`` not yet reminded."""
-    from thecal.service.notify import Notice, NotifyError, SmtpServer, send
+    from thecal.service.notify import Notice, NotifyError, SmtpServer, compose, send
 
     settings = clinic.settings
     if not settings.smtp_host:
@@ -472,13 +472,8 @@ def send_reminders(clinic: Clinic, actor: Actor, *, within: timedelta = timedelt
         if not email:
             skipped.append((view.id, "no e-mail address recorded"))
             continue
-        where = "your home" if view.kind == "home" else view.place
-        body = (f"Hello {view.display_name},\n\nyour pump refill is booked for "
-                f"{view.start.isoformat(timespec='minutes')} at {where}.\n"
-                "Please keep it: the pump must be refilled before it runs low. If you cannot come, call the "
-                "clinic today so we can rebook before your refill is due.\n")
         try:
-            send(server, Notice(email, "Your pump refill appointment", body))
+            send(server, Notice(email, *compose("appointment_reminder", a=view)))
         except NotifyError as exc:
             skipped.append((view.id, exc.message))
             continue
