@@ -116,8 +116,8 @@ def needs_on_call_notice(urgency: Urgency) -> bool:
 def finding_urgency(severity: Severity) -> Urgency:
     """The urgency of a case opened for a finding (:data:`FINDING_URGENCY`, ASSUMED).
 
-    >>> finding_urgency(Severity.DANGER), finding_urgency(Severity.INFO)
-    (<Urgency.URGENT: 'urgent'>, <Urgency.ROUTINE: 'routine'>)
+    >>> [finding_urgency(s).value for s in (Severity.DANGER, Severity.WARNING, Severity.INFO)]
+    ['urgent', 'soon', 'routine']
     """
     return FINDING_URGENCY.get(severity, Urgency.ROUTINE)
 
