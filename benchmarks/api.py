@@ -56,7 +56,7 @@ def _template(start: datetime) -> list[dict[str, Any]]:
 
 def populate(clinic: Clinic, count: int, seed: int = 1) -> int:
     """Insert ``count`` patients with timelines and summaries; return the site id."""
-    site_id = int(bootstrap_site(clinic, "Benchmark site")["id"])
+    site_id = bootstrap_site(clinic, "Benchmark site").id
     rng = random.Random(seed)
     # The summary depends only on the timeline shape; compute one per start offset bucket.
     batch = 1000

@@ -9,9 +9,9 @@ from types import ModuleType
 import pytest
 
 from thecal import units
-from thecal.clinical import dose, refill, worklist
+from thecal.clinical import cases, dose, refill, worklist
 
-MODULES = (units, dose, refill, worklist)
+MODULES = (units, dose, refill, worklist, cases)
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)

@@ -37,13 +37,13 @@ def test_site_a_administrator_cannot_reach_site_b(client: TestClient, tokens: di
                                    "role": "clinician", "site_id": world.site_b}),
         ("POST", "/api/v1/users", {"username": "bob-login", "password": PASSWORD,
                                    "role": "patient", "patient_id": world.patient_b}),
-        ("POST", "/api/v1/caregiver-links", {"caregiver_user_id": world.users["caregiver"]["id"],
+        ("POST", "/api/v1/caregiver-links", {"caregiver_user_id": world.users["caregiver"].id,
                                              "patient_id": world.patient_b}),
         ("POST", f"/api/v1/patients/{world.patient_b}/care-team",
-         {"user_id": world.users["nurse"]["id"], "team_role": "itb-nurse"}),
+         {"user_id": world.users["nurse"].id, "team_role": "itb-nurse"}),
         ("PATCH", f"/api/v1/sites/{world.site_b}/settings",
          {"settings": {"clinic_phone": "+1 555 0100"}}),
-        ("POST", f"/api/v1/users/{world.users['clinician_b']['id']}/deactivate", None),
+        ("POST", f"/api/v1/users/{world.users['clinician_b'].id}/deactivate", None),
     ]
     for method, path, body in attempts:
         response = client.request(method, path, json=body, headers=h)

@@ -25,7 +25,7 @@ def test_deactivate_ends_token_and_session_at_once(client: TestClient, tokens: d
     nurse = bearer(tokens, "nurse")
     session = login(world.clinic, "nurse", PASSWORD)
     assert client.get("/api/v1/me", headers=nurse).status_code == 200
-    response = client.post(f"/api/v1/users/{world.users['nurse']['id']}/deactivate",
+    response = client.post(f"/api/v1/users/{world.users['nurse'].id}/deactivate",
                            json={"reason": "left the clinic"},
                            headers=bearer(tokens, "administrator"))
     assert response.status_code == 200, response.text
@@ -42,19 +42,19 @@ def test_deactivate_ends_token_and_session_at_once(client: TestClient, tokens: d
 def test_revoke_tokens_unlink_and_remove_member(client: TestClient, tokens: dict[str, str],
                                                 world: World) -> None:
     admin = bearer(tokens, "administrator")
-    clinician = world.users["clinician"]["id"]
+    clinician = world.users["clinician"].id
     assert client.post(f"/api/v1/users/{clinician}/revoke-tokens", headers=admin
                        ).status_code == 200
     assert client.get("/api/v1/me", headers=bearer(tokens, "clinician")).status_code == 401
     caregiver = bearer(tokens, "caregiver")
     assert client.get(f"/api/v1/patients/{world.patient_a}", headers=caregiver
                       ).status_code == 200
-    unlinked = client.delete(f"/api/v1/caregiver-links/{world.users['caregiver']['id']}/"
+    unlinked = client.delete(f"/api/v1/caregiver-links/{world.users['caregiver'].id}/"
                              f"{world.patient_a}", headers=admin)
     assert unlinked.status_code == 204, unlinked.text
     assert client.get(f"/api/v1/patients/{world.patient_a}", headers=caregiver
                       ).status_code == 404
-    pharmacist = world.users["pharmacist"]["id"]
+    pharmacist = world.users["pharmacist"].id
     assert client.post(f"/api/v1/patients/{world.patient_a}/care-team",
                        json={"user_id": pharmacist, "team_role": "pharmacist"},
                        headers=admin).status_code == 204
@@ -82,13 +82,13 @@ def test_web_page_deactivates_with_csrf(world: World) -> None:
         assert users.status_code == 200 and "nurse" in users.text
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', users.text)
         assert csrf
-        nurse = world.users["nurse"]["id"]
+        nurse = world.users["nurse"].id
         assert web.post(f"/clinic/users/{nurse}/deactivate", data={"reason": "x"}
                         ).status_code == 403
         done = web.post(f"/clinic/users/{nurse}/deactivate",
                         data={"csrf_token": csrf.group(1), "reason": "left"})
         assert done.status_code == 200 and 'id="done"' in done.text
-        other = world.users["clinician_b"]["id"]
+        other = world.users["clinician_b"].id
         assert web.post(f"/clinic/users/{other}/deactivate",
                         data={"csrf_token": csrf.group(1)}).status_code == 404
     assert "user.deactivate" in _actions(world)

@@ -121,7 +121,7 @@ def test_booked_appointment_is_a_timed_item_with_reminders(world: World) -> None
             now=now)
     feed = cal.calendar_feed(c, world.actor("patient"), world.patient_a)
     (item,) = feed.appointments
-    assert item.uid == f"appointment-{appt}@thecal" and item.place == "Room 2"
+    assert item.uid == f"appointment-{appt}@thecal" and item.appointment.place == "Room 2"
     assert [r.lead_days for r in item.reminders] == [7, 1]
     events = Calendar.from_ical(calendar(feed)).walk("VEVENT")
     timed = [e for e in events if str(e["uid"]) == item.uid]

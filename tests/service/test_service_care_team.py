@@ -19,7 +19,7 @@ def test_care_team_roles_are_the_clinical_vocabulary(world: World) -> None:
     assert set(admin.TEAM_ROLES) <= set(CLINICAL_ROLES)
     assert "itb-nurse" in admin.TEAM_ROLES and "nurse" not in admin.TEAM_ROLES
     assert not {"patient", "caregiver", "administrator"} & set(admin.TEAM_ROLES)
-    nurse_id = int(world.users["nurse"]["id"])
+    nurse_id = int(world.users["nurse"].id)
     with pytest.raises(InputError) as caught:
         service.add_care_team_member(world.clinic, SYSTEM, world.patient_a, nurse_id, "nurse")
     assert "itb-nurse" in (caught.value.fix or "")
@@ -30,7 +30,7 @@ def test_care_team_roles_are_the_clinical_vocabulary(world: World) -> None:
 
 def test_legacy_team_role_shown_in_the_clinical_vocabulary(world: World) -> None:
     with world.clinic.transaction() as conn:  # a row stored before the vocabularies were one
-        records.add_care_team(conn, world.patient_a, int(world.users["nurse"]["id"]), "nurse",
+        records.add_care_team(conn, world.patient_a, int(world.users["nurse"].id), "nurse",
                               world.clinic.now())
     team = service.patient_care_team(world.clinic, world.actor("clinician"), world.patient_a)
     assert team[0].team_role == "itb-nurse" and team[0].title == "ITB nurse"

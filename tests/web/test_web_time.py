@@ -42,14 +42,13 @@ def test_filters_convert_to_the_display_zone() -> None:
 
 def test_site_timezone_setting_is_validated(clinic: Clinic) -> None:
     site = admin.create_site(clinic, SYSTEM, "Zone test site")
-    assert site["settings"]["timezone"] == "UTC"
+    assert site.settings["timezone"] == "UTC"
     for bad in ("Mars/Olympus", "CET+1", "", " Europe/Berlin", 2):
         with pytest.raises(InputError) as caught:
-            admin.update_site_settings(clinic, SYSTEM, int(site["id"]), {"timezone": bad})
+            admin.update_site_settings(clinic, SYSTEM, site.id, {"timezone": bad})
         assert caught.value.where == "settings.timezone"
-    updated = admin.update_site_settings(clinic, SYSTEM, int(site["id"]),
-                                         {"timezone": "Europe/Lisbon"})
-    assert updated["settings"]["timezone"] == "Europe/Lisbon"
+    updated = admin.update_site_settings(clinic, SYSTEM, site.id, {"timezone": "Europe/Lisbon"})
+    assert updated.settings["timezone"] == "Europe/Lisbon"
 
 
 def _demo_site(clinic: Clinic) -> int:

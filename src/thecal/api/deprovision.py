@@ -13,6 +13,7 @@ from thecal.api.deps import api_actor, get_clinic
 from thecal.api.errors import ERROR_RESPONSES
 from thecal.service import Actor, Clinic
 from thecal.service import admin as admin_service
+from thecal.service.admin import AccessEnded
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], responses=ERROR_RESPONSES)
 ActorDep = Annotated[Actor, Depends(api_actor)]
@@ -25,37 +26,22 @@ class DeactivateBody(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-class DeactivationResult(BaseModel):
-    user_id: int
-    active: bool
-    sessions_ended: int = 0
-    tokens_revoked: int = 0
-
-
-class RevocationResult(BaseModel):
-    user_id: int
-    sessions_ended: int
-    tokens_revoked: int
-
-
 @router.post("/users/{user_id}/deactivate")
 def deactivate_user(user_id: Id, clinic: ClinicDep, actor: ActorDep,
-                    body: DeactivateBody | None = None) -> DeactivationResult:
+                    body: DeactivateBody | None = None) -> AccessEnded:
     """Switch a login off; its sessions and tokens end at once."""
-    result = admin_service.deactivate_user(clinic, actor, user_id,
-                                           reason=body.reason if body else None)
-    return DeactivationResult(**result)
+    return admin_service.deactivate_user(clinic, actor, user_id, reason=body.reason if body else None)
 
 
 @router.post("/users/{user_id}/reactivate")
-def reactivate_user(user_id: Id, clinic: ClinicDep, actor: ActorDep) -> DeactivationResult:
-    return DeactivationResult(**admin_service.reactivate_user(clinic, actor, user_id))
+def reactivate_user(user_id: Id, clinic: ClinicDep, actor: ActorDep) -> AccessEnded:
+    return admin_service.reactivate_user(clinic, actor, user_id)
 
 
-@router.post("/users/{user_id}/revoke-tokens")
-def revoke_tokens(user_id: Id, clinic: ClinicDep, actor: ActorDep) -> RevocationResult:
-    """End every API token and session of the user (the login stays)."""
-    return RevocationResult(**admin_service.revoke_user_tokens(clinic, actor, user_id))
+@router.post("/users/{user_id}/revoke-tokens", response_model_exclude_none=True)
+def revoke_tokens(user_id: Id, clinic: ClinicDep, actor: ActorDep) -> AccessEnded:
+    """End every API token and session of the user (the login stays; no ``active`` in the answer)."""
+    return admin_service.revoke_user_tokens(clinic, actor, user_id)
 
 
 @router.delete("/caregiver-links/{caregiver_user_id}/{patient_id}",

@@ -1,9 +1,13 @@
 """The API's answers: one response model per operation, so the OpenAPI document describes them.
 
-Each model names the fields the service's typed results write (``as_dict`` at the face);
-quantities carry their unit in the name (``_ml``, ``_mcg``, ``_mcg_per_ml``), times are ISO
-8601 strings with an offset. Nested records that the timeline format defines (stored events)
-keep their own fields (``extra="allow"``) beyond the ones named here.
+Where a use case's typed result is the answer, the result *is* the response model (``Site``,
+``Login``, ``Actor``, ``Confirmation``, the eligibility and screening results, and the cases, medicines and
+appointments of :mod:`thecal.api.cases` and :mod:`thecal.api.scheduling`): one shape, and the
+route returns the result itself. The models below name the fields of the answers still written by
+a result's ``as_dict`` at the face; quantities carry their unit in the name (``_ml``, ``_mcg``,
+``_mcg_per_ml``), times are ISO 8601 strings with an offset (:data:`Instant`). Nested records
+that the timeline format defines (stored events) keep their own fields (``extra="allow"``)
+beyond the ones named here.
 """
 
 from __future__ import annotations
@@ -11,6 +15,20 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from thecal.service.actors import Actor, Login
+from thecal.service.admin import Site
+from thecal.service.advice import EligibilityResult, ScreeningPlan
+from thecal.service.cases import Contacts
+from thecal.service.escalation import Confirmation
+from thecal.service.results import Instant
+
+UserOut = Actor
+SiteOut = Site
+StaffUserOut = Login
+EligibilityOut = EligibilityResult
+ScreeningOut = ScreeningPlan
+ConfirmationOut = Confirmation
 
 
 class Out(BaseModel):
@@ -27,26 +45,19 @@ class ReasonOut(Out):
     verified: bool = True
 
 
-class UserOut(Out):
-    user_id: int | None
-    username: str
-    role: str
-    display_name: str | None = None
-    site_id: int | None = None
-    patient_id: int | None = None
+class LoginOut(BaseModel):
+    """A new browser session (the session token itself travels only in the cookie)."""
 
-
-class LoginOut(Out):
     csrf_token: str
-    user: UserOut
-    expires_at: str
+    user: Actor
+    expires_at: Instant
 
 
-class TokenOut(Out):
+class TokenOut(BaseModel):
     access_token: str
     token_type: str
-    expires_at: str
-    user: UserOut
+    expires_at: Instant
+    user: Actor
 
 
 class PatientOut(Out):
@@ -341,31 +352,41 @@ class RecordedOut(Out):
     co_signed_by: str | None = None
 
 
-class ConfirmationOut(Out):
-    """An open second-signature confirmation of a recorded refill (never expires: escalates)."""
+class CauseOut(Out):
+    code: str
+    weight: float
+    patient_words: str
+    clinician_words: str
 
-    pending_id: int
-    patient_id: int
-    patient_name: str
-    event_id: str
-    summary: str
-    entered_by: str
-    created_at: str
-    due_at: str
-    status: str  # waiting | escalated
-    escalated: bool
-    escalated_at: str | None = None
-    notified_at: str | None = None
-    notify_detail: str = ""
-    reason: ReasonOut
+
+class ActionOut(Out):
+    code: str
+    patient: str
+    clinician: str
+    source: str
+
+
+class AdviceOut(Out):
+    patient: str
+    clinician: str
+
+
+class RuleOut(Out):
+    id: str
+    urgency: str
+    description: str
+    source: str
+    verified: bool
 
 
 class TriageOut(Out):
+    """``thecal.clinical.triage.TriageResult.as_dict`` (its ``context`` too)."""
+
     urgency: str
-    causes: list[dict[str, Any]]
-    actions: list[dict[str, Any]]
-    advice: dict[str, Any]
-    rules: list[dict[str, Any]]
+    causes: list[CauseOut]
+    actions: list[ActionOut]
+    advice: AdviceOut
+    rules: list[RuleOut]
     withdrawal_or_overdose_unclear: bool
     symptoms: list[str]
     modifiers: list[str]
@@ -376,53 +397,16 @@ class SymptomReportOut(Out):
     event: StoredEventOut
     triage: TriageOut
     case_id: int | None = None
-    contacts: dict[str, str] | None = None
+    contacts: Contacts | None = None
 
 
-class CriterionOut(Out):
-    code: str
-    outcome: str
-    source: str
+class TitrationOut(BaseModel):
+    """``thecal.clinical.titration.TitrationSuggestion`` (the route returns it)."""
 
-
-class EligibilityOut(Out):
-    verdict: str
-    criteria: list[CriterionOut]
-
-
-class ScreeningDoseOut(Out):
-    number: int
-    dose_mcg: float
-    volume_ml: float
-    not_before_h: float
-
-
-class ScreeningOut(Out):
-    doses: list[ScreeningDoseOut]
-    reasons: list[ReasonOut]
-
-
-class TitrationOut(Out):
     action: str
-    current_daily_dose_mcg: float | None
-    next_daily_dose_mcg: float | None
-    change_fraction: float | None
-    not_before: str | None
+    current_daily_dose_mcg: float
+    next_daily_dose_mcg: float
+    change_fraction: float
+    not_before: Instant | None
     reasons: list[ReasonOut]
-    workup: list[Any]
-
-
-class SiteOut(Out):
-    id: int
-    name: str
-    settings: dict[str, bool | str]
-
-
-class StaffUserOut(Out):
-    id: int
-    username: str
-    display_name: str | None
-    role: str
-    site_id: int | None
-    patient_id: int | None
-    active: bool
+    workup: list[str]

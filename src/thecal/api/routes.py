@@ -52,12 +52,12 @@ def _at(value: str | None) -> datetime | None:
 
 @router.post("/login", tags=["auth"], response_model=R.LoginOut)
 def login(body: schemas.LoginBody, request: Request, response: Response,
-          clinic: ClinicDep) -> dict[str, Any]:
+          clinic: ClinicDep) -> R.LoginOut:
     """Start a browser session: sets the session cookie, returns the CSRF token."""
     result = service.login(clinic, body.username, body.password,
                            client=client_address(request))
     set_session_cookie(response, clinic, result.session_token)
-    return result.as_dict()
+    return R.LoginOut(csrf_token=result.csrf_token, user=result.actor, expires_at=result.expires_at)
 
 
 @router.post("/logout", tags=["auth"], status_code=status.HTTP_204_NO_CONTENT)
@@ -72,18 +72,17 @@ def logout(request: Request, response: Response, clinic: ClinicDep, actor: Actor
 
 
 @router.post("/token", tags=["auth"], response_model=R.TokenOut)
-def token(body: schemas.TokenBody, request: Request, clinic: ClinicDep) -> dict[str, Any]:
+def token(body: schemas.TokenBody, request: Request, clinic: ClinicDep) -> R.TokenOut:
     """A bearer token for a program (90 days)."""
     value, expires, actor = service.issue_api_token(clinic, body.username, body.password,
                                                     name=body.name,
                                                     client=client_address(request))
-    return {"access_token": value, "token_type": "bearer", "expires_at": expires.isoformat(),
-            "user": actor.as_dict()}
+    return R.TokenOut(access_token=value, token_type="bearer", expires_at=expires, user=actor)
 
 
 @router.get("/me", tags=["auth"], response_model=R.UserOut)
-def me(actor: ActorDep) -> dict[str, Any]:
-    return actor.as_dict()
+def me(actor: ActorDep) -> Actor:
+    return actor
 
 
 # ------------------------------------------------------------------ patients
@@ -217,9 +216,9 @@ def reject_pending(pending_id: int, body: schemas.RejectBody, clinic: ClinicDep,
 
 
 @router.get("/confirmations", tags=["therapy"], response_model=list[R.ConfirmationOut])
-def confirmations(clinic: ClinicDep, actor: ActorDep) -> list[dict[str, Any]]:
+def confirmations(clinic: ClinicDep, actor: ActorDep) -> list[R.ConfirmationOut]:
     """Open second-signature confirmations, escalated (past their time) first."""
-    return [c.as_dict() for c in service.open_confirmations(clinic, actor)]
+    return service.open_confirmations(clinic, actor)
 
 
 @router.post("/patients/{patient_id}/program/proposal", tags=["therapy"], response_model=R.ProgramProposalOut)
@@ -263,43 +262,43 @@ def symptoms(patient_id: int, body: schemas.SymptomsBody, clinic: ClinicDep,
 
 @router.post("/patients/{patient_id}/eligibility", tags=["advice"], response_model=R.EligibilityOut)
 def eligibility(patient_id: int, body: dict[str, Any], clinic: ClinicDep, actor: ActorDep
-                ) -> dict[str, Any]:
+                ) -> R.EligibilityOut:
     """Eligibility for ITB from a candidate record (fields of thecal.clinical.eligibility)."""
     return service.eligibility(clinic, actor, patient_id, body)
 
 
 @router.post("/patients/{patient_id}/screening", tags=["advice"], response_model=R.ScreeningOut)
 def screening(patient_id: int, body: schemas.ScreeningBody, clinic: ClinicDep,
-              actor: ActorDep) -> dict[str, Any]:
+              actor: ActorDep) -> R.ScreeningOut:
     return service.screening_plan(clinic, actor, patient_id, body.model_dump(exclude_none=True))
 
 
 @router.post("/patients/{patient_id}/titration", tags=["advice"], response_model=R.TitrationOut)
 def titration(patient_id: int, body: schemas.TitrationBody, clinic: ClinicDep,
-              actor: ActorDep) -> dict[str, Any]:
+              actor: ActorDep) -> service.advice.TitrationSuggestion:
     return service.titration_suggestion(clinic, actor, patient_id, body.model_dump())
 
 
 # ------------------------------------------------------------------ administration
 
 @router.post("/sites", tags=["admin"], status_code=status.HTTP_201_CREATED, response_model=R.SiteOut)
-def create_site(body: schemas.SiteBody, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
+def create_site(body: schemas.SiteBody, clinic: ClinicDep, actor: ActorDep) -> R.SiteOut:
     return service.create_site(clinic, actor, body.name, body.settings)
 
 
 @router.patch("/sites/{site_id}/settings", tags=["admin"], response_model=R.SiteOut)
 def site_settings(site_id: int, body: schemas.SiteSettingsBody, clinic: ClinicDep,
-                  actor: ActorDep) -> dict[str, Any]:
+                  actor: ActorDep) -> R.SiteOut:
     return service.update_site_settings(clinic, actor, site_id, body.settings)
 
 
 @router.get("/users", tags=["admin"], response_model=list[R.StaffUserOut])
-def users(clinic: ClinicDep, actor: ActorDep) -> list[dict[str, Any]]:
+def users(clinic: ClinicDep, actor: ActorDep) -> list[R.StaffUserOut]:
     return service.list_users(clinic, actor)
 
 
 @router.post("/users", tags=["admin"], status_code=status.HTTP_201_CREATED, response_model=R.StaffUserOut)
-def create_user(body: schemas.UserBody, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
+def create_user(body: schemas.UserBody, clinic: ClinicDep, actor: ActorDep) -> R.StaffUserOut:
     return service.create_user(clinic, actor, **body.model_dump())
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from dataclasses import asdict
 
 import typer
 
@@ -54,7 +55,7 @@ def register(app: typer.Typer) -> None:
             raise InputError("--settings is not JSON", where="--settings") from None
         clinic = _clinic(database)
         try:
-            print_json(admin.create_site(clinic, _system(), name, parsed))
+            print_json(asdict(admin.create_site(clinic, _system(), name, parsed)))
         finally:
             clinic.dispose()
 
@@ -73,10 +74,9 @@ def register(app: typer.Typer) -> None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
         clinic = _clinic(database)
         try:
-            row = admin.create_user(clinic, _system(), username=username, password=password,
-                                    role=role, site_id=site, patient_id=patient,
-                                    display_name=display_name)
-            print_json({k: v for k, v in row.items() if k != "password_hash"})
+            print_json(asdict(admin.create_user(clinic, _system(), username=username, password=password,
+                                                role=role, site_id=site, patient_id=patient,
+                                                display_name=display_name)))
         finally:
             clinic.dispose()
 
@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
 
         clinic = _clinic(database)
         try:
-            print_json(admin.deactivate_user(clinic, _system(), user_id, reason=reason))
+            print_json(asdict(admin.deactivate_user(clinic, _system(), user_id, reason=reason)))
         finally:
             clinic.dispose()
 
@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
             raise InputError("the settings are a JSON object", where="settings")
         clinic = _clinic(database)
         try:
-            print_json(admin.update_site_settings(clinic, _system(), site_id, parsed))
+            print_json(asdict(admin.update_site_settings(clinic, _system(), site_id, parsed)))
         finally:
             clinic.dispose()
         console.print("", end="")

@@ -21,6 +21,7 @@ from typing import Final
 
 from thecal.clinical.triage import Urgency
 from thecal.errors import ConflictError, InputError
+from thecal.limits import Severity
 
 
 class CaseStatus(StrEnum):
@@ -50,6 +51,10 @@ OUTCOMES: Final[dict[str, str]] = {
     "duplicate": "duplicate of another case",
 }
 MAX_TEXT: Final = 4000
+# ASSUMED (a thecal convention, no public source grades it): a case opened for a finding on the
+# chart is as urgent as the finding is severe; an informational finding is routine.
+FINDING_URGENCY: Final[dict[Severity, Urgency]] = {Severity.DANGER: Urgency.URGENT,
+                                                   Severity.WARNING: Urgency.SOON}
 
 
 @dataclass(frozen=True)
@@ -106,3 +111,21 @@ def needs_banner(case: CaseFacts) -> bool:
 def needs_on_call_notice(urgency: Urgency) -> bool:
     """Emergency cases notify the on-call clinician (inbox and e-mail)."""
     return urgency is Urgency.EMERGENCY
+
+
+def finding_urgency(severity: Severity) -> Urgency:
+    """The urgency of a case opened for a finding (:data:`FINDING_URGENCY`, ASSUMED).
+
+    >>> [finding_urgency(s).value for s in (Severity.DANGER, Severity.WARNING, Severity.INFO)]
+    ['urgent', 'soon', 'routine']
+    """
+    return FINDING_URGENCY.get(severity, Urgency.ROUTINE)
+
+
+def advice_headline(advice: str) -> str:
+    """The first sentence of a piece of advice: the line a case shows in the inbox.
+
+    >>> advice_headline("Call the clinic today. Keep the pump card with you.")
+    'Call the clinic today.'
+    """
+    return advice.split(". ")[0].rstrip(".") + "."

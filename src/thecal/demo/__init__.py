@@ -34,7 +34,7 @@ from thecal.physiology.model import adapted_dose_mcg_per_day
 from thecal.physiology.parameters import Parameters
 from thecal.physiology.population import patient as virtual_patient_parameters
 from thecal.service import Clinic, FrozenClock, admin, advice, medicines, patients, therapy
-from thecal.service.actors import SYSTEM, Actor
+from thecal.service.actors import SYSTEM, Login
 from thecal.service.escalation import escalate_overdue
 from thecal.service.twin import plan_time, project_timeline
 from thecal.service.views import virtual_patient
@@ -243,7 +243,7 @@ def create_demo(clinic: Clinic, *, patients_count: int = PATIENTS, seed: int = 2
         "require_second_clinician_for_concentration_change": True,
         "clinic_phone": CLINIC_PHONE, "clinic_location": CLINIC_LOCATION,
         "timezone": SITE_TIMEZONE, "on_call_user": ON_CALL_USER,
-        "on_call_email": ON_CALL_EMAIL})["id"])
+        "on_call_email": ON_CALL_EMAIL}).id)
     now = clinic.now()
     today = now.astimezone(ZoneInfo(SITE_TIMEZONE)).date()
     items: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
@@ -257,15 +257,15 @@ def create_demo(clinic: Clinic, *, patients_count: int = PATIENTS, seed: int = 2
         offset = min(offset, due - last - timedelta(days=1))
         items.append(({**block, "site_id": site_id}, _shift(events, (now + offset) - due)))
     ids = patients.import_patients(clinic, SYSTEM, items, action="demo.import")
-    users = {}
+    users: dict[str, Login] = {}
     for username, role, password in LOGINS:
         users[username] = admin.bootstrap_user(
             clinic, username=username, password=password, role=role,
             site_id=site_id if role in ("clinician", "nurse") else None,
             patient_id=ids[0] if role == "patient" else None,
             display_name=username.replace("demo-", "Demo ").title())
-    admin.link_caregiver(clinic, SYSTEM, int(users["demo-caregiver"]["id"]), ids[0])
-    patient_actor = Actor.from_user(users["demo-patient"], "system")
+    admin.link_caregiver(clinic, SYSTEM, users["demo-caregiver"].id, ids[0])
+    patient_actor = users["demo-patient"].actor("system")
     advice.report_symptoms(clinic, patient_actor, ids[0],
                            ["increased-spasticity", "itching"],
                            note="stiffer than usual since yesterday")
@@ -274,12 +274,12 @@ def create_demo(clinic: Clinic, *, patients_count: int = PATIENTS, seed: int = 2
     return DemoResult(True, site_id, ids)
 
 
-def _refill_records(clinic: Clinic, users: dict[str, Any], ids: list[int]) -> None:
+def _refill_records(clinic: Clinic, users: dict[str, Login], ids: list[int]) -> None:
     """Issue 11 in the demo: a compounded preparation (the 9th patient), and a concentration
     change entered by the nurse an hour ago whose second signature is overdue, escalated (the
     10th; both had their refill due in weeks, so the week's refills stay as they were); the
     escalation e-mails the site's ``on_call_email``."""
-    nurse = Actor.from_user(users["demo-nurse"], "session")
+    nurse = users["demo-nurse"].actor("session")
     password = dict((u, p) for u, _, p in LOGINS)["demo-nurse"]
     real = clinic.clock
     try:
@@ -311,10 +311,10 @@ def _refill_records(clinic: Clinic, users: dict[str, Any], ids: list[int]) -> No
     escalate_overdue(clinic)
 
 
-def _cases_and_medicines(clinic: Clinic, users: dict[str, Any], ids: list[int]) -> None:
+def _cases_and_medicines(clinic: Clinic, users: dict[str, Login], ids: list[int]) -> None:
     """An open emergency case (a caller's withdrawal picture, taken by the nurse on the phone),
     a recorded allergy and an oral medicine, so a new user sees each at once."""
-    nurse = Actor.from_user(users["demo-nurse"], "system")
+    nurse = users["demo-nurse"].actor("system")
     advice.report_symptoms(clinic, nurse, ids[1], ["itching", "increased-spasticity",
                                                    "high-fever"],
                            note="I itch all over, my legs are stiffer and I have 39 °C")

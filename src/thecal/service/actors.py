@@ -1,9 +1,14 @@
-"""Who is acting: the :class:`Actor` every use case receives, and the roles."""
+"""Who is acting: the :class:`Actor` every use case receives, the :class:`Login` it signs in
+with, and the roles."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Annotated, Final
+
+from pydantic import Field
+
+from thecal.store.records import Row
 
 ROLES: Final = ("clinician", "nurse", "patient", "caregiver", "administrator", "pharmacist")
 STAFF_ROLES: Final = frozenset({"clinician", "nurse", "pharmacist"})
@@ -11,7 +16,7 @@ STAFF_ROLES: Final = frozenset({"clinician", "nurse", "pharmacist"})
 
 @dataclass(frozen=True)
 class Actor:
-    """An authenticated person (or ``system`` for bootstrap work)."""
+    """An authenticated person (or ``system`` for bootstrap work); the API's ``/me``."""
 
     user_id: int | None
     username: str
@@ -19,18 +24,34 @@ class Actor:
     display_name: str = ""
     site_id: int | None = None
     patient_id: int | None = None  # the patient record of a ``patient`` user
-    via: str = "session"  # "session", "token" or "system"
+    # "session", "token" or "system": how this request was signed in (not in its JSON)
+    via: Annotated[str, Field(exclude=True)] = "session"
 
     @classmethod
-    def from_user(cls, user: dict[str, Any], via: str) -> Actor:
-        return cls(user_id=int(user["id"]), username=str(user["username"]),
-                   role=str(user["role"]), display_name=str(user.get("display_name") or ""),
-                   site_id=user.get("site_id"), patient_id=user.get("patient_id"), via=via)
+    def from_user(cls, user: Row, via: str) -> Actor:
+        return Login.of(user).actor(via)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"user_id": self.user_id, "username": self.username, "role": self.role,
-                "display_name": self.display_name, "site_id": self.site_id,
-                "patient_id": self.patient_id}
+
+@dataclass(frozen=True)
+class Login:
+    """A login as its site's administrator sees it (never its password hash)."""
+
+    id: int
+    username: str
+    display_name: str | None
+    role: str
+    site_id: int | None
+    patient_id: int | None
+    active: bool
+
+    @classmethod
+    def of(cls, row: Row) -> Login:
+        return cls(int(row["id"]), str(row["username"]), row.get("display_name"), str(row["role"]),
+                   row.get("site_id"), row.get("patient_id"), bool(row.get("active", True)))
+
+    def actor(self, via: str) -> Actor:
+        return Actor(self.id, self.username, self.role, self.display_name or "", self.site_id,
+                     self.patient_id, via)
 
 
 SYSTEM: Final = Actor(user_id=None, username="system", role="system", via="system")

@@ -14,7 +14,9 @@ request with them answers 401.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection
@@ -22,12 +24,15 @@ from sqlalchemy import Connection
 from thecal.clinical.care_team import ROLES as CARE_TEAM_ROLES
 from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError, ThecalError
 from thecal.service import authz, passwords
-from thecal.service.actors import ROLES, STAFF_ROLES, SYSTEM, Actor
+from thecal.service.actors import ROLES, STAFF_ROLES, SYSTEM, Actor, Login
 from thecal.service.clinic import Clinic
 from thecal.store import access, records
+from thecal.store.records import Row
 from thecal.units import DURATION, VOLUME, parse_quantity
 
-SITE_SETTINGS: Final = {
+SiteSettings = dict[str, bool | str]  # the keys of SITE_SETTINGS
+
+SITE_SETTINGS: Final[SiteSettings] = {
     # a concentration change needs a second clinician's confirmation (off by default)
     "require_second_clinician_for_concentration_change": False,
     # shown to patients (home page, implant card, calendar entries)
@@ -66,6 +71,27 @@ TEAM_ROLES: Final = tuple(code for code in CARE_TEAM_ROLES
 LEGACY_TEAM_ROLES: Final = {"nurse": "itb-nurse"}
 
 
+@dataclass(frozen=True)
+class Site:
+    id: int
+    name: str
+    settings: SiteSettings
+
+    @classmethod
+    def of(cls, row: Row) -> Site:
+        return cls(int(row["id"]), str(row["name"]), dict(row["settings"]))
+
+
+@dataclass(frozen=True)
+class AccessEnded:
+    """A login switched off or on, or its sessions and tokens ended (``active`` None: unchanged)."""
+
+    user_id: int
+    active: bool | None = None
+    sessions_ended: int = 0
+    tokens_revoked: int = 0
+
+
 def _own_site(actor: Actor, site_id: int | None, what: str, where: str) -> None:
     """An administrator acts on its own site only (404, as if the thing did not exist)."""
     if actor.role == "system":
@@ -76,8 +102,7 @@ def _own_site(actor: Actor, site_id: int | None, what: str, where: str) -> None:
                                 "operator (thecal admin ...) for another site")
 
 
-def _user_in_reach(conn: Connection, actor: Actor, user_id: int, where: str = "user_id"
-                   ) -> dict[str, Any]:
+def _user_in_reach(conn: Connection, actor: Actor, user_id: int, where: str = "user_id") -> Row:
     user = records.get_user(conn, user_id)
     if user is None:
         raise NotFoundError(f"user {user_id} not found", where=where)
@@ -94,7 +119,7 @@ def _user_in_reach(conn: Connection, actor: Actor, user_id: int, where: str = "u
     return user
 
 
-def _patient_in_reach(conn: Connection, actor: Actor, patient_id: int) -> dict[str, Any]:
+def _patient_in_reach(conn: Connection, actor: Actor, patient_id: int) -> Row:
     patient = records.get_patient(conn, patient_id)
     if patient is None:
         raise NotFoundError(f"patient {patient_id} not found", where="patient_id")
@@ -106,7 +131,7 @@ TWIN_SETTING_KINDS: Final = {"synchromed_mri_resume_delay_h": DURATION,
                               "delivery_unreliable_below_ml": VOLUME}
 
 
-def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
+def _check_settings(settings: Mapping[str, object] | None) -> SiteSettings:
     merged = dict(SITE_SETTINGS)
     for key, value in (settings or {}).items():
         if key not in SITE_SETTINGS:
@@ -166,18 +191,14 @@ def check_timezone(name: str, *, where: str = "timezone") -> str:
     return text
 
 
-def site_timezone(settings: dict[str, Any] | None) -> str:
+def site_timezone(settings: Mapping[str, object] | None) -> str:
     """The site's ``timezone`` setting (UTC for a site stored before the setting existed)."""
     return str((settings or {}).get("timezone") or SITE_SETTINGS["timezone"])
 
 
-def _site_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": int(row["id"]), "name": row["name"], "settings": row["settings"]}
-
-
 def create_site(clinic: Clinic, actor: Actor, name: str,
-                settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    def body(conn: Connection) -> dict[str, Any]:
+                settings: Mapping[str, object] | None = None) -> Site:
+    def body(conn: Connection) -> Site:
         if not authz.allowed(actor, authz.SITE_CREATE):
             raise PermissionDeniedError("a new site is made on the server",
                                         fix="run: thecal admin site-create NAME")
@@ -185,17 +206,18 @@ def create_site(clinic: Clinic, actor: Actor, name: str,
             raise InputError("a site needs a name", where="name")
         if records.site_by_name(conn, name.strip()) is not None:
             raise ConflictError(f"a site named {name!r} exists", where="name")
-        row = records.insert_site(conn, name.strip(), _check_settings(settings), clinic.now())
-        clinic.audit(conn, actor, "site.create", entity="site", entity_id=str(row["id"]),
-                     new_value=_site_view(row))
-        return _site_view(row)
+        site = Site.of(records.insert_site(conn, name.strip(), _check_settings(settings),
+                                           clinic.now()))
+        clinic.audit(conn, actor, "site.create", entity="site", entity_id=str(site.id),
+                     new_value={"id": site.id, "name": site.name, "settings": site.settings})
+        return site
 
     return clinic.run(actor, "site.create", body, entity="site")
 
 
 def update_site_settings(clinic: Clinic, actor: Actor, site_id: int,
-                         settings: dict[str, Any]) -> dict[str, Any]:
-    def body(conn: Connection) -> dict[str, Any]:
+                         settings: Mapping[str, object]) -> Site:
+    def body(conn: Connection) -> Site:
         authz.require(actor, authz.SITES_MANAGE)
         _own_site(actor, site_id, f"site {site_id}", "site_id")
         site = records.get_site(conn, site_id)
@@ -205,19 +227,19 @@ def update_site_settings(clinic: Clinic, actor: Actor, site_id: int,
         records.update_site_settings(conn, site_id, new)
         clinic.audit(conn, actor, "site.settings", entity="site", entity_id=str(site_id),
                      field="settings", old_value=site["settings"], new_value=new)
-        return {**_site_view(site), "settings": new}
+        return Site(int(site_id), str(site["name"]), new)
 
     return clinic.run(actor, "site.settings", body, entity="site", entity_id=str(site_id))
 
 
 def create_user(clinic: Clinic, actor: Actor, *, username: str, password: str, role: str,
                 site_id: int | None = None, display_name: str | None = None,
-                patient_id: int | None = None) -> dict[str, Any]:
+                patient_id: int | None = None) -> Login:
     """Create a login. A ``patient`` user is linked to their patient record.
 
     An administrator creates logins of its own site only (each login it makes belongs to that
     site, so its user list shows everything it created)."""
-    def body(conn: Connection) -> dict[str, Any]:
+    def body(conn: Connection) -> Login:
         authz.require(actor, authz.USERS_MANAGE)
         if not isinstance(username, str) or not username.strip() or len(username) > 100:
             raise InputError("a user name is 1–100 characters", where="username")
@@ -253,17 +275,17 @@ def create_user(clinic: Clinic, actor: Actor, *, username: str, password: str, r
         clinic.audit(conn, actor, "user.create", entity="user", entity_id=str(row["id"]),
                      patient_id=patient_id, new_value={"username": username, "role": role,
                                                        "site_id": site})
-        return row
+        return Login.of(row)
 
     return clinic.run(actor, "user.create", body, entity="user")
 
 
-def list_users(clinic: Clinic, actor: Actor) -> list[dict[str, Any]]:
-    def body(conn: Connection) -> list[dict[str, Any]]:
+def list_users(clinic: Clinic, actor: Actor) -> list[Login]:
+    def body(conn: Connection) -> list[Login]:
         authz.require(actor, authz.USERS_MANAGE)
         rows = records.list_users(conn, None if actor.role == "system" else actor.site_id)
         clinic.audit(conn, actor, "user.list", entity="user", detail=f"{len(rows)} users")
-        return rows
+        return [Login.of(r) for r in rows]
 
     return clinic.run(actor, "user.list", body, entity="user")
 
@@ -287,15 +309,21 @@ def link_caregiver(clinic: Clinic, actor: Actor, caregiver_user_id: int, patient
     clinic.run(actor, "caregiver.link", body, patient_id=patient_id, entity="user")
 
 
+def _care_team_in_reach(conn: Connection, actor: Actor, patient_id: int) -> None:
+    """A clinician manages the teams of its patients, an administrator those of its site."""
+    authz.require(actor, authz.CARE_TEAM_MANAGE)
+    if actor.role == "clinician":
+        authz.patient_for(conn, actor, authz.CARE_TEAM_MANAGE, patient_id)
+    elif actor.role == "administrator":
+        _patient_in_reach(conn, actor, patient_id)
+
+
 def add_care_team_member(clinic: Clinic, actor: Actor, patient_id: int, user_id: int,
                          team_role: str) -> None:
     """Put a clinician, nurse or pharmacist on a patient's care team."""
     def body(conn: Connection) -> None:
-        authz.require(actor, authz.CARE_TEAM_MANAGE)
-        if actor.role == "clinician":
-            authz.patient_for(conn, actor, authz.CARE_TEAM_MANAGE, patient_id)
-        elif actor.role == "administrator":
-            _patient_in_reach(conn, actor, patient_id)
+        _care_team_in_reach(conn, actor, patient_id)
+        if actor.role == "administrator":
             _user_in_reach(conn, actor, user_id)
         if team_role not in TEAM_ROLES:
             raise InputError(f"unknown team role {team_role!r}", where="team_role",
@@ -319,9 +347,9 @@ def add_care_team_member(clinic: Clinic, actor: Actor, patient_id: int, user_id:
 # ------------------------------------------------------------------ de-provisioning
 
 def deactivate_user(clinic: Clinic, actor: Actor, user_id: int, *,
-                    reason: str | None = None) -> dict[str, Any]:
+                    reason: str | None = None) -> AccessEnded:
     """Switch a login off: it cannot sign in, and its sessions and tokens end now."""
-    def body(conn: Connection) -> dict[str, Any]:
+    def body(conn: Connection) -> AccessEnded:
         authz.require(actor, authz.USERS_MANAGE)
         user = _user_in_reach(conn, actor, user_id)
         if actor.user_id is not None and int(user_id) == int(actor.user_id):
@@ -334,27 +362,26 @@ def deactivate_user(clinic: Clinic, actor: Actor, user_id: int, *,
         clinic.audit(conn, actor, "user.deactivate", entity="user", entity_id=str(user_id),
                      field="active", old_value=bool(user["active"]), new_value=False,
                      reason=reason, detail=f"{ended} sessions ended, {revoked} tokens revoked")
-        return {"user_id": user_id, "active": False, "sessions_ended": ended,
-                "tokens_revoked": revoked}
+        return AccessEnded(user_id, False, ended, revoked)
 
     return clinic.run(actor, "user.deactivate", body, entity="user", entity_id=str(user_id))
 
 
-def reactivate_user(clinic: Clinic, actor: Actor, user_id: int) -> dict[str, Any]:
-    def body(conn: Connection) -> dict[str, Any]:
+def reactivate_user(clinic: Clinic, actor: Actor, user_id: int) -> AccessEnded:
+    def body(conn: Connection) -> AccessEnded:
         authz.require(actor, authz.USERS_MANAGE)
         user = _user_in_reach(conn, actor, user_id)
         access.set_user_active(conn, user_id, True)
         clinic.audit(conn, actor, "user.reactivate", entity="user", entity_id=str(user_id),
                      field="active", old_value=bool(user["active"]), new_value=True)
-        return {"user_id": user_id, "active": True}
+        return AccessEnded(user_id, True)
 
     return clinic.run(actor, "user.reactivate", body, entity="user", entity_id=str(user_id))
 
 
-def revoke_user_tokens(clinic: Clinic, actor: Actor, user_id: int) -> dict[str, Any]:
+def revoke_user_tokens(clinic: Clinic, actor: Actor, user_id: int) -> AccessEnded:
     """End every API token and session of a user (e.g. a lost laptop); the login stays."""
-    def body(conn: Connection) -> dict[str, Any]:
+    def body(conn: Connection) -> AccessEnded:
         if actor.user_id is None or int(user_id) != int(actor.user_id):
             authz.require(actor, authz.USERS_MANAGE)
             _user_in_reach(conn, actor, user_id)
@@ -363,7 +390,7 @@ def revoke_user_tokens(clinic: Clinic, actor: Actor, user_id: int) -> dict[str, 
         ended = access.revoke_user_sessions(conn, user_id, now)
         clinic.audit(conn, actor, "token.revoke-all", entity="user", entity_id=str(user_id),
                      detail=f"{ended} sessions ended, {revoked} tokens revoked")
-        return {"user_id": user_id, "sessions_ended": ended, "tokens_revoked": revoked}
+        return AccessEnded(user_id, None, ended, revoked)
 
     return clinic.run(actor, "token.revoke-all", body, entity="user", entity_id=str(user_id))
 
@@ -384,11 +411,7 @@ def unlink_caregiver(clinic: Clinic, actor: Actor, caregiver_user_id: int, patie
 def remove_care_team_member(clinic: Clinic, actor: Actor, patient_id: int, user_id: int
                             ) -> None:
     def body(conn: Connection) -> None:
-        authz.require(actor, authz.CARE_TEAM_MANAGE)
-        if actor.role == "clinician":
-            authz.patient_for(conn, actor, authz.CARE_TEAM_MANAGE, patient_id)
-        elif actor.role == "administrator":
-            _patient_in_reach(conn, actor, patient_id)
+        _care_team_in_reach(conn, actor, patient_id)
         if not access.remove_care_team(conn, patient_id, user_id):
             raise NotFoundError(f"user {user_id} is not on this care team", where="user_id")
         clinic.audit(conn, actor, "care-team.remove", entity="patient",
@@ -400,20 +423,19 @@ def remove_care_team_member(clinic: Clinic, actor: Actor, patient_id: int, user_
 
 # ------------------------------------------------------------------ bootstrap (system)
 
-def bootstrap_site(clinic: Clinic, name: str, settings: dict[str, Any] | None = None
-                   ) -> dict[str, Any]:
+def bootstrap_site(clinic: Clinic, name: str, settings: Mapping[str, object] | None = None
+                   ) -> Site:
     return create_site(clinic, SYSTEM, name, settings)
 
 
-def bootstrap_user(clinic: Clinic, **kwargs: Any) -> dict[str, Any]:
-    return create_user(clinic, SYSTEM, **kwargs)
+def bootstrap_user(clinic: Clinic, *, username: str, password: str, role: str,
+                   site_id: int | None = None, display_name: str | None = None,
+                   patient_id: int | None = None) -> Login:
+    return create_user(clinic, SYSTEM, username=username, password=password, role=role,
+                       site_id=site_id, display_name=display_name, patient_id=patient_id)
 
 
-def bootstrap_patient(clinic: Clinic, site_id: int, data: dict[str, Any]) -> dict[str, Any]:
+def bootstrap_patient(clinic: Clinic, site_id: int, data: Mapping[str, object]) -> Row:
     from thecal.service.patients import create_patient
 
     return create_patient(clinic, SYSTEM, {**data, "site_id": site_id})
-
-
-def check_password_policy(password: str, username: str | None = None) -> None:
-    passwords.check_policy(password, username=username)

@@ -20,9 +20,10 @@ import hashlib
 import hmac
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import Connection
 
@@ -33,6 +34,7 @@ from thecal.service.clinic import Clinic
 from thecal.service.errors import AuthenticationError, ThrottledError
 from thecal.store import auth as auth_store
 from thecal.store import records
+from thecal.store.records import Row
 
 LOCKOUT_BASE_S: Final = 60.0
 ATTEMPTS_KEPT: Final = timedelta(days=2)
@@ -54,10 +56,6 @@ class LoginResult:
     csrf_token: str
     actor: Actor
     expires_at: datetime
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"csrf_token": self.csrf_token, "user": self.actor.as_dict(),
-                "expires_at": self.expires_at.isoformat()}
 
 
 def _anonymous(username: str) -> Actor:
@@ -86,7 +84,7 @@ def _check_throttle(clinic: Clinic, conn: Connection, username: str, source: str
 
 
 def _authenticate(clinic: Clinic, username: str, password: str, client: str | None,
-                  action: str) -> dict[str, Any]:
+                  action: str) -> Row:
     """Throttle check and claim of the attempt (one transaction), then the password."""
     if not isinstance(username, str) or not username.strip():
         raise InputError("enter your user name", where="username")
@@ -96,7 +94,7 @@ def _authenticate(clinic: Clinic, username: str, password: str, client: str | No
         raise AuthenticationError("wrong user name or password", fix="try again")
     actor = _anonymous(username)
     source = (client or "")[:100] or ""
-    user: dict[str, Any] | None
+    user: Row | None
     try:
         with clinic.transaction() as conn:
             _check_throttle(clinic, conn, username, source)
@@ -137,23 +135,28 @@ def login(clinic: Clinic, username: str, password: str, *, client: str | None = 
                        now + clinic.settings.session_absolute)
 
 
-def logout(clinic: Clinic, session_token: str | None) -> None:
-    """Invalidate the session on the server; harmless for an unknown token."""
-    if not session_token:
+def _end(clinic: Clinic, token: str | None, find: Callable[[Connection, str], Row | None],
+         revoke: Callable[[Connection, str, datetime], None], via: str, action: str) -> None:
+    """Revoke a session or an API token, audited as its owner; harmless for an unknown one."""
+    if not token:
         return
     with clinic.transaction() as conn:
-        session = auth_store.get_session(conn, token_hash(session_token))
-        if session is None:
+        row = find(conn, token_hash(token))
+        if row is None:
             return
-        auth_store.revoke_session(conn, token_hash(session_token), clinic.now())
-        user = records.get_user(conn, int(session["user_id"]))
+        revoke(conn, token_hash(token), clinic.now())
+        user = records.get_user(conn, int(row["user_id"]))
         if user is not None:
-            clinic.audit(conn, Actor.from_user(user, "session"), "logout", entity="user",
+            clinic.audit(conn, Actor.from_user(user, via), action, entity="user",
                          entity_id=str(user["id"]))
 
 
-def _live_session(clinic: Clinic, conn: Connection, session_token: str | None
-                  ) -> dict[str, Any]:
+def logout(clinic: Clinic, session_token: str | None) -> None:
+    """Invalidate the session on the server; harmless for an unknown token."""
+    _end(clinic, session_token, auth_store.get_session, auth_store.revoke_session, "session", "logout")
+
+
+def _live_session(clinic: Clinic, conn: Connection, session_token: str | None) -> Row:
     if not session_token:
         raise AuthenticationError("not logged in", fix="log in")
     session = auth_store.get_session(conn, token_hash(session_token))
@@ -230,19 +233,10 @@ def actor_from_api_token(clinic: Clinic, token: str | None) -> Actor:
 
 
 def revoke_api_token(clinic: Clinic, token: str) -> None:
-    with clinic.transaction() as conn:
-        row = auth_store.get_api_token(conn, token_hash(token))
-        if row is None:
-            return
-        auth_store.revoke_api_token(conn, token_hash(token), clinic.now())
-        user = records.get_user(conn, int(row["user_id"]))
-        if user is not None:
-            clinic.audit(conn, Actor.from_user(user, "token"), "token.revoke", entity="user",
-                         entity_id=str(user["id"]))
+    _end(clinic, token, auth_store.get_api_token, auth_store.revoke_api_token, "token", "token.revoke")
 
 
-def authenticate_user(clinic: Clinic, username: str, password: str, action: str
-                      ) -> dict[str, Any]:
+def authenticate_user(clinic: Clinic, username: str, password: str, action: str) -> Row:
     """Check another person's password (a co-signature), throttled and audited like a login."""
     if not password:
         raise InputError("the password is missing", where="password")

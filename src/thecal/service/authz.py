@@ -13,13 +13,14 @@ Two questions, asked in this order:
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection
 
 from thecal.errors import NotFoundError, PermissionDeniedError
 from thecal.service.actors import STAFF_ROLES, Actor
 from thecal.store import records
+from thecal.store.records import Row
 
 READ: Final = "patient.read"
 CREATE: Final = "patient.create"
@@ -69,7 +70,7 @@ def require(actor: Actor, action: str) -> None:
                                     fix="ask a colleague whose role allows it")
 
 
-def can_see(conn: Connection, actor: Actor, patient: dict[str, Any]) -> bool:
+def can_see(conn: Connection, actor: Actor, patient: Row) -> bool:
     """The record-level relation (deny by default)."""
     if actor.role == "system":
         return True
@@ -86,7 +87,7 @@ def can_see(conn: Connection, actor: Actor, patient: dict[str, Any]) -> bool:
     return False
 
 
-def patient_for(conn: Connection, actor: Actor, action: str, patient_id: int) -> dict[str, Any]:
+def patient_for(conn: Connection, actor: Actor, action: str, patient_id: int) -> Row:
     """The patient row, if the actor may do ``action`` on it; else 403 or 404."""
     require(actor, action)
     patient = records.get_patient(conn, patient_id)
@@ -96,7 +97,7 @@ def patient_for(conn: Connection, actor: Actor, action: str, patient_id: int) ->
     return patient
 
 
-def visible_patients_clause(actor: Actor) -> Any:
+def visible_patients_clause(actor: Actor) -> ColumnElement[bool]:
     """A WHERE clause for the list/worklist of a staff member."""
     user = {"id": actor.user_id, "site_id": actor.site_id}
     return records.visible_patient_ids_clause(user)

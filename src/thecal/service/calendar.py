@@ -14,16 +14,16 @@ Subscription links (:func:`create_calendar_link`, :func:`calendar_links`,
 hash (``thecal.store.calendar_links``); a revoked or unknown token is "not found". Creating,
 revoking and every fetch through a link are audited.
 
-Booked appointments come from issue 13's scheduling tables (:func:`_booked_appointments`,
-the active ones, with their session's place).
+Booked appointments are the scheduling's own (:func:`thecal.service.scheduling.booked_appointments`).
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Final
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
@@ -33,11 +33,12 @@ from thecal.errors import InputError, NotFoundError
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
-from thecal.service.twin import build_timeline, project_timeline
+from thecal.service.scheduling import AppointmentView, booked_appointments
+from thecal.service.twin import build_timeline, projection_of
 from thecal.store import calendar_links as link_store
 from thecal.store import events as event_store
 from thecal.store import records
-from thecal.store import scheduling as scheduling_store
+from thecal.store.records import Row
 
 DEFAULT_REMINDER_DAYS: Final = (7, 1)  # issue 11's default lead times (not a clinical figure)
 MAX_REMINDER_DAYS: Final = 60
@@ -64,10 +65,10 @@ class RefillDueItem:
 
 @dataclass(frozen=True)
 class BookedAppointment:
+    """A booked appointment as a timed item."""
+
     uid: str
-    starts_at: datetime
-    ends_at: datetime
-    place: str
+    appointment: AppointmentView
     reminders: tuple[Reminder, ...]
 
 
@@ -105,7 +106,7 @@ class NewCalendarLink:
     token: str
 
 
-def parse_reminder_days(value: Any, *, where: str = "calendar_reminder_days"
+def parse_reminder_days(value: object, *, where: str = "calendar_reminder_days"
                         ) -> tuple[int, ...]:
     """``"7,1"`` → (7, 1): distinct whole days from 1 to 60, largest first; "" → none."""
     text = str(value or "").strip()
@@ -121,7 +122,7 @@ def parse_reminder_days(value: Any, *, where: str = "calendar_reminder_days"
     return tuple(sorted(days, reverse=True))
 
 
-def _site_reminder_days(settings: dict[str, Any]) -> tuple[int, ...]:
+def _site_reminder_days(settings: Mapping[str, object]) -> tuple[int, ...]:
     if "calendar_reminder_days" not in settings:
         return DEFAULT_REMINDER_DAYS
     try:
@@ -142,40 +143,26 @@ def reminders_before(day_start: datetime, lead_days: tuple[int, ...], now: datet
     return tuple(out)
 
 
-def _booked_appointments(conn: Connection, patient_id: int) -> list[dict[str, Any]]:
-    """Booked appointments of the patient (issue 13's scheduling): id, times, place."""
-    out = []
-    for a in scheduling_store.active_appointments(conn, patient_ids=[patient_id]):
-        session = scheduling_store.get_session(conn, int(a["session_id"]))
-        out.append({**a, "place": (session or {}).get("place") or ""})
-    return out
-
-
-def _feed(conn: Connection, clinic: Clinic, patient: dict[str, Any]) -> CalendarFeed:
+def _feed(conn: Connection, clinic: Clinic, patient: Row) -> CalendarFeed:
     patient_id = int(patient["id"])
     now = clinic.now()
     zone = ZoneInfo(str(patient["timezone"]))
     site = records.get_site(conn, int(patient["site_id"]))
     settings = dict((site["settings"] if site else None) or {})
     lead = _site_reminder_days(settings)
-    projected = project_timeline(build_timeline(patient, event_store.list_events(
-        conn, patient_id)), now)
-    due_by = projected.get("refill_due_by")
-    due_at = (due_by if isinstance(due_by, datetime) else
-              datetime.fromisoformat(str(due_by))) if due_by else None
+    projection = projection_of(build_timeline(patient, event_store.list_events(conn, patient_id)), now)
+    plan = projection.refill_plan if projection else None
     refill = None
-    if due_at is not None:
-        due = refill_due_state(due_at, now, zone)
+    if plan is not None:
+        due = refill_due_state(plan.refill_due_by, now, zone)
         assert due.due_on is not None
         shown_on = due.today if due.overdue else due.due_on
         start = datetime.combine(shown_on, time(0, 0), tzinfo=zone)
         reminders = () if due.overdue else reminders_before(start, lead, now)
         refill = RefillDueItem(f"refill-due-{patient_id}@thecal", due, shown_on, reminders)
     appointments = tuple(
-        BookedAppointment(f"appointment-{a['id']}@thecal", a["starts_at"], a["ends_at"],
-                          str(a.get("place") or ""),
-                          reminders_before(a["starts_at"].astimezone(zone), lead, now))
-        for a in _booked_appointments(conn, patient_id) if a["ends_at"] > now)
+        BookedAppointment(f"appointment-{a.id}@thecal", a, reminders_before(a.start.astimezone(zone), lead, now))
+        for a in booked_appointments(conn, patient_id) if a.end > now)
     return CalendarFeed(patient_id, int(patient["version"]), str(patient["timezone"]),
                         str(settings.get("clinic_phone") or ""),
                         str(settings.get("clinic_location") or (site["name"] if site else "")),
@@ -212,7 +199,7 @@ def calendar_feed_by_token(clinic: Clinic, token: str) -> CalendarFeed:
     return clinic.run(_LINK_ACTOR, "calendar.read", body, entity="calendar-link")
 
 
-def _link(row: dict[str, Any]) -> CalendarLink:
+def _link(row: Row) -> CalendarLink:
     return CalendarLink(int(row["id"]), int(row["patient_id"]), str(row["created_by"]),
                         row["created_at"], row.get("revoked_by"), row.get("revoked_at"))
 

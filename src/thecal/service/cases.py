@@ -15,9 +15,10 @@ Permissions: acknowledging, noting and closing need the ``assessment.record`` pe
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import Connection
 
@@ -26,9 +27,11 @@ from thecal.clinical.cases import (
     CaseFacts,
     CaseKind,
     CaseStatus,
+    advice_headline,
     check_note,
     check_outcome,
     check_transition,
+    finding_urgency,
     needs_banner,
     needs_on_call_notice,
     standing_urgency,
@@ -39,10 +42,12 @@ from thecal.errors import ConflictError, InputError, NotFoundError
 from thecal.service import authz, oncall
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
-from thecal.service.twin import build_timeline, project_timeline
+from thecal.service.results import Instant
+from thecal.service.twin import build_timeline, projection_of
 from thecal.store import cases as case_store
 from thecal.store import events as event_store
 from thecal.store import records
+from thecal.store.records import Row
 from thecal.store.worklist import urgency_code
 
 __all__ = ["OUTCOMES", "Case", "CaseNote", "CaseNotice", "Contacts", "acknowledge_case", "add_case_note",
@@ -57,34 +62,25 @@ class Contacts:
     """The numbers every piece of advice shows, with their ``tel:`` links."""
 
     clinic_phone: str
+    clinic_tel: str
     emergency_number: str
-
-    @staticmethod
-    def tel(number: str) -> str:
-        digits = re.sub(r"[^0-9+]", "", number)
-        return f"tel:{digits}" if digits else ""
-
-    @property
-    def clinic_tel(self) -> str:
-        return self.tel(self.clinic_phone)
-
-    @property
-    def emergency_tel(self) -> str:
-        return self.tel(self.emergency_number)
-
-    def as_dict(self) -> dict[str, str]:
-        return {"clinic_phone": self.clinic_phone, "clinic_tel": self.clinic_tel,
-                "emergency_number": self.emergency_number, "emergency_tel": self.emergency_tel}
+    emergency_tel: str
 
 
-def contacts_of(site_settings: dict[str, Any] | None) -> Contacts:
+def _tel(number: str) -> str:
+    digits = re.sub(r"[^0-9+]", "", number)
+    return f"tel:{digits}" if digits else ""
+
+
+def contacts_of(site_settings: Mapping[str, object] | None) -> Contacts:
     s = site_settings or {}
-    return Contacts(str(s.get("clinic_phone") or ""), str(s.get("emergency_number") or "112"))
+    phone, emergency = str(s.get("clinic_phone") or ""), str(s.get("emergency_number") or "112")
+    return Contacts(phone, _tel(phone), emergency, _tel(emergency))
 
 
 @dataclass(frozen=True)
 class CaseNote:
-    at: datetime
+    at: Instant
     author: str
     kind: str
     text: str
@@ -92,7 +88,7 @@ class CaseNote:
 
 @dataclass(frozen=True)
 class CaseNotice:
-    at: datetime
+    at: Instant
     channel: str
     recipient: str
     status: str
@@ -109,7 +105,7 @@ class Case:
     kind: CaseKind
     urgency: Urgency
     status: CaseStatus
-    opened_at: datetime
+    opened_at: Instant
     opened_by: str
     patient_words: str
     symptoms: tuple[str, ...]  # in the patient's words
@@ -117,58 +113,32 @@ class Case:
     patient_actions: tuple[str, ...]
     clinician_actions: tuple[str, ...]
     rules: tuple[str, ...]
+    banner: bool  # an emergency not yet acknowledged (thecal.clinical.cases.needs_banner)
     finding_code: str | None = None
     source_event_id: str | None = None
     acknowledged_by: str | None = None
-    acknowledged_at: datetime | None = None
+    acknowledged_at: Instant | None = None
     closed_by: str | None = None
-    closed_at: datetime | None = None
+    closed_at: Instant | None = None
     outcome: str | None = None
     notes: tuple[CaseNote, ...] = ()
     notices: tuple[CaseNotice, ...] = ()
 
     @property
-    def banner(self) -> bool:
-        return needs_banner(CaseFacts(self.urgency, self.status, self.opened_at))
-
-    @property
     def outcome_words(self) -> str:
         return OUTCOMES.get(self.outcome or "", self.outcome or "")
 
-    def as_dict(self) -> dict[str, object]:
-        def iso(value: datetime | None) -> str | None:
-            return value.isoformat() if value else None
 
-        return {
-            "case_id": self.case_id, "patient_id": self.patient_id,
-            "patient_name": self.patient_name, "kind": self.kind.value,
-            "urgency": self.urgency.value, "status": self.status.value,
-            "opened_at": self.opened_at.isoformat(), "opened_by": self.opened_by,
-            "patient_words": self.patient_words, "symptoms": list(self.symptoms),
-            "advice_headline": self.advice_headline,
-            "patient_actions": list(self.patient_actions),
-            "clinician_actions": list(self.clinician_actions), "rules": list(self.rules),
-            "finding_code": self.finding_code, "source_event_id": self.source_event_id,
-            "acknowledged_by": self.acknowledged_by, "acknowledged_at": iso(self.acknowledged_at),
-            "closed_by": self.closed_by, "closed_at": iso(self.closed_at),
-            "outcome": self.outcome, "banner": self.banner,
-            "notes": [{"at": n.at.isoformat(), "author": n.author, "kind": n.kind,
-                       "text": n.text} for n in self.notes],
-            "notices": [{"at": n.at.isoformat(), "channel": n.channel, "recipient": n.recipient,
-                         "status": n.status, "detail": n.detail} for n in self.notices],
-        }
-
-
-def _case_of(row: dict[str, Any], name: str, notes: list[dict[str, Any]],
-             notices: list[dict[str, Any]]) -> Case:
+def _case_of(row: Row, name: str, notes: list[Row], notices: list[Row]) -> Case:
     advice = row.get("advice") or {}
+    urgency, status = Urgency(row["urgency"]), CaseStatus(row["status"])
     return Case(
-        int(row["id"]), int(row["patient_id"]), name, CaseKind(row["kind"]),
-        Urgency(row["urgency"]), CaseStatus(row["status"]), row["opened_at"],
-        str(row["opened_by"]), str(row["patient_words"] or ""),
+        int(row["id"]), int(row["patient_id"]), name, CaseKind(row["kind"]), urgency, status,
+        row["opened_at"], str(row["opened_by"]), str(row["patient_words"] or ""),
         tuple(str(s) for s in row.get("symptoms") or ()), str(advice.get("headline") or ""),
         tuple(advice.get("patient") or ()), tuple(advice.get("clinician") or ()),
-        tuple(advice.get("rules") or ()), row.get("finding_code"), row.get("source_event_id"),
+        tuple(advice.get("rules") or ()), needs_banner(CaseFacts(urgency, status, row["opened_at"])),
+        row.get("finding_code"), row.get("source_event_id"),
         row.get("acknowledged_by"), row.get("acknowledged_at"), row.get("closed_by"),
         row.get("closed_at"), row.get("outcome"),
         tuple(CaseNote(n["at"], n["author"], n["kind"], n["text"]) for n in notes
@@ -177,7 +147,7 @@ def _case_of(row: dict[str, Any], name: str, notes: list[dict[str, Any]],
               for n in notices if n["case_id"] == row["id"]))
 
 
-def _cases(conn: Connection, rows: list[dict[str, Any]], names: dict[int, str]) -> list[Case]:
+def _cases(conn: Connection, rows: list[Row], names: dict[int, str]) -> list[Case]:
     ids = [int(r["id"]) for r in rows]
     notes, notices = case_store.notes_of(conn, ids), case_store.notices_of(conn, ids)
     return [_case_of(r, names.get(int(r["patient_id"]), str(r.get("display_name") or "")),
@@ -197,12 +167,12 @@ def refresh_standing(conn: Connection, patient_id: int) -> None:
     event_store.put_projection(conn, patient_id, {"triage_urgency": rank, "triage_at": at})
 
 
-def _site_settings(conn: Connection, patient: dict[str, Any]) -> dict[str, Any]:
+def _site_settings(conn: Connection, patient: Row) -> dict[str, object]:
     site = records.get_site(conn, int(patient["site_id"])) or {}
     return dict(site.get("settings") or {})
 
 
-def _notify(clinic: Clinic, conn: Connection, case_id: int, patient: dict[str, Any],
+def _notify(clinic: Clinic, conn: Connection, case_id: int, patient: Row,
             words: str, symptoms: list[str], actions: list[str], when: datetime) -> None:
     settings = _site_settings(conn, patient)
     subject, body = oncall.emergency_message(
@@ -213,14 +183,14 @@ def _notify(clinic: Clinic, conn: Connection, case_id: int, patient: dict[str, A
                               notice.status, notice.detail)
 
 
-def open_symptom_case(clinic: Clinic, conn: Connection, actor: Actor, patient: dict[str, Any],
+def open_symptom_case(clinic: Clinic, conn: Connection, actor: Actor, patient: Row,
                       event_id: str, when: datetime, result: TriageResult,
                       note: str | None) -> int:
     """Open the case of a symptom report inside the report's transaction; returns its id."""
     patient_id = int(patient["id"])
     words = [symptom(c).patient_words for c in result.symptoms]
     clinician = [a.clinician for a in result.actions if a.clinician]
-    headline = result.advice_patient.split(". ")[0].rstrip(".") + "."
+    headline = advice_headline(result.advice_patient)
     case_id = case_store.insert_case(
         conn, patient_id=patient_id, kind=CaseKind.SYMPTOMS.value, source_event_id=event_id,
         urgency=result.urgency.value, urgency_rank=result.urgency.rank,
@@ -243,23 +213,20 @@ def open_finding_case(clinic: Clinic, actor: Actor, patient_id: int, finding_cod
     def body(conn: Connection) -> Case:
         patient = authz.patient_for(conn, actor, authz.APPEND, patient_id)
         when = clinic.now()
-        timeline = build_timeline(patient, event_store.list_events(conn, patient_id))
-        findings = [f for f in project_timeline(timeline, when).get("findings") or ()
-                    if isinstance(f, dict)]
-        found = next((f for f in findings if f.get("code") == finding_code), None)
+        projection = projection_of(build_timeline(patient, event_store.list_events(
+            conn, patient_id)), when)
+        found = next((f for f in (projection.findings if projection else ())
+                      if f.code == finding_code), None)
         if found is None:
             raise InputError(f"no open finding {finding_code!r} on this chart",
                              where="finding_code", fix="use a code shown on the chart")
-        severity = str(found.get("severity") or "info")
-        urgency = {"danger": Urgency.URGENT, "warning": Urgency.SOON}.get(severity,
-                                                                        Urgency.ROUTINE)
+        urgency = finding_urgency(found.severity)
         case_id = case_store.insert_case(
             conn, patient_id=patient_id, kind=CaseKind.FINDING.value, finding_code=finding_code,
             urgency=urgency.value, urgency_rank=urgency.rank, status=CaseStatus.OPEN.value,
             opened_at=when, opened_by=actor.username, patient_words="",
-            symptoms=[], advice={"headline": str(found.get("message") or finding_code),
-                                 "patient": [], "clinician": [str(found.get("message") or "")],
-                                 "rules": [finding_code]})
+            symptoms=[], advice={"headline": found.message or finding_code, "patient": [],
+                                 "clinician": [found.message], "rules": [finding_code]})
         if note:
             case_store.add_case_note(conn, case_id, when, actor.username, "note",
                                      check_note(note))
@@ -278,7 +245,7 @@ def _load(conn: Connection, case_id: int) -> Case:
     return _cases(conn, [row], {int(row["patient_id"]): str(patient.get("display_name"))})[0]
 
 
-def _case_for(conn: Connection, actor: Actor, action: str, case_id: int) -> dict[str, Any]:
+def _case_for(conn: Connection, actor: Actor, action: str, case_id: int) -> Row:
     row = case_store.get_case(conn, case_id)
     if row is None:
         authz.require(actor, action)
@@ -304,7 +271,7 @@ def get_case(clinic: Clinic, actor: Actor, case_id: int) -> Case:
 
 
 def _move(clinic: Clinic, actor: Actor, case_id: int, wanted: CaseStatus, action: str,
-          values: dict[str, Any], note: tuple[str, str] | None = None) -> Case:
+          values: dict[str, object], note: tuple[str, str] | None = None) -> Case:
     def body(conn: Connection) -> Case:
         row = _case_for(conn, actor, authz.ASSESS, case_id)
         current = CaseStatus(row["status"])
@@ -341,8 +308,8 @@ def close_case(clinic: Clinic, actor: Actor, case_id: int, outcome: str,
     An open case closed at once is acknowledged by the same person at the same time.
     """
     check_outcome(outcome, note)
-    values: dict[str, Any] = {"closed_by": actor.username, "closed_at": clinic.now(),
-                              "outcome": outcome}
+    values: dict[str, object] = {"closed_by": actor.username, "closed_at": clinic.now(),
+                                 "outcome": outcome}
     text = note.strip() if note and note.strip() else None
     return _move(clinic, actor, case_id, CaseStatus.CLOSED, "case.close", values,
                  ("outcome", text) if text else None)

@@ -19,17 +19,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Annotated, Protocol
 
+from pydantic import Field
 from sqlalchemy import Connection
 
-from thecal.clinical.confirmation import ConfirmationState, confirmation_state
+from thecal.clinical.confirmation import ConfirmationState, Status, confirmation_state
+from thecal.limits import Reason
 from thecal.service import authz, oncall
 from thecal.service import notify as mail
 from thecal.service.actors import SYSTEM, Actor
 from thecal.service.clinic import Clinic
+from thecal.service.results import Instant
 from thecal.store import auth as auth_store
 from thecal.store import records
+from thecal.store.records import Row
 
 __all__ = ["Confirmation", "Mailer", "escalate_overdue", "open_confirmations"]
 
@@ -59,7 +63,8 @@ def _mailer(clinic: Clinic) -> Mailer | None:
 
 @dataclass(frozen=True)
 class Confirmation:
-    """One open second-signature confirmation of a recorded refill, as every page shows it."""
+    """One open second-signature confirmation of a recorded refill, as every page (and the
+    API) shows it; ``due_at``, ``status``, ``escalated`` and ``reason`` are its ``state``'s."""
 
     pending_id: int
     patient_id: int
@@ -68,43 +73,30 @@ class Confirmation:
     summary: str
     entered_by: str  # display name of who entered the refill
     entered_by_id: int
-    created_at: datetime
-    state: ConfirmationState
-    escalated_at: datetime | None
-    notified_at: datetime | None
+    created_at: Instant
+    due_at: Instant
+    status: Status  # waiting | escalated
+    escalated: bool
+    escalated_at: Instant | None
+    notified_at: Instant | None
     notify_detail: str
+    reason: Reason
     new_concentration_mcg_per_ml: float | None
-
-    @property
-    def escalated(self) -> bool:
-        return self.state.escalated
-
-    def as_dict(self) -> dict[str, object]:
-        def iso(v: datetime | None) -> str | None:
-            return v.isoformat() if v is not None else None
-        return {"pending_id": self.pending_id, "patient_id": self.patient_id,
-                "patient_name": self.patient_name, "event_id": self.event_id,
-                "summary": self.summary, "entered_by": self.entered_by,
-                "entered_by_id": self.entered_by_id, "created_at": iso(self.created_at),
-                "due_at": iso(self.state.due_at), "status": self.state.status,
-                "escalated": self.escalated, "escalated_at": iso(self.escalated_at),
-                "notified_at": iso(self.notified_at), "notify_detail": self.notify_detail,
-                "reason": self.state.reason.as_dict(),
-                "new_concentration_mcg_per_ml": self.new_concentration_mcg_per_ml}
+    state: Annotated[ConfirmationState, Field(exclude=True)]
 
 
-def _confirmation(conn: Connection, row: dict[str, Any], now: datetime) -> Confirmation:
+def _confirmation(conn: Connection, row: Row, now: datetime) -> Confirmation:
     user = records.get_user(conn, int(row["proposed_by"])) or {}
     summary = str(row["payload"].get("summary") or "refill")
     new = row["payload"].get("new_concentration_mcg_per_ml")
+    state = confirmation_state(due_at=row["expires_at"], now=now, what=summary)
     return Confirmation(
         int(row["id"]), int(row["patient_id"]), str(row.get("patient_name") or ""),
         str(row["event_id"]), summary,
         str(user.get("display_name") or user.get("username") or "unknown"),
-        int(row["proposed_by"]), row["created_at"],
-        confirmation_state(due_at=row["expires_at"], now=now, what=summary),
+        int(row["proposed_by"]), row["created_at"], state.due_at, state.status, state.escalated,
         row.get("escalated_at"), row.get("notified_at"), str(row.get("notify_detail") or ""),
-        float(new) if new is not None else None)
+        state.reason, float(new) if new is not None else None, state)
 
 
 def open_confirmations(clinic: Clinic, actor: Actor, *, patient_id: int | None = None,
@@ -130,21 +122,6 @@ def open_confirmations(clinic: Clinic, actor: Actor, *, patient_id: int | None =
 
     return clinic.run(actor, "confirmations.read", body, patient_id=patient_id,
                       entity="pending")
-
-
-def _notice(item: Confirmation, base_url: str) -> tuple[str, str]:
-    subject = f"thecal: second confirmation overdue — {item.patient_name}"
-    body = "\n".join((
-        f"A refill that changed the concentration for {item.patient_name} is recorded and still "
-        "waits for a second signature.",
-        f"What: {item.summary}",
-        f"Entered by: {item.entered_by} at {item.created_at.isoformat(timespec='minutes')}",
-        f"Due by: {item.state.due_at.isoformat(timespec='minutes')} — {item.state.reason.message}",
-        "The pump already holds the new drug. Confirm it, or reject it with the reason and the "
-        "corrective action:",
-        f"{base_url}/clinic/patients/{item.patient_id}/pending/{item.pending_id}",
-    ))
-    return subject, body
 
 
 def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
@@ -176,7 +153,7 @@ def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
                       else "no mail server configured: shown in the inbox only")
             sent_at = None
         else:
-            subject, body = _notice(item, base_url)
+            subject, body = mail.compose("confirmation_overdue", c=item, base_url=base_url)
             try:
                 mailer.send(to, subject, body)
                 detail, sent_at = f"e-mailed {to}", clinic.now()

@@ -13,10 +13,12 @@ Permissions: recording needs ``timeline.append`` (clinicians and nurses); readin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated
 
+from pydantic import Field
 from sqlalchemy import Connection
 
 from thecal.clinical.medicines import (
@@ -34,13 +36,16 @@ from thecal.clinical.medicines import (
     reconciliations_due,
 )
 from thecal.errors import InputError, NotFoundError
+from thecal.limits import Reason
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
+from thecal.service.results import Instant
 from thecal.store import cases as store
 from thecal.store import events as event_store
 
-__all__ = ["OCCASION_WORDS", "ORAL_ANTISPASTICITY", "Allergy", "Medication", "Medicines", "Reconciliation", "medicines",
+__all__ = ["OCCASION_WORDS", "ORAL_ANTISPASTICITY", "Allergy", "DueReconciliation", "Medication", "Medicines",
+           "Reconciliation", "medicines",
            "medicines_in", "record_allergy", "record_medication", "record_no_known_allergies",
            "record_reconciliation", "stop_medication"]
 
@@ -50,7 +55,7 @@ class Allergy:
     allergy_id: int
     substance: str
     reaction: str
-    recorded_at: datetime
+    recorded_at: Instant
     recorded_by: str
     contraindicates_itb: bool
 
@@ -63,7 +68,7 @@ class Medication:
     dose: str
     times_per_day: int
     daily_dose_mg: float
-    recorded_at: datetime
+    recorded_at: Instant
     recorded_by: str
 
 
@@ -71,54 +76,38 @@ class Medication:
 class Reconciliation:
     occasion: str
     occasion_words: str
-    occasion_at: datetime
-    at: datetime
+    occasion_at: Instant
+    at: Instant
     by: str
     medications: tuple[str, ...]
     notes: str
 
 
 @dataclass(frozen=True)
+class DueReconciliation:
+    """An implant or pump replacement with no reconciliation after it (JARKMS20)."""
+
+    occasion: Occasion
+    at: Instant
+    reason: Reason
+
+    @classmethod
+    def of(cls, due: ReconciliationDue) -> DueReconciliation:
+        return cls(due.occasion, due.at, due.reason)
+
+
+@dataclass(frozen=True)
 class Medicines:
-    """Everything the chart shows about allergies and medicines."""
+    """Everything the chart shows about allergies and medicines (the API's answer too)."""
 
     allergy_status: AllergyStatus
+    baclofen_allergy: bool  # a recorded allergy contraindicates ITB (FDA-LAB)
     allergies: tuple[Allergy, ...]
     no_known_allergies_by: str | None
-    no_known_allergies_at: datetime | None
+    no_known_allergies_at: Instant | None
     medications: tuple[Medication, ...]
     reconciliations: tuple[Reconciliation, ...]
-    due: tuple[ReconciliationDue, ...]
-
-    @property
-    def baclofen_allergy(self) -> bool:
-        return any(a.contraindicates_itb for a in self.allergies)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "allergy_status": self.allergy_status.value,
-            "baclofen_allergy": self.baclofen_allergy,
-            "allergies": [{"allergy_id": a.allergy_id, "substance": a.substance,
-                           "reaction": a.reaction, "recorded_at": a.recorded_at.isoformat(),
-                           "recorded_by": a.recorded_by,
-                           "contraindicates_itb": a.contraindicates_itb}
-                          for a in self.allergies],
-            "no_known_allergies_by": self.no_known_allergies_by,
-            "no_known_allergies_at": self.no_known_allergies_at.isoformat()
-            if self.no_known_allergies_at else None,
-            "medications": [{"medication_id": m.medication_id, "drug": m.drug,
-                             "drug_words": m.drug_words, "dose": m.dose,
-                             "times_per_day": m.times_per_day,
-                             "daily_dose_mg": m.daily_dose_mg,
-                             "recorded_at": m.recorded_at.isoformat(),
-                             "recorded_by": m.recorded_by} for m in self.medications],
-            "reconciliations": [{"occasion": r.occasion, "occasion_at": r.occasion_at.isoformat(),
-                                 "at": r.at.isoformat(), "by": r.by,
-                                 "medications": list(r.medications), "notes": r.notes}
-                                for r in self.reconciliations],
-            "reconciliations_due": [{"occasion": d.occasion.value, "at": d.at.isoformat(),
-                                     "reason": d.reason.as_dict()} for d in self.due],
-        }
+    due: Annotated[tuple[DueReconciliation, ...], Field(serialization_alias="reconciliations_due")]
 
 
 def _occasions(conn: Connection, patient_id: int) -> list[tuple[Occasion, datetime]]:
@@ -151,10 +140,12 @@ def medicines_in(conn: Connection, patient_id: int) -> Medicines:
                        for r in recs)
     due = reconciliations_due(_occasions(conn, patient_id),
                               [(Occasion(r["occasion"]), r["occasion_at"]) for r in recs])
-    status = allergy_status(facts)
-    assert baclofen_allergy_recorded(facts) == any(a.contraindicates_itb for a in allergies)
-    return Medicines(status, allergies, nka[-1]["recorded_by"] if nka else None,
-                     nka[-1]["recorded_at"] if nka else None, meds, reconciled, due)
+    baclofen = baclofen_allergy_recorded(facts)
+    assert baclofen == any(a.contraindicates_itb for a in allergies)
+    return Medicines(allergy_status(facts), baclofen, allergies,
+                     nka[-1]["recorded_by"] if nka else None,
+                     nka[-1]["recorded_at"] if nka else None, meds, reconciled,
+                     tuple(DueReconciliation.of(d) for d in due))
 
 
 def medicines(clinic: Clinic, actor: Actor, patient_id: int) -> Medicines:
@@ -168,7 +159,7 @@ def medicines(clinic: Clinic, actor: Actor, patient_id: int) -> Medicines:
 
 
 def _write(clinic: Clinic, actor: Actor, patient_id: int, action: str,
-           do: Any) -> Medicines:
+           do: Callable[[Connection, datetime], dict[str, object]]) -> Medicines:
     def body(conn: Connection) -> Medicines:
         authz.patient_for(conn, actor, authz.APPEND, patient_id)
         detail = do(conn, clinic.now())
@@ -187,7 +178,7 @@ def record_allergy(clinic: Clinic, actor: Actor, patient_id: int, substance: str
         raise InputError("the reaction is too long", where="reaction", fix="at most 1000 "
                          "characters")
 
-    def do(conn: Connection, now: datetime) -> dict[str, Any]:
+    def do(conn: Connection, now: datetime) -> dict[str, object]:
         store.withdraw_allergies(conn, patient_id, "no-known-allergies", now, actor.username)
         store.add_allergy(conn, patient_id, "allergy", name, (reaction or "").strip() or None,
                           now, actor.username)
@@ -198,7 +189,7 @@ def record_allergy(clinic: Clinic, actor: Actor, patient_id: int, substance: str
 
 def record_no_known_allergies(clinic: Clinic, actor: Actor, patient_id: int) -> Medicines:
     """State "no known allergies" (refused while an allergy is recorded)."""
-    def do(conn: Connection, now: datetime) -> dict[str, Any]:
+    def do(conn: Connection, now: datetime) -> dict[str, object]:
         if any(r["kind"] == "allergy" for r in store.allergies_of(conn, patient_id)):
             raise InputError("an allergy is recorded for this patient", where="allergies",
                              fix="the chart cannot also say no known allergies")
@@ -214,7 +205,7 @@ def record_medication(clinic: Clinic, actor: Actor, patient_id: int, drug: str, 
     """Record a current oral antispasticity medicine (``"10 mg"`` ``times_per_day`` times)."""
     parsed = parse_oral_dose(drug, dose, times_per_day)
 
-    def do(conn: Connection, now: datetime) -> dict[str, Any]:
+    def do(conn: Connection, now: datetime) -> dict[str, object]:
         store.add_medication(conn, patient_id, parsed.drug, f"{parsed.dose_mg:g} mg",
                              parsed.times_per_day, parsed.daily_dose_mg, now, actor.username)
         return {"drug": parsed.drug, "dose_mg": parsed.dose_mg,
@@ -225,7 +216,7 @@ def record_medication(clinic: Clinic, actor: Actor, patient_id: int, drug: str, 
 
 def stop_medication(clinic: Clinic, actor: Actor, patient_id: int,
                     medication_id: int) -> Medicines:
-    def do(conn: Connection, now: datetime) -> dict[str, Any]:
+    def do(conn: Connection, now: datetime) -> dict[str, object]:
         if not store.stop_medication(conn, patient_id, medication_id, now, actor.username):
             raise NotFoundError(f"no current medication {medication_id}",
                                 where="medication_id", fix="reload the chart")
@@ -250,7 +241,7 @@ def record_reconciliation(clinic: Clinic, actor: Actor, patient_id: int, occasio
     if notes is not None and len(notes) > 4000:
         raise InputError("the notes are too long", where="notes", fix="at most 4000 characters")
 
-    def do(conn: Connection, now: datetime) -> dict[str, Any]:
+    def do(conn: Connection, now: datetime) -> dict[str, object]:
         when = occasion_at
         if when is None:
             times = [at for o, at in _occasions(conn, patient_id) if o is kind]

@@ -1,8 +1,9 @@
 """Sending notices by e-mail over SMTP: a small mailer reused for reminders and emergency notices.
 
 The server comes from the settings (``smtp_host``, ``smtp_port``, ``mail_from``; no server set
-means nothing is sent and the caller is told). A notice is plain text; a failure to send is a
-:class:`NotifyError` naming the server, so the caller can record it and try again.
+means nothing is sent and the caller is told). A notice is plain text, its words a template
+of ``service/mail`` (:func:`compose`); a failure to send is a :class:`NotifyError` naming the
+server, so the caller can record it and try again.
 """
 
 from __future__ import annotations
@@ -10,8 +11,15 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from thecal.errors import ThecalError
+
+# plain-text e-mails: nothing is HTML, so nothing is escaped
+_MAIL = Environment(loader=FileSystemLoader(Path(__file__).with_name("mail")), autoescape=False,
+                    trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
 
 
 class NotifyError(ThecalError):
@@ -34,6 +42,12 @@ class Notice:
     to: str
     subject: str
     body: str
+
+
+def compose(template: str, **values: object) -> tuple[str, str]:
+    """The subject (the template's first line) and the body of an e-mail of ``service/mail``."""
+    subject, _, body = _MAIL.get_template(f"{template}.txt").render(**values).partition("\n")
+    return subject, body.rstrip("\n")
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,8 @@ reminders) with the server's settings.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from thecal.service import notify as mail
 from thecal.service.settings import Settings
@@ -51,22 +50,15 @@ class Notice:
 
 
 def emergency_message(patient_name: str, mrn: str, case_id: int, patient_words: str,
-                      symptoms: list[str], actions: list[str], clinic_phone: str) -> tuple[str,
-                                                                                           str]:
-    """The subject and body of the e-mail: who, their own words, what to do, how to reply."""
-    subject = f"EMERGENCY case {case_id}: {patient_name} ({mrn})"
-    lines = [f"An emergency case was opened for {patient_name} (record {mrn}).", "",
-             "Reported: " + ", ".join(symptoms)]
-    if patient_words:
-        lines.append(f'In their own words: "{patient_words}"')
-    lines += ["", "Advised actions:"] + [f"- {a}" for a in actions]
-    lines += ["", "Acknowledge the case in the clinic inbox (Cases) so the chart banner clears."]
-    if clinic_phone:
-        lines.append(f"Clinic phone: {clinic_phone}")
-    return subject, "\n".join(lines)
+                      symptoms: list[str], actions: list[str], clinic_phone: str) -> tuple[str, str]:
+    """The subject and body of the e-mail (``mail/emergency.txt``): who, their own words, what
+    to do, how to reply."""
+    return mail.compose("emergency", patient_name=patient_name, mrn=mrn, case_id=case_id,
+                        patient_words=patient_words, symptoms=symptoms, actions=actions,
+                        clinic_phone=clinic_phone)
 
 
-def notify(settings: Settings, site_settings: dict[str, Any], subject: str, body: str,
+def notify(settings: Settings, site_settings: Mapping[str, object], subject: str, body: str,
            mailer: Mailer | None = None) -> list[Notice]:
     """Send the notices of one emergency case; returns what was done with each."""
     on_call = str(site_settings.get("on_call_user") or "")

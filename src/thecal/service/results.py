@@ -6,14 +6,17 @@ of thecal.
 Quantities inside the models are floats in canonical units named by the field
 (``daily_dose_mcg``, ``volume_ml``); the templates format them with their units. Times are
 aware instants as stored (UTC); the templates' ``when``/``day`` filters show them in the
-page's display zone (:mod:`thecal.web.rendering`).
+page's display zone (:mod:`thecal.web.rendering`). A result the API answers with is its own
+response model (:mod:`thecal.api.responses`): its instants are :data:`Instant`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import PlainSerializer, WithJsonSchema
 
 from thecal.clinical.alarms import AlarmMeaning
 from thecal.clinical.refill_due import RefillDue
@@ -21,6 +24,10 @@ from thecal.clinical.triage import Urgency
 from thecal.service.actors import Actor
 
 Role = Literal["clinician", "patient", "caregiver", "admin"]
+
+# An aware instant; in JSON as ``datetime.isoformat()`` writes it ("+00:00", not "Z").
+Instant = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
+                    WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ absences, bookings) needs the refill-recording permission (nurses and clinicians
 site's users: a ``clinician`` counts as a physician, a ``nurse`` as a nurse. The refill-due date
 is the conservative one kept in the projection summary (``projections.refill_due_by``).
 
-Every result is a frozen dataclass; ``ScheduleProposal.as_dict()`` is the JSON that
-``thecal schedule propose --json`` prints.
+Every result is a frozen dataclass; an :class:`AppointmentView` is also the API's answer, and
+``ScheduleProposal.as_dict()`` is the JSON that ``thecal schedule propose --json`` prints (and the
+API's proposal).
 """
 
 from __future__ import annotations
@@ -14,56 +15,59 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final, cast
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from thecal.scheduling import Absence, ExistingBooking, Session, Staff, VisitRequest, propose
-from thecal.scheduling.calendar import ESCALATE_TO, SESSION_KINDS
+from thecal.scheduling.calendar import ESCALATE_TO, SESSION_KINDS, SessionKind, StaffRole
 from thecal.scheduling.solver import booking_problems, present_staff
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
+from thecal.service.results import Instant
 from thecal.store import records
 from thecal.store import scheduling as store
-from thecal.store.tables import patients, projections, users
+from thecal.store.records import Row
 
 READ: Final = authz.WORKLIST
 WRITE: Final = authz.REFILL_RECORD
-_ROLE: Final = {"clinician": "physician", "nurse": "nurse"}
+_ROLE: Final[dict[str, StaffRole]] = {"clinician": "physician", "nurse": "nurse"}
 
 
 @dataclass(frozen=True)
 class SessionView:
     id: int
     kind: str
-    start: datetime
-    end: datetime
+    start: Instant
+    end: Instant
     place: str
     slot_minutes: int
     staff: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class BookingView:
+class Slot:
+    """Where and when: a slot of a session, free (``free_slots``), proposed or booked."""
+
+    session_id: int
+    kind: str  # clinic | home
+    place: str
+    start: Instant
+    end: Instant
+
+
+@dataclass(frozen=True)
+class BookingView(Slot):
     """A proposed booking (not yet made)."""
 
     patient_id: int
     mrn: str
     display_name: str
-    session_id: int
-    place: str
-    start: datetime
-    end: datetime
     refill_due_by: datetime
     reason: str
     kept: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"patient_id": self.patient_id, "start": self.start.isoformat(), "end": self.end.isoformat(),
-                "session_id": self.session_id, "refill_due_by": self.refill_due_by.isoformat(),
-                "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -76,10 +80,6 @@ class UnscheduledView:
     reason: str
     escalate_to: str
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"patient_id": self.patient_id, "refill_due_by": self.refill_due_by.isoformat(),
-                "reason": self.reason}
-
 
 @dataclass(frozen=True)
 class ScheduleProposal:
@@ -90,32 +90,26 @@ class ScheduleProposal:
     status: str
     gap: float
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"bookings": [b.as_dict() for b in self.bookings],
-                "unscheduled": [u.as_dict() for u in self.unscheduled]}
+    def as_dict(self) -> dict[str, list[dict[str, object]]]:
+        """The JSON of ``thecal schedule propose --json`` (issue 13's shape)."""
+        return {"bookings": [{"patient_id": b.patient_id, "start": b.start.isoformat(), "end": b.end.isoformat(),
+                              "session_id": b.session_id, "refill_due_by": b.refill_due_by.isoformat(),
+                              "reason": b.reason} for b in self.bookings],
+                "unscheduled": [{"patient_id": u.patient_id, "refill_due_by": u.refill_due_by.isoformat(),
+                                 "reason": u.reason} for u in self.unscheduled]}
 
 
 @dataclass(frozen=True)
-class AppointmentView:
+class AppointmentView(Slot):
+    """An appointment in its slot, with its patient: the schedule's rows and the API's answer."""
+
     id: int
     patient_id: int
     mrn: str
     display_name: str
-    session_id: int
-    kind: str
-    place: str
-    start: datetime
-    end: datetime
     status: str
     reason: str
-    refill_due_by: datetime | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "patient_id": self.patient_id, "mrn": self.mrn, "display_name": self.display_name,
-                "session_id": self.session_id, "kind": self.kind, "place": self.place,
-                "start": self.start.isoformat(), "end": self.end.isoformat(), "status": self.status,
-                "reason": self.reason,
-                "refill_due_by": self.refill_due_by.isoformat() if self.refill_due_by else None}
+    refill_due_by: Instant | None
 
 
 @dataclass(frozen=True)
@@ -132,22 +126,26 @@ def _site(actor: Actor) -> int:
     return actor.site_id
 
 
-def _staff(conn: Connection, site_id: int) -> dict[int, dict[str, Any]]:
+def _staff(conn: Connection, site_id: int) -> dict[int, Row]:
     return {int(u["id"]): u for u in records.list_users(conn, site_id) if u["role"] in _ROLE and u["active"]}
 
 
-def _session_value(row: dict[str, Any]) -> Session:
+def _staff_values(people: dict[int, Row]) -> dict[str, Staff]:
+    return {str(uid): Staff(str(uid), _ROLE[u["role"]], u["username"]) for uid, u in people.items()}
+
+
+def _session_value(row: Row) -> Session:
     return Session(str(row["id"]), row["kind"], row["starts_at"], row["ends_at"],
                    tuple(str(u) for u in row["staff"]), place=row["place"], slot_minutes=int(row["slot_minutes"]))
 
 
-def _session_view(row: dict[str, Any], people: dict[int, dict[str, Any]]) -> SessionView:
+def _session_view(row: Row, people: dict[int, Row]) -> SessionView:
     return SessionView(int(row["id"]), row["kind"], row["starts_at"], row["ends_at"], row["place"],
                        int(row["slot_minutes"]),
                        tuple(people[u]["username"] if u in people else str(u) for u in row["staff"]))
 
 
-def _request(pid: int, due: datetime, needs: dict[str, Any] | None) -> VisitRequest:
+def _request(pid: int, due: datetime, needs: Row | None) -> VisitRequest:
     n = needs or {}
     days = tuple(int(d) for d in str(n.get("preferred_weekdays") or "").split(",") if d.strip())
     return VisitRequest(str(pid), due, visit_minutes=int(n.get("visit_minutes") or 30),
@@ -156,15 +154,15 @@ def _request(pid: int, due: datetime, needs: dict[str, Any] | None) -> VisitRequ
 
 
 def _calendar(conn: Connection, site_id: int, start: datetime, end: datetime,
-              ) -> tuple[list[dict[str, Any]], list[Staff], list[Absence], dict[int, dict[str, Any]]]:
+              ) -> tuple[list[Row], dict[str, Staff], list[Absence]]:
+    """The site's sessions (with their present staff only), staff and absences in a window."""
     people = _staff(conn, site_id)
     rows = store.sessions_between(conn, site_id, start, end)
-    staff = [Staff(str(uid), _ROLE[u["role"]], u["username"]) for uid, u in people.items()]  # type: ignore[arg-type]
     for row in rows:
         row["staff"] = [u for u in row["staff"] if u in people]
     absences = [Absence(str(a["user_id"]), a["starts_at"], a["ends_at"], a["reason"] or "")
                 for a in store.absences_between(conn, start, end)]
-    return rows, staff, absences, people
+    return rows, _staff_values(people), absences
 
 
 # ------------------------------------------------------------------ calendar
@@ -183,7 +181,8 @@ def add_session(clinic: Clinic, actor: Actor, *, kind: str, start: datetime, end
         if unknown or not staff:
             raise InputError(f"unknown staff {unknown[0]!r}" if unknown else "a session needs staff", where="staff",
                              fix="name the nurses or clinicians of your site by username")
-        new = Session("new", kind, start, end, tuple(staff), place=place, slot_minutes=slot_minutes)  # type: ignore[arg-type]
+        new = Session("new", cast(SessionKind, kind), start, end, tuple(staff), place=place,
+                      slot_minutes=slot_minutes)
         ids = [by_name[s] for s in staff]
         for other in store.sessions_between(conn, site, start - timedelta(days=1), end):
             if other["ends_at"] > start and set(other["staff"]) & set(ids):
@@ -192,9 +191,7 @@ def add_session(clinic: Clinic, actor: Actor, *, kind: str, start: datetime, end
         sid = store.add_session(conn, site_id=site, kind=kind, starts_at=new.start, ends_at=new.end, place=place,
                                 slot_minutes=slot_minutes, staff_user_ids=ids, now=clinic.now())
         clinic.audit(conn, actor, "schedule.session.add", entity="clinic_session", entity_id=str(sid))
-        row = store.get_session(conn, sid)
-        assert row is not None
-        return _session_view(row, people)
+        return _session_view(_found(store.get_session(conn, sid)), people)
 
     return clinic.run(actor, "schedule.session.add", body, entity="clinic_session")
 
@@ -250,15 +247,6 @@ def sessions(clinic: Clinic, actor: Actor, *, start: datetime, days: int) -> lis
 
 # ------------------------------------------------------------------ proposing
 
-def _due_patients(conn: Connection, actor: Actor, until: datetime) -> list[dict[str, Any]]:
-    stmt = (select(patients.c.id, patients.c.mrn, patients.c.display_name, projections.c.refill_due_by)
-            .select_from(patients.join(projections, projections.c.patient_id == patients.c.id))
-            .where(authz.visible_patients_clause(actor), projections.c.refill_due_by.is_not(None),
-                   projections.c.refill_due_by <= until)
-            .order_by(projections.c.refill_due_by, patients.c.id))
-    return [dict(r) for r in conn.execute(stmt).mappings()]
-
-
 def propose_schedule(clinic: Clinic, actor: Actor, *, start: datetime, days: int, time_limit_s: float = 10.0,
                      workers: int = 1) -> ScheduleProposal:
     """Propose appointments for every patient due before ``start + days`` (booked ones kept where they can be)."""
@@ -273,21 +261,22 @@ def propose_schedule(clinic: Clinic, actor: Actor, *, start: datetime, days: int
     def body(conn: Connection) -> ScheduleProposal:
         authz.require(actor, READ)
         site = _site(actor)
-        due = _due_patients(conn, actor, end)
+        due = store.due_patients(conn, authz.visible_patients_clause(actor), end)
         ids = [int(p["id"]) for p in due]
         needs = store.visit_needs_for(conn, ids)
-        rows, staff, absences, _ = _calendar(conn, site, begin, end)
+        rows, staff, absences = _calendar(conn, site, begin, end)
         by_session = {int(r["id"]): r for r in rows}
         existing = [ExistingBooking(str(a["patient_id"]), str(a["session_id"]), a["starts_at"], a["ends_at"])
                     for a in store.active_appointments(conn, patient_ids=ids) if a["session_id"] in by_session]
         requests = [_request(int(p["id"]), p["refill_due_by"], needs.get(int(p["id"]))) for p in due]
-        proposal = propose(requests, [_session_value(r) for r in rows if r["staff"]], staff, absences, existing,
+        proposal = propose(requests, [_session_value(r) for r in rows if r["staff"]], list(staff.values()), absences,
+                           existing,
                            start=begin, time_limit_s=time_limit_s, workers=workers)
         info = {int(p["id"]): p for p in due}
-        bookings = tuple(BookingView(int(b.patient_id), info[int(b.patient_id)]["mrn"],
-                                     info[int(b.patient_id)]["display_name"], int(b.session_id),
-                                     by_session[int(b.session_id)]["place"], b.start, b.end, b.refill_due_by,
-                                     b.reason, b.kept) for b in proposal.bookings)
+        bookings = tuple(BookingView(int(b.session_id), by_session[int(b.session_id)]["kind"],
+                                     by_session[int(b.session_id)]["place"], b.start, b.end, int(b.patient_id),
+                                     info[int(b.patient_id)]["mrn"], info[int(b.patient_id)]["display_name"],
+                                     b.refill_due_by, b.reason, b.kept) for b in proposal.bookings)
         unscheduled = tuple(UnscheduledView(int(u.patient_id), info[int(u.patient_id)]["mrn"],
                                             info[int(u.patient_id)]["display_name"], u.refill_due_by, u.code,
                                             u.reason, u.escalate_to) for u in proposal.unscheduled)
@@ -300,15 +289,27 @@ def propose_schedule(clinic: Clinic, actor: Actor, *, start: datetime, days: int
 
 # ------------------------------------------------------------------ booking
 
-def _appointment_view(conn: Connection, row: dict[str, Any]) -> AppointmentView:
-    patient = records.get_patient(conn, int(row["patient_id"]))
-    session = store.get_session(conn, int(row["session_id"]))
-    assert patient is not None and session is not None
-    due = conn.execute(select(projections.c.refill_due_by).where(
-        projections.c.patient_id == row["patient_id"])).scalar()
-    return AppointmentView(int(row["id"]), int(row["patient_id"]), patient["mrn"], patient["display_name"],
-                           int(row["session_id"]), session["kind"], session["place"], row["starts_at"],
-                           row["ends_at"], row["status"], row["reason"], due)
+def _found(row: Row | None) -> Row:
+    assert row is not None  # written or checked in this transaction
+    return row
+
+
+def _appointment_view(conn: Connection, row: Row) -> AppointmentView:
+    patient = _found(records.get_patient(conn, int(row["patient_id"])))
+    session = _found(store.get_session(conn, int(row["session_id"])))
+    return AppointmentView(int(row["session_id"]), session["kind"], session["place"], row["starts_at"],
+                           row["ends_at"], int(row["id"]), int(row["patient_id"]), patient["mrn"],
+                           patient["display_name"], row["status"], row["reason"],
+                           store.refill_due_by(conn, int(row["patient_id"])))
+
+
+def _appointment(conn: Connection, appointment_id: int) -> AppointmentView:
+    return _appointment_view(conn, _found(store.get_appointment(conn, appointment_id)))
+
+
+def booked_appointments(conn: Connection, patient_id: int) -> list[AppointmentView]:
+    """The patient's booked appointments, earliest first, inside the caller's transaction."""
+    return [_appointment_view(conn, r) for r in store.active_appointments(conn, patient_ids=[patient_id])]
 
 
 def _check_booking(conn: Connection, actor: Actor, clinic: Clinic, req: BookingRequest,
@@ -322,11 +323,10 @@ def _check_booking(conn: Connection, actor: Actor, clinic: Clinic, req: BookingR
     people = _staff(conn, site)
     row["staff"] = [u for u in row["staff"] if u in people]
     session = _session_value(row)
-    due = conn.execute(select(projections.c.refill_due_by).where(
-        projections.c.patient_id == req.patient_id)).scalar()
+    due = store.refill_due_by(conn, req.patient_id)
     needs = store.visit_needs_for(conn, [req.patient_id]).get(req.patient_id)
     request = _request(req.patient_id, due or session.end + timedelta(days=3650), needs)
-    staff = {str(uid): Staff(str(uid), _ROLE[u["role"]], u["username"]) for uid, u in people.items()}  # type: ignore[arg-type]
+    staff = _staff_values(people)
     absences = [Absence(str(a["user_id"]), a["starts_at"], a["ends_at"])
                 for a in store.absences_between(conn, session.start, session.end)]
     others = [a for a in store.active_appointments(conn, session_ids=[req.session_id]) if a["id"] != moving]
@@ -361,9 +361,7 @@ def accept_bookings(clinic: Clinic, actor: Actor, reqs: Sequence[BookingRequest]
             store.resolve_escalations(conn, req.patient_id, ("cannot-book", "missed-appointment"), clinic.now())
             clinic.audit(conn, actor, "schedule.book", patient_id=req.patient_id, entity="appointment",
                          entity_id=str(aid), detail=f"session {req.session_id} at {start.isoformat()}")
-            row = store.get_appointment(conn, aid)
-            assert row is not None
-            out.append(_appointment_view(conn, row))
+            out.append(_appointment(conn, aid))
         for u in unscheduled:
             authz.patient_for(conn, actor, WRITE, u.patient_id)
             store.add_escalation(conn, patient_id=u.patient_id, kind="cannot-book", detail=u.reason,
@@ -375,7 +373,7 @@ def accept_bookings(clinic: Clinic, actor: Actor, reqs: Sequence[BookingRequest]
     return clinic.run(actor, "schedule.book", body, entity="appointment")
 
 
-def _own_appointment(conn: Connection, actor: Actor, appointment_id: int) -> dict[str, Any]:
+def _own_appointment(conn: Connection, actor: Actor, appointment_id: int) -> Row:
     row = store.get_appointment(conn, appointment_id)
     if row is None:
         raise NotFoundError(f"appointment {appointment_id} not found", where="appointment_id")
@@ -395,9 +393,7 @@ def move_booking(clinic: Clinic, actor: Actor, appointment_id: int, *, session_i
                                  ends_at=end, reminder_sent_at=None, reason=f"moved by {actor.username}")
         clinic.audit(conn, actor, "schedule.move", patient_id=int(row["patient_id"]), entity="appointment",
                      entity_id=str(appointment_id), old_value=row["starts_at"].isoformat(), new_value=begin.isoformat())
-        new = store.get_appointment(conn, appointment_id)
-        assert new is not None
-        return _appointment_view(conn, new)
+        return _appointment(conn, appointment_id)
 
     return clinic.run(actor, "schedule.move", body, entity="appointment", entity_id=str(appointment_id))
 
@@ -411,7 +407,7 @@ def _set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str, 
         store.update_appointment(conn, appointment_id, clinic.now(), status=status)
         pid = int(row["patient_id"])
         if status == "missed":
-            due = conn.execute(select(projections.c.refill_due_by).where(projections.c.patient_id == pid)).scalar()
+            due = store.refill_due_by(conn, pid)
             when = due.date().isoformat() if due else "unknown"
             store.add_escalation(conn, patient_id=pid, kind="missed-appointment", escalate_to=ESCALATE_TO,
                                  detail=f"missed the refill appointment of {row['starts_at'].date().isoformat()}; "
@@ -419,9 +415,7 @@ def _set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str, 
                                  now=clinic.now())
         clinic.audit(conn, actor, action, patient_id=pid, entity="appointment", entity_id=str(appointment_id),
                      reason=reason)
-        new = store.get_appointment(conn, appointment_id)
-        assert new is not None
-        return _appointment_view(conn, new)
+        return _appointment(conn, appointment_id)
 
     return clinic.run(actor, action, body, entity="appointment", entity_id=str(appointment_id))
 
@@ -445,16 +439,6 @@ def appointments(clinic: Clinic, actor: Actor, *, start: datetime, days: int) ->
     return clinic.run(actor, "schedule.read", body)
 
 
-def patient_appointment(conn: Connection, patient_id: int) -> dict[str, Any] | None:
-    """The patient's next booked appointment (for reports), or None."""
-    rows = store.active_appointments(conn, patient_ids=[patient_id])
-    return rows[0] if rows else None
-
-
-def staff_user_ids(conn: Connection, usernames: Sequence[str]) -> list[int]:
-    return [int(r[0]) for r in conn.execute(select(users.c.id).where(users.c.username.in_(list(usernames))))]
-
-
 # ------------------------------------------------------------------ reminders
 
 @dataclass(frozen=True)
@@ -465,7 +449,7 @@ class ReminderResult:
 
 def send_reminders(clinic: Clinic, actor: Actor, *, within: timedelta = timedelta(days=2)) -> ReminderResult:
     """E-mail a reminder for every booked appointment starting within ``within`` not yet reminded."""
-    from thecal.service.notify import Notice, NotifyError, SmtpServer, send
+    from thecal.service.notify import Notice, NotifyError, SmtpServer, compose, send
 
     settings = clinic.settings
     if not settings.smtp_host:
@@ -488,13 +472,8 @@ def send_reminders(clinic: Clinic, actor: Actor, *, within: timedelta = timedelt
         if not email:
             skipped.append((view.id, "no e-mail address recorded"))
             continue
-        where = "your home" if view.kind == "home" else view.place
-        body = (f"Hello {view.display_name},\n\nyour pump refill is booked for "
-                f"{view.start.isoformat(timespec='minutes')} at {where}.\n"
-                "Please keep it: the pump must be refilled before it runs low. If you cannot come, call the "
-                "clinic today so we can rebook before your refill is due.\n")
         try:
-            send(server, Notice(email, "Your pump refill appointment", body))
+            send(server, Notice(email, *compose("appointment_reminder", a=view)))
         except NotifyError as exc:
             skipped.append((view.id, exc.message))
             continue
@@ -508,19 +487,10 @@ def send_reminders(clinic: Clinic, actor: Actor, *, within: timedelta = timedelt
     return ReminderResult(tuple(sent), tuple(skipped))
 
 
-@dataclass(frozen=True)
-class FreeSlot:
-    session_id: int
-    kind: str
-    place: str
-    start: datetime
-    end: datetime
-
-
 def free_slots(clinic: Clinic, actor: Actor, patient_id: int, *, start: datetime, days: int,
-               moving: int | None = None, limit: int = 200) -> list[FreeSlot]:
+               moving: int | None = None, limit: int = 200) -> list[Slot]:
     """The slots where this patient could be booked (or an appointment moved) without breaking a hard rule."""
-    def body(conn: Connection) -> list[FreeSlot]:
+    def body(conn: Connection) -> list[Slot]:
         authz.patient_for(conn, actor, WRITE, patient_id)
         return _free_slots(conn, clinic, _site(actor), patient_id, start, days, moving, limit)
 
@@ -528,13 +498,12 @@ def free_slots(clinic: Clinic, actor: Actor, patient_id: int, *, start: datetime
 
 
 def _free_slots(conn: Connection, clinic: Clinic, site: int, patient_id: int, start: datetime, days: int,
-                moving: int | None, limit: int) -> list[FreeSlot]:
+                moving: int | None, limit: int) -> list[Slot]:
     begin = max(start, clinic.now())
-    rows, staff, absences, _ = _calendar(conn, site, begin, begin + timedelta(days=days))
-    by_id = {s.id: s for s in staff}
-    due = conn.execute(select(projections.c.refill_due_by).where(projections.c.patient_id == patient_id)).scalar()
+    rows, by_id, absences = _calendar(conn, site, begin, begin + timedelta(days=days))
+    due = store.refill_due_by(conn, patient_id)
     needs = store.visit_needs_for(conn, [patient_id]).get(patient_id)
-    out: list[FreeSlot] = []
+    out: list[Slot] = []
     for row in rows:
         if not row["staff"]:
             continue
@@ -547,7 +516,7 @@ def _free_slots(conn: Connection, clinic: Clinic, site: int, patient_id: int, st
             at = session.slot_start(index)
             if not booking_problems(request, session, present, at, taken, now=clinic.now()):
                 end = at + timedelta(minutes=session.slot_minutes * session.slots_for(request.visit_minutes))
-                out.append(FreeSlot(int(row["id"]), session.kind, session.place, at, end))
+                out.append(Slot(int(row["id"]), session.kind, session.place, at, end))
                 if len(out) >= limit:
                     return out
     return out
@@ -570,7 +539,7 @@ PATIENT_WINDOW: Final = timedelta(days=14)  # ASSUMED: the last two weeks before
 class MySlots:
     allowed: bool
     appointment: AppointmentView | None
-    slots: tuple[FreeSlot, ...]
+    slots: tuple[Slot, ...]
     refill_due_by: datetime | None
 
 
@@ -586,8 +555,8 @@ def my_slots(clinic: Clinic, actor: Actor, patient_id: int) -> MySlots:
         site, allowed = _own_site(conn, actor, patient_id)
         rows = store.active_appointments(conn, patient_ids=[patient_id])
         booked = _appointment_view(conn, rows[0]) if rows else None
-        due = conn.execute(select(projections.c.refill_due_by).where(projections.c.patient_id == patient_id)).scalar()
-        slots: list[FreeSlot] = []
+        due = store.refill_due_by(conn, patient_id)
+        slots: list[Slot] = []
         if allowed and due is not None:
             start = max(clinic.now(), due - PATIENT_WINDOW)
             slots = _free_slots(conn, clinic, site, patient_id, start, max(1, (due - start).days + 1),
@@ -604,7 +573,7 @@ def choose_slot(clinic: Clinic, actor: Actor, patient_id: int, *, session_id: in
         if not allowed:
             raise PermissionDeniedError("this clinic books refill appointments itself", where="slot",
                                         fix="call the clinic to change your appointment")
-        due = conn.execute(select(projections.c.refill_due_by).where(projections.c.patient_id == patient_id)).scalar()
+        due = store.refill_due_by(conn, patient_id)
         if due is not None and start < due - PATIENT_WINDOW:
             raise ConflictError("that slot is earlier than your refill window", where="slot")
         rows = store.active_appointments(conn, patient_ids=[patient_id])
@@ -621,8 +590,6 @@ def choose_slot(clinic: Clinic, actor: Actor, patient_id: int, *, session_id: in
                                         now=clinic.now())
         store.resolve_escalations(conn, patient_id, ("cannot-book", "missed-appointment"), clinic.now())
         clinic.audit(conn, actor, "schedule.choose", patient_id=patient_id, entity="appointment", entity_id=str(aid))
-        row = store.get_appointment(conn, aid)
-        assert row is not None
-        return _appointment_view(conn, row)
+        return _appointment(conn, aid)
 
     return clinic.run(actor, "schedule.choose", body, patient_id=patient_id)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from thecal.service import admin, auth, patients, therapy
-from thecal.service.actors import SYSTEM, Actor
+from thecal.service.actors import SYSTEM, Actor, Login
 from thecal.service.clinic import Clinic
 from thecal.service.clock import FrozenClock
 
@@ -30,10 +30,10 @@ class World:
     site_b: int
     patient_a: int
     patient_b: int
-    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    users: dict[str, Login] = field(default_factory=dict)
 
     def actor(self, name: str) -> Actor:
-        return Actor.from_user(self.users[name], "session")
+        return self.users[name].actor("session")
 
 
 def add_history(clinic: Clinic, clock: FrozenClock, patient_id: int, start: datetime, *,
@@ -74,8 +74,8 @@ def program_as_system(clinic: Clinic, clock: FrozenClock, patient_id: int, daily
 def build_world(clinic: Clinic, clock: FrozenClock, *, second_clinician: bool = False
                 ) -> World:
     site_a = admin.bootstrap_site(clinic, "Site A", {
-        "require_second_clinician_for_concentration_change": second_clinician})["id"]
-    site_b = admin.bootstrap_site(clinic, "Site B")["id"]
+        "require_second_clinician_for_concentration_change": second_clinician}).id
+    site_b = admin.bootstrap_site(clinic, "Site B").id
     pa = admin.bootstrap_patient(clinic, site_a, {
         "mrn": "A-001", "display_name": "Alice Example", "born": "1979-04-02",
         "sex": "female", "weight_kg": 64, "timezone": "Europe/Berlin",
@@ -83,7 +83,7 @@ def build_world(clinic: Clinic, clock: FrozenClock, *, second_clinician: bool = 
     pb = admin.bootstrap_patient(clinic, site_b, {
         "mrn": "B-001", "display_name": "Bob Example", "born": "1968-11-20",
         "sex": "male", "timezone": "Europe/Berlin", "etiology": "spinal-cord-injury"})["id"]
-    users: dict[str, dict[str, Any]] = {}
+    users: dict[str, Login] = {}
     for name, role, site, patient in (
             ("clinician", "clinician", site_a, None), ("clinician2", "clinician", site_a, None),
             ("nurse", "nurse", site_a, None), ("pharmacist", "pharmacist", site_a, None),
@@ -93,7 +93,7 @@ def build_world(clinic: Clinic, clock: FrozenClock, *, second_clinician: bool = 
         users[name] = admin.bootstrap_user(clinic, username=name, password=PASSWORD,
                                            role=role, site_id=site, patient_id=patient,
                                            display_name=name.title())
-    admin.link_caregiver(clinic, SYSTEM, users["caregiver"]["id"], pa)
+    admin.link_caregiver(clinic, SYSTEM, users["caregiver"].id, pa)
     add_history(clinic, clock, pa, START)
     add_history(clinic, clock, pb, START + timedelta(days=1), serial="SN-0002")
     clock.set(NOW)

@@ -1,18 +1,17 @@
 """The one-page visit report of a refill or clinic visit, as a frozen typed result.
 
 Read in one transaction: the patient's identifiers, the pump and catheter, the last refill
-(drug, concentration, lot where recorded — the timeline has no lot field yet, so it says so),
-the reservoir before (withdrawn) and after, the discrepancy at this refill and at every earlier
-one (the trend carries the signal, a single reading is noisy: WESEMANN, clinical-facts 9.2), the
-program, a bridge bolus given after the refill, the assessments over time, the alarms, the next
-refill-due date and the booked appointment.
+(drug, concentration, lot), the reservoir before (withdrawn) and after, the discrepancy at this
+refill and at every earlier one (the trend carries the signal, a single reading is noisy:
+WESEMANN, clinical-facts 9.2), the program, a bridge bolus given after the refill, the
+assessments over time, the alarms, the next refill-due date and the booked appointment. The
+words around the figures are the template's (``web/templates/report/visit_report.html``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -21,10 +20,9 @@ from thecal.clinical.projection import project
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
-from thecal.service.scheduling import patient_appointment
+from thecal.service.scheduling import AppointmentView, booked_appointments
 from thecal.service.twin import build_timeline
 from thecal.store import events as event_store
-from thecal.store import scheduling as calendar_store
 from thecal.timeline import Assessment, Bolus, CatheterRevision, Implant, Refill, ReplacePump
 
 
@@ -36,6 +34,7 @@ class RefillLine:
     discrepancy_ml: float | None
     added_ml: float
     concentration_mcg_per_ml: float
+    lot: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,22 +52,20 @@ class VisitReport:
     born: str
     zone: str
     at: datetime
-    pump: str
+    pump: str | None  # manufacturer and model (None: none recorded)
     pump_serial: str | None
-    catheter: str
-    drug: str
-    lot: str
+    catheter: str | None
+    drug: str | None  # the last refill's drug, strength and brand
     refill: RefillLine | None
     reservoir_after_ml: float | None
     refills: tuple[RefillLine, ...]
     daily_dose_mcg: float | None
-    program: str
-    bridge_bolus: str | None
+    bridge_bolus_at: datetime | None  # a bridge bolus given after the last refill
     assessments: tuple[AssessmentPoint, ...]
     alarms: tuple[str, ...]
     findings: tuple[str, ...]
     refill_due_by: datetime | None
-    appointment: str | None
+    appointment: AppointmentView | None
 
 
 def visit_report(clinic: Clinic, actor: Actor, patient_id: int) -> VisitReport:
@@ -77,7 +74,7 @@ def visit_report(clinic: Clinic, actor: Actor, patient_id: int) -> VisitReport:
         timeline = build_timeline(patient, event_store.list_events(conn, patient_id))
         now = clinic.now()
         proj = project(timeline, now) if timeline.events else None
-        pump, serial, catheter = "none recorded", None, "none recorded"
+        pump, serial, catheter = None, None, None
         for ev in timeline.events:
             if isinstance(ev, Implant | ReplacePump):
                 model = pump_model(ev.pump)
@@ -88,45 +85,35 @@ def visit_report(clinic: Clinic, actor: Actor, patient_id: int) -> VisitReport:
         refills = []
         after: float | None = None
         last_refill_index = -1
-        if proj is not None:
-            for rev in proj.replay.events:
-                if isinstance(rev.event, Refill) and rev.event.added_ml > 0:
-                    e = rev.event
-                    refills.append(RefillLine(e.at, e.withdrawn_ml, rev.expected_residual_ml,
-                                              rev.withdrawn_discrepancy_ml, e.added_ml, e.concentration_mcg_per_ml))
-                    after = rev.reservoir_after_ml
-                    last_refill_index = rev.index
+        for rev in proj.replay.events if proj is not None else ():
+            if isinstance(rev.event, Refill) and rev.event.added_ml > 0:
+                e = rev.event
+                refills.append(RefillLine(e.at, e.withdrawn_ml, rev.expected_residual_ml,
+                                          rev.withdrawn_discrepancy_ml, e.added_ml, e.concentration_mcg_per_ml,
+                                          e.lot))
+                after = rev.reservoir_after_ml
+                last_refill_index = rev.index
         last = refills[-1] if refills else None
-        drug = "none recorded"
+        drug = None
         if last is not None:
             f = formulation_for(last.concentration_mcg_per_ml, compounded=True)
             drug = f"baclofen intrathecal {last.concentration_mcg_per_ml:g} mcg/mL ({f.brand})"
         bridge = None
         for i, ev in enumerate(timeline.events):
             if i > last_refill_index >= 0 and isinstance(ev, Bolus) and ev.kind == "bridge":
-                bridge = f"bridge bolus given {ev.at.isoformat(timespec='minutes')}"
-        state: Any = proj.state if proj else None
-        program = "none"
-        if proj is not None and proj.daily_total_mcg is not None:
-            program = f"{proj.daily_total_mcg:g} mcg/day"
-        appt = patient_appointment(conn, patient_id)
-        appointment = None
-        if appt is not None:
-            session = calendar_store.get_session(conn, int(appt["session_id"]))
-            place = session["place"] if session else ""
-            appointment = f"{appt['starts_at'].isoformat(timespec='minutes')} ({place})"
+                bridge = ev.at
+        appointments = booked_appointments(conn, patient_id)
         clinic.audit(conn, actor, "visit-report.read", patient_id=patient_id, entity="patient")
         return VisitReport(
             patient_id=patient_id, mrn=patient["mrn"], display_name=patient["display_name"], born=patient["born"],
             zone=patient["timezone"], at=now, pump=pump, pump_serial=serial, catheter=catheter, drug=drug,
-            lot="not recorded (the timeline has no lot field)", refill=last, reservoir_after_ml=after,
-            refills=tuple(refills), daily_dose_mcg=proj.daily_total_mcg if proj else None, program=program,
-            bridge_bolus=bridge,
+            refill=last, reservoir_after_ml=after, refills=tuple(refills),
+            daily_dose_mcg=proj.daily_total_mcg if proj else None, bridge_bolus_at=bridge,
             assessments=tuple(AssessmentPoint(e.at, e.mas, e.penn_frequency) for e in timeline.events
                               if isinstance(e, Assessment)),
-            alarms=tuple(f"{a.code} ({a.priority})" for a in (state.alarms if state else ())),
+            alarms=tuple(f"{a.code} ({a.priority})" for a in (proj.state.alarms if proj else ())),
             findings=tuple(f.message for f in (proj.findings if proj else ())),
             refill_due_by=proj.refill_plan.refill_due_by if proj and proj.refill_plan else None,
-            appointment=appointment)
+            appointment=appointments[0] if appointments else None)
 
     return clinic.run(actor, "visit-report.read", body, patient_id=patient_id)

@@ -29,7 +29,7 @@ from sqlalchemy import (
     update,
 )
 
-from thecal.store.tables import _ID, UTCDateTime, metadata
+from thecal.store.tables import _ID, UTCDateTime, metadata, patients, projections
 
 clinic_sessions = Table(
     "clinic_sessions", metadata,
@@ -224,3 +224,21 @@ def open_escalations(conn: Connection, patient_ids: list[int]) -> list[dict[str,
 def resolve_escalations(conn: Connection, patient_id: int, kinds: tuple[str, ...], now: datetime) -> None:
     conn.execute(update(escalations).where(escalations.c.patient_id == patient_id, escalations.c.kind.in_(kinds),
                                            escalations.c.resolved_at.is_(None)).values(resolved_at=now))
+
+
+# ---------------------------------------------------------------- refill-due dates (projection summary)
+
+def refill_due_by(conn: Connection, patient_id: int) -> datetime | None:
+    """The conservative refill-due date the projection summary keeps (None: nothing due)."""
+    due: datetime | None = conn.execute(select(projections.c.refill_due_by).where(
+        projections.c.patient_id == patient_id)).scalar()
+    return due
+
+
+def due_patients(conn: Connection, visible: ColumnElement[bool], until: datetime) -> list[dict[str, Any]]:
+    """id, mrn, display_name and refill_due_by of the visible patients due by ``until``, earliest first."""
+    stmt = (select(patients.c.id, patients.c.mrn, patients.c.display_name, projections.c.refill_due_by)
+            .select_from(patients.join(projections, projections.c.patient_id == patients.c.id))
+            .where(visible, projections.c.refill_due_by.is_not(None), projections.c.refill_due_by <= until)
+            .order_by(projections.c.refill_due_by, patients.c.id))
+    return [dict(r) for r in conn.execute(stmt).mappings()]

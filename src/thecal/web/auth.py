@@ -19,8 +19,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from thecal import service
 from thecal.cookies import client_address, session_cookie_name
-from thecal.errors import PermissionDeniedError
 from thecal.service import pages
+from thecal.service.errors import ThrottledError
 from thecal.web.rendering import render
 from thecal.web.security import (
     PageRoute,
@@ -95,12 +95,10 @@ def login(request: Request, username: Annotated[str, Form(max_length=200)] = "",
         try:
             signed = pages.sign_in(clinic, username.strip(), password,
                                    client_address(request))
-        except PermissionDeniedError as exc:
-            if type(exc).__name__ == "ThrottledError":
-                retry = int(getattr(exc, "retry_after_s", 60))
-                error = (f"This account is temporarily locked after too many failed "
-                         f"sign-ins. Try again in {retry} seconds.")
-                status_code, headers = 429, {"Retry-After": str(retry)}
+        except ThrottledError as exc:
+            error = (f"This account is temporarily locked after too many failed "
+                     f"sign-ins. Try again in {exc.retry_after_s} seconds.")
+            status_code, headers = 429, {"Retry-After": str(exc.retry_after_s)}
         if signed is None and not error:
             error = "That user name and password do not match. Check them and try again."
     if signed is None:

@@ -72,17 +72,18 @@ def calendar(feed: CalendarFeed) -> bytes:
             event.add("location", feed.clinic_location)
         _alarms(event, item.reminders, f"Baclofen pump refill due by {_day(due.due_on)}")
         cal.add_component(event)
-    for appt in feed.appointments:
+    for booked in feed.appointments:
+        appt = booked.appointment
         event = Event()
-        event.add("uid", appt.uid)
+        event.add("uid", booked.uid)
         event.add("dtstamp", stamp)
         event.add("sequence", feed.version)
-        event.add("dtstart", appt.starts_at.astimezone(UTC))
-        event.add("dtend", appt.ends_at.astimezone(UTC))
+        event.add("dtstart", appt.start.astimezone(UTC))
+        event.add("dtend", appt.end.astimezone(UTC))
         event.add("summary", "Baclofen pump appointment")
         event.add("description", f"Your booked pump appointment. {_call(feed)}")
         if appt.place or feed.clinic_location:
             event.add("location", appt.place or feed.clinic_location)
-        _alarms(event, appt.reminders, "Baclofen pump appointment")
+        _alarms(event, booked.reminders, "Baclofen pump appointment")
         cal.add_component(event)
     return cal.to_ical()

@@ -136,9 +136,6 @@ def set_status(request: Request, appointment_id: int, status: Text = "", csrf_to
     return RedirectResponse(f"/clinic/schedule?message=Appointment {status or 'cancelled'}", status_code=303)
 
 
-
-
-
 # ------------------------------------------------------------------ patients and caregivers
 
 home_router = APIRouter(prefix="/my", route_class=PageRoute, include_in_schema=False)

@@ -22,6 +22,7 @@ from thecal.cookies import get_clinic as clinic_of
 from thecal.cookies import session_cookie_name
 from thecal.errors import NotFoundError, PermissionDeniedError, ThecalError
 from thecal.service import pages
+from thecal.service.errors import AuthenticationError
 from thecal.service.results import User
 from thecal.web.rendering import CLINIC_ROLES, HOME_ROLES, render
 
@@ -145,15 +146,14 @@ class PageRoute(APIRoute):
                 return render(request, "error.html", {"title": "Not found",
                                                       "message": exc.one_line()},
                               status_code=404)
+            except AuthenticationError:
+                return RedirectResponse("/login", status_code=303)
             except PermissionDeniedError as exc:
-                if type(exc).__name__ == "AuthenticationError":
-                    return RedirectResponse("/login", status_code=303)
                 return render(request, "error.html", {"title": "Not available",
                                                       "message": exc.one_line()},
                               status_code=403)
-            except ThecalError as exc:  # e.g. a use case the service does not offer yet
+            except ThecalError as exc:
                 return render(request, "error.html", {"title": "Cannot show this page",
-                                                      "message": exc.one_line()},
-                              status_code=501 if type(exc).__name__ == "NotOffered" else 422)
+                                                      "message": exc.one_line()}, status_code=422)
 
         return page_handler
