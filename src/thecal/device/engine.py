@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from itertools import repeat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -342,12 +343,76 @@ class Engine:
     def advance(self, t_stop: float) -> None:
         """Move fluid from ``self.t_h`` to ``t_stop`` with no event in between."""
         while self.t_h < t_stop:
+            if self._plain_flow():
+                self._advance_plain(t_stop)
+                if self.t_h >= t_stop:
+                    return
             t = self.t_h
             q, qn, dose, nxt = self.flows(t)
             seg_stop = min(t_stop, nxt)
             if seg_stop <= t:  # a boundary rounding onto t: take the smallest step forward
                 seg_stop = t_stop
             self._move(t, seg_stop, q, dose, qn)
+
+    def _plain_flow(self) -> bool:
+        """The usual state between events: a programmed basal the pump delivers as set (no
+        fault, bolus, stop or stall), drug in the reservoir, and the tubing and catheter full
+        of the reservoir's drug, so the step rate is the programme's and nothing but the
+        programme's clock or an emptying reservoir ends a step."""
+        pump = self.pump
+        bolus = self.bolus
+        t = self.t_h
+        return (pump is not None and pump.programmable and not self.faults
+                and not self.end_of_service and not self.valve_closed and self.track_dead
+                and not self.projecting and self.program.mode != "stopped"
+                and bool(self.programmed_conc) and self.reservoir_ml > 0.0
+                and (bolus is None or t >= bolus.end_h)
+                and (self.mri_stall_until_h is None or t >= self.mri_stall_until_h)
+                and self.dead.uniform_at(self.reservoir_conc))
+
+    def _advance_plain(self, t_stop: float) -> None:
+        """:meth:`advance` in the plain state (:meth:`_plain_flow`): one step per programme
+        boundary, with the arithmetic of the general path (:meth:`_move`) on local variables.
+        It stops before a step in which the reservoir would run dry or a view of it would
+        cross the alarm volume or zero; the general path takes that step."""
+        self.bolus = None
+        prog = self.program
+        conc = self.programmed_conc
+        assert conc
+        steps = (prog.flex.steps_from(self.t_h) if prog.flex is not None
+                 else repeat((prog.daily_dose_mcg, _INF)))
+        c_res = self.reservoir_conc
+        # The dead volume holds the reservoir's drug throughout: what the pump pushes in at the
+        # inlet leaves at the tip at the same concentration, and its contents do not change.
+        dead_mcg = self.dead.drug_mcg
+        rows = self.rows
+        append = rows.data.append if rows is not None else None
+        low = -_INF if self.low_alarm_ml is None else self.low_alarm_ml
+        t = self.t_h
+        vol, calc, est, csf = self.reservoir_ml, self.calc_ml, self.est_ml, self.csf_mcg
+        added, withdrawn, tissue = self.added_mcg, self.withdrawn_mcg, self.tissue_mcg
+        removed, unaccounted = self.removed_mcg, self.unaccounted_mcg
+        for dose, nxt in steps:
+            if t >= t_stop:
+                break
+            q = dose / conc / _H_PER_DAY
+            seg_stop = t_stop if nxt > t_stop else nxt
+            if seg_stop <= t:
+                seg_stop = t_stop
+            dv = q * (seg_stop - t)
+            if q <= 0.0 or vol <= dv or (calc > low and calc - dv <= low) \
+                    or (calc > 0.0 and calc - dv <= 0.0) or (est > 0.0 and est - dv <= 0.0):
+                break
+            if append is not None:
+                append((t, q, vol, c_res, dead_mcg, c_res, 1.0, dose, added, withdrawn,
+                        csf, tissue, removed, q, calc, est, unaccounted))
+            calc = calc - dv if calc - dv > 0.0 else 0.0
+            est = est - dv if est - dv > 0.0 else 0.0
+            vol = vol - dv
+            csf += dv * c_res
+            t = seg_stop
+        self.t_h = t
+        self.reservoir_ml, self.calc_ml, self.est_ml, self.csf_mcg = vol, calc, est, csf
 
     def _drain_nominal(self, t: float, seg_stop: float, qn: float) -> None:
         """The pump-calculated volume and the estimate fall at the nominal flow ``qn``; the
