@@ -218,7 +218,8 @@ class Engine:
     # ------------------------------------------------------------------ copying
 
     def clone(self) -> Engine:
-        """A copy that can run on without touching this one (no rows, own alarm book)."""
+        """A copy that can run on without touching this one (no rows; its own alarm book,
+        holding copies of the alarms active now)."""
         other = Engine.__new__(Engine)
         other.__dict__.update(self.__dict__)
         other.dead = self.dead.clone()
@@ -226,7 +227,7 @@ class Engine:
         other.timers = list(self.timers)
         other.csf_impulses = list(self.csf_impulses)
         other.tissue_impulses = list(self.tissue_impulses)
-        other.alarms = al.AlarmBook()
+        other.alarms = self.alarms.clone()
         other.rows = None
         return other
 

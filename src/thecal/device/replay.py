@@ -52,6 +52,9 @@ PumpState = Literal["not-implanted", "running", "stopped", "empty", "stalled", "
 _H_PER_DAY = 24.0
 # Projection stops after this many days at most when the reservoir would never empty.
 _MAX_PROJECTION_DAYS = 3653.0
+# The replay keeps the engine's state at every this many instants (and at its end); a state
+# in between is reached by re-applying the events since the one before it.
+_CHECKPOINT_EVERY = 16
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,7 @@ class Replay:
     _cols: dict[str, FloatArray]
     _checkpoints: tuple[tuple[float, Engine], ...]
     _fresh: Callable[[], Engine]
+    _applied: tuple[tuple[int, Event, float], ...] = ()  # (index, event, t_h) in time order
 
     # ------------------------------------------------------------------ time
 
@@ -303,8 +307,12 @@ class Replay:
             eng = self._fresh()
             eng.t_h = t
         else:
-            eng = self._checkpoints[k][1].clone()
-            run_to(eng, t)
+            t_saved, saved = self._checkpoints[k]
+            eng = saved.clone()
+            applied = self._applied
+            event_times = [e[2] for e in applied]
+            run_to(eng, t, applied[bisect_right(event_times, t_saved):
+                                   bisect_right(event_times, t)])
         eng.t_h = t
         pump = eng.pump
         q, qn, dose, _ = eng.flows(t)
@@ -471,11 +479,15 @@ def replay(timeline: Timeline, until: datetime, *,
             estimate_before_ml=obs.estimate_before_ml,
             estimate_after_ml=obs.estimate_after_ml))
 
+    instants = 0
+
     def on_instant(t_h: float) -> None:
+        nonlocal instants
         if checkpoints and checkpoints[-1][0] == t_h:
             checkpoints[-1] = (t_h, engine.clone())
-        else:
+        elif instants % _CHECKPOINT_EVERY == 0 or t_h >= end_h:
             checkpoints.append((t_h, engine.clone()))
+        instants += 1
 
     run_to(engine, end_h, events, on_event, on_instant)
     engine._record(end_h, 0.0, engine.reservoir_conc, 1.0, 0.0)  # sentinel: the final state
@@ -500,4 +512,5 @@ def replay(timeline: Timeline, until: datetime, *,
         _cols=cols,
         _checkpoints=tuple(checkpoints),
         _fresh=fresh,
+        _applied=tuple(events),
     )
