@@ -323,6 +323,63 @@ def test_pump_accuracy_drift_after_a_run_of_refills(pump: str) -> None:
     assert "pump-accuracy-drift" not in codes(quiet)
 
 
+def _refills_short_by(pump: str, capacity: float, interval_days: float, short_ml: float,
+                      n: int) -> list[dict[str, Any]]:
+    # Refills every ``interval_days`` at 0.2 mL/day, each draining ``short_ml`` less than the
+    # pump calculated (the first interval starts at the fill, 1 h, less the priming bolus).
+    dead = 0.25 if pump.startswith("synchromed") else 0.21
+    events = base(pump, added=f"{capacity:g} mL")
+    after = capacity - dead
+    for k in range(1, n + 1):
+        expected = after - 0.2 * interval_days
+        events.append({"h": 2 + interval_days * DAY * k, "type": "refill",
+                       "withdrawn": f"{expected - short_ml:g} mL", "added": f"{capacity:g} mL",
+                       "concentration": "500 mcg/mL"})
+        after = capacity
+    return events
+
+
+def test_one_discrepant_refill_is_no_drift() -> None:
+    # Issue 9's case: a 40 mL pump at 0.2 mL/day for 100 days; the pump calculates
+    # 40 − 0.25 (priming) − 20 = 19.75 mL, the nurse drains 3 mL less (16.75 mL) and fills to
+    # 40 mL. Relative: −3 / (40 − 19.75) = −14.8 %, clipped to −7.5 %: the over-delivery sum is
+    # 7.5 − 1.25 = 6.25 % < 10 %, and one refill is fewer than the 3 a trend needs (WESEMANN).
+    events = _refills_short_by("synchromed-ii-40", 40.0, 100.0, 3.0, 1)
+    p = project(build(events), dt(2 + 100 * DAY + 1))
+    assert "refill-discrepancy" in codes(p)  # 3 mL > Maino's 2 mL for a 40 mL pump
+    assert "pump-accuracy-drift" not in codes(p)
+    # Quiet refills after it do not carry the one reading over the limit: 6.25 − 1.25 per
+    # accurate refill → 5, 3.75, 2.5 %.
+    for k in range(2, 5):
+        events.append({"h": 2 + 100 * DAY * k, "type": "refill", "withdrawn": "20 mL",
+                       "added": "40 mL", "concentration": "500 mcg/mL"})
+    later = project(build(events), dt(2 + 400 * DAY + 1))
+    assert "pump-accuracy-drift" not in codes(later)
+
+
+@pytest.mark.parametrize("pump", ["synchromed-ii-20", "prometra-ii-20"])
+def test_a_sustained_run_of_short_refills_is_drift(pump: str) -> None:
+    # 20 mL pump, refills every 50 days (10 mL delivered), each draining 1.5 mL less than the
+    # pump calculated: relative −1.5 / 10.25 (SynchroMed: 20 − 0.25 − 10 = 9.75 left; Prometra
+    # 10.21) then −1.5 / 10 = −15 %, each clipped to −7.5 % → over-delivery sum 6.25, 12.5,
+    # 18.75 %. Past the 10 % limit at the 2nd refill, but a trend needs 3 refills: the finding
+    # comes at the 3rd (event 6), with refills 4, 5, 6 behind it.
+    events = _refills_short_by(pump, 20.0, 50.0, 1.5, 3)
+    two = project(build(events[:-1]), dt(2 + 100 * DAY + 1))
+    assert "pump-accuracy-drift" not in codes(two)
+    p = project(build(events), dt(2 + 150 * DAY + 1))
+    drift = [f for f in p.findings if f.code == "pump-accuracy-drift"]
+    assert len(drift) == 1
+    f = drift[0]
+    assert f.event_index == 6 and f.source == "WESEMANN"
+    assert f.figures["direction"] == "over-delivery"
+    assert f.figures["refill_event_indices"] == [4, 5, 6]
+    assert f.figures["cusum"] == approx(0.1875)
+    first = -1.5 / (20.0 - (19.75 if pump.startswith("synchromed") else 19.79) + 10.0)
+    assert f.figures["mean_relative_discrepancy"] == approx(round((first - 0.3) / 3, 4))
+    assert "deliver more than programmed" in f.message
+
+
 def test_dose_creep_without_improvement_points_to_the_work_up() -> None:
     # After titration (day 90 on), 300 → 450 mcg/day over the last 180 days in three steps:
     # 150 mcg/day in 0.49 years ≈ 304 mcg/day a year > 100 (HEETLA09); MAS unchanged "3".
