@@ -133,6 +133,8 @@ class Rows:
         "vcalc",  # pump-calculated reservoir mL at t0
         "vest",  # estimated reservoir mL at t0
         "unacc",  # unaccounted drug, mcg
+        "vanc",  # estimate anchor mL (see Engine.anchor_ml)
+        "vsince",  # nominal volume delivered since the last measurement, mL, at t0
     )
     __slots__ = ("data",)
 
@@ -175,6 +177,14 @@ class Engine:
         self.reservoir_ml = 0.0  # physical
         self.calc_ml = 0.0  # pump-calculated
         self.est_ml = 0.0  # estimate
+        # The estimate's uncertainty grows with what the pump was set to deliver since the
+        # last measurement of the fluid (a refill drains and fills the reservoir; an implant or
+        # a new pump starts empty): ``since_anchor_ml``. ``anchor_ml`` is the estimate as if
+        # nothing had been delivered since (the measured volume, lowered by an interrogation
+        # reading below the estimate): unclamped estimate = anchor_ml − since_anchor_ml.
+        self.anchor_ml = 0.0
+        self.since_anchor_ml = 0.0
+        self.anchor_h: float | None = None
         self.reservoir_conc = 0.0
         self.programmed_conc: float | None = None
         self.previous_programmed_conc: float | None = None
@@ -331,7 +341,8 @@ class Engine:
     # ------------------------------------------------------------------ fluid movement
 
     def _record(self, t_h: float, q: float, c_exit: float, f: float, dose: float,
-                qn: float = 0.0, vcalc: float | None = None, vest: float | None = None) -> None:
+                qn: float = 0.0, vcalc: float | None = None, vest: float | None = None,
+                vsince: float | None = None) -> None:
         rows = self.rows
         if rows is None:
             return
@@ -339,7 +350,8 @@ class Engine:
             t_h, q, self.reservoir_ml, self.reservoir_conc, self.dead.drug_mcg, c_exit, f, dose,
             self.added_mcg, self.withdrawn_mcg, self.csf_mcg, self.tissue_mcg, self.removed_mcg,
             qn, self.calc_ml if vcalc is None else vcalc, self.est_ml if vest is None else vest,
-            self.unaccounted_mcg))
+            self.unaccounted_mcg, self.anchor_ml,
+            self.since_anchor_ml if vsince is None else vsince))
 
     def advance(self, t_stop: float) -> None:
         """Move fluid from ``self.t_h`` to ``t_stop`` with no event in between."""
@@ -393,6 +405,7 @@ class Engine:
         vol, calc, est, csf = self.reservoir_ml, self.calc_ml, self.est_ml, self.csf_mcg
         added, withdrawn, tissue = self.added_mcg, self.withdrawn_mcg, self.tissue_mcg
         removed, unaccounted = self.removed_mcg, self.unaccounted_mcg
+        anchor, since = self.anchor_ml, self.since_anchor_ml
         for dose, nxt in steps:
             if t >= t_stop:
                 break
@@ -406,14 +419,16 @@ class Engine:
                 break
             if append is not None:
                 append((t, q, vol, c_res, dead_mcg, c_res, 1.0, dose, added, withdrawn,
-                        csf, tissue, removed, q, calc, est, unaccounted))
+                        csf, tissue, removed, q, calc, est, unaccounted, anchor, since))
             calc = calc - dv if calc - dv > 0.0 else 0.0
             est = est - dv if est - dv > 0.0 else 0.0
             vol = vol - dv
+            since += dv
             csf += dv * c_res
             t = seg_stop
         self.t_h = t
         self.reservoir_ml, self.calc_ml, self.est_ml, self.csf_mcg = vol, calc, est, csf
+        self.since_anchor_ml = since
 
     def _drain_nominal(self, t: float, seg_stop: float, qn: float) -> None:
         """The pump-calculated volume and the estimate fall at the nominal flow ``qn``; the
@@ -435,11 +450,12 @@ class Engine:
             self.est_empty_h = t + est / qn
         self.calc_ml = max(calc - dv, 0.0)
         self.est_ml = max(est - dv, 0.0)
+        self.since_anchor_ml += dv
 
     def _move(self, t: float, seg_stop: float, q: float, dose: float, qn: float = 0.0) -> None:
         """Flow at constant ``q`` (mL/h) from ``t`` to ``seg_stop``, splitting as needed."""
         f = csf_fraction(self.faults) if self.faults else 1.0
-        t_start, calc0, est0 = t, self.calc_ml, self.est_ml
+        t_start, calc0, est0, since0 = t, self.calc_ml, self.est_ml, self.since_anchor_ml
         if qn > 0.0:
             self._drain_nominal(t, seg_stop, qn)
         rows = self.rows
@@ -448,7 +464,7 @@ class Engine:
             if rows is not None:
                 gone = qn * (t_rec - t_start)
                 self._record(t_rec, q_rec, c_exit, f, dose, qn, max(calc0 - gone, 0.0),
-                             max(est0 - gone, 0.0))
+                             max(est0 - gone, 0.0), since0 + gone)
 
         while t < seg_stop:
             vol = self.reservoir_ml
@@ -589,11 +605,21 @@ class Engine:
             self.eri_h = self.eos_h - pump.eri_to_eos_days * _H_PER_DAY
             self._timer(self.eri_h, "eri", self.pump_generation)
 
-    def _remove_reservoir(self) -> None:
+    def _measured(self, t_h: float, volume_ml: float) -> None:
+        """The reservoir's volume is known at ``t_h`` (a refill drains and fills it; a new pump
+        is empty): the pump-calculated volume and the estimate start from it, and so does
+        the estimate's uncertainty."""
+        self.calc_ml = self.est_ml = self.anchor_ml = volume_ml
+        self.since_anchor_ml = 0.0
+        self.anchor_h = t_h
+        if volume_ml > 0:
+            self.est_empty_h = None
+
+    def _remove_reservoir(self, t_h: float) -> None:
         self.removed_mcg += self.reservoir_ml * self.reservoir_conc
         self.reservoir_ml = 0.0
         self.reservoir_conc = 0.0
-        self.calc_ml = self.est_ml = 0.0
+        self._measured(t_h, 0.0)
         self.valve_closed = False
         self.est_empty_h = None
 
@@ -612,7 +638,7 @@ class Engine:
         self.low_alarm_ml = (ev.low_reservoir_alarm_ml if ev.low_reservoir_alarm_ml is not None
                              else pump.low_reservoir_alarm_ml)
         self.reservoir_ml = 0.0
-        self.calc_ml = self.est_ml = 0.0
+        self._measured(t_h, 0.0)
         self.valve_closed = False
         self.est_empty_h = None
         self.reservoir_conc = 0.0
@@ -632,7 +658,7 @@ class Engine:
             raise self._err(index, "type", "replace-pump with no pump in place",
                             "record the implant first")
         pump = self.pump_lookup(ev.pump)
-        self._remove_reservoir()
+        self._remove_reservoir(t_h)
         self.removed_mcg += self.dead.replace_tubing(pump.tubing_volume_ml)
         self.pump = pump
         self.pump_serial = ev.serial
@@ -657,7 +683,7 @@ class Engine:
         if self.pump is None:
             raise self._err(index, "type", "explant with no pump in place",
                             "record the implant first")
-        self._remove_reservoir()
+        self._remove_reservoir(t_h)
         self.removed_mcg += self.dead.empty()
         self.pump = None
         self.catheter_model = None
@@ -763,9 +789,7 @@ class Engine:
             self.reservoir_conc = mass / self.reservoir_ml
             self.added_mcg += into_reservoir * conc
         # The programmer is told the new reservoir volume (clinical-facts 9.1).
-        self.calc_ml = self.est_ml = kept + added
-        if self.est_ml > 0:
-            self.est_empty_h = None
+        self._measured(t_h, kept + added)
         if added > 0:
             if self.programmed_conc is not None and conc != self.programmed_conc:
                 self.previous_programmed_conc = self.programmed_conc
@@ -895,6 +919,9 @@ class Engine:
             self.calc_ml = float(reported)
             if reported < self.est_ml:
                 self.est_ml = float(reported)
+                # the reading moves the estimate, not its uncertainty: the pump's volume is its
+                # own arithmetic since the refill, not a measurement of the fluid (9.1)
+                self.anchor_ml = self.est_ml + self.since_anchor_ml
                 if self.est_ml <= 0:
                     self.est_empty_h = t_h
             self._pump_volume_alarms(t_h)

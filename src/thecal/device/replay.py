@@ -188,6 +188,12 @@ class TwinState:
     delivery: DeliveryCurve | None = None  # what the pump is set to deliver from now on
     low_reservoir_alarm_crossed_at: datetime | None = None  # pump-calculated, past only
     estimate_empty_since: datetime | None = None  # when the estimate reached zero (past)
+    # The last measurement of the fluid (a refill; an implant or a new pump: empty), what the
+    # pump was set to deliver since, and the estimate as if none of it had been delivered
+    # (the measured volume, lowered by any interrogation reading below the estimate since).
+    measured_at: datetime | None = None
+    delivered_since_measured_ml: float = 0.0
+    estimate_anchor_ml: float = 0.0
 
 
 def _schedule(edges: FloatArray, values: FloatArray) -> Schedule:
@@ -368,17 +374,22 @@ class Replay:
                 eng.low_crossed_h if eng.low_alarm_ml is not None
                 and eng.calc_ml <= eng.low_alarm_ml else None),
             estimate_empty_since=self._dt(eng.est_empty_h if eng.est_ml <= 0.0 else None),
+            measured_at=self._dt(eng.anchor_h),
+            delivered_since_measured_ml=eng.since_anchor_ml,
+            estimate_anchor_ml=eng.anchor_ml,
         )
 
     def _delivery_curve(self, eng: Engine, t: float) -> DeliveryCurve | None:
         """What the pump is set to deliver from ``t`` on (nominal flow, no further event), far
-        enough for the larger of the pump-calculated volume and the estimate to run out at
-        the pump's slow accuracy edge. One forward pass; no replay."""
+        enough for the pump-calculated volume to run out, and the estimate at the pump's slow
+        accuracy edge since the last measurement (:meth:`Replay.estimate_reaches`). One
+        forward pass; no replay."""
         pump = eng.pump
         if pump is None:
             return None
         slow = max(1.0 - pump.accuracy_fraction, 0.05)
-        target = max(eng.calc_ml, eng.est_ml, 0.0) / slow * (1.0 + 1e-9)
+        target = max(eng.calc_ml, eng.est_ml / slow,
+                     eng.anchor_ml / slow - eng.since_anchor_ml, 0.0) * (1.0 + 1e-9)
         proj = eng.clone()
         proj.track_dead = False
         proj.projecting = True
@@ -422,6 +433,42 @@ class Replay:
             low_at = curve.time_for(eng.calc_ml - low)
         empty_at = eng.est_empty_h if eng.est_ml <= 0.0 else curve.time_for(eng.est_ml)
         return low_at, empty_at
+
+    def estimate_reaches(self, state: TwinState, level_ml: float, flow_factor: float
+                         ) -> float | None:
+        """When (``t_h``) the reservoir comes down to ``level_ml`` if, since the last
+        measurement, the pump delivered ``flow_factor`` × what it was set to deliver (1: the
+        estimate; 1 ± the pump's accuracy: the fast and slow edges of its window).
+
+        The volume then is ``anchor − flow_factor × delivered since the measurement``, so the
+        answer does not move as time passes without a new measurement; it may lie in the past
+        (found in the replay's steps since the measurement) or ahead (the state's delivery
+        curve). None when the programme never gets there.
+        """
+        anchor, since = state.estimate_anchor_ml, state.delivered_since_measured_ml
+        ahead = (anchor - level_ml) / flow_factor - since  # nominal mL still to deliver
+        if ahead > 0.0:
+            return None if state.delivery is None else state.delivery.time_for(ahead)
+        t_at = self.t_h(state.at)
+        t_from = t_at if state.measured_at is None else self.t_h(state.measured_at)
+        c = self._cols
+        t0 = c["t0"]
+        first = int(np.searchsorted(t0, t_from, side="left"))
+        last = int(np.searchsorted(t0, t_at, side="right"))
+        if first >= last:
+            return t_at
+        starts = t0[first:last]
+        ends = np.minimum(np.append(t0[first + 1:last], t_at), t_at)
+        at_start = c["vanc"][first:last] - flow_factor * c["vsince"][first:last]
+        fall = flow_factor * c["qn"][first:last]
+        at_end = at_start - fall * (ends - starts)
+        reached = np.flatnonzero((at_start <= level_ml) | (at_end <= level_ml))
+        if reached.size == 0:
+            return t_at  # float noise at the instant asked
+        k = int(reached[0])
+        if at_start[k] <= level_ml:
+            return float(starts[k])
+        return float(starts[k] + (at_start[k] - level_ml) / fall[k])
 
     def low_reservoir_alarm_times(self) -> tuple[datetime, ...]:
         """When each low-reservoir alarm was raised."""
