@@ -35,11 +35,11 @@ from __future__ import annotations
 
 import heapq
 import math
-from itertools import repeat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from itertools import repeat
+from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
 from thecal.catalog import CatheterModel, PumpModel
@@ -54,7 +54,28 @@ from thecal.device.faults import (
 )
 from thecal.device.flex import FlexClock
 from thecal.errors import TimelineError
-from thecal.timeline import Event
+from thecal.timeline import (
+    AlarmAcknowledged,
+    Assessment,
+    Bolus,
+    CatheterRevision,
+    Correction,
+    Diathermy,
+    Event,
+    Explant,
+    Fault,
+    Implant,
+    Interrogation,
+    Mri,
+    Note,
+    OralBaclofen,
+    Program,
+    Refill,
+    ReplacePump,
+    ScreeningDose,
+    Symptoms,
+    check_device_event,
+)
 
 _INF = math.inf
 _H_PER_DAY = 24.0
@@ -583,7 +604,8 @@ class Engine:
         obs = Observation(reservoir_before_ml=self.reservoir_ml,
                           concentration_before_mcg_per_ml=self.programmed_conc,
                           pump_calculated_before_ml=self.calc_ml, estimate_before_ml=self.est_ml)
-        handler = _HANDLERS.get(event.type)
+        check_device_event(event, self.pump, f"events[{index}]", self.pump_lookup)
+        handler = HANDLERS.get(type(event))
         if handler is not None:
             handler(self, index, event, t_h, obs)
         obs.pump_calculated_after_ml = self.calc_ml
@@ -623,10 +645,8 @@ class Engine:
         self.valve_closed = False
         self.est_empty_h = None
 
-    def _implant(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
-        if self.pump is not None:
-            raise self._err(index, "type", "a second implant while a pump is in place",
-                            "use replace-pump, or record the explant first")
+    def _implant(self, index: int, ev: Implant, t_h: float, obs: Observation) -> None:
+        assert ev.catheter is not None  # a required field
         pump = self.pump_lookup(ev.pump)
         catheter = self.catheter_lookup(ev.catheter.model)
         self.pump = pump
@@ -653,10 +673,7 @@ class Engine:
         self._start_battery(t_h)
         obs.dead_volume_ml = self.dead.volume_ml
 
-    def _replace_pump(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
-        if self.pump is None:
-            raise self._err(index, "type", "replace-pump with no pump in place",
-                            "record the implant first")
+    def _replace_pump(self, index: int, ev: ReplacePump, t_h: float, obs: Observation) -> None:
         pump = self.pump_lookup(ev.pump)
         self._remove_reservoir(t_h)
         self.removed_mcg += self.dead.replace_tubing(pump.tubing_volume_ml)
@@ -679,10 +696,7 @@ class Engine:
         obs.notes.append("new pump: reservoir empty and tubing full of saline until filled "
                          "and primed; program stopped until programmed")
 
-    def _explant(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
-        if self.pump is None:
-            raise self._err(index, "type", "explant with no pump in place",
-                            "record the implant first")
+    def _explant(self, index: int, ev: Explant, t_h: float, obs: Observation) -> None:
         self._remove_reservoir(t_h)
         self.removed_mcg += self.dead.empty()
         self.pump = None
@@ -701,10 +715,7 @@ class Engine:
         self.low_alarm_ml = None
         self.alarms.clear_all(t_h)
 
-    def _catheter_revision(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
-        if self.pump is None:
-            raise self._err(index, "type", "catheter revision with no pump in place",
-                            "record the implant first")
+    def _catheter_revision(self, index: int, ev: CatheterRevision, t_h: float, obs: Observation) -> None:
         if ev.catheter is not None:
             catheter = self.catheter_lookup(ev.catheter.model)
             length = float(ev.catheter.length_cm)
@@ -741,11 +752,7 @@ class Engine:
             return [s.daily_dose_mcg for s in prog.flex.steps]
         return []
 
-    def _refill(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
-        pump = self.pump
-        if pump is None:
-            raise self._err(index, "type", "refill with no pump in place",
-                            "record the implant first")
+    def _refill(self, index: int, ev: Refill, t_h: float, obs: Observation) -> None:
         # The expected residual is what the pump and its programmer calculate (clinical-facts
         # 9.1); it knows no injected fault. The drained volume is the measurement.
         expected = self.calc_ml
@@ -753,11 +760,6 @@ class Engine:
         withdrawn = float(ev.withdrawn_ml)
         kept = float(ev.kept_residual_ml)
         added = float(ev.added_ml)
-        if kept + added > pump.reservoir_ml * (1 + _REL_TOL):
-            raise self._err(index, "added",
-                            f"{kept:.3g} mL left in the reservoir + {added:g} mL added "
-                            f"overfills the {pump.reservoir_ml:g} mL reservoir",
-                            f"add at most {max(pump.reservoir_ml - kept, 0.0):.3g} mL")
         obs.expected_residual_ml = expected
         obs.withdrawn_discrepancy_ml = withdrawn - expected
         obs.physical_residual_ml = physical
@@ -821,21 +823,11 @@ class Engine:
                 self.low_crossed_h = t_h
             self.alarms.raise_(al.LOW_RESERVOIR, t_h)
 
-    def _program(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
-        pump = self.pump
-        if pump is None:
-            raise self._err(index, "type", "program with no pump in place",
-                            "record the implant first")
-        if not pump.programmable:
-            raise self._err(index, "mode", f"{pump.name} is not programmable",
-                            "remove the program event")
+    def _program(self, index: int, ev: Program, t_h: float, obs: Observation) -> None:
         if ev.mode == "continuous":
+            assert ev.daily_dose_mcg is not None  # required with the mode
             self.program = ProgramState("continuous", float(ev.daily_dose_mcg))
         elif ev.mode == "flex":
-            if len(ev.steps) > pump.max_flex_steps_per_day:
-                raise self._err(index, "steps",
-                                f"{pump.name} allows at most {pump.max_flex_steps_per_day} flex "
-                                f"steps a day; this program has {len(ev.steps)}", "merge steps")
             self.program = ProgramState("flex", flex=FlexClock(ev.steps, self.zone, self.epoch))
         else:
             self.program = ProgramState("stopped")
@@ -859,14 +851,9 @@ class Engine:
             self.alarms.clear(al.MRI_VALVE_CLOSED, t_h)
             obs.notes.append("the pump was reset: delivery resumes after the valve shut-off")
 
-    def _bolus(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
+    def _bolus(self, index: int, ev: Bolus, t_h: float, obs: Observation) -> None:
         pump = self.pump
-        if pump is None:
-            raise self._err(index, "type", "bolus with no pump in place",
-                            "record the implant first")
-        if not pump.programmable:
-            raise self._err(index, "kind", f"{pump.name} cannot give a bolus",
-                            "remove the bolus event")
+        assert pump is not None  # check_device_event: a bolus needs a pump in place
         kind = ev.kind
         conc = self.programmed_conc
         duration = ev.duration_h
@@ -878,6 +865,7 @@ class Engine:
                 if not conc:
                     raise self._err(index, "dose", f"a {kind} bolus before any refill: the "
                                     "drug concentration is unknown", "record the refill first")
+                assert ev.dose_mcg is not None  # required for the kind (timeline)
                 volume = float(ev.dose_mcg) / conc
             if duration is None:
                 duration = volume / pump.max_rate_ml_per_day * _H_PER_DAY
@@ -908,10 +896,10 @@ class Engine:
         obs.bolus_duration_h = duration
         obs.dead_volume_ml = self.dead.volume_ml
 
-    def _interrogation(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
+    def _interrogation(self, index: int, ev: Interrogation, t_h: float, obs: Observation) -> None:
         """The pump's readings are a measurement: its reported volume is what it calculates;
         the estimate plans from the lower of the two (the conservative one)."""
-        reported = getattr(ev, "reservoir_ml", None)
+        reported = ev.reservoir_ml
         if reported is not None and self.pump is not None:
             if abs(reported - self.calc_ml) > 1e-9:
                 obs.notes.append(f"pump reports {reported:g} mL; the twin expected "
@@ -925,7 +913,7 @@ class Engine:
                 if self.est_ml <= 0:
                     self.est_empty_h = t_h
             self._pump_volume_alarms(t_h)
-        if getattr(ev, "pump_state", None) == "running":
+        if ev.pump_state == "running":
             # TGA-MRI: after an MRI the infusion resumes at the post-MRI interrogation; a
             # valve shut at MRI is reset with the programmer (PROM).
             if self.mri_stall_until_h is not None and t_h < self.mri_stall_until_h:
@@ -935,13 +923,13 @@ class Engine:
                 obs.notes.append("the interrogation shows the pump running after the MRI")
             self._reset_valve(t_h, obs)
 
-    def _acknowledge(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
+    def _acknowledge(self, index: int, ev: AlarmAcknowledged, t_h: float, obs: Observation) -> None:
         if not self.alarms.acknowledge(ev.alarm, t_h):
             obs.notes.append(f"no active {ev.alarm!r} alarm to acknowledge")
         elif ev.alarm == al.MRI_DISCHARGE:
             self.alarms.clear(al.MRI_DISCHARGE, t_h)
 
-    def _mri(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
+    def _mri(self, index: int, ev: Mri, t_h: float, obs: Observation) -> None:
         self.last_mri_h = t_h
         pump = self.pump
         if pump is None:
@@ -973,7 +961,7 @@ class Engine:
                              f"the valves (PROM-MRI); modelled as discharging the reservoir "
                              f"at once ({dumped:.4g} mcg to the spinal fluid)")
 
-    def _fault(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
+    def _fault(self, index: int, ev: Fault, t_h: float, obs: Observation) -> None:
         kind = ev.kind
         severity = 1.0 if ev.severity is None else float(ev.severity)
         end = None if ev.duration_h is None else t_h + float(ev.duration_h)
@@ -994,25 +982,51 @@ class Engine:
             self._timer(end, "fault-end", fault)
 
 
-_Handler = Callable[[Engine, int, Any, float, Observation], None]
-_HANDLERS: dict[str, _Handler] = {
-    "implant": Engine._implant,
-    "replace-pump": Engine._replace_pump,
-    "explant": Engine._explant,
-    "catheter-revision": Engine._catheter_revision,
-    "refill": Engine._refill,
-    "program": Engine._program,
-    "bolus": Engine._bolus,
-    "interrogation": Engine._interrogation,
-    "alarm-acknowledged": Engine._acknowledge,
-    "mri": Engine._mri,
-    "fault": Engine._fault,
-}
-# Event types the twin replays without a device effect: records about the patient that the
+E = TypeVar("E", bound=Event)
+
+
+class HandlerRegistry:
+    """The engine's handler of each event class, typed by that class: :meth:`register` only
+    accepts a handler whose event parameter takes the class it is registered for (mypy checks
+    it), and :meth:`get` finds the handler of an event's exact class."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type[Event], Callable[[Engine, int, Any, float, Observation],
+                                                   None]] = {}
+
+    def register(self, cls: type[E],
+                 handler: Callable[[Engine, int, E, float, Observation], None]) -> None:
+        if cls in self._handlers:
+            raise ValueError(f"{cls.__name__} already has a handler")
+        self._handlers[cls] = handler
+
+    def get(self, cls: type[Event]) -> Callable[[Engine, int, Any, float, Observation],
+                                                None] | None:
+        return self._handlers.get(cls)
+
+    def __contains__(self, cls: object) -> bool:
+        return cls in self._handlers
+
+    def __iter__(self) -> Iterator[type[Event]]:
+        return iter(self._handlers)
+
+
+HANDLERS = HandlerRegistry()
+HANDLERS.register(Implant, Engine._implant)
+HANDLERS.register(ReplacePump, Engine._replace_pump)
+HANDLERS.register(Explant, Engine._explant)
+HANDLERS.register(CatheterRevision, Engine._catheter_revision)
+HANDLERS.register(Refill, Engine._refill)
+HANDLERS.register(Program, Engine._program)
+HANDLERS.register(Bolus, Engine._bolus)
+HANDLERS.register(Interrogation, Engine._interrogation)
+HANDLERS.register(AlarmAcknowledged, Engine._acknowledge)
+HANDLERS.register(Mri, Engine._mri)
+HANDLERS.register(Fault, Engine._fault)
+# Event classes the twin replays without a device effect: records about the patient that the
 # rules of thecal.clinical read (a correction replaces the event it corrects before replay).
-NO_DEVICE_EFFECT: frozenset[str] = frozenset({
-    "assessment", "symptoms", "diathermy", "oral-baclofen", "screening-dose", "note",
-    "correction",
+NO_DEVICE_EFFECT: frozenset[type[Event]] = frozenset({
+    Assessment, Symptoms, Diathermy, OralBaclofen, ScreeningDose, Note, Correction,
 })
 
 
