@@ -26,7 +26,7 @@ from thecal.catalog import default_max_refill_interval_days, pump_model
 from thecal.clinical.program import daily_total_mcg
 from thecal.clinical.refill import check_mixing, check_residual, discrepancy_threshold_ml
 from thecal.clinical.titration import check_titration_step, daily_dose_guardrail
-from thecal.limits import Classification, Severity
+from thecal.limits import Classification, Guardrail, Severity
 from thecal.timeline import (
     MAS_GRADES,
     Assessment,
@@ -217,7 +217,9 @@ def _program_findings(timeline: Timeline, events: list[tuple[int, Event]]) -> li
     out: list[Finding] = []
     etiology = timeline.patient.etiology
     previous: Program | None = None
+    previous_total = 0.0
     last_increase_at: datetime | None = None
+    rails: dict[float | None, Guardrail] = {}  # the daily-dose guardrail by age
     programs = [e for _, e in events if isinstance(e, Program)]
     current_program = programs[-1] if programs else None
     for index, event in events:
@@ -232,7 +234,7 @@ def _program_findings(timeline: Timeline, events: list[tuple[int, Event]]) -> li
             # The start dose: no increase within 24 h of it (B-DOSE, label).
             last_increase_at = event.at
         if previous is not None and event.mode != "stopped":
-            old_total = daily_total_mcg(previous)
+            old_total = previous_total
             if old_total > 0:
                 hours = ((event.at - last_increase_at).total_seconds() / 3600
                          if last_increase_at is not None else None)
@@ -258,7 +260,9 @@ def _program_findings(timeline: Timeline, events: list[tuple[int, Event]]) -> li
                     last_increase_at = event.at
         is_current = event is current_program
         if event.mode != "stopped":
-            rail = daily_dose_guardrail(etiology, age)
+            rail = rails.get(age)
+            if rail is None:
+                rail = rails[age] = daily_dose_guardrail(etiology, age)
             classification = rail.classify(total)  # the words only where a finding needs them
             absolute = not classification.allowed
             # Below the typical maintenance range is normal while titrating: it is reported for
@@ -271,7 +275,7 @@ def _program_findings(timeline: Timeline, events: list[tuple[int, Event]]) -> li
                     result.reasons[0].message, result.reasons[0].source, index,
                     {"daily_dose_mcg": total, "recommended_min_mcg": rail.recommended_min,
                      "recommended_max_mcg": rail.recommended_max}))
-        previous = event
+        previous, previous_total = event, total
     return out
 
 

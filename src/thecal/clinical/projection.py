@@ -192,12 +192,12 @@ def _anchored_plan(result: Replay, at: datetime, state: Any, pump: Any, daily_vo
     takes its volume out of the reservoir at once and can only bring the date earlier.
     """
     seen = [rev for rev in result.events if rev.event.at <= at]
-    anchors = [rev for rev in seen if isinstance(rev.event, _PLAN_ANCHORS)
+    anchors = [k for k, rev in enumerate(seen) if isinstance(rev.event, _PLAN_ANCHORS)
                and rev.reservoir_after_ml is not None
                and not (isinstance(rev.event, Interrogation) and rev.event.reservoir_ml is None)]
     if not anchors:
         return None
-    anchor = anchors[-1]
+    anchor = seen[anchors[-1]]
 
     def plan_from(when: datetime, reservoir_ml: float) -> RefillPlan:
         return plan_refill(at=when, reservoir_ml=max(reservoir_ml, 0.0), daily_volume_ml=daily_volume,
@@ -210,7 +210,7 @@ def _anchored_plan(result: Replay, at: datetime, state: Any, pump: Any, daily_vo
     anchor_ml = min(v for v in (anchor.pump_calculated_after_ml, anchor.estimate_after_ml,
                                 anchor.reservoir_after_ml) if v is not None)
     plan = plan_from(anchor.event.at, anchor_ml)
-    for rev in seen[seen.index(anchor) + 1:]:
+    for rev in seen[anchors[-1] + 1:]:
         if isinstance(rev.event, Bolus) and rev.reservoir_before_ml is not None:
             after_bolus = rev.reservoir_before_ml - (rev.bolus_volume_ml or 0.0)
             candidate = plan_from(rev.event.at, after_bolus)
