@@ -1,16 +1,17 @@
 """Executable contracts of the extension points (in the spirit of Gymnasium's ``check_env``).
 
 Adding an event type means: its field table in ``thecal.timeline.EVENT_FIELDS`` (with an event
-class), a handler in ``thecal.device.engine`` or a place in ``NO_DEVICE_EFFECT``, an entry in
-the JSON Schema (generated from the field table), a row in ``docs/events.md``, and an example
-below that loads and saves unchanged. Adding a triage or worklist rule means: one record, with
-a registered source key, that some input can fire (``tests/clinical``). Each test here fails
-until the new piece is there.
+class), a handler in ``thecal.device.engine.HANDLERS`` typed by that class or a place in
+``NO_DEVICE_EFFECT``, an entry in the JSON Schema (generated from the field table), a row in
+``docs/events.md``, and an example below that loads and saves unchanged. Adding a triage or
+worklist rule means: one record, with a registered source key, that some input can fire
+(``tests/clinical``). Each test here fails until the new piece is there.
 """
 
 from __future__ import annotations
 
 import re
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +51,26 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 
 def test_every_event_type_has_its_pieces() -> None:
     types = set(EVENT_FIELDS)
-    handled = set(engine._HANDLERS)
+    classes = {cls for cls, _ in EVENT_FIELDS.values()}
+    handled = set(engine.HANDLERS)
     assert handled.isdisjoint(engine.NO_DEVICE_EFFECT)
-    assert handled | engine.NO_DEVICE_EFFECT == types, "a handler or a declared no-device-effect"
+    assert handled | engine.NO_DEVICE_EFFECT == classes, "a handler or a declared no-device-effect"
     assert set(EXAMPLES) == types, "an example event for the round trip"
     schema_types = {v["title"] for v in json_schema()["$defs"]["event"]["oneOf"]}
     assert schema_types == types
     documented = set(re.findall(r"^\| `([a-z-]+)` \|", DOCS.read_text(encoding="utf-8"), re.M))
     assert documented == types, "a row in docs/events.md"
+
+
+@pytest.mark.parametrize("etype", sorted(EVENT_FIELDS))
+def test_each_handler_takes_the_event_class_it_is_registered_for(etype: str) -> None:
+    cls = EVENT_FIELDS[etype][0]
+    handler = engine.HANDLERS.get(cls)
+    if handler is None:
+        assert cls in engine.NO_DEVICE_EFFECT
+        return
+    hints = typing.get_type_hints(handler)
+    assert hints["ev"] is cls, f"{handler.__name__} is typed for {hints['ev']}, not {cls}"
 
 
 @pytest.mark.parametrize("etype", sorted(EVENT_FIELDS))

@@ -11,14 +11,18 @@ from typing import Any
 import jsonschema
 import pytest
 
+from device_rule_cases import CASES, timeline
+from thecal.device.replay import replay
 from thecal.errors import TimelineError
 from thecal.timeline import (
     Program,
     Refill,
+    Timeline,
     dumps,
     json_schema,
     load_timeline,
     loads,
+    parse_event,
     parse_timeline,
     save_timeline,
     timeline_to_dict,
@@ -134,6 +138,21 @@ def test_flex_steps_over_the_pump_limit_are_refused() -> None:
     err = _error(with_event({"at": "2026-01-06T09:00:00+01:00", "type": "program",
                              "mode": "flex", "steps": steps}))
     assert "13" in err.message and err.where == "events[3].steps"
+
+
+@pytest.mark.parametrize(("events", "where", "words", "fix"),
+                         [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_each_device_rule_refuses_in_one_wording_at_load_and_in_the_twin(
+        events: list[dict[str, Any]], where: str, words: str, fix: str) -> None:
+    # One checker per device rule (timeline.check_device_event): the loader refuses the file,
+    # and the twin, handed the same events without validation, refuses them the same way.
+    loaded = _error(timeline(events))
+    assert loaded.where == where and words in loaded.message and fix in (loaded.fix or "")
+    unvalidated = Timeline(parse_timeline(timeline([])).patient,
+                           tuple(parse_event(e, i) for i, e in enumerate(events)))
+    with pytest.raises(TimelineError) as twin:
+        replay(unvalidated, unvalidated.events[-1].at)
+    assert twin.value.one_line() == loaded.one_line()
 
 
 def test_corrections_replace_the_corrected_event() -> None:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from thecal import units
-from thecal.catalog import catheter_model, formulation_for, pump_model
+from thecal.catalog import PumpModel, catheter_model, formulation_for, pump_model
 from thecal.errors import CatalogError, TimelineError, UnitError
 
 FORMAT: Final = "thecal.timeline/1"
@@ -900,48 +900,72 @@ def validate(timeline: Timeline, *, original_order: Sequence[Event] | None = Non
                 raise TimelineError("a correction is recorded after the event it corrects",
                                     where=f"{loc(ev)}.at")
 
-    implanted: str | None = None
+    in_place: PumpModel | None = None
     for _, ev in timeline.effective_events():
-        where = loc(ev) if id(ev) in index_of else "events"
-        if isinstance(ev, Implant):
-            if implanted is not None:
-                raise TimelineError("a second implant while a pump is in place",
-                                    where=f"{where}.type",
-                                    fix="use replace-pump, or record the explant first")
-            implanted = ev.pump
-        elif isinstance(ev, ReplacePump):
-            if implanted is None:
-                raise TimelineError("replace-pump before any implant", where=f"{where}.type")
-            implanted = ev.pump
-        elif ev.type in DEVICE_EVENTS and implanted is None:
-            raise TimelineError(f"{ev.type} event before the implant", where=f"{where}.at",
-                                fix="add the implant event first, or check the date")
-        if isinstance(ev, Explant):
-            implanted = None
-        if implanted is None:
-            continue
-        pump = pump_model(implanted)
-        if isinstance(ev, Program) and ev.mode != "stopped" and not pump.programmable:
-            raise TimelineError(f"{pump.name} is not programmable; its flow is fixed",
+        check_device_event(ev, in_place, loc(ev) if id(ev) in index_of else "events")
+        if isinstance(ev, Implant | ReplacePump):
+            in_place = pump_model(ev.pump)
+        elif isinstance(ev, Explant):
+            in_place = None
+
+
+# --------------------------------------------------------------------------- device rules
+
+def check_device_event(event: Event, in_place: PumpModel | None, where: str,
+                       lookup: Callable[[str], PumpModel] = pump_model) -> None:
+    """The device rules one event must keep, given the pump in place before it (None: none).
+
+    The one checker of these rules: :func:`validate` applies it to every timeline it loads and
+    the twin (``thecal.device``) to every event it replays, so a file, the API and the CLI
+    refuse the same event in the same words. ``where`` names the event (``events[4]``); the
+    error adds the field. ``lookup`` finds the pump model of an implant or a new pump. Rules
+    that need the twin's state (a rate the pump cannot run at the drug's concentration, a
+    bolus before any drug) are the twin's alone.
+    """
+    if isinstance(event, Implant):
+        if in_place is not None:
+            raise TimelineError("a second implant while a pump is in place",
+                                where=f"{where}.type",
+                                fix="use replace-pump, or record the explant first")
+        new = lookup(event.pump)
+        _check_alarm_volume(event.low_reservoir_alarm_ml, new, where)
+        if event.depth_cm is not None and event.depth_cm > new.max_depth_cm:
+            raise TimelineError(f"the pump may sit no deeper than {new.max_depth_cm:g} cm "
+                                f"(LIO-SCR); got {event.depth_cm:g} cm", where=f"{where}.depth_cm",
+                                fix="check the depth, or choose another pump site")
+        return
+    if event.type not in DEVICE_EVENTS:
+        return
+    if in_place is None:
+        raise TimelineError(f"{event.type} with no pump in place (before the implant or after "
+                            "the explant)", where=f"{where}.at",
+                            fix="record the implant first, or check the date")
+    if isinstance(event, ReplacePump):
+        _check_alarm_volume(event.low_reservoir_alarm_ml, lookup(event.pump), where)
+    elif isinstance(event, Program):
+        if not in_place.programmable:
+            raise TimelineError(f"{in_place.name} is not programmable: its flow is fixed",
                                 where=f"{where}.mode",
                                 fix="remove the program event; change the dose by concentration")
-        if isinstance(ev, Program) and ev.mode == "stopped" and not pump.programmable:
-            raise TimelineError(f"{pump.name} cannot be stopped by programming",
-                                where=f"{where}.mode", fix="remove the program event")
-        if isinstance(ev, Program) and ev.mode == "flex" and len(ev.steps) > pump.max_flex_steps_per_day:
-            raise TimelineError(f"{pump.name} allows at most {pump.max_flex_steps_per_day} flex "
-                                f"steps a day; this program has {len(ev.steps)}",
-                                where=f"{where}.steps", fix="merge steps")
-        if isinstance(ev, Refill):
-            _check_refill_possible(ev, pump.reservoir_ml, where)
-        if isinstance(ev, Implant | ReplacePump):
-            alarm = ev.low_reservoir_alarm_ml
-            if alarm is not None and not (0 < alarm < pump.reservoir_ml):
-                raise TimelineError("the low-reservoir alarm must be above 0 and below the "
-                                    "reservoir volume", where=f"{where}.low_reservoir_alarm")
-        if isinstance(ev, Implant) and ev.depth_cm is not None and ev.depth_cm > pump.max_depth_cm:
-            raise TimelineError(f"the pump may sit no deeper than {pump.max_depth_cm:g} cm "
-                                f"(LIO-SCR); got {ev.depth_cm:g} cm", where=f"{where}.depth_cm")
+        if event.mode == "flex" and len(event.steps) > in_place.max_flex_steps_per_day:
+            raise TimelineError(f"{in_place.name} allows at most "
+                                f"{in_place.max_flex_steps_per_day} flex steps a day; this "
+                                f"program has {len(event.steps)}", where=f"{where}.steps",
+                                fix="merge steps")
+    elif isinstance(event, Bolus):
+        if not in_place.programmable:
+            raise TimelineError(f"{in_place.name} cannot give a bolus: its flow is fixed",
+                                where=f"{where}.kind", fix="remove the bolus event")
+    elif isinstance(event, Refill):
+        _check_refill_possible(event, in_place.reservoir_ml, where)
+
+
+def _check_alarm_volume(alarm_ml: float | None, pump: PumpModel, where: str) -> None:
+    if alarm_ml is not None and not 0 < alarm_ml < pump.reservoir_ml:
+        raise TimelineError("the low-reservoir alarm must be above 0 and below the reservoir "
+                            f"volume ({units.format_number(pump.reservoir_ml)} mL)",
+                            where=f"{where}.low_reservoir_alarm",
+                            fix="set the alarm volume the pump is programmed with, e.g. 2 mL")
 
 
 # A syringe reading of the aspirated residual may exceed the reservoir by this fraction of its
@@ -1263,6 +1287,7 @@ __all__ = [
     "ScreeningDose",
     "Symptoms",
     "Timeline",
+    "check_device_event",
     "dumps",
     "event_to_dict",
     "json_schema",

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from device_rule_cases import CASES, timeline
 from thecal.cli.main import app
+from thecal.errors import TimelineError
+from thecal.timeline import parse_timeline
 
 EXAMPLE = Path(__file__).parents[2] / "src/thecal/examples/demo-017.yaml"
 runner = CliRunner()
@@ -76,3 +80,17 @@ def test_bad_timeline_exits_2_naming_event_and_field(tmp_path: Path) -> None:
     assert code == 2
     assert "events[11].added" in err and "overfills" in err
     assert bad.read_text() == before  # nothing written
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
+def test_twin_refuses_each_device_rule_with_the_loaders_words(
+        case: tuple[str, list[dict[str, Any]], str, str, str], tmp_path: Path) -> None:
+    # The same one line as the Python API (parse_timeline) gives: event index, field, fix.
+    _, events, where, words, _ = case
+    with pytest.raises(TimelineError) as loaded:
+        parse_timeline(timeline(events))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(timeline(events)))
+    code, _, err = run("twin", str(bad))
+    assert code == 2 and "Traceback" not in err
+    assert loaded.value.one_line() in err and where in err and words in err

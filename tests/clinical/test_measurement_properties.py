@@ -2,6 +2,8 @@
 
 * every window has earliest ≤ latest;
 * ``refill_due_by`` ≤ the earliest low-reservoir alarm ≤ the earliest empty;
+* without a new event the low-reservoir and empty windows stay where they are as time passes
+  (their uncertainty comes from the last measurement, not from the instant asked);
 * a fill to full after any measured residual within the tolerance is accepted, and the
   reservoir then holds exactly what was added.
 """
@@ -96,3 +98,19 @@ def test_a_fill_to_full_after_any_measured_residual_within_tolerance_is_accepted
     state = r.state_at(at)
     assert state.reservoir_ml == capacity
     assert state.pump_calculated_ml == capacity and state.estimate_ml == capacity
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history(), st.floats(0.5, 120 * 24.0))
+def test_windows_do_not_move_as_time_passes_without_an_event(case: tuple[Any, datetime],
+                                                            later_h: float) -> None:
+    timeline, at = case
+    first = project(timeline, at)
+    second = project(timeline, at + timedelta(hours=later_h))
+    for a, b in ((first.low_reservoir_alarm_window, second.low_reservoir_alarm_window),
+                 (first.empty_window, second.empty_window)):
+        assert a is not None and b is not None
+        for x, y in ((a.earliest, b.earliest), (a.latest, b.latest)):
+            assert (x is None) == (y is None)
+            if x is not None and y is not None:
+                assert abs((x - y).total_seconds()) < 1e-3

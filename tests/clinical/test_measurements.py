@@ -103,14 +103,17 @@ def test_measurement_noise_around_a_full_fill_never_blocks(minute: int) -> None:
 def test_a_prometra_interrogation_reading_plans_at_3_ml() -> None:
     # Prometra II 20: 19.79 mL at 2 h; at 2 h + 40 d the twin expects 11.79 mL; the pump reads
     # 5 mL (> 1 mL apart: a finding). Plans from 5 mL at the 3.0 mL planning volume (PTC):
-    # (5 − 3) / 0.2 = 10 days nominal; fast edge 2 / 0.23 = 8.696 days.
+    # (5 − 3) / 0.2 = 10 days nominal. The reading is the pump's own arithmetic, so the
+    # uncertainty since the fill stays: 0.21 + 8 = 8.21 mL delivered since it, anchor
+    # 5 + 8.21 = 13.21 mL; fast edge (13.21 − 3) / 1.15 − 8.21 = 0.66826 mL → 3.341 days.
     h = 2 + 40 * DAY
     events = [*base("prometra-ii-20"), {"h": h, "type": "interrogation", "reservoir": "5 mL"}]
     p = project(build(events), dt(h))
     assert "interrogation-discrepancy" in codes(p)
     assert p.low_reservoir_alarm_window is not None
     assert days_after(p.state.low_reservoir_alarm_at, h) == approx(10.0)
-    assert days_after(p.low_reservoir_alarm_window.earliest, h) == approx(2 / 0.23)
+    assert days_after(p.low_reservoir_alarm_window.earliest, h) == approx(
+        (10.21 / 1.15 - 8.21) / 0.2)
 
 
 def test_an_interrogation_reading_3_ml_re_anchors_the_plan_and_is_a_finding() -> None:
@@ -179,21 +182,26 @@ def test_a_20_day_complete_kink_shows_plus_10_ml_at_the_next_refill() -> None:
 # ----------------------------------------------------------------- 4: windows
 
 def test_synchromed_windows_at_plus_minus_14_5_percent() -> None:
-    # At 2 h + 10 d: 17.75 mL. Alarm 2 mL: 15.75 mL above it.
-    # low: 15.75 / 0.2 = 78.75 d; fast 15.75 / 0.229 = 68.777 d; slow 15.75 / 0.171 = 92.105 d.
-    # empty: 17.75 / 0.2 = 88.75 d; fast 77.511 d; slow 103.801 d.
-    # refill_due_by: anchored at the program (19.75 mL): 17.75 / 0.229 = 77.51 → 77 whole days.
+    # The last measurement is the fill at 1 h: 20 mL. Since then the pump was set to deliver
+    # the 0.25 mL priming bolus and 0.2 mL/day from 2 h: at 2 h + 10 d, 2.25 mL (17.75 left).
+    # The pump delivers 1 ± 0.145 × that: the reservoir reaches V when (1 ± 0.145) × delivered
+    # = 20 − V, i.e. after (20 − V) / (1 ± 0.145) − 2.25 mL more at 0.2 mL/day:
+    # low (2 mL): fast 18 / 1.145 − 2.25 = 13.4705 mL → 67.353 d; slow 18 / 0.855 − 2.25 =
+    # 18.8026 mL → 94.013 d; nominal 15.75 / 0.2 = 78.75 d.
+    # empty: fast 20 / 1.145 − 2.25 = 15.2172 mL → 76.086 d; slow 21.1418 mL → 105.709 d.
+    # refill_due_by: anchored at the program (19.75 mL): 17.75 / 0.229 = 77.51 → 77 whole days
+    # after 2 h, before the earliest alarm (10 + 67.353 = 77.353 d after 2 h).
     h = 2 + 10 * DAY
     p = project(build(base()), dt(h))
     assert p.low_reservoir_alarm_window is not None and p.empty_window is not None
-    assert days_after(p.low_reservoir_alarm_window.earliest, h) == approx(15.75 / 0.229)
-    assert days_after(p.low_reservoir_alarm_window.latest, h) == approx(15.75 / 0.171)
+    assert days_after(p.low_reservoir_alarm_window.earliest, h) == approx((18 / 1.145 - 2.25) / 0.2)
+    assert days_after(p.low_reservoir_alarm_window.latest, h) == approx((18 / 0.855 - 2.25) / 0.2)
     assert days_after(p.state.low_reservoir_alarm_at, h) == approx(78.75)
-    assert days_after(p.empty_window.earliest, h) == approx(17.75 / 0.229)
-    assert days_after(p.empty_window.latest, h) == approx(17.75 / 0.171)
+    assert days_after(p.empty_window.earliest, h) == approx((20 / 1.145 - 2.25) / 0.2)
+    assert days_after(p.empty_window.latest, h) == approx((20 / 0.855 - 2.25) / 0.2)
     assert p.refill_plan is not None
     assert days_after(p.refill_plan.refill_due_by, 2) == approx(77.0)
-    assert p.days_of_drug_left == approx(17.75 / 0.229)
+    assert p.days_of_drug_left == approx((20 / 1.145 - 2.25) / 0.2)
     data = p.as_dict()
     for key in ("low_reservoir_alarm_window", "empty_window", "refill_due_window"):
         assert set(data[key]) == {"earliest", "latest"}
@@ -201,14 +209,50 @@ def test_synchromed_windows_at_plus_minus_14_5_percent() -> None:
 
 
 def test_prometra_windows_plan_at_3_ml_and_85_to_115_percent() -> None:
-    # Prometra II 20: 20 − 0.21 = 19.79 mL at 2 h; at 2 h + 10 d 17.79 mL; plans at 3.0 mL (PTC):
-    # 14.79 mL above it; fast 14.79 / 0.23 = 64.304 d; slow 14.79 / 0.17 = 87.0 d.
+    # Prometra II 20: filled to 20 mL at 1 h; 0.21 + 2 = 2.21 mL delivered by 2 h + 10 d
+    # (17.79 mL left); plans at 3.0 mL (PTC), 17 mL below the fill: fast 17 / 1.15 − 2.21 =
+    # 12.5726 mL → 62.863 d; slow 17 / 0.85 − 2.21 = 17.79 mL → 88.95 d.
     h = 2 + 10 * DAY
     p = project(build(base("prometra-ii-20")), dt(h))
     assert p.planning_alarm_ml == 3.0
     assert p.low_reservoir_alarm_window is not None
-    assert days_after(p.low_reservoir_alarm_window.earliest, h) == approx(14.79 / 0.23)
-    assert days_after(p.low_reservoir_alarm_window.latest, h) == approx(14.79 / 0.17)
+    assert days_after(p.low_reservoir_alarm_window.earliest, h) == approx((17 / 1.15 - 2.21) / 0.2)
+    assert days_after(p.low_reservoir_alarm_window.latest, h) == approx((17 / 0.85 - 2.21) / 0.2)
+
+
+@pytest.mark.parametrize(("pump", "dead_ml", "accuracy", "alarm_ml"),
+                         [("synchromed-ii-20", 0.25, 0.145, 2.0),
+                          ("prometra-ii-20", 0.21, 0.15, 3.0)])
+def test_windows_stay_put_as_time_passes_and_re_anchor_at_the_next_refill(
+        pump: str, dead_ml: float, accuracy: float, alarm_ml: float) -> None:
+    # From the fill at 1 h (20 mL) the edges are fixed instants, 2 h + d days with
+    # 0.2 d = (20 − V) / (1 ± a) − dead volume; asked at day 10, 40 or 80 (after the
+    # earliest low alarm has passed) without a new measurement, they do not move.
+    def edge(volume: float, factor: float) -> float:
+        return ((20 - volume) / factor - dead_ml) / 0.2
+
+    events = base(pump)
+    fast, slow = 1 + accuracy, 1 - accuracy
+    for day in (10, 40, 80):
+        p = project(build(events), dt(2 + day * DAY))
+        low, empty = p.low_reservoir_alarm_window, p.empty_window
+        assert low is not None and empty is not None
+        assert days_after(low.earliest, 2) == approx(edge(alarm_ml, fast))
+        assert days_after(low.latest, 2) == approx(edge(alarm_ml, slow))
+        assert days_after(empty.earliest, 2) == approx(edge(0.0, fast))
+        assert days_after(empty.latest, 2) == approx(edge(0.0, slow))
+        assert p.days_of_drug_left == approx(edge(0.0, fast) - day)
+    # A refill at day 50 drains what the pump calculates and fills to 20 mL: the window starts
+    # again from it, with no priming this time: 0.2 d = (20 − V) / (1 ± a) after day 50.
+    expected = 20 - dead_ml - 0.2 * 50
+    refilled = [*events, {"h": 2 + 50 * DAY, "type": "refill", "withdrawn": f"{expected:g} mL",
+                          "added": "20 mL", "concentration": "500 mcg/mL"}]
+    for day in (50, 60):
+        p = project(build(refilled), dt(2 + day * DAY))
+        low = p.low_reservoir_alarm_window
+        assert low is not None
+        assert days_after(low.earliest, 2 + 50 * DAY) == approx((20 - alarm_ml) / fast / 0.2)
+        assert days_after(low.latest, 2 + 50 * DAY) == approx((20 - alarm_ml) / slow / 0.2)
 
 
 def test_delivery_unreliable_below_moves_alarm_and_refill_planning() -> None:
@@ -321,6 +365,63 @@ def test_pump_accuracy_drift_after_a_run_of_refills(pump: str) -> None:
     # Noise of ±2 % alternating never crosses.
     quiet = project(build(_refills_with_bias(pump, 0.0, 4)), dt(2 + 160 * DAY + 1))
     assert "pump-accuracy-drift" not in codes(quiet)
+
+
+def _refills_short_by(pump: str, capacity: float, interval_days: float, short_ml: float,
+                      n: int) -> list[dict[str, Any]]:
+    # Refills every ``interval_days`` at 0.2 mL/day, each draining ``short_ml`` less than the
+    # pump calculated (the first interval starts at the fill, 1 h, less the priming bolus).
+    dead = 0.25 if pump.startswith("synchromed") else 0.21
+    events = base(pump, added=f"{capacity:g} mL")
+    after = capacity - dead
+    for k in range(1, n + 1):
+        expected = after - 0.2 * interval_days
+        events.append({"h": 2 + interval_days * DAY * k, "type": "refill",
+                       "withdrawn": f"{expected - short_ml:g} mL", "added": f"{capacity:g} mL",
+                       "concentration": "500 mcg/mL"})
+        after = capacity
+    return events
+
+
+def test_one_discrepant_refill_is_no_drift() -> None:
+    # Issue 9's case: a 40 mL pump at 0.2 mL/day for 100 days; the pump calculates
+    # 40 − 0.25 (priming) − 20 = 19.75 mL, the nurse drains 3 mL less (16.75 mL) and fills to
+    # 40 mL. Relative: −3 / (40 − 19.75) = −14.8 %, clipped to −7.5 %: the over-delivery sum is
+    # 7.5 − 1.25 = 6.25 % < 10 %, and one refill is fewer than the 3 a trend needs (WESEMANN).
+    events = _refills_short_by("synchromed-ii-40", 40.0, 100.0, 3.0, 1)
+    p = project(build(events), dt(2 + 100 * DAY + 1))
+    assert "refill-discrepancy" in codes(p)  # 3 mL > Maino's 2 mL for a 40 mL pump
+    assert "pump-accuracy-drift" not in codes(p)
+    # Quiet refills after it do not carry the one reading over the limit: 6.25 − 1.25 per
+    # accurate refill → 5, 3.75, 2.5 %.
+    for k in range(2, 5):
+        events.append({"h": 2 + 100 * DAY * k, "type": "refill", "withdrawn": "20 mL",
+                       "added": "40 mL", "concentration": "500 mcg/mL"})
+    later = project(build(events), dt(2 + 400 * DAY + 1))
+    assert "pump-accuracy-drift" not in codes(later)
+
+
+@pytest.mark.parametrize("pump", ["synchromed-ii-20", "prometra-ii-20"])
+def test_a_sustained_run_of_short_refills_is_drift(pump: str) -> None:
+    # 20 mL pump, refills every 50 days (10 mL delivered), each draining 1.5 mL less than the
+    # pump calculated: relative −1.5 / 10.25 (SynchroMed: 20 − 0.25 − 10 = 9.75 left; Prometra
+    # 10.21) then −1.5 / 10 = −15 %, each clipped to −7.5 % → over-delivery sum 6.25, 12.5,
+    # 18.75 %. Past the 10 % limit at the 2nd refill, but a trend needs 3 refills: the finding
+    # comes at the 3rd (event 6), with refills 4, 5, 6 behind it.
+    events = _refills_short_by(pump, 20.0, 50.0, 1.5, 3)
+    two = project(build(events[:-1]), dt(2 + 100 * DAY + 1))
+    assert "pump-accuracy-drift" not in codes(two)
+    p = project(build(events), dt(2 + 150 * DAY + 1))
+    drift = [f for f in p.findings if f.code == "pump-accuracy-drift"]
+    assert len(drift) == 1
+    f = drift[0]
+    assert f.event_index == 6 and f.source == "WESEMANN"
+    assert f.figures["direction"] == "over-delivery"
+    assert f.figures["refill_event_indices"] == [4, 5, 6]
+    assert f.figures["cusum"] == approx(0.1875)
+    first = -1.5 / (20.0 - (19.75 if pump.startswith("synchromed") else 19.79) + 10.0)
+    assert f.figures["mean_relative_discrepancy"] == approx(round((first - 0.3) / 3, 4))
+    assert "deliver more than programmed" in f.message
 
 
 def test_dose_creep_without_improvement_points_to_the_work_up() -> None:

@@ -26,7 +26,7 @@ from thecal.catalog import default_max_refill_interval_days, pump_model
 from thecal.clinical.program import daily_total_mcg
 from thecal.clinical.refill import check_mixing, check_residual, discrepancy_threshold_ml
 from thecal.clinical.titration import check_titration_step, daily_dose_guardrail
-from thecal.limits import Classification, Severity
+from thecal.limits import Classification, Guardrail, Severity
 from thecal.timeline import (
     MAS_GRADES,
     Assessment,
@@ -47,12 +47,22 @@ BOLUS_WINDOW = timedelta(hours=2)
 # Interrogate before and after every MRI (M-MRI): within a day on either side.
 MRI_INTERROGATION_WINDOW = timedelta(hours=24)
 # Pump-accuracy drift (WESEMANN, 9.2): one refill's relative discrepancy is noisy (+2.5 % per
-# refill against +1 % cumulative), so a trend across refills carries the signal. A two-sided
-# CUSUM on the relative discrepancy with the per-refill noise as its scale; allowance 0.5 σ
-# and decision limit 4 σ are the textbook CUSUM design (ASSUMED: no ITB-specific design read).
+# refill against +1 % cumulative), so a trend across refills carries the signal, not one
+# reading. A two-sided CUSUM on the relative discrepancy with the per-refill noise as its
+# scale; allowance 0.5 σ and decision limit 4 σ are the textbook CUSUM design (ASSUMED: no
+# ITB-specific design read).
 DRIFT_NOISE_FRACTION = 0.025
 DRIFT_ALLOWANCE = 0.5 * DRIFT_NOISE_FRACTION
 DRIFT_LIMIT = 4.0 * DRIFT_NOISE_FRACTION
+# One reading carries no trend (WESEMANN, 9.2), so one refill must not be able to raise the
+# finding, nor leave behind a sum that later quiet refills carry over the limit:
+# * each reading enters the sum clipped to ±3 σ (a robust CUSUM), so it moves the sum by at
+#   most 2.5 σ, below the 4 σ limit (ASSUMED: 3 σ, the usual clipping point; a single large
+#   discrepancy is the ``refill-discrepancy`` finding's business);
+# * the finding needs at least this many refills in the run behind it (ASSUMED: WESEMANN gives
+#   no count; three readings are the fewest in which a direction can be seen twice over).
+DRIFT_CLIP = 3.0 * DRIFT_NOISE_FRACTION
+DRIFT_MIN_REFILLS = 3
 DRIFT_MIN_DELIVERED_ML = 1.0  # a refill interval that delivered less says nothing about rate
 # Dose creep (HEETLA09: a rise > 100 mcg/year counts as tolerance; doses fell after revision
 # for a mechanical failure; B-TROUBLE: rising doses call for the catheter and pump work-up).
@@ -207,7 +217,9 @@ def _program_findings(timeline: Timeline, events: list[tuple[int, Event]]) -> li
     out: list[Finding] = []
     etiology = timeline.patient.etiology
     previous: Program | None = None
+    previous_total = 0.0
     last_increase_at: datetime | None = None
+    rails: dict[float | None, Guardrail] = {}  # the daily-dose guardrail by age
     programs = [e for _, e in events if isinstance(e, Program)]
     current_program = programs[-1] if programs else None
     for index, event in events:
@@ -222,7 +234,7 @@ def _program_findings(timeline: Timeline, events: list[tuple[int, Event]]) -> li
             # The start dose: no increase within 24 h of it (B-DOSE, label).
             last_increase_at = event.at
         if previous is not None and event.mode != "stopped":
-            old_total = daily_total_mcg(previous)
+            old_total = previous_total
             if old_total > 0:
                 hours = ((event.at - last_increase_at).total_seconds() / 3600
                          if last_increase_at is not None else None)
@@ -248,7 +260,9 @@ def _program_findings(timeline: Timeline, events: list[tuple[int, Event]]) -> li
                     last_increase_at = event.at
         is_current = event is current_program
         if event.mode != "stopped":
-            rail = daily_dose_guardrail(etiology, age)
+            rail = rails.get(age)
+            if rail is None:
+                rail = rails[age] = daily_dose_guardrail(etiology, age)
             classification = rail.classify(total)  # the words only where a finding needs them
             absolute = not classification.allowed
             # Below the typical maintenance range is normal while titrating: it is reported for
@@ -261,7 +275,7 @@ def _program_findings(timeline: Timeline, events: list[tuple[int, Event]]) -> li
                     result.reasons[0].message, result.reasons[0].source, index,
                     {"daily_dose_mcg": total, "recommended_min_mcg": rail.recommended_min,
                      "recommended_max_mcg": rail.recommended_max}))
-        previous = event
+        previous, previous_total = event, total
     return out
 
 
@@ -450,16 +464,23 @@ def _interrogation_findings(events: list[tuple[int, Event]], replay: Any) -> lis
 
 
 def _accuracy_drift_findings(events: list[tuple[int, Event]], replay: Any) -> list[Finding]:
-    """A noise-aware trend of the relative refill discrepancy across refills (CUSUM)."""
+    """A noise-aware trend of the relative refill discrepancy across refills (robust CUSUM).
+
+    Each measured refill's relative discrepancy (drained − calculated residual, over the volume
+    the pump calculated it delivered since the refill before) enters an upper and a lower sum,
+    clipped to ±:data:`DRIFT_CLIP`; a sum past :data:`DRIFT_LIMIT` with at least
+    :data:`DRIFT_MIN_REFILLS` refills behind it (since that sum last stood at zero) is a
+    finding, and that sum starts again.
+    """
     out: list[Finding] = []
     seen = {rev.index: rev for rev in replay.events}
-    high = low = 0.0
-    run: list[tuple[int, float]] = []
+    sums = {"under-delivery": 0.0, "over-delivery": 0.0}
+    runs: dict[str, list[tuple[int, float]]] = {"under-delivery": [], "over-delivery": []}
     last_after: float | None = None
     for index, event in events:
         if isinstance(event, Implant | ReplacePump):
-            high = low = 0.0
-            run = []
+            sums = dict.fromkeys(sums, 0.0)
+            runs = {side: [] for side in runs}
             last_after = None
         if not isinstance(event, Refill):
             continue
@@ -471,31 +492,35 @@ def _accuracy_drift_findings(events: list[tuple[int, Event]], replay: Any) -> li
             delivered = last_after - expected
             if delivered >= DRIFT_MIN_DELIVERED_ML:
                 relative = (event.withdrawn_ml - expected) / delivered
-                high = max(0.0, high + relative - DRIFT_ALLOWANCE)
-                low = max(0.0, low - relative - DRIFT_ALLOWANCE)
-                run.append((index, relative))
-                if high == 0.0 and low == 0.0:
-                    run = []
-                if high > DRIFT_LIMIT or low > DRIFT_LIMIT:
-                    under = high > DRIFT_LIMIT
-                    mean = sum(r for _, r in run) / len(run)
-                    out.append(Finding(
-                        "pump-accuracy-drift", event.at, Severity.WARNING,
-                        f"across {len(run)} refills the drained residual ran "
-                        f"{'above' if under else 'below'} the pump's calculation by "
-                        f"{abs(mean):.1%} of the delivered volume on average: the pump seems to "
-                        f"deliver {'less' if under else 'more'} than programmed (one refill's "
-                        f"noise is about ±{DRIFT_NOISE_FRACTION:.1%}). Interrogate the pump and "
-                        "check the catheter; plan refills from the measured rate",
-                        "WESEMANN", index,
-                        {"direction": "under-delivery" if under else "over-delivery",
-                         "mean_relative_discrepancy": round(mean, 4),
-                         "refill_event_indices": [i for i, _ in run],
-                         "cusum": round(high if under else low, 4)}))
-                    high = low = 0.0
-                    run = []
+                clipped = min(max(relative, -DRIFT_CLIP), DRIFT_CLIP)
+                # more drained than calculated: the pump delivered less (under-delivery)
+                for side, signed in (("under-delivery", clipped), ("over-delivery", -clipped)):
+                    sums[side] = max(0.0, sums[side] + signed - DRIFT_ALLOWANCE)
+                    runs[side] = [*runs[side], (index, relative)] if sums[side] > 0.0 else []
+                for side in sums:
+                    if sums[side] > DRIFT_LIMIT and len(runs[side]) >= DRIFT_MIN_REFILLS:
+                        out.append(_drift_finding(event.at, index, side, sums[side], runs[side]))
+                        sums[side] = 0.0
+                        runs[side] = []
         last_after = rev.pump_calculated_after_ml
     return out
+
+
+def _drift_finding(at: datetime, index: int, direction: str, cusum: float,
+                   run: list[tuple[int, float]]) -> Finding:
+    under = direction == "under-delivery"
+    mean = sum(r for _, r in run) / len(run)
+    return Finding(
+        "pump-accuracy-drift", at, Severity.WARNING,
+        f"across {len(run)} refills the drained residual ran "
+        f"{'above' if under else 'below'} the pump's calculation by "
+        f"{abs(mean):.1%} of the delivered volume on average: the pump seems to "
+        f"deliver {'less' if under else 'more'} than programmed (one refill's "
+        f"noise is about ±{DRIFT_NOISE_FRACTION:.1%}, and one reading shows no trend). "
+        "Interrogate the pump and check the catheter; plan refills from the measured rate",
+        "WESEMANN", index,
+        {"direction": direction, "mean_relative_discrepancy": round(mean, 4),
+         "refill_event_indices": [i for i, _ in run], "cusum": round(cusum, 4)})
 
 
 def _mas_rank(grade: str | None) -> int | None:

@@ -192,12 +192,12 @@ def _anchored_plan(result: Replay, at: datetime, state: Any, pump: Any, daily_vo
     takes its volume out of the reservoir at once and can only bring the date earlier.
     """
     seen = [rev for rev in result.events if rev.event.at <= at]
-    anchors = [rev for rev in seen if isinstance(rev.event, _PLAN_ANCHORS)
+    anchors = [k for k, rev in enumerate(seen) if isinstance(rev.event, _PLAN_ANCHORS)
                and rev.reservoir_after_ml is not None
                and not (isinstance(rev.event, Interrogation) and rev.event.reservoir_ml is None)]
     if not anchors:
         return None
-    anchor = anchors[-1]
+    anchor = seen[anchors[-1]]
 
     def plan_from(when: datetime, reservoir_ml: float) -> RefillPlan:
         return plan_refill(at=when, reservoir_ml=max(reservoir_ml, 0.0), daily_volume_ml=daily_volume,
@@ -210,7 +210,7 @@ def _anchored_plan(result: Replay, at: datetime, state: Any, pump: Any, daily_vo
     anchor_ml = min(v for v in (anchor.pump_calculated_after_ml, anchor.estimate_after_ml,
                                 anchor.reservoir_after_ml) if v is not None)
     plan = plan_from(anchor.event.at, anchor_ml)
-    for rev in seen[seen.index(anchor) + 1:]:
+    for rev in seen[anchors[-1] + 1:]:
         if isinstance(rev.event, Bolus) and rev.reservoir_before_ml is not None:
             after_bolus = rev.reservoir_before_ml - (rev.bolus_volume_ml or 0.0)
             candidate = plan_from(rev.event.at, after_bolus)
@@ -219,22 +219,18 @@ def _anchored_plan(result: Replay, at: datetime, state: Any, pump: Any, daily_vo
     return plan
 
 
-def _window(state: Any, volume_ml: float, accuracy: float, past: datetime | None,
-            at: datetime, result: Replay) -> tuple[Window, datetime | None]:
-    """When ``volume_ml`` more will have left the reservoir, at the fast and slow edges."""
-    curve = state.delivery
-    if volume_ml <= 0.0:
-        when = past or at
-        return Window(when, when), when
-    if curve is None:
-        return Window(None, None), None
+def _window(result: Replay, state: Any, level_ml: float, accuracy: float
+            ) -> tuple[Window, datetime | None]:
+    """When the reservoir comes down to ``level_ml`` at the pump's fast and slow accuracy
+    edges, and at its nominal flow. The uncertainty is the accuracy applied to what the pump
+    was set to deliver since the last measurement, so the window stays where it is as time
+    passes and moves only with a new measurement (or programme)."""
 
-    def dt(v: float) -> datetime | None:
-        t = curve.time_for(v)
+    def when(flow_factor: float) -> datetime | None:
+        t = result.estimate_reaches(state, level_ml, flow_factor)
         return None if t is None else result.datetime_at(t)
 
-    return Window(dt(volume_ml / (1.0 + accuracy)), dt(volume_ml / max(1.0 - accuracy, 0.05))), \
-        dt(volume_ml)
+    return Window(when(1.0 + accuracy), when(max(1.0 - accuracy, 0.05))), when(1.0)
 
 
 def is_simulation(timeline: Timeline) -> bool:
@@ -268,14 +264,8 @@ def project(timeline: Timeline, at: datetime, settings: TwinSettings | None = No
         unreliable = settings.delivery_unreliable_below_ml
         if unreliable is not None and unreliable > alarm_ml:
             alarm_ml = unreliable
-        # Already at or below the planning alarm: it was reached when the pump's calculation
-        # crossed it, or at the latest when the estimate ran out.
-        past_low = [d for d in (state.low_reservoir_alarm_crossed_at, state.estimate_empty_since)
-                    if d is not None]
-        low_window, low_nominal = _window(state, plan_ml - alarm_ml, accuracy,
-                                          min(past_low) if past_low else None, at, result)
-        empty_window, empty_nominal = _window(state, state.estimate_ml, accuracy,
-                                              state.estimate_empty_since, at, result)
+        low_window, low_nominal = _window(result, state, alarm_ml, accuracy)
+        empty_window, empty_nominal = _window(result, state, 0.0, accuracy)
         state = replace(state, low_reservoir_alarm_at=low_nominal, empty_at=empty_nominal)
         if empty_window.earliest is not None:
             days_left = max((empty_window.earliest - at).total_seconds() / 86400.0, 0.0)

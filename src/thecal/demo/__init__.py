@@ -13,8 +13,9 @@ same one the chart's "expected" curves show), and each history is made by the si
   :data:`SAMPLE_EVERY_H` hours), from a baseline at implant to the last visit.
 
 The whole history is then shifted in time so that the next refill falls where the demo needs
-it: one patient overdue, several due this week, the rest later. One refill has a residual
-discrepancy and one patient has reported symptoms (triaged through the service). The site
+it: one patient overdue, several due this week, the rest later. One patient's refills each drain
+4.5 mL less than the pump calculated (a residual discrepancy each time, and across the three of
+them a pump-accuracy drift) and one patient has reported symptoms (triaged through the service). The site
 works in :data:`SITE_TIMEZONE`. Creation is idempotent: a second run finds the site and only
 prints the logins. Everything is written through ``thecal.service`` and audited.
 """
@@ -189,12 +190,15 @@ def _history(block: dict[str, Any], rng: random.Random, start: datetime, today: 
     patient["id"] = block["mrn"]
     timeline = parse_timeline({"format": FORMAT, "patient": patient,
                                "events": [e for e in events if e["type"] != "assessment"]})
-    for n in range(rng.randint(1, 3)):
+    refills = rng.randint(1, 3)
+    if discrepancy:
+        refills = 3  # a drifting pump: pump-accuracy-drift needs three refills behind it
+    for _ in range(refills):
         due = _due(timeline, at)
         refill_at = due - timedelta(days=rng.randint(0, 10), hours=rng.randint(0, 8))
         residual = float(project_timeline(timeline, refill_at)["pump"]["reservoir_ml"])
         withdrawn = max(0.0, round(residual, 1) - 0.1)
-        if discrepancy and n == 0:
+        if discrepancy:
             withdrawn = max(0.0, round(residual - 4.5, 1))
         added = round(capacity - (residual - withdrawn) - 0.5, 1)
         refill = {"at": _iso(refill_at), "type": "refill", "withdrawn": f"{withdrawn:g} mL",

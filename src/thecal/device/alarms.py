@@ -128,6 +128,15 @@ class AlarmBook:
         self._log: list[_Entry] = []
         self._active: dict[str, _Entry] = {}
 
+    def clone(self) -> AlarmBook:
+        """A book that goes on from this one's active alarms (copies; the log starts empty)."""
+        other = AlarmBook()
+        for code, entry in self._active.items():
+            copy = _Entry(entry.code, entry.raised_h, entry.acknowledged_h, entry.cleared_h)
+            other._active[code] = copy
+            other._log.append(copy)
+        return other
+
     def is_active(self, code: str) -> bool:
         return code in self._active
 

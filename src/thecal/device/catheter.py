@@ -60,7 +60,14 @@ class DeadVolume:
 
     @property
     def drug_mcg(self) -> float:
-        return sum(v * c for v, c in self._q)
+        total = 0.0
+        for v, c in self._q:
+            total += v * c
+        return total
+
+    def uniform_at(self, concentration: float) -> bool:
+        """Whether everything in the dead volume has ``concentration`` (or it is empty)."""
+        return all(c == concentration for _, c in self._q)
 
     def parcels(self) -> tuple[Parcel, ...]:
         """The contents from the tip (first) to the inlet (last)."""

@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from itertools import repeat
+from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
 from thecal.catalog import CatheterModel, PumpModel
@@ -53,7 +54,28 @@ from thecal.device.faults import (
 )
 from thecal.device.flex import FlexClock
 from thecal.errors import TimelineError
-from thecal.timeline import Event
+from thecal.timeline import (
+    AlarmAcknowledged,
+    Assessment,
+    Bolus,
+    CatheterRevision,
+    Correction,
+    Diathermy,
+    Event,
+    Explant,
+    Fault,
+    Implant,
+    Interrogation,
+    Mri,
+    Note,
+    OralBaclofen,
+    Program,
+    Refill,
+    ReplacePump,
+    ScreeningDose,
+    Symptoms,
+    check_device_event,
+)
 
 _INF = math.inf
 _H_PER_DAY = 24.0
@@ -132,6 +154,8 @@ class Rows:
         "vcalc",  # pump-calculated reservoir mL at t0
         "vest",  # estimated reservoir mL at t0
         "unacc",  # unaccounted drug, mcg
+        "vanc",  # estimate anchor mL (see Engine.anchor_ml)
+        "vsince",  # nominal volume delivered since the last measurement, mL, at t0
     )
     __slots__ = ("data",)
 
@@ -174,6 +198,14 @@ class Engine:
         self.reservoir_ml = 0.0  # physical
         self.calc_ml = 0.0  # pump-calculated
         self.est_ml = 0.0  # estimate
+        # The estimate's uncertainty grows with what the pump was set to deliver since the
+        # last measurement of the fluid (a refill drains and fills the reservoir; an implant or
+        # a new pump starts empty): ``since_anchor_ml``. ``anchor_ml`` is the estimate as if
+        # nothing had been delivered since (the measured volume, lowered by an interrogation
+        # reading below the estimate): unclamped estimate = anchor_ml − since_anchor_ml.
+        self.anchor_ml = 0.0
+        self.since_anchor_ml = 0.0
+        self.anchor_h: float | None = None
         self.reservoir_conc = 0.0
         self.programmed_conc: float | None = None
         self.previous_programmed_conc: float | None = None
@@ -217,7 +249,8 @@ class Engine:
     # ------------------------------------------------------------------ copying
 
     def clone(self) -> Engine:
-        """A copy that can run on without touching this one (no rows, own alarm book)."""
+        """A copy that can run on without touching this one (no rows; its own alarm book,
+        holding copies of the alarms active now)."""
         other = Engine.__new__(Engine)
         other.__dict__.update(self.__dict__)
         other.dead = self.dead.clone()
@@ -225,7 +258,7 @@ class Engine:
         other.timers = list(self.timers)
         other.csf_impulses = list(self.csf_impulses)
         other.tissue_impulses = list(self.tissue_impulses)
-        other.alarms = al.AlarmBook()
+        other.alarms = self.alarms.clone()
         other.rows = None
         return other
 
@@ -329,7 +362,8 @@ class Engine:
     # ------------------------------------------------------------------ fluid movement
 
     def _record(self, t_h: float, q: float, c_exit: float, f: float, dose: float,
-                qn: float = 0.0, vcalc: float | None = None, vest: float | None = None) -> None:
+                qn: float = 0.0, vcalc: float | None = None, vest: float | None = None,
+                vsince: float | None = None) -> None:
         rows = self.rows
         if rows is None:
             return
@@ -337,17 +371,85 @@ class Engine:
             t_h, q, self.reservoir_ml, self.reservoir_conc, self.dead.drug_mcg, c_exit, f, dose,
             self.added_mcg, self.withdrawn_mcg, self.csf_mcg, self.tissue_mcg, self.removed_mcg,
             qn, self.calc_ml if vcalc is None else vcalc, self.est_ml if vest is None else vest,
-            self.unaccounted_mcg))
+            self.unaccounted_mcg, self.anchor_ml,
+            self.since_anchor_ml if vsince is None else vsince))
 
     def advance(self, t_stop: float) -> None:
         """Move fluid from ``self.t_h`` to ``t_stop`` with no event in between."""
         while self.t_h < t_stop:
+            if self._plain_flow():
+                self._advance_plain(t_stop)
+                if self.t_h >= t_stop:
+                    return
             t = self.t_h
             q, qn, dose, nxt = self.flows(t)
             seg_stop = min(t_stop, nxt)
             if seg_stop <= t:  # a boundary rounding onto t: take the smallest step forward
                 seg_stop = t_stop
             self._move(t, seg_stop, q, dose, qn)
+
+    def _plain_flow(self) -> bool:
+        """The usual state between events: a programmed basal the pump delivers as set (no
+        fault, bolus, stop or stall), drug in the reservoir, and the tubing and catheter full
+        of the reservoir's drug, so the step rate is the programme's and nothing but the
+        programme's clock or an emptying reservoir ends a step."""
+        pump = self.pump
+        bolus = self.bolus
+        t = self.t_h
+        return (pump is not None and pump.programmable and not self.faults
+                and not self.end_of_service and not self.valve_closed and self.track_dead
+                and not self.projecting and self.program.mode != "stopped"
+                and bool(self.programmed_conc) and self.reservoir_ml > 0.0
+                and (bolus is None or t >= bolus.end_h)
+                and (self.mri_stall_until_h is None or t >= self.mri_stall_until_h)
+                and self.dead.uniform_at(self.reservoir_conc))
+
+    def _advance_plain(self, t_stop: float) -> None:
+        """:meth:`advance` in the plain state (:meth:`_plain_flow`): one step per programme
+        boundary, with the arithmetic of the general path (:meth:`_move`) on local variables.
+        It stops before a step in which the reservoir would run dry or a view of it would
+        cross the alarm volume or zero; the general path takes that step."""
+        self.bolus = None
+        prog = self.program
+        conc = self.programmed_conc
+        assert conc
+        steps = (prog.flex.steps_from(self.t_h) if prog.flex is not None
+                 else repeat((prog.daily_dose_mcg, _INF)))
+        c_res = self.reservoir_conc
+        # The dead volume holds the reservoir's drug throughout: what the pump pushes in at the
+        # inlet leaves at the tip at the same concentration, and its contents do not change.
+        dead_mcg = self.dead.drug_mcg
+        rows = self.rows
+        append = rows.data.append if rows is not None else None
+        low = -_INF if self.low_alarm_ml is None else self.low_alarm_ml
+        t = self.t_h
+        vol, calc, est, csf = self.reservoir_ml, self.calc_ml, self.est_ml, self.csf_mcg
+        added, withdrawn, tissue = self.added_mcg, self.withdrawn_mcg, self.tissue_mcg
+        removed, unaccounted = self.removed_mcg, self.unaccounted_mcg
+        anchor, since = self.anchor_ml, self.since_anchor_ml
+        for dose, nxt in steps:
+            if t >= t_stop:
+                break
+            q = dose / conc / _H_PER_DAY
+            seg_stop = t_stop if nxt > t_stop else nxt
+            if seg_stop <= t:
+                seg_stop = t_stop
+            dv = q * (seg_stop - t)
+            if q <= 0.0 or vol <= dv or (calc > low and calc - dv <= low) \
+                    or (calc > 0.0 and calc - dv <= 0.0) or (est > 0.0 and est - dv <= 0.0):
+                break
+            if append is not None:
+                append((t, q, vol, c_res, dead_mcg, c_res, 1.0, dose, added, withdrawn,
+                        csf, tissue, removed, q, calc, est, unaccounted, anchor, since))
+            calc = calc - dv if calc - dv > 0.0 else 0.0
+            est = est - dv if est - dv > 0.0 else 0.0
+            vol = vol - dv
+            since += dv
+            csf += dv * c_res
+            t = seg_stop
+        self.t_h = t
+        self.reservoir_ml, self.calc_ml, self.est_ml, self.csf_mcg = vol, calc, est, csf
+        self.since_anchor_ml = since
 
     def _drain_nominal(self, t: float, seg_stop: float, qn: float) -> None:
         """The pump-calculated volume and the estimate fall at the nominal flow ``qn``; the
@@ -369,11 +471,12 @@ class Engine:
             self.est_empty_h = t + est / qn
         self.calc_ml = max(calc - dv, 0.0)
         self.est_ml = max(est - dv, 0.0)
+        self.since_anchor_ml += dv
 
     def _move(self, t: float, seg_stop: float, q: float, dose: float, qn: float = 0.0) -> None:
         """Flow at constant ``q`` (mL/h) from ``t`` to ``seg_stop``, splitting as needed."""
         f = csf_fraction(self.faults) if self.faults else 1.0
-        t_start, calc0, est0 = t, self.calc_ml, self.est_ml
+        t_start, calc0, est0, since0 = t, self.calc_ml, self.est_ml, self.since_anchor_ml
         if qn > 0.0:
             self._drain_nominal(t, seg_stop, qn)
         rows = self.rows
@@ -382,7 +485,7 @@ class Engine:
             if rows is not None:
                 gone = qn * (t_rec - t_start)
                 self._record(t_rec, q_rec, c_exit, f, dose, qn, max(calc0 - gone, 0.0),
-                             max(est0 - gone, 0.0))
+                             max(est0 - gone, 0.0), since0 + gone)
 
         while t < seg_stop:
             vol = self.reservoir_ml
@@ -501,7 +604,8 @@ class Engine:
         obs = Observation(reservoir_before_ml=self.reservoir_ml,
                           concentration_before_mcg_per_ml=self.programmed_conc,
                           pump_calculated_before_ml=self.calc_ml, estimate_before_ml=self.est_ml)
-        handler = _HANDLERS.get(event.type)
+        check_device_event(event, self.pump, f"events[{index}]", self.pump_lookup)
+        handler = HANDLERS.get(type(event))
         if handler is not None:
             handler(self, index, event, t_h, obs)
         obs.pump_calculated_after_ml = self.calc_ml
@@ -523,18 +627,26 @@ class Engine:
             self.eri_h = self.eos_h - pump.eri_to_eos_days * _H_PER_DAY
             self._timer(self.eri_h, "eri", self.pump_generation)
 
-    def _remove_reservoir(self) -> None:
+    def _measured(self, t_h: float, volume_ml: float) -> None:
+        """The reservoir's volume is known at ``t_h`` (a refill drains and fills it; a new pump
+        is empty): the pump-calculated volume and the estimate start from it, and so does
+        the estimate's uncertainty."""
+        self.calc_ml = self.est_ml = self.anchor_ml = volume_ml
+        self.since_anchor_ml = 0.0
+        self.anchor_h = t_h
+        if volume_ml > 0:
+            self.est_empty_h = None
+
+    def _remove_reservoir(self, t_h: float) -> None:
         self.removed_mcg += self.reservoir_ml * self.reservoir_conc
         self.reservoir_ml = 0.0
         self.reservoir_conc = 0.0
-        self.calc_ml = self.est_ml = 0.0
+        self._measured(t_h, 0.0)
         self.valve_closed = False
         self.est_empty_h = None
 
-    def _implant(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
-        if self.pump is not None:
-            raise self._err(index, "type", "a second implant while a pump is in place",
-                            "use replace-pump, or record the explant first")
+    def _implant(self, index: int, ev: Implant, t_h: float, obs: Observation) -> None:
+        assert ev.catheter is not None  # a required field
         pump = self.pump_lookup(ev.pump)
         catheter = self.catheter_lookup(ev.catheter.model)
         self.pump = pump
@@ -546,7 +658,7 @@ class Engine:
         self.low_alarm_ml = (ev.low_reservoir_alarm_ml if ev.low_reservoir_alarm_ml is not None
                              else pump.low_reservoir_alarm_ml)
         self.reservoir_ml = 0.0
-        self.calc_ml = self.est_ml = 0.0
+        self._measured(t_h, 0.0)
         self.valve_closed = False
         self.est_empty_h = None
         self.reservoir_conc = 0.0
@@ -561,12 +673,9 @@ class Engine:
         self._start_battery(t_h)
         obs.dead_volume_ml = self.dead.volume_ml
 
-    def _replace_pump(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
-        if self.pump is None:
-            raise self._err(index, "type", "replace-pump with no pump in place",
-                            "record the implant first")
+    def _replace_pump(self, index: int, ev: ReplacePump, t_h: float, obs: Observation) -> None:
         pump = self.pump_lookup(ev.pump)
-        self._remove_reservoir()
+        self._remove_reservoir(t_h)
         self.removed_mcg += self.dead.replace_tubing(pump.tubing_volume_ml)
         self.pump = pump
         self.pump_serial = ev.serial
@@ -587,11 +696,8 @@ class Engine:
         obs.notes.append("new pump: reservoir empty and tubing full of saline until filled "
                          "and primed; program stopped until programmed")
 
-    def _explant(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
-        if self.pump is None:
-            raise self._err(index, "type", "explant with no pump in place",
-                            "record the implant first")
-        self._remove_reservoir()
+    def _explant(self, index: int, ev: Explant, t_h: float, obs: Observation) -> None:
+        self._remove_reservoir(t_h)
         self.removed_mcg += self.dead.empty()
         self.pump = None
         self.catheter_model = None
@@ -609,10 +715,7 @@ class Engine:
         self.low_alarm_ml = None
         self.alarms.clear_all(t_h)
 
-    def _catheter_revision(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
-        if self.pump is None:
-            raise self._err(index, "type", "catheter revision with no pump in place",
-                            "record the implant first")
+    def _catheter_revision(self, index: int, ev: CatheterRevision, t_h: float, obs: Observation) -> None:
         if ev.catheter is not None:
             catheter = self.catheter_lookup(ev.catheter.model)
             length = float(ev.catheter.length_cm)
@@ -649,11 +752,7 @@ class Engine:
             return [s.daily_dose_mcg for s in prog.flex.steps]
         return []
 
-    def _refill(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
-        pump = self.pump
-        if pump is None:
-            raise self._err(index, "type", "refill with no pump in place",
-                            "record the implant first")
+    def _refill(self, index: int, ev: Refill, t_h: float, obs: Observation) -> None:
         # The expected residual is what the pump and its programmer calculate (clinical-facts
         # 9.1); it knows no injected fault. The drained volume is the measurement.
         expected = self.calc_ml
@@ -661,11 +760,6 @@ class Engine:
         withdrawn = float(ev.withdrawn_ml)
         kept = float(ev.kept_residual_ml)
         added = float(ev.added_ml)
-        if kept + added > pump.reservoir_ml * (1 + _REL_TOL):
-            raise self._err(index, "added",
-                            f"{kept:.3g} mL left in the reservoir + {added:g} mL added "
-                            f"overfills the {pump.reservoir_ml:g} mL reservoir",
-                            f"add at most {max(pump.reservoir_ml - kept, 0.0):.3g} mL")
         obs.expected_residual_ml = expected
         obs.withdrawn_discrepancy_ml = withdrawn - expected
         obs.physical_residual_ml = physical
@@ -697,9 +791,7 @@ class Engine:
             self.reservoir_conc = mass / self.reservoir_ml
             self.added_mcg += into_reservoir * conc
         # The programmer is told the new reservoir volume (clinical-facts 9.1).
-        self.calc_ml = self.est_ml = kept + added
-        if self.est_ml > 0:
-            self.est_empty_h = None
+        self._measured(t_h, kept + added)
         if added > 0:
             if self.programmed_conc is not None and conc != self.programmed_conc:
                 self.previous_programmed_conc = self.programmed_conc
@@ -731,21 +823,11 @@ class Engine:
                 self.low_crossed_h = t_h
             self.alarms.raise_(al.LOW_RESERVOIR, t_h)
 
-    def _program(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
-        pump = self.pump
-        if pump is None:
-            raise self._err(index, "type", "program with no pump in place",
-                            "record the implant first")
-        if not pump.programmable:
-            raise self._err(index, "mode", f"{pump.name} is not programmable",
-                            "remove the program event")
+    def _program(self, index: int, ev: Program, t_h: float, obs: Observation) -> None:
         if ev.mode == "continuous":
+            assert ev.daily_dose_mcg is not None  # required with the mode
             self.program = ProgramState("continuous", float(ev.daily_dose_mcg))
         elif ev.mode == "flex":
-            if len(ev.steps) > pump.max_flex_steps_per_day:
-                raise self._err(index, "steps",
-                                f"{pump.name} allows at most {pump.max_flex_steps_per_day} flex "
-                                f"steps a day; this program has {len(ev.steps)}", "merge steps")
             self.program = ProgramState("flex", flex=FlexClock(ev.steps, self.zone, self.epoch))
         else:
             self.program = ProgramState("stopped")
@@ -769,14 +851,9 @@ class Engine:
             self.alarms.clear(al.MRI_VALVE_CLOSED, t_h)
             obs.notes.append("the pump was reset: delivery resumes after the valve shut-off")
 
-    def _bolus(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
+    def _bolus(self, index: int, ev: Bolus, t_h: float, obs: Observation) -> None:
         pump = self.pump
-        if pump is None:
-            raise self._err(index, "type", "bolus with no pump in place",
-                            "record the implant first")
-        if not pump.programmable:
-            raise self._err(index, "kind", f"{pump.name} cannot give a bolus",
-                            "remove the bolus event")
+        assert pump is not None  # check_device_event: a bolus needs a pump in place
         kind = ev.kind
         conc = self.programmed_conc
         duration = ev.duration_h
@@ -788,6 +865,7 @@ class Engine:
                 if not conc:
                     raise self._err(index, "dose", f"a {kind} bolus before any refill: the "
                                     "drug concentration is unknown", "record the refill first")
+                assert ev.dose_mcg is not None  # required for the kind (timeline)
                 volume = float(ev.dose_mcg) / conc
             if duration is None:
                 duration = volume / pump.max_rate_ml_per_day * _H_PER_DAY
@@ -818,10 +896,10 @@ class Engine:
         obs.bolus_duration_h = duration
         obs.dead_volume_ml = self.dead.volume_ml
 
-    def _interrogation(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
+    def _interrogation(self, index: int, ev: Interrogation, t_h: float, obs: Observation) -> None:
         """The pump's readings are a measurement: its reported volume is what it calculates;
         the estimate plans from the lower of the two (the conservative one)."""
-        reported = getattr(ev, "reservoir_ml", None)
+        reported = ev.reservoir_ml
         if reported is not None and self.pump is not None:
             if abs(reported - self.calc_ml) > 1e-9:
                 obs.notes.append(f"pump reports {reported:g} mL; the twin expected "
@@ -829,10 +907,13 @@ class Engine:
             self.calc_ml = float(reported)
             if reported < self.est_ml:
                 self.est_ml = float(reported)
+                # the reading moves the estimate, not its uncertainty: the pump's volume is its
+                # own arithmetic since the refill, not a measurement of the fluid (9.1)
+                self.anchor_ml = self.est_ml + self.since_anchor_ml
                 if self.est_ml <= 0:
                     self.est_empty_h = t_h
             self._pump_volume_alarms(t_h)
-        if getattr(ev, "pump_state", None) == "running":
+        if ev.pump_state == "running":
             # TGA-MRI: after an MRI the infusion resumes at the post-MRI interrogation; a
             # valve shut at MRI is reset with the programmer (PROM).
             if self.mri_stall_until_h is not None and t_h < self.mri_stall_until_h:
@@ -842,13 +923,13 @@ class Engine:
                 obs.notes.append("the interrogation shows the pump running after the MRI")
             self._reset_valve(t_h, obs)
 
-    def _acknowledge(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
+    def _acknowledge(self, index: int, ev: AlarmAcknowledged, t_h: float, obs: Observation) -> None:
         if not self.alarms.acknowledge(ev.alarm, t_h):
             obs.notes.append(f"no active {ev.alarm!r} alarm to acknowledge")
         elif ev.alarm == al.MRI_DISCHARGE:
             self.alarms.clear(al.MRI_DISCHARGE, t_h)
 
-    def _mri(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
+    def _mri(self, index: int, ev: Mri, t_h: float, obs: Observation) -> None:
         self.last_mri_h = t_h
         pump = self.pump
         if pump is None:
@@ -880,7 +961,7 @@ class Engine:
                              f"the valves (PROM-MRI); modelled as discharging the reservoir "
                              f"at once ({dumped:.4g} mcg to the spinal fluid)")
 
-    def _fault(self, index: int, ev: Any, t_h: float, obs: Observation) -> None:
+    def _fault(self, index: int, ev: Fault, t_h: float, obs: Observation) -> None:
         kind = ev.kind
         severity = 1.0 if ev.severity is None else float(ev.severity)
         end = None if ev.duration_h is None else t_h + float(ev.duration_h)
@@ -901,25 +982,51 @@ class Engine:
             self._timer(end, "fault-end", fault)
 
 
-_Handler = Callable[[Engine, int, Any, float, Observation], None]
-_HANDLERS: dict[str, _Handler] = {
-    "implant": Engine._implant,
-    "replace-pump": Engine._replace_pump,
-    "explant": Engine._explant,
-    "catheter-revision": Engine._catheter_revision,
-    "refill": Engine._refill,
-    "program": Engine._program,
-    "bolus": Engine._bolus,
-    "interrogation": Engine._interrogation,
-    "alarm-acknowledged": Engine._acknowledge,
-    "mri": Engine._mri,
-    "fault": Engine._fault,
-}
-# Event types the twin replays without a device effect: records about the patient that the
+E = TypeVar("E", bound=Event)
+
+
+class HandlerRegistry:
+    """The engine's handler of each event class, typed by that class: :meth:`register` only
+    accepts a handler whose event parameter takes the class it is registered for (mypy checks
+    it), and :meth:`get` finds the handler of an event's exact class."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type[Event], Callable[[Engine, int, Any, float, Observation],
+                                                   None]] = {}
+
+    def register(self, cls: type[E],
+                 handler: Callable[[Engine, int, E, float, Observation], None]) -> None:
+        if cls in self._handlers:
+            raise ValueError(f"{cls.__name__} already has a handler")
+        self._handlers[cls] = handler
+
+    def get(self, cls: type[Event]) -> Callable[[Engine, int, Any, float, Observation],
+                                                None] | None:
+        return self._handlers.get(cls)
+
+    def __contains__(self, cls: object) -> bool:
+        return cls in self._handlers
+
+    def __iter__(self) -> Iterator[type[Event]]:
+        return iter(self._handlers)
+
+
+HANDLERS = HandlerRegistry()
+HANDLERS.register(Implant, Engine._implant)
+HANDLERS.register(ReplacePump, Engine._replace_pump)
+HANDLERS.register(Explant, Engine._explant)
+HANDLERS.register(CatheterRevision, Engine._catheter_revision)
+HANDLERS.register(Refill, Engine._refill)
+HANDLERS.register(Program, Engine._program)
+HANDLERS.register(Bolus, Engine._bolus)
+HANDLERS.register(Interrogation, Engine._interrogation)
+HANDLERS.register(AlarmAcknowledged, Engine._acknowledge)
+HANDLERS.register(Mri, Engine._mri)
+HANDLERS.register(Fault, Engine._fault)
+# Event classes the twin replays without a device effect: records about the patient that the
 # rules of thecal.clinical read (a correction replaces the event it corrects before replay).
-NO_DEVICE_EFFECT: frozenset[str] = frozenset({
-    "assessment", "symptoms", "diathermy", "oral-baclofen", "screening-dose", "note",
-    "correction",
+NO_DEVICE_EFFECT: frozenset[type[Event]] = frozenset({
+    Assessment, Symptoms, Diathermy, OralBaclofen, ScreeningDose, Note, Correction,
 })
 
 

@@ -21,7 +21,7 @@ piecewise-constant schedules.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from thecal.timeline import FlexStep
 
 _SECONDS_PER_HOUR = 3600.0
+_ONE_DAY = timedelta(days=1)
 
 
 def _resolve_local(day: date, clock: time, zone: ZoneInfo) -> datetime:
@@ -138,3 +139,24 @@ class FlexClock:
         if i + 1 < len(starts):
             return doses[i], starts[i + 1]
         return doses[i], next_starts[0]
+
+    def steps_from(self, t_h: float) -> Iterator[tuple[float, float]]:
+        """``(daily_dose_mcg, next_boundary_h)`` of the step holding at ``t_h``, then of each
+        step after it: the programme's step schedule, a local day at a time (the same values
+        as :meth:`at` at each boundary in turn, without a search per step)."""
+        day = self.local_date(t_h)
+        starts, doses = self._day(day)
+        i = bisect_right(starts, t_h) - 1
+        if i < 0:  # before the day's first step (see at()): the previous day's last step
+            _, prev_doses = self._day(day - timedelta(days=1))
+            yield prev_doses[-1], starts[0]
+            i = 0
+        while True:
+            day += _ONE_DAY
+            next_starts, next_doses = self._day(day)
+            last = len(starts) - 1
+            while i < last:
+                yield doses[i], starts[i + 1]
+                i += 1
+            yield doses[last], next_starts[0]
+            starts, doses, i = next_starts, next_doses, 0

@@ -52,6 +52,9 @@ PumpState = Literal["not-implanted", "running", "stopped", "empty", "stalled", "
 _H_PER_DAY = 24.0
 # Projection stops after this many days at most when the reservoir would never empty.
 _MAX_PROJECTION_DAYS = 3653.0
+# The replay keeps the engine's state at every this many instants (and at its end); a state
+# in between is reached by re-applying the events since the one before it.
+_CHECKPOINT_EVERY = 16
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,12 @@ class TwinState:
     delivery: DeliveryCurve | None = None  # what the pump is set to deliver from now on
     low_reservoir_alarm_crossed_at: datetime | None = None  # pump-calculated, past only
     estimate_empty_since: datetime | None = None  # when the estimate reached zero (past)
+    # The last measurement of the fluid (a refill; an implant or a new pump: empty), what the
+    # pump was set to deliver since, and the estimate as if none of it had been delivered
+    # (the measured volume, lowered by any interrogation reading below the estimate since).
+    measured_at: datetime | None = None
+    delivered_since_measured_ml: float = 0.0
+    estimate_anchor_ml: float = 0.0
 
 
 def _schedule(edges: FloatArray, values: FloatArray) -> Schedule:
@@ -214,6 +223,7 @@ class Replay:
     _cols: dict[str, FloatArray]
     _checkpoints: tuple[tuple[float, Engine], ...]
     _fresh: Callable[[], Engine]
+    _applied: tuple[tuple[int, Event, float], ...] = ()  # (index, event, t_h) in time order
 
     # ------------------------------------------------------------------ time
 
@@ -303,8 +313,12 @@ class Replay:
             eng = self._fresh()
             eng.t_h = t
         else:
-            eng = self._checkpoints[k][1].clone()
-            run_to(eng, t)
+            t_saved, saved = self._checkpoints[k]
+            eng = saved.clone()
+            applied = self._applied
+            event_times = [e[2] for e in applied]
+            run_to(eng, t, applied[bisect_right(event_times, t_saved):
+                                   bisect_right(event_times, t)])
         eng.t_h = t
         pump = eng.pump
         q, qn, dose, _ = eng.flows(t)
@@ -360,17 +374,22 @@ class Replay:
                 eng.low_crossed_h if eng.low_alarm_ml is not None
                 and eng.calc_ml <= eng.low_alarm_ml else None),
             estimate_empty_since=self._dt(eng.est_empty_h if eng.est_ml <= 0.0 else None),
+            measured_at=self._dt(eng.anchor_h),
+            delivered_since_measured_ml=eng.since_anchor_ml,
+            estimate_anchor_ml=eng.anchor_ml,
         )
 
     def _delivery_curve(self, eng: Engine, t: float) -> DeliveryCurve | None:
         """What the pump is set to deliver from ``t`` on (nominal flow, no further event), far
-        enough for the larger of the pump-calculated volume and the estimate to run out at
-        the pump's slow accuracy edge. One forward pass; no replay."""
+        enough for the pump-calculated volume to run out, and the estimate at the pump's slow
+        accuracy edge since the last measurement (:meth:`Replay.estimate_reaches`). One
+        forward pass; no replay."""
         pump = eng.pump
         if pump is None:
             return None
         slow = max(1.0 - pump.accuracy_fraction, 0.05)
-        target = max(eng.calc_ml, eng.est_ml, 0.0) / slow * (1.0 + 1e-9)
+        target = max(eng.calc_ml, eng.est_ml / slow,
+                     eng.anchor_ml / slow - eng.since_anchor_ml, 0.0) * (1.0 + 1e-9)
         proj = eng.clone()
         proj.track_dead = False
         proj.projecting = True
@@ -414,6 +433,42 @@ class Replay:
             low_at = curve.time_for(eng.calc_ml - low)
         empty_at = eng.est_empty_h if eng.est_ml <= 0.0 else curve.time_for(eng.est_ml)
         return low_at, empty_at
+
+    def estimate_reaches(self, state: TwinState, level_ml: float, flow_factor: float
+                         ) -> float | None:
+        """When (``t_h``) the reservoir comes down to ``level_ml`` if, since the last
+        measurement, the pump delivered ``flow_factor`` × what it was set to deliver (1: the
+        estimate; 1 ± the pump's accuracy: the fast and slow edges of its window).
+
+        The volume then is ``anchor − flow_factor × delivered since the measurement``, so the
+        answer does not move as time passes without a new measurement; it may lie in the past
+        (found in the replay's steps since the measurement) or ahead (the state's delivery
+        curve). None when the programme never gets there.
+        """
+        anchor, since = state.estimate_anchor_ml, state.delivered_since_measured_ml
+        ahead = (anchor - level_ml) / flow_factor - since  # nominal mL still to deliver
+        if ahead > 0.0:
+            return None if state.delivery is None else state.delivery.time_for(ahead)
+        t_at = self.t_h(state.at)
+        t_from = t_at if state.measured_at is None else self.t_h(state.measured_at)
+        c = self._cols
+        t0 = c["t0"]
+        first = int(np.searchsorted(t0, t_from, side="left"))
+        last = int(np.searchsorted(t0, t_at, side="right"))
+        if first >= last:
+            return t_at
+        starts = t0[first:last]
+        ends = np.minimum(np.append(t0[first + 1:last], t_at), t_at)
+        at_start = c["vanc"][first:last] - flow_factor * c["vsince"][first:last]
+        fall = flow_factor * c["qn"][first:last]
+        at_end = at_start - fall * (ends - starts)
+        reached = np.flatnonzero((at_start <= level_ml) | (at_end <= level_ml))
+        if reached.size == 0:
+            return t_at  # float noise at the instant asked
+        k = int(reached[0])
+        if at_start[k] <= level_ml:
+            return float(starts[k])
+        return float(starts[k] + (at_start[k] - level_ml) / fall[k])
 
     def low_reservoir_alarm_times(self) -> tuple[datetime, ...]:
         """When each low-reservoir alarm was raised."""
@@ -471,11 +526,15 @@ def replay(timeline: Timeline, until: datetime, *,
             estimate_before_ml=obs.estimate_before_ml,
             estimate_after_ml=obs.estimate_after_ml))
 
+    instants = 0
+
     def on_instant(t_h: float) -> None:
+        nonlocal instants
         if checkpoints and checkpoints[-1][0] == t_h:
             checkpoints[-1] = (t_h, engine.clone())
-        else:
+        elif instants % _CHECKPOINT_EVERY == 0 or t_h >= end_h:
             checkpoints.append((t_h, engine.clone()))
+        instants += 1
 
     run_to(engine, end_h, events, on_event, on_instant)
     engine._record(end_h, 0.0, engine.reservoir_conc, 1.0, 0.0)  # sentinel: the final state
@@ -500,4 +559,5 @@ def replay(timeline: Timeline, until: datetime, *,
         _cols=cols,
         _checkpoints=tuple(checkpoints),
         _fresh=fresh,
+        _applied=tuple(events),
     )

@@ -79,24 +79,15 @@ def days_of_drug_left(row: worklist_store.WorklistRow, now: datetime) -> float |
     """Days to the earliest empty at ``now``, as a projection at ``now`` gives them; None: no
     empty date in the stored summary.
 
-    The projection's conservative edge runs the drug still in the reservoir out faster by the
-    pump's accuracy: earliest = at + (empty − at) / k. The stored summary (projected at ``a``)
-    gives k = (empty − a) / (earliest_a − a); the same drug at ``now`` lasts (empty − now) / k.
+    The earliest empty applies the pump's accuracy to what it was set to deliver since the
+    last measurement, so it stays where the stored summary put it until a new event: the days
+    left are the time to it (to the nominal empty where the summary has no earliest).
     """
     empty = row.facts.empty_at
     if empty is None:
         return None
-    remaining_h = (empty - now).total_seconds() / 3600.0
-    if remaining_h <= 0.0:
-        return 0.0
-    at, earliest = row.projected_at, row.empty_earliest_at
-    if at is None or earliest is None:
-        return remaining_h / 24.0
-    nominal_h = (empty - at).total_seconds() / 3600.0
-    edge_h = (earliest - at).total_seconds() / 3600.0
-    if nominal_h <= 0.0 or edge_h <= 0.0:
-        return 0.0
-    return remaining_h * edge_h / nominal_h / 24.0
+    edge = row.empty_earliest_at or empty
+    return max((edge - now).total_seconds() / 86400.0, 0.0)
 
 
 def ordered(items: list[WorklistItem]) -> list[WorklistItem]:
