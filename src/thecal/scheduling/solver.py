@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from thecal.errors import InputError
+from thecal.scheduling.bound import relaxation_bound
 from thecal.scheduling.calendar import (
     Absence,
     ExistingBooking,
@@ -241,7 +242,6 @@ def _solve(part: Component, greedy: dict[str, str], *, time_limit_s: float, work
             return start, (first, PhaseReport(PHASES[1], "OPTIMAL", float(lower), float(lower),
                                               time.perf_counter() - clock - first.wall_s))
         model = CpSatModel(part)
-        model.model.add(model.comfort >= lower)  # a proven bound, stated for the search
     else:
         model = CpSatModel(part)
         model.hint(greedy)
@@ -252,6 +252,11 @@ def _solve(part: Component, greedy: dict[str, str], *, time_limit_s: float, work
                             PhaseReport(PHASES[1], "NOT RUN", float(part.comfort_of(greedy)), float("nan"), 0.0))
         start, most = found, n - round(first.objective)
     model.model.add(sum(model.booked.values()) >= most)
+    if part.grouped:  # the relaxation's bound, which CP-SAT's own LP does not reach (see .bound)
+        remaining = time_limit_s - (time.perf_counter() - clock)
+        lower = max(lower, relaxation_bound(part, most, time_limit_s=remaining / 4))
+    if lower:
+        model.model.add(model.comfort >= lower)  # a proven bound, stated for the search
     model.hint(start)
     model.model.minimize(model.comfort)
     plan, second = model.solve(PHASES[1], time_limit_s=time_limit_s - (time.perf_counter() - clock),
