@@ -15,11 +15,16 @@ The model adds the rest: each patient at most once; the slots booked in a sessio
 its slots (a booking kept from an earlier plan and marked ``locked`` stays where it is); where the
 due time falls inside a session, the visits due no later than it must fit in the slots before it
 (earliest-due-first order within the session is then feasible, so every visit ends in time).
-Objective, lexicographic by weight: book everyone who can be booked (refills missed mean
-withdrawal risk, B-DOSE), keep earlier bookings, then as late as is safe (less drug discarded,
-fewer visits: days of slack before the due date cost one each), home visits grouped by area,
-patients' preferred days. Times within a session are then packed in order (home visits by area),
-so a proposal is deterministic for a fixed seed and worker count.
+
+The objective is **lexicographic**, solved in two phases on each independent component
+(:mod:`.problem`): phase 1 books everyone who can be booked (refills missed mean withdrawal risk,
+B-DOSE); phase 2 keeps that many booked and minimises the comfort cost — keep earlier bookings, as
+late as is safe (less drug discarded, fewer visits: each day of slack before the due date costs),
+home visits grouped by area, patients' preferred days. Where every visit takes one slot, phase 1
+and phase 2 without grouping are exact network flows (:mod:`.flow`); CP-SAT (:mod:`.cpsat`) then
+searches only the grouping, from the flow's plan, above the bound of the linear relaxation
+(:mod:`.bound`). Otherwise CP-SAT solves both phases. Times within a session are then packed in
+order (home visits by area).
 
 Every patient it cannot book gets a reason code, words and an escalation to the on-call
 clinician; a patient already past the due date is escalated without trying.
