@@ -64,9 +64,9 @@ def _known(kind: str) -> str:
 
 
 def _refuse(kind: str, what: str, where: str) -> InputError:
-    return InputError(f"{what}; known {kind} models: {_known(kind)}", where=where,
-                      fix=f"name the model in Device.modelNumber (a catalog id or model number above), "
-                          f"or add the {kind} to thecal's catalog")
+    return InputError(what, where=where,
+                      fix=f"known {kind} models: {_known(kind)}; name one in Device.modelNumber (its catalog id or "
+                          f"model number), or add the {kind} to the thecal catalog")
 
 
 def pump_model_of(device: dict[str, Any], where: str) -> str:
@@ -88,7 +88,7 @@ def pump_model_of(device: dict[str, Any], where: str) -> str:
     if len(found) > 1:
         raise _refuse("pump", f"the Device names more than one pump model ({', '.join(sorted(found))})", where)
     if not found:
-        raise _refuse("pump", f"pump {text!r} is not in thecal's catalog", where)
+        raise _refuse("pump", f"pump {text!r} is not in the catalog", where)
     return found.pop()
 
 
@@ -101,11 +101,11 @@ def catheter_of(device: dict[str, Any], where: str) -> dict[str, Any]:
         raise _refuse("catheter", f"the Device names more than one catheter model ({', '.join(sorted(found))})",
                       where)
     if not found:
-        raise _refuse("catheter", f"catheter {text!r} is not in thecal's catalog", where)
+        raise _refuse("catheter", f"catheter {text!r} is not in the catalog", where)
     lengths = [p for p in device.get("property", []) if isinstance(p, dict) and "length" in words(p.get("type"))]
     values = [q for p in lengths for q in p.get("valueQuantity", []) if isinstance(q, dict)]
     if len(values) != 1:
-        raise InputError("the catheter's implanted length is not given" if not values else
+        raise InputError("the implanted length of the catheter is not given" if not values else
                          "the catheter has more than one length", where=where,
                          fix="give one Device.property with type 'length' and a valueQuantity in cm "
                              "(the length after trimming): the twin needs the catheter's volume")

@@ -162,7 +162,7 @@ class EhrReader:
         self.note(self.patient, "used", "the patient block")
         for r in self.resources:
             if r is not self.patient and not self._about_patient(r):
-                raise InputError("the resource is about another patient than the Bundle's Patient",
+                raise InputError("the resource is about another patient than the Patient of the Bundle",
                                  where=_where(self.name, r), fix="send one patient's record per Bundle")
         self._weight(block)
         pump_times = self._procedures()
@@ -189,11 +189,18 @@ class EhrReader:
         return draft
 
     def _about_patient(self, r: dict[str, Any]) -> bool:
+        """False when the resource's subject is a Patient other than the Bundle's."""
         for key in ("subject", "patient"):
             target = r.get(key)
-            if isinstance(target, dict) and "reference" in target:
-                found = self.index.get(target)
-                return found is None or found is self.patient
+            reference = target.get("reference") if isinstance(target, dict) else None
+            if not isinstance(reference, str):
+                continue
+            found = self.index.get(reference)
+            if found is not None:
+                return found is self.patient
+            tail = reference.rstrip("/").split("/")
+            if len(tail) >= 2 and tail[-2] == "Patient":
+                return tail[-1] == self.patient.get("id")
         return True
 
     # ---------------------------------------------------------------- patient
@@ -220,11 +227,11 @@ class EhrReader:
         ext = exts(self.patient)
         given = ext.get(c.EXT_TIMEZONE, {}).get("valueString") or ext.get(c.HL7_TIMEZONE, {}).get("valueCode")
         if given and self.timezone_option and given != self.timezone_option:
-            raise InputError(f"the Patient's time zone is {given}, --timezone says {self.timezone_option}",
+            raise InputError(f"the time zone of the Patient is {given}, --timezone says {self.timezone_option}",
                              where=where, fix="leave out --timezone, or correct the record")
         zone = given or self.timezone_option
         if not zone:
-            raise InputError("the Patient has no time zone (flex doses follow the patient's clock)", where=where,
+            raise InputError("the Patient has no time zone (flex doses follow the clock of the patient)", where=where,
                              fix="pass --timezone, e.g. --timezone Europe/Berlin, or add the HL7 timezone "
                                  f"extension ({c.HL7_TIMEZONE})")
         try:
@@ -308,8 +315,8 @@ class EhrReader:
                 continue
             if kind == "refill":
                 continue  # read with its MedicationAdministration
-            if kind == "implant" and in_place:
-                kind = "replace-pump"
+            if kind in ("implant", "replace-pump"):  # the record decides: a pump in place is replaced
+                kind = "replace-pump" if in_place else "implant"
             event: dict[str, Any] = {"type": kind}
             if kind == "mri":
                 period = proc.get("performedPeriod") or {}
@@ -611,7 +618,7 @@ class EhrReader:
             raise InputError(f"the drug names more than one concentration ({shown} mcg/mL)", where=where,
                              fix="send one Medication with one ingredient strength")
         if not found:
-            raise InputError("the refill does not say the drug's concentration", where=where,
+            raise InputError("the refill does not say the concentration of the drug", where=where,
                              fix="give the Medication's ingredient strength (e.g. 2000 ug per 1 mL) or name it "
                                  "(\"baclofen 2 mg/mL intrathecal\")")
         return found.pop()
@@ -676,20 +683,24 @@ class EhrReader:
                 self.event(at, 4, {"type": "interrogation", "reservoir": f"{plain(ml)} mL"}, obs)
                 continue
             group = groups.setdefault(at, _Assessment(at))
-            for key, value in self._assessment_fields(obs, where):
+            fields, skipped = self._assessment_fields(obs, where)
+            for key, value in fields:
                 _merge(group.fields, key, value, where)
             if obs.get("note"):
                 notes = "; ".join(n.get("text", "") for n in obs["note"] if isinstance(n, dict) and n.get("text"))
                 if notes:
                     group.fields["notes"] = "; ".join(x for x in (group.fields.get("notes"), notes) if x)
             group.sources.append(ref_name(obs))
-            self.note(obs, "event", "assessment")
+            self.note(obs, "event", "assessment" + (f" (not imported: {'; '.join(skipped)})" if skipped else ""))
         for at, group in sorted(groups.items()):
             event = {"at": write_datetime(at), "type": "assessment", **group.fields}
             self.timed.append((at, 5, event, ", ".join(group.sources)))
 
-    def _assessment_fields(self, obs: dict[str, Any], where: str) -> list[tuple[str, Any]]:
+    def _assessment_fields(self, obs: dict[str, Any], where: str) -> tuple[list[tuple[str, Any]], list[str]]:
+        """The assessment fields an Observation (or each component of a panel) gives, and the words
+        of the components that have no place in the timeline."""
         out: list[tuple[str, Any]] = []
+        skipped: list[str] = []
         comps = [x for x in obs.get("component", []) if isinstance(x, dict)]
         parts = comps if comps and _observation_kind(obs) == "panel" else [obs]
         for i, part in enumerate(parts):
@@ -703,8 +714,8 @@ class EhrReader:
                 top = 4 if kind == "penn-frequency" else 3
                 out.append((kind.replace("-", "_"), _small_int(part, 0 if top == 4 else 1, top, here)))
             elif part is not obs:
-                continue  # a component the timeline has no place for (listed with the whole resource)
-        return out
+                skipped.append(label(part.get("code")) or "a component")
+        return out, skipped
 
 
 def _instant_key(at: datetime) -> str:
@@ -747,10 +758,8 @@ def _procedure_kind(proc: dict[str, Any]) -> str | None:
     if pump:
         if re.search(r"remov|explant", text) and not re.search(r"replac|exchange", text):
             return "explant"
-        if re.search(r"replac|exchange|revision of (the )?pump", text):
-            return "replace-pump"
-        if re.search(r"implant|insert|placement", text):
-            return "implant"
+        if re.search(r"implant|insert|placement|replac|exchange|revision of (the )?pump", text):
+            return "implant"  # or replace-pump: decided by whether a pump is in place
         if re.search(r"interrogat|analysis|reprogram", text):
             return "interrogation"
         return None

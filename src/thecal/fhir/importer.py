@@ -40,8 +40,9 @@ def _validated_entries(bundle: Any, name: str) -> list[tuple[str | None, dict[st
             raise InputError(f"{resource['resourceType']!r} is not an R4 resource type",
                              where=f"{name}: entry[{i}]") from None
         except Exception as exc:  # pydantic's ValidationError: say which resource and what
-            raise InputError(f"not valid FHIR R4: {str(exc).splitlines()[0]}",
-                             where=f"{name}: {ref_name(resource)}") from None
+            detail = " ".join(line.strip() for line in str(exc).splitlines()[1:3])
+            raise InputError(f"not valid FHIR R4: {detail}", where=f"{name}: {ref_name(resource)}",
+                             fix="correct the resource: it must validate as FHIR R4") from None
         out.append((entry.get("fullUrl"), resource))
     try:
         get_fhir_model_class("Bundle").model_validate(bundle)
