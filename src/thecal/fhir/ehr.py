@@ -318,15 +318,8 @@ class EhrReader:
             if kind in ("implant", "replace-pump"):  # the record decides: a pump in place is replaced
                 kind = "replace-pump" if in_place else "implant"
             event: dict[str, Any] = {"type": kind}
-            if kind == "mri":
-                period = proc.get("performedPeriod") or {}
-                if not period.get("end"):
-                    raise InputError("an MRI needs its duration (the pump stalls for the scan)", where=where,
-                                     fix="give performedPeriod with start and end")
-                end = instant(period["end"], f"{where}.performedPeriod.end")
-                if end <= at:
-                    raise InputError("the scan ends before it starts", where=f"{where}.performedPeriod")
-                event["duration"] = f"{plain((end - at).total_seconds() / 60)} min"
+            if kind == "mri":  # the pump stalls for the scan: its length matters
+                event["duration"] = _duration(proc.get("performedPeriod"), at, f"{where}.performedPeriod", "an MRI")
             elif kind in ("implant", "replace-pump", "catheter-revision"):
                 event.update(self._procedure_devices(proc, kind, where, devices_used))
             self._common(event, proc)
@@ -649,13 +642,7 @@ class EhrReader:
             return event
         event["dose"] = f"{plain(_quantity(dose, units.DOSE, f'{where}.dosage.dose', positive=True))} mcg"
         if kind == "clinician":
-            if not isinstance(period, dict) or not period.get("end"):
-                raise InputError("a clinician bolus needs its duration", where=where,
-                                 fix="give effectivePeriod with start and end")
-            end = instant(period["end"], f"{where}.effectivePeriod.end")
-            if end <= at:
-                raise InputError("the bolus ends before it starts", where=f"{where}.effectivePeriod")
-            event["duration"] = f"{plain((end - at).total_seconds() / 60)} min"
+            event["duration"] = _duration(period, at, f"{where}.effectivePeriod", "a clinician bolus")
         return event
 
     # ---------------------------------------------------------------- observations
@@ -716,6 +703,16 @@ class EhrReader:
             elif part is not obs:
                 skipped.append(label(part.get("code")) or "a component")
         return out, skipped
+
+
+def _duration(period: Any, at: datetime, where: str, what: str) -> str:
+    """The minutes from ``at`` to the end of a FHIR Period, as timeline text."""
+    if not isinstance(period, dict) or not period.get("end"):
+        raise InputError(f"{what} needs its duration", where=where, fix="give the period with start and end")
+    end = instant(period["end"], f"{where}.end")
+    if end <= at:
+        raise InputError("the period ends before it starts", where=where)
+    return f"{plain((end - at).total_seconds() / 60)} min"
 
 
 def _instant_key(at: datetime) -> str:

@@ -40,9 +40,15 @@ def _qv(q: dict[str, Any], unit: str, where: str) -> str:
     return f"{plain(float(q['value']))} {shown}"
 
 
-def _minutes(period: dict[str, Any]) -> str:
+def _timing(resource: dict[str, Any], prefix: str, d: dict[str, Any]) -> None:
+    """``at`` from ``<prefix>DateTime``, or ``at`` and ``duration`` from ``<prefix>Period``."""
+    period = resource.get(f"{prefix}Period")
+    if period is None:
+        d["at"] = resource[f"{prefix}DateTime"]
+        return
     start, end = datetime.fromisoformat(period["start"]), datetime.fromisoformat(period["end"])
-    return f"{plain((end - start).total_seconds() / 60)} min"
+    d["at"] = period["start"]
+    d["duration"] = f"{plain((end - start).total_seconds() / 60)} min"
 
 
 def _event_dict(resource: dict[str, Any], where: str) -> dict[str, Any]:
@@ -57,19 +63,11 @@ def _event_dict(resource: dict[str, Any], where: str) -> dict[str, Any]:
     d: dict[str, Any] = {}
     if kind == "Procedure":
         d["type"] = resource["code"]["coding"][0]["code"]
-        if "performedPeriod" in resource:
-            d["at"] = resource["performedPeriod"]["start"]
-            d["duration"] = _minutes(resource["performedPeriod"])
-        else:
-            d["at"] = resource["performedDateTime"]
+        _timing(resource, "performed", d)
     elif kind == "MedicationAdministration":
         code = resource["category"]["coding"][0]["code"]
         dose = resource.get("dosage", {}).get("dose")
-        if "effectivePeriod" in resource:
-            d["at"] = resource["effectivePeriod"]["start"]
-            d["duration"] = _minutes(resource["effectivePeriod"])
-        else:
-            d["at"] = resource["effectiveDateTime"]
+        _timing(resource, "effective", d)
         if code == "refill":
             d["type"] = "refill"
             d["added"] = _qv(dose, "mL", f"{where}.dosage.dose")
