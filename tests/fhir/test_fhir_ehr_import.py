@@ -254,3 +254,21 @@ def test_cli_imports_an_ehr_bundle_and_lists_what_it_left(tmp_path: Path) -> Non
         _import(_bundle(EPIC)).timeline)
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["source"] == "ehr" and len(report["resources"]) == len(_bundle(EPIC)["entry"])
+
+
+def test_unrelated_records_with_bare_dates_never_block_the_import() -> None:
+    # EHRs often give other records a date without a time; only the events thecal reads need a time
+    bundle = _bundle(EPIC)
+    patient = {"reference": "Patient/eRk3Jq4Q0p1ZgS8Jt7mBv3A3"}
+    bundle["entry"] += [
+        {"resource": {"resourceType": "Procedure", "id": "colo", "status": "completed", "subject": patient,
+                      "code": {"text": "Colonoscopy"}, "performedDateTime": "2023-05-02"}},
+        {"resource": {"resourceType": "MedicationAdministration", "id": "apap", "status": "completed",
+                      "subject": patient, "medicationCodeableConcept": {"text": "acetaminophen 500 mg tablet"},
+                      "effectiveDateTime": "2025-03-05"}},
+    ]
+    _resource(bundle, "AllergyIntolerance/eAll.PCN")["recordedDate"] = "2019-08-14"
+    result = _import(bundle)
+    notes = {n.resource: n.outcome for n in result.notes}
+    assert notes["Procedure/colo"] == notes["MedicationAdministration/apap"] == "not-imported"
+    assert result.allergies[0].substance == "Penicillins" and result.allergies[0].recorded_at is None

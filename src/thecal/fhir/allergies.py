@@ -35,7 +35,9 @@ def read_allergy(resource: dict[str, Any], where: str) -> tuple[AllergyRecord | 
     recorder = resource.get("recorder")
     if isinstance(recorder, dict) and isinstance(recorder.get("display"), str):
         by = recorder["display"]
-    recorded = instant(resource["recordedDate"], f"{where}.recordedDate") if "recordedDate" in resource else None
+    written = resource.get("recordedDate")
+    # a recorded date without a time (common in EHRs) is not kept rather than given an invented time
+    recorded = instant(written, f"{where}.recordedDate") if isinstance(written, str) and "T" in written else None
     if (c.SNOMED, c.SCT_NO_KNOWN_ALLERGY) in codes(concept) or _NONE_KNOWN.search(text):
         return AllergyRecord("no-known-allergies", label(concept) or "no known allergies", "", recorded, by), \
             "no known allergies"

@@ -274,16 +274,15 @@ class EhrReader:
         return str(chosen)
 
     def _weight(self, block: dict[str, Any]) -> None:
-        weights = []
+        weights = []  # (date as written, resource): a weight needs no time of day
         for obs in self.of_type("Observation"):
             weight = (c.LOINC, c.LOINC_BODY_WEIGHT) in codes(obs.get("code")) or words(obs.get("code")) == "body weight"
             if weight and obs.get("status") in _OBSERVED and "valueQuantity" in obs:
-                at = instant(obs.get("effectiveDateTime"), _where(self.name, obs, "effectiveDateTime"))
-                weights.append((at, obs))
-        for _at, obs in weights:
+                weights.append((str(obs.get("effectiveDateTime", ""))[:10], obs))
+        for _day, obs in weights:
             self.note(obs, "not-imported", "an earlier body weight (the latest is kept)")
         if weights:
-            at, obs = max(weights, key=lambda w: w[0])
+            _day, obs = max(weights, key=lambda w: w[0])
             kg = units.parse_quantity(f"{plain(float(obs['valueQuantity']['value']))} "
                                       f"{_unit_text(obs['valueQuantity'])}", units.MASS)
             block["weight_kg"] = round(kg, 3)
@@ -297,24 +296,23 @@ class EhrReader:
         devices_used: set[str] = set()
         procs = []
         for proc in self.of_type("Procedure"):
-            if proc.get("status") not in _DONE:
-                self.note(proc, "not-imported", f"status {proc.get('status')!r}: only completed procedures happened")
-                continue
-            where = _where(self.name, proc)
-            period = proc.get("performedPeriod")
-            at = instant(period.get("start") if isinstance(period, dict) else proc.get("performedDateTime"),
-                         f"{where}.performed")
-            procs.append((at, proc))
-        procs.sort(key=lambda pair: pair[0])
-        in_place = False
-        for at, proc in procs:
             kind = _procedure_kind(proc)
-            where = _where(self.name, proc)
-            if kind is None:
+            if kind is None:  # its time is not read: an unrelated record never blocks the import
                 self.note(proc, "not-imported", "not a procedure of ITB therapy thecal records")
                 continue
             if kind == "refill":
                 continue  # read with its MedicationAdministration
+            if proc.get("status") not in _DONE:
+                self.note(proc, "not-imported", f"status {proc.get('status')!r}: only completed procedures happened")
+                continue
+            period = proc.get("performedPeriod")
+            at = instant(period.get("start") if isinstance(period, dict) else proc.get("performedDateTime"),
+                         f"{_where(self.name, proc)}.performed")
+            procs.append((at, kind, proc))
+        procs.sort(key=lambda item: item[0])
+        in_place = False
+        for at, kind, proc in procs:
+            where = _where(self.name, proc)
             if kind in ("implant", "replace-pump"):  # the record decides: a pump in place is replaced
                 kind = "replace-pump" if in_place else "implant"
             event: dict[str, Any] = {"type": kind}
@@ -501,8 +499,8 @@ class EhrReader:
     def _administrations(self, pump_times: list[tuple[datetime, str]]) -> None:
         residuals = self._residuals()
         filled_since: set[datetime] = set()  # implants whose first fill has been read
-        for ma in sorted(self.of_type("MedicationAdministration"), key=lambda r: str(r.get("effectiveDateTime", ""))):
-            where = _where(self.name, ma)
+        given = []
+        for ma in self.of_type("MedicationAdministration"):
             medication = self._medication(ma)
             concepts = [m for m in medication if not (isinstance(m, dict) and m.get("resourceType"))]
             if not _is_baclofen(*concepts):
@@ -511,14 +509,18 @@ class EhrReader:
             if ma.get("status") not in _DONE:
                 self.note(ma, "not-imported", f"status {ma.get('status')!r}: not given")
                 continue
-            dosage = ma.get("dosage") or {}
-            route = words(dosage.get("route"), *concepts)
+            route = words((ma.get("dosage") or {}).get("route"), *concepts)
             if _ORAL.search(route) and "intrathecal" not in route:
                 self.note(ma, "not-imported", "one oral dose (oral baclofen is recorded as a daily dose order)")
                 continue
             period = ma.get("effectivePeriod")
             at = instant(period.get("start") if isinstance(period, dict) else ma.get("effectiveDateTime"),
-                         f"{where}.effective")
+                         f"{_where(self.name, ma)}.effective")
+            given.append((at, ma, medication))
+        for at, ma, medication in sorted(given, key=lambda item: item[0]):
+            where = _where(self.name, ma)
+            dosage = ma.get("dosage") or {}
+            period = ma.get("effectivePeriod")
             dose = dosage.get("dose")
             unit = _unit_text(dose) if isinstance(dose, dict) else ""
             since = max((t for t, what in pump_times if t <= at and what == "in"), default=None)
