@@ -272,3 +272,26 @@ def test_unrelated_records_with_bare_dates_never_block_the_import() -> None:
     notes = {n.resource: n.outcome for n in result.notes}
     assert notes["Procedure/colo"] == notes["MedicationAdministration/apap"] == "not-imported"
     assert result.allergies[0].substance == "Penicillins" and result.allergies[0].recorded_at is None
+
+
+@pytest.mark.parametrize("rate", [
+    {"value": 100, "system": "http://unitsofmeasure.org", "code": "ug/d"},
+    {"value": 0.1, "system": "http://unitsofmeasure.org", "code": "mg/d"},
+    {"value": 100, "system": "http://unitsofmeasure.org", "code": "ug/(24.h)"},
+    {"value": 100, "unit": "mcg/day"},
+    {"value": 100, "unit": "mcg/24 hr"},
+    {"value": 100, "unit": "µg/d"},
+    {"value": 100, "unit": "mcg/d"},
+])
+def test_a_daily_rate_in_any_usual_unit_reads_as_mcg_per_day(rate: dict[str, Any]) -> None:
+    bundle = _bundle(EPIC)
+    _resource(bundle, "MedicationRequest/eMR.ITB.100")["dosageInstruction"][0]["doseAndRate"][0]["rateQuantity"] = rate
+    program = next(e for e in _events(_import(bundle)) if e.get("id") == "eMR.ITB.100")
+    assert program["daily_dose"] == "100 mcg/day"
+
+
+@pytest.mark.parametrize("rate", [{"value": 100}, {"value": 100, "unit": "mL/d"}])
+def test_a_rate_without_a_mass_per_day_is_refused(rate: dict[str, Any]) -> None:
+    bundle = _bundle(EPIC)
+    _resource(bundle, "MedicationRequest/eMR.ITB.100")["dosageInstruction"][0]["doseAndRate"][0]["rateQuantity"] = rate
+    _refused(bundle, "is not a daily dose", "MedicationRequest/eMR.ITB.100")
