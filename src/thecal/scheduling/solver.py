@@ -246,6 +246,7 @@ def _solve(part: Component, greedy: dict[str, str], *, time_limit_s: float, work
         if not part.grouped:  # nothing left to search: the flow is the optimum
             return start, (first, PhaseReport(PHASES[1], "OPTIMAL", float(lower), float(lower),
                                               time.perf_counter() - clock - first.wall_s))
+        lower = max(lower, _relaxation(part, most, time_limit_s, clock))
         model = CpSatModel(part)
     else:
         model = CpSatModel(part)
@@ -256,10 +257,9 @@ def _solve(part: Component, greedy: dict[str, str], *, time_limit_s: float, work
             return greedy, (replace(first, status=f"GREEDY ({first.status})", objective=float(n - len(greedy))),
                             PhaseReport(PHASES[1], "NOT RUN", float(part.comfort_of(greedy)), float("nan"), 0.0))
         start, most = found, n - round(first.objective)
+        if part.grouped:
+            lower = _relaxation(part, most, time_limit_s, clock)
     model.model.add(sum(model.booked.values()) >= most)
-    if part.grouped:  # the relaxation's bound, which CP-SAT's own LP does not reach (see .bound)
-        remaining = time_limit_s - (time.perf_counter() - clock)
-        lower = max(lower, relaxation_bound(part, most, time_limit_s=remaining / 2))
     if lower:
         model.model.add(model.comfort >= lower)  # a proven bound, stated for the search
     model.hint(start)
@@ -269,6 +269,12 @@ def _solve(part: Component, greedy: dict[str, str], *, time_limit_s: float, work
     if plan is None:  # no better plan in time: the start stands
         plan, second = start, replace(second, objective=float(part.comfort_of(start)), best_bound=float(lower))
     return plan, (first, replace(second, best_bound=max(second.best_bound, float(lower))))
+
+
+def _relaxation(part: Component, booked: int, time_limit_s: float, clock: float) -> int:
+    """The relaxation's bound on phase 2, which CP-SAT's own LP does not reach (see :mod:`.bound`),
+    within half the time left."""
+    return relaxation_bound(part, booked, time_limit_s=(time_limit_s - (time.perf_counter() - clock)) / 2)
 
 
 def _sum_phases(name: str, reports: Sequence[PhaseReport]) -> PhaseReport:
