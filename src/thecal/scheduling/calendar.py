@@ -213,7 +213,8 @@ class Proposal:
         if self.status == "OPTIMAL":
             return 0.0
         if self.phases:
-            return max(p.gap for p in self.phases)
+            gaps = [p.gap for p in self.phases]
+            return float("nan") if any(math.isnan(g) for g in gaps) else max(gaps)
         return abs(self.objective - self.best_bound) / max(1.0, abs(self.objective))
 
     def as_dict(self) -> dict[str, Any]:
