@@ -206,12 +206,25 @@ class AlarmAcknowledged(Event):
     type: ClassVar[str] = "alarm-acknowledged"
 
 
+# Modified Ashworth is graded per muscle group (clinical-facts 5.7: MAS-Y, MAS-G; 9.8: REHAB-IG).
+# The groups are ASSUMED: the reference names no list, so thecal fixes the groups usually tested
+# for lower- and upper-limb spasticity, each on the left and on the right.
+MAS_MUSCLES: Final = (
+    "shoulder-adductors", "elbow-flexors", "elbow-extensors", "wrist-flexors", "finger-flexors",
+    "hip-flexors", "hip-extensors", "hip-adductors", "knee-flexors", "knee-extensors",
+    "ankle-plantarflexors",
+)
+MAS_MUSCLE_GROUPS: Final = tuple(f"{m}-{side}" for m in MAS_MUSCLES for side in ("left", "right"))
+
+
 @dataclass(frozen=True)
 class Assessment(Event):
     mas: str | None = None
     penn_frequency: int | None = None
     penn_severity: int | None = None
     notes: str | None = None
+    # MAS grade per muscle group, in MAS_MUSCLE_GROUPS order: ((group, grade), ...)
+    mas_by_muscle: tuple[tuple[str, str], ...] | None = None
     type: ClassVar[str] = "assessment"
 
 
@@ -429,6 +442,20 @@ def _write_steps(steps: tuple[FlexStep, ...]) -> list[dict[str, str]]:
             for s in steps]
 
 
+def _mas_by_muscle(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not value:
+        raise UnitError("expected a mapping of muscle group to MAS grade",
+                        fix='e.g. {hip-adductors-left: "2", knee-extensors-right: "1+"}')
+    for group, grade in value.items():
+        if group not in MAS_MUSCLE_GROUPS:
+            raise UnitError(f"unknown muscle group {group!r}",
+                            fix=f"use one of: {', '.join(MAS_MUSCLE_GROUPS)}")
+        if grade not in MAS_GRADES:
+            raise UnitError(f"{grade!r} is not a MAS grade for {group}",
+                            fix=f'write the grade as text, one of: {", ".join(MAS_GRADES)} (e.g. "1+")')
+    return tuple((g, str(value[g])) for g in MAS_MUSCLE_GROUPS if g in value)
+
+
 def _severity(value: Any) -> float:
     return _number_plain(0.0, 1.0, "severity")(value)
 
@@ -511,6 +538,10 @@ EVENT_FIELDS: Final[dict[str, tuple[type[Event], tuple[FieldSpec, ...]]]] = {
         FieldSpec("penn_severity", "penn_severity", _int_range(1, 3), _identity,
                   {"type": "integer", "minimum": 1, "maximum": 3}),
         FieldSpec("notes", "notes", _text, _identity, _STR),
+        FieldSpec("mas_by_muscle", "mas_by_muscle", _mas_by_muscle, dict,
+                  {"type": "object", "minProperties": 1, "additionalProperties": False,
+                   "properties": {g: {"enum": list(MAS_GRADES)} for g in MAS_MUSCLE_GROUPS},
+                   "examples": [{"hip-adductors-left": "2", "knee-extensors-right": "1+"}]}),
     )),
     "symptoms": (Symptoms, (
         FieldSpec("codes", "codes", _codes, list, {"type": "array", "minItems": 1, "items": _STR},
@@ -1259,6 +1290,8 @@ __all__ = [
     "FAULT_KINDS",
     "FORMAT",
     "MAS_GRADES",
+    "MAS_MUSCLES",
+    "MAS_MUSCLE_GROUPS",
     "PROGRAM_MODES",
     "PUMP_READ_STATES",
     "WITHDRAWAL_TOLERANCE_FRACTION",

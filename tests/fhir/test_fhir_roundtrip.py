@@ -15,24 +15,27 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from thecal.clinical.projection import project
 from thecal.errors import InputError
-from thecal.fhir import bundle_to_timeline, timeline_to_bundle
+from thecal.fhir import AllergyRecord, bundle_to_timeline, import_bundle, timeline_to_bundle
 from thecal.fhir import codes as c
 from thecal.timeline import Timeline, load_timeline, timeline_to_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted([*ROOT.glob("src/thecal/examples/*.yaml"), *ROOT.glob("src/thecal/scenarios/*.yaml"),
-                *ROOT.glob("tests/fixtures/*.yaml")])
+                *ROOT.glob("tests/fixtures/*.yaml"), *ROOT.glob("tests/fixtures/fhir/*.yaml")])
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _check_lossless(timeline: Timeline) -> dict:
-    bundle = timeline_to_bundle(timeline, recorded_at=AT)
+def _check_lossless(timeline: Timeline, allergies: tuple[AllergyRecord, ...] = ()) -> dict:
+    bundle = timeline_to_bundle(timeline, recorded_at=AT, allergies=allergies)
     for entry in bundle["entry"]:
         resource = entry["resource"]
         get_fhir_model_class(resource["resourceType"]).model_validate(resource)  # raises if invalid
-    back = bundle_to_timeline(json.loads(json.dumps(bundle)))
+    result = import_bundle(json.loads(json.dumps(bundle)))
+    back = result.timeline
+    assert result.source == "thecal" and result.allergies == tuple(allergies)
     assert timeline_to_dict(back) == timeline_to_dict(timeline)
-    again = timeline_to_bundle(back, recorded_at=AT)
+    assert bundle_to_timeline(json.loads(json.dumps(bundle))) == back
+    again = timeline_to_bundle(back, recorded_at=AT, allergies=result.allergies)
     assert again == bundle
     end = timeline.events[-1].at + timedelta(days=30)
     assert project(back, end).as_dict() == project(timeline, end).as_dict()
@@ -75,9 +78,12 @@ def test_an_invalid_bundle_is_refused_with_the_place() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_timelines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Timeline]]:
+def demo_records(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[tuple[Timeline, dict]]]:
+    """Every demo patient's timeline, and the Bundle the clinic exports for them (with allergies)."""
     from thecal.demo import create_demo
     from thecal.service import Clinic, Settings
+    from thecal.service.actors import SYSTEM
+    from thecal.service.fhir_export import patient_bundle
     from thecal.service.passwords import use_test_parameters
     from thecal.service.twin import build_timeline
     from thecal.store import events as event_store
@@ -89,20 +95,29 @@ def demo_timelines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Ti
     try:
         demo = create_demo(clinic)
         out = []
-        with clinic.transaction() as conn:
-            for pid in demo.patient_ids:
+        for pid in demo.patient_ids:
+            with clinic.transaction() as conn:
                 patient = records.get_patient(conn, pid)
                 assert patient is not None
-                out.append(build_timeline(patient, event_store.list_events(conn, pid)))
+                timeline = build_timeline(patient, event_store.list_events(conn, pid))
+            out.append((timeline, patient_bundle(clinic, SYSTEM, pid)))
         yield out
     finally:
         clinic.dispose()
 
 
-def test_every_demo_patient_round_trips(demo_timelines: list[Timeline]) -> None:
-    assert len(demo_timelines) == 40
-    for timeline in demo_timelines:
-        _check_lossless(timeline)
+def test_every_demo_patient_round_trips(demo_records: list[tuple[Timeline, dict]]) -> None:
+    assert len(demo_records) == 40
+    for timeline, bundle in demo_records:
+        result = import_bundle(json.loads(json.dumps(bundle)))
+        assert timeline_to_dict(result.timeline) == timeline_to_dict(timeline)
+        _check_lossless(timeline, result.allergies)
+    # the demo records an allergy for its first patient and "no known allergies" for its second
+    first = import_bundle(demo_records[0][1]).allergies
+    assert [(a.kind, a.substance, a.reaction) for a in first] == [("allergy", "penicillin", "rash")]
+    second = import_bundle(demo_records[1][1]).allergies
+    assert [a.kind for a in second] == ["no-known-allergies"]
+    assert all(not import_bundle(b).allergies for _, b in demo_records[2:])
 
 
 def test_cli_export_import_export(tmp_path: Path) -> None:
@@ -119,3 +134,37 @@ def test_cli_export_import_export(tmp_path: Path) -> None:
     bad = run("import", "bad.json", "--out", "x.yaml")
     assert bad.returncode == 2 and bad.stderr.startswith("error: bad.json: not valid JSON")
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_mas_per_muscle_group_is_one_component_per_group() -> None:
+    timeline = load_timeline(ROOT / "tests/fixtures/fhir/thecal-per-muscle.yaml")
+    bundle = _check_lossless(timeline)
+    observations = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
+    first = observations[0]  # the assessment of 2026-01-12: overall 3, four muscle groups
+    groups = {comp["code"]["coding"][0]["code"]: comp["valueCodeableConcept"]["coding"][0]["code"]
+              for comp in first["component"] if comp["code"]["coding"][0]["system"] == c.CS_MAS_MUSCLE}
+    assert groups == {"hip-adductors-left": "3", "hip-adductors-right": "2", "knee-flexors-left": "1+",
+                      "ankle-plantarflexors-right": "2"}
+    overall = [comp for comp in first["component"] if comp["code"]["coding"][0]["code"] == "mas"]
+    assert [o["valueCodeableConcept"]["coding"][0]["code"] for o in overall] == ["3"]
+    second = observations[1]  # groups only: no overall grade is invented
+    assert not [comp for comp in second["component"] if comp["code"]["coding"][0]["code"] == "mas"]
+    get_fhir_model_class("CodeSystem").model_validate(c.mas_muscle_code_system())
+
+
+def test_allergies_and_no_known_allergies_round_trip() -> None:
+    timeline = load_timeline(ROOT / "tests/fixtures/golden-20ml.yaml")
+    at = datetime(2025, 11, 3, 9, 30, tzinfo=UTC)
+    allergies = (AllergyRecord("allergy", "baclofen", "hives and wheeze", at, "nurse.kim"),
+                 AllergyRecord("allergy", "Penicillin", "", None, ""))
+    bundle = _check_lossless(timeline, allergies)
+    written = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "AllergyIntolerance"]
+    assert [w["code"]["text"] for w in written] == ["baclofen", "Penicillin"]
+    # baclofen is a contraindication to ITB (FDA-LAB): coded for the EHR and marked high criticality
+    assert written[0]["code"]["coding"][0]["code"] == c.SCT_BACLOFEN and written[0]["criticality"] == "high"
+    assert written[0]["reaction"][0]["manifestation"][0]["text"] == "hives and wheeze"
+    none_known = (AllergyRecord("no-known-allergies", "no known allergies", "", at, "dr.lee"),)
+    bundle = _check_lossless(timeline, none_known)
+    nka = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "AllergyIntolerance"]
+    assert nka[0]["code"]["coding"][0] == {"system": c.SNOMED, "code": c.SCT_NO_KNOWN_ALLERGY,
+                                           "display": "No known allergy"}

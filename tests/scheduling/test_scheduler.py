@@ -1,4 +1,6 @@
-"""The scheduler's hard rules on random clinics, and golden cases worked out by hand."""
+"""The scheduler's hard rules on random clinics, golden cases worked out by hand, and its
+lexicographic phases: the exact network flows agree with CP-SAT solving the same phase to
+optimality, and the relaxation bound never exceeds the optimum."""
 
 from __future__ import annotations
 
@@ -20,7 +22,11 @@ from thecal.scheduling import (
     VisitRequest,
     propose,
 )
-from thecal.scheduling.solver import present_staff
+from thecal.scheduling.bound import relaxation_bound
+from thecal.scheduling.cpsat import CpSatModel
+from thecal.scheduling.flow import Network
+from thecal.scheduling.problem import Component, components
+from thecal.scheduling.solver import _candidates, present_staff
 
 T0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday
 STAFF = (Staff("nurse-a", "nurse"), Staff("nurse-b", "nurse"), Staff("dr-c", "physician"))
@@ -189,3 +195,104 @@ def test_a_calendar_with_one_person_in_two_places_is_refused() -> None:
                 Session("s2", "home", _day(1, 3), _day(1, 5), ("nurse-a",))]
     with pytest.raises(InputError, match="at the same time"):
         propose([], sessions, STAFF, start=T0)
+
+
+# ----------------------------------------------------------------- the lexicographic phases
+
+@st.composite
+def one_slot_clinics(draw: st.DrawFn) -> tuple[list[VisitRequest], list[Session]]:
+    """Every visit takes one slot (30 min in 30-min slots); due times often inside sessions."""
+    sessions: list[Session] = []
+    for day in range(draw(st.integers(1, 5))):
+        sessions.append(Session(f"m{day}", draw(st.sampled_from(["clinic", "home"])), _day(day, 2),
+                                _day(day, 2 + draw(st.sampled_from([0.5, 1, 1.5, 2]))),
+                                ("nurse-a", "dr-c") if draw(st.booleans()) else ("nurse-a",)))
+        if draw(st.booleans()):
+            sessions.append(Session(f"a{day}", draw(st.sampled_from(["clinic", "home"])), _day(day, 6),
+                                    _day(day, 7), ("nurse-b",)))
+    requests = [VisitRequest(f"p{i}", _day(draw(st.integers(0, 6)), draw(st.sampled_from([2.5, 3, 6.5, 12]))),
+                             home_visit=draw(st.booleans()), area=draw(st.sampled_from(["north", "south", "east"])),
+                             needs_physician=draw(st.booleans()),
+                             preferred_weekdays=tuple(draw(st.sets(st.integers(0, 6), max_size=2))))
+                for i in range(draw(st.integers(1, 14)))]
+    return requests, sessions
+
+
+def _parts(requests: list[VisitRequest], sessions: list[Session]) -> list[Component]:
+    present = {s.id: present_staff(s, {m.id: m for m in STAFF}, ()) for s in sessions}
+    candidates = {r.patient_id: _candidates(r, sessions, present, T0) for r in requests}
+    return components(requests, candidates, {}, set())
+
+
+def _cpsat_optimum(part: Component, *, booked: int | None = None) -> tuple[int, int]:
+    """CP-SAT alone, solved to optimality: the most patients booked, then the least comfort cost."""
+    model = CpSatModel(part)
+    model.model.maximize(sum(model.booked.values()))
+    plan, first = model.solve("book-everyone", time_limit_s=30, workers=1, seed=0)
+    assert plan is not None and first.status == "OPTIMAL"
+    most = round(first.objective) if booked is None else booked
+    model.model.add(sum(model.booked.values()) >= most)
+    model.model.minimize(model.comfort)
+    plan, second = model.solve("comfort", time_limit_s=30, workers=1, seed=0)
+    assert plan is not None and second.status == "OPTIMAL"
+    return most, round(second.objective)
+
+
+@settings(max_examples=40, deadline=None)
+@given(one_slot_clinics())
+def test_the_flows_agree_with_cpsat(clinic: tuple) -> None:
+    for part in _parts(*clinic):
+        assert part.one_slot
+        network = Network(part)
+        most = network.max_booked()
+        best, comfort = _cpsat_optimum(part)
+        assert most == best, "phase 1: the maximum flow is the most patients CP-SAT can book"
+        plan, cost = network.cheapest(most)
+        assert len(plan) == most and part.comfort_of(plan) >= cost
+        if not part.grouped:
+            assert cost == comfort, "phase 2 without area grouping: the minimum-cost flow is the optimum"
+        else:
+            assert cost <= comfort, "without the area term the flow is a lower bound"
+        assert relaxation_bound(part, most, time_limit_s=10) <= comfort, "the relaxation never exceeds the optimum"
+
+
+@settings(max_examples=30, deadline=None)
+@given(one_slot_clinics())
+def test_one_slot_clinics_keep_the_hard_rules_through_the_flows(clinic: tuple) -> None:
+    requests, sessions = clinic
+    p = propose(requests, sessions, STAFF, start=T0, time_limit_s=2.0)
+    check_hard_rules(p, requests, sessions, [], T0)
+    first = p.phases[0]
+    assert first.name == "book-everyone" and first.status == "OPTIMAL" and first.gap == 0.0
+    assert first.objective == sum(1 for u in p.unscheduled if u.code == "sessions-full")
+
+
+def test_phase_one_books_the_most_even_against_the_comfort_of_the_others() -> None:
+    # One 30-minute slot on Monday and one on Wednesday. "early" is due Tuesday (only Monday fits);
+    # "late" is due Friday (either fits; Wednesday is later, so more comfortable). Booking "late" on
+    # Monday leaves Wednesday empty but books both: 2 booked beats any comfort.
+    sessions = [Session("mon", "clinic", _day(0, 2), _day(0, 2.5), ("nurse-a",)),
+                Session("wed", "clinic", _day(2, 2), _day(2, 2.5), ("nurse-a",))]
+    requests = [VisitRequest("late", _day(4, 0)), VisitRequest("early", _day(1, 0))]
+    p = propose(requests, sessions, STAFF, start=T0)
+    assert {b.patient_id: b.session_id for b in p.bookings} == {"early": "mon", "late": "wed"}
+    assert p.status == "OPTIMAL" and [ph.status for ph in p.phases] == ["OPTIMAL", "OPTIMAL"]
+    # comfort: Wednesday's slot ends 09:30, "late" is due Friday 07:00 → 1 whole day of slack (10);
+    # Monday's ends 09:30, "early" is due Tuesday 07:00 → 21.5 h, 0 whole days (0). Total 10.
+    assert p.phases[1].objective == 10 and p.phases[0].objective == 0
+
+
+def test_grouping_is_searched_above_the_relaxation_bound() -> None:
+    # Four home visits, two areas, two one-hour rounds (two slots each) on Tuesday and Wednesday, all
+    # due Friday: the best plan gives each round one area. Slack: Tuesday's round ends 10:00 Tuesday,
+    # 2 whole days before Friday 07:00 → 20 each; Wednesday's 1 day → 10 each: 60 for the four, plus
+    # one area per round (15 + 15) = 90, and no plan is cheaper.
+    sessions = [Session(f"h{d}", "home", _day(d, 2), _day(d, 3), ("nurse-a",)) for d in (1, 2)]
+    requests = [VisitRequest(f"{a}{i}", _day(4, 0), home_visit=True, area=a) for a in ("north", "south")
+                for i in range(2)]
+    p = propose(requests, sessions, STAFF, start=T0, time_limit_s=10)
+    assert p.phases[1].objective == 90 and p.status == "OPTIMAL"
+    part = _parts(requests, sessions)[0]
+    assert part.grouped and relaxation_bound(part, 4, time_limit_s=5) <= 90
+    assert all(b.end <= b.refill_due_by for b in p.bookings)
+    assert max(b.end for b in p.bookings) - min(b.start for b in p.bookings) > timedelta(hours=1)

@@ -8,6 +8,7 @@ proposes appointments and explains each booking and each patient it cannot book.
 from thecal.scheduling.calendar import (
     Absence,
     ExistingBooking,
+    PhaseReport,
     Proposal,
     ProposedBooking,
     Session,
@@ -20,6 +21,7 @@ from thecal.scheduling.solver import SolverReport, propose
 __all__ = [
     "Absence",
     "ExistingBooking",
+    "PhaseReport",
     "Proposal",
     "ProposedBooking",
     "Session",

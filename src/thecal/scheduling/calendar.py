@@ -164,6 +164,36 @@ class Unscheduled:
 
 
 @dataclass(frozen=True)
+class PhaseReport:
+    """One phase of the lexicographic solve, summed over the independent components.
+
+    ``book-everyone``: the objective is the number of patients left unbooked who had a candidate
+    session; ``comfort``: the weighted slack, area, preferred-day and moved-booking cost with that
+    many booked. ``best_bound`` is the solver's proven lower bound.
+    """
+
+    name: str
+    status: str
+    objective: float
+    best_bound: float
+    wall_s: float
+
+    @property
+    def gap(self) -> float:
+        """The relative optimality gap (0 when proven optimal; NaN when the phase has no bound)."""
+        if self.status == "OPTIMAL":
+            return 0.0
+        return abs(self.objective - self.best_bound) / max(1.0, abs(self.objective))
+
+    def as_dict(self) -> dict[str, Any]:
+        def num(value: float) -> float | None:
+            return None if math.isnan(value) else value
+
+        return {"phase": self.name, "status": self.status, "objective": num(self.objective),
+                "best_bound": num(self.best_bound), "gap": num(self.gap), "wall_s": round(self.wall_s, 3)}
+
+
+@dataclass(frozen=True)
 class Proposal:
     """The scheduler's answer: bookings, patients it could not book, and the solver's report."""
 
@@ -174,12 +204,17 @@ class Proposal:
     best_bound: float
     wall_s: float
     changed: tuple[str, ...] = field(default=())  # patients whose earlier booking moved
+    phases: tuple[PhaseReport, ...] = field(default=())  # the lexicographic phases, in order
 
     @property
     def gap(self) -> float:
-        """The relative optimality gap the solver reports (0 when proven optimal)."""
+        """The solver's relative optimality gap: the largest of the phases' (0 when all are
+        proven optimal). ``objective`` and ``best_bound`` weigh an unbooked patient as 100,000."""
         if self.status == "OPTIMAL":
             return 0.0
+        if self.phases:
+            gaps = [p.gap for p in self.phases]
+            return float("nan") if any(math.isnan(g) for g in gaps) else max(gaps)
         return abs(self.objective - self.best_bound) / max(1.0, abs(self.objective))
 
     def as_dict(self) -> dict[str, Any]:

@@ -15,11 +15,16 @@ The model adds the rest: each patient at most once; the slots booked in a sessio
 its slots (a booking kept from an earlier plan and marked ``locked`` stays where it is); where the
 due time falls inside a session, the visits due no later than it must fit in the slots before it
 (earliest-due-first order within the session is then feasible, so every visit ends in time).
-Objective, lexicographic by weight: book everyone who can be booked (refills missed mean
-withdrawal risk, B-DOSE), keep earlier bookings, then as late as is safe (less drug discarded,
-fewer visits: days of slack before the due date cost one each), home visits grouped by area,
-patients' preferred days. Times within a session are then packed in order (home visits by area),
-so a proposal is deterministic for a fixed seed and worker count.
+
+The objective is **lexicographic**, solved in two phases on each independent component
+(:mod:`.problem`): phase 1 books everyone who can be booked (refills missed mean withdrawal risk,
+B-DOSE); phase 2 keeps that many booked and minimises the comfort cost — keep earlier bookings, as
+late as is safe (less drug discarded, fewer visits: each day of slack before the due date costs),
+home visits grouped by area, patients' preferred days. Where every visit takes one slot, phase 1
+and phase 2 without grouping are exact network flows (:mod:`.flow`); CP-SAT (:mod:`.cpsat`) then
+searches only the grouping, from the flow's plan, above the bound of the linear relaxation
+(:mod:`.bound`). Otherwise CP-SAT solves both phases. Times within a session are then packed in
+order (home visits by area).
 
 Every patient it cannot book gets a reason code, words and an escalation to the on-call
 clinician; a patient already past the due date is escalated without trying.
@@ -31,14 +36,16 @@ import itertools
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from thecal.errors import InputError
+from thecal.scheduling.bound import relaxation_bound
 from thecal.scheduling.calendar import (
     Absence,
     ExistingBooking,
+    PhaseReport,
     Proposal,
     ProposedBooking,
     Session,
@@ -46,15 +53,10 @@ from thecal.scheduling.calendar import (
     Unscheduled,
     VisitRequest,
 )
+from thecal.scheduling.cpsat import CpSatModel
+from thecal.scheduling.flow import Network
+from thecal.scheduling.problem import W_UNBOOKED, Component, components, slots_before
 
-if TYPE_CHECKING:
-    from ortools.sat.python import cp_model
-
-W_UNBOOKED: Final = 100_000  # a patient left unbooked outweighs any comfort of the others
-W_MOVE: Final = 200  # moving an earlier booking to another session
-W_SLACK_PER_DAY: Final = 10  # each day booked before the due date (as late as is safe)
-W_AREA: Final = 15  # each extra area a home round has to visit
-W_NOT_PREFERRED: Final = 8  # a day the patient did not prefer
 _WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -74,13 +76,6 @@ def _at(value: datetime) -> str:
 def _fits_before(s: Session, r: VisitRequest) -> bool:
     """Whether a visit at the session's start would end by the due time."""
     return s.start + timedelta(minutes=s.slot_minutes * s.slots_for(r.visit_minutes)) <= r.refill_due_by
-
-
-def _slots_before_due(s: Session, r: VisitRequest) -> int | None:
-    """How many of the session's slots end by the due time, when the due time falls inside the session."""
-    if r.refill_due_by >= s.end:
-        return None
-    return int((r.refill_due_by - s.start).total_seconds() // (60 * s.slot_minutes))
 
 
 def check_calendar(sessions: Sequence[Session], staff: Sequence[Staff]) -> None:
@@ -163,6 +158,7 @@ def propose(requests: Sequence[VisitRequest], sessions: Sequence[Session], staff
 
     ``start`` is when planning begins (nothing is booked before it). ``existing`` are earlier
     bookings: re-planning keeps each where its session is still a candidate and has room.
+    ``time_limit_s`` bounds the whole search (every component, both phases).
     """
     if start.tzinfo is None:
         raise InputError("the planning start needs a UTC offset", where="start")
@@ -176,95 +172,33 @@ def propose(requests: Sequence[VisitRequest], sessions: Sequence[Session], staff
     previous = {b.patient_id: b for b in existing}
     locked = {b.patient_id: b for b in existing if b.locked}
     clock = time.perf_counter()
-
-    from ortools.sat.python import cp_model  # loaded when a plan is asked for (a few seconds of import)
-
-    model = cp_model.CpModel()
-    choice: dict[tuple[str, str], cp_model.IntVar] = {}
-    candidates: dict[str, list[Session]] = {}
-    booked: dict[str, cp_model.IntVar] = {}
-    objective: list[cp_model.LinearExprT] = []
     by_request = {r.patient_id: r for r in requests}
+    candidates: dict[str, list[Session]] = {}
     for r in requests:
         options = _candidates(r, sessions, present, start)
         lock = locked.get(r.patient_id)
         if lock is not None:
             options = [session_by_id[lock.session_id]] if lock.session_id in session_by_id else []
         candidates[r.patient_id] = options
-        if not options:
-            continue
-        xs = []
-        for s in options:
-            x = model.new_bool_var(f"x[{r.patient_id},{s.id}]")
-            choice[(r.patient_id, s.id)] = x
-            xs.append(x)
-            slack_days = max(0, (r.refill_due_by - s.end).days)
-            cost = W_SLACK_PER_DAY * slack_days
-            if r.preferred_weekdays and s.start.weekday() not in r.preferred_weekdays:
-                cost += W_NOT_PREFERRED
-            prior = previous.get(r.patient_id)
-            if prior is not None and prior.session_id != s.id:
-                cost += W_MOVE
-            if cost:
-                objective.append(cost * x)
-        b = model.new_bool_var(f"booked[{r.patient_id}]")
-        model.add(sum(xs) == b)
-        if lock is not None:
-            model.add(b == 1)
-        booked[r.patient_id] = b
-        objective.append(W_UNBOOKED * (1 - b))
-
     hint = _greedy(requests, candidates, previous)
-    area_vars: dict[tuple[str, str], cp_model.IntVar] = {}
-    by_session: dict[str, list[tuple[str, cp_model.IntVar]]] = defaultdict(list)
-    for (pid, sid), x in choice.items():
-        by_session[sid].append((pid, x))
-    for sid, entries in by_session.items():
-        s = session_by_id[sid]
-        model.add(sum(s.slots_for(by_request[pid].visit_minutes) * x for pid, x in entries) <= s.slots)
-        for pid, x in entries:
-            room = _slots_before_due(s, by_request[pid])
-            if room is not None:  # the visits due no later than this one fit before its due time
-                due = by_request[pid].refill_due_by
-                ahead = [(q, xq) for q, xq in entries if by_request[q].refill_due_by <= due]
-                model.add(sum(s.slots_for(by_request[q].visit_minutes) * xq for q, xq in ahead) <= room
-                          ).only_enforce_if(x)
-        if s.kind == "home":
-            areas: dict[str, list[cp_model.IntVar]] = defaultdict(list)
-            for pid, x in entries:
-                areas[by_request[pid].area].append(x)
-            if len(areas) > 1:
-                for area, xs in areas.items():
-                    visited = model.new_bool_var(f"area[{sid},{area}]")
-                    area_vars[(sid, area)] = visited
-                    model.add_max_equality(visited, xs)
-                    objective.append(W_AREA * visited)
-    model.minimize(sum(objective))
-    for (pid, sid), x in choice.items():  # a greedy plan to start from (the solver improves on it)
-        model.add_hint(x, hint.get(pid) == sid)
-    for pid, b in booked.items():
-        model.add_hint(b, pid in hint)
-    for (sid, area), visited in area_vars.items():
-        model.add_hint(visited, any(hint.get(pid) == sid and by_request[pid].area == area
-                                    for pid, _ in by_session[sid]))
 
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
-    solver.parameters.num_workers = max(1, workers)
-    solver.parameters.random_seed = seed
-    code = solver.solve(model)
-    status = solver.status_name(code)
-    chosen: dict[str, list[str]] = defaultdict(list)
-    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        for (pid, sid), x in choice.items():
-            if solver.boolean_value(x):
-                chosen[sid].append(pid)
-        objective_value, bound = solver.objective_value, solver.best_objective_bound
-    else:  # no solution within the time limit: the greedy plan (it keeps every hard rule too)
-        for pid, sid in hint.items():
-            chosen[sid].append(pid)
-        status, objective_value, bound = f"GREEDY ({status})", float("nan"), float("nan")
-    bookings = _pack(chosen, session_by_id, by_request, previous, candidates)
+    plan: dict[str, str] = {}
+    reports: list[tuple[PhaseReport, PhaseReport]] = []
+    parts = components(requests, candidates, previous, set(locked))
+    left = sum(len(c.costs) for c in parts)
+    for part in parts:
+        budget = max(0.0, time_limit_s - (time.perf_counter() - clock)) * len(part.costs) / max(1, left)
+        left -= len(part.costs)
+        chosen, pair = _solve(part, {p: hint[p] for p in part.requests if p in hint},
+                              time_limit_s=budget, workers=workers, seed=seed)
+        plan.update(chosen)
+        reports.append(pair)
+    phases = tuple(_sum_phases(name, [pair[i] for pair in reports]) for i, name in enumerate(PHASES))
+    status = _overall_status(phases)
+    chosen_by_session: dict[str, list[str]] = defaultdict(list)
+    for pid, sid in plan.items():
+        chosen_by_session[sid].append(pid)
+    bookings = _pack(chosen_by_session, session_by_id, by_request, previous, candidates)
     booked_ids = {b.patient_id for b in bookings}
     unscheduled = []
     for r in sorted(requests, key=lambda q: (q.refill_due_by, q.patient_id)):
@@ -280,12 +214,84 @@ def propose(requests: Sequence[VisitRequest], sessions: Sequence[Session], staff
     changed = tuple(sorted(pid for pid, prior in previous.items()
                            if pid in by_request and not any(b.patient_id == pid and b.session_id == prior.session_id
                                                             and b.start == prior.start for b in bookings)))
+    first, second = phases
+    objective = W_UNBOOKED * first.objective + second.objective
+    bound = W_UNBOOKED * first.best_bound + second.best_bound
     return Proposal(bookings=tuple(sorted(bookings, key=lambda b: (b.start, b.session_id, b.patient_id))),
-                    unscheduled=tuple(unscheduled), status=status, objective=objective_value,
+                    unscheduled=tuple(unscheduled), status=status, objective=objective,
                     best_bound=bound, wall_s=time.perf_counter() - clock,
-                    changed=changed)
+                    changed=changed, phases=phases)
 
 
+PHASES: Final = ("book-everyone", "comfort")
+
+
+def _solve(part: Component, greedy: dict[str, str], *, time_limit_s: float, workers: int,
+           seed: int) -> tuple[dict[str, str], tuple[PhaseReport, PhaseReport]]:
+    """Lexicographic: phase 1 books as many patients as can be booked; phase 2 keeps that many
+    booked and minimises the comfort cost. One-slot components (no locked booking) solve phase 1
+    and the slack/preference part of phase 2 as exact network flows (:mod:`.flow`); CP-SAT then
+    only searches the area grouping, from the flow's plan and above its proven lower bound.
+    Otherwise CP-SAT solves both phases, phase 1 from the greedy plan, phase 2 from phase 1's.
+    """
+    clock = time.perf_counter()
+    n = len(part.requests)
+    model: CpSatModel | None = None
+    lower = 0
+    if part.one_slot and not part.locked:
+        network = Network(part)
+        most = network.max_booked()
+        first = PhaseReport(PHASES[0], "OPTIMAL", float(n - most), float(n - most), time.perf_counter() - clock)
+        start, lower = network.cheapest(most)
+        if not part.grouped:  # nothing left to search: the flow is the optimum
+            return start, (first, PhaseReport(PHASES[1], "OPTIMAL", float(lower), float(lower),
+                                              time.perf_counter() - clock - first.wall_s))
+        lower = max(lower, _relaxation(part, most, time_limit_s, clock))
+        model = CpSatModel(part)
+    else:
+        model = CpSatModel(part)
+        model.hint(greedy)
+        model.model.minimize(n - sum(model.booked.values()))
+        found, first = model.solve(PHASES[0], time_limit_s=time_limit_s / 2, workers=workers, seed=seed)
+        if found is None:  # no plan in time: the greedy one keeps the hard rules
+            return greedy, (replace(first, status=f"GREEDY ({first.status})", objective=float(n - len(greedy))),
+                            PhaseReport(PHASES[1], "NOT RUN", float(part.comfort_of(greedy)), float("nan"), 0.0))
+        start, most = found, n - round(first.objective)
+        if part.grouped:
+            lower = _relaxation(part, most, time_limit_s, clock)
+    model.model.add(sum(model.booked.values()) >= most)
+    if lower:
+        model.model.add(model.comfort >= lower)  # a proven bound, stated for the search
+    model.hint(start)
+    model.model.minimize(model.comfort)
+    plan, second = model.solve(PHASES[1], time_limit_s=time_limit_s - (time.perf_counter() - clock),
+                               workers=workers, seed=seed)
+    if plan is None:  # no better plan in time: the start stands
+        plan, second = start, replace(second, objective=float(part.comfort_of(start)), best_bound=float(lower))
+    return plan, (first, replace(second, best_bound=max(second.best_bound, float(lower))))
+
+
+def _relaxation(part: Component, booked: int, time_limit_s: float, clock: float) -> int:
+    """The relaxation's bound on phase 2, which CP-SAT's own LP does not reach (see :mod:`.bound`),
+    within half the time left."""
+    return relaxation_bound(part, booked, time_limit_s=(time_limit_s - (time.perf_counter() - clock)) / 2)
+
+
+def _sum_phases(name: str, reports: Sequence[PhaseReport]) -> PhaseReport:
+    """One phase over every component: values and bounds add up; the status is the weakest."""
+    statuses = {r.status for r in reports}
+    greedy = sorted(s for s in statuses if s.startswith("GREEDY"))
+    status = (greedy[0] if greedy else "OPTIMAL" if statuses <= {"OPTIMAL"}
+              else "NOT RUN" if "NOT RUN" in statuses else "FEASIBLE")
+    return PhaseReport(name, status, sum(r.objective for r in reports), sum(r.best_bound for r in reports),
+                       sum(r.wall_s for r in reports))
+
+
+def _overall_status(phases: Sequence[PhaseReport]) -> str:
+    first = phases[0].status
+    if first.startswith("GREEDY"):
+        return first
+    return "OPTIMAL" if all(p.status == "OPTIMAL" for p in phases) else "FEASIBLE"
 def _greedy(requests: Sequence[VisitRequest], candidates: dict[str, list[Session]],
             previous: dict[str, ExistingBooking]) -> dict[str, str]:
     """Earliest due first, each into its earlier session if kept, else the latest session with room."""
@@ -298,7 +304,7 @@ def _greedy(requests: Sequence[VisitRequest], candidates: dict[str, list[Session
             options.sort(key=lambda s: s.id != prior.session_id)
         for s in options:
             need = s.slots_for(r.visit_minutes)
-            room = _slots_before_due(s, r)
+            room = slots_before(s, r.refill_due_by)
             if used[s.id] + need <= (s.slots if room is None else room):
                 used[s.id] += need
                 plan[r.patient_id] = s.id

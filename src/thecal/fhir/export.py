@@ -1,21 +1,20 @@
-"""A timeline as a FHIR R4 Bundle and back (``fhir.resources`` R4B models validate every resource).
+"""A timeline as a FHIR R4 Bundle (``fhir.resources`` R4B models validate every resource).
 
 Export (:func:`timeline_to_bundle`): the patient block becomes a Patient; every event becomes
 one *primary* resource carrying the extensions ``event-type`` and ``event-index`` (its place in
 the file): Procedure (implant, replace-pump, explant, catheter-revision, mri, diathermy),
 MedicationAdministration (refill, bolus, screening-dose), MedicationRequest (program in UCUM
 ``ug/d``, oral-baclofen in ``mg/d``) or Observation (assessment, symptoms, interrogation,
-alarm-acknowledged, note, fault). An implant or pump replacement adds Device resources for the
-pump and catheter and a DeviceUseStatement; a refill adds a Procedure. Derived Flags (MRI
-precautions for an implanted pump, withdrawal risk) and the clinic's Appointments are added;
-one Provenance names thecal as the author of the export. The timeline has no allergies, so no
-AllergyIntolerance is written (the clinic records none).
+alarm-acknowledged, note, fault). An assessment writes the overall Modified Ashworth grade and one
+component per muscle group (local code systems). An implant or pump replacement adds Device
+resources for the pump and catheter and a DeviceUseStatement; a refill adds a Procedure. Derived
+Flags (MRI precautions for an implanted pump, withdrawal risk), the clinic's Appointments and its
+allergies (AllergyIntolerance, "no known allergies" coded SNOMED CT 716186003) are added; one
+Provenance names thecal as the author of the export.
 
 Fields with a FHIR home are written there (``docs/fhir.md`` lists them resource by resource);
-what FHIR has no element for (a flex step's clock time is in ``timing``, but e.g. a fault's
-severity is not) is kept in the ``event-detail`` extension as the timeline's own JSON, so the
-import is lossless. Import (:func:`bundle_to_timeline`) reads the primary resources back and
-ignores the derived ones (devices, flags, appointments, provenance).
+what FHIR has no element for (a fault's severity, a refill's lot) is kept in the ``event-detail``
+extension as the timeline's own JSON, so the import (:mod:`thecal.fhir.readback`) is lossless.
 """
 
 from __future__ import annotations
@@ -23,15 +22,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from fhir.resources.R4B import get_fhir_model_class
 
 from thecal.catalog import catheter_model, pump_model
+from thecal.clinical.medicines import is_baclofen
 from thecal.errors import InputError
 from thecal.fhir import codes as c
+from thecal.fhir.records import AllergyRecord, AppointmentRecord
 from thecal.timeline import (
     Bolus,
     CatheterRevision,
@@ -43,7 +43,6 @@ from thecal.timeline import (
     ReplacePump,
     Timeline,
     event_to_dict,
-    parse_timeline,
     timeline_to_dict,
     write_datetime,
 )
@@ -55,17 +54,6 @@ OBSERVATION_EVENTS: Final = ("assessment", "symptoms", "interrogation", "alarm-a
 _FHIR_ID: Final = re.compile(r"[^A-Za-z0-9\-.]")
 _BACLOFEN_IT: Final = {"text": "baclofen intrathecal"}
 _BACLOFEN_ORAL: Final = {"text": "baclofen oral"}
-
-
-@dataclass(frozen=True)
-class AppointmentRecord:
-    """A booked clinic appointment to include in the export (from the clinic's calendar)."""
-
-    id: str
-    start: datetime
-    end: datetime
-    status: str  # booked | cancelled | fulfilled | noshow
-    description: str = ""
 
 
 def _fid(text: str) -> str:
@@ -209,6 +197,13 @@ def _components(event: Event, carried: set[str]) -> Iterable[dict[str, Any]]:
         if e.penn_severity is not None:
             carried.add("penn_severity")
             yield comp("penn-severity", valueInteger=e.penn_severity)
+        if e.mas_by_muscle is not None:
+            carried.add("mas_by_muscle")
+            for group, grade in e.mas_by_muscle:
+                yield {"code": {"coding": [_coding(c.CS_MAS_MUSCLE, group, f"Modified Ashworth grade, "
+                                                                           f"{c.MUSCLE_WORDS[group]}")]},
+                       "valueCodeableConcept": {"coding": [_coding(c.CS_MAS, grade, c.MAS_DISPLAY[grade])],
+                                                "text": grade}}
     elif event.type == "symptoms":
         carried.add("codes")
         for code in e.codes:
@@ -279,9 +274,38 @@ def _flags(timeline: Timeline, patient_ref: str) -> list[dict[str, Any]]:
     ]
 
 
+def _allergy(index: int, record: AllergyRecord, patient_ref: str) -> dict[str, Any]:
+    """An allergy, or the statement "no known allergies", as an AllergyIntolerance."""
+    status = {"clinicalStatus": {"coding": [_coding(c.ALLERGY_CLINICAL, "active")]},
+              "verificationStatus": {"coding": [_coding(c.ALLERGY_VERIFICATION, "confirmed")]}}
+    out: dict[str, Any] = {"resourceType": "AllergyIntolerance", "id": f"allergy-{index}", **status,
+                           "patient": {"reference": patient_ref}}
+    if record.kind == "no-known-allergies":
+        out["code"] = {"coding": [_coding(c.SNOMED, c.SCT_NO_KNOWN_ALLERGY, "No known allergy")],
+                       "text": record.substance or "no known allergies"}
+    else:
+        out["type"] = "allergy"
+        out["code"] = {"text": record.substance}
+        if is_baclofen(record.substance):  # a contraindication to ITB (FDA-LAB): coded for the EHR
+            out["code"]["coding"] = [_coding(c.SNOMED, c.SCT_BACLOFEN, "Baclofen (substance)")]
+            out["criticality"] = "high"
+        if record.reaction:
+            out["reaction"] = [{"manifestation": [{"text": record.reaction}]}]
+    if record.recorded_at is not None:
+        out["recordedDate"] = record.recorded_at.isoformat()
+    if record.recorded_by:
+        out["recorder"] = {"display": record.recorded_by}
+    return out
+
+
 def timeline_to_bundle(timeline: Timeline, *, recorded_at: datetime,
-                       appointments: Sequence[AppointmentRecord] = ()) -> dict[str, Any]:
-    """The timeline as a validated FHIR R4 collection Bundle (JSON-ready)."""
+                       appointments: Sequence[AppointmentRecord] = (),
+                       allergies: Sequence[AllergyRecord] = ()) -> dict[str, Any]:
+    """The timeline as a validated FHIR R4 collection Bundle (JSON-ready).
+
+    ``appointments`` and ``allergies`` come from the clinic's records (a timeline file has
+    neither); with no allergy record nothing is written about allergies (never "none known").
+    """
     p = timeline.patient
     pid = _fid(p.id)
     ref = f"Patient/{pid}"
@@ -302,6 +326,7 @@ def timeline_to_bundle(timeline: Timeline, *, recorded_at: datetime,
     for index, event in enumerate(timeline.events):
         resources.extend(_event_resources(event, index, ref))
     resources.extend(_flags(timeline, ref))
+    resources.extend(_allergy(i, a, ref) for i, a in enumerate(allergies))
     for a in appointments:
         resources.append({"resourceType": "Appointment", "id": _fid(f"appointment-{a.id}"), "status": a.status,
                           "start": a.start.isoformat(), "end": a.end.isoformat(),
@@ -349,169 +374,4 @@ def _event_resources(event: Event, index: int, ref: str) -> list[dict[str, Any]]
     return out
 
 
-# --------------------------------------------------------------------------- import
-
-def _exts(resource: dict[str, Any]) -> dict[str, Any]:
-    return {e["url"]: e for e in resource.get("extension", [])}
-
-
-def _qv(q: dict[str, Any], unit: str, where: str) -> str:
-    if q.get("code", q.get("unit")) != unit:
-        raise InputError(f"expected a quantity in {unit}, got {q.get('code') or q.get('unit')!r}", where=where)
-    value = float(q["value"])
-    shown = {"ug/d": "mcg/day", "mg/d": "mg/day", "ug/mL": "mcg/mL", "ug": "mcg"}.get(unit, unit)
-    return f"{_plain(value)} {shown}"
-
-
-def _plain(value: float) -> str:
-    text = f"{value:.9f}".rstrip("0").rstrip(".")
-    return text or "0"
-
-
-def _event_dict(resource: dict[str, Any], where: str) -> dict[str, Any]:
-    ext = _exts(resource)
-    etype = ext[c.EXT_EVENT_TYPE]["valueCode"]
-    detail: dict[str, Any] = json.loads(ext[c.EXT_DETAIL]["valueString"]) if c.EXT_DETAIL in ext else {}
-    outer = None
-    if etype == "correction":
-        outer = detail.get("correction", {})
-        detail = detail.get("event", {})
-    kind = resource["resourceType"]
-    d: dict[str, Any] = {}
-    if kind == "Procedure":
-        code = resource["code"]["coding"][0]["code"]
-        d["type"] = code
-        if "performedPeriod" in resource:
-            d["at"] = resource["performedPeriod"]["start"]
-            start = datetime.fromisoformat(resource["performedPeriod"]["start"])
-            end = datetime.fromisoformat(resource["performedPeriod"]["end"])
-            d["duration"] = f"{_plain((end - start).total_seconds() / 60)} min"
-        else:
-            d["at"] = resource["performedDateTime"]
-    elif kind == "MedicationAdministration":
-        code = resource["category"]["coding"][0]["code"]
-        dose = resource.get("dosage", {}).get("dose")
-        if "effectivePeriod" in resource:
-            d["at"] = resource["effectivePeriod"]["start"]
-            start = datetime.fromisoformat(resource["effectivePeriod"]["start"])
-            end = datetime.fromisoformat(resource["effectivePeriod"]["end"])
-            d["duration"] = f"{_plain((end - start).total_seconds() / 60)} min"
-        else:
-            d["at"] = resource["effectiveDateTime"]
-        if code == "refill":
-            d["type"] = "refill"
-            d["added"] = _qv(dose, "mL", f"{where}.dosage.dose")
-            d["withdrawn"] = _qv(ext[c.EXT_WITHDRAWN]["valueQuantity"], "mL", where)
-            d["concentration"] = _qv(ext[c.EXT_CONCENTRATION]["valueQuantity"], "ug/mL", where)
-        elif code == "screening-dose":
-            d["type"] = "screening-dose"
-            d["dose"] = _qv(dose, "ug", f"{where}.dosage.dose")
-        else:
-            d["type"], d["kind"] = "bolus", code.removeprefix("bolus-")
-            if dose is not None:
-                d["dose"] = _qv(dose, "ug", f"{where}.dosage.dose")
-    elif kind == "MedicationRequest":
-        code = resource["category"][0]["coding"][0]["code"]
-        d["at"], d["type"] = resource["authoredOn"], code
-        instructions = resource.get("dosageInstruction", [])
-        if code == "oral-baclofen":
-            d["daily_dose"] = _qv(instructions[0]["doseAndRate"][0]["rateQuantity"], "mg/d", where)
-        elif resource["status"] == "stopped":
-            d["mode"] = "stopped"
-        elif len(instructions) == 1 and "timing" not in instructions[0]:
-            d["mode"] = "continuous"
-            d["daily_dose"] = _qv(instructions[0]["doseAndRate"][0]["rateQuantity"], "ug/d", where)
-        else:
-            d["mode"] = "flex"
-            d["steps"] = [{"start": i["timing"]["repeat"]["timeOfDay"][0][:5],
-                           "daily_dose": _qv(i["doseAndRate"][0]["rateQuantity"], "ug/d", where)}
-                          for i in sorted(instructions, key=lambda i: i.get("sequence", 0))]
-    elif kind == "Observation":
-        d["at"] = resource["effectiveDateTime"]
-        obs = resource["code"]["coding"][0]["code"]
-        d["type"] = {v: k for k, v in _OBS_CODE.items()}[obs]
-        comps = resource.get("component", [])
-        for comp in comps:
-            ccode = comp["code"]["coding"][0]["code"]
-            if ccode == "mas":
-                d["mas"] = comp["valueCodeableConcept"]["coding"][0]["code"]
-            elif ccode == "penn-frequency":
-                d["penn_frequency"] = comp["valueInteger"]
-            elif ccode == "penn-severity":
-                d["penn_severity"] = comp["valueInteger"]
-            elif ccode == "symptom-report":
-                d.setdefault("codes", []).append(comp["valueCodeableConcept"]["coding"][0]["code"])
-            elif ccode == "reservoir":
-                d["reservoir"] = _qv(comp["valueQuantity"], "mL", where)
-            elif ccode == "alarm":
-                if d["type"] == "alarm-acknowledged":
-                    d["alarm"] = comp["valueString"]
-                else:
-                    d.setdefault("alarms", []).append(comp["valueString"])
-        if "valueString" in resource:
-            d["text"] = resource["valueString"]
-        if resource.get("note"):
-            d["notes"] = resource["note"][0]["text"]
-    else:  # pragma: no cover - only primary resources reach here
-        raise InputError(f"{kind} is not a timeline event", where=where)
-    for ident in resource.get("identifier", []):
-        if ident.get("system") == c.ID_EVENT:
-            d["id"] = ident["value"]
-    performer = resource.get("performer") or []
-    if performer:
-        d["by"] = performer[0].get("actor", performer[0]).get("display")
-    if resource.get("requester"):
-        d["by"] = resource["requester"]["display"]
-    if resource.get("reasonCode"):
-        d["reason"] = resource["reasonCode"][0]["text"]
-    d.update(detail)
-    if outer is not None:
-        return {**outer, "corrects": ext[c.EXT_CORRECTS]["valueString"], "event": d}
-    return d
-
-
-def bundle_to_timeline(bundle: Any, *, name: str = "bundle") -> Timeline:
-    """Read a Bundle written by :func:`timeline_to_bundle` back into a validated timeline."""
-    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        raise InputError("not a FHIR Bundle (resourceType must be Bundle)", where=name)
-    try:
-        get_fhir_model_class("Bundle").model_validate(bundle)
-    except Exception as exc:
-        raise InputError(f"not a valid FHIR R4 Bundle: {str(exc).splitlines()[0]}", where=name) from None
-    resources = [e.get("resource", {}) for e in bundle.get("entry", [])]
-    patients = [r for r in resources if r.get("resourceType") == "Patient"]
-    if len(patients) != 1:
-        raise InputError(f"expected one Patient, found {len(patients)}", where=name)
-    pr = patients[0]
-    pext = _exts(pr)
-    ident = next((i["value"] for i in pr.get("identifier", []) if i.get("system") == c.ID_PATIENT), pr.get("id"))
-    if c.EXT_TIMEZONE not in pext or c.EXT_ETIOLOGY not in pext:
-        raise InputError("the Patient needs the thecal timezone and etiology extensions", where=f"{name}.Patient")
-    block: dict[str, Any] = {"id": ident}
-    if "birthDate" in pr:
-        block["born"] = pr["birthDate"]
-    if "gender" in pr:
-        block["sex"] = pr["gender"]
-    if c.EXT_WEIGHT in pext:
-        block["weight_kg"] = float(pext[c.EXT_WEIGHT]["valueDecimal"])
-    block["timezone"] = pext[c.EXT_TIMEZONE]["valueString"]
-    block["etiology"] = pext[c.EXT_ETIOLOGY]["valueCode"]
-    if c.EXT_PHYSIOLOGY in pext:
-        block["physiology"] = json.loads(pext[c.EXT_PHYSIOLOGY]["valueString"])
-    primary = []
-    for r in resources:
-        ext = _exts(r)
-        if c.EXT_EVENT_TYPE in ext:
-            primary.append((int(ext[c.EXT_EVENT_INDEX]["valueInteger"]), r))
-    primary.sort(key=lambda pair: pair[0])
-    events = []
-    for _index, r in primary:
-        where = f"{name}.{r['resourceType']}/{r.get('id')}"
-        try:
-            events.append(_event_dict(r, where))
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            raise InputError(f"cannot read this resource as a timeline event ({exc!r})", where=where) from None
-    return parse_timeline({"format": "thecal.timeline/1", "patient": block, "events": events})
-
-
-__all__ = ["AppointmentRecord", "bundle_to_timeline", "timeline_to_bundle"]
+__all__ = ["timeline_to_bundle"]
