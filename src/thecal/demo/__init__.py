@@ -41,6 +41,7 @@ from thecal.service.views import virtual_patient
 from thecal.sim.scenario import run_scenario
 from thecal.store import records
 from thecal.timeline import FORMAT, Timeline, parse_event, parse_timeline
+from thecal.units import same_concentration
 
 SITE_NAME: Final = "Demo ITB clinic"
 PATIENTS: Final = 40
@@ -290,10 +291,9 @@ def _refill_records(clinic: Clinic, users: dict[str, Any], ids: list[int]) -> No
             version = int(patients.get_patient(clinic, SYSTEM, patient_id)["version"])
             probe = therapy.propose_refill(clinic, nurse, patient_id, withdrawn="0 mL",
                                            added="1 mL", concentration="500 mcg/mL")
-            # the twin's strength after mixing may carry float noise (1000.0000000000001):
-            # round it, else "a change to 1000" would be no change at all
-            current = round(probe.old_concentration_mcg_per_ml or 500.0, 6)
-            strength = current if compounded else (1000.0 if current != 1000.0 else 500.0)
+            current = probe.old_concentration_mcg_per_ml or 500.0
+            changed = 500.0 if same_concentration(current, 1000.0) else 1000.0
+            strength = current if compounded else changed
             text = f"{strength:g} mcg/mL"
             drug = therapy.DrugDetails(lot="DEMO-L2611", expiry="2027-06-30",
                                        compounded=compounded,

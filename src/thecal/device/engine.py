@@ -54,6 +54,7 @@ from thecal.device.faults import (
 from thecal.device.flex import FlexClock
 from thecal.errors import TimelineError
 from thecal.timeline import Event
+from thecal.units import mixed_concentration, same_concentration
 
 _INF = math.inf
 _H_PER_DAY = 24.0
@@ -692,16 +693,17 @@ class Engine:
             obs.notes.append(f"pocket fill: {lost:.3g} mL ({lost * conc:.4g} mcg) into tissue")
             self.pocket_fill = None
         if into_reservoir > 0:
-            mass = remaining * self.reservoir_conc + into_reservoir * conc
+            self.reservoir_conc = mixed_concentration(remaining, self.reservoir_conc,
+                                                      into_reservoir, conc)
             self.reservoir_ml = remaining + into_reservoir
-            self.reservoir_conc = mass / self.reservoir_ml
             self.added_mcg += into_reservoir * conc
         # The programmer is told the new reservoir volume (clinical-facts 9.1).
         self.calc_ml = self.est_ml = kept + added
         if self.est_ml > 0:
             self.est_empty_h = None
         if added > 0:
-            if self.programmed_conc is not None and conc != self.programmed_conc:
+            if (self.programmed_conc is not None
+                    and not same_concentration(conc, self.programmed_conc)):
                 self.previous_programmed_conc = self.programmed_conc
                 self.conc_changed_h = t_h
                 obs.notes.append("concentration changed: the old drug in the dead volume "

@@ -45,6 +45,7 @@ from thecal.timeline import (
     Timeline,
     parse_event,
 )
+from thecal.units import same_concentration
 
 
 def _new_id() -> str:
@@ -112,7 +113,7 @@ def _triage_state(timeline: Timeline, projection: dict[str, Any]) -> dict[str, A
         if isinstance(ev, Refill):
             state["last_refill_at"] = ev.at
             new_conc = ev.concentration_mcg_per_ml
-            if concentration is not None and abs(concentration - new_conc) > 1e-9:
+            if concentration is not None and not same_concentration(concentration, new_conc):
                 state["concentration_changed_at"] = ev.at
             concentration = ev.concentration_mcg_per_ml
         elif isinstance(ev, Program):

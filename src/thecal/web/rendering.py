@@ -40,6 +40,7 @@ from thecal.units import (
     Kind,
     format_number,
     format_quantity,
+    same_concentration,
 )
 
 TEMPLATE_DIR = Path(str(resources.files("thecal.web") / "templates"))
@@ -159,6 +160,7 @@ _env.filters.update({
     "urgency_label": lambda u: URGENCY_LABELS.get(str(u), str(u)),
 })
 _env.globals["static"] = _static_url
+_env.tests["same_concentration"] = same_concentration  # the one comparison of strengths
 
 
 def navigation(user: User | None, path: str) -> list[NavItem]:
