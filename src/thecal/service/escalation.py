@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection
 
@@ -132,16 +133,29 @@ def open_confirmations(clinic: Clinic, actor: Actor, *, patient_id: int | None =
                       entity="pending")
 
 
-def _notice(item: Confirmation, base_url: str) -> tuple[str, str]:
+def _site_zone(site: dict[str, Any]) -> tzinfo:
+    """The site's ``timezone`` setting (UTC when unset or unknown): the e-mail's clock."""
+    try:
+        return ZoneInfo(str((site.get("settings") or {}).get("timezone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def _at(value: datetime, zone: tzinfo) -> str:
+    """An instant as a person reads it, in the site's zone: "Mon 7 Dec 2026 10:58 CET"."""
+    return f"{value.astimezone(zone):%a %-d %b %Y %H:%M %Z}"
+
+
+def _notice(item: Confirmation, base_url: str, zone: tzinfo = UTC) -> tuple[str, str]:
     subject = f"thecal: second confirmation overdue — {item.patient_name}"
     body = "\n".join((
         f"A refill that changed the concentration for {item.patient_name} is recorded and still "
         "waits for a second signature.",
         f"What: {item.summary}",
-        f"Entered by: {item.entered_by} at {item.created_at.isoformat(timespec='minutes')}",
-        f"Due by: {item.state.due_at.isoformat(timespec='minutes')} — {item.state.reason.message}",
+        f"Entered by: {item.entered_by} at {_at(item.created_at, zone)}",
+        f"Due by: {_at(item.state.due_at, zone)} — {item.state.reason.message}",
         "The pump already holds the new drug. Confirm it, or reject it with the reason and the "
-        "corrective action:",
+        "corrective action: in thecal, Triage inbox → Second signatures waiting → Review, or",
         f"{base_url}/clinic/patients/{item.patient_id}/pending/{item.pending_id}",
     ))
     return subject, body
@@ -156,7 +170,7 @@ def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
     with clinic.transaction() as conn:
         due = [r for r in auth_store.open_confirmations(conn)
                if r["expires_at"] <= at and r.get("escalated_at") is None]
-        escalated: list[tuple[Confirmation, str | None]] = []
+        escalated: list[tuple[Confirmation, str | None, tzinfo]] = []
         for row in due:
             if not auth_store.mark_escalated(conn, int(row["id"]), at):
                 continue
@@ -168,15 +182,15 @@ def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
                          entity="pending", entity_id=str(item.pending_id),
                          patient_id=item.patient_id, event_id=item.event_id,
                          detail=f"{item.state.reason.message}; on-call: {to or 'none set'}")
-            escalated.append((item, str(to) if to else None))
+            escalated.append((item, str(to) if to else None, _site_zone(site)))
     mailer = _mailer(clinic)
-    for item, to in escalated:
+    for item, to, zone in escalated:
         if to is None or mailer is None:
             detail = ("no on-call e-mail set for the site" if to is None
                       else "no mail server configured: shown in the inbox only")
             sent_at = None
         else:
-            subject, body = _notice(item, base_url)
+            subject, body = _notice(item, base_url, zone)
             try:
                 mailer.send(to, subject, body)
                 detail, sent_at = f"e-mailed {to}", clinic.now()
@@ -190,4 +204,4 @@ def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
                          outcome="ok" if sent_at else "failed", entity="pending",
                          entity_id=str(item.pending_id), patient_id=item.patient_id,
                          detail=detail)
-    return [item.pending_id for item, _ in escalated]
+    return [item.pending_id for item, _, _ in escalated]
