@@ -344,3 +344,15 @@ def test_refill_short_aspiration_filled_to_full_with_pump_readings(client: TestC
         "password": "demo-nurse-pass-2026"}, follow_redirects=False)
     assert response.status_code == 303, response.text
     assert _version(clinic, OTHER) == before + 3  # interrogation, refill, interrogation
+
+
+def test_live_program_check_lists_each_reason_once(client: TestClient) -> None:
+    # an almost tenfold step (issue 11): the guardrail's "above the recommended range" reason,
+    # repeated by the titration check, is listed once
+    signed_in(client, "demo-clinician")
+    token = csrf_of(client, f"/clinic/patients/{OTHER}/program")
+    response = client.post(f"/clinic/patients/{OTHER}/program/check",
+                           data={"csrf_token": token, "daily_dose": "1500 mcg/day"},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "cannot be sent" in response.text
+    assert response.text.count("is above the recommended") == 1

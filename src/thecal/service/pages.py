@@ -456,7 +456,9 @@ def _program_from(result: Mapping[str, Any]) -> ProgramProposal:
     return ProgramProposal(old, new, _float(comparison.get("change_fraction")),
                            str(guard.get("classification") or ""),
                            bool(result.get("needs_reason")), bool(result.get("allowed", True)),
-                           reasons + _reasons(result.get("step_reasons")), {},
+                           # the titration check repeats the guardrail's range reason: once
+                           tuple(dict.fromkeys(reasons + _reasons(result.get("step_reasons")))),
+                           {},
                            str(result.get("refusal") or ""),
                            str(result.get("decision") or "allowed"),
                            bool(result.get("needs_second_clinician")))
