@@ -356,3 +356,17 @@ def test_live_program_check_lists_each_reason_once(client: TestClient) -> None:
                            headers={"HX-Request": "true"})
     assert response.status_code == 200 and "cannot be sent" in response.text
     assert response.text.count("is above the recommended") == 1
+
+
+def test_the_demo_administrator_manages_logins_and_sees_no_patient_menu(
+        client: TestClient) -> None:
+    # issue 11: deactivating a login is possible in the demo (its administrator login)
+    signed_in(client, "demo-admin")
+    users = client.get("/clinic/users")
+    assert users.status_code == 200 and "demo-nurse" in users.text
+    menu = users.text.split('<nav', 1)[1].split("</nav>", 1)[0]
+    assert 'href="/clinic/users"' in menu
+    for other in ('href="/clinic"', "/clinic/triage", "/clinic/dashboard", "/clinic/cases"):
+        assert other not in menu, other  # pages an administrator may not open
+    refused = client.get("/clinic")
+    assert refused.status_code == 403 and "an administrator may not" in refused.text

@@ -56,6 +56,7 @@ LOGINS: Final = (  # (username, role, password) — demo only; printed on purpos
     ("demo-nurse", "nurse", "demo-nurse-pass-2026"),
     ("demo-patient", "patient", "demo-patient-pass-2026"),
     ("demo-caregiver", "caregiver", "demo-caregiver-2026"),
+    ("demo-admin", "administrator", "demo-admin-pass-2026"),  # logins of the site (issue 11)
 )
 _FIRST: Final = ("Anna", "Ben", "Clara", "David", "Eva", "Farid", "Greta", "Hugo", "Ines",
                  "Jonas", "Kira", "Lars", "Mara", "Nils", "Olga", "Paul", "Rosa", "Sami",
@@ -262,7 +263,7 @@ def create_demo(clinic: Clinic, *, patients_count: int = PATIENTS, seed: int = 2
     for username, role, password in LOGINS:
         users[username] = admin.bootstrap_user(
             clinic, username=username, password=password, role=role,
-            site_id=site_id if role in ("clinician", "nurse") else None,
+            site_id=site_id if role in ("clinician", "nurse", "administrator") else None,
             patient_id=ids[0] if role == "patient" else None,
             display_name=username.replace("demo-", "Demo ").title())
     admin.link_caregiver(clinic, SYSTEM, int(users["demo-caregiver"]["id"]), ids[0])

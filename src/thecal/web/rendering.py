@@ -167,13 +167,13 @@ def navigation(user: User | None, path: str) -> list[NavItem]:
     """The menu for a role; the current page is marked for screen readers."""
     if user is None:
         return []
-    if user.role in CLINIC_ROLES:
+    if user.role == "admin":  # manages the site's logins, not patients' records
+        items = [("/clinic/users", "Logins"), ("/learn", "About the therapy")]
+    elif user.role in CLINIC_ROLES:
         items = [("/clinic", "Worklist"), ("/clinic/cases", "Cases"),
                  ("/clinic/triage", "Triage inbox"),
                  ("/clinic/schedule", "Schedule"), ("/clinic/dashboard", "Dashboard"),
                  ("/clinic/team", "Care team"), ("/learn", "About the therapy")]
-        if user.role == "admin":
-            items.insert(3, ("/clinic/users", "Logins"))
     else:
         items = []
         for pid in user.patient_ids[:1]:
