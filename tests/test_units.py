@@ -81,3 +81,41 @@ def test_round_trip_of_written_quantities(value: object) -> None:
 ])
 def test_format_number_keeps_integer_zeros(value: float, decimals: int, text: str) -> None:
     assert units.format_number(value, decimals=decimals) == text
+
+
+# ------------------------------------------------------------------ the one strength comparison
+
+_VOLUME = st.floats(min_value=0.0, max_value=60.0, allow_nan=False)
+_STRENGTH = st.floats(min_value=1.0, max_value=5000.0, allow_nan=False)
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    (1000.0000000000001, 1000.0, True),  # the demo's float noise
+    (500.00000000000006, 500.0, True),   # the confirm screen's noise (issue 11)
+    (2000.001, 2000.0, True),            # 5e-7 relative: below what a page shows
+    (2000.003, 2000.0, False),           # 1.5e-6 relative: a person could write it
+    (1000.0, 999.0, False),
+    (500.0, 2000.0, False),
+    (0.0, 0.0, True),
+    (0.0, 1e-12, False),                 # an empty reservoir equals only zero
+])
+def test_same_concentration_within_one_part_per_million(a: float, b: float, same: bool) -> None:
+    assert units.same_concentration(a, b) is same
+    assert units.same_concentration(b, a) is same
+
+
+@given(_VOLUME, _VOLUME, _STRENGTH)
+def test_mixing_a_strength_with_itself_keeps_it_exactly(remaining: float, added: float,
+                                                         strength: float) -> None:
+    assert units.mixed_concentration(remaining, strength, added, strength) == strength
+
+
+@given(_VOLUME, _VOLUME, _STRENGTH, _STRENGTH)
+def test_a_mixture_lies_between_its_strengths(remaining: float, added: float, c1: float,
+                                              c2: float) -> None:
+    mixed = units.mixed_concentration(remaining, c1, added, c2)
+    assert min(c1, c2) <= mixed <= max(c1, c2)
+    if added > 0 and remaining + added > 0:
+        # the drug mass is kept: (V1 + V2) · C = V1 · C1 + V2 · C2
+        total = remaining + added
+        assert total * mixed == pytest.approx(remaining * c1 + added * c2, rel=1e-12)

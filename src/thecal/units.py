@@ -203,3 +203,53 @@ def rate(text: object) -> float:
 def duration(text: object) -> float:
     """``"30 min"`` → hours."""
     return parse_quantity(text, DURATION)
+
+
+# --------------------------------------------------------------------------- drug strengths
+
+CONCENTRATION_REL_TOL: Final = 1e-6
+"""Two strengths within one part per million of each other are the same concentration.
+
+ASSUMED, from what the numbers are: a strength is written by a person to a few significant
+digits (500, 1000, 2000 mcg/mL; a compounded 1500 mcg/mL) and shown to three decimals, while
+the arithmetic of mixing and unit conversion leaves noise of a few parts in 10^16
+(``1000.0000000000001``). One part per million lies far from both: no two strengths a person
+can tell apart on a label or a page compare equal, and no rounding noise counts as a change."""
+
+
+def same_concentration(a_mcg_per_ml: float, b_mcg_per_ml: float) -> bool:
+    """Whether two drug strengths (mcg/mL) are the same concentration.
+
+    The one test of "the concentration changed": the twin's record of a change, the refill's
+    bridge bolus and second signature, the missing-bridge finding, an interrogation's
+    strength, the triage's "concentration changed recently", the formulary look-up. Relative
+    tolerance :data:`CONCENTRATION_REL_TOL`; zero (an empty reservoir) equals only zero.
+
+    >>> same_concentration(1000.0000000000001, 1000.0), same_concentration(1000.0, 999.0)
+    (True, False)
+    """
+    return math.isclose(a_mcg_per_ml, b_mcg_per_ml, rel_tol=CONCENTRATION_REL_TOL, abs_tol=0.0)
+
+
+def mixed_concentration(remaining_ml: float, remaining_mcg_per_ml: float,
+                        added_ml: float, added_mcg_per_ml: float) -> float:
+    """The strength (mcg/mL) after ``added_ml`` of one strength is mixed into ``remaining_ml``
+    of another: drug mass over volume, ``C1 + (C2 − C1) · V2 / (V1 + V2)``.
+
+    Written so that drug mixed with drug of the same strength keeps that strength exactly:
+    the textbook ``(V1·C1 + V2·C2) / (V1 + V2)`` turns 19.4 mL of 1000 mcg/mL into an empty
+    reservoir into 1000.0000000000001 mcg/mL (19.4 × 1000 and the division each round).
+    Nothing added leaves the old strength; nothing remaining gives the added one.
+
+    >>> mixed_concentration(0.0, 500.0, 19.4, 1000.0), mixed_concentration(2.0, 500.0, 18.0, 1000.0)
+    (1000.0, 950.0)
+    """
+    total = remaining_ml + added_ml
+    if added_ml <= 0 or total <= 0:
+        return remaining_mcg_per_ml
+    if remaining_ml <= 0:
+        return added_mcg_per_ml
+    mixed = remaining_mcg_per_ml + (added_mcg_per_ml - remaining_mcg_per_ml) * (added_ml / total)
+    # a mixture lies between its strengths, also in the last bit
+    return min(max(mixed, min(remaining_mcg_per_ml, added_mcg_per_ml)),
+               max(remaining_mcg_per_ml, added_mcg_per_ml))

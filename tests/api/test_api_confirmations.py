@@ -50,7 +50,7 @@ def smtp() -> Iterator[tuple[_Inbox, int]]:
 def _concentration_change(client: TestClient, tokens: dict[str, str], world: World) -> dict[str, Any]:
     update_site_settings(world.clinic, SYSTEM, world.site_a, {
         "require_second_clinician_for_concentration_change": True,
-        "on_call_email": "oncall@clinic.test"})
+        "on_call_email": "oncall@clinic.test", "timezone": "Europe/Berlin"})
     headers = {"Authorization": f"Bearer {tokens['clinician']}"}
     url = f"/api/v1/patients/{world.patient_a}/refill"
     proposal = client.post(f"{url}/proposal", headers=headers, json={
@@ -103,6 +103,8 @@ def test_past_its_time_it_is_still_there_escalated_and_e_mailed(
     text = parsed.get_body().get_content()  # type: ignore[union-attr]
     assert "Alice Example" in str(parsed["Subject"]) and "500 mcg/mL → 1000 mcg/mL" in text
     assert f"/pending/{recorded['pending_id']}" in text
+    # times as the clinic reads them, in the site's zone (not ISO UTC)
+    assert "Entered by: Clinician at Sun 1 Mar 2026 10:00 CET" in text and "+00:00" not in text
     # top of the worklist, as an emergency-level reason
     rows = client.get("/api/v1/worklist", headers=headers).json()
     assert rows[0]["patient_id"] == world.patient_a

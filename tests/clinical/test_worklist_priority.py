@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from thecal.clinical.confirmation import confirmation_state
 from thecal.clinical.triage import Urgency
 from thecal.clinical.worklist import (
     PRIORITY_RULES,
@@ -20,6 +21,10 @@ from thecal.sources import SOURCES
 
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
 DAY = timedelta(days=1)
+CHANGE = "concentration 500 → 1000 mcg/mL (refill of 20 mL)"
+# a confirmation due 20 minutes ago (escalated) and one due in 10 minutes (waiting)
+ESCALATED = confirmation_state(due_at=NOW - timedelta(minutes=20), now=NOW, what=CHANGE)
+WAITING = confirmation_state(due_at=NOW + timedelta(minutes=10), now=NOW, what=CHANGE)
 
 # one patient per rule, for whom that rule (and maybe lighter ones) fires
 FIRES: dict[str, PatientFacts] = {
@@ -37,6 +42,8 @@ FIRES: dict[str, PatientFacts] = {
     "findings-warning": PatientFacts(open_findings=2, finding_severity=Severity.WARNING),
     "findings-other": PatientFacts(open_findings=1, finding_severity=Severity.INFO),
     "pump-replacement-due": PatientFacts(elective_replacement_at=NOW + REPLACEMENT_SOON - DAY),
+    "confirmation-overdue": PatientFacts(confirmations=(ESCALATED,)),
+    "confirmation-waiting": PatientFacts(confirmations=(WAITING,)),
 }
 
 
@@ -78,12 +85,39 @@ def test_golden_cases() -> None:
 def test_adding_a_fact_never_lowers_the_priority(a: str, b: str) -> None:
     one = FIRES[a]
     both = PatientFacts(**{k: v for k, v in vars(one).items()
-                           if v not in (None, 0)} | {k: v for k, v in vars(FIRES[b]).items()
-                                                     if v not in (None, 0)})
+                           if v not in (None, 0, ())} | {k: v for k, v in vars(FIRES[b]).items()
+                                                         if v not in (None, 0, ())})
     if (one.finding_severity is not None and FIRES[b].finding_severity is not None) \
+            or (one.confirmations and FIRES[b].confirmations) \
             or (one.alarm_priority and FIRES[b].alarm_priority) \
             or (one.triage_urgency and FIRES[b].triage_urgency) \
             or (one.refill_due_by and FIRES[b].refill_due_by):
         return  # the same fact with two values: not an addition
     assert worklist_priority(both, NOW).weight >= worklist_priority(one, NOW).weight
     assert worklist_priority(both, NOW).urgency.rank >= worklist_priority(one, NOW).urgency.rank  # type: ignore[union-attr]
+
+
+def test_the_top_of_the_list_as_a_clinician_reads_it() -> None:
+    """An open emergency case first (a patient reporting a life-threatening picture now), an
+    escalated second signature right after it (an unverified strength already in the pump),
+    both above everything else — an empty reservoir included (withdrawal evolves over 1–3
+    days, COFFEY02). Each of the three says why it stands where it does."""
+    emergency = worklist_priority(FIRES["triage-emergency"], NOW)
+    escalated = worklist_priority(FIRES["confirmation-overdue"], NOW)
+    rest = [worklist_priority(facts, NOW).weight for code, facts in FIRES.items()
+            if code not in ("triage-emergency", "confirmation-overdue")]
+    assert emergency.weight > escalated.weight > max(rest)
+    top = sorted(PRIORITY_RULES, key=lambda rule: -rule.weight)[:3]
+    assert [rule.code for rule in top] == ["triage-emergency", "confirmation-overdue",
+                                           "reservoir-empty"]
+    assert all(rule.why.startswith("ASSUMED order") for rule in top)
+    # a patient with both: the emergency leads, the confirmation follows in the reasons
+    both = worklist_priority(PatientFacts(triage_urgency=Urgency.EMERGENCY, triage_at=NOW - DAY,
+                                          confirmations=(ESCALATED, WAITING)), NOW)
+    assert both.codes == ("triage-emergency", "confirmation-overdue", "confirmation-waiting")
+    assert both.urgency is Urgency.EMERGENCY
+    # the confirmation's own words: what changed and how late
+    assert both.reasons[1].message == (f"{CHANGE}: second confirmation overdue by 20 min "
+                                       "(escalated)")
+    # a waiting confirmation is listed with the refills due soon, not at the top
+    assert worklist_priority(FIRES["confirmation-waiting"], NOW).weight == 45

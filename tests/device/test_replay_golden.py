@@ -447,3 +447,29 @@ def test_state_before_the_until_and_time_helpers() -> None:
     with pytest.raises(Exception, match="after the replay"):
         r.state_at(dt(11))
     assert r.state_at(dt(0)).implanted_at == dt(0)
+
+
+def test_a_refill_at_the_same_strength_keeps_the_strength_exactly() -> None:
+    # 20 mL pump filled with 19.4 mL of 1 mg/mL (fill at 1 h). Mass over volume the textbook
+    # way gives (0 × 0 + 19.4 × 1000) / (0 + 19.4) = 1000.0000000000001 mcg/mL: 19.4 × 1000
+    # and the division each round. The twin mixes as C1 + (C2 − C1) · V2 / (V1 + V2), which
+    # is C2 exactly when nothing remains and C1 exactly when C1 == C2, so the reservoir holds
+    # 1000 mcg/mL. A second refill of 1000 mcg/mL at 100 h (drained: 19.4 − 98.25 h ×
+    # 0.1 mL/day ≈ 19.0 mL withdrawn) is no concentration change: no note, no changed time.
+    assert (0 * 0 + 19.4 * 1000) / (0 + 19.4) == 1000.0000000000001  # the noise, reproduced
+    events = implanted(added="19.4 mL", concentration="1 mg/mL")
+    events.append({"h": 100, "type": "refill", "withdrawn": "19 mL", "added": "19.4 mL",
+                   "concentration": "1000 mcg/mL"})
+    r = replay(build(events), dt(200))
+    for hours in (50, 150):
+        state = r.state_at(dt(hours))
+        assert state.concentration_mcg_per_ml == 1000.0  # exactly, not 1000.0000000000001
+        assert state.programmed_concentration_mcg_per_ml == 1000.0
+        assert state.concentration_changed_at is None
+    refills = [e for e in r.events if e.type == "refill"]
+    assert not any("concentration changed" in n for e in refills for n in e.notes)
+    # a real change is still one: 500 mcg/mL at 100 h
+    events[-1] = {**events[-1], "concentration": "500 mcg/mL"}
+    changed = replay(build(events), dt(200)).state_at(dt(150))
+    assert changed.concentration_mcg_per_ml == 500.0
+    assert changed.concentration_changed_at == dt(100)

@@ -20,10 +20,11 @@ def test_demo_is_idempotent_and_shows_the_clinic_cases(clinic: Clinic) -> None:
     items = worklist(clinic, actor)
     assert len(items) == 12
     reasons = [" ".join(i.reasons) for i in items]
-    # issue 11: the escalated second signature (weight 110) is first; then the demo's open
-    # emergency case (triage-emergency, 95); then the overdue patient with a symptom report
-    assert "second confirmation overdue" in reasons[0] and "(escalated)" in reasons[0]
-    assert items[1].urgency is not None and items[1].urgency.value == "emergency"
+    # issue 11: the demo's open emergency case (triage-emergency, 120) is first; then the
+    # escalated second signature (110); then the overdue patient with a symptom report
+    assert items[0].urgency is not None and items[0].urgency.value == "emergency"
+    assert items[0].priority.codes[0] == "triage-emergency"
+    assert "second confirmation overdue" in reasons[1] and "(escalated)" in reasons[1]
     assert "overdue" in reasons[2] and "symptom report" in reasons[2]
     assert sum("refill due in" in r for r in reasons) >= 5
     assert any("open finding" in r for r in reasons)

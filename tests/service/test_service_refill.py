@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 import pytest
 
@@ -57,3 +58,37 @@ def test_refill_proposal_warns_when_the_residual_mixes_with_a_new_strength(world
                                    withdrawn=f"{expected:.3f} mL", added="5 mL",
                                    concentration="2000 mcg/mL")
     assert clean.mixing is None
+
+
+def test_a_refill_at_the_pumps_own_strength_is_no_concentration_change(
+        clinic: service.Clinic, clock: service.FrozenClock) -> None:
+    """Golden: 19.4 mL of 1 mg/mL into an empty 40 mL reservoir. Mass over volume, written the
+    textbook way, is (0 + 19.4 × 1000) / 19.4 = 1000.0000000000001 mcg/mL: the float noise that
+    made the demo's "change to 1000" no change at all. The pump's strength is 1000 exactly, a
+    refill at 1000 mcg/mL is no change (no bridge bolus, no second signature), and 500 is one."""
+    from thecal.service import admin, patients, therapy
+    from thecal.service.actors import SYSTEM
+    from thecal.service.testing import START, build_world, program_as_system
+
+    assert (0 + 19.4 * 1000) / 19.4 == 1000.0000000000001  # the noise, reproduced
+    world = build_world(clinic, clock, second_clinician=True)
+    pid = admin.bootstrap_patient(clinic, world.site_a, {
+        "mrn": "A-019", "display_name": "Nina Noise", "born": "1980-05-06",
+        "timezone": "Europe/Berlin", "etiology": "spinal-cord-injury"})["id"]
+    clock.set(START)
+    patients.append_event(clinic, SYSTEM, pid, {
+        "at": START.isoformat(), "type": "implant", "pump": "synchromed-ii-40",
+        "catheter": {"model": "ascenda", "length_cm": 52}, "serial": "SN-0019"}, 0)
+    therapy.record_refill(clinic, SYSTEM, pid, withdrawn="0 mL", added="19.4 mL",
+                          concentration="1 mg/mL", expected_version=1,
+                          drug=therapy.DrugDetails(lot="LOT-0019", expiry="2030-12-31"))
+    program_as_system(clinic, clock, pid, "100 mcg/day", 2)
+    clock.set(START + timedelta(days=30))
+    nurse = world.actor("nurse")
+    same = service.propose_refill(clinic, nurse, pid, withdrawn="0 mL", added="1 mL",
+                                  concentration="1000 mcg/mL")
+    assert same.old_concentration_mcg_per_ml == 1000.0  # exactly
+    assert same.bridge_bolus is None and not same.needs_second_clinician
+    changed = service.propose_refill(clinic, nurse, pid, withdrawn="0 mL", added="1 mL",
+                                     concentration="500 mcg/mL")
+    assert changed.bridge_bolus is not None and changed.needs_second_clinician

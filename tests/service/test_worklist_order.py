@@ -6,12 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from thecal.clinical.confirmation import confirmation_state
 from thecal.demo import LOGINS, create_demo
 from thecal.service import Clinic, FrozenClock, login, worklist
 from thecal.service.escalation import escalate_overdue
-from thecal.service.worklist import item_of, ordered, with_confirmations
-from thecal.store import auth as auth_store
+from thecal.service.worklist import confirmation_states, item_of, ordered
 from thecal.store import worklist as worklist_store
 
 
@@ -25,14 +23,11 @@ def test_worklist_matches_scoring_every_patient(clinic: Clinic, clock: FrozenClo
     now = clinic.now()
     escalate_overdue(clinic)  # as worklist() does first
     with clinic.engine.connect() as conn:
-        naive = ordered([item_of(row, now) for row in worklist_store.all_rows(conn)])
-        # the demo's open second signatures (issue 11) are added to both lists the same way
-        states: dict[int, list] = {}
-        for row in auth_store.open_confirmations(conn):
-            states.setdefault(int(row["patient_id"]), []).append(confirmation_state(
-                due_at=row["expires_at"], now=now,
-                what=str(row["payload"].get("summary") or "refill")))
-        naive = with_confirmations(naive, [], states)
+        # the demo's open second signatures (issue 11) are facts of every patient's rule
+        states = confirmation_states(conn, now)
+        assert states  # the demo has one
+        naive = ordered([item_of(row, now, states.get(row.patient_id, ()))
+                         for row in worklist_store.all_rows(conn)])
     got = worklist(clinic, actor, limit=1000)
     assert [i.patient_id for i in got] == [i.patient_id for i in naive]
     assert [i.priority for i in got] == [i.priority for i in naive]

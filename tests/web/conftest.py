@@ -4,9 +4,11 @@
   clinic (``thecal.demo``), made once per session and copied for each test, so every test starts
   from the same records.
 * Browser tests (``@pytest.mark.browser``) start ``thecal serve --demo`` on 127.0.0.1 (a
-  subprocess, once per session, its own SQLite file) and drive Debian's Chromium
-  (``/usr/bin/chromium``) through Playwright with every request to another host aborted. They
-  are skipped only when that browser is missing. Nothing is downloaded.
+  subprocess, once per session, its own SQLite file), wired to a real SMTP server on 127.0.0.1
+  (aiosmtpd, ``sink``: every e-mail the app sends lands in ``sink.messages``), and drive
+  Debian's Chromium (``/usr/bin/chromium``) through Playwright with every request to another
+  host aborted. They are skipped only when that browser is missing. Nothing is downloaded.
+  The tests share the one server, so each finds its own records by what it wrote.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pytest
 from fastapi.testclient import TestClient
 from web_support import CHROMIUM, CHROMIUM_ARGS, ROOT
 
+from smtp_sink import Sink, smtp_sink
 from thecal.app import create_app
 from thecal.demo import SITE_TIMEZONE, create_demo
 from thecal.demo.calendar import create_demo_calendar
@@ -74,8 +77,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of ``thecal serve --demo`` on 127.0.0.1 (a subprocess, stopped at the end)."""
+def sink() -> Iterator[Sink]:
+    """The SMTP server the served app sends its e-mail to (127.0.0.1, a free port)."""
+    with smtp_sink() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def server(sink: Sink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of ``thecal serve --demo`` on 127.0.0.1 (a subprocess, stopped at the end),
+    sending its e-mail to ``sink``."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run the "
                     "browser tests (never a downloaded browser)")
@@ -83,7 +94,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = tmp_path_factory.mktemp("served") / "db.sqlite"
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     cmd = [sys.executable, "-m", "thecal", "serve", "--demo", "--database",
-           f"sqlite:///{db}", "--host", "127.0.0.1", "--port", str(free)]
+           f"sqlite:///{db}", "--host", "127.0.0.1", "--port", str(free),
+           "--smtp-host", "127.0.0.1", "--smtp-port", str(sink.port)]
     log = tmp_path_factory.mktemp("server") / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -38,11 +38,18 @@ def test_dashboard_and_csv_exports(client: TestClient) -> None:
     page = client.get("/clinic/dashboard")
     assert page.status_code == 200
     assert 'data-testid="count-overdue">1<' in page.text  # the demo has one overdue patient
-    assert "case register" in page.text  # says what is not shown yet
+    # the demo's open emergency case and its escalated second signature, linked to each
+    assert 'data-testid="count-emergency-cases">1<' in page.text
+    assert 'data-testid="count-pending-confirmations">1<' in page.text
+    assert "Not shown yet" not in page.text
+    assert 'href="/clinic/cases/' in page.text and "/pending/" in page.text
     assert 'data-testid="count-accuracy-drift">1<' in page.text  # the demo's drifting pump (twin finding)
     assert 'data-testid="dash-dose-creep"' in page.text
     rows = list(csv.DictReader(io.StringIO(client.get("/clinic/dashboard.csv").text)))
-    assert {"overdue", "due-not-booked"} <= {r["list"] for r in rows}
+    assert {"overdue", "due-not-booked", "emergency-cases",
+            "pending-confirmations"} <= {r["list"] for r in rows}
+    assert all(r["case_id"] for r in rows if r["list"] == "emergency-cases")
+    assert all(r["pending_id"] for r in rows if r["list"] == "pending-confirmations")
     worklist = list(csv.DictReader(io.StringIO(client.get("/clinic/worklist.csv").text)))
     assert len(worklist) == 40 and int(worklist[0]["priority"]) >= int(worklist[-1]["priority"])
     schedule = client.get("/clinic/schedule.csv")

@@ -344,3 +344,29 @@ def test_refill_short_aspiration_filled_to_full_with_pump_readings(client: TestC
         "password": "demo-nurse-pass-2026"}, follow_redirects=False)
     assert response.status_code == 303, response.text
     assert _version(clinic, OTHER) == before + 3  # interrogation, refill, interrogation
+
+
+def test_live_program_check_lists_each_reason_once(client: TestClient) -> None:
+    # an almost tenfold step (issue 11): the guardrail's "above the recommended range" reason,
+    # repeated by the titration check, is listed once
+    signed_in(client, "demo-clinician")
+    token = csrf_of(client, f"/clinic/patients/{OTHER}/program")
+    response = client.post(f"/clinic/patients/{OTHER}/program/check",
+                           data={"csrf_token": token, "daily_dose": "1500 mcg/day"},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "cannot be sent" in response.text
+    assert response.text.count("is above the recommended") == 1
+
+
+def test_the_demo_administrator_manages_logins_and_sees_no_patient_menu(
+        client: TestClient) -> None:
+    # issue 11: deactivating a login is possible in the demo (its administrator login)
+    signed_in(client, "demo-admin")
+    users = client.get("/clinic/users")
+    assert users.status_code == 200 and "demo-nurse" in users.text
+    menu = users.text.split('<nav', 1)[1].split("</nav>", 1)[0]
+    assert 'href="/clinic/users"' in menu
+    for other in ('href="/clinic"', "/clinic/triage", "/clinic/dashboard", "/clinic/cases"):
+        assert other not in menu, other  # pages an administrator may not open
+    refused = client.get("/clinic")
+    assert refused.status_code == 403 and "an administrator may not" in refused.text

@@ -35,3 +35,27 @@ def test_drug_step_suggests_filling_to_capacity(client: TestClient) -> None:
         "withdrawn": f"{withdrawn:g} mL", "added": "7 mL",
         "concentration": "500 mcg/mL"}).text
     assert 'name="added" value="7 mL"' in again
+
+
+def test_a_compounded_strength_is_the_new_strength_on_every_step(client: TestClient) -> None:
+    """Issue 11: a compounded 1500 mcg/mL (no formulary choice) is a concentration change —
+    the bridge step appears — and the old/new comparison signed on the confirm step shows
+    1500 mcg/mL, not the pump's current strength."""
+    signed_in(client, "demo-nurse")
+    url = f"/clinic/patients/{PATIENT}/refill"
+    page = client.get(url).text
+    token = csrf_of(client, url)
+    expected = float(re.search(r'data-testid="expected-residual">([0-9.]+) mL', page)[1])  # type: ignore[index]
+    dose = re.search(r'name="daily_dose" value="([^"]+)"', page)
+    assert dose, "the refill form carries the current daily dose"
+    base = {"csrf_token": token, "withdrawn": f"{round(expected, 1):g} mL", "concentration": "",
+            "compounded": "yes", "compounded_strength": "1500 mcg/mL",
+            "pharmacy": "St Mary's pharmacy", "lot": "CP-1", "expiry": "2030-01-31",
+            "added": "10 mL", "daily_dose": dose[1]}
+    bridge = client.post(url, data={**base, "step": "drug"}).text
+    assert "Bridge bolus: the concentration changes" in bridge
+    assert re.search(r"Concentration change: [0-9]+ mcg/mL → 1500 mcg/mL", bridge)
+    confirm = client.post(url, data={**base, "step": "program",
+                                     "bridge_bolus_confirmed": "yes"}).text
+    new = confirm.split('<section class="card new"')[1].split("</section>")[0]
+    assert "<dt>Concentration</dt><dd>1500 mcg/mL</dd>" in new

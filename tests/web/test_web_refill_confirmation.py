@@ -30,12 +30,19 @@ def _api(server: str, method: str, path: str, body: dict[str, Any],
         return dict(json.loads(response.read()))
 
 
-def test_escalated_confirmation_is_first_and_ends_confirmed(page: Any, server: str) -> None:
+def test_escalated_confirmation_follows_the_emergency_cases_and_ends_confirmed(page: Any, server: str) -> None:
     sign_in(page, "demo-clinician2")
     page.goto("/clinic")
-    first = page.locator("#worklist tbody tr").first
-    assert first.get_attribute("data-patient") == ESCALATED_PATIENT
-    assert "second confirmation overdue" in first.inner_text()
+    # an open emergency case leads (a patient reporting a life-threatening picture now); the
+    # escalated second signature comes right after every such case, above all else
+    rows = page.locator("#worklist tbody tr")
+    patients = [rows.nth(i).get_attribute("data-patient") for i in range(rows.count())]
+    place = patients.index(ESCALATED_PATIENT)
+    escalated = rows.nth(place)
+    assert "second confirmation overdue" in escalated.inner_text()
+    for i in range(place):
+        assert "symptom report triaged emergency" in rows.nth(i).inner_text()
+    assert "symptom report triaged emergency" not in escalated.inner_text()
     shot(page, "i11-worklist-escalated")
     page.goto(f"/clinic/patients/{ESCALATED_PATIENT}")
     banner = page.locator("[id^=pending-][data-status]").first

@@ -11,6 +11,7 @@ import yaml
 
 from thecal.catalog.models import CatheterModel, Figure, Formulation, PumpModel
 from thecal.errors import CatalogError
+from thecal.units import same_concentration
 
 _PUMP_FIGURES = (
     "reservoir_ml", "low_reservoir_alarm_ml", "min_rate_ml_per_day", "max_rate_ml_per_day",
@@ -165,7 +166,7 @@ def formulation_for(concentration_mcg_per_ml: float, *, compounded: bool = False
     (safety-requirements DM-2: unapproved preparations carry dosing and pump-failure risk).
     """
     for item in _drugs()[0].values():
-        if math.isclose(item.concentration_mcg_per_ml, concentration_mcg_per_ml, rel_tol=1e-9):
+        if same_concentration(item.concentration_mcg_per_ml, concentration_mcg_per_ml):
             return item
     if not compounded:
         known = sorted({f.concentration_mcg_per_ml for f in _drugs()[0].values()})

@@ -3,9 +3,10 @@
 A refill is recorded when it happens (the pump holds the new drug whatever the paperwork
 says); what waits for a second clinician is the *confirmation* of the concentration or
 program (two-person verification, PR-5 / ISMP practice). A confirmation never expires: past
-its time it is **escalated** — listed first on the worklist, a banner on the chart, in the
-inbox, and the on-call clinician is told — until it is confirmed or rejected with a reason and
-a corrective action.
+its time it is **escalated** — high on the worklist (rule ``confirmation-overdue`` of
+:mod:`thecal.clinical.worklist`, right after an open emergency case), a banner on the chart,
+in the inbox, and the on-call clinician is told — until it is confirmed or rejected with a
+reason and a corrective action.
 
 Who may be the second signer is a site setting (``second_signer_roles``); the default is any
 physician (role ``clinician``) or ITB nurse (role ``nurse``) other than the person who entered
@@ -22,16 +23,13 @@ from typing import Any, Final, Literal
 from thecal.limits import Reason, Severity
 
 __all__ = [
-    "ESCALATED_WEIGHT",
     "ESCALATE_AFTER",
     "SECOND_SIGNER_ROLES",
     "SECOND_SIGNER_SETTING",
-    "WAITING_WEIGHT",
     "ConfirmationState",
     "confirmation_state",
     "second_signer_refusal",
     "second_signer_roles",
-    "worklist_weight",
 ]
 
 SECOND_SIGNER_SETTING: Final = "second_signer_roles"
@@ -89,18 +87,6 @@ class ConfirmationState:
     @property
     def escalated(self) -> bool:
         return self.status == "escalated"
-
-
-# ASSUMED (a thecal convention like the other worklist weights): an escalated confirmation is
-# listed above everything else (the pump already holds an unconfirmed strength); a waiting
-# one with the refills due soon.
-ESCALATED_WEIGHT: Final = 110
-WAITING_WEIGHT: Final = 45
-
-
-def worklist_weight(state: ConfirmationState) -> int:
-    """The worklist weight of a patient's open confirmation."""
-    return ESCALATED_WEIGHT if state.escalated else WAITING_WEIGHT
 
 
 def _minutes(delta: timedelta) -> str:

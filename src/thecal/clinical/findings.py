@@ -41,6 +41,7 @@ from thecal.timeline import (
     ReplacePump,
     Timeline,
 )
+from thecal.units import same_concentration
 
 # A bridge or priming bolus belongs to its refill or revision when it follows within this time.
 BOLUS_WINDOW = timedelta(hours=2)
@@ -182,7 +183,7 @@ def _bridge_and_priming_findings(events: list[tuple[int, Event]]) -> list[Findin
                     break  # events are in time order
                 later.append(e)
             if (line_has_drug and line_concentration is not None
-                    and abs(new - line_concentration) > 1e-9):
+                    and not same_concentration(new, line_concentration)):
                 bridged = any(isinstance(e, Bolus) and e.kind == "bridge" for e in later)
                 if not bridged:
                     stronger = new < line_concentration  # old drug is stronger: pushed faster
@@ -425,7 +426,7 @@ def _interrogation_findings(events: list[tuple[int, Event]], replay: Any) -> lis
                                twin_daily_dose_mcg=twin_dose)
         twin_conc = rev.programmed_concentration_before_mcg_per_ml
         if event.concentration_mcg_per_ml is not None and twin_conc is not None \
-                and abs(event.concentration_mcg_per_ml - twin_conc) > 1e-9:
+                and not same_concentration(event.concentration_mcg_per_ml, twin_conc):
             parts.append(f"the pump holds {event.concentration_mcg_per_ml:g} mcg/mL as its "
                          f"concentration; the record says {twin_conc:g} mcg/mL")
             figures.update(reported_concentration_mcg_per_ml=event.concentration_mcg_per_ml,

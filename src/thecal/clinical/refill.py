@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from thecal.catalog import PumpModel, default_max_refill_interval_days
 from thecal.errors import InputError
 from thecal.limits import Reason, Severity
-from thecal.units import format_number
+from thecal.units import format_number, mixed_concentration, same_concentration
 
 # Maino 2017: a residual discrepancy above 1 mL (20 mL pump) or 2 mL (40 mL pump) is
 # potentially consequential. Pumps of other sizes take the threshold of the nearer class.
@@ -248,10 +248,9 @@ def check_mixing(*, remaining_ml: float, remaining_concentration_mcg_per_ml: flo
             raise InputError(f"{name} must be a finite number ≥ 0, got {value!r}")
     if not math.isfinite(added_concentration_mcg_per_ml) or added_concentration_mcg_per_ml <= 0:
         raise InputError("the added concentration must be greater than zero")
-    total = remaining_ml + added_ml
-    mixed = ((remaining_ml * remaining_concentration_mcg_per_ml
-              + added_ml * added_concentration_mcg_per_ml) / total if total > 0
-             else added_concentration_mcg_per_ml)
+    mixed = (mixed_concentration(remaining_ml, remaining_concentration_mcg_per_ml,
+                                 added_ml, added_concentration_mcg_per_ml)
+             if added_ml > 0 else added_concentration_mcg_per_ml)
     ratio = mixed / added_concentration_mcg_per_ml
     flagged = abs(ratio - 1.0) > MIXING_TOLERANCE_FRACTION
     reasons: list[Reason] = []
@@ -387,8 +386,7 @@ def bridge_bolus(*, old_concentration_mcg_per_ml: float, new_concentration_mcg_p
             raise InputError(f"{name} must be greater than zero")
     if old_daily_dose_mcg < 0 or dead_volume_ml <= 0:
         raise InputError("the old daily dose must be ≥ 0 and the dead volume > 0")
-    needed = not math.isclose(old_concentration_mcg_per_ml, new_concentration_mcg_per_ml,
-                              rel_tol=1e-9)
+    needed = not same_concentration(old_concentration_mcg_per_ml, new_concentration_mcg_per_ml)
     reasons: list[Reason] = []
     if not needed:
         return BridgeBolus(False, 0.0, 0.0, 0.0, 0.0, old_concentration_mcg_per_ml,

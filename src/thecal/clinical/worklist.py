@@ -9,8 +9,19 @@ its reasons all fired rules, heaviest first.
 
 The facts are sourced (an empty pump stops therapy and abrupt withdrawal can be fatal,
 FDA-LAB; the low-reservoir alarm, NSURG04; IEC 60601-1-8 alarm priorities; the pump's
-replacement window after ERI, M-REPL); the weights that order them against each other are a
-thecal convention, marked ``ASSUMED``.
+replacement window after ERI, M-REPL; two-person verification of a concentration, ISMP); the
+weights that order them against each other are a thecal convention (ASSUMED: no source ranks
+them). The three heaviest carry their reasoning in the rule (``why``):
+
+1. an open emergency case (120): a patient reporting a life-threatening picture now —
+   withdrawal with fever, overdose signs (B-TROUBLE's emergent algorithm). Harm is under way.
+2. an escalated second signature (110): an unverified strength already running in the pump.
+   If it is wrong, every dose is wrong by the ratio of the strengths once the new drug reaches
+   the catheter tip, and an overdose (respiratory depression, coma; PILL) acts within hours; a
+   colleague's check of the label and the programmer settles it in minutes. Nobody has
+   reported harm yet.
+3. an empty reservoir (100): therapy has stopped; withdrawal evolves over 1–3 days and can
+   become fulminant (COFFEY02, FDA-LAB), so it is refilled today — after the two above.
 
 :data:`DUE_SOON`, :data:`TRIAGE_RECENT` and :data:`REPLACEMENT_SOON` are the windows of the
 rules; the store's query selects the rows worth scoring with the same windows, so a row it
@@ -24,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from thecal.clinical.confirmation import ConfirmationState
 from thecal.clinical.triage import Urgency
 from thecal.limits import Reason, Severity
 from thecal.sources import check_source
@@ -43,7 +55,9 @@ class PatientFacts:
 
     ``alarm_priority``: the highest pump alarm, 0 none, 1 low, 2 medium, 3 high
     (IEC 60601-1-8); ``finding_severity``: the most severe open finding that is not
-    information only; ``triage_urgency``/``triage_at``: the gravest case not closed and when it was opened.
+    information only; ``triage_urgency``/``triage_at``: the gravest case not closed and when it was opened;
+    ``confirmations``: the patient's open second-signature confirmations at *now* (kept beside
+    the summary in the pending table; the service adds them).
     """
 
     empty_at: datetime | None = None
@@ -55,21 +69,24 @@ class PatientFacts:
     finding_severity: Severity | None = None
     triage_urgency: Urgency | None = None
     triage_at: datetime | None = None
+    confirmations: tuple[ConfirmationState, ...] = ()
 
 
 @dataclass(frozen=True)
 class PriorityRule:
     """One reason for attention: when it fires, how urgent it is, what it weighs, its source.
 
-    ``words`` writes the reason for the facts at ``now`` (only called when ``fires``).
+    ``words`` writes the reason for the facts at ``now`` (only called when ``fires``); ``why``
+    says why the weight stands where it does against its neighbours (the top of the list).
     """
 
     code: str
     urgency: Urgency
-    weight: int  # orders the list (0–100); a thecal convention
+    weight: int  # orders the list (0–120); a thecal convention
     source: str
     fires: Callable[[PatientFacts, datetime], bool]
     words: Callable[[PatientFacts, datetime], str]
+    why: str = ""
 
     def __post_init__(self) -> None:
         check_source(self.source)
@@ -119,9 +136,34 @@ def _findings_words(f: PatientFacts, now: datetime) -> str:
     return f"{f.open_findings} open finding{'s' if f.open_findings != 1 else ''}"
 
 
+def _confirmations(escalated: bool) -> tuple[Callable[[PatientFacts, datetime], bool],
+                                             Callable[[PatientFacts, datetime], str]]:
+    """The rule's condition and words: any open confirmation in that state (the words are
+    each confirmation's own, e.g. "concentration 500 → 1000 mcg/mL: second confirmation overdue
+    by 20 min (escalated)")."""
+    def chosen(f: PatientFacts) -> list[ConfirmationState]:
+        return [s for s in f.confirmations if s.escalated is escalated]
+
+    return (lambda f, now: bool(chosen(f)),
+            lambda f, now: "; ".join(s.reason.message for s in chosen(f)))
+
+
 PRIORITY_RULES: Final[tuple[PriorityRule, ...]] = (
+    PriorityRule("triage-emergency", Urgency.EMERGENCY, 120, "B-TROUBLE",
+                 _triaged(Urgency.EMERGENCY),
+                 lambda f, now: "symptom report triaged emergency",
+                 why="ASSUMED order: a patient reporting a life-threatening picture now "
+                     "(withdrawal with fever, overdose signs) comes first: harm is under way"),
+    PriorityRule("confirmation-overdue", Urgency.URGENT, 110, "ISMP", *_confirmations(True),
+                 why="ASSUMED order: an unverified strength already runs in the pump; if it is "
+                     "wrong the dose is wrong from now and an overdose acts within hours "
+                     "(PILL), and a check takes minutes; below a reported emergency, where "
+                     "harm is already under way"),
     PriorityRule("reservoir-empty", Urgency.EMERGENCY, 100, "FDA-LAB", _empty,
-                 lambda f, now: "reservoir empty: therapy has stopped (withdrawal risk)"),
+                 lambda f, now: "reservoir empty: therapy has stopped (withdrawal risk)",
+                 why="ASSUMED order: withdrawal after the pump empties evolves over 1-3 days "
+                     "(COFFEY02): refill today, after a reported emergency and an unverified "
+                     "strength"),
     PriorityRule("low-reservoir-alarm", Urgency.EMERGENCY, 85, "NSURG04",
                  lambda f, now: (not _empty(f, now) and f.low_reservoir_alarm_at is not None
                                  and now >= f.low_reservoir_alarm_at),
@@ -135,9 +177,6 @@ PRIORITY_RULES: Final[tuple[PriorityRule, ...]] = (
     PriorityRule("pump-alarm-low", Urgency.SOON, 25, "IEC-60601-1-8",
                  lambda f, now: f.alarm_priority == 1,
                  lambda f, now: "low-priority pump alarm"),
-    PriorityRule("triage-emergency", Urgency.EMERGENCY, 95, "B-TROUBLE",
-                 _triaged(Urgency.EMERGENCY),
-                 lambda f, now: "symptom report triaged emergency"),
     PriorityRule("triage-urgent", Urgency.URGENT, 80, "B-TROUBLE", _triaged(Urgency.URGENT),
                  lambda f, now: "symptom report triaged urgent"),
     PriorityRule("triage-soon", Urgency.SOON, 35, "B-TROUBLE", _triaged(Urgency.SOON),
@@ -146,6 +185,7 @@ PRIORITY_RULES: Final[tuple[PriorityRule, ...]] = (
                  lambda f, now: f.refill_due_by is not None and now > f.refill_due_by,
                  lambda f, now: f"refill overdue by {_days(now - f.refill_due_by)}"  # type: ignore[operator]
                  ),
+    PriorityRule("confirmation-waiting", Urgency.SOON, 45, "ISMP", *_confirmations(False)),
     PriorityRule("refill-due-soon", Urgency.SOON, 40, "ANZCA",
                  lambda f, now: (f.refill_due_by is not None and now <= f.refill_due_by
                                  and f.refill_due_by - now <= DUE_SOON),

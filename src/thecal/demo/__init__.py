@@ -42,6 +42,7 @@ from thecal.service.views import virtual_patient
 from thecal.sim.scenario import run_scenario
 from thecal.store import records
 from thecal.timeline import FORMAT, Timeline, parse_event, parse_timeline
+from thecal.units import same_concentration
 
 SITE_NAME: Final = "Demo ITB clinic"
 PATIENTS: Final = 40
@@ -56,6 +57,7 @@ LOGINS: Final = (  # (username, role, password) — demo only; printed on purpos
     ("demo-nurse", "nurse", "demo-nurse-pass-2026"),
     ("demo-patient", "patient", "demo-patient-pass-2026"),
     ("demo-caregiver", "caregiver", "demo-caregiver-2026"),
+    ("demo-admin", "administrator", "demo-admin-pass-2026"),  # logins of the site (issue 11)
 )
 _FIRST: Final = ("Anna", "Ben", "Clara", "David", "Eva", "Farid", "Greta", "Hugo", "Ines",
                  "Jonas", "Kira", "Lars", "Mara", "Nils", "Olga", "Paul", "Rosa", "Sami",
@@ -265,7 +267,7 @@ def create_demo(clinic: Clinic, *, patients_count: int = PATIENTS, seed: int = 2
     for username, role, password in LOGINS:
         users[username] = admin.bootstrap_user(
             clinic, username=username, password=password, role=role,
-            site_id=site_id if role in ("clinician", "nurse") else None,
+            site_id=site_id if role in ("clinician", "nurse", "administrator") else None,
             patient_id=ids[0] if role == "patient" else None,
             display_name=username.replace("demo-", "Demo ").title())
     admin.link_caregiver(clinic, SYSTEM, users["demo-caregiver"].id, ids[0])
@@ -294,10 +296,9 @@ def _refill_records(clinic: Clinic, users: dict[str, Login], ids: list[int]) -> 
             version = int(patients.get_patient(clinic, SYSTEM, patient_id)["version"])
             probe = therapy.propose_refill(clinic, nurse, patient_id, withdrawn="0 mL",
                                            added="1 mL", concentration="500 mcg/mL")
-            # the twin's strength after mixing may carry float noise (1000.0000000000001):
-            # round it, else "a change to 1000" would be no change at all
-            current = round(probe.old_concentration_mcg_per_ml or 500.0, 6)
-            strength = current if compounded else (1000.0 if current != 1000.0 else 500.0)
+            current = probe.old_concentration_mcg_per_ml or 500.0
+            changed = 500.0 if same_concentration(current, 1000.0) else 1000.0
+            strength = current if compounded else changed
             text = f"{strength:g} mcg/mL"
             drug = therapy.DrugDetails(lot="DEMO-L2611", expiry="2027-06-30",
                                        compounded=compounded,

@@ -76,6 +76,7 @@ from thecal.timeline import (
     Symptoms,
     check_device_event,
 )
+from thecal.units import mixed_concentration, same_concentration
 
 _INF = math.inf
 _H_PER_DAY = 24.0
@@ -786,14 +787,15 @@ class Engine:
             obs.notes.append(f"pocket fill: {lost:.3g} mL ({lost * conc:.4g} mcg) into tissue")
             self.pocket_fill = None
         if into_reservoir > 0:
-            mass = remaining * self.reservoir_conc + into_reservoir * conc
+            self.reservoir_conc = mixed_concentration(remaining, self.reservoir_conc,
+                                                      into_reservoir, conc)
             self.reservoir_ml = remaining + into_reservoir
-            self.reservoir_conc = mass / self.reservoir_ml
             self.added_mcg += into_reservoir * conc
         # The programmer is told the new reservoir volume (clinical-facts 9.1).
         self._measured(t_h, kept + added)
         if added > 0:
-            if self.programmed_conc is not None and conc != self.programmed_conc:
+            if (self.programmed_conc is not None
+                    and not same_concentration(conc, self.programmed_conc)):
                 self.previous_programmed_conc = self.programmed_conc
                 self.conc_changed_h = t_h
                 obs.notes.append("concentration changed: the old drug in the dead volume "

@@ -66,7 +66,8 @@ def allowed(actor: Actor, action: str) -> bool:
 def require(actor: Actor, action: str) -> None:
     """Refuse (403) an action the actor's role may never do."""
     if not allowed(actor, action):
-        raise PermissionDeniedError(f"a {actor.role} may not do {action}",
+        article = "an" if actor.role[:1] in "aeiou" else "a"
+        raise PermissionDeniedError(f"{article} {actor.role} may not do {action}",
                                     fix="ask a colleague whose role allows it")
 
 

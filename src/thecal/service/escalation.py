@@ -16,10 +16,11 @@ The mailer is a small interface (:class:`Mailer`) so tests can plug in their own
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field
 from sqlalchemy import Connection
@@ -124,6 +125,21 @@ def open_confirmations(clinic: Clinic, actor: Actor, *, patient_id: int | None =
                       entity="pending")
 
 
+def _site_zone(site: Mapping[str, object]) -> tzinfo:
+    """The site's ``timezone`` setting (UTC when unset or unknown): the e-mail's clock."""
+    try:
+        settings = site.get("settings")
+        zone = settings.get("timezone") if isinstance(settings, Mapping) else None
+        return ZoneInfo(str(zone or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def _at(value: datetime, zone: tzinfo) -> str:
+    """An instant as a person reads it, in the site's zone: "Mon 7 Dec 2026 10:58 CET"."""
+    return f"{value.astimezone(zone):%a %-d %b %Y %H:%M %Z}"
+
+
 def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
                      base_url: str = "", on_error: Callable[[str], None] | None = None
                      ) -> list[int]:
@@ -133,7 +149,7 @@ def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
     with clinic.transaction() as conn:
         due = [r for r in auth_store.open_confirmations(conn)
                if r["expires_at"] <= at and r.get("escalated_at") is None]
-        escalated: list[tuple[Confirmation, str | None]] = []
+        escalated: list[tuple[Confirmation, str | None, tzinfo]] = []
         for row in due:
             if not auth_store.mark_escalated(conn, int(row["id"]), at):
                 continue
@@ -145,15 +161,17 @@ def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
                          entity="pending", entity_id=str(item.pending_id),
                          patient_id=item.patient_id, event_id=item.event_id,
                          detail=f"{item.state.reason.message}; on-call: {to or 'none set'}")
-            escalated.append((item, str(to) if to else None))
+            escalated.append((item, str(to) if to else None, _site_zone(site)))
     mailer = _mailer(clinic)
-    for item, to in escalated:
+    for item, to, zone in escalated:
         if to is None or mailer is None:
             detail = ("no on-call e-mail set for the site" if to is None
                       else "no mail server configured: shown in the inbox only")
             sent_at = None
         else:
-            subject, body = mail.compose("confirmation_overdue", c=item, base_url=base_url)
+            subject, body = mail.compose("confirmation_overdue", c=item, base_url=base_url,
+                                         entered_at=_at(item.created_at, zone),
+                                         due_at=_at(item.due_at, zone))
             try:
                 mailer.send(to, subject, body)
                 detail, sent_at = f"e-mailed {to}", clinic.now()
@@ -167,4 +185,4 @@ def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
                          outcome="ok" if sent_at else "failed", entity="pending",
                          entity_id=str(item.pending_id), patient_id=item.patient_id,
                          detail=detail)
-    return [item.pending_id for item, _ in escalated]
+    return [item.pending_id for item, _, _ in escalated]

@@ -260,9 +260,14 @@ def _performed_at(entry: RefillInput) -> datetime | None:
     return parsed
 
 
+def _entered_strength(entry: RefillInput) -> str:
+    """The strength the person entered: a compounded preparation's, else the formulary's."""
+    return (entry.compounded_strength if entry.compounded and entry.compounded_strength
+            else entry.concentration)
+
+
 def _refill_kwargs(entry: RefillInput, header: PumpHeader) -> dict[str, str]:
-    conc = ((entry.compounded_strength if entry.compounded and entry.compounded_strength
-             else entry.concentration)
+    conc = (_entered_strength(entry)
             or (f"{header.concentration_mcg_per_ml:g} mcg/mL"
                 if header.concentration_mcg_per_ml else ""))
     return {"withdrawn": entry.withdrawn or "0 mL", "added": entry.added or "0 mL",
@@ -295,7 +300,7 @@ def propose_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInp
     program = None
     if entry.daily_dose:
         program = _program_check(clinic, user, patient_id, entry.daily_dose,
-                                      entry.concentration or None)
+                                 _entered_strength(entry) or None)
     return _refill_from(result, header, entry, program)
 
 
@@ -456,7 +461,9 @@ def _program_from(result: Mapping[str, Any]) -> ProgramProposal:
     return ProgramProposal(old, new, _float(comparison.get("change_fraction")),
                            str(guard.get("classification") or ""),
                            bool(result.get("needs_reason")), bool(result.get("allowed", True)),
-                           reasons + _reasons(result.get("step_reasons")), {},
+                           # the titration check repeats the guardrail's range reason: once
+                           tuple(dict.fromkeys(reasons + _reasons(result.get("step_reasons")))),
+                           {},
                            str(result.get("refusal") or ""),
                            str(result.get("decision") or "allowed"),
                            bool(result.get("needs_second_clinician")))
@@ -490,8 +497,9 @@ def _refill_from(result: RefillAnalysis, header: PumpHeader, entry: RefillInput,
     the clinician has not entered yet (``entry``) is not shown as if it had been.
     """
     old_conc = result.old_concentration_mcg_per_ml or header.concentration_mcg_per_ml or 0.0
-    new_conc = result.new_concentration_mcg_per_ml if entry.concentration else None
-    change = result.concentration_change and bool(entry.concentration)
+    entered = bool(_entered_strength(entry))  # a compounded strength is entered too
+    new_conc = result.new_concentration_mcg_per_ml if entered else None
+    change = result.concentration_change and entered
     bridge = result.bridge_bolus
     dose = result.daily_dose_mcg
     old_program = ProgramSummary(f"continuous {dose:g} mcg/day", dose,

@@ -330,7 +330,8 @@ def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline
     old_conc: float | None = state.concentration_mcg_per_ml or None
     daily_dose = _round6(before.daily_total_mcg or 0.0)
     bridge = None
-    if old_conc is not None and abs(old_conc - event.concentration_mcg_per_ml) > 1e-9:
+    if old_conc is not None and not units.same_concentration(old_conc,
+                                                               event.concentration_mcg_per_ml):
         catheter_ml = _catheter_volume_ml(timeline) or 0.0
         bridge = bridge_bolus(old_concentration_mcg_per_ml=old_conc,
                               new_concentration_mcg_per_ml=event.concentration_mcg_per_ml,

@@ -8,12 +8,13 @@ rows shown, so a large site costs little more than a small one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection
 
-from thecal.clinical.confirmation import ConfirmationState, confirmation_state, worklist_weight
+from thecal.clinical.confirmation import ConfirmationState, confirmation_state
 from thecal.clinical.triage import Urgency
 from thecal.clinical.worklist import Priority, worklist_priority
 from thecal.service import authz
@@ -23,7 +24,7 @@ from thecal.service.escalation import escalate_overdue
 from thecal.store import auth as auth_store
 from thecal.store import worklist as worklist_store
 
-__all__ = ["WorklistItem", "days_of_drug_left", "worklist"]
+__all__ = ["WorklistItem", "confirmation_states", "days_of_drug_left", "worklist"]
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,11 @@ class WorklistItem:
                 "days_of_drug_left": self.days_of_drug_left}
 
 
-def item_of(row: worklist_store.WorklistRow, now: datetime) -> WorklistItem:
-    """A stored row as a worklist item at ``now`` (the rule asked of its facts)."""
-    f = row.facts
+def item_of(row: worklist_store.WorklistRow, now: datetime,
+            confirmations: Sequence[ConfirmationState] = ()) -> WorklistItem:
+    """A stored row as a worklist item at ``now`` (the rule asked of its facts, with the
+    patient's open second-signature ``confirmations``)."""
+    f = replace(row.facts, confirmations=tuple(confirmations)) if confirmations else row.facts
     return WorklistItem(row.patient_id, row.mrn, row.display_name, worklist_priority(f, now),
                         f.refill_due_by, f.low_reservoir_alarm_at, f.empty_at, f.triage_urgency,
                         days_of_drug_left=days_of_drug_left(row, now))
@@ -100,33 +103,22 @@ def ordered(items: list[WorklistItem]) -> list[WorklistItem]:
     return sorted(items, key=key)
 
 
-def with_confirmations(items: list[WorklistItem], extra: list[WorklistItem],
-                       states: dict[int, list[ConfirmationState]]) -> list[WorklistItem]:
-    """Add each open confirmation's reason to its patient's item (issue 11: a waiting one is
-    said, an escalated one lists the patient first), and order again."""
-    by_id = {i.patient_id: i for i in items}
-    for item in extra:
-        by_id.setdefault(item.patient_id, item)
-    out = []
-    for pid, item in by_id.items():
-        found = states.get(pid)
-        if not found:
-            out.append(item)
-            continue
-        reasons = tuple(s.reason for s in sorted(found, key=lambda s: not s.escalated))
-        weight = max([item.priority.weight] + [worklist_weight(s) for s in found])
-        urgency = (Urgency.URGENT if any(s.escalated for s in found) else Urgency.SOON)
-        if item.priority.urgency is not None and item.priority.urgency.rank > urgency.rank:
-            urgency = item.priority.urgency
-        lead = worklist_weight(max(found, key=worklist_weight)) >= item.priority.weight
-        merged = reasons + item.priority.reasons if lead else item.priority.reasons + reasons
-        out.append(replace(item, priority=Priority(weight, urgency, merged)))
-    return ordered(out)
+def confirmation_states(conn: Connection, now: datetime,
+                        visible: ColumnElement[bool] | None = None
+                        ) -> dict[int, tuple[ConfirmationState, ...]]:
+    """Each (visible) patient's open second-signature confirmations at ``now``."""
+    states: dict[int, list[ConfirmationState]] = {}
+    for row in auth_store.open_confirmations(conn, visible):
+        states.setdefault(int(row["patient_id"]), []).append(confirmation_state(
+            due_at=row["expires_at"], now=now,
+            what=str(row["payload"].get("summary") or "refill")))
+    return {pid: tuple(found) for pid, found in states.items()}
 
 
 def worklist(clinic: Clinic, actor: Actor, *, limit: int = 100) -> list[WorklistItem]:
     """The actor's site and care-team patients, most urgent first (ties: earliest refill);
-    open second-signature confirmations are escalated first and listed (issue 11)."""
+    overdue second-signature confirmations are escalated first, and every open one is a reason
+    of the rule (issue 11)."""
     if authz.allowed(actor, authz.WORKLIST):
         escalate_overdue(clinic)
 
@@ -136,16 +128,14 @@ def worklist(clinic: Clinic, actor: Actor, *, limit: int = 100) -> list[Worklist
         now = clinic.now()
         wanted = max(1, min(limit, 10_000))
         total = worklist_store.count_visible(conn, visible)
-        shown = _with_escalations(conn, [item_of(row, now)
-                                         for row in worklist_store.ranked_rows(conn, visible, now, wanted)])
-        states: dict[int, list[ConfirmationState]] = {}
-        for row in auth_store.open_confirmations(conn, visible):
-            states.setdefault(int(row["patient_id"]), []).append(confirmation_state(
-                due_at=row["expires_at"], now=now,
-                what=str(row["payload"].get("summary") or "refill")))
-        if states:
-            extra = [item_of(r, now) for r in worklist_store.rows_for(conn, list(states))]
-            shown = with_confirmations(shown, _with_escalations(conn, extra), states)[:wanted]
+        # the database ranks by the summary's rules; a patient with an open confirmation can
+        # only rise, so those rows are added and the whole list ordered again
+        states = confirmation_states(conn, now, visible)
+        rows = worklist_store.ranked_rows(conn, visible, now, wanted)
+        listed = {row.patient_id for row in rows}
+        rows += worklist_store.rows_for(conn, [pid for pid in states if pid not in listed])
+        shown = _with_escalations(conn, ordered(
+            [item_of(row, now, states.get(row.patient_id, ())) for row in rows])[:wanted])
         clinic.audit(conn, actor, "worklist.read", entity="patient",
                      detail=f"{len(shown)} of {total} patients listed")
         return shown

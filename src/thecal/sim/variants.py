@@ -32,6 +32,7 @@ import numpy as np
 
 from thecal.errors import InputError
 from thecal.timeline import Bolus, Event, Program, Refill, Timeline, load_timeline, validate
+from thecal.units import same_concentration
 
 BUNDLED_VARIANTS = ("with-bridge-bolus", "without-bridge-bolus", "refill-at-alarm", "dose-x<F>")
 _DOSE = re.compile(r"^dose-x(\d+(?:\.\d+)?)$")
@@ -56,7 +57,8 @@ def with_bridge_bolus(timeline: Timeline) -> Timeline:
     previous: float | None = None
     for ev in timeline.events:
         if isinstance(ev, Refill):
-            changed = previous is not None and ev.concentration_mcg_per_ml != previous
+            changed = (previous is not None
+                       and not same_concentration(ev.concentration_mcg_per_ml, previous))
             previous = ev.concentration_mcg_per_ml
             if not changed:
                 continue

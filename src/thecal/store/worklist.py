@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, select
+from sqlalchemy import ColumnElement, Connection, and_, case, false, func, select
 
 from thecal.clinical.triage import Urgency
 from thecal.clinical.worklist import (
@@ -80,6 +80,8 @@ def _c() -> Any:
 # words stay in the rule (thecal.clinical.worklist); a CASE over these, heaviest rule first,
 # gives the database each row's weight, so it can order the list and stop at the limit.
 # ``tests/service/test_worklist_order.py`` checks the order against scoring every patient.
+# Open second-signature confirmations are not in the summary (they live in ``pending``): the
+# service adds those patients' rows (:func:`rows_for`) and orders the list again.
 RULE_CONDITIONS: Final[dict[str, Callable[[datetime], ColumnElement[bool]]]] = {
     "reservoir-empty": lambda now: _c().empty_at <= now,
     "low-reservoir-alarm": lambda now: _c().low_reservoir_alarm_at <= now,
@@ -99,6 +101,8 @@ RULE_CONDITIONS: Final[dict[str, Callable[[datetime], ColumnElement[bool]]]] = {
     "findings-other": lambda now: and_(_c().open_findings > 0, _c().finding_severity.not_in(
         [SEVERITY_CODES[Severity.WARNING], SEVERITY_CODES[Severity.DANGER]])),
     "pump-replacement-due": lambda now: _c().elective_replacement_at <= now + REPLACEMENT_SOON,
+    "confirmation-overdue": lambda now: false(),
+    "confirmation-waiting": lambda now: false(),
 }
 
 

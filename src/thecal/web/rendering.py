@@ -40,6 +40,7 @@ from thecal.units import (
     Kind,
     format_number,
     format_quantity,
+    same_concentration,
 )
 
 TEMPLATE_DIR = Path(str(resources.files("thecal.web") / "templates"))
@@ -159,19 +160,20 @@ _env.filters.update({
     "urgency_label": lambda u: URGENCY_LABELS.get(str(u), str(u)),
 })
 _env.globals["static"] = _static_url
+_env.tests["same_concentration"] = same_concentration  # the one comparison of strengths
 
 
 def navigation(user: User | None, path: str) -> list[NavItem]:
     """The menu for a role; the current page is marked for screen readers."""
     if user is None:
         return []
-    if user.role in CLINIC_ROLES:
+    if user.role == "admin":  # manages the site's logins, not patients' records
+        items = [("/clinic/users", "Logins"), ("/learn", "About the therapy")]
+    elif user.role in CLINIC_ROLES:
         items = [("/clinic", "Worklist"), ("/clinic/cases", "Cases"),
                  ("/clinic/triage", "Triage inbox"),
                  ("/clinic/schedule", "Schedule"), ("/clinic/dashboard", "Dashboard"),
                  ("/clinic/team", "Care team"), ("/learn", "About the therapy")]
-        if user.role == "admin":
-            items.insert(3, ("/clinic/users", "Logins"))
     else:
         items = []
         for pid in user.patient_ids[:1]:
