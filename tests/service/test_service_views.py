@@ -41,13 +41,14 @@ def test_check_program_change_writes_nothing(world: World) -> None:
         service.check_program_change(clinic, actor, world.patient_a,
                                      {"mode": "continuous", "daily_dose": "30"})
     assert (_count(world, audit), _count(world, pending)) == (audits, pendings)
-    assert within["allowed"] is True
-    assert within["comparison"]["old_daily_total_mcg"] == 100.0
-    assert within["comparison"]["new_daily_total_mcg"] == 110.0
-    assert within["titration"]["allowed"] is True
-    assert beyond["allowed"] is False
-    assert beyond["guardrail"]["classification"] == "above-absolute"
-    assert "cannot be sent" in beyond["refusal"]
+    assert within.assessment.allowed is True
+    assert within.assessment.comparison.old_daily_total_mcg == 100.0
+    assert within.assessment.comparison.new_daily_total_mcg == 110.0
+    assert within.assessment.titration is not None and within.assessment.titration.allowed
+    assert beyond.assessment.allowed is False
+    assert beyond.as_dict()["guardrail"] == {"classification": "above-absolute", "reasons": [
+        r.as_dict() for r in beyond.assessment.guardrail_reasons]}
+    assert "cannot be sent" in beyond.assessment.refusal
     # proposing (and so sending) it is still refused
     with pytest.raises(InputError):
         service.propose_program_change(clinic, actor, world.patient_a,
@@ -74,12 +75,12 @@ def test_refill_record_by_event_id(world: World) -> None:
                                      expected_version=3, reason="needle checked",
                                      drug=service.DrugDetails(lot="LB1", expiry="2030-01-31"))
     assert recorded.event is not None and recorded.proposal is not None
-    event_id = recorded.event["id"]
+    event_id = str(recorded.event.event.id)
     again = service.refill_record(clinic, nurse, world.patient_a, event_id)
     assert again.analysis.expected_residual_ml == pytest.approx(proposal.expected_residual_ml)
-    assert again.analysis.discrepancy is True and again.reason == "needle checked"
+    assert again.analysis.discrepancy is True and again.refill.reason == "needle checked"
     assert again.analysis.refill_due_by == recorded.proposal.refill_due_by
-    assert again.patient_name == "Alice Example"
+    assert again.patient.display_name == "Alice Example"
     with pytest.raises(NotFoundError):
         service.refill_record(clinic, nurse, world.patient_a, "ev-nope")
     with pytest.raises(NotFoundError):

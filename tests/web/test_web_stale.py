@@ -15,7 +15,7 @@ PATIENT = "3"
 
 
 def _note(clinic: Clinic) -> None:
-    version = int(get_patient(clinic, SYSTEM, int(PATIENT))["version"])
+    version = get_patient(clinic, SYSTEM, int(PATIENT)).version
     append_event(clinic, SYSTEM, int(PATIENT), {
         "at": clinic.now().isoformat(), "type": "note", "text": "phoned: pump site sore"},
         version)
@@ -28,12 +28,12 @@ def test_stale_assessment_is_a_conflict(client: TestClient, clinic: Clinic) -> N
     assert shown
     token = csrf_of(client, f"/clinic/patients/{PATIENT}/assessment")
     _note(clinic)  # someone else records something meanwhile
-    before = int(get_patient(clinic, SYSTEM, int(PATIENT))["version"])
+    before = get_patient(clinic, SYSTEM, int(PATIENT)).version
     r = client.post(f"/clinic/patients/{PATIENT}/assessment", data={
         "csrf_token": token, "shown_version": shown.group(1), "penn_frequency": "2"})
     assert r.status_code == 409 and 'id="conflict"' in r.text
     assert "pump site sore" in r.text
-    assert int(get_patient(clinic, SYSTEM, int(PATIENT))["version"]) == before
+    assert get_patient(clinic, SYSTEM, int(PATIENT)).version == before
 
 
 def test_stale_refill_is_a_conflict(client: TestClient, clinic: Clinic) -> None:
@@ -46,11 +46,11 @@ def test_stale_refill_is_a_conflict(client: TestClient, clinic: Clinic) -> None:
     assert shown and expected and conc and dose
     token = csrf_of(client, f"/clinic/patients/{PATIENT}/refill")
     _note(clinic)
-    before = int(get_patient(clinic, SYSTEM, int(PATIENT))["version"])
+    before = get_patient(clinic, SYSTEM, int(PATIENT)).version
     r = client.post(f"/clinic/patients/{PATIENT}/refill", data={
         "csrf_token": token, "shown_version": shown.group(1), "step": "confirm",
         "withdrawn": f"{expected.group(1)} mL", "concentration": conc.group(1),
         "added": "5 mL", "lot": "LB1", "expiry": "2030-01-31", "daily_dose": dose.group(1),
         "password": "demo-nurse-pass-2026"})
     assert r.status_code == 409 and 'id="conflict"' in r.text, r.text[-2000:]
-    assert int(get_patient(clinic, SYSTEM, int(PATIENT))["version"]) == before
+    assert get_patient(clinic, SYSTEM, int(PATIENT)).version == before

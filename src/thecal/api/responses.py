@@ -1,6 +1,8 @@
 """The API's answers: one response model per operation, so the OpenAPI document describes them.
 
-Each model names the fields the service's typed results write (``as_dict`` at the face);
+Where a service result's fields are its JSON (``Patient``, ``CareTeamMember``), the result is
+the response model itself. The others name the fields the typed results write (``as_dict``
+at the face);
 quantities carry their unit in the name (``_ml``, ``_mcg``, ``_mcg_per_ml``), times are ISO
 8601 strings with an offset. Nested records that the timeline format defines (stored events)
 keep their own fields (``extra="allow"``) beyond the ones named here.
@@ -11,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from thecal.service.patients import CareTeamMember, ImplantRecord, OpenProposal, Patient
 
 
 class Out(BaseModel):
@@ -47,19 +51,6 @@ class TokenOut(Out):
     token_type: str
     expires_at: str
     user: UserOut
-
-
-class PatientOut(Out):
-    id: int
-    mrn: str
-    display_name: str
-    born: str | None = None
-    sex: str | None = None
-    weight_kg: float | None = None
-    timezone: str
-    etiology: str
-    site_id: int
-    version: int
 
 
 class WorklistItemOut(Out):
@@ -173,22 +164,18 @@ class PatientProjectionOut(ProjectionOut):
 
 
 class ChartOut(Out):
-    patient: PatientOut
+    """A patient's chart (``thecal.service.patients.Chart``); the last symptom report carries
+    the ``triage`` it got."""
+
+    patient: Patient
     version: int
     events: list[StoredEventOut]
     projection: ProjectionOut
-    assessments: list[dict[str, Any]]
-    symptom_reports: list[dict[str, Any]]
-    care_team: list[dict[str, Any]]
-    implants: list[dict[str, Any]]
-    pending: list[dict[str, Any]]
-
-
-class CareTeamMemberOut(Out):
-    user_id: int | None = None
-    username: str | None = None
-    display_name: str | None = None
-    team_role: str
+    assessments: list[StoredEventOut]
+    symptom_reports: list[StoredEventOut]
+    care_team: list[CareTeamMember]
+    implants: list[ImplantRecord]
+    pending: list[OpenProposal]
 
 
 class ResidualCheckOut(Out):

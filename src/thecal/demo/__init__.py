@@ -287,7 +287,7 @@ def _refill_records(clinic: Clinic, users: dict[str, Any], ids: list[int]) -> No
                                         (9, timedelta(hours=1), False)):
             patient_id = ids[index % len(ids)]
             clinic.clock = FrozenClock(real.now() - late)
-            version = int(patients.get_patient(clinic, SYSTEM, patient_id)["version"])
+            version = patients.get_patient(clinic, SYSTEM, patient_id).version
             probe = therapy.propose_refill(clinic, nurse, patient_id, withdrawn="0 mL",
                                            added="1 mL", concentration="500 mcg/mL")
             # the twin's strength after mixing may carry float noise (1000.0000000000001):

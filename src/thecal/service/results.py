@@ -13,12 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from thecal.clinical.alarms import AlarmMeaning
 from thecal.clinical.refill_due import RefillDue
 from thecal.clinical.triage import Urgency
 from thecal.service.actors import Actor
+from thecal.timeline import Correction
+
+if TYPE_CHECKING:
+    from thecal.service.patients import StoredEvent
+    from thecal.service.views import RecordedRefill
 
 Role = Literal["clinician", "patient", "caregiver", "admin"]
 
@@ -55,11 +60,50 @@ class SignedIn:
 
 @dataclass(frozen=True)
 class TimelineItem:
-    at: datetime
-    type: str
-    summary: str
-    by: str = ""
-    event_id: str = ""
+    """One stored event as the pages show it (the chart's timeline, the record's history,
+    what changed since a form was shown), with the correction that replaced it."""
+
+    stored: StoredEvent
+    summary: str  # the event's fields in words
+    corrected_by: str = ""  # the id of the correction that replaced this event
+
+    @property
+    def at(self) -> datetime:
+        return self.stored.event.at
+
+    @property
+    def type(self) -> str:
+        return self.stored.event.type
+
+    @property
+    def by(self) -> str:
+        return self.stored.event.by or ""
+
+    @property
+    def event_id(self) -> str:
+        return str(self.stored.event.id or "")
+
+    @property
+    def reason(self) -> str:
+        return self.stored.event.reason or ""
+
+    @property
+    def corrects(self) -> str:
+        event = self.stored.event
+        return event.corrects if isinstance(event, Correction) else ""
+
+    @property
+    def seq(self) -> int:
+        return self.stored.seq
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.stored.recorded_at
+
+    @property
+    def entered_late(self) -> bool:
+        """Entered more than five minutes after it happened (the entry time is shown)."""
+        return (self.recorded_at - self.at).total_seconds() > 300
 
 
 @dataclass(frozen=True)
@@ -84,7 +128,7 @@ class ChartSeries:
 
     reservoir: Series | None = None  # mL, the twin, continued ahead as a projection
     daily_dose: Series | None = None  # mcg/day, the programmed schedule
-    ashworth: Series | None = None  # recorded Modified Ashworth grades (1+ at 1.5)
+    mas: Series | None = None  # recorded Modified Ashworth (MAS) grades (1+ at 1.5)
     penn: Series | None = None  # recorded Penn spasm frequency
     csf_level: Series | None = None  # ng/mL, the virtual patient: expected, not measured
     tone: Series | None = None  # expected MAS, the virtual patient
@@ -158,7 +202,7 @@ class Chart:
     timeline: tuple[TimelineItem, ...]
     reservoir: Series | None = None
     dose_history: Series | None = None
-    ashworth: Series | None = None
+    mas: Series | None = None
     penn: Series | None = None
     csf_level: Series | None = None
     tone: Series | None = None
@@ -188,7 +232,7 @@ class RefillInput:
     """What the clinician entered so far; each step of the wizard adds to it."""
 
     withdrawn: str = ""
-    discrepancy_explanation: str = ""
+    reason: str = ""  # why the withdrawn residual differs from the expected one
     concentration: str = ""
     added: str = ""
     bridge_bolus_confirmed: bool = False
@@ -205,7 +249,7 @@ class RefillInput:
     compounded_strength: str = ""
     pharmacy: str = ""
     performed_at: str = ""
-    shown_version: str = ""
+    shown_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -246,33 +290,11 @@ class RefillProposal:
 
 
 @dataclass(frozen=True)
-class RefillRecord:
-    event_id: str
-    patient_id: str
-    patient_name: str
-    at: datetime
-    by: str
+class RefillSummary:
+    """A recorded refill (the printout) and the figures its steps showed."""
+
+    record: RecordedRefill
     proposal: RefillProposal
-    status: str = "recorded"  # recorded | awaiting-confirmation (a second clinician signs)
-    discrepancy_explanation: str = ""  # what the clinician wrote about a flagged residual
-    # issue 11: both people named, and what the printout carries (words for people)
-    entered_by: str = ""
-    recorded_at: datetime | None = None  # the entry time (``at`` is the procedure's)
-    confirmation_status: str = ""  # "" none needed | open | confirmed | rejected
-    confirmed_by: str = ""
-    confirmed_at: datetime | None = None
-    decision_reason: str = ""
-    corrective_action: str = ""
-    born: date | None = None
-    mrn: str = ""
-    pump_model: str = ""
-    pump_serial: str = ""
-    catheter: str = ""
-    lot: str = ""
-    expiry: str = ""
-    compounded: bool = False
-    pharmacy: str = ""
-    reservoir_after_ml: float | None = None
 
 
 @dataclass(frozen=True)
