@@ -3,6 +3,7 @@ thecal.service.home, check_program_change, assessments by muscle group)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +11,10 @@ from sqlalchemy import func, select
 
 from thecal import service
 from thecal.clinical.refill import bridge_bolus_words
+from thecal.device.alarms import ALARM_KINDS
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
+from thecal.service import pages
+from thecal.service.results import User
 from thecal.service.testing import World
 from thecal.store.tables import audit, pending
 
@@ -181,3 +185,17 @@ def test_assessment_by_muscle_group(world: World) -> None:
     with pytest.raises(InputError):
         service.record_assessment(world.clinic, world.actor("nurse"), world.patient_a,
                                   {"mas_by_group": {"hip-flexors": "5"}}, 4)
+
+
+def test_chart_header_shows_the_alarms_sounding(world: World) -> None:
+    # Patient A: 40 mL of 500 mcg/mL at 100 mcg/day = 0.2 mL/day from 5 Jan 2026, so about
+    # 200 days of drug. On 1 Mar (55 days, ~29 mL left) no alarm sounds; 400 days after the
+    # refill the reservoir has been empty for ~200 days: the empty-reservoir alarm (high) is
+    # sounding, listed before the low-reservoir one (medium).
+    actor = world.actor("clinician")
+    user = User(str(actor.user_id), "Clinician", "clinician", actor)
+    assert pages.chart(world.clinic, user, str(world.patient_a)).header.alarms_sounding == ()
+    world.clock.advance(timedelta(days=400))
+    sounding = pages.chart(world.clinic, user, str(world.patient_a)).header.alarms_sounding
+    assert sounding[0] == ALARM_KINDS["empty-reservoir"].message
+    assert ALARM_KINDS["low-reservoir"].message in sounding[1:]

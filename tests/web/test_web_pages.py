@@ -5,13 +5,15 @@ checks, the .ics file, static assets served locally, and no page left unimplemen
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from web_support import LINKED_PATIENT, csrf_of, login_token, shown_of, signed_in
 
-from thecal.service import Clinic, get_patient
+from thecal.device.alarms import ALARM_KINDS
+from thecal.service import Clinic, FrozenClock, get_patient
 from thecal.service.actors import SYSTEM
 from thecal.store.tables import audit, pending
 from thecal.web.charts import line_chart
@@ -349,3 +351,14 @@ def test_refill_short_aspiration_filled_to_full_with_pump_readings(client: TestC
         "password": "demo-nurse-pass-2026"}, follow_redirects=False)
     assert response.status_code == 303, response.text
     assert _version(clinic, OTHER) == before + 3  # interrogation, refill, interrogation
+
+
+def test_chart_header_shows_an_alarm_sounding(client: TestClient, clinic: Clinic) -> None:
+    # a year on, every demo pump has run dry: the header says which alarm is sounding
+    signed_in(client, "demo-nurse")
+    assert "Alarm sounding" not in client.get(f"/clinic/patients/{OTHER}").text
+    clinic.clock = FrozenClock(clinic.now() + timedelta(days=365))
+    signed_in(client, "demo-nurse")
+    html = client.get(f"/clinic/patients/{OTHER}").text
+    assert "<strong>Alarm sounding:</strong>" in html
+    assert ALARM_KINDS["empty-reservoir"].message in html

@@ -2,8 +2,8 @@
 
 Point 5: an overdue refill says overdue (words, colour, phone); a caregiver sees the name; the
 calendar feed (parsed back with ``icalendar``), subscription links (hashed, revocable,
-audited). Point 11: register a patient, record each event type, a stale form refused with 409,
-a correction pointing at what it corrects.
+audited). Point 11: register a patient, record each event type, a correction pointing at what
+it corrects (a stale record form: ``test_web_stale.py``).
 """
 
 from __future__ import annotations
@@ -279,28 +279,6 @@ def test_record_each_event_type_and_correct_one(client: TestClient, clinic: Clin
     assert f'href="#event-{mri_id}"' in history  # the correction: corrects …
     # a second correction of the same event is refused (correct the correction instead)
     assert client.get(page).status_code == 422
-
-
-def test_stale_record_form_is_refused_with_what_changed(client: TestClient,
-                                                        clinic: Clinic) -> None:
-    signed_in(client, "demo-clinician")
-    page = f"/clinic/patients/{LINKED_PATIENT}/record/mri"
-    html = client.get(page).text
-    shown = re.search(r'name="shown_version" value="(\d+)"', html)
-    assert shown
-    # someone else records a note meanwhile
-    service.append_event(clinic, SYSTEM, int(LINKED_PATIENT),
-                         {"at": clinic.now().isoformat(), "type": "note",
-                          "text": "phoned the patient"}, int(shown.group(1)))
-    now = clinic.now().strftime("%Y-%m-%dT%H:%M")
-    stale = client.post(page, data={"csrf_token": csrf_of(client, page), "at": now,
-                                    "duration": "30 min", "shown_version": shown.group(1)})
-    assert stale.status_code == 409
-    assert 'id="changes-since"' in stale.text and "phoned the patient" in stale.text
-    assert 'value="30 min"' in stale.text  # the form comes back as it was sent
-    types = [e.event.type for e in service.timeline(clinic, SYSTEM, int(LINKED_PATIENT)).events]
-    assert "mri" not in types[-2:]  # nothing saved
-    assert f'name="shown_version" value="{int(shown.group(1)) + 1}"' in stale.text
 
 
 RECORD_PAGES = ("/clinic/register", "/clinic/patients/1/record",

@@ -9,9 +9,8 @@ urgencies, words and reasons come from the use cases (and through them from
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
 
 from thecal import service
 from thecal.clinical.assessment import MUSCLE_GROUPS
@@ -21,7 +20,7 @@ from thecal.clinical.projection import Projection
 from thecal.clinical.refill import bridge_bolus_words, fill_volume_words, programmer_volume_words
 from thecal.device.alarms import ALARM_KINDS
 from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
-from thecal.limits import Severity
+from thecal.limits import Reason, Severity
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
 from thecal.service.patients import Patient, StoredEvent
@@ -32,7 +31,6 @@ from thecal.service.results import (
     ProgramProposal,
     ProgramSummary,
     PumpHeader,
-    Reason,
     RefillInput,
     RefillProposal,
     RefillSummary,
@@ -52,23 +50,6 @@ __all__ = ["MUSCLE_GROUPS", "chart", "confirm_program", "confirm_refill", "curre
 
 _ROLE = {"clinician": "clinician", "nurse": "clinician", "pharmacist": "clinician",
          "administrator": "admin", "patient": "patient", "caregiver": "caregiver"}
-
-
-class _Reasoned(Protocol):
-    """A rule's reason or a finding: code, words, source key and severity."""
-
-    @property
-    def code(self) -> str: ...
-    @property
-    def message(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def severity(self) -> Severity: ...
-
-
-def _reasons(items: Iterable[_Reasoned]) -> tuple[Reason, ...]:
-    return tuple(Reason(r.code, r.message, r.source, r.severity.value) for r in items)
 
 
 def patient_id_of(patient_id: str) -> int:
@@ -142,7 +123,7 @@ def pump_header(patient: Patient | Row, twin: Projection | None, pump: str,
         low_reservoir_alarm_at=state.low_reservoir_alarm_at,
         refill_due_by=plan.refill_due_by if plan else None, empty_at=state.empty_at,
         mri_flag="MR conditional: interrogate the pump before and after every MRI",
-        alarms_sounding=alarms_sounding(twin), warnings=_reasons(twin.findings))
+        alarms_sounding=alarms_sounding(twin), warnings=twin.findings)
 
 
 def _header(chart: service.Chart) -> PumpHeader:
@@ -189,8 +170,10 @@ def timeline_items(events: Sequence[StoredEvent]) -> tuple[TimelineItem, ...]:
     """The stored events as the pages show them, each with the correction that replaced it."""
     corrected_by = {e.event.corrects: str(e.event.id) for e in events
                     if isinstance(e.event, Correction)}
-    return tuple(TimelineItem(e, event_words(e.event), corrected_by.get(str(e.event.id), ""))
-                 for e in events)
+    return tuple(TimelineItem(
+        e.event, e.seq, e.recorded_at, event_words(e.event),
+        e.event.corrects if isinstance(e.event, Correction) else "",
+        corrected_by.get(str(e.event.id), "")) for e in events)
 
 
 def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False) -> Chart:
@@ -421,7 +404,7 @@ def _program_from(a: ProgramChangeAssessment) -> ProgramProposal:
         change_fraction=c.change_fraction,
         classification=a.classification.value if a.classification is not None else "",
         needs_override_reason=a.needs_reason, allowed=a.allowed,
-        reasons=_reasons((*a.guardrail_reasons, *titration, *c.reasons, *a.step_reasons)),
+        reasons=(*a.guardrail_reasons, *titration, *c.reasons, *a.step_reasons),
         refusal=a.refusal, decision=a.decision,
         needs_second_clinician=a.needs_second_clinician)
 
@@ -467,21 +450,22 @@ def _refill_from(result: RefillAnalysis, header: PumpHeader, entry: RefillInput,
         program_reasons = program.reasons
         needs_reason, allowed = program.needs_override_reason, program.allowed
         errors = dict(program.errors)
-        if program.refusal:
-            program_reasons = (Reason("absolute", program.refusal, "", "danger"),
-                               *program_reasons)
+        danger = next((r for r in program.reasons if r.severity is Severity.DANGER), None)
+        if program.refusal and danger is not None:
+            program_reasons = (dataclasses.replace(danger, code="absolute",
+                                                   message=program.refusal), *program_reasons)
     mixing, views = result.mixing, result.views_before
     withdrawn, added = bool(entry.withdrawn), bool(entry.added)
     return RefillProposal(
         expected_residual_ml=result.expected_residual_ml,
         withdrawn_ml=result.withdrawn_ml if withdrawn else None,
         discrepancy=result.discrepancy and withdrawn,
-        discrepancy_reasons=_reasons(result.residual_check.reasons),
+        discrepancy_reasons=result.residual_check.reasons,
         old_concentration_mcg_per_ml=old_conc, new_concentration_mcg_per_ml=new_conc,
         added_ml=result.added_ml if added else None, capacity_ml=result.capacity_ml,
         concentration_change=change,
         bridge_bolus=bridge_bolus_words(bridge) if change and bridge is not None else None,
-        bridge_bolus_reasons=_reasons(bridge.reasons if bridge is not None else ()),
+        bridge_bolus_reasons=bridge.reasons if bridge is not None else (),
         old_program=ProgramSummary(f"continuous {dose:g} mcg/day", dose,
                                    result.old_rate_ml_per_day or 0.0, old_conc),
         new_program=new_program, program_reasons=program_reasons,
@@ -491,7 +475,7 @@ def _refill_from(result: RefillAnalysis, header: PumpHeader, entry: RefillInput,
         suggested_added_ml=result.filling.suggested_added_ml if withdrawn else None,
         suggested_added=(fill_volume_words(result.filling, result.capacity_ml)
                          if withdrawn else ""),
-        mixing_reasons=_reasons(mixing.reasons) if withdrawn and added and mixing else (),
+        mixing_reasons=mixing.reasons if withdrawn and added and mixing else (),
         pump_calculated_ml=views.pump_calculated_ml if views else None,
         estimate_ml=views.estimate_ml if views else None,
         physical_ml=views.physical_ml if views else None, views_differ=result.views_differ,

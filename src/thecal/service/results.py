@@ -1,5 +1,8 @@
 """The typed results the pages read: small frozen dataclasses (:mod:`thecal.service.pages`).
 
+Why a figure is what it is comes as the rules' own :class:`~thecal.limits.Reason` (code,
+words, source key, severity) and the twin's findings.
+
 Templates read attributes only, so these are the whole contract between the pages and the rest
 of thecal.
 
@@ -16,26 +19,17 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
 from thecal.clinical.alarms import AlarmMeaning
+from thecal.clinical.findings import Finding
 from thecal.clinical.refill_due import RefillDue
 from thecal.clinical.triage import Urgency
+from thecal.limits import Reason
 from thecal.service.actors import Actor
-from thecal.timeline import Correction
+from thecal.timeline import Event
 
 if TYPE_CHECKING:
-    from thecal.service.patients import StoredEvent
     from thecal.service.views import RecordedRefill
 
 Role = Literal["clinician", "patient", "caregiver", "admin"]
-
-
-@dataclass(frozen=True)
-class Reason:
-    """Why a figure or an answer is what it is (code, words, source key)."""
-
-    code: str
-    message: str
-    source: str = ""
-    severity: str = "info"  # info | warning | danger
 
 
 @dataclass(frozen=True)
@@ -63,42 +57,32 @@ class TimelineItem:
     """One stored event as the pages show it (the chart's timeline, the record's history,
     what changed since a form was shown), with the correction that replaced it."""
 
-    stored: StoredEvent
+    event: Event
+    seq: int
+    recorded_at: datetime
     summary: str  # the event's fields in words
+    corrects: str = ""  # a correction: the id of the event it corrects
     corrected_by: str = ""  # the id of the correction that replaced this event
 
     @property
     def at(self) -> datetime:
-        return self.stored.event.at
+        return self.event.at
 
     @property
     def type(self) -> str:
-        return self.stored.event.type
+        return self.event.type
 
     @property
     def by(self) -> str:
-        return self.stored.event.by or ""
-
-    @property
-    def event_id(self) -> str:
-        return str(self.stored.event.id or "")
+        return self.event.by or ""
 
     @property
     def reason(self) -> str:
-        return self.stored.event.reason or ""
+        return self.event.reason or ""
 
     @property
-    def corrects(self) -> str:
-        event = self.stored.event
-        return event.corrects if isinstance(event, Correction) else ""
-
-    @property
-    def seq(self) -> int:
-        return self.stored.seq
-
-    @property
-    def recorded_at(self) -> datetime:
-        return self.stored.recorded_at
+    def event_id(self) -> str:
+        return str(self.event.id or "")
 
     @property
     def entered_late(self) -> bool:
@@ -166,7 +150,7 @@ class PumpHeader:
     mri_flag: str = ""
     allergies: tuple[str, ...] = ()
     alarms_sounding: tuple[str, ...] = ()
-    warnings: tuple[Reason, ...] = ()
+    warnings: tuple[Finding, ...] = ()  # the twin's findings at this moment
     version: int = 0  # the record's version this header was read at (forms carry it)
     # the strength in the pump waits for a second signature (issue 11): "" when none waits
     concentration_pending: str = ""

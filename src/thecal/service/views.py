@@ -30,6 +30,7 @@ from thecal.clinical.screening import screening_plan as plan_screening
 from thecal.clinical.symptoms import symptom
 from thecal.clinical.triage import TriageResult, Urgency, triage
 from thecal.errors import InputError, NotFoundError, ThecalError
+from thecal.limits import Reason, Severity
 from thecal.physiology.population import preset_names
 from thecal.service import authz
 from thecal.service.actors import Actor
@@ -44,7 +45,6 @@ from thecal.service.results import (
     Concentration,
     InboxItem,
     Point,
-    Reason,
     Series,
     TeamMember,
     TriageAnswer,
@@ -209,7 +209,7 @@ def triage_answer(result: TriageResult, *, audience: str) -> TriageAnswer:
                 else words)
     steps = tuple(getattr(a, audience) for a in result.actions if getattr(a, audience))
     reasons = tuple(Reason(r.id, r.description, r.source,
-                           "danger" if r.urgency is Urgency.EMERGENCY else "info")
+                           Severity.DANGER if r.urgency is Urgency.EMERGENCY else Severity.INFO)
                     for r in result.rules)
     return TriageAnswer(result.urgency, headline, steps, reasons,
                         any(a.code == "interrogate-pump" for a in result.actions))
@@ -532,5 +532,4 @@ def screening_checklist(clinic: Clinic, actor: Actor, patient_id: int,
         "50 mcg/mL)", "todo", f"not before {d.not_before_h:g} h after the first dose"
         if d.number > 1 else "first dose") for d in plan.doses)
     return Checklist("Screening trial", (question, *doses), "",
-                     tuple(Reason(r.code, r.message, r.source, r.severity.value)
-                           for r in plan.reasons))
+                     plan.reasons)

@@ -314,7 +314,7 @@ def correct_form(request: Request, patient_id: str, event_id: str) -> Response:
     user = require_clinician(request)
     zone = _zone(request, user, patient_id)
     item = _target(request, user, patient_id, event_id)
-    values = values_from_event(event_to_dict(item.stored.event), zone)
+    values = values_from_event(event_to_dict(item.event), zone)
     values["reason"] = ""
     return _form_page(request, user, patient_id, item.type, values, {}, None, corrects=item)
 
