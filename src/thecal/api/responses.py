@@ -1,7 +1,7 @@
 """The API's answers: one response model per operation, so the OpenAPI document describes them.
 
-Where a service result's fields are its JSON (``Patient``, ``CareTeamMember``), the result is
-the response model itself. The others name the fields the typed results write (``as_dict``
+Where a result's fields are its JSON (``Patient``, ``CareTeamMember``, ``ResidualCheck``,
+``MixingCheck``), the result type is the response model itself. The others name the fields the typed results write (``as_dict``
 at the face);
 quantities carry their unit in the name (``_ml``, ``_mcg``, ``_mcg_per_ml``), times are ISO
 8601 strings with an offset. Nested records that the timeline format defines (stored events)
@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from thecal.service.patients import CareTeamMember, ImplantRecord, OpenProposal, Patient
+from thecal.service.therapy import MixingCheck, ResidualCheck  # parts of RefillAnalysis
 
 
 class Out(BaseModel):
@@ -178,24 +179,6 @@ class ChartOut(Out):
     pending: list[OpenProposal]
 
 
-class ResidualCheckOut(Out):
-    expected_residual_ml: float
-    withdrawn_ml: float
-    discrepancy_ml: float
-    threshold_ml: float
-    flagged: bool
-    direction: str
-    reasons: list[ReasonOut]
-
-
-class MixingCheckOut(Out):
-    mixed_concentration_mcg_per_ml: float
-    programmed_concentration_mcg_per_ml: float
-    ratio: float
-    flagged: bool
-    reasons: list[ReasonOut]
-
-
 class BridgeBolusOut(Out):
     needed: bool
     volume_ml: float
@@ -228,8 +211,8 @@ class RefillProposalOut(Out):
     remaining_after_withdrawal_ml: float
     suggested_added_ml: float
     suggested_added: str
-    residual_check: ResidualCheckOut
-    mixing: MixingCheckOut | None
+    residual_check: ResidualCheck
+    mixing: MixingCheck | None
     discrepancy: bool
     concentration_change: bool
     old_concentration_mcg_per_ml: float | None

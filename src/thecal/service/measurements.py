@@ -23,10 +23,10 @@ from thecal.errors import InputError
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
-from thecal.service.patients import StoredEvent, add_event, new_event_id
+from thecal.service.patients import StoredEvent, add_event, new_event
 from thecal.service.twin import build_timeline, project_new
 from thecal.store import events as event_store
-from thecal.timeline import Interrogation, parse_event
+from thecal.timeline import Interrogation
 
 #: The readings an interrogation may carry (timeline v1 field names, quantities as text).
 READINGS: Final = ("reservoir", "daily_dose", "concentration", "alarms", "alarm_date",
@@ -70,16 +70,8 @@ def _interrogation_event(actor: Actor, at: datetime, readings: Mapping[str, obje
     if unknown:
         raise InputError(f"unknown reading {unknown[0]!r}", where=unknown[0],
                          fix="use " + ", ".join(READINGS))
-    data: dict[str, object] = {"at": at.isoformat(), "type": "interrogation",
-                               "by": actor.username, "id": new_event_id()}
-    data.update({k: v for k, v in readings.items() if v is not None and v != []})
-    try:
-        event = parse_event(data, where="interrogation")
-    except InputError as exc:
-        where = (exc.where or "").removeprefix("interrogation.") or None
-        raise type(exc)(exc.message, where=where, fix=exc.fix) from None
-    assert isinstance(event, Interrogation)
-    return event
+    return new_event(actor, at, Interrogation,
+                     {k: v for k, v in readings.items() if v is not None and v != []})
 
 
 def record_interrogation(clinic: Clinic, actor: Actor, patient_id: int, *,

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -310,6 +310,25 @@ def _prepare_event(actor: Actor, data: object, *, allowed_types: frozenset[str] 
 
 def new_event_id() -> str:
     return f"ev-{uuid.uuid4().hex[:16]}"
+
+
+E = TypeVar("E", bound=Event)
+
+
+def new_event(actor: Actor, at: datetime, kind: type[E], fields: Mapping[str, object], *,
+              prefix: str = "") -> E:
+    """A new event of ``kind`` by ``actor`` at ``at`` (with a fresh id) from its timeline v1
+    ``fields``; a refusal names the field as ``prefix`` + field (``withdrawn``, not
+    ``refill.withdrawn``)."""
+    try:
+        event = parse_event({"at": at.isoformat(), "type": kind.type, **fields,
+                             "by": actor.username, "id": new_event_id()}, where=kind.type)
+    except InputError as exc:
+        field = (exc.where or "").removeprefix(kind.type).lstrip(".")
+        raise type(exc)(exc.message, where=(prefix + field).rstrip(".") or None,
+                        fix=exc.fix) from None
+    assert isinstance(event, kind)
+    return event
 
 
 def add_event(clinic: Clinic, conn: Connection, actor: Actor, patient: Row, event: Event,

@@ -56,7 +56,7 @@ from thecal.service.patients import (
     StoredEvent,
     add_event,
     digest_of,
-    new_event_id,
+    new_event,
     stored_event,
 )
 from thecal.service.twin import build_timeline, project_new, site_settings
@@ -68,6 +68,7 @@ from thecal.timeline import (
     CatheterRevision,
     Event,
     Implant,
+    Note,
     Program,
     Refill,
     Timeline,
@@ -159,9 +160,8 @@ def _refill_event(actor: Actor, at: datetime, withdrawn: str, added: str, concen
     _quantity(withdrawn, units.VOLUME, "withdrawn")
     _quantity(added, units.VOLUME, "added")
     _quantity(concentration, units.CONCENTRATION, "concentration")
-    data: dict[str, object] = {"at": at.isoformat(), "type": "refill", "withdrawn": withdrawn,
-                               "added": added, "concentration": concentration,
-                               "by": actor.username, "id": new_event_id(), **drug.fields()}
+    data: dict[str, object] = {"withdrawn": withdrawn, "added": added,
+                               "concentration": concentration, **drug.fields()}
     if aspiration and aspiration != "complete":
         data["aspiration"] = aspiration
     if estimated_residual:
@@ -169,12 +169,7 @@ def _refill_event(actor: Actor, at: datetime, withdrawn: str, added: str, concen
         data["estimated_residual"] = estimated_residual
     if reason:
         data["reason"] = reason
-    try:
-        event = parse_event(data, where="refill")
-    except InputError as exc:
-        where = (exc.where or "").removeprefix("refill.") or None
-        raise type(exc)(exc.message, where=where, fix=exc.fix) from None
-    assert isinstance(event, Refill)
+    event = new_event(actor, at, Refill, data)
     if event.expiry is not None and event.expiry < at.date():
         raise InputError(f"the drug expired on {event.expiry.isoformat()}", where="expiry",
                          fix="do not use an expired drug; take another lot")
@@ -583,12 +578,10 @@ def reject_pending(clinic: Clinic, actor: Actor, pending_id: int, password: str 
         row = _open_confirmation(conn, pending_id)
         patient = _second_signer_check(conn, actor, row)
         now = clinic.now()
-        note = parse_event({"at": now.isoformat(), "type": "note", "by": actor.username,
-                            "id": new_event_id(),
-                            "text": f"Concentration confirmation rejected ({row['payload'].get('summary', '')}). "
-                                    f"Reason: {reason.strip()}. Corrective action: "
-                                    f"{corrective_action.strip()}",
-                            "reason": reason.strip()}, where="note")
+        note = new_event(actor, now, Note, {
+            "text": f"Concentration confirmation rejected ({row['payload'].get('summary', '')})."
+                    f" Reason: {reason.strip()}. Corrective action: {corrective_action.strip()}",
+            "reason": reason.strip()})
         stored = add_event(clinic, conn, actor, patient, note, int(patient["version"]),
                            action="pending.reject")
         auth_store.decide_pending(conn, pending_id, "rejected", int(actor.user_id or 0), now,
@@ -615,11 +608,8 @@ def _program_event(actor: Actor, at: datetime, program: object, reason: str | No
         if key not in allowed:
             raise InputError(f"unknown program field {key!r}", where=f"program.{key}",
                              fix="use mode, daily_dose or steps")
-    event = parse_event({"at": at.isoformat(), "type": "program", **program,
-                         "by": actor.username, "id": new_event_id(),
-                         **({"reason": reason} if reason else {})}, where="program")
-    assert isinstance(event, Program)
-    return event
+    return new_event(actor, at, Program, {**program, **({"reason": reason} if reason else {})},
+                     prefix="program.")
 
 
 def _step_multiple(value: object) -> float:
