@@ -1,11 +1,11 @@
 """The API's answers: one response model per operation, so the OpenAPI document describes them.
 
 Where a result's fields are its JSON (``Patient``, ``CareTeamMember``, ``ResidualCheck``,
-``MixingCheck``), the result type is the response model itself. The others name the fields the typed results write (``as_dict``
-at the face);
-quantities carry their unit in the name (``_ml``, ``_mcg``, ``_mcg_per_ml``), times are ISO
-8601 strings with an offset. Nested records that the timeline format defines (stored events)
-keep their own fields (``extra="allow"``) beyond the ones named here.
+``MixingCheck``), the result type is the response model itself. The others name the fields
+the typed results write (``as_dict`` at the face); quantities carry their unit in the name
+(``_ml``, ``_mcg``, ``_mcg_per_ml``), times are ISO 8601 strings with an offset. Nested records
+that the timeline format defines (stored events) keep their own fields (``extra="allow"``)
+beyond the ones named here.
 """
 
 from __future__ import annotations

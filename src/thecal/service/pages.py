@@ -417,15 +417,8 @@ def _summary(daily_dose_mcg: float, concentration: float) -> ProgramSummary:
 
 def _empty_refill(header: PumpHeader, errors: dict[str, str]) -> RefillProposal:
     conc = header.concentration_mcg_per_ml or 0.0
-    return RefillProposal(
-        expected_residual_ml=header.reservoir_ml or 0.0, withdrawn_ml=None, discrepancy=False,
-        discrepancy_reasons=(), old_concentration_mcg_per_ml=conc,
-        new_concentration_mcg_per_ml=None, added_ml=None,
-        capacity_ml=header.reservoir_capacity_ml or 0.0, concentration_change=False,
-        bridge_bolus=None, bridge_bolus_reasons=(),
-        old_program=_summary(header.daily_dose_mcg or 0.0, conc), new_program=None,
-        program_reasons=(), needs_override_reason=False, allowed=True,
-        low_reservoir_alarm_at=None, refill_due_by=None, errors=errors)
+    return RefillProposal(header.reservoir_ml or 0.0, conc, header.reservoir_capacity_ml or 0.0,
+                          _summary(header.daily_dose_mcg or 0.0, conc), errors=errors)
 
 
 def _refill_from(result: RefillAnalysis, header: PumpHeader, entry: RefillInput,

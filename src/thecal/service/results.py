@@ -238,26 +238,27 @@ class RefillInput:
 
 @dataclass(frozen=True)
 class RefillProposal:
-    """The service's answer for a refill in progress: every figure the steps show."""
+    """The service's answer for a refill in progress: every figure the steps show (a figure
+    not entered yet, or refused, is left at its default)."""
 
     expected_residual_ml: float
-    withdrawn_ml: float | None
-    discrepancy: bool
-    discrepancy_reasons: tuple[Reason, ...]
     old_concentration_mcg_per_ml: float
-    new_concentration_mcg_per_ml: float | None
-    added_ml: float | None
     capacity_ml: float
-    concentration_change: bool
-    bridge_bolus: str | None  # words for the bridge bolus, None when none is needed
-    bridge_bolus_reasons: tuple[Reason, ...]
     old_program: ProgramSummary
-    new_program: ProgramSummary | None
-    program_reasons: tuple[Reason, ...]
-    needs_override_reason: bool
-    allowed: bool  # False: beyond an absolute bound, cannot be recorded
-    low_reservoir_alarm_at: datetime | None
-    refill_due_by: datetime | None  # an instant, shown as a day in the display zone
+    withdrawn_ml: float | None = None
+    discrepancy: bool = False
+    discrepancy_reasons: tuple[Reason, ...] = ()
+    new_concentration_mcg_per_ml: float | None = None
+    added_ml: float | None = None
+    concentration_change: bool = False
+    bridge_bolus: str | None = None  # words for the bridge bolus, None when none is needed
+    bridge_bolus_reasons: tuple[Reason, ...] = ()
+    new_program: ProgramSummary | None = None
+    program_reasons: tuple[Reason, ...] = ()
+    needs_override_reason: bool = False
+    allowed: bool = True  # False: beyond an absolute bound, cannot be recorded
+    low_reservoir_alarm_at: datetime | None = None
+    refill_due_by: datetime | None = None  # an instant, shown as a day in the display zone
     errors: dict[str, str] = field(default_factory=dict)  # form field → message
     # the volume that fills the reservoir to capacity after the withdrawal, and why
     suggested_added_ml: float | None = None

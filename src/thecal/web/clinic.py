@@ -8,11 +8,12 @@ explanation, the bridge bolus) is decided by the service's proposal, never here.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, tzinfo
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from thecal import service
@@ -163,24 +164,14 @@ def _aware(value: str, zone: tzinfo) -> str:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).isoformat()
 
 
-def _entry_from_form(withdrawn: str, reason: str, concentration: str,
-                     added: str, bridge_bolus_confirmed: str, daily_dose: str,
-                     override_reason: str, pump_reading_before: str = "",
-                     pump_reading_after: str = "", *, drug: dict[str, str] | None = None
-                     ) -> RefillInput:
-    d = drug or {}
-    return RefillInput(lot=d.get("lot", "").strip(), expiry=d.get("expiry", "").strip(),
-                       compounded=d.get("compounded", "") == "yes",
-                       compounded_strength=d.get("compounded_strength", "").strip(),
-                       pharmacy=d.get("pharmacy", "").strip(),
-                       performed_at=d.get("performed_at", "").strip(),
-                       shown_version=stale.shown_version(d.get("shown_version", "")),
-                       withdrawn=withdrawn.strip(), reason=reason.strip(),
-                       concentration=concentration.strip(), added=added.strip(),
-                       bridge_bolus_confirmed=bridge_bolus_confirmed == "yes",
-                       daily_dose=daily_dose.strip(), override_reason=override_reason.strip(),
-                       pump_reading_before=pump_reading_before.strip(),
-                       pump_reading_after=pump_reading_after.strip())
+def _entry_from_form(form: dict[str, str], zone: tzinfo) -> RefillInput:
+    """What the refill steps carry, from the posted form (checkboxes are "yes")."""
+    text = {f.name: form.get(f.name, "").strip() for f in dataclasses.fields(RefillInput)
+            if f.type == "str"}
+    return RefillInput(**{**text, "performed_at": _aware(text["performed_at"], zone)},
+                       compounded=form.get("compounded") == "yes",
+                       bridge_bolus_confirmed=form.get("bridge_bolus_confirmed") == "yes",
+                       shown_version=stale.shown_version(form.get("shown_version", "")))
 
 
 def _render_refill(request: Request, patient_id: str, step: str, entry: RefillInput,
@@ -209,25 +200,19 @@ def refill_start(request: Request, patient_id: str) -> Response:
     return _render_refill(request, patient_id, "residual", entry, proposal, {})
 
 
+async def _posted(request: Request) -> dict[str, str]:
+    return {k: str(v) for k, v in (await request.form()).items()}
+
+
 @router.post("/patients/{patient_id}/refill")
-def refill_step(request: Request, patient_id: str, step: Text = "residual", goto: Text = "",
-                csrf_token: Text = "", withdrawn: Text = "", reason: Text = "",
-                concentration: Text = "", added: Text = "", bridge_bolus_confirmed: Text = "",
-                daily_dose: Text = "", override_reason: Text = "",
-                password: Text = "", pump_reading_before: Text = "",
-                pump_reading_after: Text = "", lot: Text = "", expiry: Text = "",
-                compounded: Text = "", compounded_strength: Text = "", pharmacy: Text = "",
-                performed_at: Text = "", shown_version: Text = "") -> Response:
+def refill_step(request: Request, patient_id: str,
+                form: Annotated[dict[str, str], Depends(_posted)]) -> Response:
     user = require_clinician(request)
-    check_csrf(request, csrf_token)
+    check_csrf(request, form.get("csrf_token", ""))
     clinic = clinic_of(request)
-    entry = _entry_from_form(withdrawn, reason, concentration, added,
-                             bridge_bolus_confirmed, daily_dose, override_reason,
-                             pump_reading_before, pump_reading_after, drug={
-                                 "lot": lot, "expiry": expiry, "compounded": compounded,
-                                 "compounded_strength": compounded_strength,
-                                 "pharmacy": pharmacy, "shown_version": shown_version,
-                                 "performed_at": _aware(performed_at, display_zone(request))})
+    step, goto, password = form.get("step", "residual"), form.get("goto", ""), \
+        form.get("password", "")
+    entry = _entry_from_form(form, display_zone(request))
     try:
         proposal = pages.propose_refill(clinic, user, patient_id, entry)
     except InputError as exc:
