@@ -56,6 +56,12 @@ def test_stale_refill_is_a_conflict(client: TestClient, clinic: Clinic) -> None:
     token = csrf_of(client, f"/clinic/patients/{PATIENT}/refill")
     _note(clinic)
     before = _version(clinic)
+    # the next step still carries the version the refill was first shown at
+    step = client.post(f"/clinic/patients/{PATIENT}/refill", data={
+        "csrf_token": token, "shown_version": shown.group(1), "step": "residual",
+        "withdrawn": f"{expected.group(1)} mL", "daily_dose": dose.group(1)}).text
+    assert f'name="shown_version" value="{shown.group(1)}"' in step
+    assert f'name="shown_version" value="{before}"' not in step
     r = client.post(f"/clinic/patients/{PATIENT}/refill", data={
         "csrf_token": token, "shown_version": shown.group(1), "step": "confirm",
         "withdrawn": f"{expected.group(1)} mL", "concentration": conc.group(1),

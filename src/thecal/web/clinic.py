@@ -186,7 +186,8 @@ def _render_refill(request: Request, patient_id: str, step: str, entry: RefillIn
         "title": f"Refill · {chart.header.name}", "h": chart.header, "step": step,
         "steps": [(key, labels[key]) for key in steps], "done": steps[:steps.index(step)]
         if step in steps else [], "entry": entry, "p": proposal, "errors": errors,
-        "formulary": service.formulary(clinic, user.actor)}, status_code=status_code)
+        "formulary": service.formulary(clinic, user.actor),
+        "shown_version": entry.shown_version}, status_code=status_code)
 
 
 @router.get("/patients/{patient_id}/refill")
