@@ -792,52 +792,57 @@ class Timeline:
         return Timeline(self.patient, tuple(e for e in self.events if e.at <= at))
 
 
-def _patient(data: Any) -> Patient:
+def parse_patient(data: Any, *, where: str = "patient") -> Patient:
+    """The patient block of a timeline; also how a clinic checks a patient it registers
+    (:mod:`thecal.service.patients`: there the fields stand alone, ``where=""``)."""
+    def at(key: str) -> str:
+        return f"{where}.{key}" if where else key
+
     if not isinstance(data, dict):
-        raise TimelineError("the patient block is missing or not a mapping", where="patient",
+        raise TimelineError("the patient block is missing or not a mapping", where=where or None,
                             fix="add patient: {id: ..., timezone: Europe/Berlin, etiology: ...}")
     allowed = {"id", "born", "sex", "weight_kg", "timezone", "etiology", "physiology"}
     for key in data:
         if key not in allowed:
-            raise TimelineError(f"unknown field {key!r}", where=f"patient.{key}",
+            raise TimelineError(f"unknown field {key!r}", where=at(key),
                                 fix=f"allowed fields: {', '.join(sorted(allowed))}")
     for key in ("id", "timezone", "etiology"):
         if key not in data:
-            raise TimelineError(f"missing {key}", where=f"patient.{key}")
+            raise TimelineError(f"missing {key}", where=at(key))
     pid = data["id"]
     if not isinstance(pid, (str, int)) or isinstance(pid, bool) or not str(pid).strip():
-        raise TimelineError("id must be text", where="patient.id")
-    tz = data["timezone"]
-    try:
-        if not isinstance(tz, str):
-            raise ZoneInfoNotFoundError
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise TimelineError(f"{tz!r} is not an IANA time zone", where="patient.timezone",
-                            fix="write e.g. Europe/Berlin or America/New_York") from None
-    etiology = data["etiology"]
-    if etiology not in ETIOLOGIES:
-        raise TimelineError(f"unknown etiology {etiology!r}", where="patient.etiology",
-                            fix=f"use one of: {', '.join(ETIOLOGIES)}")
+        raise TimelineError("id must be text", where=at("id"))
     born = data.get("born")
     if born is not None:
         if isinstance(born, str):
             try:
                 born = date.fromisoformat(born)
             except ValueError:
-                raise TimelineError(f"{born!r} is not a date", where="patient.born",
+                raise TimelineError(f"{born!r} is not a date", where=at("born"),
                                     fix="write e.g. 1979-04-02") from None
         if not isinstance(born, date) or isinstance(born, datetime):
-            raise TimelineError("born must be a date like 1979-04-02", where="patient.born")
+            raise TimelineError("born must be a date like 1979-04-02", where=at("born"))
+    tz = data["timezone"]
+    try:
+        if not isinstance(tz, str):
+            raise ZoneInfoNotFoundError
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TimelineError(f"{tz!r} is not an IANA time zone", where=at("timezone"),
+                            fix="write e.g. Europe/Berlin or America/New_York") from None
+    etiology = data["etiology"]
+    if etiology not in ETIOLOGIES:
+        raise TimelineError(f"unknown etiology {etiology!r}", where=at("etiology"),
+                            fix=f"use one of: {', '.join(ETIOLOGIES)}")
     weight = data.get("weight_kg")
     if weight is not None:
         try:
             weight = _number_plain(1, 400, "weight_kg")(weight)
         except UnitError as exc:
-            raise TimelineError(exc.message, where="patient.weight_kg") from None
+            raise TimelineError(exc.message, where=at("weight_kg")) from None
     sex = data.get("sex")
     if sex is not None and sex not in ("female", "male", "other"):
-        raise TimelineError(f"unknown sex {sex!r}", where="patient.sex",
+        raise TimelineError(f"unknown sex {sex!r}", where=at("sex"),
                             fix="use female, male or other, or leave it out")
     physiology = None
     if data.get("physiology") is not None:
@@ -881,7 +886,7 @@ def parse_timeline(data: Any) -> Timeline:
         if key not in ("format", "patient", "events"):
             raise TimelineError(f"unknown top-level field {key!r}", where=key,
                                 fix="a timeline has format, patient and events")
-    patient = _patient(data.get("patient"))
+    patient = parse_patient(data.get("patient"))
     raw_events = data.get("events")
     if raw_events is None:
         raw_events = []
@@ -1327,6 +1332,7 @@ __all__ = [
     "load_timeline",
     "loads",
     "parse_event",
+    "parse_patient",
     "parse_timeline",
     "save_timeline",
     "timeline_to_dict",

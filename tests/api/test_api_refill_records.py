@@ -113,8 +113,10 @@ def test_confirm_names_both_people(client: TestClient, tokens: dict[str, str],
     assert done.status_code == 201
     actor = world.actor("clinician")
     user = User(str(actor.user_id), "Clinician", "clinician", actor)
-    record = pages.refill_record(world.clinic, user, str(world.patient_a), event_id)
+    record = pages.refill_record(world.clinic, user, str(world.patient_a), event_id).record
     assert record.entered_by == "Nurse" and record.confirmed_by == "Clinician2"
-    assert record.confirmation_status == "confirmed" and record.mrn == "A-001"
-    assert record.pump_serial == "SN-0001" and record.lot == "LB2093"
-    assert str(record.born) == "1979-04-02" and record.reservoir_after_ml is not None
+    assert record.confirmation_status == "confirmed" and record.patient.mrn == "A-001"
+    assert record.implant is not None and record.implant.pump_serial == "SN-0001"
+    assert record.refill.lot == "LB2093"
+    assert str(record.patient.born) == "1979-04-02"
+    assert record.analysis.reservoir_after_ml is not None

@@ -95,7 +95,7 @@ def test_screening_commands() -> None:
     data = _json("screening", "plan", "--start", "2026-01-05T09:00:00+01:00")
     assert [d["dose_mcg"] for d in data["doses"]] == [50, 75, 100]  # type: ignore[union-attr, index]
     assert data["observations"]
-    data = _json("screening", "response", "--ashworth-before", "3", "--ashworth-after", "1")
+    data = _json("screening", "response", "--mas-before", "3", "--mas-after", "1")
     assert data["positive"] is True
     data = _json("screening", "start-dose", "--effective-dose", "50 mcg",
                  "--effect-duration", "6 h")

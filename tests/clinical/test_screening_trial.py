@@ -41,12 +41,12 @@ def test_observation_schedule() -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "positive"), [
-    ({"ashworth_before": "3", "ashworth_after": "1"}, True),
-    ({"ashworth_before": "3", "ashworth_after": "1+"}, False),  # fall 1.5
+    ({"mas_before": "3", "mas_after": "1"}, True),
+    ({"mas_before": "3", "mas_after": "1+"}, False),  # fall 1.5
     ({"spasm_before": 4, "spasm_after": 2}, True),
-    ({"spasm_before": 4, "spasm_after": 3, "ashworth_before": "2", "ashworth_after": "0"}, True),
+    ({"spasm_before": 4, "spasm_after": 3, "mas_before": "2", "mas_after": "0"}, True),
     ({"spasm_before": 3, "spasm_after": 2}, False),
-    ({"ashworth_before": "4", "ashworth_after": "3", "required_fall": 1}, True),
+    ({"mas_before": "4", "mas_after": "3", "required_fall": 1}, True),
 ])
 def test_response_rule(kwargs: dict[str, object], positive: bool) -> None:
     assert assess_screening_response(**kwargs).positive is positive  # type: ignore[arg-type]
@@ -54,11 +54,11 @@ def test_response_rule(kwargs: dict[str, object], positive: bool) -> None:
 
 def test_response_needs_pairs() -> None:
     with pytest.raises(InputError):
-        assess_screening_response(ashworth_before="3")
+        assess_screening_response(mas_before="3")
     with pytest.raises(InputError):
         assess_screening_response()
     with pytest.raises(InputError):
-        assess_screening_response(ashworth_before="5+", ashworth_after="1")
+        assess_screening_response(mas_before="5+", mas_after="1")
 
 
 def test_next_dose() -> None:

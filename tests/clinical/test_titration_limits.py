@@ -157,7 +157,7 @@ def test_suggestion_never_above_limit(dose: float, etiology: str, age: float | N
     steps = tuple(DoseStep(AT - timedelta(hours=h), d) for h, d in zip(hours_ago, doses,
                                                                        strict=False))
     s = suggest_titration(dose, etiology, age, report, AT, recent_steps=steps,
-                          step_fraction=fraction)
+                          increase_fraction=fraction)
     limit = step_limit(etiology, age)
     if s.next_daily_dose_mcg > dose:
         assert s.action == "increase"

@@ -41,7 +41,7 @@ def test_display_timezone(world: World) -> None:
     assert service.display_timezone(clinic, world.actor("nurse")) == "UTC"  # default
     admin.update_site_settings(clinic, SYSTEM, world.site_a, {"timezone": "Europe/Vienna"})
     assert service.display_timezone(clinic, world.actor("nurse")) == "Europe/Vienna"
-    own = service.get_patient(clinic, SYSTEM, world.patient_a)["timezone"]
+    own = service.get_patient(clinic, SYSTEM, world.patient_a).timezone
     assert service.display_timezone(clinic, world.actor("patient")) == own
     assert service.display_timezone(clinic, world.actor("caregiver"), world.patient_a) == own
     with pytest.raises(NotFoundError):

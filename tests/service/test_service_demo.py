@@ -31,8 +31,9 @@ def test_demo_is_idempotent_and_shows_the_clinic_cases(clinic: Clinic) -> None:
     for name, role, password in LOGINS:
         assert login(clinic, name, password).actor.role == role
     chart = patient_chart(clinic, actor, first.patient_ids[0])
-    assert chart.symptom_reports and chart.symptom_reports[-1]["triage"]["urgency"]
-    assert chart.implants and chart.implants[0]["pump_serial"]
+    reports = chart.as_dict()["symptom_reports"]
+    assert isinstance(reports, list) and reports and reports[-1]["triage"]["urgency"]
+    assert chart.implants and chart.implants[0].pump_serial
     with clinic.engine.connect() as conn:
         assert audit.verify_chain(conn).ok
 

@@ -21,6 +21,7 @@ from thecal.service import (
 from thecal.service.testing import World
 from thecal.store import audit as audit_store
 from thecal.store.tables import audit, events
+from thecal.timeline import Correction
 
 
 def _note(world: World, text: str = "phone call") -> dict[str, str]:
@@ -32,7 +33,7 @@ def test_append_with_stale_version_conflicts_and_writes_nothing(world: World) ->
     page = timeline(world.clinic, nurse, world.patient_a)
     assert page.version == 3
     stored = append_event(world.clinic, nurse, world.patient_a, _note(world), 3)
-    assert stored["seq"] == 4 and stored["by"] == "nurse" and stored["id"].startswith("ev-")
+    assert stored.seq == 4 and stored.event.by == "nurse" and str(stored.event.id).startswith("ev-")
     with pytest.raises(ConflictError):
         append_event(world.clinic, nurse, world.patient_a, _note(world, "late"), 3)
     with world.clinic.engine.connect() as conn:
@@ -48,7 +49,7 @@ def test_idempotency_key_returns_first_result(world: World) -> None:
                          idempotency_key="k-1")
     again = append_event(world.clinic, nurse, world.patient_a, _note(world), 3,
                          idempotency_key="k-1")
-    assert again["id"] == first["id"]
+    assert again.event.id == first.event.id and again.seq == first.seq
     assert timeline(world.clinic, nurse, world.patient_a).version == 4
 
 
@@ -72,9 +73,9 @@ def test_correction_points_at_the_corrected_event(world: World) -> None:
            "reason": "wrong grade", "event": {"at": stored["at"], "type": "assessment",
                                               "mas": "1+"}}
     correction = append_event(world.clinic, clinician, world.patient_a, fix, 4)
-    assert correction["corrects"] == stored["id"]
+    assert isinstance(correction.event, Correction) and correction.event.corrects == stored["id"]
     chart = patient_chart(world.clinic, clinician, world.patient_a)
-    assert [e["type"] for e in chart.events][-2:] == ["assessment", "correction"]
+    assert [e.event.type for e in chart.events][-2:] == ["assessment", "correction"]
 
 
 def test_every_read_is_audited(world: World) -> None:
@@ -105,7 +106,8 @@ def test_foreign_patient_is_not_found_and_refusal_audited(world: World) -> None:
 def test_projection_summary_kept_with_appends(world: World) -> None:
     clinician = world.actor("clinician")
     proj = projection(world.clinic, clinician, world.patient_a)
-    assert proj["pump"]["model"] == "synchromed-ii-40"
+    assert proj.twin is not None and proj.twin.state.pump_model == "synchromed-ii-40"
+    assert proj.as_dict()["pump"]["model"] == "synchromed-ii-40"  # type: ignore[index]
     items = worklist(world.clinic, clinician)
     assert [i.patient_id for i in items] == [world.patient_a]
     assert items[0].refill_due_by is not None

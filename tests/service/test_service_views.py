@@ -3,6 +3,7 @@ thecal.service.home, check_program_change, assessments by muscle group)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +11,10 @@ from sqlalchemy import func, select
 
 from thecal import service
 from thecal.clinical.refill import bridge_bolus_words
+from thecal.device.alarms import ALARM_KINDS
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
+from thecal.service import pages
+from thecal.service.results import User
 from thecal.service.testing import World
 from thecal.store.tables import audit, pending
 
@@ -41,13 +45,14 @@ def test_check_program_change_writes_nothing(world: World) -> None:
         service.check_program_change(clinic, actor, world.patient_a,
                                      {"mode": "continuous", "daily_dose": "30"})
     assert (_count(world, audit), _count(world, pending)) == (audits, pendings)
-    assert within["allowed"] is True
-    assert within["comparison"]["old_daily_total_mcg"] == 100.0
-    assert within["comparison"]["new_daily_total_mcg"] == 110.0
-    assert within["titration"]["allowed"] is True
-    assert beyond["allowed"] is False
-    assert beyond["guardrail"]["classification"] == "above-absolute"
-    assert "cannot be sent" in beyond["refusal"]
+    assert within.assessment.allowed is True
+    assert within.assessment.comparison.old_daily_total_mcg == 100.0
+    assert within.assessment.comparison.new_daily_total_mcg == 110.0
+    assert within.assessment.titration is not None and within.assessment.titration.allowed
+    assert beyond.assessment.allowed is False
+    assert beyond.as_dict()["guardrail"] == {"classification": "above-absolute", "reasons": [
+        r.as_dict() for r in beyond.assessment.guardrail_reasons]}
+    assert "cannot be sent" in beyond.assessment.refusal
     # proposing (and so sending) it is still refused
     with pytest.raises(InputError):
         service.propose_program_change(clinic, actor, world.patient_a,
@@ -74,12 +79,12 @@ def test_refill_record_by_event_id(world: World) -> None:
                                      expected_version=3, reason="needle checked",
                                      drug=service.DrugDetails(lot="LB1", expiry="2030-01-31"))
     assert recorded.event is not None and recorded.proposal is not None
-    event_id = recorded.event["id"]
+    event_id = str(recorded.event.event.id)
     again = service.refill_record(clinic, nurse, world.patient_a, event_id)
     assert again.analysis.expected_residual_ml == pytest.approx(proposal.expected_residual_ml)
-    assert again.analysis.discrepancy is True and again.reason == "needle checked"
+    assert again.analysis.discrepancy is True and again.refill.reason == "needle checked"
     assert again.analysis.refill_due_by == recorded.proposal.refill_due_by
-    assert again.patient_name == "Alice Example"
+    assert again.patient.display_name == "Alice Example"
     with pytest.raises(NotFoundError):
         service.refill_record(clinic, nurse, world.patient_a, "ev-nope")
     with pytest.raises(NotFoundError):
@@ -180,3 +185,17 @@ def test_assessment_by_muscle_group(world: World) -> None:
     with pytest.raises(InputError):
         service.record_assessment(world.clinic, world.actor("nurse"), world.patient_a,
                                   {"mas_by_group": {"hip-flexors": "5"}}, 4)
+
+
+def test_chart_header_shows_the_alarms_sounding(world: World) -> None:
+    # Patient A: 40 mL of 500 mcg/mL at 100 mcg/day = 0.2 mL/day from 5 Jan 2026, so about
+    # 200 days of drug. On 1 Mar (55 days, ~29 mL left) no alarm sounds; 400 days after the
+    # refill the reservoir has been empty for ~200 days: the empty-reservoir alarm (high) is
+    # sounding, listed before the low-reservoir one (medium).
+    actor = world.actor("clinician")
+    user = User(str(actor.user_id), "Clinician", "clinician", actor)
+    assert pages.chart(world.clinic, user, str(world.patient_a)).header.alarms_sounding == ()
+    world.clock.advance(timedelta(days=400))
+    sounding = pages.chart(world.clinic, user, str(world.patient_a)).header.alarms_sounding
+    assert sounding[0] == ALARM_KINDS["empty-reservoir"].message
+    assert ALARM_KINDS["low-reservoir"].message in sounding[1:]

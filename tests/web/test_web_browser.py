@@ -79,7 +79,7 @@ def test_refill_with_discrepancy_and_concentration_change(page: Any) -> None:
     shot(page, "refill-2-discrepancy")
     # no explanation: the browser will not send the step (the server refuses it too)
     page.get_by_role("button", name="Next").click()
-    assert page.locator("#discrepancy_explanation").evaluate("e => e.validity.valueMissing")
+    assert page.locator("#reason").evaluate("e => e.validity.valueMissing")
     page.get_by_label("Your explanation").fill(
         "Needle position checked, aspirated again; pocket not swollen; pump log reviewed.")
     page.get_by_role("button", name="Next").click()

@@ -5,13 +5,15 @@ checks, the .ics file, static assets served locally, and no page left unimplemen
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from web_support import LINKED_PATIENT, csrf_of, login_token, signed_in
+from web_support import LINKED_PATIENT, csrf_of, login_token, shown_of, signed_in
 
-from thecal.service import Clinic, get_patient
+from thecal.device.alarms import ALARM_KINDS
+from thecal.service import Clinic, FrozenClock, get_patient
 from thecal.service.actors import SYSTEM
 from thecal.store.tables import audit, pending
 from thecal.web.charts import line_chart
@@ -21,7 +23,7 @@ OTHER = "3"  # a demo patient not linked to the patient or caregiver login
 
 
 def _version(clinic: Clinic, patient_id: str) -> int:
-    return int(get_patient(clinic, SYSTEM, int(patient_id))["version"])
+    return get_patient(clinic, SYSTEM, int(patient_id)).version
 
 
 def _count(clinic: Clinic, table: object) -> int:
@@ -99,7 +101,8 @@ def test_program_absolute_bound_refused_on_server(client: TestClient, clinic: Cl
     token = csrf_of(client, f"/clinic/patients/{OTHER}/program")
     response = client.post(f"/clinic/patients/{OTHER}/program", data={
         "csrf_token": token, "daily_dose": "2500 mcg/day", "override_reason": "because",
-        "password": "demo-clinician-2026"})
+        "password": "demo-clinician-2026",
+        "shown_version": shown_of(client, f"/clinic/patients/{OTHER}/program")})
     assert response.status_code == 422
     assert 'id="absolute-refusal"' in response.text
     assert _version(clinic, OTHER) == before
@@ -118,11 +121,12 @@ def test_program_step_beyond_the_recommended_step_needs_a_co_signer(client: Test
     now = float(shown.group(1))
     beyond, step = round(now * 1.7), round(now * 1.25)
     assert 1.15 * now < step < 1.30 * now and beyond > 1.30 * now
+    version = shown_of(client, f"/clinic/patients/{OTHER}/program")
     refused = client.post(f"/clinic/patients/{OTHER}/program", data={
         "csrf_token": token, "daily_dose": f"{beyond} mcg/day", "override_reason": "r",
-        "password": "demo-clinician-2026"})  # +70 %: beyond the absolute step
+        "password": "demo-clinician-2026", "shown_version": version})  # beyond the absolute
     assert refused.status_code == 422 and 'id="absolute-refusal"' in refused.text
-    data = {"csrf_token": token, "daily_dose": f"{step} mcg/day",  # +25 %
+    data = {"csrf_token": token, "daily_dose": f"{step} mcg/day", "shown_version": version,
             "password": "demo-clinician-2026", "override_reason": "spasms unchanged"}
     response = client.post(f"/clinic/patients/{OTHER}/program", data=data)
     assert response.status_code == 422
@@ -192,7 +196,8 @@ def test_refill_same_drug_recorded_and_summarised(client: TestClient, clinic: Cl
     before = _version(clinic, OTHER)
     data = {"csrf_token": token, "withdrawn": f"{expected:.2f} mL",
             "concentration": conc.group(1), "added": "8 mL", "daily_dose": dose.group(1),
-            "step": "confirm", "lot": "LB2093", "expiry": "2030-06-30"}
+            "step": "confirm", "lot": "LB2093", "expiry": "2030-06-30",
+            "shown_version": shown_of(client, f"/clinic/patients/{OTHER}/refill")}
     response = client.post(f"/clinic/patients/{OTHER}/refill",
                            data={**data, "password": "wrong"})
     assert response.status_code == 422
@@ -289,8 +294,10 @@ def test_assessment_by_muscle_group(client: TestClient, clinic: Clinic) -> None:
     signed_in(client, "demo-nurse")
     token = csrf_of(client, f"/clinic/patients/{OTHER}/assessment")
     response = client.post(f"/clinic/patients/{OTHER}/assessment", data={
-        "csrf_token": token, "ashworth_hip-flexors": "1+", "ashworth_knee-extensors": "2",
-        "penn_frequency": "1"}, follow_redirects=False)
+        "csrf_token": token, "mas_hip-flexors": "1+", "mas_knee-extensors": "2",
+        "penn_frequency": "1",
+        "shown_version": shown_of(client, f"/clinic/patients/{OTHER}/assessment")},
+        follow_redirects=False)
     assert response.status_code == 303, response.text
     chart = client.get(f"/clinic/patients/{OTHER}").text
     assert "mas 2" in chart and "MAS by group" in chart
@@ -323,14 +330,14 @@ def test_refill_short_aspiration_filled_to_full_with_pump_readings(client: TestC
     withdrawn = f"{max(expected - 3, 0.0):.2f} mL"
     drug = client.post(f"/clinic/patients/{OTHER}/refill", data={
         "csrf_token": token, "step": "discrepancy", "withdrawn": withdrawn,
-        "discrepancy_explanation": "needle placement checked", "daily_dose": dose.group(1),
+        "reason": "needle placement checked", "daily_dose": dose.group(1),
         "pump_reading_before": f"{expected:.2f} mL"}).text
     assert 'id="concentration"' in drug
     conc = re.search(r'<option value="([0-9]+ mcg/mL)" selected', drug)
     capacity = re.search(r"Reservoir capacity: ([0-9.]+) mL", drug)
     assert conc and capacity
-    data = {"csrf_token": token, "withdrawn": withdrawn,
-            "discrepancy_explanation": "needle placement checked",
+    data = {"csrf_token": token, "withdrawn": withdrawn, "reason": "needle placement checked",
+            "shown_version": shown_of(client, f"/clinic/patients/{OTHER}/refill"),
             "concentration": conc.group(1), "added": f"{capacity.group(1)} mL",
             "daily_dose": dose.group(1), "pump_reading_before": f"{expected:.2f} mL",
             "step": "program", "lot": "LB2093", "expiry": "2030-06-30"}
@@ -370,3 +377,14 @@ def test_the_demo_administrator_manages_logins_and_sees_no_patient_menu(
         assert other not in menu, other  # pages an administrator may not open
     refused = client.get("/clinic")
     assert refused.status_code == 403 and "an administrator may not" in refused.text
+
+
+def test_chart_header_shows_an_alarm_sounding(client: TestClient, clinic: Clinic) -> None:
+    # a year on, every demo pump has run dry: the header says which alarm is sounding
+    signed_in(client, "demo-nurse")
+    assert "Alarm sounding" not in client.get(f"/clinic/patients/{OTHER}").text
+    clinic.clock = FrozenClock(clinic.now() + timedelta(days=365))
+    signed_in(client, "demo-nurse")
+    html = client.get(f"/clinic/patients/{OTHER}").text
+    assert "<strong>Alarm sounding:</strong>" in html
+    assert ALARM_KINDS["empty-reservoir"].message in html

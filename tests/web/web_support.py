@@ -47,6 +47,13 @@ def csrf_of(client: TestClient, page: str) -> str:
     return match.group(1)
 
 
+def shown_of(client: TestClient, page: str) -> str:
+    """The record version a form page was shown at (its hidden ``shown_version``)."""
+    match = re.search(r'name="shown_version" value="(\d+)"', client.get(page).text)
+    assert match, f"no shown_version on {page}"
+    return match.group(1)
+
+
 def shot(page: Any, name: str, *, full_page: bool = True) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)

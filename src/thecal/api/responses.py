@@ -1,7 +1,8 @@
 """The API's answers: one response model per operation, so the OpenAPI document describes them.
 
 Where a use case's typed result is the answer, the result *is* the response model (``Site``,
-``Login``, ``Actor``, ``Confirmation``, the eligibility and screening results, and the cases, medicines and
+``Login``, ``Actor``, ``Confirmation``, ``Patient``, ``CareTeamMember``, ``ResidualCheck``,
+``MixingCheck``, the eligibility and screening results, and the cases, medicines and
 appointments of :mod:`thecal.api.cases` and :mod:`thecal.api.scheduling`): one shape, and the
 route returns the result itself. The models below name the fields of the answers still written by
 a result's ``as_dict`` at the face; quantities carry their unit in the name (``_ml``, ``_mcg``,
@@ -12,8 +13,6 @@ beyond the ones named here.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
 
 from thecal.service.actors import Actor, Login
@@ -21,7 +20,9 @@ from thecal.service.admin import Site
 from thecal.service.advice import EligibilityResult, ScreeningPlan
 from thecal.service.cases import Contacts
 from thecal.service.escalation import Confirmation
+from thecal.service.patients import CareTeamMember, ImplantRecord, OpenProposal, Patient
 from thecal.service.results import Instant
+from thecal.service.therapy import MixingCheck, ResidualCheck  # parts of RefillAnalysis
 
 UserOut = Actor
 SiteOut = Site
@@ -58,19 +59,6 @@ class TokenOut(BaseModel):
     token_type: str
     expires_at: Instant
     user: Actor
-
-
-class PatientOut(Out):
-    id: int
-    mrn: str
-    display_name: str
-    born: str | None = None
-    sex: str | None = None
-    weight_kg: float | None = None
-    timezone: str
-    etiology: str
-    site_id: int
-    version: int
 
 
 class WorklistItemOut(Out):
@@ -184,40 +172,18 @@ class PatientProjectionOut(ProjectionOut):
 
 
 class ChartOut(Out):
-    patient: PatientOut
+    """A patient's chart (``thecal.service.patients.Chart``); the last symptom report carries
+    the ``triage`` it got."""
+
+    patient: Patient
     version: int
     events: list[StoredEventOut]
     projection: ProjectionOut
-    assessments: list[dict[str, Any]]
-    symptom_reports: list[dict[str, Any]]
-    care_team: list[dict[str, Any]]
-    implants: list[dict[str, Any]]
-    pending: list[dict[str, Any]]
-
-
-class CareTeamMemberOut(Out):
-    user_id: int | None = None
-    username: str | None = None
-    display_name: str | None = None
-    team_role: str
-
-
-class ResidualCheckOut(Out):
-    expected_residual_ml: float
-    withdrawn_ml: float
-    discrepancy_ml: float
-    threshold_ml: float
-    flagged: bool
-    direction: str
-    reasons: list[ReasonOut]
-
-
-class MixingCheckOut(Out):
-    mixed_concentration_mcg_per_ml: float
-    programmed_concentration_mcg_per_ml: float
-    ratio: float
-    flagged: bool
-    reasons: list[ReasonOut]
+    assessments: list[StoredEventOut]
+    symptom_reports: list[StoredEventOut]
+    care_team: list[CareTeamMember]
+    implants: list[ImplantRecord]
+    pending: list[OpenProposal]
 
 
 class BridgeBolusOut(Out):
@@ -252,8 +218,8 @@ class RefillProposalOut(Out):
     remaining_after_withdrawal_ml: float
     suggested_added_ml: float
     suggested_added: str
-    residual_check: ResidualCheckOut
-    mixing: MixingCheckOut | None
+    residual_check: ResidualCheck
+    mixing: MixingCheck | None
     discrepancy: bool
     concentration_change: bool
     old_concentration_mcg_per_ml: float | None

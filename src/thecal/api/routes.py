@@ -93,50 +93,54 @@ def worklist(clinic: ClinicDep, actor: ActorDep,
     return [item.as_dict() for item in service.worklist(clinic, actor, limit=limit)]
 
 
-@router.get("/patients", tags=["patients"], response_model=list[R.PatientOut])
-def list_patients(clinic: ClinicDep, actor: ActorDep) -> list[dict[str, Any]]:
+@router.get("/patients", tags=["patients"], response_model=list[service.Patient])
+def list_patients(clinic: ClinicDep, actor: ActorDep) -> list[service.Patient]:
     return service.list_patients(clinic, actor)
 
 
-@router.post("/patients", tags=["patients"], status_code=status.HTTP_201_CREATED, response_model=R.PatientOut)
+@router.post("/patients", tags=["patients"], status_code=status.HTTP_201_CREATED,
+             response_model=service.Patient)
 def create_patient(body: schemas.PatientBody, clinic: ClinicDep, actor: ActorDep
-                   ) -> dict[str, Any]:
-    return service.create_patient(clinic, actor, body.model_dump())
+                   ) -> service.Patient:
+    return service.register_patient(clinic, actor, body.model_dump())
 
 
-@router.get("/patients/{patient_id}", tags=["patients"], response_model=R.PatientOut)
-def get_patient(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
+@router.get("/patients/{patient_id}", tags=["patients"], response_model=service.Patient)
+def get_patient(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> service.Patient:
     return service.get_patient(clinic, actor, patient_id)
 
 
 @router.get("/patients/{patient_id}/chart", tags=["patients"], response_model=R.ChartOut)
-def chart(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
+def chart(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> dict[str, object]:
     return service.patient_chart(clinic, actor, patient_id).as_dict()
 
 
 @router.get("/patients/{patient_id}/timeline", tags=["timeline"], response_model=R.TimelineOut)
-def get_timeline(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> dict[str, Any]:
+def get_timeline(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> dict[str, object]:
     return service.timeline(clinic, actor, patient_id).as_dict()
 
 
 @router.post("/patients/{patient_id}/timeline", tags=["timeline"],
              status_code=status.HTTP_201_CREATED, response_model=R.StoredEventOut)
 def append(patient_id: int, body: schemas.AppendBody, clinic: ClinicDep, actor: ActorDep,
-           idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+           idempotency_key: IdempotencyKey = None) -> dict[str, object]:
     """Append one event; 409 when ``expected_version`` is stale."""
     return service.append_event(clinic, actor, patient_id, body.event, body.expected_version,
-                                idempotency_key=idempotency_key)
+                                idempotency_key=idempotency_key).as_dict()
 
 
-@router.get("/patients/{patient_id}/projection", tags=["timeline"], response_model=R.PatientProjectionOut)
+@router.get("/patients/{patient_id}/projection", tags=["timeline"],
+            response_model=R.PatientProjectionOut)
 def get_projection(patient_id: int, clinic: ClinicDep, actor: ActorDep,
-                   at: str | None = None) -> dict[str, Any]:
+                   at: str | None = None) -> dict[str, object]:
     """The twin's projection (the ``thecal twin --json`` object) now or at ``at``."""
-    return service.projection(clinic, actor, patient_id, _at(at))
+    return service.projection(clinic, actor, patient_id, _at(at)).as_dict()
 
 
-@router.get("/patients/{patient_id}/care-team", tags=["patients"], response_model=list[R.CareTeamMemberOut])
-def get_care_team(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> list[dict[str, Any]]:
+@router.get("/patients/{patient_id}/care-team", tags=["patients"],
+            response_model=list[service.CareTeamMember])
+def get_care_team(patient_id: int, clinic: ClinicDep, actor: ActorDep
+                  ) -> list[service.CareTeamMember]:
     return service.care_team(clinic, actor, patient_id)
 
 
@@ -151,7 +155,7 @@ def add_care_team(patient_id: int, body: schemas.CareTeamBody, clinic: ClinicDep
 
 @router.post("/patients/{patient_id}/refill/proposal", tags=["therapy"], response_model=R.RefillProposalOut)
 def refill_proposal(patient_id: int, body: schemas.RefillBody, clinic: ClinicDep,
-                    actor: ActorDep) -> dict[str, Any]:
+                    actor: ActorDep) -> dict[str, object]:
     """Expected residual, discrepancy check, bridge bolus and the new dates; records nothing."""
     return service.propose_refill(clinic, actor, patient_id, withdrawn=body.withdrawn,
                                   added=body.added, concentration=body.concentration,
@@ -169,7 +173,7 @@ def _drug(body: schemas.RefillBody) -> service.DrugDetails:
              status_code=status.HTTP_201_CREATED, response_model=R.RefillOutcomeOut)
 def refill_record(patient_id: int, body: schemas.RefillRecordBody, response: Response,
                   clinic: ClinicDep, actor: ActorDep,
-                  idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+                  idempotency_key: IdempotencyKey = None) -> dict[str, object]:
     """Record a refill (always, when it happened); 202 when its concentration change waits
     for a second signer (the refill is recorded all the same: ``event`` and ``pending_id``)."""
     result = service.record_refill(clinic, actor, patient_id, withdrawn=body.withdrawn,
@@ -189,7 +193,7 @@ def refill_record(patient_id: int, body: schemas.RefillRecordBody, response: Res
              status_code=status.HTTP_201_CREATED, response_model=R.InterrogationOutcomeOut)
 def interrogation_record(patient_id: int, body: schemas.InterrogationBody, clinic: ClinicDep,
                          actor: ActorDep, idempotency_key: IdempotencyKey = None
-                         ) -> dict[str, Any]:
+                         ) -> dict[str, object]:
     """Record the pump's readings (a measurement): the twin re-anchors, disagreements are a
     finding, and plans use the lower of the pump's reservoir and the twin's estimate."""
     readings = body.model_dump(exclude={"expected_version"}, exclude_none=True)
@@ -201,7 +205,7 @@ def interrogation_record(patient_id: int, body: schemas.InterrogationBody, clini
 @router.post("/pending/{pending_id}/confirm", tags=["therapy"],
              status_code=status.HTTP_201_CREATED, response_model=R.RefillOutcomeOut)
 def confirm_pending(pending_id: int, body: schemas.ConfirmBody, clinic: ClinicDep,
-                    actor: ActorDep) -> dict[str, Any]:
+                    actor: ActorDep) -> dict[str, object]:
     """A second signer confirms a recorded refill's concentration change (late is fine)."""
     return service.confirm_pending(clinic, actor, pending_id, body.password).as_dict()
 
@@ -209,7 +213,7 @@ def confirm_pending(pending_id: int, body: schemas.ConfirmBody, clinic: ClinicDe
 @router.post("/pending/{pending_id}/reject", tags=["therapy"],
              status_code=status.HTTP_201_CREATED, response_model=R.RefillOutcomeOut)
 def reject_pending(pending_id: int, body: schemas.RejectBody, clinic: ClinicDep,
-                   actor: ActorDep) -> dict[str, Any]:
+                   actor: ActorDep) -> dict[str, object]:
     """A second signer rejects it with a reason and the corrective action (recorded as a note)."""
     return service.reject_pending(clinic, actor, pending_id, body.password, reason=body.reason,
                                   corrective_action=body.corrective_action).as_dict()
@@ -223,21 +227,21 @@ def confirmations(clinic: ClinicDep, actor: ActorDep) -> list[R.ConfirmationOut]
 
 @router.post("/patients/{patient_id}/program/proposal", tags=["therapy"], response_model=R.ProgramProposalOut)
 def program_proposal(patient_id: int, body: schemas.ProgramProposalBody, clinic: ClinicDep,
-                     actor: ActorDep) -> dict[str, Any]:
+                     actor: ActorDep) -> dict[str, object]:
     """Old and new program side by side (24-h totals, guardrails) and a confirmation token."""
     return service.propose_program_change(clinic, actor, patient_id, body.program,
-                                          body.expected_version, reason=body.reason)
+                                          body.expected_version, reason=body.reason).as_dict()
 
 
 @router.post("/patients/{patient_id}/program/confirm", tags=["therapy"],
              status_code=status.HTTP_201_CREATED, response_model=R.RecordedOut)
 def program_confirm(patient_id: int, body: schemas.ProgramConfirmBody, clinic: ClinicDep,
-                    actor: ActorDep) -> dict[str, Any]:
+                    actor: ActorDep) -> dict[str, object]:
     """Confirm a proposed program with the password (re-authentication)."""
     return service.confirm_program_change(clinic, actor, patient_id, body.confirmation_token,
                                           body.password, reason=body.reason,
                                           second_username=body.second_username,
-                                          second_password=body.second_password)
+                                          second_password=body.second_password).as_dict()
 
 
 # ------------------------------------------------------------------ assessments and advice

@@ -193,17 +193,18 @@ def screening_plan_cmd(
 @screening_app.command("response")
 @guarded
 def screening_response_cmd(
-    ashworth_before: str | None = typer.Option(None, "--ashworth-before"),
-    ashworth_after: str | None = typer.Option(None, "--ashworth-after"),
+    mas_before: str | None = typer.Option(None, "--mas-before",
+                                          help="Modified Ashworth (MAS) grade before, e.g. 3"),
+    mas_after: str | None = typer.Option(None, "--mas-after", help="MAS grade after, e.g. 1+"),
     spasm_before: int | None = typer.Option(None, "--spasm-before"),
     spasm_after: int | None = typer.Option(None, "--spasm-after"),
     required_fall: float = typer.Option(2.0, "--required-fall",
                                         help="Points of fall for a positive response."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Was the test dose a positive response (≥ 2-point fall in Ashworth or spasm score)?"""
-    result = assess_screening_response(ashworth_before=ashworth_before,
-                                       ashworth_after=ashworth_after, spasm_before=spasm_before,
+    """Was the test dose a positive response (≥ 2-point fall in MAS or spasm score)?"""
+    result = assess_screening_response(mas_before=mas_before,
+                                       mas_after=mas_after, spasm_before=spasm_before,
                                        spasm_after=spasm_after, required_fall=required_fall)
     if as_json:
         print_json(result.as_dict())

@@ -244,8 +244,8 @@ def _print_population(summary: dict[str, Any], patients: int, scenario: str) -> 
     for key, label in (("hours_in_withdrawal", "hours in withdrawal"),
                        ("max_withdrawal_score", "worst withdrawal score"),
                        ("max_overdose_score", "worst overdose score"),
-                       ("min_mas", "lowest Ashworth"),
-                       ("max_mas", "highest Ashworth")):
+                       ("min_mas", "lowest MAS"),
+                       ("max_mas", "highest MAS")):
         q = summary[key]
         table.add_row(label, f"{q['median']:g} ({q['p5']:g}–{q['p95']:g}){_ci(summary, key, 'median')}")
     console.print(table)
@@ -269,7 +269,7 @@ def _print_comparison(summary: dict[str, Any], patients: int, scenario: str) -> 
     for key, label in (("hours_in_withdrawal", "hours in withdrawal (mean diff.)"),
                        ("max_withdrawal_score", "worst withdrawal score"),
                        ("max_overdose_score", "worst overdose score"),
-                       ("max_mas", "highest Ashworth")):
+                       ("max_mas", "highest MAS")):
         d = diff[key]
         ci = d.get("ci95")
         table.add_row(label, f"{base[key]['median']:g}", f"{var[key]['median']:g}",

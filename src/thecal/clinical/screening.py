@@ -7,7 +7,7 @@ starting dose after implant.
 * Observation (B-SCREEN 4.8, DRUGS-DOSE 3.1): cardiopulmonary monitoring often in the first
   2 hours, tone and spasms assessed at least twice in the first 4 hours, observation for
   4–8 hours (the bolus effect peaks at about 4 h and lasts 4–8 h, CLUSTER 3.14).
-* Response (PENN92): a fall of at least 2 points in the Ashworth score or the spasm score
+* Response (PENN92): a fall of at least 2 points in the Modified Ashworth (MAS) or the spasm score
   (configurable).
 * Start dose after implant (B-DOSE 3.5): twice the effective screening dose over 24 h, or the
   same dose if the effect lasted more than 8 hours (or there was an adverse reaction).
@@ -135,54 +135,52 @@ def observation_schedule(dose_at: datetime | None = None, *,
     return tuple(out)
 
 
-def ashworth_points(grade: str | float) -> float:
-    """A Modified Ashworth grade (``"0"`` … ``"4"``, with ``"1+"``) as a number."""
-    if isinstance(grade, bool):
-        raise InputError(f"{grade!r} is not an Ashworth grade", fix="use 0, 1, 1+, 2, 3 or 4")
-    if isinstance(grade, (int, float)):
-        if math.isfinite(grade) and 0 <= grade <= 5:
-            return float(grade)
-        raise InputError(f"{grade!r} is not an Ashworth grade", fix="use 0, 1, 1+, 2, 3 or 4")
-    key = str(grade).strip()
+def mas_points(grade: str | float) -> float:
+    """A Modified Ashworth (MAS) grade (``"0"`` … ``"4"``, with ``"1+"``) as a number."""
+    if isinstance(grade, (int, float)) and not isinstance(grade, bool) \
+            and math.isfinite(grade) and 0 <= grade <= 5:
+        return float(grade)
+    key = grade.strip() if isinstance(grade, str) else None
     if key not in MAS_GRADES:
-        raise InputError(f"{grade!r} is not an Ashworth grade", fix="use 0, 1, 1+, 2, 3 or 4")
+        raise InputError(f"{grade!r} is not a Modified Ashworth (MAS) grade",
+                         fix="use 0, 1, 1+, 2, 3 or 4")
     return MAS_GRADES[key]
 
 
 @dataclass(frozen=True)
 class ScreeningResponse:
     positive: bool
-    ashworth_fall: float | None
+    mas_fall: float | None
     spasm_fall: float | None
     reasons: tuple[Reason, ...]
 
     def as_dict(self) -> dict[str, object]:
-        return {"positive": self.positive, "ashworth_fall": self.ashworth_fall,
+        return {"positive": self.positive, "mas_fall": self.mas_fall,
                 "spasm_fall": self.spasm_fall, "reasons": [r.as_dict() for r in self.reasons]}
 
 
-def assess_screening_response(*, ashworth_before: str | float | None = None,
-                              ashworth_after: str | float | None = None,
+def assess_screening_response(*, mas_before: str | float | None = None,
+                              mas_after: str | float | None = None,
                               spasm_before: float | None = None,
                               spasm_after: float | None = None,
                               required_fall: float = RESPONSE_FALL_POINTS) -> ScreeningResponse:
-    """Positive if the Ashworth or the spasm score fell by at least ``required_fall`` (PENN92).
+    """Positive if the MAS or the spasm score fell by at least ``required_fall`` (PENN92).
 
     At least one before/after pair is required; a half pair is refused.
     """
     if not math.isfinite(required_fall) or required_fall <= 0:
         raise InputError(f"required fall {required_fall!r} must be above zero", fix="e.g. 2")
-    pairs = {"ashworth": (ashworth_before, ashworth_after), "spasm": (spasm_before, spasm_after)}
+    pairs = {"MAS": (mas_before, mas_after), "spasm": (spasm_before, spasm_after)}
     for name, (before, after) in pairs.items():
         if (before is None) != (after is None):
             raise InputError(f"give both the {name} score before and after the test dose",
                              fix=f"add the missing {name} score, or leave both out")
-    if ashworth_before is None and spasm_before is None:
-        raise InputError("no scores given", fix="give the Ashworth or the spasm score before "
+    if mas_before is None and spasm_before is None:
+        raise InputError("no scores given", fix="give the MAS or the spasm score before "
                          "and after the test dose")
-    ash_fall = None
-    if ashworth_before is not None and ashworth_after is not None:
-        ash_fall = ashworth_points(ashworth_before) - ashworth_points(ashworth_after)
+    mas_fall = None
+    if mas_before is not None and mas_after is not None:
+        mas_fall = mas_points(mas_before) - mas_points(mas_after)
     spasm_fall = None
     if spasm_before is not None and spasm_after is not None:
         for value in (spasm_before, spasm_after):
@@ -190,15 +188,15 @@ def assess_screening_response(*, ashworth_before: str | float | None = None,
                     or not 0 <= value <= 4:
                 raise InputError(f"spasm score {value!r} must be 0–4 (Penn)", fix="e.g. 3")
         spasm_fall = float(spasm_before) - float(spasm_after)
-    positive = any(f is not None and f >= required_fall - 1e-9 for f in (ash_fall, spasm_fall))
-    words = ", ".join(f"{n} fell by {f:g}" for n, f in (("Ashworth", ash_fall),
+    positive = any(f is not None and f >= required_fall - 1e-9 for f in (mas_fall, spasm_fall))
+    words = ", ".join(f"{n} fell by {f:g}" for n, f in (("MAS", mas_fall),
                                                          ("spasm score", spasm_fall))
                       if f is not None)
     reason = Reason("screening-response-positive" if positive else "screening-response-negative",
                     f"{words}; a positive response needs a fall of at least {required_fall:g} "
-                    "points in the Ashworth or the spasm score", "PENN92",
+                    "points in the MAS or the spasm score", "PENN92",
                     Severity.INFO if positive else Severity.WARNING)
-    return ScreeningResponse(positive=positive, ashworth_fall=ash_fall, spasm_fall=spasm_fall,
+    return ScreeningResponse(positive=positive, mas_fall=mas_fall, spasm_fall=spasm_fall,
                              reasons=(reason,))
 
 

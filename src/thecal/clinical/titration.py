@@ -293,7 +293,7 @@ def _floor_01(value: float) -> float:
 
 def suggest_titration(current_daily_dose_mcg: float, etiology: str, age_years: float | None,
                       report: str, at: datetime, *, recent_steps: tuple[DoseStep, ...] = (),
-                      side_effects: tuple[str, ...] = (), step_fraction: float | None = None,
+                      side_effects: tuple[str, ...] = (), increase_fraction: float | None = None,
                       decrease_fraction: float = DEFAULT_DECREASE_FRACTION
                       ) -> TitrationSuggestion:
     """Suggest the next daily dose from the patient's report, within the step limits.
@@ -389,10 +389,10 @@ def suggest_titration(current_daily_dose_mcg: float, etiology: str, age_years: f
                                   Severity.WARNING))
             return result("hold", current, not_before=not_before)
 
-    fraction = (limit.min_fraction + limit.max_fraction) / 2 if step_fraction is None \
-        else step_fraction
+    fraction = (limit.min_fraction + limit.max_fraction) / 2 if increase_fraction is None \
+        else increase_fraction
     if not math.isfinite(fraction) or fraction <= 0:
-        raise InputError(f"step fraction {fraction!r} must be above zero", fix="e.g. 0.2")
+        raise InputError(f"increase fraction {fraction!r} must be above zero", fix="e.g. 0.2")
     if fraction > limit.max_fraction:
         reasons.append(Reason("titration-step-reduced-to-limit",
                               f"the requested {fraction:.0%} step is reduced to the "

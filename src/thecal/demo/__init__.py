@@ -293,7 +293,7 @@ def _refill_records(clinic: Clinic, users: dict[str, Login], ids: list[int]) -> 
                                         (9, timedelta(hours=1), False)):
             patient_id = ids[index % len(ids)]
             clinic.clock = FrozenClock(real.now() - late)
-            version = int(patients.get_patient(clinic, SYSTEM, patient_id)["version"])
+            version = patients.get_patient(clinic, SYSTEM, patient_id).version
             probe = therapy.propose_refill(clinic, nurse, patient_id, withdrawn="0 mL",
                                            added="1 mL", concentration="500 mcg/mL")
             current = probe.old_concentration_mcg_per_ml or 500.0

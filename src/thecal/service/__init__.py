@@ -56,7 +56,10 @@ from thecal.service.escalation import Confirmation, escalate_overdue, open_confi
 from thecal.service.home import alarm_meanings, patient_home, symptom_vocabulary
 from thecal.service.measurements import InterrogationOutcome, record_interrogation
 from thecal.service.patients import (
+    CareTeamMember,
     Chart,
+    Patient,
+    StoredEvent,
     TimelinePage,
     append_event,
     care_team,
@@ -67,6 +70,7 @@ from thecal.service.patients import (
     list_patients,
     patient_chart,
     projection,
+    register_patient,
     timeline,
 )
 from thecal.service.results import PatientHome
@@ -99,6 +103,7 @@ __all__ = [
     "SYSTEM",
     "Actor",
     "AuthenticationError",
+    "CareTeamMember",
     "Chart",
     "Clinic",
     "Clock",
@@ -107,8 +112,10 @@ __all__ = [
     "FrozenClock",
     "InterrogationOutcome",
     "LoginResult",
+    "Patient",
     "PatientHome",
     "Settings",
+    "StoredEvent",
     "SystemClock",
     "ThrottledError",
     "TimelinePage",
@@ -156,6 +163,7 @@ __all__ = [
     "record_interrogation",
     "record_refill",
     "refill_record",
+    "register_patient",
     "reject_pending",
     "report_symptoms",
     "revoke_api_token",

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -93,10 +93,15 @@ class Clinic:
             yield conn
 
     def audit(self, conn: Connection, actor: Actor, action: str, *, outcome: str = "ok",
-              **fields: Any) -> int:
-        """Add one audit row in ``conn``'s transaction, attributed to ``actor``."""
-        entry = audit_store.AuditEntry(actor=actor.username, actor_role=actor.role,
-                                       action=action, outcome=outcome, **fields)
+              entity: str | None = None, entity_id: str | None = None,
+              patient_id: int | None = None, event_id: str | None = None,
+              field: str | None = None, old_value: object = None, new_value: object = None,
+              reason: str | None = None, detail: str | None = None) -> int:
+        """Add one audit row in ``conn``'s transaction, attributed to ``actor`` (the values
+        before and after are JSON)."""
+        entry = audit_store.AuditEntry(actor.username, action, outcome, actor.role, entity,
+                                       entity_id, patient_id, event_id, field, old_value,
+                                       new_value, reason, detail)
         return audit_store.append(conn, entry, self.now())
 
     def run(self, actor: Actor, action: str, body: Callable[[Connection], T], *,

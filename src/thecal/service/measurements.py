@@ -10,10 +10,10 @@ and the twin's estimate). Used before and after a refill and around an MRI.
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import Connection
 
@@ -23,10 +23,10 @@ from thecal.errors import InputError
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
-from thecal.service.patients import append_in
-from thecal.service.twin import build_timeline, relocated
+from thecal.service.patients import StoredEvent, add_event, new_event
+from thecal.service.twin import build_timeline, project_new
 from thecal.store import events as event_store
-from thecal.timeline import Interrogation, parse_event
+from thecal.timeline import Interrogation
 
 #: The readings an interrogation may carry (timeline v1 field names, quantities as text).
 READINGS: Final = ("reservoir", "daily_dose", "concentration", "alarms", "alarm_date",
@@ -37,7 +37,7 @@ READINGS: Final = ("reservoir", "daily_dose", "concentration", "alarms", "alarm_
 class InterrogationOutcome:
     """What recording an interrogation did, and what the twin now believes."""
 
-    event: dict[str, Any]
+    event: StoredEvent
     zone: tzinfo
     views_before: ReservoirViews | None
     views_after: ReservoirViews | None
@@ -52,7 +52,7 @@ class InterrogationOutcome:
             return value.astimezone(self.zone).isoformat() if value is not None else None
 
         return {
-            "status": self.status, "event": self.event,
+            "status": self.status, "event": self.event.as_dict(),
             "reservoir_views_before": (self.views_before.as_dict()
                                        if self.views_before is not None else None),
             "reservoir_views_after": (self.views_after.as_dict()
@@ -64,25 +64,18 @@ class InterrogationOutcome:
         }
 
 
-def _interrogation_event(actor: Actor, at: datetime, readings: dict[str, Any]) -> Interrogation:
+def _interrogation_event(actor: Actor, at: datetime, readings: Mapping[str, object]
+                         ) -> Interrogation:
     unknown = sorted(set(readings) - set(READINGS))
     if unknown:
         raise InputError(f"unknown reading {unknown[0]!r}", where=unknown[0],
                          fix="use " + ", ".join(READINGS))
-    data: dict[str, Any] = {"at": at.isoformat(), "type": "interrogation",
-                            "by": actor.username, "id": f"ev-{uuid.uuid4().hex[:16]}"}
-    data.update({k: v for k, v in readings.items() if v is not None and v != []})
-    try:
-        event = parse_event(data, where="interrogation")
-    except InputError as exc:
-        where = (exc.where or "").removeprefix("interrogation.") or None
-        raise type(exc)(exc.message, where=where, fix=exc.fix) from None
-    assert isinstance(event, Interrogation)
-    return event
+    return new_event(actor, at, Interrogation,
+                     {k: v for k, v in readings.items() if v is not None and v != []})
 
 
 def record_interrogation(clinic: Clinic, actor: Actor, patient_id: int, *,
-                         readings: dict[str, Any], expected_version: int,
+                         readings: Mapping[str, object], expected_version: int,
                          at: datetime | None = None, idempotency_key: str | None = None
                          ) -> InterrogationOutcome:
     """Record the pump's readings and say how they re-anchor the twin."""
@@ -96,11 +89,8 @@ def record_interrogation(clinic: Clinic, actor: Actor, patient_id: int, *,
                              where="patient_id", fix="record the implant first")
         event = _interrogation_event(actor, when, readings)
         before: Projection = project(timeline, when)
-        try:
-            after = project(timeline.with_event(event), when)
-        except InputError as exc:
-            raise relocated(exc, "") from None
-        stored = append_in(clinic, conn, actor, patient, event, expected_version,
+        after = project_new(timeline, event, when, "")[1]
+        stored = add_event(clinic, conn, actor, patient, event, expected_version,
                            action="timeline.append", idempotency_key=idempotency_key)
         mine = tuple(f for f in after.findings if f.at == event.at and f.code in (
             "interrogation-discrepancy", "mri-check-needed"))

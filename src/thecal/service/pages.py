@@ -9,19 +9,21 @@ urgencies, words and reasons come from the use cases (and through them from
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
 
 from thecal import service
 from thecal.clinical.assessment import MUSCLE_GROUPS
 from thecal.clinical.dose import rate_ml_per_day
+from thecal.clinical.program import ProgramChangeAssessment
 from thecal.clinical.projection import Projection
 from thecal.clinical.refill import bridge_bolus_words, fill_volume_words, programmer_volume_words
-from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
-from thecal.limits import Reason as RuleReason
+from thecal.device.alarms import ALARM_KINDS
+from thecal.errors import InputError, NotFoundError, PermissionDeniedError
+from thecal.limits import Reason, Severity
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
+from thecal.service.patients import Patient, StoredEvent
 from thecal.service.results import (
     Chart,
     EmergencyBanner,
@@ -29,17 +31,18 @@ from thecal.service.results import (
     ProgramProposal,
     ProgramSummary,
     PumpHeader,
-    Reason,
     RefillInput,
     RefillProposal,
-    RefillRecord,
+    RefillSummary,
     SignedIn,
     TimelineItem,
     TriageAnswer,
     User,
 )
-from thecal.service.therapy import RefillAnalysis
+from thecal.service.therapy import RefillAnalysis, RefillOutcome
 from thecal.service.views import triage_answer
+from thecal.store.records import Row
+from thecal.timeline import Correction, Event, event_to_dict
 
 __all__ = ["MUSCLE_GROUPS", "chart", "confirm_program", "confirm_refill", "current_user",
            "patient_id_of", "propose_program", "propose_refill", "pump_header",
@@ -47,46 +50,6 @@ __all__ = ["MUSCLE_GROUPS", "chart", "confirm_program", "confirm_refill", "curre
 
 _ROLE = {"clinician": "clinician", "nurse": "clinician", "pharmacist": "clinician",
          "administrator": "admin", "patient": "patient", "caregiver": "caregiver"}
-
-
-def _dt(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime.combine(value, datetime.min.time())
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
-def _day(value: Any) -> date | None:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    parsed = _dt(value)
-    return parsed.date() if parsed else None
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _reasons(items: Any) -> tuple[Reason, ...]:
-    out = []
-    for r in items or ():
-        if isinstance(r, RuleReason):
-            out.append(Reason(r.code, r.message, r.source, r.severity.value))
-        elif isinstance(r, Mapping):
-            out.append(Reason(str(r.get("code", "")), str(r.get("message", "")),
-                              str(r.get("source", "")), str(r.get("severity", "info"))))
-        elif isinstance(r, str):
-            out.append(Reason("", r))
-    return tuple(out)
 
 
 def patient_id_of(patient_id: str) -> int:
@@ -105,7 +68,7 @@ def _user(clinic: Clinic, actor: Actor) -> User:
     if actor.patient_id is not None:
         patients = (str(actor.patient_id),)
     elif role == "caregiver":
-        patients = tuple(str(p["id"]) for p in service.list_patients(clinic, actor))
+        patients = tuple(str(p.id) for p in service.list_patients(clinic, actor))
     first = int(patients[0]) if role == "caregiver" and patients else None
     zone = service.display_timezone(clinic, actor, first)
     return User(str(actor.user_id), actor.display_name or actor.username, role,  # type: ignore[arg-type]
@@ -132,78 +95,91 @@ def current_user(clinic: Clinic, token: str) -> User | None:
 
 # --- clinician -------------------------------------------------------------------------
 
-def pump_header(patient: Mapping[str, Any], twin: Projection | None, pump: str,
+def alarms_sounding(twin: Projection | None) -> tuple[str, ...]:
+    """The pump's alarms holding at the projection's instant, gravest first, in words (an
+    acknowledged one still holds until its cause is cleared)."""
+    state = twin.state if twin is not None else None
+    return tuple(f"{ALARM_KINDS[a.code].message if a.code in ALARM_KINDS else a.code}"
+                 + (" (acknowledged)" if a.acknowledged else "")
+                 for a in (state.alarms if state is not None else ()))
+
+
+def pump_header(patient: Patient | Row, twin: Projection | None, pump: str,
                 catheter: str) -> PumpHeader:
     """The pump banner of a patient's pages, from the twin's projection (typed)."""
-    born = patient.get("born")
-    head = dict(patient_id=str(patient["id"]), name=str(patient["display_name"]),
-                born=date.fromisoformat(str(born)) if born else None,
-                etiology=str(patient.get("etiology")), pump=pump, catheter=catheter,
-                drug="baclofen")
+    p = patient if isinstance(patient, Patient) else Patient.of(patient)
+    head = PumpHeader(patient_id=str(p.id), name=p.display_name, born=p.born,
+                      etiology=p.etiology, pump=pump, catheter=catheter, drug="baclofen",
+                      version=p.version)
     state = twin.state if twin is not None else None
-    if state is None or not state.pump_model:
-        return PumpHeader(**head)  # type: ignore[arg-type]
-    plan = twin.refill_plan if twin is not None else None
-    return PumpHeader(
-        **head,  # type: ignore[arg-type]
-        concentration_mcg_per_ml=state.concentration_mcg_per_ml or None,
-        daily_dose_mcg=twin.daily_total_mcg if twin is not None else None,
-        reservoir_ml=round(state.reservoir_ml, 6), reservoir_capacity_ml=state.reservoir_capacity_ml,
+    if twin is None or state is None or not state.pump_model:
+        return head
+    plan = twin.refill_plan
+    return dataclasses.replace(
+        head, concentration_mcg_per_ml=state.concentration_mcg_per_ml or None,
+        daily_dose_mcg=twin.daily_total_mcg, reservoir_ml=round(state.reservoir_ml, 6),
+        reservoir_capacity_ml=state.reservoir_capacity_ml,
         low_reservoir_alarm_ml=state.low_reservoir_alarm_ml,
         low_reservoir_alarm_at=state.low_reservoir_alarm_at,
         refill_due_by=plan.refill_due_by if plan else None, empty_at=state.empty_at,
         mri_flag="MR conditional: interrogate the pump before and after every MRI",
-        warnings=tuple(Reason(f.code, f.message, f.source, f.severity.value)
-                       for f in (twin.findings if twin is not None else ())))
+        alarms_sounding=alarms_sounding(twin), warnings=twin.findings)
 
 
-def _header(chart: Any) -> PumpHeader:
-    implants = chart.implants or []
-    last = implants[-1] if implants else {}
-    catheter = str(last.get("catheter_model") or "—")
-    if last.get("catheter_length_cm"):
-        catheter += f", {float(last['catheter_length_cm']):g} cm"
-    pump = str(last.get("pump_name") or (chart.twin.state.pump_model if chart.twin else "")
-               or "—")
-    return dataclasses.replace(pump_header(chart.patient, chart.twin, pump, catheter),
-                               allergies=_allergy_words(chart), **_safety(chart),
-                               version=int(getattr(chart, "version", 0) or 0))
+def _header(chart: service.Chart) -> PumpHeader:
+    last = chart.implants[-1] if chart.implants else None
+    pump = (last.pump_name if last else "") or (
+        chart.twin.state.pump_model if chart.twin else "") or "—"
+    meds = chart.medicines
+    return dataclasses.replace(
+        pump_header(chart.patient, chart.twin, pump, (last.catheter if last else "") or "—"),
+        allergies=tuple(f"{a.substance}" + (f" ({a.reaction})" if a.reaction else "")
+                        + (": contraindicates ITB" if a.contraindicates_itb else "")
+                        for a in meds.allergies),
+        allergy_status=meds.allergy_status.value,
+        allergy_statement=(f"{meds.no_known_allergies_by}, {meds.no_known_allergies_at:%Y-%m-%d}"
+                           if meds.no_known_allergies_at is not None else ""),
+        baclofen_allergy=meds.baclofen_allergy,
+        oral_medicines=tuple(f"{m.drug_words} {m.dose} × {m.times_per_day}/day "
+                             f"({m.daily_dose_mg:g} mg/day)" for m in meds.medications),
+        reconciliations_due=tuple(d.reason.message for d in meds.due),
+        emergency_cases=tuple(EmergencyBanner(c.case_id, c.opened_at, c.symptoms,
+                                              c.patient_words) for c in chart.banner_cases))
 
 
-def _allergy_words(chart: Any) -> tuple[str, ...]:
-    meds = getattr(chart, "medicines", None)
-    if meds is None:
-        return ()
-    return tuple(f"{a.substance}" + (f" ({a.reaction})" if a.reaction else "")
-                 + (": contraindicates ITB" if a.contraindicates_itb else "")
-                 for a in meds.allergies)
+def event_words(event: Event) -> str:
+    """An event's fields in words (a correction: what the event now reads)."""
+    skip = {"at", "type", "id", "by", "reason", "corrects", "event"}
+    parts = []
+    for key, value in event_to_dict(event).items():
+        if key in skip or value is None:
+            continue
+        if isinstance(value, dict):
+            value = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        parts.append(f"{key.replace('_', ' ')} {value}")
+    if isinstance(event, Correction) and event.event is not None:
+        at = event.event.at
+        parts.append(f"now reads: {event.event.type} at {at:%a %-d %b %Y %H:%M} "
+                     f"(UTC{at:%z}); {event_words(event.event)}")
+    return "; ".join(parts)
 
 
-def _safety(chart: Any) -> dict[str, Any]:
-    """The header's allergy status, oral medicines, reconciliations due and emergency banners."""
-    meds = getattr(chart, "medicines", None)
-    banners = tuple(EmergencyBanner(c.case_id, c.opened_at, c.symptoms, c.patient_words)
-                    for c in getattr(chart, "banner_cases", None) or ())
-    if meds is None:
-        return {"emergency_cases": banners}
-    statement = ""
-    if meds.no_known_allergies_at is not None:
-        statement = f"{meds.no_known_allergies_by}, {meds.no_known_allergies_at:%Y-%m-%d}"
-    return {"allergy_status": meds.allergy_status.value, "allergy_statement": statement,
-            "baclofen_allergy": meds.baclofen_allergy,
-            "oral_medicines": tuple(f"{m.drug_words} {m.dose} × {m.times_per_day}/day "
-                                    f"({m.daily_dose_mg:g} mg/day)" for m in meds.medications),
-            "reconciliations_due": tuple(d.reason.message for d in meds.due),
-            "emergency_cases": banners}
+def timeline_items(events: Sequence[StoredEvent]) -> tuple[TimelineItem, ...]:
+    """The stored events as the pages show them, each with the correction that replaced it."""
+    corrected_by = {e.event.corrects: str(e.event.id) for e in events
+                    if isinstance(e.event, Correction)}
+    return tuple(TimelineItem(
+        e.event, e.seq, e.recorded_at, event_words(e.event),
+        e.event.corrects if isinstance(e.event, Correction) else "",
+        corrected_by.get(str(e.event.id), "")) for e in events)
 
 
 def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False) -> Chart:
     chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
     header = _header(chart)
-    timeline = tuple(TimelineItem(_dt(e.get("at")) or datetime.min, str(e.get("type")),
-                                  _event_words(e), str(e.get("by") or ""),
-                                  str(e.get("id") or ""))
-                     for e in chart.events if _dt(e.get("at")))
+    timeline = timeline_items(chart.events)
     pending = tuple(_pending_item(c) for c in
                     service.open_confirmations(clinic, user.actor, patient_id=patient_id_of(patient_id)))
     if pending:
@@ -213,8 +189,17 @@ def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False
     if not with_series:
         return Chart(header, timeline, pending=pending)
     s = service.chart_series(clinic, user.actor, patient_id_of(patient_id))
-    return Chart(header, timeline, s.reservoir, s.daily_dose, s.ashworth, s.penn,
+    return Chart(header, timeline, s.reservoir, s.daily_dose, s.mas, s.penn,
                  s.csf_level, s.tone, pending)
+
+
+def changes_since(clinic: Clinic, user: User, patient_id: str, version: int
+                  ) -> tuple[PumpHeader, tuple[TimelineItem, ...]]:
+    """The record as it is now (its header) and what was recorded after ``version`` (the
+    conflict page of a stale form)."""
+    now = chart(clinic, user, patient_id)
+    return now.header, tuple(e for e in now.timeline if e.seq > version)
+
 
 def _pending_item(c: service.Confirmation) -> PendingItem:
     return PendingItem(str(c.pending_id), "refill", c.summary, c.entered_by, c.state.due_at,
@@ -227,14 +212,17 @@ def confirmations(clinic: Clinic, user: User) -> Sequence[PendingItem]:
     return [_pending_item(c) for c in service.open_confirmations(clinic, user.actor)]
 
 
-def reject_refill(clinic: Clinic, user: User, pending_id: str, password: str, reason: str,
-                  corrective_action: str) -> None:
+def _pending_id(pending_id: str) -> int:
     try:
-        pid = int(pending_id)
+        return int(pending_id)
     except ValueError:
         raise NotFoundError(f"no confirmation {pending_id!r}") from None
-    service.reject_pending(clinic, user.actor, pid, password, reason=reason,
-                           corrective_action=corrective_action)
+
+
+def reject_refill(clinic: Clinic, user: User, pending_id: str, password: str, reason: str,
+                  corrective_action: str) -> None:
+    service.reject_pending(clinic, user.actor, _pending_id(pending_id), password,
+                           reason=reason, corrective_action=corrective_action)
 
 
 def _drug(entry: RefillInput) -> service.DrugDetails:
@@ -242,18 +230,13 @@ def _drug(entry: RefillInput) -> service.DrugDetails:
                                compounded=entry.compounded, pharmacy=entry.pharmacy or None)
 
 
-def _shown(entry: RefillInput, current: int) -> int:
-    """The version the form was first shown at (a stale one is a conflict), else current."""
-    try:
-        return int(entry.shown_version)
-    except ValueError:
-        return current
-
-
 def _performed_at(entry: RefillInput) -> datetime | None:
     if not entry.performed_at:
         return None
-    parsed = _dt(entry.performed_at)
+    try:
+        parsed = datetime.fromisoformat(entry.performed_at)
+    except ValueError:
+        parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise InputError(f"{entry.performed_at!r} is not a date and time", where="performed_at",
                          fix="pick the date and time the refill was done")
@@ -283,16 +266,15 @@ def _program_check(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
     except InputError as exc:
         return ProgramProposal(_summary(0.0, 0.0), None, None, "", False, False, (),
                                {"daily_dose": exc.one_line()})
-    return _program_from(result)
+    return _program_from(result.assessment)
 
 
-def propose_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInput) -> RefillProposal:
+def propose_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInput
+                   ) -> RefillProposal:
     header = chart(clinic, user, patient_id).header
     try:
-        kw = _refill_kwargs(entry, header)
         result = service.propose_refill(clinic, user.actor, patient_id_of(patient_id),
-                                        withdrawn=kw["withdrawn"], added=kw["added"],
-                                        concentration=kw["concentration"],
+                                        **_refill_kwargs(entry, header),
                                         at=_performed_at(entry), drug=_drug(entry))
     except InputError as exc:
         field = (exc.where or "withdrawn").split(".")[-1]
@@ -305,7 +287,9 @@ def propose_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInp
 
 
 def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInput,
-                  password: str) -> RefillRecord:
+                  password: str) -> RefillOutcome:
+    """Record the refill the steps showed, at the version the form was first shown at (a
+    stale one is a conflict), with the pump's readings before and after as interrogations."""
     # the page signs every refill with the password (the service insists on it only for
     # a concentration change)
     try:
@@ -313,72 +297,46 @@ def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInpu
     except PermissionDeniedError:
         raise PermissionDeniedError("the password is wrong", where="password",
                                     fix="enter your own password to sign") from None
-    chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
-    header = _header(chart)
-    kw = _refill_kwargs(entry, header)
-    version = _shown(entry, chart.version)
-    if version != chart.version:
-        raise ConflictError("the record changed since this form was shown",
-                                    where="shown_version", fix="look at what changed")
+    now = chart(clinic, user, patient_id).header
+    # the service refuses a stale version (the first write below is made at it)
+    version = now.version if entry.shown_version is None else entry.shown_version
+    pid = patient_id_of(patient_id)
     if entry.pump_reading_before:
         # The interrogation before the refill: the pump's reading is a measurement.
-        service.record_interrogation(clinic, user.actor, patient_id_of(patient_id),
+        service.record_interrogation(clinic, user.actor, pid,
                                      readings={"reservoir": entry.pump_reading_before},
                                      expected_version=version)
         version += 1
     result = service.record_refill(
-        clinic, user.actor, patient_id_of(patient_id), withdrawn=kw["withdrawn"],
-        added=kw["added"], concentration=kw["concentration"], expected_version=version, password=password,
-        reason=entry.discrepancy_explanation or None, at=_performed_at(entry), drug=_drug(entry))
-    assert result.proposal is not None
+        clinic, user.actor, pid, **_refill_kwargs(entry, now), expected_version=version,
+        password=password, reason=entry.reason or None, at=_performed_at(entry),
+        drug=_drug(entry))
     if entry.pump_reading_after and result.event is not None:
-        service.record_interrogation(clinic, user.actor, patient_id_of(patient_id),
+        service.record_interrogation(clinic, user.actor, pid,
                                      readings={"reservoir": entry.pump_reading_after},
                                      expected_version=version + 1)
-    proposal = _refill_from(result.proposal, header, entry, None)
-    event_id = str(result.event["id"]) if result.event else ""
-    return RefillRecord(event_id, patient_id, header.name, result.proposal.at,
-                        user.display_name, proposal, result.status)
+    return result
 
 
-def confirm_refill(clinic: Clinic, user: User, patient_id: str, pending_id: str,
-                   password: str) -> RefillRecord:
-    try:
-        pid = int(pending_id)
-    except ValueError:
-        raise NotFoundError(f"no confirmation {pending_id!r}") from None
-    result = service.confirm_pending(clinic, user.actor, pid, password)
+def confirm_refill(clinic: Clinic, user: User, pending_id: str, password: str) -> str:
+    """A second signer confirms a refill's concentration; the refill's event id."""
+    result = service.confirm_pending(clinic, user.actor, _pending_id(pending_id), password)
     assert result.event is not None
-    return refill_record(clinic, user, patient_id, str(result.event["id"]))
+    return str(result.event.event.id)
 
 
-def refill_record(clinic: Clinic, user: User, patient_id: str, event_id: str) -> RefillRecord:
+def refill_record(clinic: Clinic, user: User, patient_id: str, event_id: str
+                  ) -> RefillSummary:
+    """A recorded refill and the figures its steps showed (the printable summary)."""
     r = service.refill_record(clinic, user.actor, patient_id_of(patient_id), event_id)
-    entry = RefillInput(withdrawn=str(r.event.get("withdrawn") or ""),
-                        concentration=str(r.event.get("concentration") or ""),
-                        added=str(r.event.get("added") or ""),
-                        discrepancy_explanation=r.reason or "")
+    # a recorded refill shows every figure the steps showed once all was entered
+    entry = RefillInput(withdrawn="entered", concentration="entered", added="entered")
     header = chart(clinic, user, patient_id).header
-    e = r.event
-    return RefillRecord(event_id, patient_id, r.patient_name, r.analysis.at, r.entered_by,
-                        _refill_from(r.analysis, header, entry, None),
-                        "awaiting-confirmation" if r.confirmation_status == "open"
-                        else "recorded", r.reason or "",
-                        entered_by=r.entered_by, recorded_at=r.recorded_at,
-                        confirmation_status=r.confirmation_status,
-                        confirmed_by=r.confirmed_by, confirmed_at=r.confirmed_at,
-                        decision_reason=r.decision_reason,
-                        corrective_action=r.corrective_action, born=_day(r.born), mrn=r.mrn,
-                        pump_model=header.pump if header.pump != "—" else r.pump_model,
-                        pump_serial=r.pump_serial, catheter=r.catheter,
-                        lot=str(e.get("lot") or ""), expiry=str(e.get("expiry") or ""),
-                        compounded=bool(e.get("compounded")),
-                        pharmacy=str(e.get("pharmacy") or ""),
-                        reservoir_after_ml=r.analysis.reservoir_after_ml)
+    return RefillSummary(r, _refill_from(r.analysis, header, entry, None))
 
 
-def propose_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str,
-                    override_reason: str) -> ProgramProposal:
+def propose_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str
+                    ) -> ProgramProposal:
     """The live check: nothing is written (service.check_program_change)."""
     return _program_check(clinic, user, patient_id, daily_dose, None)
 
@@ -388,36 +346,26 @@ def confirm_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str
                     second_username: str = "", second_password: str = "") -> ProgramProposal:
     """Send a program change: proposed at the version the form was shown at (a stale one is a
     409 conflict), confirmed with the password, co-signed when the step needs it."""
-    chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
+    version = (chart(clinic, user, patient_id).header.version if shown_version is None
+               else shown_version)
     result = service.propose_program_change(
         clinic, user.actor, patient_id_of(patient_id),
-        {"mode": "continuous", "daily_dose": daily_dose},
-        chart.version if shown_version is None else shown_version,
+        {"mode": "continuous", "daily_dose": daily_dose}, version,
         reason=override_reason or None)
     service.confirm_program_change(clinic, user.actor, patient_id_of(patient_id),
-                                   str(result["confirmation_token"]), password,
+                                   str(result.confirmation_token), password,
                                    reason=override_reason or None,
                                    second_username=second_username or None,
                                    second_password=second_password or None)
-    return _program_from(result)
-
-def changes_since(clinic: Clinic, user: User, patient_id: str, version: int
-                  ) -> tuple[int, tuple[TimelineItem, ...]]:
-    """The record's version now and what was recorded after ``version`` (a conflict page)."""
-    chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
-    items = tuple(TimelineItem(_dt(e.get("at")) or datetime.min, str(e.get("type")),
-                               _event_words(e), str(e.get("by") or ""), str(e.get("id") or ""))
-                  for e in chart.events if int(e.get("seq") or 0) > version)
-    return chart.version, items
+    return _program_from(result.assessment)
 
 
-def record_assessment(clinic: Clinic, user: User, patient_id: str, ashworth: dict[str, str],
+def record_assessment(clinic: Clinic, user: User, patient_id: str, mas: dict[str, str],
                       penn_frequency: str, penn_severity: str, notes: str,
                       shown_version: int | None = None) -> None:
-    chart = service.patient_chart(clinic, user.actor, patient_id_of(patient_id))
-    data: dict[str, Any] = {}
-    if ashworth:
-        data["mas_by_group"] = dict(ashworth)
+    data: dict[str, object] = {}
+    if mas:
+        data["mas_by_group"] = dict(mas)
     for name, value in (("penn_frequency", penn_frequency), ("penn_severity", penn_severity)):
         if value:
             try:
@@ -426,8 +374,9 @@ def record_assessment(clinic: Clinic, user: User, patient_id: str, ashworth: dic
                 raise InputError(f"{value!r} is not a whole number", where=name) from None
     if notes:
         data["notes"] = notes
-    service.record_assessment(clinic, user.actor, patient_id_of(patient_id), data,
-                              chart.version if shown_version is None else shown_version)
+    version = (chart(clinic, user, patient_id).header.version if shown_version is None
+               else shown_version)
+    service.record_assessment(clinic, user.actor, patient_id_of(patient_id), data, version)
 
 
 # --- patient and caregiver -------------------------------------------------------------
@@ -445,28 +394,23 @@ def report_symptoms(clinic: Clinic, user: User, patient_id: str, codes: Sequence
                                emergency_tel=c.emergency_tel)
 
 
-def _program_from(result: Mapping[str, Any]) -> ProgramProposal:
-    comparison = result.get("comparison") or {}
-    conc = _float(result.get("concentration_mcg_per_ml")) or 0.0
-    old_total = _float(comparison.get("old_daily_total_mcg")) or 0.0
-    new_total = _float(comparison.get("new_daily_total_mcg")) or 0.0
-    old = ProgramSummary(f"continuous {old_total:g} mcg/day", old_total,
-                         _float(comparison.get("old_rate_ml_per_day")) or 0.0, conc)
-    new = ProgramSummary(f"continuous {new_total:g} mcg/day", new_total,
-                         _float(comparison.get("new_rate_ml_per_day")) or 0.0, conc)
-    guard = result.get("guardrail") or {}
-    reasons = (_reasons(guard.get("reasons"))
-               + _reasons((result.get("titration") or {}).get("reasons"))
-               + _reasons(comparison.get("reasons")))
-    return ProgramProposal(old, new, _float(comparison.get("change_fraction")),
-                           str(guard.get("classification") or ""),
-                           bool(result.get("needs_reason")), bool(result.get("allowed", True)),
-                           # the titration check repeats the guardrail's range reason: once
-                           tuple(dict.fromkeys(reasons + _reasons(result.get("step_reasons")))),
-                           {},
-                           str(result.get("refusal") or ""),
-                           str(result.get("decision") or "allowed"),
-                           bool(result.get("needs_second_clinician")))
+def _program_from(a: ProgramChangeAssessment) -> ProgramProposal:
+    """A program change as the check beside the form shows it (from the rule's assessment)."""
+    c = a.comparison
+    conc = a.concentration_mcg_per_ml or 0.0
+    titration = a.titration.reasons if a.titration is not None else ()
+    return ProgramProposal(
+        old_program=ProgramSummary(f"continuous {c.old_daily_total_mcg:g} mcg/day",
+                                   c.old_daily_total_mcg, c.old_rate_ml_per_day or 0.0, conc),
+        new_program=ProgramSummary(f"continuous {c.new_daily_total_mcg:g} mcg/day",
+                                   c.new_daily_total_mcg, c.new_rate_ml_per_day or 0.0, conc),
+        change_fraction=c.change_fraction,
+        classification=a.classification.value if a.classification is not None else "",
+        needs_override_reason=a.needs_reason, allowed=a.allowed,
+        # the titration check repeats the guardrail's range reason: listed once
+        reasons=tuple(dict.fromkeys((*a.guardrail_reasons, *titration, *c.reasons, *a.step_reasons))),
+        refusal=a.refusal, decision=a.decision,
+        needs_second_clinician=a.needs_second_clinician)
 
 
 def _summary(daily_dose_mcg: float, concentration: float) -> ProgramSummary:
@@ -475,18 +419,10 @@ def _summary(daily_dose_mcg: float, concentration: float) -> ProgramSummary:
                           concentration)
 
 
-def _event_words(event: Mapping[str, Any]) -> str:
-    skip = {"at", "type", "id", "by", "seq", "recorded_at"}
-    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in event.items()
-                     if k not in skip and not isinstance(v, (dict, list)))
-
-
 def _empty_refill(header: PumpHeader, errors: dict[str, str]) -> RefillProposal:
     conc = header.concentration_mcg_per_ml or 0.0
-    return RefillProposal(header.reservoir_ml or 0.0, None, False, (), conc, None, None,
-                          header.reservoir_capacity_ml or 0.0, False, None, (),
-                          _summary(header.daily_dose_mcg or 0.0, conc), None, (), False, True,
-                          None, None, errors)
+    return RefillProposal(header.reservoir_ml or 0.0, conc, header.reservoir_capacity_ml or 0.0,
+                          _summary(header.daily_dose_mcg or 0.0, conc), errors=errors)
 
 
 def _refill_from(result: RefillAnalysis, header: PumpHeader, entry: RefillInput,
@@ -502,8 +438,6 @@ def _refill_from(result: RefillAnalysis, header: PumpHeader, entry: RefillInput,
     change = result.concentration_change and entered
     bridge = result.bridge_bolus
     dose = result.daily_dose_mcg
-    old_program = ProgramSummary(f"continuous {dose:g} mcg/day", dose,
-                                 result.old_rate_ml_per_day or 0.0, old_conc)
     new_program = ProgramSummary(f"continuous {dose:g} mcg/day", dose,
                                  result.new_rate_ml_per_day, new_conc or old_conc)
     program_reasons: tuple[Reason, ...] = ()
@@ -514,24 +448,35 @@ def _refill_from(result: RefillAnalysis, header: PumpHeader, entry: RefillInput,
         program_reasons = program.reasons
         needs_reason, allowed = program.needs_override_reason, program.allowed
         errors = dict(program.errors)
-        if program.refusal:
-            program_reasons = (Reason("absolute", program.refusal, "", "danger"),
-                               *program_reasons)
-    mixing = result.mixing
-    views = result.views_before
+        danger = next((r for r in program.reasons if r.severity is Severity.DANGER), None)
+        if program.refusal and danger is not None:
+            program_reasons = (dataclasses.replace(danger, code="absolute",
+                                                   message=program.refusal), *program_reasons)
+    mixing, views = result.mixing, result.views_before
+    withdrawn, added = bool(entry.withdrawn), bool(entry.added)
     return RefillProposal(
-        result.expected_residual_ml, result.withdrawn_ml if entry.withdrawn else None,
-        result.discrepancy and bool(entry.withdrawn),
-        _reasons(result.residual_check.reasons), old_conc, new_conc,
-        result.added_ml if entry.added else None, result.capacity_ml, change,
-        bridge_bolus_words(bridge) if change and bridge is not None else None,
-        _reasons(bridge.reasons if bridge is not None else ()),
-        old_program, new_program, program_reasons, needs_reason, allowed,
-        result.low_reservoir_alarm_at, result.refill_due_by, errors,
-        result.filling.suggested_added_ml if entry.withdrawn else None,
-        fill_volume_words(result.filling, result.capacity_ml) if entry.withdrawn else "",
-        _reasons(mixing.reasons) if entry.withdrawn and entry.added and mixing else (),
-        views.pump_calculated_ml if views else None, views.estimate_ml if views else None,
-        views.physical_ml if views else None, result.views_differ,
-        result.unaccounted_ml if entry.withdrawn else 0.0,
-        programmer_volume_words(result.programmer_reservoir_ml) if entry.added else "")
+        expected_residual_ml=result.expected_residual_ml,
+        withdrawn_ml=result.withdrawn_ml if withdrawn else None,
+        discrepancy=result.discrepancy and withdrawn,
+        discrepancy_reasons=result.residual_check.reasons,
+        old_concentration_mcg_per_ml=old_conc, new_concentration_mcg_per_ml=new_conc,
+        added_ml=result.added_ml if added else None, capacity_ml=result.capacity_ml,
+        concentration_change=change,
+        bridge_bolus=bridge_bolus_words(bridge) if change and bridge is not None else None,
+        bridge_bolus_reasons=bridge.reasons if bridge is not None else (),
+        old_program=ProgramSummary(f"continuous {dose:g} mcg/day", dose,
+                                   result.old_rate_ml_per_day or 0.0, old_conc),
+        new_program=new_program, program_reasons=program_reasons,
+        needs_override_reason=needs_reason, allowed=allowed,
+        low_reservoir_alarm_at=result.low_reservoir_alarm_at,
+        refill_due_by=result.refill_due_by, errors=errors,
+        suggested_added_ml=result.filling.suggested_added_ml if withdrawn else None,
+        suggested_added=(fill_volume_words(result.filling, result.capacity_ml)
+                         if withdrawn else ""),
+        mixing_reasons=mixing.reasons if withdrawn and added and mixing else (),
+        pump_calculated_ml=views.pump_calculated_ml if views else None,
+        estimate_ml=views.estimate_ml if views else None,
+        physical_ml=views.physical_ml if views else None, views_differ=result.views_differ,
+        unaccounted_ml=result.unaccounted_ml if withdrawn else 0.0,
+        programmer_instruction=(programmer_volume_words(result.programmer_reservoir_ml)
+                                if added else ""))

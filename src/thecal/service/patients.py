@@ -4,22 +4,25 @@ Every read of a patient record adds an audit row (HIPAA audit controls, AU-4); e
 adds one with the new event as ``new_value``. Appends are optimistic: the caller passes the
 version it read; a stale version is a :class:`~thecal.errors.ConflictError` (409, LD-2).
 An ``idempotency_key`` makes a retried append return the event stored the first time (DU-4).
+Each use case answers with typed results: :class:`Patient`, :class:`StoredEvent`,
+:class:`TimelinePage`, :class:`PatientProjection`, :class:`Chart`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from thecal.clinical.projection import Projection, TwinSettings
+from thecal.clinical.projection import Projection
 from thecal.errors import ConflictError, InputError, PermissionDeniedError
 from thecal.service import authz
 from thecal.service.actors import Actor
@@ -29,17 +32,18 @@ from thecal.service.twin import (
     build_timeline,
     plan_time,
     project_new,
-    project_timeline,
     projection_json,
     projection_of,
+    site_settings,
     summary_of,
     twin_settings,
 )
 from thecal.store import auth as auth_store
 from thecal.store import events as event_store
 from thecal.store import records
+from thecal.store.records import Row
 from thecal.timeline import (
-    ETIOLOGIES,
+    Assessment,
     CatheterRevision,
     Correction,
     Event,
@@ -48,8 +52,13 @@ from thecal.timeline import (
     Timeline,
     event_to_dict,
     parse_event,
+    parse_patient,
     validate,
 )
+
+if TYPE_CHECKING:
+    from thecal.service.cases import Case
+    from thecal.service.medicines import Medicines
 
 FUTURE_TOLERANCE: Final = timedelta(minutes=5)
 MAX_TEXT: Final = 4000  # characters in any one text of an event (a note, a reason)
@@ -66,80 +75,108 @@ DEDICATED: Final = {"refill": "the refill endpoint (propose, then record)",
                     "fault": "nothing: faults exist only in simulations"}
 
 
-def stored_event(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored event as the faces see it: the v1 dict plus its place in the record."""
-    return {**row["data"], "seq": row["seq"], "recorded_at": row["recorded_at"].isoformat()}
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event on a patient's record: the timeline event and its place in the record."""
+
+    event: Event
+    seq: int
+    recorded_at: datetime
+
+    def as_dict(self) -> dict[str, object]:
+        """The timeline v1 mapping plus ``seq`` and ``recorded_at`` (what the API answers)."""
+        return {**event_to_dict(self.event), "seq": self.seq,
+                "recorded_at": self.recorded_at.isoformat()}
+
+
+def stored_event(row: Row) -> StoredEvent:
+    """A stored event row as the typed event it holds (it was checked when it was stored)."""
+    return StoredEvent(parse_event(dict(row["data"])), int(row["seq"]), row["recorded_at"])
 
 
 # ------------------------------------------------------------------ patients
 
-def _patient_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": int(row["id"]), "mrn": row["mrn"], "display_name": row["display_name"],
-            "born": row["born"], "sex": row["sex"], "weight_kg": row["weight_kg"],
-            "timezone": row["timezone"], "etiology": row["etiology"],
-            "site_id": int(row["site_id"]), "version": int(row["version"])}
+@dataclass(frozen=True)
+class Patient:
+    """A registered patient; ``version`` is the record's (appends are checked against it)."""
+
+    id: int
+    mrn: str
+    display_name: str
+    born: date | None
+    sex: str | None
+    weight_kg: float | None
+    timezone: str
+    etiology: str
+    site_id: int
+    version: int
+
+    @classmethod
+    def of(cls, row: Row) -> Patient:
+        """The patient of a stored row."""
+        born, weight = row.get("born"), row.get("weight_kg")
+        return cls(int(row["id"]), str(row["mrn"]), str(row["display_name"]),
+                   date.fromisoformat(str(born)) if born else None, row.get("sex"),
+                   float(weight) if weight is not None else None, str(row["timezone"]),
+                   str(row["etiology"]), int(row["site_id"]), int(row["version"]))
 
 
-def _check_patient_data(data: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _check_patient_data(data: Mapping[str, object]) -> dict[str, object]:
+    """The fields of a patient to register, checked by the timeline's patient parser (the
+    clinic's record adds a name and requires the date of birth)."""
+    text: dict[str, str] = {}
     for key in ("mrn", "display_name", "born", "timezone", "etiology"):
         value = data.get(key)
         if not isinstance(value, str) or not value.strip():
             raise InputError(f"{key} is required", where=key)
-        out[key] = value.strip()
-    try:
-        born = date.fromisoformat(out["born"])
-    except ValueError:
-        raise InputError(f"{out['born']!r} is not a date", where="born",
-                         fix="write e.g. 1979-04-02") from None
-    out["born"] = born.isoformat()
-    try:
-        ZoneInfo(out["timezone"])
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"{out['timezone']!r} is not an IANA time zone", where="timezone",
-                         fix="write e.g. Europe/Berlin") from None
-    if out["etiology"] not in ETIOLOGIES:
-        raise InputError(f"unknown etiology {out['etiology']!r}", where="etiology",
-                         fix=f"use one of: {', '.join(ETIOLOGIES)}")
-    sex = data.get("sex")
-    if sex is not None and sex not in ("female", "male", "other"):
-        raise InputError(f"unknown sex {sex!r}", where="sex", fix="use female, male or other")
-    out["sex"] = sex
-    weight = data.get("weight_kg")
-    if weight is not None:
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not (
-                1 <= float(weight) <= 400):
-            raise InputError("weight_kg must be a number from 1 to 400", where="weight_kg")
-        weight = float(weight)
-    out["weight_kg"] = weight
-    return out
+        text[key] = value.strip()
+    block = {"id": text["mrn"], "born": text["born"], "timezone": text["timezone"],
+             "etiology": text["etiology"], "sex": data.get("sex"),
+             "weight_kg": data.get("weight_kg")}
+    patient = parse_patient({k: v for k, v in block.items() if v is not None}, where="")
+    return {"mrn": text["mrn"], "display_name": text["display_name"],
+            "born": text["born"] if patient.born is None else patient.born.isoformat(),
+            "timezone": patient.timezone, "etiology": patient.etiology, "sex": patient.sex,
+            "weight_kg": patient.weight_kg}
 
 
-def create_patient(clinic: Clinic, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+def _register_in(clinic: Clinic, conn: Connection, actor: Actor, data: Mapping[str, object]
+                 ) -> Row:
+    """Check and insert one patient at the actor's site (``data["site_id"]`` for system)."""
+    fields_ = _check_patient_data(data)
+    site_id = data.get("site_id") if actor.role == "system" else actor.site_id
+    if site_id is None:
+        raise PermissionDeniedError("you belong to no site, so you cannot register patients",
+                                    fix="ask an administrator to assign you a site")
+    if not isinstance(site_id, int) or records.get_site(conn, site_id) is None:
+        raise InputError(f"site {site_id} does not exist", where="site_id")
+    if records.patient_by_mrn(conn, site_id, str(fields_["mrn"])) is not None:
+        raise ConflictError(f"a patient with MRN {fields_['mrn']!r} exists at this site",
+                            where="mrn", fix="open that patient's record instead")
+    row = records.insert_patient(conn, site_id=site_id, at=clinic.now(), **fields_)
+    clinic.audit(conn, actor, "patient.create", entity="patient", entity_id=str(row["id"]),
+                 patient_id=int(row["id"]), new_value=fields_)
+    return row
+
+
+def register_patient(clinic: Clinic, actor: Actor, data: Mapping[str, object]) -> Patient:
     """Register a patient at the actor's site (or ``data["site_id"]`` for system)."""
-    def body(conn: Connection) -> dict[str, Any]:
+    def body(conn: Connection) -> Patient:
         authz.require(actor, authz.CREATE)
-        fields_ = _check_patient_data(data)
-        site_id = data.get("site_id") if actor.role == "system" else actor.site_id
-        if site_id is None:
-            raise PermissionDeniedError("you belong to no site, so you cannot register patients",
-                                        fix="ask an administrator to assign you a site")
-        if records.get_site(conn, int(site_id)) is None:
-            raise InputError(f"site {site_id} does not exist", where="site_id")
-        if records.patient_by_mrn(conn, int(site_id), fields_["mrn"]) is not None:
-            raise ConflictError(f"a patient with MRN {fields_['mrn']!r} exists at this site",
-                                where="mrn", fix="open that patient's record instead")
-        row = records.insert_patient(conn, site_id=int(site_id), at=clinic.now(), **fields_)
-        clinic.audit(conn, actor, "patient.create", entity="patient", entity_id=str(row["id"]),
-                     patient_id=int(row["id"]), new_value=fields_)
-        return _patient_view(row)
+        return Patient.of(_register_in(clinic, conn, actor, data))
 
     return clinic.run(actor, "patient.create", body, entity="patient")
 
 
-def list_patients(clinic: Clinic, actor: Actor) -> list[dict[str, Any]]:
+def create_patient(clinic: Clinic, actor: Actor, data: Mapping[str, object]
+                   ) -> dict[str, object]:
+    """:func:`register_patient` answering the patient's fields (for callers not yet typed)."""
+    return dataclasses.asdict(register_patient(clinic, actor, data))
+
+
+def list_patients(clinic: Clinic, actor: Actor) -> list[Patient]:
     """The patients the actor may see (own, linked, site and care team)."""
-    def body(conn: Connection) -> list[dict[str, Any]]:
+    def body(conn: Connection) -> list[Patient]:
         authz.require(actor, authz.READ)
         if actor.role == "patient":
             ids = [int(actor.patient_id)] if actor.patient_id is not None else []
@@ -151,19 +188,24 @@ def list_patients(clinic: Clinic, actor: Actor) -> list[dict[str, Any]]:
             rows = records.list_patients_where(conn, authz.visible_patients_clause(actor))
         clinic.audit(conn, actor, "patient.list", entity="patient",
                      detail=f"{len(rows)} patients listed")
-        return [_patient_view(r) for r in rows]
+        return [Patient.of(r) for r in rows]
 
     return clinic.run(actor, "patient.list", body, entity="patient")
 
 
-def get_patient(clinic: Clinic, actor: Actor, patient_id: int) -> dict[str, Any]:
-    def body(conn: Connection) -> dict[str, Any]:
-        patient = authz.patient_for(conn, actor, authz.READ, patient_id)
-        clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
-                     patient_id=patient_id, field="patient")
-        return _patient_view(patient)
+def _read(clinic: Clinic, conn: Connection, actor: Actor, patient_id: int, field: str
+          ) -> Row:
+    """The patient row, if the actor may read it; the read is audited (``field``: what)."""
+    patient = authz.patient_for(conn, actor, authz.READ, patient_id)
+    clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
+                 patient_id=patient_id, field=field)
+    return patient
 
-    return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="patient")
+
+def get_patient(clinic: Clinic, actor: Actor, patient_id: int) -> Patient:
+    return clinic.run(actor, "patient.read",
+                      lambda conn: Patient.of(_read(clinic, conn, actor, patient_id, "patient")),
+                      patient_id=patient_id, entity="patient")
 
 
 # ------------------------------------------------------------------ timeline
@@ -174,56 +216,78 @@ class TimelinePage:
 
     patient_id: int
     version: int
-    events: list[dict[str, Any]]
+    events: tuple[StoredEvent, ...]
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"patient_id": self.patient_id, "version": self.version, "events": self.events}
+    def as_dict(self) -> dict[str, object]:
+        return {"patient_id": self.patient_id, "version": self.version,
+                "events": [e.as_dict() for e in self.events]}
 
 
 def timeline(clinic: Clinic, actor: Actor, patient_id: int) -> TimelinePage:
     def body(conn: Connection) -> TimelinePage:
-        patient = authz.patient_for(conn, actor, authz.READ, patient_id)
-        rows = event_store.list_events(conn, patient_id)
-        clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
-                     patient_id=patient_id, field="timeline")
-        return TimelinePage(patient_id, int(patient["version"]), [stored_event(r) for r in rows])
+        patient = _read(clinic, conn, actor, patient_id, "timeline")
+        return TimelinePage(patient_id, int(patient["version"]), tuple(
+            stored_event(r) for r in event_store.list_events(conn, patient_id)))
 
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="timeline")
 
 
-def _site_twin_settings(conn: Connection, patient: dict[str, Any]) -> TwinSettings:
-    site = records.get_site(conn, int(patient["site_id"])) if patient.get("site_id") else None
-    return twin_settings((site or {}).get("settings") if site is not None else None)
+@dataclass(frozen=True)
+class PatientProjection:
+    """The twin's projection of a patient's record at ``at`` (``twin`` None: no events)."""
+
+    patient_id: int
+    version: int
+    at: datetime
+    twin: Projection | None
+
+    def as_dict(self) -> dict[str, object]:
+        """The ``thecal twin --json`` object with the patient's id and record version."""
+        return {"patient_id": self.patient_id, "version": self.version,
+                **projection_json(self.twin, self.at)}
+
+
+def _project(conn: Connection, patient: Row, rows: Sequence[Row], at: datetime
+             ) -> Projection | None:
+    """The projection of a stored record at ``at`` under its site's twin settings."""
+    return projection_of(build_timeline(patient, rows), at,
+                         twin_settings(site_settings(conn, int(patient["site_id"]))))
 
 
 def projection(clinic: Clinic, actor: Actor, patient_id: int,
-               at: datetime | None = None) -> dict[str, Any]:
+               at: datetime | None = None) -> PatientProjection:
     """The twin's projection of the stored timeline at ``at`` (default: now)."""
-    def body(conn: Connection) -> dict[str, Any]:
-        patient = authz.patient_for(conn, actor, authz.READ, patient_id)
-        rows = event_store.list_events(conn, patient_id)
+    def body(conn: Connection) -> PatientProjection:
+        patient = _read(clinic, conn, actor, patient_id, "projection")
         when = at or clinic.now()
-        result = project_timeline(build_timeline(patient, rows), when,
-                                  _site_twin_settings(conn, patient))
-        clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
-                     patient_id=patient_id, field="projection")
-        return {"patient_id": patient_id, "version": int(patient["version"]), **result}
+        return PatientProjection(patient_id, int(patient["version"]), when, _project(
+            conn, patient, event_store.list_events(conn, patient_id), when))
 
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="projection")
 
 
-def care_team(clinic: Clinic, actor: Actor, patient_id: int) -> list[dict[str, Any]]:
-    def body(conn: Connection) -> list[dict[str, Any]]:
-        authz.patient_for(conn, actor, authz.READ, patient_id)
-        team = records.care_team_of(conn, patient_id)
-        clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
-                     patient_id=patient_id, field="care_team")
-        return [{**m, "added_at": m["added_at"].isoformat()} for m in team]
+@dataclass(frozen=True)
+class CareTeamMember:
+    """A user named in a patient's care team, with the team role they hold."""
+
+    user_id: int
+    username: str
+    display_name: str | None
+    role: str
+    team_role: str
+    added_at: datetime
+
+
+def care_team(clinic: Clinic, actor: Actor, patient_id: int) -> list[CareTeamMember]:
+    def body(conn: Connection) -> list[CareTeamMember]:
+        _read(clinic, conn, actor, patient_id, "care_team")
+        return [CareTeamMember(**m) for m in records.care_team_of(conn, patient_id)]
 
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="care_team")
 
 
-def _prepare_event(actor: Actor, data: Any, *, allowed_types: frozenset[str] | None) -> Event:
+def _prepare_event(actor: Actor, data: object, *, allowed_types: frozenset[str] | None
+                   ) -> Event:
     if not isinstance(data, dict):
         raise InputError("the event must be an object with at least 'at' and 'type'",
                          where="event")
@@ -240,21 +304,45 @@ def _prepare_event(actor: Actor, data: Any, *, allowed_types: frozenset[str] | N
         raise InputError("'by' is the logged-in user; leave it out", where="event.by")
     data["by"] = actor.username
     if not data.get("id"):
-        data["id"] = f"ev-{uuid.uuid4().hex[:16]}"
+        data["id"] = new_event_id()
     return parse_event(data, where="event")
 
 
-def append_in(clinic: Clinic, conn: Connection, actor: Actor, patient: dict[str, Any],
-              event: Event, expected_version: int | None, *, action: str,
-              idempotency_key: str | None = None, triage: dict[str, Any] | None = None,
-              extra_audit: dict[str, Any] | None = None, request_digest: str | None = None
-              ) -> dict[str, Any]:
+def new_event_id() -> str:
+    return f"ev-{uuid.uuid4().hex[:16]}"
+
+
+E = TypeVar("E", bound=Event)
+
+
+def new_event(actor: Actor, at: datetime, kind: type[E], fields: Mapping[str, object], *,
+              prefix: str = "") -> E:
+    """A new event of ``kind`` by ``actor`` at ``at`` (with a fresh id) from its timeline v1
+    ``fields``; a refusal names the field as ``prefix`` + field (``withdrawn``, not
+    ``refill.withdrawn``)."""
+    try:
+        event = parse_event({"at": at.isoformat(), "type": kind.type, **fields,
+                             "by": actor.username, "id": new_event_id()}, where=kind.type)
+    except InputError as exc:
+        field = (exc.where or "").removeprefix(kind.type).lstrip(".")
+        raise type(exc)(exc.message, where=(prefix + field).rstrip(".") or None,
+                        fix=exc.fix) from None
+    assert isinstance(event, kind)
+    return event
+
+
+def add_event(clinic: Clinic, conn: Connection, actor: Actor, patient: Row, event: Event,
+              expected_version: int | None, *, action: str,
+              idempotency_key: str | None = None, triage: Mapping[str, object] | None = None,
+              detail: str | None = None, request_digest: str | None = None) -> StoredEvent:
     """Append a parsed event inside the caller's transaction; return the stored event.
 
     An ``idempotency_key`` seen before returns the event stored then, but only for the same
     actor and the same request (``request_digest``, by default the event without its id);
-    anything else is refused (422) rather than silently dropping the new data."""
+    anything else is refused (422) rather than silently dropping the new data. ``triage``
+    (a symptom report's triage summary) is kept with the stored projection."""
     patient_id = int(patient["id"])
+    digest = None
     if idempotency_key is not None:
         digest = request_digest or digest_of(action, event_to_dict(event), exclude=("id",))
         earlier = event_store.event_by_idempotency_key(conn, patient_id, idempotency_key)
@@ -270,9 +358,8 @@ def append_in(clinic: Clinic, conn: Connection, actor: Actor, patient: dict[str,
                          entity_id=earlier["event_id"], patient_id=patient_id,
                          event_id=earlier["event_id"], detail="idempotent retry")
             return stored_event(earlier)
-    else:
-        digest = None
-    check_text_sizes(event_to_dict(event), "event")
+    data = event_to_dict(event)
+    check_text_sizes(data, "event")
     version = int(patient["version"])
     if expected_version is None:
         expected_version = version
@@ -284,24 +371,58 @@ def append_in(clinic: Clinic, conn: Connection, actor: Actor, patient: dict[str,
     if event.at - now > FUTURE_TOLERANCE:
         raise InputError("an event cannot be recorded ahead of time", where="event.at",
                          fix="record it when it has happened")
-    rows = event_store.list_events(conn, patient_id)
-    base = build_timeline(patient, rows)
+    base = build_timeline(patient, event_store.list_events(conn, patient_id))
     planned_at = plan_time(base.with_event(event) if event.type in PLAN_EVENTS else base, now)
-    _, projected, _ = project_new(base, event, planned_at, "event.")
-    data = event_to_dict(event)
+    _, projected = project_new(base, event, planned_at, "event.")
     seq = version + 1
     try:
-        event_store.insert_event(
-            conn, patient_id=patient_id, seq=seq, data=data, event_id=str(event.id),
-            type_=event.type, at=event.at, author=actor.username, reason=event.reason,
-            corrects=getattr(event, "corrects", None) or None, recorded_at=now,
-            idempotency_key=idempotency_key, request_digest=digest)
+        _insert(conn, patient_id, seq, event, actor.username, now, idempotency_key, digest)
     except IntegrityError as exc:
         raise ConflictError("another change was recorded at the same time",
                             where="expected_version", fix="reload and try again") from exc
     if not records.set_patient_version(conn, patient_id, version, seq):
         raise ConflictError("another change was recorded at the same time",
                             where="expected_version", fix="reload and try again")
+    previous = event_store.get_projection(conn, patient_id)
+    urgency = int(previous["triage_urgency"]) if previous else 0
+    triage_at = previous["triage_at"] if previous else None
+    last_triage = (previous["data"] or {}).get("last_triage") if previous else None
+    if triage is not None:
+        rank = triage.get("rank")
+        urgency, triage_at, last_triage = rank if isinstance(rank, int) else 0, event.at, triage
+    event_store.put_projection(conn, patient_id, summary_of(
+        projected, planned_at, seq, now, urgency, triage_at, last_triage))
+    clinic.audit(conn, actor, action, entity="event", entity_id=str(event.id),
+                 patient_id=patient_id, event_id=str(event.id), field=event.type,
+                 new_value=data, reason=event.reason, detail=detail)
+    return StoredEvent(event, seq, now)
+
+
+def append_in(clinic: Clinic, conn: Connection, actor: Actor, patient: Row, event: Event,
+              expected_version: int | None, *, action: str,
+              idempotency_key: str | None = None, triage: Mapping[str, object] | None = None
+              ) -> dict[str, object]:
+    """:func:`add_event` answering the stored event's JSON (for callers not yet typed)."""
+    return add_event(clinic, conn, actor, patient, event, expected_version, action=action,
+                     idempotency_key=idempotency_key, triage=triage).as_dict()
+
+
+def _insert(conn: Connection, patient_id: int, seq: int, event: Event, author: str,
+            now: datetime, idempotency_key: str | None = None, digest: str | None = None
+            ) -> None:
+    """Store one event and keep the implants table in step with it."""
+    event_store.insert_event(
+        conn, patient_id=patient_id, seq=seq, data=event_to_dict(event), event_id=str(event.id),
+        type_=event.type, at=event.at, author=author, reason=event.reason,
+        corrects=event.corrects if isinstance(event, Correction) else None, recorded_at=now,
+        idempotency_key=idempotency_key, request_digest=digest)
+    _keep_implant_rows(conn, patient_id, event)
+
+
+def _keep_implant_rows(conn: Connection, patient_id: int, event: Event) -> None:
+    """The implants table follows an implant, a pump replacement (same catheter), a catheter
+    revision, and a corrected implant, pump replacement or catheter revision (the chart
+    header and the implant card read it)."""
     if isinstance(event, Implant | ReplacePump):
         catheter = event.catheter if isinstance(event, Implant) else None
         records.add_implant(conn, patient_id=patient_id, event_id=str(event.id),
@@ -309,28 +430,6 @@ def append_in(clinic: Clinic, conn: Connection, actor: Actor, patient: dict[str,
                             catheter_model=catheter.model if catheter else None,
                             catheter_length_cm=catheter.length_cm if catheter else None,
                             implanted_at=event.at)
-    _keep_implant_rows(conn, patient_id, event)
-    previous = event_store.get_projection(conn, patient_id)
-    urgency = int(previous["triage_urgency"]) if previous else 0
-    triage_at = previous["triage_at"] if previous else None
-    if triage is not None:
-        urgency = int(triage.get("rank", 0))
-        triage_at = event.at
-        projected = {**projected, "last_triage": triage}
-    elif previous and "last_triage" in (previous["data"] or {}):
-        projected = {**projected, "last_triage": previous["data"]["last_triage"]}
-    event_store.put_projection(conn, patient_id, summary_of(projected, seq, now, urgency,
-                                                            triage_at))
-    clinic.audit(conn, actor, action, entity="event", entity_id=str(event.id),
-                 patient_id=patient_id, event_id=str(event.id), field=event.type,
-                 new_value=data, reason=event.reason, **(extra_audit or {}))
-    return {**data, "seq": seq, "recorded_at": now.isoformat()}
-
-
-def _keep_implant_rows(conn: Connection, patient_id: int, event: Event) -> None:
-    """The implants table follows a catheter revision, a pump replacement (same catheter)
-    and a corrected implant, pump replacement or catheter revision (the chart header and the
-    implant card read it)."""
     target = event.event if isinstance(event, Correction) else event
     corrects = event.corrects if isinstance(event, Correction) else None
     if isinstance(target, CatheterRevision) and target.catheter is not None:
@@ -344,15 +443,14 @@ def _keep_implant_rows(conn: Connection, patient_id: int, event: Event) -> None:
                                    catheter_model=rows[-2]["catheter_model"],
                                    catheter_length_cm=rows[-2]["catheter_length_cm"])
     elif corrects and isinstance(target, Implant | ReplacePump):
-        values: dict[str, Any] = {"pump_model": target.pump, "pump_serial": target.serial,
-                                  "implanted_at": target.at}
-        if isinstance(target, Implant) and target.catheter is not None:
-            values.update(catheter_model=target.catheter.model,
-                          catheter_length_cm=target.catheter.length_cm)
-        records.update_implant(conn, patient_id, corrects, **values)
+        catheter = target.catheter if isinstance(target, Implant) else None
+        records.update_implant(conn, patient_id, corrects, pump_model=target.pump,
+                               pump_serial=target.serial, implanted_at=target.at,
+                               **({"catheter_model": catheter.model,
+                                   "catheter_length_cm": catheter.length_cm} if catheter else {}))
 
 
-def digest_of(action: str, payload: Any, *, exclude: tuple[str, ...] = ()) -> str:
+def digest_of(action: str, payload: object, *, exclude: tuple[str, ...] = ()) -> str:
     """SHA-256 of a request's canonical JSON (what an idempotency key is bound to)."""
     if isinstance(payload, dict):
         payload = {k: v for k, v in payload.items() if k not in exclude}
@@ -360,7 +458,7 @@ def digest_of(action: str, payload: Any, *, exclude: tuple[str, ...] = ()) -> st
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def check_text_sizes(data: Any, where: str) -> None:
+def check_text_sizes(data: object, where: str) -> None:
     """Every text in an event is at most :data:`MAX_TEXT` characters (web and API alike)."""
     if isinstance(data, str):
         if len(data) > MAX_TEXT:
@@ -374,22 +472,22 @@ def check_text_sizes(data: Any, where: str) -> None:
             check_text_sizes(value, f"{where}[{i}]")
 
 
-def append_event(clinic: Clinic, actor: Actor, patient_id: int, event: dict[str, Any],
+def append_event(clinic: Clinic, actor: Actor, patient_id: int, event: object,
                  expected_version: int, *, idempotency_key: str | None = None
-                 ) -> dict[str, Any]:
-    """Append one event (not refill/program/symptoms: those have their own use case)."""
+                 ) -> StoredEvent:
+    """Append one event, given as its timeline v1 mapping (not refill/program/symptoms:
+    those have their own use case)."""
     digest = digest_of("timeline.append", {"event": event,
                                            "expected_version": expected_version})
 
-    def body(conn: Connection) -> dict[str, Any]:
+    def body(conn: Connection) -> StoredEvent:
         patient = authz.patient_for(conn, actor, authz.APPEND, patient_id)
         parsed = _prepare_event(actor, event, allowed_types=GENERIC_TYPES)
-        if parsed.type == "correction":
-            target = getattr(parsed, "event", None)
-            if target is not None and target.type in DEDICATED:
-                raise InputError(f"correct a {target.type} event through "
-                                 f"{DEDICATED[target.type]}", where="event.event.type")
-        return append_in(clinic, conn, actor, patient, parsed, expected_version,
+        if isinstance(parsed, Correction) and parsed.event is not None \
+                and parsed.event.type in DEDICATED:
+            raise InputError(f"correct a {parsed.event.type} event through "
+                             f"{DEDICATED[parsed.event.type]}", where="event.event.type")
+        return add_event(clinic, conn, actor, patient, parsed, expected_version,
                          action="timeline.append", idempotency_key=idempotency_key,
                          request_digest=digest)
 
@@ -398,102 +496,128 @@ def append_event(clinic: Clinic, actor: Actor, patient_id: int, event: dict[str,
 
 # ------------------------------------------------------------------ chart
 
-@dataclass
+@dataclass(frozen=True)
+class ImplantRecord:
+    """A pump and its catheter as the implants table keeps them (the header, the card)."""
+
+    event_id: str
+    pump_model: str
+    pump_name: str
+    pump_serial: str | None
+    catheter_model: str | None
+    catheter_length_cm: float | None
+    implanted_at: datetime
+
+    @classmethod
+    def of(cls, row: Row) -> ImplantRecord:
+        from thecal.service.home import pump_name
+
+        return cls(row["event_id"], row["pump_model"], pump_name(str(row["pump_model"])),
+                   row["pump_serial"], row["catheter_model"], row["catheter_length_cm"],
+                   row["implanted_at"])
+
+    @property
+    def catheter(self) -> str:
+        """The catheter in words: model and length (empty when none is recorded)."""
+        length = f", {self.catheter_length_cm:g} cm" if self.catheter_length_cm else ""
+        return f"{self.catheter_model}{length}" if self.catheter_model else ""
+
+
+@dataclass(frozen=True)
+class OpenProposal:
+    """A proposal waiting on the record: a program to confirm, a refill's second signature."""
+
+    id: int
+    kind: str
+    created_at: datetime
+    expires_at: datetime
+    proposed_by: int
+    summary: str | None
+
+
+@dataclass(frozen=True)
 class Chart:
-    """What a patient page shows, read in one transaction."""
+    """What a patient page shows, read in one transaction; ``twin`` is the projection at
+    ``at``."""
 
-    patient: dict[str, Any]
-    version: int
-    events: list[dict[str, Any]]
-    projection: dict[str, Any]
-    assessments: list[dict[str, Any]] = field(default_factory=list)
-    symptom_reports: list[dict[str, Any]] = field(default_factory=list)
-    care_team: list[dict[str, Any]] = field(default_factory=list)
-    implants: list[dict[str, Any]] = field(default_factory=list)
-    pending: list[dict[str, Any]] = field(default_factory=list)
-    twin: Projection | None = field(default=None, compare=False, repr=False)  # typed
-    # allergies, oral medicines, reconciliations due; emergency cases not yet acknowledged
-    medicines: Any = None
-    banner_cases: list[Any] = field(default_factory=list)
+    patient: Patient
+    events: tuple[StoredEvent, ...]
+    at: datetime
+    twin: Projection | None
+    # the triage summary stored with the last symptom report (JSON, as advice wrote it)
+    last_triage: Mapping[str, object] | None
+    care_team: tuple[CareTeamMember, ...]
+    implants: tuple[ImplantRecord, ...]
+    pending: tuple[OpenProposal, ...]
+    medicines: Medicines
+    banner_cases: tuple[Case, ...]  # emergency cases not yet acknowledged
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"patient": self.patient, "version": self.version, "events": self.events,
-                "projection": self.projection, "assessments": self.assessments,
-                "symptom_reports": self.symptom_reports, "care_team": self.care_team,
-                "implants": self.implants, "pending": self.pending}
+    @property
+    def version(self) -> int:
+        return self.patient.version
+
+    @property
+    def assessments(self) -> tuple[StoredEvent, ...]:
+        """The assessments in force (a corrected one is left out)."""
+        corrected = {e.event.corrects for e in self.events if isinstance(e.event, Correction)}
+        return tuple(e for e in self.events
+                     if isinstance(e.event, Assessment) and e.event.id not in corrected)
+
+    def as_dict(self) -> dict[str, object]:
+        """The API's chart: the stored events as JSON, the projection as ``thecal twin --json``
+        and the last symptom report with the triage it got."""
+        reports = [e.as_dict() for e in self.events if e.event.type == "symptoms"]
+        if reports and self.last_triage is not None:
+            reports[-1]["triage"] = dict(self.last_triage)
+        return {"patient": self.patient, "version": self.version,
+                "events": [e.as_dict() for e in self.events],
+                "projection": projection_json(self.twin, self.at),
+                "assessments": [e.as_dict() for e in self.assessments],
+                "symptom_reports": reports, "care_team": list(self.care_team),
+                "implants": list(self.implants), "pending": list(self.pending)}
 
 
 def patient_chart(clinic: Clinic, actor: Actor, patient_id: int,
                   at: datetime | None = None) -> Chart:
+    from thecal.service.cases import banner_cases_in
+    from thecal.service.medicines import medicines_in
+
     def body(conn: Connection) -> Chart:
-        patient = authz.patient_for(conn, actor, authz.READ, patient_id)
+        patient = _read(clinic, conn, actor, patient_id, "chart")
         rows = event_store.list_events(conn, patient_id)
         when = at or clinic.now()
-        timeline_ = build_timeline(patient, rows)
-        twin = projection_of(timeline_, when, _site_twin_settings(conn, patient))
-        projected = projection_json(twin, when)
         summary = event_store.get_projection(conn, patient_id)
-        last_triage = (summary["data"] or {}).get("last_triage") if summary else None
-        events = [stored_event(r) for r in rows]
-        corrected = {e.get("corrects") for e in events if e.get("type") == "correction"}
-        assessments = [e for e in events if e["type"] == "assessment" and e["id"] not in corrected]
-        reports = [dict(e) for e in events if e["type"] == "symptoms"]
-        if reports and last_triage is not None:
-            reports[-1]["triage"] = last_triage
-        pending = [{"id": p["id"], "kind": p["kind"], "created_at": p["created_at"].isoformat(),
-                    "expires_at": p["expires_at"].isoformat(), "proposed_by": p["proposed_by"],
-                    "summary": p["payload"].get("summary")}
-                   for p in auth_store.open_pending_for(conn, patient_id)
-                   if p["expires_at"] > clinic.now()]
-        from thecal.service.home import pump_name
-
-        implants = [{**i, "implanted_at": i["implanted_at"].isoformat(),
-                     "pump_name": pump_name(str(i["pump_model"]))}
-                    for i in records.implants_of(conn, patient_id)]
-        team = [{**m, "added_at": m["added_at"].isoformat()}
-                for m in records.care_team_of(conn, patient_id)]
-        clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
-                     patient_id=patient_id, field="chart")
-        from thecal.service.cases import banner_cases_in
-        from thecal.service.medicines import medicines_in
-
-        return Chart(patient=_patient_view(patient), version=int(patient["version"]),
-                     events=events, projection=projected, assessments=assessments,
-                     symptom_reports=reports, care_team=team, implants=implants,
-                     pending=pending, twin=twin, medicines=medicines_in(conn, patient_id),
-                     banner_cases=banner_cases_in(conn, patient_id,
-                                                  str(patient["display_name"])))
+        pending = tuple(OpenProposal(p["id"], p["kind"], p["created_at"], p["expires_at"],
+                                     p["proposed_by"], p["payload"].get("summary"))
+                        for p in auth_store.open_pending_for(conn, patient_id)
+                        if p["expires_at"] > clinic.now())
+        implants = tuple(ImplantRecord.of(i) for i in records.implants_of(conn, patient_id))
+        return Chart(
+            Patient.of(patient), tuple(stored_event(r) for r in rows), when,
+            _project(conn, patient, rows, when),
+            (summary["data"] or {}).get("last_triage") if summary else None,
+            tuple(CareTeamMember(**m) for m in records.care_team_of(conn, patient_id)),
+            implants, pending, medicines_in(conn, patient_id),
+            tuple(banner_cases_in(conn, patient_id, str(patient["display_name"]))))
 
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="chart")
 
 
-def _import_in(clinic: Clinic, conn: Connection, actor: Actor, patient: dict[str, Any],
-               event_dicts: list[dict[str, Any]], action: str) -> int:
+def _import_in(clinic: Clinic, conn: Connection, actor: Actor, patient: Row,
+               event_dicts: Sequence[Mapping[str, object]], action: str) -> int:
     patient_id = int(patient["id"])
     if int(patient["version"]) != 0:
         raise ConflictError("import needs an empty timeline", where="patient_id")
-    parsed = []
-    for i, raw in enumerate(event_dicts):
-        data = {**raw, "id": raw.get("id") or f"ev-{uuid.uuid4().hex[:16]}",
-                "by": raw.get("by") or actor.username}
-        parsed.append(parse_event(data, i))
-    timeline_ = Timeline(build_timeline(patient, []).patient, tuple(parsed))
+    parsed = tuple(parse_event({**raw, "id": raw.get("id") or new_event_id(),
+                                "by": raw.get("by") or actor.username}, i)
+                   for i, raw in enumerate(event_dicts))
+    timeline_ = Timeline(build_timeline(patient, []).patient, parsed)
     validate(timeline_)
     now = clinic.now()
-    projected = project_timeline(timeline_, plan_time(timeline_, now))
+    planned_at = plan_time(timeline_, now)
+    projected = projection_of(timeline_, planned_at)
     for seq, event in enumerate(parsed, start=1):
-        event_store.insert_event(
-            conn, patient_id=patient_id, seq=seq, data=event_to_dict(event),
-            event_id=str(event.id), type_=event.type, at=event.at, author=str(event.by),
-            reason=event.reason, corrects=getattr(event, "corrects", None) or None,
-            recorded_at=now, idempotency_key=None)
-        if isinstance(event, Implant | ReplacePump):
-            catheter = event.catheter if isinstance(event, Implant) else None
-            records.add_implant(conn, patient_id=patient_id, event_id=str(event.id),
-                                pump_model=event.pump, pump_serial=event.serial,
-                                catheter_model=catheter.model if catheter else None,
-                                catheter_length_cm=catheter.length_cm if catheter else None,
-                                implanted_at=event.at)
+        _insert(conn, patient_id, seq, event, str(event.by), now)
     version = len(parsed)
     # one write, one audit row: the imported events are listed by id and type
     clinic.audit(conn, actor, action, entity="timeline", entity_id=str(patient_id),
@@ -502,13 +626,14 @@ def _import_in(clinic: Clinic, conn: Connection, actor: Actor, patient: dict[str
                  detail=f"{version} events imported")
     if not records.set_patient_version(conn, patient_id, 0, version):
         raise ConflictError("the record changed during the import", where="patient_id")
-    event_store.put_projection(conn, patient_id, summary_of(projected, version, now))
+    event_store.put_projection(conn, patient_id,
+                               summary_of(projected, planned_at, version, now))
     return version
 
 
 def import_events(clinic: Clinic, actor: Actor, patient_id: int,
-                  event_dicts: list[dict[str, Any]], *, action: str = "timeline.import"
-                  ) -> int:
+                  event_dicts: Sequence[Mapping[str, object]], *,
+                  action: str = "timeline.import") -> int:
     """Append a whole history to an empty timeline in one transaction (demo, migration).
 
     The timeline is validated and projected once as a whole; each event gets its audit row.
@@ -523,22 +648,15 @@ def import_events(clinic: Clinic, actor: Actor, patient_id: int,
 
 
 def import_patients(clinic: Clinic, actor: Actor,
-                    items: list[tuple[dict[str, Any], list[dict[str, Any]]]], *,
+                    items: Sequence[tuple[Mapping[str, object],
+                                          Sequence[Mapping[str, object]]]], *,
                     action: str = "timeline.import") -> list[int]:
     """Create patients with their histories, all in one transaction; return their ids."""
     def body(conn: Connection) -> list[int]:
         authz.require(actor, authz.CREATE)
         ids: list[int] = []
         for data, event_dicts in items:
-            fields_ = _check_patient_data(data)
-            site_id = data.get("site_id") if actor.role == "system" else actor.site_id
-            if site_id is None or records.get_site(conn, int(site_id)) is None:
-                raise InputError("the patients need an existing site", where="site_id")
-            row = records.insert_patient(conn, site_id=int(site_id), at=clinic.now(),
-                                         **fields_)
-            clinic.audit(conn, actor, "patient.create", entity="patient",
-                         entity_id=str(row["id"]), patient_id=int(row["id"]),
-                         new_value=fields_)
+            row = _register_in(clinic, conn, actor, data)
             _import_in(clinic, conn, actor, row, event_dicts, action)
             ids.append(int(row["id"]))
         return ids

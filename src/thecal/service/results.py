@@ -1,5 +1,8 @@
 """The typed results the pages read: small frozen dataclasses (:mod:`thecal.service.pages`).
 
+Why a figure is what it is comes as the rules' own :class:`~thecal.limits.Reason` (code,
+words, source key, severity) and the twin's findings.
+
 Templates read attributes only, so these are the whole contract between the pages and the rest
 of thecal.
 
@@ -14,30 +17,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import PlainSerializer, WithJsonSchema
 
 from thecal.clinical.alarms import AlarmMeaning
+from thecal.clinical.findings import Finding
 from thecal.clinical.refill_due import RefillDue
 from thecal.clinical.triage import Urgency
+from thecal.limits import Reason
 from thecal.service.actors import Actor
+from thecal.timeline import Event
+
+if TYPE_CHECKING:
+    from thecal.service.views import RecordedRefill
 
 Role = Literal["clinician", "patient", "caregiver", "admin"]
 
 # An aware instant; in JSON as ``datetime.isoformat()`` writes it ("+00:00", not "Z").
 Instant = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
                     WithJsonSchema({"type": "string", "format": "date-time"})]
-
-
-@dataclass(frozen=True)
-class Reason:
-    """Why a figure or an answer is what it is (code, words, source key)."""
-
-    code: str
-    message: str
-    source: str = ""
-    severity: str = "info"  # info | warning | danger
 
 
 @dataclass(frozen=True)
@@ -62,11 +61,40 @@ class SignedIn:
 
 @dataclass(frozen=True)
 class TimelineItem:
-    at: datetime
-    type: str
-    summary: str
-    by: str = ""
-    event_id: str = ""
+    """One stored event as the pages show it (the chart's timeline, the record's history,
+    what changed since a form was shown), with the correction that replaced it."""
+
+    event: Event
+    seq: int
+    recorded_at: datetime
+    summary: str  # the event's fields in words
+    corrects: str = ""  # a correction: the id of the event it corrects
+    corrected_by: str = ""  # the id of the correction that replaced this event
+
+    @property
+    def at(self) -> datetime:
+        return self.event.at
+
+    @property
+    def type(self) -> str:
+        return self.event.type
+
+    @property
+    def by(self) -> str:
+        return self.event.by or ""
+
+    @property
+    def reason(self) -> str:
+        return self.event.reason or ""
+
+    @property
+    def event_id(self) -> str:
+        return str(self.event.id or "")
+
+    @property
+    def entered_late(self) -> bool:
+        """Entered more than five minutes after it happened (the entry time is shown)."""
+        return (self.recorded_at - self.at).total_seconds() > 300
 
 
 @dataclass(frozen=True)
@@ -91,7 +119,7 @@ class ChartSeries:
 
     reservoir: Series | None = None  # mL, the twin, continued ahead as a projection
     daily_dose: Series | None = None  # mcg/day, the programmed schedule
-    ashworth: Series | None = None  # recorded Modified Ashworth grades (1+ at 1.5)
+    mas: Series | None = None  # recorded Modified Ashworth (MAS) grades (1+ at 1.5)
     penn: Series | None = None  # recorded Penn spasm frequency
     csf_level: Series | None = None  # ng/mL, the virtual patient: expected, not measured
     tone: Series | None = None  # expected MAS, the virtual patient
@@ -129,7 +157,7 @@ class PumpHeader:
     mri_flag: str = ""
     allergies: tuple[str, ...] = ()
     alarms_sounding: tuple[str, ...] = ()
-    warnings: tuple[Reason, ...] = ()
+    warnings: tuple[Finding, ...] = ()  # the twin's findings at this moment
     version: int = 0  # the record's version this header was read at (forms carry it)
     # the strength in the pump waits for a second signature (issue 11): "" when none waits
     concentration_pending: str = ""
@@ -165,7 +193,7 @@ class Chart:
     timeline: tuple[TimelineItem, ...]
     reservoir: Series | None = None
     dose_history: Series | None = None
-    ashworth: Series | None = None
+    mas: Series | None = None
     penn: Series | None = None
     csf_level: Series | None = None
     tone: Series | None = None
@@ -195,7 +223,7 @@ class RefillInput:
     """What the clinician entered so far; each step of the wizard adds to it."""
 
     withdrawn: str = ""
-    discrepancy_explanation: str = ""
+    reason: str = ""  # why the withdrawn residual differs from the expected one
     concentration: str = ""
     added: str = ""
     bridge_bolus_confirmed: bool = False
@@ -212,31 +240,32 @@ class RefillInput:
     compounded_strength: str = ""
     pharmacy: str = ""
     performed_at: str = ""
-    shown_version: str = ""
+    shown_version: int | None = None
 
 
 @dataclass(frozen=True)
 class RefillProposal:
-    """The service's answer for a refill in progress: every figure the steps show."""
+    """The service's answer for a refill in progress: every figure the steps show (a figure
+    not entered yet, or refused, is left at its default)."""
 
     expected_residual_ml: float
-    withdrawn_ml: float | None
-    discrepancy: bool
-    discrepancy_reasons: tuple[Reason, ...]
     old_concentration_mcg_per_ml: float
-    new_concentration_mcg_per_ml: float | None
-    added_ml: float | None
     capacity_ml: float
-    concentration_change: bool
-    bridge_bolus: str | None  # words for the bridge bolus, None when none is needed
-    bridge_bolus_reasons: tuple[Reason, ...]
     old_program: ProgramSummary
-    new_program: ProgramSummary | None
-    program_reasons: tuple[Reason, ...]
-    needs_override_reason: bool
-    allowed: bool  # False: beyond an absolute bound, cannot be recorded
-    low_reservoir_alarm_at: datetime | None
-    refill_due_by: datetime | None  # an instant, shown as a day in the display zone
+    withdrawn_ml: float | None = None
+    discrepancy: bool = False
+    discrepancy_reasons: tuple[Reason, ...] = ()
+    new_concentration_mcg_per_ml: float | None = None
+    added_ml: float | None = None
+    concentration_change: bool = False
+    bridge_bolus: str | None = None  # words for the bridge bolus, None when none is needed
+    bridge_bolus_reasons: tuple[Reason, ...] = ()
+    new_program: ProgramSummary | None = None
+    program_reasons: tuple[Reason, ...] = ()
+    needs_override_reason: bool = False
+    allowed: bool = True  # False: beyond an absolute bound, cannot be recorded
+    low_reservoir_alarm_at: datetime | None = None
+    refill_due_by: datetime | None = None  # an instant, shown as a day in the display zone
     errors: dict[str, str] = field(default_factory=dict)  # form field → message
     # the volume that fills the reservoir to capacity after the withdrawal, and why
     suggested_added_ml: float | None = None
@@ -253,33 +282,11 @@ class RefillProposal:
 
 
 @dataclass(frozen=True)
-class RefillRecord:
-    event_id: str
-    patient_id: str
-    patient_name: str
-    at: datetime
-    by: str
+class RefillSummary:
+    """A recorded refill (the printout) and the figures its steps showed."""
+
+    record: RecordedRefill
     proposal: RefillProposal
-    status: str = "recorded"  # recorded | awaiting-confirmation (a second clinician signs)
-    discrepancy_explanation: str = ""  # what the clinician wrote about a flagged residual
-    # issue 11: both people named, and what the printout carries (words for people)
-    entered_by: str = ""
-    recorded_at: datetime | None = None  # the entry time (``at`` is the procedure's)
-    confirmation_status: str = ""  # "" none needed | open | confirmed | rejected
-    confirmed_by: str = ""
-    confirmed_at: datetime | None = None
-    decision_reason: str = ""
-    corrective_action: str = ""
-    born: date | None = None
-    mrn: str = ""
-    pump_model: str = ""
-    pump_serial: str = ""
-    catheter: str = ""
-    lot: str = ""
-    expiry: str = ""
-    compounded: bool = False
-    pharmacy: str = ""
-    reservoir_after_ml: float | None = None
 
 
 @dataclass(frozen=True)

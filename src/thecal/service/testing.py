@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
-from thecal.service import admin, auth, patients, therapy
+from sqlalchemy import Connection
+
+from thecal.service import admin, patients, therapy
 from thecal.service.actors import SYSTEM, Actor, Login
 from thecal.service.clinic import Clinic
 from thecal.service.clock import FrozenClock
@@ -54,7 +56,7 @@ def add_history(clinic: Clinic, clock: FrozenClock, patient_id: int, start: date
 def program_as_system(clinic: Clinic, clock: FrozenClock, patient_id: int, daily_dose: str,
                       version: int) -> None:
     """Record a continuous program without the propose/confirm dance (setup only)."""
-    from thecal.service.patients import append_in
+    from thecal.service.patients import add_event
     from thecal.store import records
     from thecal.timeline import parse_event
 
@@ -63,10 +65,10 @@ def program_as_system(clinic: Clinic, clock: FrozenClock, patient_id: int, daily
                          "id": f"ev-prog-{patient_id}-{version}", "by": "system",
                          "reason": "start dose after implant"}, where="program")
 
-    def body(conn: Any) -> None:
+    def body(conn: Connection) -> None:
         patient = records.get_patient(conn, patient_id)
         assert patient is not None
-        append_in(clinic, conn, SYSTEM, patient, event, version, action="program.confirm")
+        add_event(clinic, conn, SYSTEM, patient, event, version, action="program.confirm")
 
     clinic.run(SYSTEM, "program.confirm", body, patient_id=patient_id)
 
@@ -98,7 +100,3 @@ def build_world(clinic: Clinic, clock: FrozenClock, *, second_clinician: bool = 
     add_history(clinic, clock, pb, START + timedelta(days=1), serial="SN-0002")
     clock.set(NOW)
     return World(clinic, clock, site_a, site_b, pa, pb, users)
-
-
-def login_as(world: World, name: str) -> auth.LoginResult:
-    return auth.login(world.clinic, name, PASSWORD)

@@ -14,10 +14,9 @@
 from __future__ import annotations
 
 import secrets
-import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -28,7 +27,9 @@ from thecal.clinical.dose import rate_ml_per_day
 from thecal.clinical.program import (
     ABSOLUTE_STEP_MULTIPLE,
     ABSOLUTE_STEP_SETTING,
+    ProgramChangeAssessment,
     assess_program_change,
+    program_view,
 )
 from thecal.clinical.projection import Projection, ReservoirViews, project
 from thecal.clinical.refill import (
@@ -51,15 +52,23 @@ from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.auth import authenticate_user, token_hash, verify_password_again
 from thecal.service.clinic import Clinic
-from thecal.service.patients import append_in, digest_of, stored_event
-from thecal.service.twin import build_timeline, project_new, project_timeline, relocated
+from thecal.service.patients import (
+    StoredEvent,
+    add_event,
+    digest_of,
+    new_event,
+    stored_event,
+)
+from thecal.service.twin import build_timeline, project_new, site_settings
 from thecal.store import auth as auth_store
 from thecal.store import events as event_store
 from thecal.store import records
+from thecal.store.records import Row
 from thecal.timeline import (
     CatheterRevision,
     Event,
     Implant,
+    Note,
     Program,
     Refill,
     Timeline,
@@ -72,7 +81,7 @@ SECOND_CLINICIAN_SETTING = "require_second_clinician_for_concentration_change"
 
 # ------------------------------------------------------------------ helpers
 
-def _quantity(value: Any, kind: units.Kind, where: str) -> float:
+def _quantity(value: str, kind: units.Kind, where: str) -> float:
     try:
         return units.parse_quantity(value, kind)
     except InputError as exc:
@@ -95,24 +104,13 @@ def _current_program(timeline: Timeline) -> Program | None:
     return current
 
 
-def _last_program_change(timeline: Timeline) -> datetime | None:
-    program = _current_program(timeline)
-    return program.at if program is not None else None
-
-
-def _pump(projection: dict[str, Any]) -> dict[str, Any]:
-    pump = projection.get("pump")
-    if not isinstance(pump, dict) or not pump.get("model"):
-        raise InputError("this patient has no implanted pump on record", where="patient_id",
-                         fix="record the implant first")
-    return pump
-
-
-def _load(conn: Connection, clinic: Clinic, actor: Actor, action: str, patient_id: int
-          ) -> tuple[dict[str, Any], Timeline]:
+def _load(conn: Connection, actor: Actor, action: str, patient_id: int
+          ) -> tuple[Row, Timeline, Mapping[str, object]]:
+    """The patient (if ``actor`` may do ``action``), the record and the site's settings."""
     patient = authz.patient_for(conn, actor, action, patient_id)
     rows = event_store.list_events(conn, patient_id)
-    return patient, build_timeline(patient, rows)
+    return (patient, build_timeline(patient, rows),
+            site_settings(conn, int(patient["site_id"])))
 
 
 @dataclass(frozen=True)
@@ -125,8 +123,9 @@ class DrugDetails:
     compounded: bool = False
     pharmacy: str | None = None
 
-    def fields(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def fields(self) -> dict[str, str | bool]:
+        """The refill event's drug fields (blank ones left out)."""
+        out: dict[str, str | bool] = {}
         if self.lot and self.lot.strip():
             out["lot"] = self.lot.strip()
         if self.expiry and self.expiry.strip():
@@ -161,10 +160,8 @@ def _refill_event(actor: Actor, at: datetime, withdrawn: str, added: str, concen
     _quantity(withdrawn, units.VOLUME, "withdrawn")
     _quantity(added, units.VOLUME, "added")
     _quantity(concentration, units.CONCENTRATION, "concentration")
-    data: dict[str, Any] = {"at": at.isoformat(), "type": "refill", "withdrawn": withdrawn,
-                            "added": added, "concentration": concentration,
-                            "by": actor.username, "id": f"ev-{uuid.uuid4().hex[:16]}",
-                            **drug.fields()}
+    data: dict[str, object] = {"withdrawn": withdrawn, "added": added,
+                               "concentration": concentration, **drug.fields()}
     if aspiration and aspiration != "complete":
         data["aspiration"] = aspiration
     if estimated_residual:
@@ -172,12 +169,7 @@ def _refill_event(actor: Actor, at: datetime, withdrawn: str, added: str, concen
         data["estimated_residual"] = estimated_residual
     if reason:
         data["reason"] = reason
-    try:
-        event = parse_event(data, where="refill")
-    except InputError as exc:
-        where = (exc.where or "").removeprefix("refill.") or None
-        raise type(exc)(exc.message, where=where, fix=exc.fix) from None
-    assert isinstance(event, Refill)
+    event = new_event(actor, at, Refill, data)
     if event.expiry is not None and event.expiry < at.date():
         raise InputError(f"the drug expired on {event.expiry.isoformat()}", where="expiry",
                          fix="do not use an expired drug; take another lot")
@@ -304,7 +296,7 @@ class RefillOutcome:
 
     status: str
     proposal: RefillAnalysis | None
-    event: dict[str, Any] | None = None
+    event: StoredEvent | None = None
     pending_id: int | None = None
 
     def as_dict(self) -> dict[str, object]:
@@ -312,14 +304,16 @@ class RefillOutcome:
         if self.pending_id is not None:
             out["pending_id"] = self.pending_id
         if self.event is not None:
-            out["event"] = self.event
+            out["event"] = self.event.as_dict()
         if self.proposal is not None:
             out["proposal"] = self.proposal.as_dict()
         return out
 
 
-def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline,
-                     event: Refill) -> RefillAnalysis:
+def refill_analysis(patient: Row, timeline: Timeline, event: Refill,
+                    settings: Mapping[str, object]) -> RefillAnalysis:
+    """What ``event`` does to the record ``timeline`` (the site's ``settings`` say whether a
+    concentration change needs a second clinician)."""
     before = _pump_now(timeline, event.at)
     state = before.state
     model = pump_model(str(state.pump_model))
@@ -337,7 +331,7 @@ def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline
                               new_concentration_mcg_per_ml=event.concentration_mcg_per_ml,
                               old_daily_dose_mcg=daily_dose,
                               dead_volume_ml=dead_volume_ml(model, catheter_ml))
-    after = _project_added(timeline, event)
+    after = project_new(timeline, event, event.at, "")[1]
     filling = fill_volume(capacity_ml=model.reservoir_ml, expected_residual_ml=expected,
                           withdrawn_ml=event.withdrawn_ml,
                           kept_residual_ml=event.kept_residual_ml)
@@ -348,7 +342,6 @@ def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline
               if old_conc and event.added_ml > 0 and filling.remaining_ml > 0 else None)
     seen = next((rev for rev in reversed(after.replay.events) if rev.event.id == event.id), None)
     unaccounted = (seen.unaccounted_ml or 0.0) if seen is not None else 0.0
-    site = patient.get("_site_settings") or {}
     return RefillAnalysis(
         patient_id=int(patient["id"]), version=int(patient["version"]), at=event.at,
         zone=timeline.patient.zone, pump_model=model.id,
@@ -363,7 +356,7 @@ def _refill_analysis(clinic: Clinic, patient: dict[str, Any], timeline: Timeline
         old_rate_ml_per_day=rate_ml_per_day(daily_dose, old_conc) if old_conc else None,
         new_rate_ml_per_day=rate_ml_per_day(daily_dose, event.concentration_mcg_per_ml),
         needs_second_clinician=bridge is not None and bool(
-            site.get(SECOND_CLINICIAN_SETTING, False)),
+            settings.get(SECOND_CLINICIAN_SETTING, False)),
         aspiration=event.aspiration, kept_residual_ml=event.kept_residual_ml,
         unaccounted_ml=unaccounted, views_before=before.reservoir_views,
         views_after=after.reservoir_views)
@@ -382,19 +375,6 @@ def _pump_now(timeline: Timeline, at: datetime) -> Projection:
     return projection
 
 
-def _project_added(timeline: Timeline, event: Event) -> Projection:
-    """The projection just after ``event``; a refusal names the event's own field."""
-    try:
-        return project(timeline.with_event(event), event.at)
-    except InputError as exc:
-        raise relocated(exc, "") from None
-
-
-def _with_site(conn: Connection, patient: dict[str, Any]) -> dict[str, Any]:
-    site = records.get_site(conn, int(patient["site_id"]))
-    return {**patient, "_site_settings": (site or {}).get("settings") or {}}
-
-
 # ------------------------------------------------------------------ refill
 
 def propose_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: str,
@@ -407,10 +387,10 @@ def propose_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: 
     holds ``added`` (plus ``estimated_residual`` when ``aspiration`` is ``incomplete``).
     """
     def body(conn: Connection) -> RefillAnalysis:
-        patient, timeline = _load(conn, clinic, actor, authz.REFILL_PROPOSE, patient_id)
+        patient, timeline, settings = _load(conn, actor, authz.REFILL_PROPOSE, patient_id)
         event = _refill_event(actor, _procedure_time(clinic, at), withdrawn, added,
                               concentration, None, aspiration, estimated_residual, drug)
-        result = _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
+        result = refill_analysis(patient, timeline, event, settings)
         clinic.audit(conn, actor, "refill.propose", entity="patient",
                      entity_id=str(patient_id), patient_id=patient_id, field="refill",
                      new_value={"withdrawn": withdrawn, "added": added,
@@ -452,31 +432,23 @@ def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: s
     """
     when = _procedure_time(clinic, at)
 
-    def check(conn: Connection) -> RefillAnalysis:
-        patient, timeline = _load(conn, clinic, actor, authz.REFILL_RECORD, patient_id)
+    def analysed(conn: Connection) -> tuple[Row, Refill, RefillAnalysis]:
+        patient, timeline, settings = _load(conn, actor, authz.REFILL_RECORD, patient_id)
         _require_drug_details(drug, when)
         event = _refill_event(actor, when, withdrawn, added, concentration, reason, aspiration,
                               estimated_residual, drug)
-        return _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
+        return patient, event, refill_analysis(patient, timeline, event, settings)
 
-    analysis = clinic.run(actor, "refill.record", check, patient_id=patient_id, entity="refill")
-    if analysis.needs_password:
-        try:
-            verify_password_again(clinic, actor, password)
-        except (InputError, PermissionDeniedError) as exc:
-            clinic.record_refusal(actor, "refill.record", exc, patient_id=patient_id,
-                                  entity="refill")
-            raise _reauth_error(exc) from None
+    if clinic.run(actor, "refill.record", analysed, patient_id=patient_id,
+                  entity="refill")[2].needs_password:
+        _reauthenticate(clinic, actor, password, "refill.record", patient_id, entity="refill")
 
     def body(conn: Connection) -> RefillOutcome:
-        patient, timeline = _load(conn, clinic, actor, authz.REFILL_RECORD, patient_id)
-        event = _refill_event(actor, when, withdrawn, added, concentration, reason, aspiration,
-                              estimated_residual, drug)
-        result = _refill_analysis(clinic, _with_site(conn, patient), timeline, event)
+        patient, event, result = analysed(conn)
         if result.discrepancy and not reason:
             raise InputError("the withdrawn residual differs from the expected one",
                              where="reason", fix="write why (and what was checked) in the reason")
-        stored = append_in(clinic, conn, actor, patient, event, expected_version,
+        stored = add_event(clinic, conn, actor, patient, event, expected_version,
                            action="refill.record", idempotency_key=idempotency_key,
                            request_digest=digest_of("refill.record", {
                                "withdrawn": withdrawn, "added": added,
@@ -513,15 +485,20 @@ def _refill_summary(result: RefillAnalysis) -> str:
             f"(refill of {units.format_number(result.added_ml)} mL)")
 
 
-def _reauth_error(exc: Exception) -> Exception:
-    if isinstance(exc, InputError):
-        return exc
-    return PermissionDeniedError("the password is wrong", where="password",
-                                 fix="enter your own password to confirm")
+def _reauthenticate(clinic: Clinic, actor: Actor, password: str | None, action: str,
+                    patient_id: int, entity: str | None = None) -> None:
+    """The actor's password again (PR-6); a refusal is audited and says "wrong password"."""
+    try:
+        verify_password_again(clinic, actor, password)
+    except (InputError, PermissionDeniedError) as exc:
+        clinic.record_refusal(actor, action, exc, patient_id=patient_id, entity=entity)
+        if isinstance(exc, InputError):
+            raise
+        raise PermissionDeniedError("the password is wrong", where="password",
+                                    fix="enter your own password to confirm") from None
 
 
-def _second_signer_check(conn: Connection, clinic: Clinic, actor: Actor, row: dict[str, Any]
-                         ) -> dict[str, Any]:
+def _second_signer_check(conn: Connection, actor: Actor, row: Row) -> Row:
     """The patient, if ``actor`` may decide this confirmation (site setting of signers)."""
     patient = authz.patient_for(conn, actor, authz.CONFIRM_SECOND, int(row["patient_id"]))
     site = records.get_site(conn, int(patient["site_id"])) or {}
@@ -536,11 +513,24 @@ def _second_signer_check(conn: Connection, clinic: Clinic, actor: Actor, row: di
     return patient
 
 
-def _open_confirmation(conn: Connection, pending_id: int) -> dict[str, Any]:
+def _open_confirmation(conn: Connection, pending_id: int) -> Row:
     row = auth_store.get_pending(conn, pending_id=pending_id)
     if row is None or row["kind"] != "refill":
         raise NotFoundError(f"confirmation {pending_id} not found", where="pending_id")
     return row
+
+
+def _second_signer(clinic: Clinic, actor: Actor, pending_id: int, password: str | None,
+                   action: str) -> int:
+    """The patient of a confirmation that ``actor`` may decide, after their password."""
+    def check(conn: Connection) -> int:
+        row = _open_confirmation(conn, pending_id)
+        _second_signer_check(conn, actor, row)
+        return int(row["patient_id"])
+
+    patient_id = clinic.run(actor, action, check, entity="pending", entity_id=str(pending_id))
+    _reauthenticate(clinic, actor, password, action, patient_id)
+    return patient_id
 
 
 def confirm_pending(clinic: Clinic, actor: Actor, pending_id: int, password: str | None
@@ -550,22 +540,11 @@ def confirm_pending(clinic: Clinic, actor: Actor, pending_id: int, password: str
     Nothing is appended: the refill was recorded when it happened. The confirmation is
     decided (who, when) and audited; it is never refused for being late.
     """
-    def check(conn: Connection) -> int:
-        row = _open_confirmation(conn, pending_id)
-        _second_signer_check(conn, clinic, actor, row)
-        return int(row["patient_id"])
-
-    patient_id = clinic.run(actor, "pending.confirm", check, entity="pending",
-                            entity_id=str(pending_id))
-    try:
-        verify_password_again(clinic, actor, password)
-    except (InputError, PermissionDeniedError) as exc:
-        clinic.record_refusal(actor, "pending.confirm", exc, patient_id=patient_id)
-        raise _reauth_error(exc) from None
+    patient_id = _second_signer(clinic, actor, pending_id, password, "pending.confirm")
 
     def body(conn: Connection) -> RefillOutcome:
         row = _open_confirmation(conn, pending_id)
-        _second_signer_check(conn, clinic, actor, row)
+        _second_signer_check(conn, actor, row)
         now = clinic.now()
         late = now > row["expires_at"]
         auth_store.decide_pending(conn, pending_id, "confirmed", int(actor.user_id or 0), now)
@@ -594,30 +573,17 @@ def reject_pending(clinic: Clinic, actor: Actor, pending_id: int, password: str 
                          fix="write what was done (e.g. pump emptied and refilled at 500 mcg/mL, "
                              "program corrected, physician informed)")
 
-    def check(conn: Connection) -> int:
-        row = _open_confirmation(conn, pending_id)
-        _second_signer_check(conn, clinic, actor, row)
-        return int(row["patient_id"])
-
-    patient_id = clinic.run(actor, "pending.reject", check, entity="pending",
-                            entity_id=str(pending_id))
-    try:
-        verify_password_again(clinic, actor, password)
-    except (InputError, PermissionDeniedError) as exc:
-        clinic.record_refusal(actor, "pending.reject", exc, patient_id=patient_id)
-        raise _reauth_error(exc) from None
+    patient_id = _second_signer(clinic, actor, pending_id, password, "pending.reject")
 
     def body(conn: Connection) -> RefillOutcome:
         row = _open_confirmation(conn, pending_id)
-        patient = _second_signer_check(conn, clinic, actor, row)
+        patient = _second_signer_check(conn, actor, row)
         now = clinic.now()
-        note = parse_event({"at": now.isoformat(), "type": "note", "by": actor.username,
-                            "id": f"ev-{uuid.uuid4().hex[:16]}",
-                            "text": f"Concentration confirmation rejected ({row['payload'].get('summary', '')}). "
-                                    f"Reason: {reason.strip()}. Corrective action: "
-                                    f"{corrective_action.strip()}",
-                            "reason": reason.strip()}, where="note")
-        stored = append_in(clinic, conn, actor, patient, note, int(patient["version"]),
+        note = new_event(actor, now, Note, {
+            "text": f"Concentration confirmation rejected ({row['payload'].get('summary', '')})."
+                    f" Reason: {reason.strip()}. Corrective action: {corrective_action.strip()}",
+            "reason": reason.strip()})
+        stored = add_event(clinic, conn, actor, patient, note, int(patient["version"]),
                            action="pending.reject")
         auth_store.decide_pending(conn, pending_id, "rejected", int(actor.user_id or 0), now,
                                   reason=reason.strip(),
@@ -634,7 +600,7 @@ def reject_pending(clinic: Clinic, actor: Actor, pending_id: int, password: str 
 
 # ------------------------------------------------------------------ program change
 
-def _program_event(actor: Actor, at: datetime, program: Any, reason: str | None) -> Program:
+def _program_event(actor: Actor, at: datetime, program: object, reason: str | None) -> Program:
     if not isinstance(program, dict):
         raise InputError("the program must be an object with a mode", where="program",
                          fix='e.g. {"mode": "continuous", "daily_dose": "300 mcg/day"}')
@@ -643,44 +609,59 @@ def _program_event(actor: Actor, at: datetime, program: Any, reason: str | None)
         if key not in allowed:
             raise InputError(f"unknown program field {key!r}", where=f"program.{key}",
                              fix="use mode, daily_dose or steps")
-    data: dict[str, Any] = {"at": at.isoformat(), "type": "program", **program,
-                            "by": actor.username, "id": f"ev-{uuid.uuid4().hex[:16]}"}
-    if reason:
-        data["reason"] = reason
-    event = parse_event(data, where="program")
-    assert isinstance(event, Program)
-    return event
+    return new_event(actor, at, Program, {**program, **({"reason": reason} if reason else {})},
+                     prefix="program.")
 
 
-def _step_multiple(value: Any) -> float:
+def _step_multiple(value: object) -> float:
     """The site's absolute-step multiple (text or number), else the default."""
     try:
-        multiple = float(value)
-    except (TypeError, ValueError):
+        multiple = float(value) if isinstance(value, str | int | float) else 0.0
+    except ValueError:
         return ABSOLUTE_STEP_MULTIPLE
     return multiple if multiple >= 1 else ABSOLUTE_STEP_MULTIPLE
 
 
-def _program_analysis(patient: dict[str, Any], timeline: Timeline, event: Program, *,
-                      refuse_absolute: bool = True, concentration: float | None = None
-                      ) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ProgramCheck:
+    """A program change as the rules see it (:func:`thecal.clinical.program.assess_program_change`)
+    on the record at ``version``; a proposal adds the token that confirms it (valid until
+    ``expires_at``)."""
+
+    patient_id: int
+    version: int
+    assessment: ProgramChangeAssessment
+    confirmation_token: str | None = None
+    expires_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"patient_id": self.patient_id, "version": self.version,
+                                  **self.assessment.as_dict()}
+        if self.confirmation_token is not None and self.expires_at is not None:
+            out.update(confirmation_token=self.confirmation_token,
+                       expires_at=self.expires_at.isoformat())
+            if self.assessment.needs_reason and not self.assessment.new.reason:
+                out["reason_required"] = ("outside the recommended range or titration step: "
+                                          "a written reason is needed to confirm")
+        return out
+
+
+def _program_analysis(patient: Row, timeline: Timeline, event: Program,
+                      settings: Mapping[str, object], *, refuse_absolute: bool = True,
+                      concentration: float | None = None) -> ProgramChangeAssessment:
     """Load what the rule needs and ask it (``clinical.program.assess_program_change``).
 
     With ``refuse_absolute`` a total outside the absolute bounds raises (propose/confirm);
     without it the refusal comes back for display (the live check).
     """
-    projection = project_timeline(timeline, event.at)
-    pump = _pump(projection)
+    state = _pump_now(timeline, event.at).state
+    conc = concentration if concentration is not None else state.concentration_mcg_per_ml
     old = _current_program(timeline)
-    conc = concentration if concentration is not None else pump.get("concentration_mcg_per_ml")
-    last = _last_program_change(timeline)
-    site = patient.get("_site_settings") or {}
-    multiple = site.get(ABSOLUTE_STEP_SETTING)
     assessment = assess_program_change(
-        old, event, concentration_mcg_per_ml=float(conc) if conc else None,
-        etiology=patient["etiology"], age_years=timeline.patient.age_years(event.at),
-        hours_since_last_change=(event.at - last).total_seconds() / 3600 if last else None,
-        absolute_step_multiple=_step_multiple(multiple))
+        old, event, concentration_mcg_per_ml=conc or None, etiology=str(patient["etiology"]),
+        age_years=timeline.patient.age_years(event.at),
+        hours_since_last_change=(event.at - old.at).total_seconds() / 3600 if old else None,
+        absolute_step_multiple=_step_multiple(settings.get(ABSOLUTE_STEP_SETTING)))
     if assessment.decision == "refused" and refuse_absolute:
         if assessment.classification in (Classification.ABOVE_ABSOLUTE,
                                          Classification.BELOW_ABSOLUTE):
@@ -692,67 +673,74 @@ def _program_analysis(patient: dict[str, Any], timeline: Timeline, event: Progra
         raise InputError(assessment.refusal or "the titration rules refuse this change",
                          where="program.daily_dose",
                          fix="choose a smaller step, or wait until 24 h after the last change")
-    return {**assessment.as_dict(), "concentration_mcg_per_ml": conc}
+    return assessment
 
 
-def check_program_change(clinic: Clinic, actor: Actor, patient_id: int, program: Any, *,
+def check_program_change(clinic: Clinic, actor: Actor, patient_id: int, program: object, *,
                          concentration: str | None = None, at: datetime | None = None
-                         ) -> dict[str, Any]:
+                         ) -> ProgramCheck:
     """The live check of a program change: nothing is written (no pending row, no audit row).
 
-    Returns what :func:`propose_program_change` shows (old/new with 24-hour totals in
-    ``comparison``, ``guardrail``, ``titration``, ``needs_reason``) plus ``allowed``. A total
-    beyond the absolute bounds comes back as ``allowed: False`` with ``refusal`` words and the
-    guardrail's reasons, for display; :func:`propose_program_change` still refuses it.
-    ``concentration`` (e.g. ``"2000 mcg/mL"``) gives the volumes at a refill's new drug.
+    The assessment is what :func:`propose_program_change` shows (old/new with 24-hour totals,
+    guardrail, titration, whether a reason is needed). A total beyond the absolute bounds
+    comes back with ``decision`` ``refused`` and its ``refusal`` words, for display;
+    :func:`propose_program_change` still refuses it. ``concentration`` (e.g.
+    ``"2000 mcg/mL"``) gives the volumes at a refill's new drug.
     """
     conc = (_quantity(concentration, units.CONCENTRATION, "concentration")
             if concentration else None)
     # read only; only a refused access is audited (by Clinic.run), never an input mistake
-    patient, timeline = clinic.run(
-        actor, "program.check",
-        lambda conn: _load(conn, clinic, actor, authz.PROGRAM_CHECK, patient_id),
+    patient, timeline, settings = clinic.run(
+        actor, "program.check", lambda conn: _load(conn, actor, authz.PROGRAM_CHECK, patient_id),
         patient_id=patient_id, entity="program")
     event = _program_event(actor, at or clinic.now(), program, None)
     project_new(timeline, event, event.at, "program.")
-    site = clinic.run(actor, "program.check", lambda conn: _with_site(conn, patient),
-                      patient_id=patient_id, entity="program")
-    analysis = _program_analysis(site, timeline, event, refuse_absolute=False,
-                                 concentration=conc)
-    return {"patient_id": patient_id, "version": int(patient["version"]), **analysis}
+    return ProgramCheck(patient_id, int(patient["version"]), _program_analysis(
+        patient, timeline, event, settings, refuse_absolute=False, concentration=conc))
 
 
-def propose_program_change(clinic: Clinic, actor: Actor, patient_id: int, program: Any,
+def propose_program_change(clinic: Clinic, actor: Actor, patient_id: int, program: object,
                            expected_version: int, *, reason: str | None = None
-                           ) -> dict[str, Any]:
+                           ) -> ProgramCheck:
     """Old and new program side by side and a token to confirm it with (valid 15 min)."""
-    def body(conn: Connection) -> dict[str, Any]:
-        patient, timeline = _load(conn, clinic, actor, authz.PROGRAM_PROPOSE, patient_id)
+    def body(conn: Connection) -> ProgramCheck:
+        patient, timeline, settings = _load(conn, actor, authz.PROGRAM_PROPOSE, patient_id)
         if int(patient["version"]) != expected_version:
             raise ConflictError("the record changed since you loaded it",
                                 where="expected_version", fix="reload and try again")
         event = _program_event(actor, clinic.now(), program, reason)
         project_new(timeline, event, event.at, "program.")  # the twin accepts it
-        analysis = _program_analysis(_with_site(conn, patient), timeline, event)
-        if analysis["needs_reason"] and not reason:
-            analysis["reason_required"] = ("outside the recommended range or titration step: "
-                                           "a written reason is needed to confirm")
+        assessment = _program_analysis(patient, timeline, event, settings)
         token = secrets.token_urlsafe(32)
         expires = clinic.now() + clinic.settings.pending_lifetime
+        total = units.format_number(assessment.new_daily_total_mcg)
         pending_id = auth_store.insert_pending(
             conn, token_hash=token_hash(token), kind="program", patient_id=patient_id,
             proposed_by=int(actor.user_id or 0), expected_version=expected_version,
-            payload={"event": event_to_dict(event), "needs_reason": analysis["needs_reason"],
-                     "needs_second_clinician": analysis["needs_second_clinician"],
-                     "summary": f"program {analysis['new']}"},
+            payload={"event": event_to_dict(event), "needs_reason": assessment.needs_reason,
+                     "needs_second_clinician": assessment.needs_second_clinician,
+                     "summary": f"program change to {total} mcg/day in 24 h"},
             at=clinic.now(), expires_at=expires)
         clinic.audit(conn, actor, "program.propose", entity="pending",
                      entity_id=str(pending_id), patient_id=patient_id, field="program",
-                     old_value=analysis["old"], new_value=analysis["new"], reason=reason)
-        return {"patient_id": patient_id, "version": expected_version, **analysis,
-                "confirmation_token": token, "expires_at": expires.isoformat()}
+                     old_value=program_view(assessment.old),
+                     new_value=program_view(assessment.new), reason=reason)
+        return ProgramCheck(patient_id, expected_version, assessment, token, expires)
 
     return clinic.run(actor, "program.propose", body, patient_id=patient_id, entity="program")
+
+
+@dataclass(frozen=True)
+class ProgramConfirmed:
+    """A confirmed program change: the stored event, and who co-signed a large step."""
+
+    event: StoredEvent
+    co_signed_by: str | None = None
+    status: str = "recorded"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"status": self.status, "event": self.event.as_dict(),
+                **({"co_signed_by": self.co_signed_by} if self.co_signed_by else {})}
 
 
 def _co_signer(clinic: Clinic, actor: Actor, patient_id: int, username: str | None,
@@ -787,20 +775,16 @@ def _co_signer(clinic: Clinic, actor: Actor, patient_id: int, username: str | No
 def confirm_program_change(clinic: Clinic, actor: Actor, patient_id: int,
                            confirmation_token: str, password: str | None, *,
                            reason: str | None = None, second_username: str | None = None,
-                           second_password: str | None = None) -> dict[str, Any]:
+                           second_password: str | None = None) -> ProgramConfirmed:
     """Append the proposed program after re-authentication (the proposer confirms); a step
     beyond the recommended titration step also needs a second clinician's co-signature."""
-    def check(conn: Connection) -> dict[str, Any]:
+    def check(conn: Connection) -> Row:
         authz.patient_for(conn, actor, authz.PROGRAM_CONFIRM, patient_id)
         return auth_store.get_pending(conn, token_hash=token_hash(confirmation_token or "")) or {}
 
     proposal = clinic.run(actor, "program.confirm", check, patient_id=patient_id,
                           entity="program")
-    try:
-        verify_password_again(clinic, actor, password)
-    except (InputError, PermissionDeniedError) as exc:
-        clinic.record_refusal(actor, "program.confirm", exc, patient_id=patient_id)
-        raise _reauth_error(exc) from None
+    _reauthenticate(clinic, actor, password, "program.confirm", patient_id)
     co_signer: Actor | None = None
     if (proposal.get("payload") or {}).get("needs_second_clinician"):
         try:
@@ -809,7 +793,7 @@ def confirm_program_change(clinic: Clinic, actor: Actor, patient_id: int,
             clinic.record_refusal(actor, "program.co-sign", exc, patient_id=patient_id)
             raise
 
-    def body(conn: Connection) -> dict[str, Any]:
+    def body(conn: Connection) -> ProgramConfirmed:
         patient = authz.patient_for(conn, actor, authz.PROGRAM_CONFIRM, patient_id)
         row = auth_store.get_pending(conn, token_hash=token_hash(confirmation_token or ""))
         if (row is None or row["kind"] != "program" or int(row["patient_id"]) != patient_id
@@ -830,13 +814,11 @@ def confirm_program_change(clinic: Clinic, actor: Actor, patient_id: int,
         detail = "confirmed with password"
         if co_signer is not None:
             detail += f"; co-signed by {co_signer.username} (step beyond the recommended step)"
-        stored = append_in(clinic, conn, actor, patient, event, int(row["expected_version"]),
-                           action="program.confirm", extra_audit={"detail": detail})
+        stored = add_event(clinic, conn, actor, patient, event, int(row["expected_version"]),
+                           action="program.confirm", detail=detail)
         auth_store.decide_pending(conn, int(row["id"]), "confirmed", int(actor.user_id or 0),
                                   clinic.now())
-        out: dict[str, Any] = {"status": "recorded", "event": stored}
-        if co_signer is not None:
-            out["co_signed_by"] = co_signer.display_name or co_signer.username
-        return out
+        return ProgramConfirmed(stored, (co_signer.display_name or co_signer.username)
+                                if co_signer is not None else None)
 
     return clinic.run(actor, "program.confirm", body, patient_id=patient_id, entity="program")

@@ -1,7 +1,7 @@
 """The bridge from stored rows to the core: build a :class:`~thecal.timeline.Timeline`, project it.
 
 The twin projection is computed from the stored timeline. The full projection is computed on
-read (``project_timeline`` at the time asked); a *summary* of it (dates, alarm priority,
+read (:func:`projection_of` at the time asked); a *summary* of it (dates, alarm priority,
 findings, triage urgency) is rebuilt in the same transaction as every append and stored in
 ``projections`` for the worklist (:func:`summary_of`).
 """
@@ -9,42 +9,37 @@ findings, triage urgency) is rebuilt in the same transaction as every append and
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
+
+from sqlalchemy import Connection
 
 from thecal import units
 from thecal.catalog import pump_model
 from thecal.clinical.projection import Projection, TwinSettings, project
+from thecal.device.replay import TwinState
 from thecal.errors import InputError, ThecalError
+from thecal.store import records
+from thecal.store.records import Row
 from thecal.store.worklist import severity_code
 from thecal.timeline import DEVICE_EVENTS, FORMAT, Event, Timeline, parse_timeline
 
 PRIORITY_RANK: Final = {"high": 3, "medium": 2, "low": 1, "info": 0}
+#: The ``thecal twin --json`` object: JSON that the CLI prints, the API serves and the
+#: ``projections`` row stores (its keys are the twin's; values are arbitrary JSON).
+TwinJSON = dict[str, Any]
 
 
-def patient_block(patient: dict[str, Any]) -> dict[str, Any]:
-    """The timeline v1 ``patient`` block of a patient row."""
-    block: dict[str, Any] = {"id": patient["mrn"]}
-    if patient.get("born"):
-        block["born"] = patient["born"]
-    if patient.get("sex"):
-        block["sex"] = patient["sex"]
-    if patient.get("weight_kg") is not None:
-        block["weight_kg"] = patient["weight_kg"]
-    block["timezone"] = patient["timezone"]
-    block["etiology"] = patient["etiology"]
-    return block
-
-
-def timeline_dict(patient: dict[str, Any], event_rows: Sequence[dict[str, Any]]
-                  ) -> dict[str, Any]:
-    return {"format": FORMAT, "patient": patient_block(patient),
-            "events": [dict(row["data"]) for row in event_rows]}
-
-
-def build_timeline(patient: dict[str, Any], event_rows: Sequence[dict[str, Any]]) -> Timeline:
-    return parse_timeline(timeline_dict(patient, event_rows))
+def build_timeline(patient: Mapping[str, object], event_rows: Sequence[Row]) -> Timeline:
+    """The timeline of a stored patient row and its stored event rows (parsed and checked by
+    :func:`thecal.timeline.parse_timeline`, the one parser of the patient block)."""
+    block = {"id": patient["mrn"], "born": patient.get("born") or None, "sex":
+             patient.get("sex") or None, "weight_kg": patient.get("weight_kg"),
+             "timezone": patient["timezone"], "etiology": patient["etiology"]}
+    return parse_timeline({"format": FORMAT,
+                           "patient": {k: v for k, v in block.items() if v is not None},
+                           "events": [dict(row["data"]) for row in event_rows]})
 
 
 #: Site settings (the ``sites.settings`` JSON) that shape the twin (docs/twin.md).
@@ -52,13 +47,20 @@ MRI_RESUME_DELAY_SETTING: Final = "synchromed_mri_resume_delay_h"
 DELIVERY_UNRELIABLE_SETTING: Final = "delivery_unreliable_below_ml"
 
 
-def twin_settings(site_settings: dict[str, Any] | None) -> TwinSettings:
+def site_settings(conn: Connection, site_id: int) -> Mapping[str, object]:
+    """The settings of a site (empty when it sets none)."""
+    site = records.get_site(conn, site_id)
+    settings = (site or {}).get("settings")
+    return settings if isinstance(settings, dict) else {}
+
+
+def twin_settings(site_settings: Mapping[str, object] | None) -> TwinSettings:
     """A site's twin settings: the SynchroMed MRI resume delay in hours (``"worst"`` takes the
     longest reported, 24 h, M-MRI) and "delivery unreliable below X mL" (NSURG04). Unset or
     unreadable values keep the catalog's figures."""
     raw = site_settings or {}
 
-    def quantity(value: Any, kind: units.Kind) -> float | None:
+    def quantity(value: object, kind: units.Kind) -> float | None:
         if not isinstance(value, str) or not value:
             return None
         try:
@@ -83,7 +85,7 @@ def projection_of(timeline: Timeline, at: datetime, settings: TwinSettings | Non
     return project(timeline, at, settings) if timeline.events else None
 
 
-def projection_json(projection: Projection | None, at: datetime) -> dict[str, Any]:
+def projection_json(projection: Projection | None, at: datetime) -> TwinJSON:
     """The ``thecal twin --json`` object of a projection (or of an empty record)."""
     if projection is None:
         return {"at": at.isoformat(), "pump": None, "alarms": [], "findings": [],
@@ -92,7 +94,7 @@ def projection_json(projection: Projection | None, at: datetime) -> dict[str, An
 
 
 def project_full(timeline: Timeline, at: datetime, settings: TwinSettings | None = None
-                 ) -> tuple[dict[str, Any], Any]:
+                 ) -> tuple[TwinJSON, TwinState | None]:
     """The ``thecal twin --json`` object for ``timeline`` at ``at``, and the twin state
     (None when there is nothing to replay)."""
     projection = projection_of(timeline, at, settings)
@@ -100,7 +102,7 @@ def project_full(timeline: Timeline, at: datetime, settings: TwinSettings | None
 
 
 def project_timeline(timeline: Timeline, at: datetime, settings: TwinSettings | None = None
-                     ) -> dict[str, Any]:
+                     ) -> TwinJSON:
     """The ``thecal twin --json`` object (see :func:`project_full`)."""
     return project_full(timeline, at, settings)[0]
 
@@ -132,52 +134,47 @@ def plan_time(timeline: Timeline, default: datetime) -> datetime:
 
 
 def project_new(timeline: Timeline, event: Event, at: datetime, prefix: str
-                ) -> tuple[Timeline, dict[str, Any], Any]:
+                ) -> tuple[Timeline, Projection]:
     """Add ``event`` and project; a refusal names the new event's field (``prefix``+field)."""
     try:
         new = timeline.with_event(event)
-        projected, state = project_full(new, at)
+        return new, project(new, at)
     except InputError as exc:
         raise relocated(exc, prefix) from None
-    return new, projected, state
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError:
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
 
 
-def summary_of(projection: dict[str, Any], version: int, computed_at: datetime,
-               triage_urgency: int = 0, triage_at: datetime | None = None) -> dict[str, Any]:
-    """The columns of the ``projections`` row for a projection dict."""
-    alarms = projection.get("alarms") or []
+def summary_of(projection: Projection | None, at: datetime, version: int,
+               computed_at: datetime, triage_urgency: int = 0,
+               triage_at: datetime | None = None,
+               last_triage: Mapping[str, object] | None = None) -> Row:
+    """The columns of the ``projections`` row for the projection at ``at`` (its ``data`` is
+    the twin JSON, with the last symptom report's triage kept beside it)."""
+    state = projection.state if projection is not None else None
+    plan = projection.refill_plan if projection is not None else None
     # findings of information severity (a dose below the usual range after implant) are
     # shown on the chart but do not count as open work on the worklist
-    findings = [f for f in projection.get("findings") or []
-                if str(f.get("severity")) != "info"]
+    findings = [f for f in (projection.findings if projection is not None else ())
+                if f.severity.value != "info"]
+    data = projection_json(projection, at)
+    if last_triage is not None:
+        data["last_triage"] = dict(last_triage)
     return {
         "version": version,
         "computed_at": computed_at,
-        "low_reservoir_alarm_at": _parse_time(projection.get("low_reservoir_alarm_at")),
-        "empty_at": _parse_time(projection.get("empty_at")),
-        "refill_due_by": _parse_time(projection.get("refill_due_by")),
-        "elective_replacement_at": _parse_time(projection.get("elective_replacement_at")),
-        "alarm_priority": max((PRIORITY_RANK.get(str(a.get("priority")), 1) for a in alarms),
-                              default=0),
+        "low_reservoir_alarm_at": _utc(state.low_reservoir_alarm_at) if state else None,
+        "empty_at": _utc(state.empty_at) if state else None,
+        "refill_due_by": _utc(plan.refill_due_by) if plan else None,
+        "elective_replacement_at": _utc(state.elective_replacement_at) if state else None,
+        "alarm_priority": max((PRIORITY_RANK.get(a.priority, 1) for a in state.alarms),
+                              default=0) if state else 0,
         "open_findings": len(findings),
-        "finding_severity": max((severity_code(str(f.get("severity"))) or 1
-                                 for f in findings), default=0),
+        "finding_severity": max((severity_code(f.severity.value) or 1 for f in findings),
+                                default=0),
         "triage_urgency": triage_urgency,
         "triage_at": triage_at,
-        "data": projection,
+        "data": data,
     }

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 from sqlalchemy import Connection
@@ -29,13 +30,14 @@ from thecal.clinical.screening import screening_plan as plan_screening
 from thecal.clinical.symptoms import symptom
 from thecal.clinical.triage import TriageResult, Urgency, triage
 from thecal.errors import InputError, NotFoundError, ThecalError
+from thecal.limits import Reason, Severity
 from thecal.physiology.population import preset_names
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.admin import LEGACY_TEAM_ROLES, site_timezone
 from thecal.service.clinic import Clinic
 from thecal.service.medicines import medicines_in
-from thecal.service.patients import stored_event
+from thecal.service.patients import ImplantRecord, Patient, StoredEvent, stored_event
 from thecal.service.results import (
     ChartSeries,
     Checklist,
@@ -43,17 +45,17 @@ from thecal.service.results import (
     Concentration,
     InboxItem,
     Point,
-    Reason,
     Series,
     TeamMember,
     TriageAnswer,
 )
-from thecal.service.therapy import RefillAnalysis, _refill_analysis, _with_site
-from thecal.service.twin import build_timeline, project_full
+from thecal.service.therapy import RefillAnalysis, refill_analysis
+from thecal.service.twin import build_timeline, project_full, site_settings
 from thecal.store import auth as auth_store
 from thecal.store import events as event_store
 from thecal.store import records
-from thecal.timeline import Assessment, PhysiologySpec, Refill, Timeline, parse_event
+from thecal.store.records import Row
+from thecal.timeline import Assessment, PhysiologySpec, Refill, Timeline
 
 # Which care-team role (thecal.clinical.care_team) a login role holds by default.
 LOGIN_TEAM_ROLE: Final = {"clinician": "physician", "nurse": "itb-nurse",
@@ -88,25 +90,21 @@ def formulary(clinic: Clinic, actor: Actor) -> list[Concentration]:
 class RecordedRefill:
     """A recorded refill with the figures its proposal showed (the printable summary)."""
 
-    patient_id: int
-    patient_name: str
-    event: dict[str, Any]  # the stored event (id, at, withdrawn, added, concentration, ...)
-    by: str
-    reason: str | None  # the written explanation of a discrepancy
+    patient: Patient
+    stored: StoredEvent  # the refill as recorded (``refill``), by whom and when entered
     analysis: RefillAnalysis  # recomputed from the record as it stood before the refill
-    # issue 11: the people named truly, and what the printout carries
-    entered_by: str = ""  # display name of who entered it
-    recorded_at: datetime | None = None  # when it was entered (``at`` is the procedure)
+    entered_by: str  # the display name of who entered it
+    implant: ImplantRecord | None  # the pump and catheter in place at the refill
     confirmation_status: str = ""  # "" none needed | open | confirmed | rejected
     confirmed_by: str = ""  # the second signer's display name
     confirmed_at: datetime | None = None
     decision_reason: str = ""
     corrective_action: str = ""
-    born: str = ""
-    mrn: str = ""
-    pump_model: str = ""
-    pump_serial: str = ""
-    catheter: str = ""
+
+    @property
+    def refill(self) -> Refill:
+        assert isinstance(self.stored.event, Refill)
+        return self.stored.event
 
 
 def refill_record(clinic: Clinic, actor: Actor, patient_id: int, event_id: str
@@ -125,12 +123,11 @@ def refill_record(clinic: Clinic, actor: Actor, patient_id: int, event_id: str
         if found is None or found["type"] != "refill":
             raise NotFoundError(f"refill {event_id} not found", where="event_id",
                                 fix="open the refill from the patient's timeline")
-        timeline = build_timeline(patient, rows)
-        event = parse_event(dict(found["data"]), where="refill")
-        assert isinstance(event, Refill)
-        before = Timeline(timeline.patient,
-                          tuple(e for e in timeline.events if str(e.id) != event_id))
-        analysis = _refill_analysis(clinic, _with_site(conn, patient), before, event)
+        stored = stored_event(found)
+        assert isinstance(stored.event, Refill)
+        timeline = build_timeline(patient, [r for r in rows if r["event_id"] != event_id])
+        analysis = refill_analysis(patient, timeline, stored.event,
+                                   site_settings(conn, int(patient["site_id"])))
         clinic.audit(conn, actor, "patient.read", entity="event", entity_id=event_id,
                      patient_id=patient_id, event_id=event_id, field="refill")
         author = records.user_by_name(conn, str(found["author"] or "")) or {}
@@ -138,23 +135,16 @@ def refill_record(clinic: Clinic, actor: Actor, patient_id: int, event_id: str
         signer = (records.get_user(conn, int(confirmation["decided_by"]))
                   if confirmation.get("decided_by") else None) or {}
         implant = next((i for i in reversed(records.implants_of(conn, patient_id))
-                        if i["implanted_at"] <= event.at), None) or {}
-        catheter = str(implant.get("catheter_model") or "")
-        if implant.get("catheter_length_cm"):
-            catheter += f", {float(implant['catheter_length_cm']):g} cm"
+                        if i["implanted_at"] <= stored.event.at), None)
         return RecordedRefill(
-            patient_id, str(patient["display_name"]), stored_event(found),
-            str(found["author"] or ""), found["reason"], analysis,
-            entered_by=str(author.get("display_name") or found["author"] or ""),
-            recorded_at=found["recorded_at"],
+            Patient.of(patient), stored, analysis,
+            str(author.get("display_name") or found["author"] or ""),
+            ImplantRecord.of(implant) if implant else None,
             confirmation_status=str(confirmation.get("status") or ""),
             confirmed_by=str(signer.get("display_name") or signer.get("username") or ""),
             confirmed_at=confirmation.get("decided_at"),
             decision_reason=str(confirmation.get("decision_reason") or ""),
-            corrective_action=str(confirmation.get("corrective_action") or ""),
-            born=str(patient.get("born") or ""), mrn=str(patient.get("mrn") or ""),
-            pump_model=str(implant.get("pump_model") or analysis.pump_model),
-            pump_serial=str(implant.get("pump_serial") or ""), catheter=catheter)
+            corrective_action=str(confirmation.get("corrective_action") or ""))
 
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="refill",
                       entity_id=event_id)
@@ -219,7 +209,7 @@ def triage_answer(result: TriageResult, *, audience: str) -> TriageAnswer:
                 else words)
     steps = tuple(getattr(a, audience) for a in result.actions if getattr(a, audience))
     reasons = tuple(Reason(r.id, r.description, r.source,
-                           "danger" if r.urgency is Urgency.EMERGENCY else "info")
+                           Severity.DANGER if r.urgency is Urgency.EMERGENCY else Severity.INFO)
                     for r in result.rules)
     return TriageAnswer(result.urgency, headline, steps, reasons,
                         any(a.code == "interrogate-pump" for a in result.actions))
@@ -331,8 +321,8 @@ def virtual_patient(etiology: str, age_years: float | None, mrn: str) -> Physiol
                           zlib.crc32(mrn.encode("utf-8")))
 
 
-def _series(name: str, unit: str, source: str, times: list[datetime], values: Any
-            ) -> Series | None:
+def _series(name: str, unit: str, source: str, times: list[datetime],
+            values: Iterable[float]) -> Series | None:
     points = tuple(Point(t, round(float(v), 4)) for t, v in zip(times, values, strict=True)
                    if np.isfinite(v))
     return Series(name, unit, points, source) if points else None
@@ -343,30 +333,30 @@ def chart_series(clinic: Clinic, actor: Actor, patient_id: int, *, days: int = S
     """Time series for a chart: the last ``days`` at ``every_h`` steps.
 
     ``reservoir`` (mL, the twin, continued ``SERIES_AHEAD_DAYS`` ahead as a projection),
-    ``daily_dose`` (mcg/day, the programmed schedule), ``ashworth`` (recorded grades, ``1+`` at
-    1.5) and ``penn``, and — from the virtual patient for this etiology (a model, not a
+    ``daily_dose`` (mcg/day, the programmed schedule), ``mas`` (recorded Modified Ashworth
+    grades, ``1+`` at 1.5) and ``penn``, and — from the virtual patient for this etiology (a model, not a
     measurement) — ``csf_level`` (ng/mL) and ``tone`` (expected MAS). A series with no
     points is None.
     """
     from thecal.device.replay import replay
     from thecal.sim.scenario import run_scenario
 
-    def body(conn: Connection) -> tuple[dict[str, Any], Timeline]:
+    def body(conn: Connection) -> tuple[str, Timeline]:
         patient = authz.patient_for(conn, actor, authz.READ, patient_id)
         rows = event_store.list_events(conn, patient_id)
         clinic.audit(conn, actor, "patient.read", entity="patient", entity_id=str(patient_id),
                      patient_id=patient_id, field="series")
-        return dict(patient), build_timeline(patient, rows)
+        return str(patient["mrn"]), build_timeline(patient, rows)
 
-    patient, timeline = clinic.run(actor, "patient.read", body, patient_id=patient_id,
-                                   entity="series")
+    mrn, timeline = clinic.run(actor, "patient.read", body, patient_id=patient_id,
+                               entity="series")
     now = clinic.now()
     assessments = [e for _, e in timeline.effective_events() if isinstance(e, Assessment)]
     graded = [e for e in assessments if e.mas]
     scored = [e for e in assessments if e.penn_frequency is not None]
     recorded = ChartSeries(
-        ashworth=_series("Ashworth", "grade", "recorded", [e.at for e in graded],
-                         [mas_value(str(e.mas)) for e in graded]),
+        mas=_series("Modified Ashworth (MAS)", "grade", "recorded", [e.at for e in graded],
+                    [mas_value(str(e.mas)) for e in graded]),
         penn=_series("Penn spasm frequency", "score", "recorded", [e.at for e in scored],
                      [float(e.penn_frequency or 0) for e in scored]))
     if not any(e.type == "implant" for e in timeline.events):
@@ -391,7 +381,7 @@ def chart_series(clinic: Clinic, actor: Actor, patient_id: int, *, days: int = S
         daily_dose=_series("daily dose", "mcg/day", "programmed", times[:n_past],
                            replayed.programmed_daily_dose.value_at(t_h[:n_past])))
     age = timeline.patient.age_years(now) if timeline.patient.born else None
-    spec = virtual_patient(timeline.patient.etiology, age, str(patient["mrn"]))
+    spec = virtual_patient(timeline.patient.etiology, age, mrn)
     virtual = Timeline(dataclasses.replace(timeline.patient, physiology=spec), timeline.events)
     try:
         trace = run_scenario(virtual, now, every_h=every_h)
@@ -462,9 +452,10 @@ def _answer(q: Question, raw: str) -> bool | float | str:
     return raw == "yes"
 
 
-def _eligibility_record(patient: dict[str, Any], answers: dict[str, str], now: datetime
+def _eligibility_record(patient: Row, answers: dict[str, str], now: datetime
                         ) -> dict[str, object]:
-    record: dict[str, Any] = {"etiology": patient["etiology"]}
+    record: dict[str, object] = {"etiology": patient["etiology"]}
+    groups: dict[str, dict[str, object]] = {}
     born = patient.get("born")
     if born:
         b = date.fromisoformat(str(born))
@@ -474,10 +465,10 @@ def _eligibility_record(patient: dict[str, Any], answers: dict[str, str], now: d
         if raw:
             outer, _, inner = q.key.partition(".")
             if inner:
-                record.setdefault(outer, {})[inner] = _answer(q, raw)
+                groups.setdefault(outer, {})[inner] = _answer(q, raw)
             else:
                 record[q.key] = _answer(q, raw)
-    return record
+    return record | groups
 
 
 def eligibility_checklist(clinic: Clinic, actor: Actor, patient_id: int,
@@ -541,5 +532,4 @@ def screening_checklist(clinic: Clinic, actor: Actor, patient_id: int,
         "50 mcg/mL)", "todo", f"not before {d.not_before_h:g} h after the first dose"
         if d.number > 1 else "first dose") for d in plan.doses)
     return Checklist("Screening trial", (question, *doses), "",
-                     tuple(Reason(r.code, r.message, r.source, r.severity.value)
-                           for r in plan.reasons))
+                     plan.reasons)

@@ -8,11 +8,12 @@ explanation, the bridge bolus) is decided by the service's proposal, never here.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, tzinfo
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from thecal import service
@@ -24,7 +25,6 @@ from thecal.web import printout, stale
 from thecal.web.charts import HLine, VLine, line_chart
 from thecal.web.rendering import display_zone, in_zone, render
 from thecal.web.security import PageRoute, check_csrf, clinic_of, require_clinician
-from thecal.web.stale import conflict_page
 
 router = APIRouter(prefix="/clinic", route_class=PageRoute, include_in_schema=False)
 
@@ -63,15 +63,15 @@ def chart_figures(chart: Chart, zone: tzinfo | None = None) -> dict[str, object]
                                     hlines=hlines, vlines=vlines, zone=zone),
         "dose_svg": line_chart([chart.dose_history], title="Daily dose history", steps=True,
                                zone=zone),
-        "ashworth_svg": line_chart([chart.ashworth], title="Ashworth score", y_max=4.0,
-                                   zone=zone),
+        "mas_svg": line_chart([chart.mas], title="Modified Ashworth (MAS)", y_max=4.0,
+                              zone=zone),
         "penn_svg": line_chart([chart.penn], title="Penn spasm frequency", y_max=4.0,
                                zone=zone),
         "csf_svg": line_chart([chart.csf_level], title="Expected spinal-fluid baclofen level",
                               zone=zone),
         # the virtual patient's tone on the same Modified Ashworth 0–4 scale as the recorded
         # grades, so the two charts read alike
-        "tone_svg": line_chart([chart.tone], title="Expected muscle tone (Modified Ashworth)",
+        "tone_svg": line_chart([chart.tone], title="Expected muscle tone (Modified Ashworth, MAS)",
                                y_min=0.0, y_max=4.0, zone=zone),
     }
 
@@ -97,7 +97,7 @@ REFILL_STEPS = (
 )
 _STEP_FIELDS = {
     "residual": ("withdrawn", "pump_reading_before"),
-    "discrepancy": ("discrepancy_explanation",),
+    "discrepancy": ("reason",),
     "drug": ("concentration", "added", "lot", "expiry", "pharmacy", "compounded_strength"),
     "bridge": ("bridge_bolus_confirmed",),
     "program": ("daily_dose", "override_reason"),
@@ -122,8 +122,8 @@ def _missing(step: str, entry: RefillInput, proposal: RefillProposal) -> dict[st
     errors: dict[str, str] = {}
     if step == "residual" and not entry.withdrawn.strip():
         errors["withdrawn"] = "Enter the volume withdrawn with its unit, e.g. 11.8 mL."
-    if step == "discrepancy" and not entry.discrepancy_explanation.strip():
-        errors["discrepancy_explanation"] = ("Explain the discrepancy before going on "
+    if step == "discrepancy" and not entry.reason.strip():
+        errors["reason"] = ("Explain the discrepancy before going on "
                                              "(for example: pocket fill ruled out, how).")
     if step == "drug":
         if entry.compounded and not entry.compounded_strength:
@@ -164,25 +164,14 @@ def _aware(value: str, zone: tzinfo) -> str:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).isoformat()
 
 
-def _entry_from_form(withdrawn: str, discrepancy_explanation: str, concentration: str,
-                     added: str, bridge_bolus_confirmed: str, daily_dose: str,
-                     override_reason: str, pump_reading_before: str = "",
-                     pump_reading_after: str = "", *, drug: dict[str, str] | None = None
-                     ) -> RefillInput:
-    d = drug or {}
-    return RefillInput(lot=d.get("lot", "").strip(), expiry=d.get("expiry", "").strip(),
-                       compounded=d.get("compounded", "") == "yes",
-                       compounded_strength=d.get("compounded_strength", "").strip(),
-                       pharmacy=d.get("pharmacy", "").strip(),
-                       performed_at=d.get("performed_at", "").strip(),
-                       shown_version=d.get("shown_version", "").strip(),
-                       withdrawn=withdrawn.strip(),
-                       discrepancy_explanation=discrepancy_explanation.strip(),
-                       concentration=concentration.strip(), added=added.strip(),
-                       bridge_bolus_confirmed=bridge_bolus_confirmed == "yes",
-                       daily_dose=daily_dose.strip(), override_reason=override_reason.strip(),
-                       pump_reading_before=pump_reading_before.strip(),
-                       pump_reading_after=pump_reading_after.strip())
+def _entry_from_form(form: dict[str, str], zone: tzinfo) -> RefillInput:
+    """What the refill steps carry, from the posted form (checkboxes are "yes")."""
+    text = {f.name: form.get(f.name, "").strip() for f in dataclasses.fields(RefillInput)
+            if f.type == "str"}
+    return RefillInput(**{**text, "performed_at": _aware(text["performed_at"], zone)},
+                       compounded=form.get("compounded") == "yes",
+                       bridge_bolus_confirmed=form.get("bridge_bolus_confirmed") == "yes",
+                       shown_version=stale.shown_version(form.get("shown_version", "")))
 
 
 def _render_refill(request: Request, patient_id: str, step: str, entry: RefillInput,
@@ -197,7 +186,8 @@ def _render_refill(request: Request, patient_id: str, step: str, entry: RefillIn
         "title": f"Refill · {chart.header.name}", "h": chart.header, "step": step,
         "steps": [(key, labels[key]) for key in steps], "done": steps[:steps.index(step)]
         if step in steps else [], "entry": entry, "p": proposal, "errors": errors,
-        "formulary": service.formulary(clinic, user.actor)}, status_code=status_code)
+        "formulary": service.formulary(clinic, user.actor),
+        "shown_version": entry.shown_version}, status_code=status_code)
 
 
 @router.get("/patients/{patient_id}/refill")
@@ -206,30 +196,24 @@ def refill_start(request: Request, patient_id: str) -> Response:
     header = pages.chart(clinic_of(request), user, patient_id).header
     entry = RefillInput(daily_dose=f"{header.daily_dose_mcg:g} mcg/day"
                         if header.daily_dose_mcg is not None else "",
-                        shown_version=str(header.version))
+                        shown_version=header.version)
     proposal = pages.propose_refill(clinic_of(request), user, patient_id, entry)
     return _render_refill(request, patient_id, "residual", entry, proposal, {})
 
 
+async def _posted(request: Request) -> dict[str, str]:
+    return {k: str(v) for k, v in (await request.form()).items()}
+
+
 @router.post("/patients/{patient_id}/refill")
-def refill_step(request: Request, patient_id: str, step: Text = "residual", goto: Text = "",
-                csrf_token: Text = "", withdrawn: Text = "", discrepancy_explanation: Text = "",
-                concentration: Text = "", added: Text = "", bridge_bolus_confirmed: Text = "",
-                daily_dose: Text = "", override_reason: Text = "",
-                password: Text = "", pump_reading_before: Text = "",
-                pump_reading_after: Text = "", lot: Text = "", expiry: Text = "",
-                compounded: Text = "", compounded_strength: Text = "", pharmacy: Text = "",
-                performed_at: Text = "", shown_version: Text = "") -> Response:
+def refill_step(request: Request, patient_id: str,
+                form: Annotated[dict[str, str], Depends(_posted)]) -> Response:
     user = require_clinician(request)
-    check_csrf(request, csrf_token)
+    check_csrf(request, form.get("csrf_token", ""))
     clinic = clinic_of(request)
-    entry = _entry_from_form(withdrawn, discrepancy_explanation, concentration, added,
-                             bridge_bolus_confirmed, daily_dose, override_reason,
-                             pump_reading_before, pump_reading_after, drug={
-                                 "lot": lot, "expiry": expiry, "compounded": compounded,
-                                 "compounded_strength": compounded_strength,
-                                 "pharmacy": pharmacy, "shown_version": shown_version,
-                                 "performed_at": _aware(performed_at, display_zone(request))})
+    step, goto, password = form.get("step", "residual"), form.get("goto", ""), \
+        form.get("password", "")
+    entry = _entry_from_form(form, display_zone(request))
     try:
         proposal = pages.propose_refill(clinic, user, patient_id, entry)
     except InputError as exc:
@@ -257,10 +241,11 @@ def refill_step(request: Request, patient_id: str, step: Text = "residual", goto
                               {"password": "Enter your password to sign this refill."},
                               status_code=422)
     try:
-        record = pages.record_refill(clinic, user, patient_id, entry, password)
+        stale.check(request, patient_id, entry.shown_version)
+        outcome = pages.record_refill(clinic, user, patient_id, entry, password)
     except ConflictError:
-        return conflict_page(request, patient_id, stale.shown_version(entry.shown_version),
-                             "refill", f"/clinic/patients/{patient_id}/refill")
+        return stale.conflict_page(request, patient_id, entry.shown_version, "refill",
+                                   f"/clinic/patients/{patient_id}/refill")
     except PermissionDeniedError as exc:
         return _render_refill(request, patient_id, "confirm", entry, proposal,
                               {"password": exc.one_line()}, status_code=422)
@@ -270,11 +255,13 @@ def refill_step(request: Request, patient_id: str, step: Text = "residual", goto
                               sum(_STEP_FIELDS.values(), ()) else "confirm", entry, proposal,
                               {field if field in sum(_STEP_FIELDS.values(), ()) else "password":
                                exc.one_line()}, status_code=422)
-    target = f"/clinic/patients/{patient_id}/refills/{record.event_id}"
-    if record.status != "recorded":
+    assert outcome.event is not None
+    target = f"/clinic/patients/{patient_id}/refills/{outcome.event.event.id}"
+    if outcome.status != "recorded":
         return render(request, "clinic/refill_pending.html",
                       {"title": "Refill recorded, concentration awaiting a second signature",
-                       "record": record, "summary_url": target})
+                       "h": pages.chart(clinic, user, patient_id).header,
+                       "summary_url": target})
     if _dose_changed(proposal):
         target += "?" + urlencode({"dose": entry.daily_dose})
     return RedirectResponse(target, status_code=303)
@@ -304,10 +291,10 @@ def refill_summary_pdf(request: Request, patient_id: str, event_id: str) -> Resp
 @router.get("/patients/{patient_id}/refills/{event_id}")
 def refill_summary(request: Request, patient_id: str, event_id: str) -> Response:
     user = require_clinician(request)
-    record = pages.refill_record(clinic_of(request), user, patient_id, event_id)
+    summary = pages.refill_record(clinic_of(request), user, patient_id, event_id)
     return render(request, "clinic/refill_summary.html",
-                  {"title": f"Refill summary · {record.patient_name}", "r": record,
-                   "p": record.proposal,
+                  {"title": f"Refill summary · {summary.record.patient.display_name}",
+                   "r": summary.record, "p": summary.proposal,
                    "dose_change": request.query_params.get("dose", "")[:40]})
 
 
@@ -337,11 +324,11 @@ def pending_confirm(request: Request, patient_id: str, pending_id: str, csrf_tok
     user = require_clinician(request)
     check_csrf(request, csrf_token)
     try:
-        record = pages.confirm_refill(clinic_of(request), user, patient_id, pending_id, password)
+        event_id = pages.confirm_refill(clinic_of(request), user, pending_id, password)
     except (InputError, PermissionDeniedError) as exc:
         return _pending_page(request, patient_id, pending_id, {"password": exc.one_line()},
                              status_code=422)
-    return RedirectResponse(f"/clinic/patients/{patient_id}/refills/{record.event_id}",
+    return RedirectResponse(f"/clinic/patients/{patient_id}/refills/{event_id}",
                             status_code=303)
 
 
@@ -374,14 +361,13 @@ def _program_page(request: Request, patient_id: str, daily_dose: str, override_r
     errors = dict(errors or {})
     if daily_dose.strip():
         try:
-            proposal = pages.propose_program(clinic, user, patient_id, daily_dose.strip(),
-                                            override_reason.strip())
+            proposal = pages.propose_program(clinic, user, patient_id, daily_dose.strip())
             errors.update(proposal.errors)
         except InputError as exc:
             errors["daily_dose"] = exc.one_line()
     context = {"title": f"Program change · {header.name}", "h": header, "p": proposal,
                "daily_dose": daily_dose, "override_reason": override_reason, "errors": errors,
-               "shown_version": shown_version or str(header.version)}
+               "shown_version": stale.shown_version(shown_version)}
     template = "clinic/program_check.html" if fragment else "clinic/program.html"
     return render(request, template, context, status_code=status_code)
 
@@ -421,35 +407,28 @@ def program_send(request: Request, patient_id: str, csrf_token: Text = "",
         return _program_page(request, patient_id, daily_dose, override_reason, errors=errors,
                              status_code=422, shown_version=shown_version)
 
-    if shown is not None and shown != pages.chart(clinic, user, patient_id).header.version:
-        # stale before anything else: the checks below would read the changed record
-        return conflict_page(request, patient_id, shown, "program change",
-                             f"/clinic/patients/{patient_id}/program")
-
     try:
-        proposal = pages.propose_program(clinic, user, patient_id, daily_dose.strip(),
-                                        override_reason.strip())
-    except InputError as exc:
-        return page({"daily_dose": exc.one_line()})
-    if proposal.errors or proposal.decision == "refused":
-        return page()
-    if proposal.needs_override_reason and not override_reason.strip():
-        return page({"override_reason": "This step is beyond the recommended bounds: write the "
-                                        "reason before sending."})
-    if proposal.needs_second_clinician and not (second_username.strip()
-                                                and second_password):
-        return page({"second_username": "This step is beyond the recommended titration step: "
-                                        "a second clinician enters their user name and "
-                                        "password to co-sign it."})
-    if not password:
-        return page({"password": "Enter your password to sign this change."})
-    try:
-        pages.confirm_program(clinic, user, patient_id, daily_dose.strip(), override_reason.strip(),
-                              password, shown_version=shown, second_username=second_username,
+        version = stale.check(request, patient_id, shown)  # before the checks that read it
+        proposal = pages.propose_program(clinic, user, patient_id, daily_dose.strip())
+        if proposal.errors or proposal.decision == "refused":
+            return page()
+        if proposal.needs_override_reason and not override_reason.strip():
+            return page({"override_reason": "This step is beyond the recommended bounds: write "
+                                            "the reason before sending."})
+        if proposal.needs_second_clinician and not (second_username.strip()
+                                                    and second_password):
+            return page({"second_username": "This step is beyond the recommended titration "
+                                            "step: a second clinician enters their user name "
+                                            "and password to co-sign it."})
+        if not password:
+            return page({"password": "Enter your password to sign this change."})
+        pages.confirm_program(clinic, user, patient_id, daily_dose.strip(),
+                              override_reason.strip(), password, shown_version=version,
+                              second_username=second_username,
                               second_password=second_password)
     except ConflictError:
-        return conflict_page(request, patient_id, shown, "program change",
-                             f"/clinic/patients/{patient_id}/program")
+        return stale.conflict_page(request, patient_id, shown, "program change",
+                                   f"/clinic/patients/{patient_id}/program")
     except PermissionDeniedError as exc:
         field = (exc.where or "password").split(".")[-1]
         return page({field if field in {"second_username", "second_password"} else "password":
@@ -471,7 +450,7 @@ def assessment_form(request: Request, patient_id: str) -> Response:
     header = pages.chart(clinic, user, patient_id).header
     return render(request, "clinic/assessment.html", {
         "title": f"Assessment · {header.name}", "h": header, "groups": MUSCLE_GROUPS,
-        "values": {}, "errors": {}, "shown_version": str(header.version)})
+        "values": {}, "errors": {}})
 
 
 @router.post("/patients/{patient_id}/assessment")
@@ -482,24 +461,24 @@ async def assessment_send(request: Request, patient_id: str) -> Response:
     check_csrf(request, values.get("csrf_token", ""))
     clinic = clinic_of(request)
     groups = MUSCLE_GROUPS
-    ashworth = {g: values.get(f"ashworth_{g}", "") for g in groups
-                if values.get(f"ashworth_{g}", "")}
+    mas = {g: values.get(f"mas_{g}", "") for g in groups if values.get(f"mas_{g}", "")}
     shown = stale.shown_version(values.get("shown_version", ""))
     try:
-        pages.record_assessment(clinic, user, patient_id, ashworth, values.get("penn_frequency", ""),
-                               values.get("penn_severity", ""), values.get("notes", ""),
-                               shown_version=shown)
+        version = stale.check(request, patient_id, shown)
+        pages.record_assessment(clinic, user, patient_id, mas,
+                                values.get("penn_frequency", ""),
+                                values.get("penn_severity", ""), values.get("notes", ""),
+                                shown_version=version)
     except ConflictError:
-        return conflict_page(request, patient_id, shown, "assessment",
-                             f"/clinic/patients/{patient_id}/assessment")
+        return stale.conflict_page(request, patient_id, shown, "assessment",
+                                   f"/clinic/patients/{patient_id}/assessment")
     except InputError as exc:
         header = pages.chart(clinic, user, patient_id).header
         field = (exc.where or "notes").split(".")[-1]
         return render(request, "clinic/assessment.html", {
             "title": f"Assessment · {header.name}", "h": header, "groups": groups,
             "values": values, "errors": {field: exc.one_line(), "_": exc.one_line()},
-            "shown_version": values.get("shown_version", "")},
-            status_code=422)
+            "shown_version": shown}, status_code=422)
     return RedirectResponse(f"/clinic/patients/{patient_id}?saved=assessment", status_code=303)
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from thecal import service
 from thecal.errors import InputError, NotFoundError
 from thecal.service import Actor, PatientHome, pages
+from thecal.service.results import Symptom, TriageAnswer
 from thecal.web.rendering import render
 from thecal.web.security import PageRoute, check_csrf, clinic_of, require_own_patient
 
@@ -32,11 +33,11 @@ def my_pump(request: Request, patient_id: str) -> Response:
 
 
 def _symptom_page(request: Request, patient_id: str, selected: list[str], notes: str,
-                  answer: object = None, error: str = "", status_code: int = 200) -> Response:
+                  answer: TriageAnswer | None = None, error: str = "",
+                  status_code: int = 200) -> Response:
     user = require_own_patient(request, patient_id)
-    symptoms = service.symptom_vocabulary()
-    groups: dict[str, list[object]] = {}
-    for s in symptoms:
+    groups: dict[str, list[Symptom]] = {}
+    for s in service.symptom_vocabulary():
         groups.setdefault(s.group, []).append(s)
     return render(request, "home/symptoms.html", {
         "title": "Report symptoms", "patient_id": patient_id, "groups": groups,

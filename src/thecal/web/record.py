@@ -3,19 +3,20 @@ replacement, a catheter revision, an MRI, a bolus or an interrogation (with the 
 readings), and correct an event.
 
 Each form is parsed here into the timeline's own event mapping and handed to the existing use
-cases (``service.create_patient``, ``service.append_event``, ``service.record_interrogation``);
-the rules and the messages come from them, and a refused field is shown beside that field.
-Every record form carries ``shown_version``, the record version it was shown at; the service
-refuses a stale one (``ConflictError``) and the page answers 409 with what changed since,
-having saved nothing. A correction is a new event that names the event it corrects
-(append-only: nothing is edited), and the history shows both.
+cases (``service.register_patient``, ``service.append_event``,
+``service.record_interrogation``); the rules and the messages come from them, and a refused
+field is shown beside that field. Every record form carries the record version it was shown
+at (:mod:`thecal.web.stale`): a stale one answers 409 with what changed since and the form as
+it was sent, having saved nothing. A correction is a new event that names the event it
+corrects (append-only: nothing is edited), and the history shows both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -27,9 +28,9 @@ from thecal.catalog import catheter_model, pump_model
 from thecal.catalog.registry import CATHETERS, PUMPS
 from thecal.errors import ConflictError, InputError, NotFoundError, ThecalError
 from thecal.service import pages
-from thecal.service.patients import TimelinePage
-from thecal.service.results import User
-from thecal.timeline import BATTERY_STATES, BOLUS_KINDS, ETIOLOGIES, PUMP_READ_STATES
+from thecal.service.results import TimelineItem, User
+from thecal.timeline import BATTERY_STATES, BOLUS_KINDS, ETIOLOGIES, PUMP_READ_STATES, event_to_dict
+from thecal.web import stale
 from thecal.web.rendering import render
 from thecal.web.security import PageRoute, check_csrf, clinic_of, require_clinician
 
@@ -127,7 +128,7 @@ def _local(value: str, zone: ZoneInfo, name: str) -> str:
     return parsed.isoformat()
 
 
-def event_from_form(kind: str, values: dict[str, str], zone: ZoneInfo) -> dict[str, Any]:
+def event_from_form(kind: str, values: dict[str, str], zone: ZoneInfo) -> dict[str, object]:
     """The timeline v1 mapping of a filled-in record form (empty fields left out).
 
     Form completeness is checked here (a required field left empty); everything else —
@@ -137,7 +138,7 @@ def event_from_form(kind: str, values: dict[str, str], zone: ZoneInfo) -> dict[s
     for f in form.fields:
         if f.required and not values.get(f.name, "").strip():
             raise InputError(f"{f.label} is required", where=f.name)
-    event: dict[str, Any] = {"type": kind}
+    event: dict[str, object] = {"type": kind}
     for f in form.fields:
         value = values.get(f.name, "").strip()
         if not value or f.name.startswith("catheter_"):
@@ -159,7 +160,7 @@ def event_from_form(kind: str, values: dict[str, str], zone: ZoneInfo) -> dict[s
     return event
 
 
-def values_from_event(event: dict[str, Any], zone: ZoneInfo) -> dict[str, str]:
+def values_from_event(event: Mapping[str, object], zone: ZoneInfo) -> dict[str, str]:
     """A stored event as the values of its record form (for a correction)."""
     out: dict[str, str] = {}
     for key, value in event.items():
@@ -195,14 +196,6 @@ def words(exc: ThecalError) -> str:
 
 # --- reading the record ---------------------------------------------------------------------
 
-def _timeline(request: Request, user: User, patient_id: str) -> TimelinePage:
-    try:
-        pid = int(patient_id)
-    except ValueError:
-        raise NotFoundError(f"no patient {patient_id!r}") from None
-    return service.timeline(clinic_of(request), user.actor, pid)
-
-
 def _zone(request: Request, user: User, patient_id: str) -> ZoneInfo:
     name = service.display_timezone(clinic_of(request), user.actor,
                                     pages.patient_id_of(patient_id))
@@ -210,89 +203,43 @@ def _zone(request: Request, user: User, patient_id: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-@dataclass(frozen=True)
-class HistoryItem:
-    """One stored event as the history shows it, with the correction that replaced it."""
-
-    event_id: str
-    seq: int
-    at: datetime
-    recorded_at: datetime
-    type: str
-    by: str
-    summary: str
-    reason: str
-    corrects: str = ""  # a correction: the id of the event it corrects
-    corrected_by: str = ""  # an event: the id of the correction that replaced it
-    correctable: bool = False
-
-    @property
-    def entered_late(self) -> bool:
-        """Entered more than five minutes after it happened (the entry time is shown)."""
-        return (self.recorded_at - self.at).total_seconds() > 300
-
-
-def _summary(event: dict[str, Any]) -> str:
-    skip = {"at", "type", "id", "by", "seq", "recorded_at", "reason", "corrects", "event"}
-    parts = []
-    for key, value in event.items():
-        if key in skip or value is None:
-            continue
-        if isinstance(value, dict):
-            value = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
-        elif isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        parts.append(f"{key.replace('_', ' ')} {value}")
-    inner = event.get("event")
-    if isinstance(inner, dict):
-        at = datetime.fromisoformat(str(inner.get("at")))
-        parts.append(f"now reads: {inner.get('type')} at {at:%a %-d %b %Y %H:%M} "
-                     f"(UTC{at:%z}); {_summary(inner)}")
-    return "; ".join(parts)
-
-
-def history(page: TimelinePage) -> list[HistoryItem]:
-    corrected_by = {str(e.get("corrects")): str(e.get("id")) for e in page.events
-                    if e.get("type") == "correction"}
-    out = []
-    for e in page.events:
-        out.append(HistoryItem(
-            str(e.get("id")), int(e["seq"]), datetime.fromisoformat(str(e["at"])),
-            datetime.fromisoformat(str(e["recorded_at"])), str(e["type"]),
-            str(e.get("by") or ""), _summary(e), str(e.get("reason") or ""),
-            str(e.get("corrects") or ""), corrected_by.get(str(e.get("id")), ""),
-            e["type"] in FORMS and str(e.get("id")) not in corrected_by))
-    return out
-
-
 @router.get("/patients/{patient_id}/record")
 def record_page(request: Request, patient_id: str) -> Response:
     user = require_clinician(request)
-    clinic = clinic_of(request)
     _zone(request, user, patient_id)
-    header = pages.chart(clinic, user, patient_id).header
-    page = _timeline(request, user, patient_id)
+    chart = pages.chart(clinic_of(request), user, patient_id)
     return render(request, "clinic/record.html", {
-        "title": f"Record · {header.name}", "h": header, "forms": FORMS,
-        "history": list(reversed(history(page))), "version": page.version})
+        "title": f"Record · {chart.header.name}", "h": chart.header, "forms": FORMS,
+        "history": list(reversed(chart.timeline))})
 
 
 # --- recording an event ---------------------------------------------------------------------
 
+def _form(patient_id: str, kind: str, values: dict[str, str], errors: dict[str, str],
+          corrects: TimelineItem | None = None) -> dict[str, object]:
+    """What a record form shows: its fields, the values and errors, where it is sent."""
+    return {"form": form_of(kind), "values": values, "errors": errors, "corrects": corrects,
+            "action": (f"/clinic/patients/{patient_id}/events/{quote(corrects.event_id)}/correct"
+                       if corrects else f"/clinic/patients/{patient_id}/record/{kind}")}
+
+
 def _form_page(request: Request, user: User, patient_id: str, kind: str,
-               values: dict[str, str], errors: dict[str, str], shown_version: int,
-               *, status_code: int = 200, corrects: HistoryItem | None = None,
-               changed: list[HistoryItem] | None = None) -> Response:
+               values: dict[str, str], errors: dict[str, str], shown_version: int | None,
+               *, status_code: int = 200, corrects: TimelineItem | None = None) -> Response:
     header = pages.chart(clinic_of(request), user, patient_id).header
-    form = form_of(kind)
-    title = f"Correct {corrects.type} · {header.name}" if corrects else \
-        f"{form.title} · {header.name}"
+    title = f"Correct {corrects.type}" if corrects else form_of(kind).title
     return render(request, "clinic/record_form.html", {
-        "title": title, "h": header, "form": form, "values": values, "errors": errors,
-        "shown_version": shown_version, "corrects": corrects, "changed": changed or [],
-        "action": (f"/clinic/patients/{patient_id}/events/{quote(corrects.event_id)}/correct"
-                   if corrects else f"/clinic/patients/{patient_id}/record/{kind}")},
-        status_code=status_code)
+        **_form(patient_id, kind, values, errors, corrects), "title": f"{title} · {header.name}",
+        "h": header, "shown_version": shown_version}, status_code=status_code)
+
+
+def _conflict(request: Request, patient_id: str, kind: str, values: dict[str, str],
+              shown: int | None, corrects: TimelineItem | None = None) -> Response:
+    """409: what was recorded since, and the form again as it was sent (web.stale)."""
+    what = f"correction of the {corrects.type}" if corrects else form_of(kind).title.lower()
+    return stale.conflict_page(request, patient_id, shown, what,
+                               f"/clinic/patients/{patient_id}/record",
+                               _form(patient_id, kind, values, {}, corrects))
 
 
 def _now_local(request: Request, zone: ZoneInfo) -> str:
@@ -304,32 +251,15 @@ def record_form(request: Request, patient_id: str, kind: str) -> Response:
     user = require_clinician(request)
     form_of(kind)
     zone = _zone(request, user, patient_id)
-    page = _timeline(request, user, patient_id)
     return _form_page(request, user, patient_id, kind, {"at": _now_local(request, zone)}, {},
-                      page.version)
+                      None)
 
 
-async def _posted(request: Request) -> tuple[dict[str, str], int]:
+async def _posted(request: Request) -> tuple[dict[str, str], int | None]:
     form = await request.form()
     values = {k: str(v) for k, v in form.items()}
     check_csrf(request, values.pop("csrf_token", ""))
-    try:
-        shown = int(values.pop("shown_version", ""))
-    except ValueError:
-        raise InputError("the form carries no record version", where="shown_version",
-                         fix="reload the page and enter it again") from None
-    return values, shown
-
-
-def _conflict(request: Request, user: User, patient_id: str, kind: str,
-              values: dict[str, str], shown: int, exc: ConflictError,
-              corrects: HistoryItem | None = None) -> Response:
-    page = _timeline(request, user, patient_id)
-    changed = [h for h in history(page) if h.seq > shown]
-    return _form_page(request, user, patient_id, kind, values,
-                      {"_": f"Not saved: {exc.message}. Check what was recorded since, "
-                            "then send the form again."},
-                      page.version, status_code=409, corrects=corrects, changed=changed)
+    return values, stale.shown_version(values.pop("shown_version", ""))
 
 
 @router.post("/patients/{patient_id}/record/{kind}")
@@ -341,22 +271,22 @@ async def record_send(request: Request, patient_id: str, kind: str) -> Response:
     clinic = clinic_of(request)
     names = {f.name for f in form.fields}
     try:
+        version = stale.check(request, patient_id, shown)
         event = event_from_form(kind, values, zone)
         if kind == "interrogation":
-            at = datetime.fromisoformat(event.pop("at"))
+            at = datetime.fromisoformat(str(event.pop("at")))
             event.pop("type")
             event.pop("reason", None)
             outcome = service.record_interrogation(clinic, user.actor, int(patient_id),
-                                                   readings=event, expected_version=shown,
+                                                   readings=event, expected_version=version,
                                                    at=at)
             header = pages.chart(clinic, user, patient_id).header
             return render(request, "clinic/interrogation_done.html", {
                 "title": f"Interrogation recorded · {header.name}", "h": header,
                 "o": outcome})
-        else:
-            service.append_event(clinic, user.actor, int(patient_id), event, shown)
-    except ConflictError as exc:
-        return _conflict(request, user, patient_id, kind, values, shown, exc)
+        service.append_event(clinic, user.actor, int(patient_id), event, version)
+    except ConflictError:
+        return _conflict(request, patient_id, kind, values, shown)
     except InputError as exc:
         return _form_page(request, user, patient_id, kind, values,
                           {field_of(exc, names): words(exc)}, shown, status_code=422)
@@ -366,38 +296,34 @@ async def record_send(request: Request, patient_id: str, kind: str) -> Response:
 
 # --- correcting an event --------------------------------------------------------------------
 
-def _target(request: Request, user: User, patient_id: str, event_id: str
-            ) -> tuple[TimelinePage, HistoryItem, dict[str, Any]]:
-    page = _timeline(request, user, patient_id)
-    items = {h.event_id: h for h in history(page)}
-    item = items.get(event_id)
-    raw = next((e for e in page.events if str(e.get("id")) == event_id), None)
-    if item is None or raw is None:
+def _target(request: Request, user: User, patient_id: str, event_id: str) -> TimelineItem:
+    item = next((e for e in pages.chart(clinic_of(request), user, patient_id).timeline
+                 if e.event_id == event_id), None)
+    if item is None:
         raise NotFoundError(f"no event {event_id!r} on this record")
-    if not item.correctable:
+    if item.type not in FORMS or item.corrected_by:
         why = (f"it is corrected already (by {item.corrected_by}): correct that instead"
                if item.corrected_by else
                f"a {item.type} is corrected through its own page")
         raise InputError(f"this event cannot be corrected here: {why}", where="event_id")
-    return page, item, raw
+    return item
 
 
 @router.get("/patients/{patient_id}/events/{event_id}/correct")
 def correct_form(request: Request, patient_id: str, event_id: str) -> Response:
     user = require_clinician(request)
     zone = _zone(request, user, patient_id)
-    page, item, raw = _target(request, user, patient_id, event_id)
-    values = values_from_event(raw, zone)
+    item = _target(request, user, patient_id, event_id)
+    values = values_from_event(event_to_dict(item.event), zone)
     values["reason"] = ""
-    return _form_page(request, user, patient_id, item.type, values, {}, page.version,
-                      corrects=item)
+    return _form_page(request, user, patient_id, item.type, values, {}, None, corrects=item)
 
 
 @router.post("/patients/{patient_id}/events/{event_id}/correct")
 async def correct_send(request: Request, patient_id: str, event_id: str) -> Response:
     user = require_clinician(request)
     zone = _zone(request, user, patient_id)
-    _, item, _ = _target(request, user, patient_id, event_id)
+    item = _target(request, user, patient_id, event_id)
     values, shown = await _posted(request)
     form = form_of(item.type)
     names = {f.name for f in form.fields} | {"correction_reason"}
@@ -408,13 +334,13 @@ async def correct_send(request: Request, patient_id: str, event_id: str) -> Resp
                           status_code=422, corrects=item)
     clinic = clinic_of(request)
     try:
+        version = stale.check(request, patient_id, shown)
         replacement = event_from_form(item.type, values, zone)
         correction = {"at": clinic.now().isoformat(), "type": "correction",
                       "corrects": event_id, "reason": reason, "event": replacement}
-        service.append_event(clinic, user.actor, int(patient_id), correction, shown)
-    except ConflictError as exc:
-        return _conflict(request, user, patient_id, item.type, values, shown, exc,
-                         corrects=item)
+        service.append_event(clinic, user.actor, int(patient_id), correction, version)
+    except ConflictError:
+        return _conflict(request, patient_id, item.type, values, shown, corrects=item)
     except InputError as exc:
         return _form_page(request, user, patient_id, item.type, values,
                           {field_of(exc, names): words(exc)}, shown, status_code=422,
@@ -459,7 +385,7 @@ async def register_send(request: Request) -> Response:
     check_csrf(request, values.pop("csrf_token", ""))
     errors = {f.name: f"{f.label} is required" for f in PATIENT_FIELDS
               if f.required and not values.get(f.name)}
-    data: dict[str, Any] = {k: v for k, v in values.items() if v}
+    data: dict[str, object] = {k: v for k, v in values.items() if v}
     if values.get("weight_kg"):
         try:
             data["weight_kg"] = float(values["weight_kg"])
@@ -468,10 +394,10 @@ async def register_send(request: Request) -> Response:
     if errors:
         return _register_page(request, values, errors, status_code=422)
     try:
-        created = service.create_patient(clinic_of(request), user.actor, data)
+        created = service.register_patient(clinic_of(request), user.actor, data)
     except (InputError, ConflictError) as exc:
         field = field_of(exc, {f.name for f in PATIENT_FIELDS})
         return _register_page(request, values, {field: words(exc)},
                               status_code=409 if isinstance(exc, ConflictError) else 422)
-    return RedirectResponse(f"/clinic/patients/{created['id']}/record?saved=patient",
+    return RedirectResponse(f"/clinic/patients/{created.id}/record?saved=patient",
                             status_code=303)
