@@ -26,7 +26,7 @@ def _concentration_change(world: World) -> int:
     nurse = world.actor("nurse")
     probe = therapy.propose_refill(world.clinic, nurse, world.patient_a, withdrawn="0 mL",
                                    added="1 mL", concentration="1000 mcg/mL")
-    version = service.get_patient(world.clinic, nurse, world.patient_a)["version"]
+    version = service.get_patient(world.clinic, nurse, world.patient_a).version
     outcome = therapy.record_refill(
         world.clinic, nurse, world.patient_a, withdrawn=f"{probe.expected_residual_ml:.1f} mL",
         added="20 mL", concentration="1000 mcg/mL", expected_version=int(version),
