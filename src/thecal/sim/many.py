@@ -167,17 +167,25 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 
 
 def _linear_rows(params: ParameterArrays, v: FloatArray, names: Sequence[str]) -> FloatArray:
-    """``L V`` for the named linear readouts ``L x``: shape ``(len(names), n, 8)``."""
+    """``L V`` for the named linear readouts ``L x``: shape ``(len(names), n, 8)``.
+
+    Summed over the states each readout weighs (one for the concentration, the systemic
+    amount and the adaptation; a few for the drive and the withdrawal index), state by state
+    in order: elementwise per patient, so a patient's rows do not depend on the others.
+    """
     n = params.n
-    rows = np.zeros((len(names), n, N_STATES))
+    out = np.zeros((len(names), n, N_STATES))
     for i, name in enumerate(names):
         if name == _DRIVE:
-            rows[i] = drive_weights(params)
+            weights = drive_weights(params)
         elif name == _DEPRIV:
-            rows[i] = withdrawal_weights(params)
+            weights = withdrawal_weights(params)
         else:
-            rows[i, :, {_CSF: CSF, _SYSTEMIC: SYSTEMIC, _ADAPT: ADAPT}[name]] = 1.0
-    return np.asarray(np.einsum("rns,nsj->rnj", rows, v), dtype=np.float64)
+            weights = np.zeros((n, N_STATES))
+            weights[:, {_CSF: CSF, _SYSTEMIC: SYSTEMIC, _ADAPT: ADAPT}[name]] = 1.0
+        for state in np.flatnonzero(np.any(weights != 0.0, axis=0)):
+            out[i] += weights[:, state, None] * v[:, state, :]
+    return out
 
 
 class _Timeline:
@@ -665,6 +673,16 @@ def _kernel_modes(params: ParameterArrays, modal: Modal, z0: FloatArray, csf_on:
     return _KernelModes(modes, coef, ridx, rcnt)
 
 
+def _times(mat: FloatArray, vec: FloatArray) -> FloatArray:
+    """``mat[n] @ vec[n]`` for every patient, shape ``(n, k)``, summed term by term in order:
+    elementwise, so a patient's bits do not depend on how many patients are in the call
+    (``einsum`` picks its summation by the array sizes)."""
+    out = np.zeros(mat.shape[:2])
+    for j in range(mat.shape[2]):
+        out += mat[:, :, j] * vec[:, j, None]
+    return out
+
+
 def _simulate_kernel(params: ParameterArrays, modal: Modal,
                      schedules: tuple[Schedule, Schedule | None, Schedule | None],
                      start_h: float, final_h: float, samples: FloatArray, every_h: float,
@@ -681,7 +699,7 @@ def _simulate_kernel(params: ParameterArrays, modal: Modal,
                          for a in (tl.csf, tl.oral, tl.direct))
     x_start = np.zeros((n, N_STATES)) if x0 is None else np.broadcast_to(
         np.asarray(x0, dtype=float), (n, N_STATES))
-    z_all = np.einsum("nij,nj->in", modal.v_inv, x_start)  # (modes, n)
+    z_all = _times(modal.v_inv, x_start).T  # (modes, n)
     km = _kernel_modes(params, modal, z_all, bool(np.any(csf != 0.0)),
                        bool(np.any(oral != 0.0) or np.any(direct != 0.0)),
                        "csf_conc_ng_per_ml" in summarise)
@@ -744,7 +762,7 @@ def _simulate_kernel(params: ParameterArrays, modal: Modal,
              for name in summarise}
     hours = counts * every_h
     z_final[sel] = z_moved
-    final = np.einsum("nij,jn->ni", modal.v, z_final)
+    final = _times(modal.v, z_final.T)
     return ManyResult(n_samples=n_samples, every_h=every_h, stats=stats,
                       hours_in_withdrawal=hours[0], hours_in_severe_withdrawal=hours[1],
                       hours_with_overdose_signs=hours[2], final_states=final)
