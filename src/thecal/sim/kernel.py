@@ -1,42 +1,53 @@
 """The fused cohort kernel: many patients, summaries only, one compiled loop (numba).
 
-:func:`thecal.sim.many.simulate_many` uses it when no full series is recorded. It takes the
-patients a chunk at a time (:data:`CHUNK`) and walks the samples in order; every loop inside
-runs over the chunk's patients, so the compiler turns it into vector instructions (several
-patients per instruction). Between two samples inside an input segment each mode moves by one
+:func:`thecal.sim.many.simulate_many` uses it when no full series is recorded (the population
+runs, ``thecal population``, the benchmarks). It takes the patients a chunk at a time
+(:data:`CHUNK`) and walks the samples in order; every loop inside runs over the chunk's
+patients, so the compiler turns it into vector instructions (eight patients an instruction
+with AVX-512). Between two samples inside an input segment each mode moves by one
 multiplication, ``z ← zss + (z − zss)·e^{λΔ}`` (the exact solution; ``e^{λΔ}`` computed once
 per patient), and across an input edge by the exact step to the edge and on (``e^{λh}``
 remembered for the chunk's recent step lengths). Rounding grows by about one unit in the last
 place per step (≈ 1e-12 relative over a year of hourly samples), far inside the engine's
 1e-9 agreement with the single-patient engine.
 
-The kernel is generic in the model's modes: the caller passes the modes that can move (a mode
-that starts at zero and is never forced — the blood's baclofen without oral doses — stays
-exactly zero and is left out) and, for each of the five linear readouts (spinal-fluid
-concentration, systemic amount ``P``, drive, adaptation ``T``, withdrawal index ``W``), the
-modes it depends on and their weights (the rows of ``L·V``; the structural zeros of ``V`` are
-skipped).
+*Generic in the model's modes.* The caller (``many._kernel_modes``) passes the modes that can
+move — a mode that starts at zero and is never forced (the blood's baclofen without oral doses
+or tissue input) stays exactly zero and is left out — and, for each of the five linear
+readouts (spinal-fluid concentration, systemic amount ``P``, drive, adaptation ``T``,
+withdrawal index ``W``), the modes it weighs and their weights (the rows of ``L·V`` from the
+model's own matrices; the structural zeros of ``V`` skipped). Nothing here knows the number
+of states or the time constants.
 
-Where the nonlinear readouts are evaluated. Every readout is a monotone function of one
+*Where the nonlinear readouts are evaluated.* Every readout is a monotone function of one
 *linear* readout, or of the ratio ``z`` = drive / adapted EC50 (one division), so its minimum
 and maximum are the readout of the extreme argument, and a threshold on it is a threshold on
-the argument:
+the argument (the thresholds are mapped back once per patient, ``many._readout_parameters``):
 
 * effect and side effects: monotone in ``z``; withdrawal: in ``W``; sedation: in ``P``;
   adapted EC50: in ``T``;
 * overdose: monotone in ``z`` while ``P = 0`` (no oral or tissue baclofen), else evaluated
   (integer powers only);
-* MAS and Penn: monotone (decreasing) in ``z`` while ``W`` is at most 1e-9·EC50 or the drive
-  is at or above the adaptation (their withdrawal term is then below 1e-19, or zero); only
-  chunks with real withdrawal at a sample evaluate the effect's power function there.
+* MAS and Penn: monotone (decreasing) in ``z`` while ``W`` is at most 1e-9 of its
+  half-maximal value or the drive is at or above the adaptation (their withdrawal term is
+  then below 4e-18, or zero); at a sample where a patient of the chunk is in withdrawal,
+  they are evaluated for the chunk.
 
-Only a *mean* needs the nonlinear value at every sample; means are computed when asked, the
-effect's power ``z^−h = e^{−h·ln z}`` with the vectorisable ``exp``/``log`` of
-:mod:`thecal.sim.vmath` (≤ 1 ulp each). Compiled once, with ``cache=True`` (the first call in
-a fresh environment compiles for 10–20 s; later processes load the cache), without
-``fastmath`` and with numpy's error model (no zero-division checks, which would keep the loops
-scalar): every patient's arithmetic is the same IEEE sequence in a vector lane or alone, so the
-results do not depend on the chunk, the block size or the thread.
+Only a *mean* needs the nonlinear value at every sample, and only the means asked for are
+summed (the population asks for the mean effect alone). The effect's power
+``z^−h = e^{−h·ln z}`` uses the vectorisable ``exp``/``log`` of :mod:`thecal.sim.vmath`
+(≤ 1 ulp each), once a sample for the mean and the withdrawal MAS together.
+
+*Why it vectorises, and stays exact.* Compiled without ``fastmath`` and with numpy's error
+model (numba's default zero-division checks keep a loop scalar); ``min``/``max`` written as
+selects (Python's are calls); the chunk's per-sample rows in one flat buffer at distances the
+compiler knows (separate arrays would need a run-time overlap check per pair — more than
+LLVM allows, and it then leaves the loop scalar); rows :data:`CHUNK` + 8 floats apart (never
+a multiple of 4 KiB, which stalls loads behind unrelated stores). Every patient's arithmetic
+is the same IEEE sequence in a vector lane or alone, so the results do not depend on the
+chunk, the block size or the thread, bit for bit. ``cache=True``: the first call in a fresh
+environment compiles for ≈ 10–15 s (one signature; ``many`` always passes the same types),
+later processes load the cache.
 """
 
 from __future__ import annotations
@@ -81,7 +92,8 @@ N_ACC = 20
 R_Y = 0  # the five linear readouts
 R_VZ = R_Y + N_LINEAR  # z = drive / adapted EC50
 R_VW = R_VZ + 1  # the withdrawal index, 0 where the drive is at or above the adaptation
-R_ACC = R_VW + 1
+R_EFF = R_VW + 1  # the effect (when a mean or withdrawal needs it)
+R_ACC = R_EFF + 1
 R_CNT = R_ACC + N_ACC  # samples in early, severe withdrawal, with overdose signs (exact floats)
 R_SUM = R_CNT + 3
 R_PC = R_SUM + 10  # the chunk's readout parameters
@@ -114,22 +126,14 @@ def _effect(z: float, hill: float, emax: float) -> float:
     return emax / (1.0 + math.exp(-hill * math.log(z)))
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _effect_v(z: float, hill: float, emax: float) -> float:
-    """The same with :mod:`thecal.sim.vmath` (vectorises; every sample of a mean)."""
-    zz = z if z > 0.0 else 1.0
-    e = emax / (1.0 + vexp(-hill * vlog(zz)))
-    return e if z > 0.0 else 0.0
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
 def _set_forcing(zss, g_csf, g_sys, bio, m, nb, u_csf, oral, direct):
     """The modal steady state of the new inputs: ``zss = g_csf·u_csf + g_sys·u_sys`` with
     ``g = −w/λ`` (the spinal input's already scaled by the patient's dose factor)."""
+    u_sys = bio * oral / 24.0 + direct / 1000.0  # (the tail beyond the chunk: unused)
     for j in range(m):
         for i in range(nb):
-            u_sys = bio[i] * oral / 24.0 + direct / 1000.0
-            zss[j, i] = g_csf[j, i] * u_csf + g_sys[j, i] * u_sys
+            zss[j, i] = g_csf[j, i] * u_csf + g_sys[j, i] * u_sys[i]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -228,6 +232,7 @@ def cohort_kernel(lam, g_csf, g_sys, bio, z0, coef, ridx, rcnt,
     any_mean = False
     for r in range(10):
         any_mean = any_mean or want_mean[r]
+    mean_effect = want_mean[EFFECT] or want_mean[MAS] or want_mean[PENN]
     wk = np.zeros(N_ROWS * _S)
     z = np.zeros((m, _S))
     zss = np.zeros((m, _S))
@@ -313,6 +318,8 @@ def cohort_kernel(lam, g_csf, g_sys, bio, z0, coef, ridx, rcnt,
                 _extremes(wk, R_ACC + A_LO_P, R_Y + L_SYSTEMIC, True, nb)
             if systemic:
                 _overdose(wk, overdose_threshold, nb)
+            if mean_effect or n_loud > 0:  # the power function, once for both
+                _effect_row(wk, nb, want_mean[EFFECT])
             if n_loud > 0:  # samples with withdrawal: MAS and Penn evaluated
                 _withdrawal_mas(wk, nb)
             if any_mean:
@@ -381,25 +388,39 @@ def _overdose(wk, threshold, nb):
         wk[_o(R_CNT + 2) + i] += 1.0 if ov >= threshold else 0.0
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _effect_row(wk, nb, add):
+    """The effect ``Emax/(1 + z^−h)`` of every patient at this sample, with the vectorisable
+    ``exp``/``log`` (0 where z is 0); added to its sum if ``add``."""
+    for i in range(nb):
+        zr = wk[_o(R_VZ) + i]
+        zz = zr if zr > 0.0 else 1.0
+        e = wk[_o(R_PC + P_EMAX) + i] / (1.0 + vexp(-wk[_o(R_PC + P_HILL) + i] * vlog(zz)))
+        wk[_o(R_EFF) + i] = e if zr > 0.0 else 0.0
+    if add:
+        for i in range(nb):
+            wk[_o(R_SUM + EFFECT) + i] += wk[_o(R_EFF) + i]
+
+
 @njit(cache=True, inline="always", error_model="numpy")
-def _scores(wk, i):
-    """Effect, MAS and Penn of patient ``i`` at this sample (power function evaluated)."""
+def _mas_penn(wk, i):
+    """MAS and Penn of patient ``i`` at this sample, from the effect row and W."""
     wd = wk[_o(R_VW) + i]
     w2 = wd * wd
     wscore = w2 / (w2 + wk[_o(R_PC + P_WD2) + i])
-    eff = _effect_v(wk[_o(R_VZ) + i], wk[_o(R_PC + P_HILL) + i], wk[_o(R_PC + P_EMAX) + i])
-    mas = _min(wk[_o(R_PC + P_BASE_MAS) + i] * (1.0 - eff)
-               + wk[_o(R_PC + P_REST_MAS) + i] * wscore, 4.0)
-    penn = _min(wk[_o(R_PC + P_BASE_PENN) + i] * (1.0 - eff)
+    rest = 1.0 - wk[_o(R_EFF) + i]
+    mas = _min(wk[_o(R_PC + P_BASE_MAS) + i] * rest + wk[_o(R_PC + P_REST_MAS) + i] * wscore,
+               4.0)
+    penn = _min(wk[_o(R_PC + P_BASE_PENN) + i] * rest
                 + wk[_o(R_PC + P_REST_PENN) + i] * wscore, 4.0)
-    return eff, mas, penn
+    return mas, penn
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _withdrawal_mas(wk, nb):
     """MAS and Penn extremes of the patients in withdrawal at this sample."""
     for i in range(nb):
-        _, mas, penn = _scores(wk, i)
+        mas, penn = _mas_penn(wk, i)
         loud = wk[_o(R_VW) + i] > wk[_o(R_PC + P_W_LOUD) + i]
         lo = wk[_o(R_ACC + A_LO_MAS) + i]
         hi = wk[_o(R_ACC + A_HI_MAS) + i]
@@ -426,14 +447,9 @@ def _add_means(wk, want, nb):
             ec50 = wk[_o(R_PC + P_EC50) + i]
             wk[_o(R_SUM + EC50A) + i] += ec50 * (
                 1.0 + wk[_o(R_PC + P_TOL) + i] * adapt / (adapt + ec50))
-    if want[EFFECT] and not (want[MAS] or want[PENN]):
+    if want[MAS] or want[PENN]:
         for i in range(nb):
-            wk[_o(R_SUM + EFFECT) + i] += _effect_v(
-                wk[_o(R_VZ) + i], wk[_o(R_PC + P_HILL) + i], wk[_o(R_PC + P_EMAX) + i])
-    elif want[EFFECT] or want[MAS] or want[PENN]:
-        for i in range(nb):
-            eff, mas, penn = _scores(wk, i)
-            wk[_o(R_SUM + EFFECT) + i] += eff
+            mas, penn = _mas_penn(wk, i)
             wk[_o(R_SUM + MAS) + i] += mas
             wk[_o(R_SUM + PENN) + i] += penn
     if want[SIDE]:

@@ -628,8 +628,9 @@ def _readout_parameters(params: ParameterArrays) -> FloatArray:
     pr[kn.P_W_SEVERE] = np.sqrt(SEVERE_WITHDRAWAL_SCORE * wd2 / (1.0 - SEVERE_WITHDRAWAL_SCORE))
     pr[kn.P_Z_OVERDOSE] = p.overdose_ratio * (
         OVERDOSE_SIGN_SCORE / (1.0 - OVERDOSE_SIGN_SCORE)) ** 0.25
-    # above this W the withdrawal term of MAS and Penn (≤ (W/(EC50·ratio))²) can exceed 1e-18
-    pr[kn.P_W_LOUD] = 1e-9 * p.ec50_ng_per_ml
+    # below this W the withdrawal term of MAS and Penn, (4 − base)·W²/(W² + (EC50·ratio)²),
+    # is under 4e-18: they follow z alone there
+    pr[kn.P_W_LOUD] = 1e-9 * p.ec50_ng_per_ml * p.withdrawal_half_ratio
     return pr
 
 

@@ -9,9 +9,10 @@ arithmetic only, so the compiler turns a loop of them into vector instructions. 
 within one unit in the last place of the correctly rounded result over the whole range
 (``tests/sim/test_vmath.py`` checks them against numpy over 10⁶ arguments each).
 
-They give the same bits whether the compiler runs a call in a vector lane or alone: no fused
-multiply-add, no reassociation (compiled without ``fastmath``), so a patient's result does not
-depend on its neighbours in the chunk — the cohort kernel's block-size independence rests on it.
+They give the same bits whether the compiler runs a call in a vector lane or alone: no
+reassociation and no implicit contraction (compiled without ``fastmath``); the polynomials use
+:func:`fma` explicitly, which rounds once everywhere. So a patient's result does not depend on
+its neighbours in the chunk — the cohort kernel's block-size independence rests on it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,20 @@ def _from_bits(typingctx: Any, b: Any) -> Any:
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         return builder.bitcast(args[0], ir.DoubleType())
+
+    return sig, codegen
+
+
+@intrinsic
+def fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
+    """``a·b + c`` rounded once (LLVM's ``fma``: one instruction where the CPU has it, else the
+    C library's exact ``fma``): the same bits in a vector lane or alone, on every machine."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        d = ir.DoubleType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [d], ir.FunctionType(d, [d, d, d]))
+        return builder.call(fn, args)
 
     return sig, codegen
 
@@ -87,12 +102,12 @@ def vlog(x: float) -> float:
     s = f / (2.0 + f)
     z = s * s
     w = z * z
-    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
-    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
+    t1 = w * fma(w, fma(w, _LG6, _LG4), _LG2)
+    t2 = z * fma(w, fma(w, fma(w, _LG7, _LG5), _LG3), _LG1)
     r = t2 + t1
     hfsq = 0.5 * f * f
     dk = float(k)
-    return dk * _LN2_HI - ((hfsq - (s * (hfsq + r) + dk * _LN2_LO)) - f)
+    return dk * _LN2_HI - ((hfsq - fma(s, hfsq + r, dk * _LN2_LO)) - f)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -104,11 +119,11 @@ def vexp(x: float) -> float:
     """
     xc = -746.0 if x < -746.0 else (710.0 if x > 710.0 else x)  # selects: min/max are calls
     kf = float(int(xc * _INV_LN2 + (0.5 if xc >= 0.0 else -0.5)))  # nearest integer
-    hi = xc - kf * _LN2_HI
+    hi = fma(-kf, _LN2_HI, xc)  # exact: k·ln2_hi has trailing zero bits
     lo = kf * _LN2_LO
     r = hi - lo
     t = r * r
-    c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
+    c = fma(-t, fma(t, fma(t, fma(t, fma(t, _P5, _P4), _P3), _P2), _P1), r)
     y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
     k = int(kf)
     k1 = k >> 1
