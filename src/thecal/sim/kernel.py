@@ -75,9 +75,12 @@ N_PARAMS = 19
 # which extremes beyond z and W to track (``need``): concentration, drive, adaptation, P
 NEED_CSF, NEED_DRIVE, NEED_ADAPT, NEED_SYSTEMIC = range(4)
 
-#: Patients a chunk: each per-sample loop runs over them (vector instructions); the chunk's
-#: work rows (≈ 60 of 136 floats) stay in the first-level caches.
+#: Patients a chunk: each per-sample loop runs over them (vector instructions).
 CHUNK = 128
+#: Samples taken together while no input edge falls among them: each mode, weight and
+#: accumulator is loaded once for all of them (every sample's arithmetic is unchanged).
+#: ``_sample`` spells out four.
+BLOCK = 4
 _S = CHUNK + 8  # row stride: rows 1088 bytes apart, never a multiple of 4 KiB (no aliasing stalls)
 _STEPS = 16  # step lengths remembered per chunk (edges often fall at a few offsets)
 _FLUSH = 1e-250  # modes below this are set to 0 every 64 samples (no subnormal arithmetic)
@@ -86,14 +89,15 @@ _FLUSH = 1e-250  # modes below this are set to 0 every 64 samples (no subnormal 
  A_LO_P, A_HI_P, A_LO_ZQ, A_HI_ZQ, A_LO_MAS, A_HI_MAS, A_LO_PENN, A_HI_PENN, A_LO_OV,
  A_HI_OV) = range(20)
 N_ACC = 20
-# Rows of the chunk's work buffer, one flat array: every per-sample loop reads and writes rows
-# of this one array at distances the compiler knows, so it vectorises without run-time
-# overlap checks (arrays of their own would need one check per pair, too many for LLVM).
+# Rows of the chunk's work buffer ``wk``, one flat array: a per-sample loop reads and writes
+# rows of this one array, so it vectorises with at most a few run-time overlap checks
+# (arrays of their own would need a check per pair: more than LLVM allows, and it then leaves
+# the loop scalar). Sample ``b`` of a block has rows ``R_Y + 5b + r``, ``R_VZ + b``, ...
 R_Y = 0  # the five linear readouts
-R_VZ = R_Y + N_LINEAR  # z = drive / adapted EC50
-R_VW = R_VZ + 1  # the withdrawal index, 0 where the drive is at or above the adaptation
-R_EFF = R_VW + 1  # the effect (when a mean or withdrawal needs it)
-R_ACC = R_EFF + 1
+R_VZ = R_Y + BLOCK * N_LINEAR  # z = drive / adapted EC50
+R_VW = R_VZ + BLOCK  # the withdrawal index, 0 where the drive is at or above the adaptation
+R_EFF = R_VW + BLOCK  # the effect (when a mean or withdrawal needs it)
+R_ACC = R_EFF + BLOCK
 R_CNT = R_ACC + N_ACC  # samples in early, severe withdrawal, with overdose signs (exact floats)
 R_SUM = R_CNT + 3
 R_PC = R_SUM + 10  # the chunk's readout parameters
@@ -104,6 +108,13 @@ N_ROWS = R_PC + N_PARAMS
 def _o(row: int) -> int:
     """Offset of a row of the work buffer."""
     return row * _S
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _u(index: int) -> int:
+    """An index the compiler knows is not negative: numba wraps negative indices around,
+    a select that keeps a loop with a run-time row offset scalar."""
+    return np.uint64(index)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -162,51 +173,56 @@ def _move(z, zss, lam, m, nb, h, steps_h, steps_e, used):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _linear(wk, yo, cr, z, idx, count, nb):
-    """Row ``yo`` of the work buffer ``= Σ_q cr[q]·z[idx[q]]`` over ``q < count``, summed left
-    to right, four terms a pass (the same rounding as one at a time, fewer loads and stores)."""
-    q = 1
-    z0 = z[idx[0]]
-    c0 = cr[0]
-    if count >= 4:
-        z1, z2, z3 = z[idx[1]], z[idx[2]], z[idx[3]]
-        c1, c2, c3 = cr[1], cr[2], cr[3]
+def _advance(z, zss, e, zb, m, nb, nbs):
+    """``nbs`` sample intervals inside one input segment: ``z ← zss + (z − zss)·e^{λΔ}``
+    each, every intermediate state kept in ``zb[b]`` (each mode loaded once for all)."""
+    for j in range(m):
         for i in range(nb):
-            wk[yo + i] = c0[i] * z0[i] + c1[i] * z1[i] + c2[i] * z2[i] + c3[i] * z3[i]
-        q = 4
-    else:
-        for i in range(nb):
-            wk[yo + i] = c0[i] * z0[i]
-    while q + 4 <= count:
-        z0, z1, z2, z3 = z[idx[q]], z[idx[q + 1]], z[idx[q + 2]], z[idx[q + 3]]
-        c0, c1, c2, c3 = cr[q], cr[q + 1], cr[q + 2], cr[q + 3]
-        for i in range(nb):
-            wk[yo + i] = (wk[yo + i] + c0[i] * z0[i] + c1[i] * z1[i] + c2[i] * z2[i]
-                          + c3[i] * z3[i])
-        q += 4
-    if q + 2 <= count:
-        z0, z1 = z[idx[q]], z[idx[q + 1]]
-        c0, c1 = cr[q], cr[q + 1]
-        for i in range(nb):
-            wk[yo + i] = wk[yo + i] + c0[i] * z0[i] + c1[i] * z1[i]
-        q += 2
-    if q < count:
-        z0 = z[idx[q]]
-        c0 = cr[q]
-        for i in range(nb):
-            wk[yo + i] += c0[i] * z0[i]
+            x = z[j, i]
+            ss = zss[j, i]
+            f = e[j, i]
+            for b in range(nbs):
+                x = ss + (x - ss) * f
+                zb[b, j, i] = x
+            z[j, i] = x
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _extremes(wk, lo_row, value_row, clip, nb):
-    """Running min and max (rows ``lo_row``, ``lo_row + 1``) of a row, clipped at 0 if asked."""
-    lo = _o(lo_row)
-    hi = _o(lo_row + 1)
-    v = _o(value_row)
-    for i in range(nb):
-        x = _max(wk[v + i], 0.0) if clip else wk[v + i]
-        wk[lo + i] = _min(wk[lo + i], x)
-        wk[hi + i] = _max(wk[hi + i], x)
+def _linear(wk, r, cr, zb, idx, count, nb, nbs):
+    """Linear readout ``r`` of ``nbs`` samples: ``Σ_q cr[q]·zb[b, idx[q]]`` over
+    ``q < count``, summed left to right, up to four terms a pass (each weight loaded once for
+    the samples; the same rounding as one term at a time)."""
+    q = 0
+    while q < count:
+        left = count - q
+        j0 = idx[q]
+        c0 = cr[q]
+        if left >= 4:
+            j1, j2, j3 = idx[q + 1], idx[q + 2], idx[q + 3]
+            c1, c2, c3 = cr[q + 1], cr[q + 2], cr[q + 3]
+            for i in range(nb):
+                for b in range(nbs):
+                    y = _u(_o(R_Y + N_LINEAR * b + r) + i)
+                    acc = 0.0 if q == 0 else wk[y]
+                    wk[y] = (acc + c0[i] * zb[b, j0, i] + c1[i] * zb[b, j1, i]
+                             + c2[i] * zb[b, j2, i] + c3[i] * zb[b, j3, i])
+            q += 4
+        elif left >= 2:
+            j1 = idx[q + 1]
+            c1 = cr[q + 1]
+            for i in range(nb):
+                for b in range(nbs):
+                    y = _u(_o(R_Y + N_LINEAR * b + r) + i)
+                    acc = 0.0 if q == 0 else wk[y]
+                    wk[y] = acc + c0[i] * zb[b, j0, i] + c1[i] * zb[b, j1, i]
+            q += 2
+        else:
+            for i in range(nb):
+                for b in range(nbs):
+                    y = _u(_o(R_Y + N_LINEAR * b + r) + i)
+                    acc = 0.0 if q == 0 else wk[y]
+                    wk[y] = acc + c0[i] * zb[b, j0, i]
+            q += 1
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -235,6 +251,7 @@ def cohort_kernel(lam, g_csf, g_sys, bio, z0, coef, ridx, rcnt,
     mean_effect = want_mean[EFFECT] or want_mean[MAS] or want_mean[PENN]
     wk = np.zeros(N_ROWS * _S)
     z = np.zeros((m, _S))
+    zb = np.zeros((BLOCK, m, _S))  # the states of a block's samples
     zss = np.zeros((m, _S))
     e_step = np.zeros((m, _S))
     lam_c = np.zeros((m, _S))
@@ -271,7 +288,7 @@ def cohort_kernel(lam, g_csf, g_sys, bio, z0, coef, ridx, rcnt,
             for i in range(nb):
                 wk[_o(R_ACC + q) + i] = np.inf
                 wk[_o(R_ACC + q + 1) + i] = -np.inf
-        for q in range(N_LINEAR):  # readouts over no mode stay 0
+        for q in range(BLOCK * N_LINEAR):  # readouts over no mode stay 0
             for i in range(nb):
                 wk[_o(R_Y + q) + i] = 0.0
         for q in range(3 + 10):  # counts and sums
@@ -282,48 +299,59 @@ def cohort_kernel(lam, g_csf, g_sys, bio, z0, coef, ridx, rcnt,
             k += 1
         _set_forcing(zss, gc, gs, bio_c, m, nb, seg_csf[k], seg_oral[k], seg_direct[k])
         t = start_h
-        for s in range(n_samples):
+        s = 0
+        while s < n_samples:
             ts = start_h + s * every_h
-            if s > 0:
-                if k + 1 >= n_seg or seg_t[k + 1] > ts:
-                    for j in range(m):
-                        for i in range(nb):
-                            z[j, i] = zss[j, i] + (z[j, i] - zss[j, i]) * e_step[j, i]
+            last = start_h + (s + BLOCK - 1) * every_h
+            if s > 0 and s + BLOCK <= n_samples and (k + 1 >= n_seg or seg_t[k + 1] > last):
+                nbs = BLOCK  # no input edge up to the block's last sample
+                _advance(z, zss, e_step, zb, m, nb, BLOCK)
+            else:
+                nbs = 1
+                if s > 0 and (k + 1 >= n_seg or seg_t[k + 1] > ts):
+                    _advance(z, zss, e_step, zb, m, nb, 1)
                 else:
-                    while k + 1 < n_seg and seg_t[k + 1] <= ts:
+                    while s > 0 and k + 1 < n_seg and seg_t[k + 1] <= ts:
                         used = _move(z, zss, lam_c, m, nb, seg_t[k + 1] - t, steps_h, steps_e,
                                      used)
                         t = seg_t[k + 1]
                         k += 1
                         _set_forcing(zss, gc, gs, bio_c, m, nb, seg_csf[k], seg_oral[k],
                                      seg_direct[k])
-                    used = _move(z, zss, lam_c, m, nb, ts - t, steps_h, steps_e, used)
-                if s % 64 == 0:  # decayed modes to zero: no subnormal arithmetic
+                    if s > 0:
+                        used = _move(z, zss, lam_c, m, nb, ts - t, steps_h, steps_e, used)
                     for j in range(m):
                         for i in range(nb):
-                            z[j, i] = z[j, i] if abs(z[j, i]) >= _FLUSH else 0.0
-            t = ts
+                            zb[0, j, i] = z[j, i]
+            t = start_h + (s + nbs - 1) * every_h
             # the linear readouts, each over the modes it depends on
             for r in range(N_LINEAR):
                 if rcnt[r] > 0:
-                    _linear(wk, _o(R_Y + r), cc[r], z, ridx[r], rcnt[r], nb)
-            n_loud = _sample(wk, nb)
-            if need[NEED_CSF]:
-                _extremes(wk, R_ACC + A_LO_CSF, R_Y + L_CSF, False, nb)
-            if need[NEED_DRIVE]:
-                _extremes(wk, R_ACC + A_LO_DRIVE, R_Y + L_DRIVE, True, nb)
-            if need[NEED_ADAPT]:
-                _extremes(wk, R_ACC + A_LO_T, R_Y + L_ADAPT, True, nb)
-            if need[NEED_SYSTEMIC]:
-                _extremes(wk, R_ACC + A_LO_P, R_Y + L_SYSTEMIC, True, nb)
-            if systemic:
-                _overdose(wk, overdose_threshold, nb)
-            if mean_effect or n_loud > 0:  # the power function, once for both
-                _effect_row(wk, nb, want_mean[EFFECT])
-            if n_loud > 0:  # samples with withdrawal: MAS and Penn evaluated
-                _withdrawal_mas(wk, nb)
-            if any_mean:
-                _add_means(wk, want_mean, nb)
+                    if nbs == BLOCK:
+                        _linear(wk, r, cc[r], zb, ridx[r], rcnt[r], nb, BLOCK)
+                    else:
+                        _linear(wk, r, cc[r], zb, ridx[r], rcnt[r], nb, 1)
+            n_loud = _sample(wk, nb, BLOCK) if nbs == BLOCK else _sample(wk, nb, 1)
+            for b in range(nbs):
+                if need[NEED_CSF]:
+                    _extremes(wk, R_ACC + A_LO_CSF, R_Y + N_LINEAR * b + L_CSF, False, nb)
+                if need[NEED_DRIVE]:
+                    _extremes(wk, R_ACC + A_LO_DRIVE, R_Y + N_LINEAR * b + L_DRIVE, True, nb)
+                if need[NEED_ADAPT]:
+                    _extremes(wk, R_ACC + A_LO_T, R_Y + N_LINEAR * b + L_ADAPT, True, nb)
+                if need[NEED_SYSTEMIC]:
+                    _extremes(wk, R_ACC + A_LO_P, R_Y + N_LINEAR * b + L_SYSTEMIC, True, nb)
+                if systemic:
+                    _overdose(wk, b, overdose_threshold, nb)
+                if mean_effect or n_loud > 0:  # the power function, once for both
+                    _effect_row(wk, b, nb, want_mean[EFFECT])
+                if n_loud > 0:  # samples with withdrawal: MAS and Penn evaluated
+                    _withdrawal_mas(wk, b, nb)
+                if any_mean:
+                    _add_means(wk, b, want_mean, nb)
+            if (s + nbs - 1) // 64 > (s - 1) // 64:  # decayed modes to zero (no subnormals)
+                _flush(z, m, nb)
+            s += nbs
         # to the final instant (the last sample, or a later input edge)
         while k + 1 < n_seg and seg_t[k + 1] <= final_h:
             used = _move(z, zss, lam_c, m, nb, seg_t[k + 1] - t, steps_h, steps_e, used)
@@ -331,52 +359,100 @@ def cohort_kernel(lam, g_csf, g_sys, bio, z0, coef, ridx, rcnt,
             k += 1
             _set_forcing(zss, gc, gs, bio_c, m, nb, seg_csf[k], seg_oral[k], seg_direct[k])
         used = _move(z, zss, lam_c, m, nb, final_h - t, steps_h, steps_e, used)
-        for i in range(nb):
-            for j in range(m):
+        for j in range(m):
+            for i in range(nb):
                 z_final[j, a + i] = z[j, i]
         _finish(wk, pr, systemic, a, nb, mins, maxs, sums, counts)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _sample(wk, nb):
-    """One sample of the chunk: the arguments z and W from the linear readouts, their
-    extremes, the threshold counts; returns how many patients are in withdrawal."""
+def _flush(z, m, nb):
+    """Modes that have decayed below 1e-250 to zero (the readouts move by < 1e-240)."""
+    for j in range(m):
+        for i in range(nb):
+            z[j, i] = z[j, i] if abs(z[j, i]) >= _FLUSH else 0.0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _extremes(wk, lo_row, value_row, clip, nb):
+    """Running min and max (rows ``lo_row``, ``lo_row + 1``) of a row, clipped at 0 if asked."""
+    lo = _o(lo_row)
+    hi = _o(lo_row + 1)
+    v = _o(value_row)
+    for i in range(nb):
+        x = _max(wk[_u(v + i)], 0.0) if clip else wk[_u(v + i)]
+        wk[lo + i] = _min(wk[lo + i], x)
+        wk[hi + i] = _max(wk[hi + i], x)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _sample_one(wk, i, b, par, acc):
+    """Sample ``b`` of patient ``i``: z and W from the linear readouts (stored for the later
+    passes), and the accumulators ``acc`` moved on (extremes of z, W and of z without
+    withdrawal; counts; patients in withdrawal)."""
+    ec50, ec50_tol, ec50_sq, w_early, w_severe, z_over, w_loud = par
+    lo_z, hi_z, lo_w, hi_w, lo_zq, hi_zq, early, severe, over, n_loud = acc
+    yd = wk[_o(R_Y + N_LINEAR * b + L_DRIVE) + i]
+    yt = wk[_o(R_Y + N_LINEAR * b + L_ADAPT) + i]
+    drive = _max(yd, 0.0)
+    adapt = _max(yt, 0.0)
+    # withdrawal only while the drive is below the adaptation (raw values)
+    wd = _max(wk[_o(R_Y + N_LINEAR * b + L_WITHDRAWAL) + i], 0.0) if yt > yd else 0.0
+    zr = drive * (adapt + ec50) / (adapt * ec50_tol + ec50_sq)
+    wk[_o(R_VZ + b) + i] = zr
+    wk[_o(R_VW + b) + i] = wd
+    loud = wd > w_loud
+    # (MAS and Penn follow z where there is no withdrawal: the extremes of z there)
+    return (_min(lo_z, zr), _max(hi_z, zr), _min(lo_w, wd), _max(hi_w, wd),
+            lo_zq if loud else _min(lo_zq, zr), hi_zq if loud else _max(hi_zq, zr),
+            early + (1.0 if wd >= w_early else 0.0), severe + (1.0 if wd >= w_severe else 0.0),
+            over + (1.0 if zr >= z_over else 0.0), n_loud + (1 if loud else 0))
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _sample(wk, nb, nbs):
+    """``nbs`` (1 or :data:`BLOCK`) samples of the chunk through :func:`_sample_one`, the
+    accumulators loaded once for them (written out in full: LLVM does not unroll a loop of
+    this size, and a loop inside would keep the loop over the patients scalar); returns how
+    many (patient, sample) pairs are in withdrawal."""
     n_loud = 0
     for i in range(nb):
-        yd = wk[_o(R_Y + L_DRIVE) + i]
-        yt = wk[_o(R_Y + L_ADAPT) + i]
-        drive = _max(yd, 0.0)
-        adapt = _max(yt, 0.0)
-        # withdrawal only while the drive is below the adaptation (raw values)
-        wd = _max(wk[_o(R_Y + L_WITHDRAWAL) + i], 0.0) if yt > yd else 0.0
-        zr = drive * (adapt + wk[_o(R_PC + P_EC50) + i]) / (
-            adapt * wk[_o(R_PC + P_EC50_TOL) + i] + wk[_o(R_PC + P_EC50_SQ) + i])
-        wk[_o(R_VZ) + i] = zr
-        wk[_o(R_VW) + i] = wd
-        wk[_o(R_ACC + A_LO_Z) + i] = _min(wk[_o(R_ACC + A_LO_Z) + i], zr)
-        wk[_o(R_ACC + A_HI_Z) + i] = _max(wk[_o(R_ACC + A_HI_Z) + i], zr)
-        wk[_o(R_ACC + A_LO_W) + i] = _min(wk[_o(R_ACC + A_LO_W) + i], wd)
-        wk[_o(R_ACC + A_HI_W) + i] = _max(wk[_o(R_ACC + A_HI_W) + i], wd)
-        wk[_o(R_CNT) + i] += 1.0 if wd >= wk[_o(R_PC + P_W_EARLY) + i] else 0.0
-        wk[_o(R_CNT + 1) + i] += 1.0 if wd >= wk[_o(R_PC + P_W_SEVERE) + i] else 0.0
-        # +inf when overdose is evaluated (_overdose counts)
-        wk[_o(R_CNT + 2) + i] += 1.0 if zr >= wk[_o(R_PC + P_Z_OVERDOSE) + i] else 0.0
-        loud = wd > wk[_o(R_PC + P_W_LOUD) + i]
-        n_loud += 1 if loud else 0
-        # extremes of z where there is no withdrawal (MAS, Penn monotone in z)
-        lo = wk[_o(R_ACC + A_LO_ZQ) + i]
-        hi = wk[_o(R_ACC + A_HI_ZQ) + i]
-        wk[_o(R_ACC + A_LO_ZQ) + i] = lo if loud else _min(lo, zr)
-        wk[_o(R_ACC + A_HI_ZQ) + i] = hi if loud else _max(hi, zr)
+        par = (wk[_o(R_PC + P_EC50) + i], wk[_o(R_PC + P_EC50_TOL) + i],
+               wk[_o(R_PC + P_EC50_SQ) + i], wk[_o(R_PC + P_W_EARLY) + i],
+               wk[_o(R_PC + P_W_SEVERE) + i],
+               wk[_o(R_PC + P_Z_OVERDOSE) + i],  # +inf when overdose is evaluated
+               wk[_o(R_PC + P_W_LOUD) + i])
+        acc = (wk[_o(R_ACC + A_LO_Z) + i], wk[_o(R_ACC + A_HI_Z) + i],
+               wk[_o(R_ACC + A_LO_W) + i], wk[_o(R_ACC + A_HI_W) + i],
+               wk[_o(R_ACC + A_LO_ZQ) + i], wk[_o(R_ACC + A_HI_ZQ) + i],
+               wk[_o(R_CNT) + i], wk[_o(R_CNT + 1) + i], wk[_o(R_CNT + 2) + i], 0)
+        acc = _sample_one(wk, i, 0, par, acc)
+        if nbs == BLOCK:
+            acc = _sample_one(wk, i, 1, par, acc)
+            acc = _sample_one(wk, i, 2, par, acc)
+            acc = _sample_one(wk, i, 3, par, acc)
+        lo_z, hi_z, lo_w, hi_w, lo_zq, hi_zq, early, severe, over, loud = acc
+        wk[_o(R_ACC + A_LO_Z) + i] = lo_z
+        wk[_o(R_ACC + A_HI_Z) + i] = hi_z
+        wk[_o(R_ACC + A_LO_W) + i] = lo_w
+        wk[_o(R_ACC + A_HI_W) + i] = hi_w
+        wk[_o(R_ACC + A_LO_ZQ) + i] = lo_zq
+        wk[_o(R_ACC + A_HI_ZQ) + i] = hi_zq
+        wk[_o(R_CNT) + i] = early
+        wk[_o(R_CNT + 1) + i] = severe
+        wk[_o(R_CNT + 2) + i] = over
+        n_loud += loud
     return n_loud
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _overdose(wk, threshold, nb):
-    """Overdose evaluated (z and the systemic amount P): extremes and count."""
+def _overdose(wk, b, threshold, nb):
+    """Overdose of sample ``b`` evaluated (z and the systemic amount P): extremes and count."""
+    vz = _o(R_VZ + b)
+    ys = _o(R_Y + N_LINEAR * b + L_SYSTEMIC)
     for i in range(nb):
-        zr = wk[_o(R_VZ) + i]
-        p = _max(wk[_o(R_Y + L_SYSTEMIC) + i], 0.0)
+        zr = wk[_u(vz + i)]
+        p = _max(wk[_u(ys + i)], 0.0)
         z4 = zr * zr
         z4 *= z4
         p4 = p * p
@@ -389,26 +465,28 @@ def _overdose(wk, threshold, nb):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _effect_row(wk, nb, add):
-    """The effect ``Emax/(1 + z^−h)`` of every patient at this sample, with the vectorisable
+def _effect_row(wk, b, nb, add):
+    """The effect ``Emax/(1 + z^−h)`` of every patient at sample ``b``, with the vectorisable
     ``exp``/``log`` (0 where z is 0); added to its sum if ``add``."""
+    vz = _o(R_VZ + b)
+    eff = _o(R_EFF + b)
     for i in range(nb):
-        zr = wk[_o(R_VZ) + i]
+        zr = wk[_u(vz + i)]
         zz = zr if zr > 0.0 else 1.0
         e = wk[_o(R_PC + P_EMAX) + i] / (1.0 + vexp(-wk[_o(R_PC + P_HILL) + i] * vlog(zz)))
-        wk[_o(R_EFF) + i] = e if zr > 0.0 else 0.0
+        wk[_u(eff + i)] = e if zr > 0.0 else 0.0
     if add:
         for i in range(nb):
-            wk[_o(R_SUM + EFFECT) + i] += wk[_o(R_EFF) + i]
+            wk[_o(R_SUM + EFFECT) + i] += wk[_u(eff + i)]
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _mas_penn(wk, i):
-    """MAS and Penn of patient ``i`` at this sample, from the effect row and W."""
-    wd = wk[_o(R_VW) + i]
+def _mas_penn(wk, b, i):
+    """MAS and Penn of patient ``i`` at sample ``b``, from the effect row and W."""
+    wd = wk[_u(_o(R_VW + b) + i)]
     w2 = wd * wd
     wscore = w2 / (w2 + wk[_o(R_PC + P_WD2) + i])
-    rest = 1.0 - wk[_o(R_EFF) + i]
+    rest = 1.0 - wk[_u(_o(R_EFF + b) + i)]
     mas = _min(wk[_o(R_PC + P_BASE_MAS) + i] * rest + wk[_o(R_PC + P_REST_MAS) + i] * wscore,
                4.0)
     penn = _min(wk[_o(R_PC + P_BASE_PENN) + i] * rest
@@ -417,11 +495,11 @@ def _mas_penn(wk, i):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _withdrawal_mas(wk, nb):
-    """MAS and Penn extremes of the patients in withdrawal at this sample."""
+def _withdrawal_mas(wk, b, nb):
+    """MAS and Penn extremes of the patients in withdrawal at sample ``b``."""
     for i in range(nb):
-        mas, penn = _mas_penn(wk, i)
-        loud = wk[_o(R_VW) + i] > wk[_o(R_PC + P_W_LOUD) + i]
+        mas, penn = _mas_penn(wk, b, i)
+        loud = wk[_u(_o(R_VW + b) + i)] > wk[_o(R_PC + P_W_LOUD) + i]
         lo = wk[_o(R_ACC + A_LO_MAS) + i]
         hi = wk[_o(R_ACC + A_HI_MAS) + i]
         wk[_o(R_ACC + A_LO_MAS) + i] = _min(lo, mas) if loud else lo
@@ -433,40 +511,43 @@ def _withdrawal_mas(wk, nb):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _add_means(wk, want, nb):
-    """Add this sample's readouts to the sums of the means asked for (one pass each)."""
+def _add_means(wk, b, want, nb):
+    """Add sample ``b``'s readouts to the sums of the means asked for (one pass each)."""
+    y = _o(R_Y + N_LINEAR * b)
+    vz = _o(R_VZ + b)
+    vw = _o(R_VW + b)
     if want[CSF]:
         for i in range(nb):
-            wk[_o(R_SUM + CSF) + i] += wk[_o(R_Y + L_CSF) + i]
+            wk[_o(R_SUM + CSF) + i] += wk[_u(y + _o(L_CSF) + i)]
     if want[DRIVE]:
         for i in range(nb):
-            wk[_o(R_SUM + DRIVE) + i] += _max(wk[_o(R_Y + L_DRIVE) + i], 0.0)
+            wk[_o(R_SUM + DRIVE) + i] += _max(wk[_u(y + _o(L_DRIVE) + i)], 0.0)
     if want[EC50A]:
         for i in range(nb):
-            adapt = _max(wk[_o(R_Y + L_ADAPT) + i], 0.0)
+            adapt = _max(wk[_u(y + _o(L_ADAPT) + i)], 0.0)
             ec50 = wk[_o(R_PC + P_EC50) + i]
             wk[_o(R_SUM + EC50A) + i] += ec50 * (
                 1.0 + wk[_o(R_PC + P_TOL) + i] * adapt / (adapt + ec50))
     if want[MAS] or want[PENN]:
         for i in range(nb):
-            mas, penn = _mas_penn(wk, i)
+            mas, penn = _mas_penn(wk, b, i)
             wk[_o(R_SUM + MAS) + i] += mas
             wk[_o(R_SUM + PENN) + i] += penn
     if want[SIDE]:
         for i in range(nb):
-            zr = wk[_o(R_VZ) + i]
+            zr = wk[_u(vz + i)]
             z4 = zr * zr
             z4 *= z4
             wk[_o(R_SUM + SIDE) + i] += z4 / (z4 + wk[_o(R_PC + P_SIDE4) + i])
     if want[WITHDRAWAL]:
         for i in range(nb):
-            wd = wk[_o(R_VW) + i]
+            wd = wk[_u(vw + i)]
             w2 = wd * wd
             wk[_o(R_SUM + WITHDRAWAL) + i] += w2 / (w2 + wk[_o(R_PC + P_WD2) + i])
     if want[OVERDOSE]:
         for i in range(nb):
-            zr = wk[_o(R_VZ) + i]
-            p = _max(wk[_o(R_Y + L_SYSTEMIC) + i], 0.0)
+            zr = wk[_u(vz + i)]
+            p = _max(wk[_u(y + _o(L_SYSTEMIC) + i)], 0.0)
             z4 = zr * zr
             z4 *= z4
             p4 = p * p
@@ -476,7 +557,7 @@ def _add_means(wk, want, nb):
                 1.0 - p4 / (p4 + wk[_o(R_PC + P_SYS4) + i]))
     if want[SEDATION]:
         for i in range(nb):
-            p = _max(wk[_o(R_Y + L_SYSTEMIC) + i], 0.0)
+            p = _max(wk[_u(y + _o(L_SYSTEMIC) + i)], 0.0)
             p2 = p * p
             wk[_o(R_SUM + SEDATION) + i] += p2 / (p2 + wk[_o(R_PC + P_SED2) + i])
 
