@@ -35,8 +35,9 @@ the argument (the thresholds are mapped back once per patient, ``many._readout_p
 
 Only a *mean* needs the nonlinear value at every sample, and only the means asked for are
 summed (the population asks for the mean effect alone). The effect's power
-``z^−h = e^{−h·ln z}`` uses the vectorisable ``exp``/``log`` of :mod:`thecal.sim.vmath`
-(≤ 1 ulp each), once a sample for the mean and the withdrawal MAS together.
+``z^−h = e^{−h·ln z}`` uses :func:`vexp` and :func:`vlog` below (fdlibm's algorithms in plain
+arithmetic, so they vectorise; ≤ 1 ulp each), once a sample for the mean and the withdrawal
+MAS together.
 
 *Why it vectorises, and stays exact.* Compiled without ``fastmath`` and with numpy's error
 model (numba's default zero-division checks keep a loop scalar); ``min``/``max`` written as
@@ -53,11 +54,12 @@ later processes load the cache.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
-from numba import njit
-
-from thecal.sim.vmath import vexp, vlog
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 # readout order of the summary arrays
 CSF, DRIVE, EC50A, EFFECT, MAS, PENN, SIDE, WITHDRAWAL, OVERDOSE, SEDATION = range(10)
@@ -111,7 +113,7 @@ def _o(row: int) -> int:
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _u(index: int) -> int:
+def _u(index: int) -> np.uint64:
     """An index the compiler knows is not negative: numba wraps negative indices around,
     a select that keeps a loop with a run-time row offset scalar."""
     return np.uint64(index)
@@ -128,6 +130,129 @@ def _max(a: float, b: float) -> float:
     """``max(a, b)`` as a select."""
     return b if b > a else a
 
+
+# --------------------------------------------------------------------------- exp and log
+# ``exp`` and ``log`` in plain arithmetic, so that a loop of them vectorises: a call to the C
+# library's inside a loop keeps it scalar (there is no vector math library here), and the mean
+# effect needs one power ``z^−h = e^{−h·ln z}`` per patient and sample. The classic fdlibm
+# algorithms (``e_exp.c``, ``e_log.c``: reduction by powers of two, a short polynomial on the
+# remainder) with bit operations, arithmetic and explicit fused multiply-adds (rounded once
+# everywhere, so a value has the same bits in a vector lane or alone): within one unit in the
+# last place over the whole range (tests/sim/test_kernel_math.py). Kept in this file: numba's
+# cache notices a change only in the file of the function it compiled.
+
+
+def _bits_typer(typingctx: Any, x: Any) -> Any:
+    """The IEEE-754 bits of a float64 as an int64 (a bit cast, no conversion)."""
+    sig = types.int64(types.float64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return sig, codegen
+
+
+def _from_bits_typer(typingctx: Any, b: Any) -> Any:
+    """The float64 whose IEEE-754 bits are the int64 ``b``."""
+    sig = types.float64(types.int64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return sig, codegen
+
+
+def _fma_typer(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
+    """``a·b + c`` rounded once (LLVM's ``fma``: one instruction where the CPU has it, else the
+    C library's exact ``fma``): the same bits in a vector lane or alone, on every machine."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        d = ir.DoubleType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [d], ir.FunctionType(d, [d, d, d]))
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
+# (typed Any: mypy reads a numba intrinsic's own signature, typing context first)
+_bits: Any = intrinsic(_bits_typer)  # float64 → its bits as int64
+_from_bits: Any = intrinsic(_from_bits_typer)  # int64 bits → float64
+fma: Any = intrinsic(_fma_typer)  # a·b + c, rounded once
+
+
+# fdlibm constants (e_exp.c, e_log.c)
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e00
+_P1 = 1.66666666666666019037e-01
+_P2 = -2.77777777770155933842e-03
+_P3 = 6.61375632143793436117e-05
+_P4 = -1.65339022054652515390e-06
+_P5 = 4.13813679705723846039e-08
+_LG1 = 6.666666666666735130e-01
+_LG2 = 3.999999999940941908e-01
+_LG3 = 2.857142874366239149e-01
+_LG4 = 2.222219843214978396e-01
+_LG5 = 1.818357216161805012e-01
+_LG6 = 1.531383769920937332e-01
+_LG7 = 1.479819860511658591e-01
+_TINY = 2.2250738585072014e-308  # smallest normal float64
+_TWO54 = 18014398509481984.0
+_MANTISSA = 0x000FFFFFFFFFFFFF
+_SQRT2_MANTISSA = 0x6A09E667F3BCD  # mantissa bits of √2
+_ONE_BITS = 0x3FF0000000000000  # exponent field of [1, 2)
+_HALF_BITS = 0x3FE0000000000000  # exponent field of [0.5, 1)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def vlog(x: float) -> float:
+    """Natural logarithm of a positive finite ``x`` (subnormals included), < 1 ulp.
+
+    ``x = 2^k·m`` with ``m`` in [√½, √2); ``ln x = k·ln 2 + ln m``, ``ln m`` from
+    ``s = (m−1)/(m+1)`` by fdlibm's degree-14 polynomial in ``s``. Not for ``x ≤ 0``.
+    """
+    small = x < _TINY
+    xs = x * _TWO54 if small else x
+    b = _bits(xs)
+    k = (b >> 52) - (1023 + 54 if small else 1023)
+    mb = b & _MANTISSA
+    big = mb >= _SQRT2_MANTISSA  # m ≥ √2: use m/2 and k + 1
+    k = k + 1 if big else k
+    f = _from_bits(mb | (_HALF_BITS if big else _ONE_BITS)) - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * fma(w, fma(w, _LG6, _LG4), _LG2)
+    t2 = z * fma(w, fma(w, fma(w, _LG7, _LG5), _LG3), _LG1)
+    r = t2 + t1
+    hfsq = 0.5 * f * f
+    dk = float(k)
+    return dk * _LN2_HI - ((hfsq - fma(s, hfsq + r, dk * _LN2_LO)) - f)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def vexp(x: float) -> float:
+    """``e^x`` for any finite ``x`` (0 below −745.2, inf above 709.8), < 1 ulp.
+
+    ``x = k·ln 2 + r`` with |r| ≤ ½ ln 2; ``e^r`` by fdlibm's rational form; the result is
+    scaled by ``2^k`` in two exact halves so that subnormal and overflowing results round once.
+    """
+    xc = -746.0 if x < -746.0 else (710.0 if x > 710.0 else x)  # selects: min/max are calls
+    kf = float(int(xc * _INV_LN2 + (0.5 if xc >= 0.0 else -0.5)))  # nearest integer
+    hi = fma(-kf, _LN2_HI, xc)  # exact: k·ln2_hi has trailing zero bits
+    lo = kf * _LN2_LO
+    r = hi - lo
+    t = r * r
+    c = fma(-t, fma(t, fma(t, fma(t, fma(t, _P5, _P4), _P3), _P2), _P1), r)
+    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+    k = int(kf)
+    k1 = k >> 1
+    k2 = k - k1
+    return (y * _from_bits((k1 + 1023) << 52)) * _from_bits((k2 + 1023) << 52)
+
+
+# --------------------------------------------------------------------------- the kernel
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _effect(z: float, hill: float, emax: float) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from thecal.sim.vmath import vexp, vlog
+from thecal.sim.kernel import vexp, vlog
 
 
 @njit(cache=True, error_model="numpy")
