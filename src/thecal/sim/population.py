@@ -102,13 +102,14 @@ def run_block(spec: CohortSpec, start: int, stop: int) -> list[dict[str, FloatAr
         if spec.from_h > 0.0:  # to the start of the window, nothing summarised
             pre = simulate_many(params, arm.csf, end_h=spec.from_h, every_h=spec.from_h,
                                 oral_mg_per_day=arm.oral, systemic_mcg_per_h=arm.tissue,
-                                summarise=())
+                                summarise=(), engine="kernel")
             x0 = pre.final_states
         result = simulate_many(params, arm.csf, start_h=spec.from_h, end_h=spec.end_h,
                                every_h=spec.every_h, oral_mg_per_day=arm.oral,
                                systemic_mcg_per_h=arm.tissue, x0=x0,
                                summarise=("effect", "mas", "withdrawal_score", "overdose_score"),
-                               means=("effect",))  # only the mean effect pays per sample
+                               means=("effect",),  # only the mean effect pays per sample
+                               engine="kernel")  # the compiled cohort kernel (summaries only)
         stats = result.stats
         out.append({
             "min_mas": stats["mas"].min, "max_mas": stats["mas"].max,
