@@ -206,16 +206,11 @@ _HALF_BITS = 0x3FE0000000000000  # exponent field of [0.5, 1)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def vlog(x: float) -> float:
-    """Natural logarithm of a positive finite ``x`` (subnormals included), < 1 ulp.
-
-    ``x = 2^k·m`` with ``m`` in [√½, √2); ``ln x = k·ln 2 + ln m``, ``ln m`` from
-    ``s = (m−1)/(m+1)`` by fdlibm's degree-14 polynomial in ``s``. Not for ``x ≤ 0``.
-    """
-    small = x < _TINY
-    xs = x * _TWO54 if small else x
-    b = _bits(xs)
-    k = (b >> 52) - (1023 + 54 if small else 1023)
+def _ln(x: float, k_offset: int) -> float:
+    """``ln x − k_offset·ln 2`` for a positive *normal* ``x``: ``x = 2^k·m`` with ``m`` in
+    [√½, √2); ``ln m`` from ``s = (m−1)/(m+1)`` by fdlibm's degree-14 polynomial in ``s``."""
+    b = _bits(x)
+    k = (b >> 52) - 1023 - k_offset
     mb = b & _MANTISSA
     big = mb >= _SQRT2_MANTISSA  # m ≥ √2: use m/2 and k + 1
     k = k + 1 if big else k
@@ -232,24 +227,46 @@ def vlog(x: float) -> float:
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def vexp(x: float) -> float:
-    """``e^x`` for any finite ``x`` (0 below −745.2, inf above 709.8), < 1 ulp.
+def vlog(x: float) -> float:
+    """Natural logarithm of a positive finite ``x`` (subnormals included), < 1 ulp."""
+    small = x < _TINY
+    return _ln(x * _TWO54 if small else x, 54 if small else 0)
 
-    ``x = k·ln 2 + r`` with |r| ≤ ½ ln 2; ``e^r`` by fdlibm's rational form; the result is
-    scaled by ``2^k`` in two exact halves so that subnormal and overflowing results round once.
-    """
-    xc = -746.0 if x < -746.0 else (710.0 if x > 710.0 else x)  # selects: min/max are calls
-    kf = float(int(xc * _INV_LN2 + (0.5 if xc >= 0.0 else -0.5)))  # nearest integer
-    hi = fma(-kf, _LN2_HI, xc)  # exact: k·ln2_hi has trailing zero bits
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _exp_parts(x: float) -> tuple[float, int]:
+    """``e^x = y·2^k`` for ``x`` in [−746, 710]: ``x = k·ln 2 + r`` with |r| ≤ ½ ln 2 and
+    ``y = e^r`` by fdlibm's rational form."""
+    kf = float(int(x * _INV_LN2 + (0.5 if x >= 0.0 else -0.5)))  # nearest integer
+    hi = fma(-kf, _LN2_HI, x)  # exact: k·ln2_hi has trailing zero bits
     lo = kf * _LN2_LO
     r = hi - lo
     t = r * r
     c = fma(-t, fma(t, fma(t, fma(t, fma(t, _P5, _P4), _P3), _P2), _P1), r)
-    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
-    k = int(kf)
+    return 1.0 - ((lo - (r * c) / (2.0 - c)) - hi), int(kf)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def vexp(x: float) -> float:
+    """``e^x`` for any finite ``x`` (0 below −745.2, inf above 709.8), < 1 ulp: scaled by
+    ``2^k`` in two exact halves so that subnormal and overflowing results round once."""
+    y, k = _exp_parts(-746.0 if x < -746.0 else (710.0 if x > 710.0 else x))  # (min/max: calls)
     k1 = k >> 1
     k2 = k - k1
     return (y * _from_bits((k1 + 1023) << 52)) * _from_bits((k2 + 1023) << 52)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _effect_v(z: float, hill: float, emax: float) -> float:
+    """``Emax/(1 + z^−h)``, 0 for ``z ≤ 0``: :func:`vlog` and :func:`vexp` trimmed to the
+    range that matters, so it costs less at every sample of a mean. Below ``z = 1e-300`` it
+    takes 1e-300 (the effect there is under 1e-150 whatever the Hill exponent, 0.5 to 8);
+    the exponent is held to ±708, where ``2^k`` is one normal number (beyond it the effect is
+    ``Emax`` to rounding, or under 1e-307)."""
+    x = -hill * _ln(z if z > 1e-300 else 1e-300, 0)
+    y, k = _exp_parts(-708.0 if x < -708.0 else (708.0 if x > 708.0 else x))
+    e = emax / (1.0 + y * _from_bits((k + 1023) << 52))
+    return e if z > 0.0 else 0.0
 
 
 # --------------------------------------------------------------------------- the kernel
@@ -589,20 +606,26 @@ def _overdose(wk, b, threshold, nb):
         wk[_o(R_CNT + 2) + i] += 1.0 if ov >= threshold else 0.0
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _effect_at(wk, vz, i):
+    """The effect of patient ``i`` from row ``vz``."""
+    return _effect_v(wk[_u(vz + i)], wk[_o(R_PC + P_HILL) + i], wk[_o(R_PC + P_EMAX) + i])
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _effect_row(wk, b, nb, add):
-    """The effect ``Emax/(1 + z^−h)`` of every patient at sample ``b``, with the vectorisable
-    ``exp``/``log`` (0 where z is 0); added to its sum if ``add``."""
+    """The effect of every patient at sample ``b`` (the vectorisable ``exp``/``log``), kept
+    for MAS and Penn and added to its sum if ``add``."""
     vz = _o(R_VZ + b)
     eff = _o(R_EFF + b)
-    for i in range(nb):
-        zr = wk[_u(vz + i)]
-        zz = zr if zr > 0.0 else 1.0
-        e = wk[_o(R_PC + P_EMAX) + i] / (1.0 + vexp(-wk[_o(R_PC + P_HILL) + i] * vlog(zz)))
-        wk[_u(eff + i)] = e if zr > 0.0 else 0.0
     if add:
         for i in range(nb):
-            wk[_o(R_SUM + EFFECT) + i] += wk[_u(eff + i)]
+            e = _effect_at(wk, vz, i)
+            wk[_u(eff + i)] = e
+            wk[_o(R_SUM + EFFECT) + i] += e
+    else:
+        for i in range(nb):
+            wk[_u(eff + i)] = _effect_at(wk, vz, i)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
