@@ -5,6 +5,11 @@ per patient (``csf_scale``, e.g. each patient's own dose) or stepped by the call
 per-patient rates (:class:`Cohort`). Propagation is the closed-form modal solution of
 ``thecal.sim.modal`` — elementwise, exact to rounding.
 
+Without recorded series (``record=()``; the population runs) :func:`simulate_many` runs the
+compiled cohort kernel of :mod:`thecal.sim.kernel` (``engine="auto"`` or ``"kernel"``): the
+summaries only, several times faster. The numpy engine below records series too
+(``engine="numpy"``, or any ``record``):
+
 :func:`simulate_many` works on blocks of patients and, within a block, on chunks of samples:
 every array is (samples in the chunk) × (patients in the block), so numpy runs long loops and
 the working set stays in cache. The samples of one input segment are evaluated in closed form
@@ -419,8 +424,12 @@ def simulate_many(params: ParameterArrays, csf_delivery: Schedule, *, end_h: flo
     systemic input. ``progress`` is called with the fraction done now and then.
 
     Only the readouts named in ``summarise`` and ``record`` (and the withdrawal and overdose
-    scores, for the hour counts) are computed. ``workers`` threads share the blocks of
-    patients (numpy releases the GIL inside its loops): on a machine of your own, pass
+    scores, for the hour counts) are computed. ``means`` names the summarised readouts whose
+    mean is wanted (default: all of them; the others' ``Stats.mean`` is nan): a mean needs the
+    nonlinear readout at every sample, minima, maxima and hours do not. ``engine``: ``"auto"``
+    (the compiled kernel without ``record``, else numpy), ``"kernel"`` or ``"numpy"``.
+    ``workers`` threads share the blocks of patients (numpy and the kernel release the GIL
+    inside their loops): on a machine of your own, pass
     ``os.cpu_count()``; on a shared one the default single thread is the better neighbour.
     The results do not depend on it, bit for bit. Memory is bounded by patients × a chunk of
     samples, plus any ``record``ed series.
