@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -185,15 +186,22 @@ def _quantile_interval(ordered: np.ndarray, q: float, level: float = 0.95) -> li
     that at least ``k`` of the ``n`` draws fall at or below ``x_(j)``. The interval is that
     distribution's 2.5 % and 97.5 % points: what infinitely many resamples would give.
     """
+    lo, hi = _interval_ranks(ordered.size, q, level)
+    return [float(ordered[lo]), float(ordered[hi])]
+
+
+@lru_cache(maxsize=64)
+def _interval_ranks(n: int, q: float, level: float) -> tuple[int, int]:
+    """The order statistics (0-based) bounding :func:`_quantile_interval`: they depend on the
+    number of patients and the quantile only, so every column of a run shares them."""
     from scipy.stats import binom
 
-    n = ordered.size
     k = max(1, int(np.ceil(q * n - 1e-12)))
     cdf = binom.sf(k - 1, n, np.arange(1, n + 1) / n)
     tail = (1.0 - level) / 2.0
     lo = min(int(np.searchsorted(cdf, tail)), n - 1)
     hi = min(int(np.searchsorted(cdf, 1.0 - tail)), n - 1)
-    return [float(ordered[lo]), float(ordered[hi])]
+    return lo, hi
 
 
 def describe(columns: dict[str, FloatArray], bootstrap: bool = True) -> dict[str, Any]:
