@@ -7,9 +7,11 @@ patients, so the compiler turns it into vector instructions (eight patients an i
 with AVX-512). Between two samples inside an input segment each mode moves by one
 multiplication, ``z ← zss + (z − zss)·e^{λΔ}`` (the exact solution; ``e^{λΔ}`` computed once
 per patient), and across an input edge by the exact step to the edge and on (``e^{λh}``
-remembered for the chunk's recent step lengths). Rounding grows by about one unit in the last
-place per step (≈ 1e-12 relative over a year of hourly samples), far inside the engine's
-1e-9 agreement with the single-patient engine.
+remembered for the chunk's recent step lengths). Between two input edges the samples go
+:data:`BLOCK` at a time: each mode, weight and accumulator is loaded once for them, every
+sample's arithmetic unchanged. Rounding grows by about one unit in the last place per step
+(≈ 1e-12 relative over a year of hourly samples), far inside the engine's 1e-9 agreement with
+the single-patient engine.
 
 *Generic in the model's modes.* The caller (``many._kernel_modes``) passes the modes that can
 move — a mode that starts at zero and is never forced (the blood's baclofen without oral doses
@@ -35,20 +37,23 @@ the argument (the thresholds are mapped back once per patient, ``many._readout_p
 
 Only a *mean* needs the nonlinear value at every sample, and only the means asked for are
 summed (the population asks for the mean effect alone). The effect's power
-``z^−h = e^{−h·ln z}`` uses :func:`vexp` and :func:`vlog` below (fdlibm's algorithms in plain
-arithmetic, so they vectorise; ≤ 1 ulp each), once a sample for the mean and the withdrawal
-MAS together.
+``z^−h = e^{−h·ln z}`` uses the logarithm and exponential below (fdlibm's algorithms in plain
+arithmetic, so they vectorise; :func:`vlog` and :func:`vexp` within 1 ulp, and trimmed to the
+range that matters in :func:`_effect_v`), once a sample for the mean and the withdrawal MAS
+together.
 
 *Why it vectorises, and stays exact.* Compiled without ``fastmath`` and with numpy's error
 model (numba's default zero-division checks keep a loop scalar); ``min``/``max`` written as
-selects (Python's are calls); the chunk's per-sample rows in one flat buffer at distances the
-compiler knows (separate arrays would need a run-time overlap check per pair — more than
-LLVM allows, and it then leaves the loop scalar); rows :data:`CHUNK` + 8 floats apart (never
-a multiple of 4 KiB, which stalls loads behind unrelated stores). Every patient's arithmetic
-is the same IEEE sequence in a vector lane or alone, so the results do not depend on the
-chunk, the block size or the thread, bit for bit. ``cache=True``: the first call in a fresh
-environment compiles for ≈ 10–15 s (one signature; ``many`` always passes the same types),
-later processes load the cache.
+selects (Python's are calls); the chunk's per-sample rows in one flat buffer (separate arrays
+would need a run-time overlap check per pair — more than LLVM allows, and it then leaves the
+loop scalar), indexed unsigned where a row is chosen at run time (numba wraps negative indices
+around, a select that keeps a loop scalar); rows :data:`CHUNK` + 8 floats apart (never a
+multiple of 4 KiB, which stalls loads behind unrelated stores). Every patient's arithmetic is
+the same IEEE sequence in a vector lane or alone, so the results do not depend on the chunk,
+the block size or the thread, bit for bit. ``cache=True``: the first call in a fresh
+environment compiles for ≈ 20 s of CPU (one signature; ``many`` always passes the same
+types), later processes load the cache (≈ 0.4 s). Everything the kernel compiles is in this
+file: numba's cache notices a change only in the compiled function's own file.
 """
 
 from __future__ import annotations
