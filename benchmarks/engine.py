@@ -13,9 +13,15 @@ may be shared: best is the engine, median what you get). Run:
 ``cohort`` (also alone with ``--cohort``): the compiled cohort kernel against the numpy cohort
 engine and the scipy reference, in one run — seconds per patient-year of each at hourly
 samples with the population's summaries (extremes and hours; with and without the mean
-effect), patient-years per second per core (wall and CPU time of one thread), the Dask
-scaling efficiency on this machine's cores (a LocalCluster of 1 and of ``cpus`` workers,
-``T1 / (k·Tk)``) and the peak memory.
+effect), their ratio to ``solve_ivp``'s seconds per patient-year (wall and CPU), patient-years
+per second per core (wall and CPU time of one thread; each timing the best of several rounds
+that run every engine once, so a change in the machine's load hits them alike), the path
+``thecal population`` takes (``population_path``: a bundled scenario's pump history through
+the kernel and the numpy engine on the same drawn patients, and the whole local backend
+with each patient's stream drawn), the Dask scaling efficiency on this machine's cores (a
+LocalCluster of 1 and of ``cpus`` workers, ``T1 / (k·Tk)``), the peak memory, and the load
+average before and after (the machine may be shared: read the CPU figures).
+Run: ``.venv/bin/python benchmarks/engine.py --cohort --quick`` (≈ 30 s).
 """
 
 from __future__ import annotations
@@ -174,45 +180,109 @@ def _cpu_timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
     return min(wall), min(cpu)
 
 
+def _rounds(runs: dict[str, Callable[[], object]], repeats: int,
+            years: float) -> dict[str, dict[str, float]]:
+    """Best wall and CPU time of each run over ``repeats`` rounds (each round runs every one
+    once, so a change in the machine's load hits them alike), as seconds per patient-year and
+    patient-years per second on one core."""
+    for fn in runs.values():
+        fn()  # compile / warm up
+    wall = {label: np.inf for label in runs}
+    cpu = {label: np.inf for label in runs}
+    for _ in range(repeats):
+        for label, fn in runs.items():
+            w, c = _cpu_timed(fn, 1)
+            wall[label] = min(wall[label], w)
+            cpu[label] = min(cpu[label], c)
+    return {label: {"seconds_per_patient_year_wall": wall[label] / years,
+                    "seconds_per_patient_year_cpu": cpu[label] / years,
+                    "patient_years_per_second_per_core_wall": years / wall[label],
+                    "patient_years_per_second_per_core_cpu": years / cpu[label]}
+            for label in runs}
+
+
 def cohort(quick: bool) -> dict[str, object]:
     """The compiled cohort kernel against the numpy engine and solve_ivp, in one run."""
+    load_before = os.getloadavg()
     csf, oral = realistic_year()
     n = 1000 if quick else 4000
     pop = sample("adult-spinal", n, seed=1)
     years = float(n)  # one year each
-    repeats = 2 if quick else 3
-    runs: dict[str, dict[str, float]] = {}
-    for label, kwargs in (
-            ("kernel_extremes_and_hours", {"means": ()}),
-            ("kernel_with_mean_effect", {"means": ("effect",)}),
-            ("numpy_engine_population_summaries", {"engine": "numpy"})):
-        def run(kw: dict[str, object] = kwargs) -> object:
-            return simulate_many(pop, csf, end_h=8760.0, every_h=1.0, oral_mg_per_day=oral,
-                                 summarise=POPULATION_SUMMARIES, **kw)  # type: ignore[arg-type]
+    repeats = 3 if quick else 5
 
-        run()  # compile / warm up
-        wall, cpu = _cpu_timed(run, repeats)
-        runs[label] = {"seconds_per_patient_year_wall": wall / years,
-                       "seconds_per_patient_year_cpu": cpu / years,
-                       "patient_years_per_second_per_core_wall": years / wall,
-                       "patient_years_per_second_per_core_cpu": years / cpu}
+    def year_run(**kw: object) -> Callable[[], object]:
+        return lambda: simulate_many(pop, csf, end_h=8760.0, every_h=1.0, oral_mg_per_day=oral,
+                                     summarise=POPULATION_SUMMARIES, **kw)  # type: ignore[arg-type]
+
+    runs = _rounds({"kernel_extremes_and_hours": year_run(means=()),
+                    "kernel_with_mean_effect": year_run(means=("effect",)),
+                    "numpy_engine_population_summaries": year_run(engine="numpy")},
+                   repeats, years)
     p = patient("adult-spinal", seed=4)
     t = np.arange(0.0, 8760.0, 1.0)
-    w0 = time.perf_counter()
-    reference_simulate(p, csf, t, oral_mg_per_day=oral, start_h=0.0, rtol=1e-10, atol=1e-12)
-    ref = time.perf_counter() - w0
-    base = runs["numpy_engine_population_summaries"]["seconds_per_patient_year_wall"]
+    ref_wall, ref_cpu = _cpu_timed(lambda: reference_simulate(
+        p, csf, t, oral_mg_per_day=oral, start_h=0.0, rtol=1e-10, atol=1e-12), 1 if quick else 2)
+    base = runs["numpy_engine_population_summaries"]
     out: dict[str, object] = {
         "patients": n, "simulated_days": 365, "every_h": 1.0,
         "summaries": list(POPULATION_SUMMARIES), "runs": runs,
-        "scipy_reference_seconds_per_patient_year": ref,
+        "scipy_reference_seconds_per_patient_year": ref_wall,
+        "scipy_reference_seconds_per_patient_year_cpu": ref_cpu,
     }
     for label, r in runs.items():
-        out[f"ratio_scipy_over_{label}"] = ref / r["seconds_per_patient_year_wall"]
-        out[f"speedup_{label}_over_numpy_engine"] = base / r["seconds_per_patient_year_wall"]
+        out[f"ratio_scipy_over_{label}"] = ref_wall / r["seconds_per_patient_year_wall"]
+        out[f"ratio_scipy_over_{label}_cpu"] = ref_cpu / r["seconds_per_patient_year_cpu"]
+        out[f"speedup_{label}_over_numpy_engine"] = (
+            base["seconds_per_patient_year_wall"] / r["seconds_per_patient_year_wall"])
+        out[f"speedup_{label}_over_numpy_engine_cpu"] = (
+            base["seconds_per_patient_year_cpu"] / r["seconds_per_patient_year_cpu"])
+    out["population_path"] = population_path(quick, repeats, ref_cpu)
     out["dask_scaling"] = dask_scaling(quick)
     out["peak_memory"] = [peak_memory(m, d) for m, d in ((10_000, 30.0), (10_000, 365.0))]
+    out["load_average_1_5_15_min"] = {"before": [round(x, 2) for x in load_before],
+                                      "after": [round(x, 2) for x in os.getloadavg()]}
     return out
+
+
+def population_path(quick: bool, repeats: int, ref_cpu: float) -> dict[str, object]:
+    """What ``thecal population concentration-down-no-bridge`` runs, block by block: the
+    engine with the population's summaries (the kernel; the numpy engine for comparison) on
+    patients drawn beforehand, and the whole local backend (drawing each patient's stream,
+    simulating, collecting the columns), on one core."""
+    from datetime import timedelta
+
+    from thecal.physiology.population import sample_streams
+    from thecal.sim.population import BLOCK_PATIENTS, CohortSpec, _arm, blocks, run_spec
+    from thecal.sim.scenario import load_scenario
+
+    name = "concentration-down-no-bridge"
+    timeline = load_scenario(name)
+    arm, end_h = _arm(timeline, timeline.events[-1].at + timedelta(days=14), name)
+    n = 2 * BLOCK_PATIENTS if quick else 5 * BLOCK_PATIENTS
+    years = n * end_h / 8760.0
+    drawn = [sample_streams("adult-spinal", 1, lo, hi) for lo, hi in blocks(n)]
+
+    def engine(**kw: object) -> Callable[[], object]:
+        def run() -> None:
+            for params in drawn:
+                simulate_many(params, arm.csf, end_h=end_h, every_h=1.0,
+                              oral_mg_per_day=arm.oral, systemic_mcg_per_h=arm.tissue,
+                              summarise=POPULATION_SUMMARIES, **kw)  # type: ignore[arg-type]
+        return run
+
+    spec = CohortSpec("adult-spinal", 1, (), (arm,), end_h, 0.0, 1.0)
+    runs = _rounds({"kernel_population_summaries": engine(means=("effect",)),
+                    "numpy_engine_population_summaries": engine(engine="numpy"),
+                    "run_spec_local_draw_and_simulate": lambda: run_spec(spec, n)},
+                   repeats, years)
+    kernel = runs["kernel_population_summaries"]["seconds_per_patient_year_cpu"]
+    return {"scenario": name, "patients": n, "simulated_days": round(end_h / 24.0, 2),
+            "every_h": 1.0, "summaries": list(POPULATION_SUMMARIES), "means": ["effect"],
+            "runs": runs,
+            "speedup_kernel_over_numpy_engine_cpu":
+                runs["numpy_engine_population_summaries"]["seconds_per_patient_year_cpu"]
+                / kernel,
+            "ratio_scipy_over_kernel_cpu": ref_cpu / kernel}
 
 
 def dask_scaling(quick: bool) -> dict[str, object]:

@@ -212,3 +212,52 @@ def test_kernel_withdrawal_after_a_stop_counts_hours_like_the_exact_engine() -> 
         assert _close(res.stats["mas"].max[i], r.mas.max())
         assert _close(res.stats["mas"].min[i], r.mas.min())
         assert res.hours_in_withdrawal[i] == 0.5 * np.sum(r.withdrawal_score >= 0.2)
+
+
+def test_a_patient_gets_the_same_bits_alone_and_among_others() -> None:
+    # the kernel runs a chunk of patients through vector instructions, the rest one by one:
+    # each patient's arithmetic is the same either way (no fast-math, no fused multiply-add),
+    # so a patient's summaries do not depend on the chunk, the block or the thread
+    from thecal.sim.kernel import CHUNK
+
+    policy = Schedule.from_segments([(0.0, 7.0, 8.0), (7.0, 31.25, 11.0), (31.25, 31.75, 90.0),
+                                     (31.75, 80.0, 11.0), (140.0, 200.0, 14.0)])  # a stop
+    oral = Schedule.from_segments([(10.0, 130.0, 40.0)])
+    direct = Schedule.from_segments([(150.0, 150.5, 2000.0)])
+    pop = sample("adult-spinal", CHUNK + 3, seed=4)
+    kwargs = dict(end_h=200.0, every_h=0.5, oral_mg_per_day=oral, systemic_mcg_per_h=direct,
+                  summarise=ALL_READOUTS, engine="kernel")
+    together = simulate_many(pop, policy, **kwargs)  # type: ignore[arg-type]
+    assert together.hours_in_withdrawal.max() > 0  # the withdrawal path is exercised
+    for i in (0, 5, CHUNK - 1, CHUNK, CHUNK + 2):
+        alone = simulate_many(pop.take(np.array([i])), policy, **kwargs)  # type: ignore[arg-type]
+        for name in ALL_READOUTS:
+            for part in ("min", "max", "mean"):
+                assert getattr(alone.stats[name], part)[0] == getattr(
+                    together.stats[name], part)[i], (name, part, i)
+        assert alone.hours_in_withdrawal[0] == together.hours_in_withdrawal[i]
+        assert alone.hours_with_overdose_signs[0] == together.hours_with_overdose_signs[i]
+        np.testing.assert_array_equal(alone.final_states[0], together.final_states[i])
+
+
+def test_the_kernel_moves_only_the_modes_the_inputs_reach() -> None:
+    # without oral or tissue baclofen the blood's mode stays exactly zero: left out, and
+    # overdose follows z alone; with it, moved and evaluated — the same answers as the exact
+    # engine either way (test_compiled_kernel_matches_exact_single_patient_engine)
+    from thecal.physiology.model import SYSTEMIC
+    from thecal.sim import kernel as kn
+    from thecal.sim.many import _kernel_modes
+    from thecal.sim.modal import decompose
+
+    pop = sample("adult-spinal", 4, seed=2)
+    modal = decompose(pop)
+    zero = np.zeros((8, pop.n))
+    spinal_only = _kernel_modes(pop, modal, zero, csf_on=True, systemic_on=False,
+                                want_csf=False)
+    assert SYSTEMIC not in spinal_only.modes and spinal_only.rcnt[kn.L_SYSTEMIC] == 0
+    assert spinal_only.rcnt[kn.L_CSF] == 0  # not summarised: not computed
+    with_oral = _kernel_modes(pop, modal, zero, csf_on=True, systemic_on=True, want_csf=True)
+    assert SYSTEMIC in with_oral.modes and with_oral.rcnt[kn.L_SYSTEMIC] == 1
+    # the withdrawal index weighs every mode that moves; the drive never the adaptation's
+    assert with_oral.rcnt[kn.L_WITHDRAWAL] == with_oral.modes.size
+    assert with_oral.rcnt[kn.L_DRIVE] < with_oral.rcnt[kn.L_ADAPT]

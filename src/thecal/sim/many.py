@@ -5,6 +5,11 @@ per patient (``csf_scale``, e.g. each patient's own dose) or stepped by the call
 per-patient rates (:class:`Cohort`). Propagation is the closed-form modal solution of
 ``thecal.sim.modal`` — elementwise, exact to rounding.
 
+Without recorded series (``record=()``; the population runs) :func:`simulate_many` runs the
+compiled cohort kernel of :mod:`thecal.sim.kernel` (``engine="auto"`` or ``"kernel"``): the
+summaries only, several times faster. The numpy engine below records series too
+(``engine="numpy"``, or any ``record``):
+
 :func:`simulate_many` works on blocks of patients and, within a block, on chunks of samples:
 every array is (samples in the chunk) × (patients in the block), so numpy runs long loops and
 the working set stays in cache. The samples of one input segment are evaluated in closed form
@@ -167,17 +172,25 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 
 
 def _linear_rows(params: ParameterArrays, v: FloatArray, names: Sequence[str]) -> FloatArray:
-    """``L V`` for the named linear readouts ``L x``: shape ``(len(names), n, 8)``."""
+    """``L V`` for the named linear readouts ``L x``: shape ``(len(names), n, 8)``.
+
+    Summed over the states each readout weighs (one for the concentration, the systemic
+    amount and the adaptation; a few for the drive and the withdrawal index), state by state
+    in order: elementwise per patient, so a patient's rows do not depend on the others.
+    """
     n = params.n
-    rows = np.zeros((len(names), n, N_STATES))
+    out = np.zeros((len(names), n, N_STATES))
     for i, name in enumerate(names):
         if name == _DRIVE:
-            rows[i] = drive_weights(params)
+            weights = drive_weights(params)
         elif name == _DEPRIV:
-            rows[i] = withdrawal_weights(params)
+            weights = withdrawal_weights(params)
         else:
-            rows[i, :, {_CSF: CSF, _SYSTEMIC: SYSTEMIC, _ADAPT: ADAPT}[name]] = 1.0
-    return np.asarray(np.einsum("rns,nsj->rnj", rows, v), dtype=np.float64)
+            weights = np.zeros((n, N_STATES))
+            weights[:, {_CSF: CSF, _SYSTEMIC: SYSTEMIC, _ADAPT: ADAPT}[name]] = 1.0
+        for state in np.flatnonzero(np.any(weights != 0.0, axis=0)):
+            out[i] += weights[:, state, None] * v[:, state, :]
+    return out
 
 
 class _Timeline:
@@ -411,8 +424,12 @@ def simulate_many(params: ParameterArrays, csf_delivery: Schedule, *, end_h: flo
     systemic input. ``progress`` is called with the fraction done now and then.
 
     Only the readouts named in ``summarise`` and ``record`` (and the withdrawal and overdose
-    scores, for the hour counts) are computed. ``workers`` threads share the blocks of
-    patients (numpy releases the GIL inside its loops): on a machine of your own, pass
+    scores, for the hour counts) are computed. ``means`` names the summarised readouts whose
+    mean is wanted (default: all of them; the others' ``Stats.mean`` is nan): a mean needs the
+    nonlinear readout at every sample, minima, maxima and hours do not. ``engine``: ``"auto"``
+    (the compiled kernel without ``record``, else numpy), ``"kernel"`` or ``"numpy"``.
+    ``workers`` threads share the blocks of patients (numpy and the kernel release the GIL
+    inside their loops): on a machine of your own, pass
     ``os.cpu_count()``; on a shared one the default single thread is the better neighbour.
     The results do not depend on it, bit for bit. Memory is bounded by patients × a chunk of
     samples, plus any ``record``ed series.
@@ -593,34 +610,87 @@ def _check_conditioned(ok: np.ndarray) -> None:
 
 
 def _readout_parameters(params: ParameterArrays) -> FloatArray:
-    """Per-patient constants of the kernel's readouts (``thecal.sim.kernel`` P_* columns)."""
+    """Per-patient constants of the kernel's readouts (``thecal.sim.kernel`` ``P_*`` rows),
+    shape ``(N_PARAMS, n)``."""
     from thecal.sim import kernel as kn
 
     p = params
-    pr = np.empty((p.n, kn.N_PARAMS))
-    pr[:, kn.P_EC50] = p.ec50_ng_per_ml
-    pr[:, kn.P_TOL] = p.tolerance_max
-    pr[:, kn.P_EC50_TOL] = p.ec50_ng_per_ml * (1.0 + p.tolerance_max)
-    pr[:, kn.P_EC50_SQ] = p.ec50_ng_per_ml ** 2
-    pr[:, kn.P_HILL] = p.hill
-    pr[:, kn.P_EMAX] = p.emax
-    pr[:, kn.P_BASE_MAS] = p.baseline_mas
-    pr[:, kn.P_REST_MAS] = 4.0 - p.baseline_mas
-    pr[:, kn.P_BASE_PENN] = p.baseline_penn
-    pr[:, kn.P_REST_PENN] = 4.0 - p.baseline_penn
+    pr = np.empty((kn.N_PARAMS, p.n))
+    pr[kn.P_EC50] = p.ec50_ng_per_ml
+    pr[kn.P_TOL] = p.tolerance_max
+    pr[kn.P_EC50_TOL] = p.ec50_ng_per_ml * (1.0 + p.tolerance_max)
+    pr[kn.P_EC50_SQ] = p.ec50_ng_per_ml ** 2
+    pr[kn.P_HILL] = p.hill
+    pr[kn.P_EMAX] = p.emax
+    pr[kn.P_BASE_MAS] = p.baseline_mas
+    pr[kn.P_REST_MAS] = 4.0 - p.baseline_mas
+    pr[kn.P_BASE_PENN] = p.baseline_penn
+    pr[kn.P_REST_PENN] = 4.0 - p.baseline_penn
     wd2 = (p.ec50_ng_per_ml * p.withdrawal_half_ratio) ** 2
-    pr[:, kn.P_WD2] = wd2
-    pr[:, kn.P_SIDE4] = p.side_effect_ratio ** 4
-    pr[:, kn.P_OVER4] = p.overdose_ratio ** 4
-    pr[:, kn.P_SED2] = p.systemic_sedation_mg ** 2
-    pr[:, kn.P_SYS4] = (4.0 * p.systemic_sedation_mg) ** 4
+    pr[kn.P_WD2] = wd2
+    pr[kn.P_SIDE4] = p.side_effect_ratio ** 4
+    pr[kn.P_OVER4] = p.overdose_ratio ** 4
+    pr[kn.P_SED2] = p.systemic_sedation_mg ** 2
+    pr[kn.P_SYS4] = (4.0 * p.systemic_sedation_mg) ** 4
     # score ≥ θ  ⇔  W ≥ √(θ·c/(1 − θ)) with c = (EC50·ratio)²;  Hill4(z/r) ≥ θ ⇔ z ≥ r·(θ/(1−θ))^¼
-    pr[:, kn.P_W_EARLY] = np.sqrt(EARLY_WITHDRAWAL_SCORE * wd2 / (1.0 - EARLY_WITHDRAWAL_SCORE))
-    pr[:, kn.P_W_SEVERE] = np.sqrt(SEVERE_WITHDRAWAL_SCORE * wd2
-                                   / (1.0 - SEVERE_WITHDRAWAL_SCORE))
-    pr[:, kn.P_Z_OVERDOSE] = p.overdose_ratio * (
+    pr[kn.P_W_EARLY] = np.sqrt(EARLY_WITHDRAWAL_SCORE * wd2 / (1.0 - EARLY_WITHDRAWAL_SCORE))
+    pr[kn.P_W_SEVERE] = np.sqrt(SEVERE_WITHDRAWAL_SCORE * wd2 / (1.0 - SEVERE_WITHDRAWAL_SCORE))
+    pr[kn.P_Z_OVERDOSE] = p.overdose_ratio * (
         OVERDOSE_SIGN_SCORE / (1.0 - OVERDOSE_SIGN_SCORE)) ** 0.25
+    # below this W the withdrawal term of MAS and Penn, (4 − base)·W²/(W² + (EC50·ratio)²),
+    # is under 4e-18: they follow z alone there
+    pr[kn.P_W_LOUD] = 1e-9 * p.ec50_ng_per_ml * p.withdrawal_half_ratio
     return pr
+
+
+@dataclass(frozen=True)
+class _KernelModes:
+    """The modes the kernel moves and the sparse rows of its five linear readouts."""
+
+    modes: np.ndarray  # indices of the modes that can move
+    coef: FloatArray  # (5, m, n): weight q of readout r, on mode ridx[r, q]
+    ridx: np.ndarray  # (5, m) int64
+    rcnt: np.ndarray  # (5,) int64
+
+
+def _kernel_modes(params: ParameterArrays, modal: Modal, z0: FloatArray, csf_on: bool,
+                  systemic_on: bool, want_csf: bool) -> _KernelModes:
+    """Which modes move, and each linear readout over them (generic in the model's modes).
+
+    A mode that starts at zero for every patient and is never forced stays exactly zero: it is
+    left out (the blood's baclofen when there is no oral dose, no tissue input and none at the
+    start). A readout's weight that is zero for every patient (a structural zero of ``V``)
+    is skipped; the concentration is left out when it is not summarised.
+    """
+    from thecal.sim import kernel as kn
+
+    w = modal.w  # (n, modes, 2)
+    forced = (np.any(w[:, :, 0] != 0.0, axis=0) & csf_on) | (
+        np.any(w[:, :, 1] != 0.0, axis=0) & systemic_on)
+    modes = np.flatnonzero(forced | np.any(z0 != 0.0, axis=1))
+    rows = _linear_rows(params, modal.v, (_CSF, _SYSTEMIC, _DRIVE, _ADAPT, _DEPRIV))[:, :, modes]
+    m, n = modes.size, params.n
+    coef = np.zeros((kn.N_LINEAR, m, n))
+    ridx = np.zeros((kn.N_LINEAR, m), dtype=np.int64)
+    rcnt = np.zeros(kn.N_LINEAR, dtype=np.int64)
+    for r, row in enumerate(rows):  # row: (n, m)
+        if r == kn.L_CSF and not want_csf:
+            continue
+        used = np.flatnonzero(np.any(row != 0.0, axis=0))
+        rcnt[r] = used.size
+        ridx[r, :used.size] = used
+        coef[r, :used.size] = row[:, used].T
+    return _KernelModes(modes, coef, ridx, rcnt)
+
+
+def _times(mat: FloatArray, vec: FloatArray) -> FloatArray:
+    """``mat[n] @ vec[n]`` for every patient, shape ``(n, k)``, summed term by term in order:
+    elementwise, so a patient's bits do not depend on how many patients are in the call
+    (``einsum`` picks its summation by the array sizes)."""
+    out = np.zeros(mat.shape[:2])
+    for j in range(mat.shape[2]):
+        out += mat[:, :, j] * vec[:, j, None]
+    return out
 
 
 def _simulate_kernel(params: ParameterArrays, modal: Modal,
@@ -635,41 +705,34 @@ def _simulate_kernel(params: ParameterArrays, modal: Modal,
     n = params.n
     tl = _Timeline(schedules, start_h, final_h)
     seg_t = np.ascontiguousarray(np.concatenate(([start_h], tl.edges)), dtype=np.float64)
-    rows = _linear_rows(params, modal.v, (_CSF, _SYSTEMIC, _DRIVE, _ADAPT, _DEPRIV))
-    coef = np.ascontiguousarray(rows.transpose(0, 2, 1))  # (5, 8, n)
-    # the kernel sums each readout over the modes it depends on: csf 1, systemic and drive 5,
-    # adaptation 6, withdrawal 8 (the model's lower-triangular structure); check it holds
-    for row, used in enumerate((1, 5, 5, 6, 8)):
-        if np.any(coef[row, used:] != 0.0):  # pragma: no cover - a model change broke it
-            raise RuntimeError("the kernel's mode structure does not match the model")
-    lam = np.ascontiguousarray(modal.lam.T)
-    w_csf = np.ascontiguousarray(modal.w[:, :, 0].T)
-    w_sys = np.ascontiguousarray(modal.w[:, :, 1].T)
-    scale = np.ascontiguousarray(np.broadcast_to(np.asarray(csf_scale, dtype=float), (n,)))
-    bio = np.ascontiguousarray(params.oral_bioavailability)
+    csf, oral, direct = (np.ascontiguousarray(a, dtype=np.float64)
+                         for a in (tl.csf, tl.oral, tl.direct))
     x_start = np.zeros((n, N_STATES)) if x0 is None else np.broadcast_to(
         np.asarray(x0, dtype=float), (n, N_STATES))
-    z0 = np.ascontiguousarray(np.einsum("nij,nj->in", modal.v_inv, x_start))
-    pr = np.ascontiguousarray(_readout_parameters(params).T)
+    z_all = _times(modal.v_inv, x_start).T  # (modes, n)
+    km = _kernel_modes(params, modal, z_all, bool(np.any(csf != 0.0)),
+                       bool(np.any(oral != 0.0) or np.any(direct != 0.0)),
+                       "csf_conc_ng_per_ml" in summarise)
+    sel = km.modes
+    scale = np.broadcast_to(np.asarray(csf_scale, dtype=float), (n,))
+    lam = np.ascontiguousarray(modal.lam.T[sel])
+    g_csf = np.ascontiguousarray(-(modal.w[:, :, 0].T[sel] * scale) / lam)
+    g_sys = np.ascontiguousarray(-modal.w[:, :, 1].T[sel] / lam)
+    bio = np.ascontiguousarray(params.oral_bioavailability, dtype=np.float64)
+    z0 = np.ascontiguousarray(z_all[sel])
+    pr = np.ascontiguousarray(_readout_parameters(params))
     want_mean = np.array([name in means for name in kn.READOUT_ORDER], dtype=np.bool_)
     wanted = set(summarise)
-    need = np.array([
-        "csf_conc_ng_per_ml" in wanted, "drive_ng_per_ml" in wanted,
-        "ec50_adapted_ng_per_ml" in wanted,
-        bool(wanted & {"effect", "side_effect_score", "overdose_score"}),
-        "withdrawal_score" in wanted, bool(wanted & {"sedation_score", "overdose_score"})],
-        dtype=np.bool_)
+    need = np.array(["csf_conc_ng_per_ml" in wanted, "drive_ng_per_ml" in wanted,
+                     "ec50_adapted_ng_per_ml" in wanted, "sedation_score" in wanted],
+                    dtype=np.bool_)
     mins = np.empty((10, n))
     maxs = np.empty((10, n))
     sums = np.zeros((10, n))
     counts = np.zeros((3, n), dtype=np.int64)
-    z_final = np.empty((N_STATES, n))
-    csf, oral, direct = (np.ascontiguousarray(a, dtype=np.float64)
-                         for a in (tl.csf, tl.oral, tl.direct))
+    z_final = np.zeros((N_STATES, n))
+    z_moved = np.empty((sel.size, n))
     n_samples = int(samples.size)
-    # baclofen in the blood at any time? (else P = 0 exactly: the systemic mode never moves)
-    systemic = bool(np.any(oral != 0.0) or np.any(direct != 0.0)
-                    or np.any(x_start[:, SYSTEMIC] != 0.0))
     size = max(1, min(BLOCK_PATIENTS, -(-n // max(1, int(workers)))))
     ranges = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
     done = [0]
@@ -682,12 +745,12 @@ def _simulate_kernel(params: ParameterArrays, modal: Modal,
             return np.ascontiguousarray(x[..., a:b])
 
         out = (np.empty((10, b - a)), np.empty((10, b - a)), np.zeros((10, b - a)),
-               np.zeros((3, b - a), dtype=np.int64), np.empty((N_STATES, b - a)))
-        kn.cohort_kernel(c(lam), c(coef), c(w_csf), c(w_sys), c(scale), c(bio), c(z0), seg_t,
-                         csf, oral, direct, float(start_h), float(every_h), n_samples,
-                         float(final_h), c(pr), want_mean, need, OVERDOSE_SIGN_SCORE,
-                         systemic, *out)
-        for dest, part in zip((mins, maxs, sums, counts, z_final), out, strict=True):
+               np.zeros((3, b - a), dtype=np.int64), np.empty((sel.size, b - a)))
+        kn.cohort_kernel(c(lam), c(g_csf), c(g_sys), c(bio), c(z0), c(km.coef), km.ridx,
+                         km.rcnt, seg_t, csf, oral, direct, float(start_h), float(every_h),
+                         n_samples, float(final_h), c(pr), need, want_mean,
+                         float(OVERDOSE_SIGN_SCORE), *out)
+        for dest, part in zip((mins, maxs, sums, counts, z_moved), out, strict=True):
             dest[..., a:b] = part
         if progress is not None:
             with lock:
@@ -708,7 +771,8 @@ def _simulate_kernel(params: ParameterArrays, modal: Modal,
                          sums[index[name]] / n_samples if name in means else nan)
              for name in summarise}
     hours = counts * every_h
-    final = np.einsum("nij,jn->ni", modal.v, z_final)
+    z_final[sel] = z_moved
+    final = _times(modal.v, z_final.T)
     return ManyResult(n_samples=n_samples, every_h=every_h, stats=stats,
                       hours_in_withdrawal=hours[0], hours_in_severe_withdrawal=hours[1],
                       hours_with_overdose_signs=hours[2], final_states=final)
