@@ -68,12 +68,12 @@ def test_bad_event_is_422_with_field(world: World) -> None:
 
 def test_correction_points_at_the_corrected_event(world: World) -> None:
     clinician = world.actor("clinician")
-    stored = record_assessment(world.clinic, clinician, world.patient_a, {"mas": "2"}, 3)
-    fix = {"at": world.clock.now().isoformat(), "type": "correction", "corrects": stored["id"],
-           "reason": "wrong grade", "event": {"at": stored["at"], "type": "assessment",
+    stored = record_assessment(world.clinic, clinician, world.patient_a, {"mas": "2"}, 3).event
+    fix = {"at": world.clock.now().isoformat(), "type": "correction", "corrects": stored.id,
+           "reason": "wrong grade", "event": {"at": stored.at.isoformat(), "type": "assessment",
                                               "mas": "1+"}}
     correction = append_event(world.clinic, clinician, world.patient_a, fix, 4)
-    assert isinstance(correction.event, Correction) and correction.event.corrects == stored["id"]
+    assert isinstance(correction.event, Correction) and correction.event.corrects == stored.id
     chart = patient_chart(world.clinic, clinician, world.patient_a)
     assert [e.event.type for e in chart.events][-2:] == ["assessment", "correction"]
 

@@ -74,7 +74,7 @@ def test_a_refill_at_the_pumps_own_strength_is_no_concentration_change(
     world = build_world(clinic, clock, second_clinician=True)
     pid = admin.bootstrap_patient(clinic, world.site_a, {
         "mrn": "A-019", "display_name": "Nina Noise", "born": "1980-05-06",
-        "timezone": "Europe/Berlin", "etiology": "spinal-cord-injury"})["id"]
+        "timezone": "Europe/Berlin", "etiology": "spinal-cord-injury"}).id
     clock.set(START)
     patients.append_event(clinic, SYSTEM, pid, {
         "at": START.isoformat(), "type": "implant", "pump": "synchromed-ii-40",

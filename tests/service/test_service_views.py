@@ -17,6 +17,7 @@ from thecal.service import pages
 from thecal.service.results import User
 from thecal.service.testing import World
 from thecal.store.tables import audit, pending
+from thecal.timeline import Assessment
 
 
 def _count(world: World, table: Any) -> int:
@@ -180,8 +181,9 @@ def test_assessment_by_muscle_group(world: World) -> None:
     stored = service.record_assessment(world.clinic, world.actor("nurse"), world.patient_a,
                                        {"mas_by_group": {"hip-flexors": "1+",
                                                          "knee-extensors": "1"}}, 3)
-    assert stored["mas"] == "1+"
-    assert stored["notes"].startswith("MAS by group: hip flexors 1+")
+    assert isinstance(stored.event, Assessment) and stored.event.mas == "1+"
+    assert stored.event.notes is not None
+    assert stored.event.notes.startswith("MAS by group: hip flexors 1+")
     with pytest.raises(InputError):
         service.record_assessment(world.clinic, world.actor("nurse"), world.patient_a,
                                   {"mas_by_group": {"hip-flexors": "5"}}, 4)

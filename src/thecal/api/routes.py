@@ -249,9 +249,10 @@ def program_confirm(patient_id: int, body: schemas.ProgramConfirmBody, clinic: C
 @router.post("/patients/{patient_id}/assessments", tags=["assessments"],
              status_code=status.HTTP_201_CREATED, response_model=R.StoredEventOut)
 def assessment(patient_id: int, body: schemas.AssessmentBody, clinic: ClinicDep,
-               actor: ActorDep) -> dict[str, Any]:
+               actor: ActorDep) -> dict[str, object]:
     data = body.model_dump(exclude={"expected_version"}, exclude_none=True)
-    return service.record_assessment(clinic, actor, patient_id, data, body.expected_version)
+    return service.record_assessment(clinic, actor, patient_id, data,
+                                     body.expected_version).as_dict()
 
 
 @router.post("/patients/{patient_id}/symptoms", tags=["assessments"],

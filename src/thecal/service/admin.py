@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection
@@ -29,6 +29,9 @@ from thecal.service.clinic import Clinic
 from thecal.store import access, records
 from thecal.store.records import Row
 from thecal.units import DURATION, VOLUME, parse_quantity
+
+if TYPE_CHECKING:
+    from thecal.service.patients import Patient
 
 SiteSettings = dict[str, bool | str]  # the keys of SITE_SETTINGS
 
@@ -435,7 +438,7 @@ def bootstrap_user(clinic: Clinic, *, username: str, password: str, role: str,
                        site_id=site_id, display_name=display_name, patient_id=patient_id)
 
 
-def bootstrap_patient(clinic: Clinic, site_id: int, data: Mapping[str, object]) -> Row:
-    from thecal.service.patients import create_patient
+def bootstrap_patient(clinic: Clinic, site_id: int, data: Mapping[str, object]) -> Patient:
+    from thecal.service.patients import register_patient
 
-    return create_patient(clinic, SYSTEM, {**data, "site_id": site_id})
+    return register_patient(clinic, SYSTEM, {**data, "site_id": site_id})

@@ -24,7 +24,7 @@ from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
 from thecal.service.patients import StoredEvent, add_event, new_event
-from thecal.service.twin import build_timeline, project_new
+from thecal.service.twin import build_timeline, project_new, site_settings, twin_settings
 from thecal.store import events as event_store
 from thecal.timeline import Interrogation
 
@@ -88,8 +88,9 @@ def record_interrogation(clinic: Clinic, actor: Actor, patient_id: int, *,
             raise InputError("this patient has no implanted pump on record",
                              where="patient_id", fix="record the implant first")
         event = _interrogation_event(actor, when, readings)
-        before: Projection = project(timeline, when)
-        after = project_new(timeline, event, when, "")[1]
+        settings = twin_settings(site_settings(conn, int(patient["site_id"])))
+        before: Projection = project(timeline, when, settings)
+        after = project_new(timeline, event, when, "", settings)[1]
         stored = add_event(clinic, conn, actor, patient, event, expected_version,
                            action="timeline.append", idempotency_key=idempotency_key)
         mine = tuple(f for f in after.findings if f.at == event.at and f.code in (

@@ -10,7 +10,6 @@ Each use case answers with typed results: :class:`Patient`, :class:`StoredEvent`
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import uuid
@@ -32,6 +31,7 @@ from thecal.service.twin import (
     build_timeline,
     plan_time,
     project_new,
+    project_record,
     projection_json,
     projection_of,
     site_settings,
@@ -168,12 +168,6 @@ def register_patient(clinic: Clinic, actor: Actor, data: Mapping[str, object]) -
     return clinic.run(actor, "patient.create", body, entity="patient")
 
 
-def create_patient(clinic: Clinic, actor: Actor, data: Mapping[str, object]
-                   ) -> dict[str, object]:
-    """:func:`register_patient` answering the patient's fields (for callers not yet typed)."""
-    return dataclasses.asdict(register_patient(clinic, actor, data))
-
-
 def list_patients(clinic: Clinic, actor: Actor) -> list[Patient]:
     """The patients the actor may see (own, linked, site and care team)."""
     def body(conn: Connection) -> list[Patient]:
@@ -247,20 +241,13 @@ class PatientProjection:
                 **projection_json(self.twin, self.at)}
 
 
-def _project(conn: Connection, patient: Row, rows: Sequence[Row], at: datetime
-             ) -> Projection | None:
-    """The projection of a stored record at ``at`` under its site's twin settings."""
-    return projection_of(build_timeline(patient, rows), at,
-                         twin_settings(site_settings(conn, int(patient["site_id"]))))
-
-
 def projection(clinic: Clinic, actor: Actor, patient_id: int,
                at: datetime | None = None) -> PatientProjection:
     """The twin's projection of the stored timeline at ``at`` (default: now)."""
     def body(conn: Connection) -> PatientProjection:
         patient = _read(clinic, conn, actor, patient_id, "projection")
         when = at or clinic.now()
-        return PatientProjection(patient_id, int(patient["version"]), when, _project(
+        return PatientProjection(patient_id, int(patient["version"]), when, project_record(
             conn, patient, event_store.list_events(conn, patient_id), when))
 
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="projection")
@@ -373,7 +360,9 @@ def add_event(clinic: Clinic, conn: Connection, actor: Actor, patient: Row, even
                          fix="record it when it has happened")
     base = build_timeline(patient, event_store.list_events(conn, patient_id))
     planned_at = plan_time(base.with_event(event) if event.type in PLAN_EVENTS else base, now)
-    _, projected = project_new(base, event, planned_at, "event.")
+    # the worklist's summary is projected as the chart projects (the site's twin settings)
+    _, projected = project_new(base, event, planned_at, "event.", twin_settings(
+        site_settings(conn, int(patient["site_id"]))))
     seq = version + 1
     try:
         _insert(conn, patient_id, seq, event, actor.username, now, idempotency_key, digest)
@@ -396,15 +385,6 @@ def add_event(clinic: Clinic, conn: Connection, actor: Actor, patient: Row, even
                  patient_id=patient_id, event_id=str(event.id), field=event.type,
                  new_value=data, reason=event.reason, detail=detail)
     return StoredEvent(event, seq, now)
-
-
-def append_in(clinic: Clinic, conn: Connection, actor: Actor, patient: Row, event: Event,
-              expected_version: int | None, *, action: str,
-              idempotency_key: str | None = None, triage: Mapping[str, object] | None = None
-              ) -> dict[str, object]:
-    """:func:`add_event` answering the stored event's JSON (for callers not yet typed)."""
-    return add_event(clinic, conn, actor, patient, event, expected_version, action=action,
-                     idempotency_key=idempotency_key, triage=triage).as_dict()
 
 
 def _insert(conn: Connection, patient_id: int, seq: int, event: Event, author: str,
@@ -594,7 +574,7 @@ def patient_chart(clinic: Clinic, actor: Actor, patient_id: int,
         implants = tuple(ImplantRecord.of(i) for i in records.implants_of(conn, patient_id))
         return Chart(
             Patient.of(patient), tuple(stored_event(r) for r in rows), when,
-            _project(conn, patient, rows, when),
+            project_record(conn, patient, rows, when),
             (summary["data"] or {}).get("last_triage") if summary else None,
             tuple(CareTeamMember(**m) for m in records.care_team_of(conn, patient_id)),
             implants, pending, medicines_in(conn, patient_id),
@@ -615,7 +595,8 @@ def _import_in(clinic: Clinic, conn: Connection, actor: Actor, patient: Row,
     validate(timeline_)
     now = clinic.now()
     planned_at = plan_time(timeline_, now)
-    projected = projection_of(timeline_, planned_at)
+    projected = projection_of(timeline_, planned_at, twin_settings(
+        site_settings(conn, int(patient["site_id"]))))
     for seq, event in enumerate(parsed, start=1):
         _insert(conn, patient_id, seq, event, str(event.by), now)
     version = len(parsed)

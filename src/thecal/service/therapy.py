@@ -31,7 +31,7 @@ from thecal.clinical.program import (
     assess_program_change,
     program_view,
 )
-from thecal.clinical.projection import Projection, ReservoirViews, project
+from thecal.clinical.projection import Projection, ReservoirViews, TwinSettings, project
 from thecal.clinical.refill import (
     BridgeBolus,
     FillVolume,
@@ -59,7 +59,7 @@ from thecal.service.patients import (
     new_event,
     stored_event,
 )
-from thecal.service.twin import build_timeline, project_new, site_settings
+from thecal.service.twin import build_timeline, project_new, site_settings, twin_settings
 from thecal.store import auth as auth_store
 from thecal.store import events as event_store
 from thecal.store import records
@@ -314,7 +314,8 @@ def refill_analysis(patient: Row, timeline: Timeline, event: Refill,
                     settings: Mapping[str, object]) -> RefillAnalysis:
     """What ``event`` does to the record ``timeline`` (the site's ``settings`` say whether a
     concentration change needs a second clinician)."""
-    before = _pump_now(timeline, event.at)
+    twin = twin_settings(settings)
+    before = _pump_now(timeline, event.at, twin)
     state = before.state
     model = pump_model(str(state.pump_model))
     # The expected residual is the pump's own calculation (clinical-facts 9.1).
@@ -331,7 +332,7 @@ def refill_analysis(patient: Row, timeline: Timeline, event: Refill,
                               new_concentration_mcg_per_ml=event.concentration_mcg_per_ml,
                               old_daily_dose_mcg=daily_dose,
                               dead_volume_ml=dead_volume_ml(model, catheter_ml))
-    after = project_new(timeline, event, event.at, "")[1]
+    after = project_new(timeline, event, event.at, "", twin)[1]
     filling = fill_volume(capacity_ml=model.reservoir_ml, expected_residual_ml=expected,
                           withdrawn_ml=event.withdrawn_ml,
                           kept_residual_ml=event.kept_residual_ml)
@@ -366,9 +367,9 @@ def _round6(value: float) -> float:
     return round(float(value), 6)
 
 
-def _pump_now(timeline: Timeline, at: datetime) -> Projection:
+def _pump_now(timeline: Timeline, at: datetime, settings: TwinSettings) -> Projection:
     """The twin's projection at ``at``; refused when no pump is implanted."""
-    projection = project(timeline, at) if timeline.events else None
+    projection = project(timeline, at, settings) if timeline.events else None
     if projection is None or projection.state is None or not projection.state.pump_model:
         raise InputError("this patient has no implanted pump on record", where="patient_id",
                          fix="record the implant first")
@@ -654,7 +655,7 @@ def _program_analysis(patient: Row, timeline: Timeline, event: Program,
     With ``refuse_absolute`` a total outside the absolute bounds raises (propose/confirm);
     without it the refusal comes back for display (the live check).
     """
-    state = _pump_now(timeline, event.at).state
+    state = _pump_now(timeline, event.at, twin_settings(settings)).state
     conc = concentration if concentration is not None else state.concentration_mcg_per_ml
     old = _current_program(timeline)
     assessment = assess_program_change(
