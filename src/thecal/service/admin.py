@@ -26,6 +26,7 @@ from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDe
 from thecal.service import authz, passwords
 from thecal.service.actors import ROLES, STAFF_ROLES, SYSTEM, Actor, Login
 from thecal.service.clinic import Clinic
+from thecal.service.twin import twin_settings
 from thecal.store import access, records
 from thecal.store.records import Row
 from thecal.units import DURATION, VOLUME, parse_quantity
@@ -230,6 +231,13 @@ def update_site_settings(clinic: Clinic, actor: Actor, site_id: int,
         records.update_site_settings(conn, site_id, new)
         clinic.audit(conn, actor, "site.settings", entity="site", entity_id=str(site_id),
                      field="settings", old_value=site["settings"], new_value=new)
+        if twin_settings(new) != twin_settings(site["settings"]):
+            from thecal.service.patients import resummarise_site
+
+            count = resummarise_site(conn, site_id, clinic.now())
+            clinic.audit(conn, actor, "site.settings", entity="site", entity_id=str(site_id),
+                         field="projections", detail=f"the worklist summaries of {count} "
+                         "patients projected again under the new twin settings")
         return Site(int(site_id), str(site["name"]), new)
 
     return clinic.run(actor, "site.settings", body, entity="site", entity_id=str(site_id))

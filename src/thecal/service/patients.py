@@ -372,19 +372,41 @@ def add_event(clinic: Clinic, conn: Connection, actor: Actor, patient: Row, even
     if not records.set_patient_version(conn, patient_id, version, seq):
         raise ConflictError("another change was recorded at the same time",
                             where="expected_version", fix="reload and try again")
+    _put_summary(conn, patient_id, projected, planned_at, seq, now, triage, event.at)
+    clinic.audit(conn, actor, action, entity="event", entity_id=str(event.id),
+                 patient_id=patient_id, event_id=str(event.id), field=event.type,
+                 new_value=data, reason=event.reason, detail=detail)
+    return StoredEvent(event, seq, now)
+
+
+def _put_summary(conn: Connection, patient_id: int, projected: Projection | None,
+                 planned_at: datetime, version: int, now: datetime,
+                 triage: Mapping[str, object] | None = None, reported_at: datetime | None = None
+                 ) -> None:
+    """Store the worklist's summary of a projection; the last symptom report's ``triage``
+    (made at ``reported_at``) replaces the one kept, otherwise the kept one stays."""
     previous = event_store.get_projection(conn, patient_id)
     urgency = int(previous["triage_urgency"]) if previous else 0
     triage_at = previous["triage_at"] if previous else None
     last_triage = (previous["data"] or {}).get("last_triage") if previous else None
     if triage is not None:
         rank = triage.get("rank")
-        urgency, triage_at, last_triage = rank if isinstance(rank, int) else 0, event.at, triage
+        urgency, triage_at, last_triage = rank if isinstance(rank, int) else 0, reported_at, triage
     event_store.put_projection(conn, patient_id, summary_of(
-        projected, planned_at, seq, now, urgency, triage_at, last_triage))
-    clinic.audit(conn, actor, action, entity="event", entity_id=str(event.id),
-                 patient_id=patient_id, event_id=str(event.id), field=event.type,
-                 new_value=data, reason=event.reason, detail=detail)
-    return StoredEvent(event, seq, now)
+        projected, planned_at, version, now, urgency, triage_at, last_triage))
+
+
+def resummarise_site(conn: Connection, site_id: int, now: datetime) -> int:
+    """Project every patient of a site again and store the summaries (after the site's twin
+    settings changed, so the worklist keeps agreeing with the charts); returns how many."""
+    settings = twin_settings(site_settings(conn, site_id))
+    patients_ = records.patients_of_site(conn, site_id)
+    for patient in patients_:
+        record = build_timeline(patient, event_store.list_events(conn, int(patient["id"])))
+        planned_at = plan_time(record, now)
+        _put_summary(conn, int(patient["id"]), projection_of(record, planned_at, settings),
+                     planned_at, int(patient["version"]), now)
+    return len(patients_)
 
 
 def _insert(conn: Connection, patient_id: int, seq: int, event: Event, author: str,
