@@ -10,6 +10,7 @@ Each use case answers with typed results: :class:`Patient`, :class:`StoredEvent`
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -560,10 +561,22 @@ class Chart:
 
     @property
     def assessments(self) -> tuple[StoredEvent, ...]:
-        """The assessments in force (a corrected one is left out)."""
-        corrected = {e.event.corrects for e in self.events if isinstance(e.event, Correction)}
-        return tuple(e for e in self.events
-                     if isinstance(e.event, Assessment) and e.event.id not in corrected)
+        """The assessments in force, as the record now reads (``Timeline.effective_events``):
+        a corrected assessment carries the correction's values under its own id (stored with
+        the correction's ``seq`` and ``recorded_at``); the version it replaced is left out.
+        The history (``events``) keeps both."""
+        fixes = {e.event.corrects: e for e in self.events
+                 if isinstance(e.event, Correction) and e.event.event is not None}
+        in_force = []
+        for e in self.events:
+            fix = fixes.get(str(e.event.id)) if not isinstance(e.event, Correction) else None
+            if fix is not None:
+                assert isinstance(fix.event, Correction) and fix.event.event is not None
+                e = StoredEvent(dataclasses.replace(fix.event.event, id=e.event.id), fix.seq,
+                                fix.recorded_at)
+            if isinstance(e.event, Assessment):
+                in_force.append(e)
+        return tuple(sorted(in_force, key=lambda e: (e.event.at, e.seq)))
 
     def as_dict(self) -> dict[str, object]:
         """The API's chart: the stored events as JSON, the projection as ``thecal twin --json``
