@@ -98,7 +98,7 @@ def test_bridge_bolus_has_words(world: World) -> None:
                                     concentration="2000 mcg/mL")
     assert result.concentration_change is True and result.bridge_bolus is not None
     assert bridge_bolus_words(result.bridge_bolus).startswith("bridge bolus of ")
-    assert result.as_dict()["bridge_bolus"]["summary"].startswith("bridge bolus of ")  # type: ignore[index]
+    assert result.bridge_bolus.summary == bridge_bolus_words(result.bridge_bolus)
     assert result.daily_dose_mcg == 100.0
     assert result.new_rate_ml_per_day == pytest.approx(0.05)
 

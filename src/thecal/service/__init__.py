@@ -76,6 +76,9 @@ from thecal.service.results import PatientHome
 from thecal.service.settings import Settings
 from thecal.service.therapy import (
     DrugDetails,
+    ProgramConfirmed,
+    RefillAnalysis,
+    RefillOutcome,
     check_program_change,
     confirm_pending,
     confirm_program_change,
@@ -113,6 +116,9 @@ __all__ = [
     "LoginResult",
     "Patient",
     "PatientHome",
+    "ProgramConfirmed",
+    "RefillAnalysis",
+    "RefillOutcome",
     "Settings",
     "StoredEvent",
     "SystemClock",

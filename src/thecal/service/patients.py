@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Final, TypeVar
 
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +30,7 @@ from thecal.errors import ConflictError, InputError, PermissionDeniedError
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
+from thecal.service.results import Instant, written_core_schema
 from thecal.service.twin import (
     PLAN_EVENTS,
     build_timeline,
@@ -76,9 +80,21 @@ DEDICATED: Final = {"refill": "the refill endpoint (propose, then record)",
                     "fault": "nothing: faults exist only in simulations"}
 
 
+#: A stored event in an API answer: its own timeline v1 fields (docs/events.md) beyond these.
+STORED_EVENT_SCHEMA: Final = {
+    "title": "StoredEvent", "type": "object", "additionalProperties": True,
+    "description": "A stored timeline event: its timeline v1 fields plus seq and recorded_at",
+    "properties": {"at": {"type": "string", "format": "date-time"}, "type": {"type": "string"},
+                   "id": {"type": "string"}, "by": {"type": "string"},
+                   "seq": {"type": "integer"},
+                   "recorded_at": {"type": "string", "format": "date-time"}},
+    "required": ["at", "type", "id", "seq", "recorded_at"]}
+
+
 @dataclass(frozen=True)
 class StoredEvent:
-    """An event on a patient's record: the timeline event and its place in the record."""
+    """An event on a patient's record: the timeline event and its place in the record; in an
+    API answer, :meth:`as_dict` (:func:`~thecal.service.results.written_by`)."""
 
     event: Event
     seq: int
@@ -88,6 +104,16 @@ class StoredEvent:
         """The timeline v1 mapping plus ``seq`` and ``recorded_at`` (what the API answers)."""
         return {**event_to_dict(self.event), "seq": self.seq,
                 "recorded_at": self.recorded_at.isoformat()}
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: object, handler: GetCoreSchemaHandler
+                                     ) -> CoreSchema:
+        return written_core_schema(cls, cls.as_dict)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+                                     ) -> JsonSchemaValue:
+        return dict(STORED_EVENT_SCHEMA)
 
 
 def stored_event(row: Row) -> StoredEvent:
@@ -207,15 +233,12 @@ def get_patient(clinic: Clinic, actor: Actor, patient_id: int) -> Patient:
 
 @dataclass(frozen=True)
 class TimelinePage:
-    """A patient's stored events in append order and the version to append against."""
+    """A patient's stored events in append order and the version to append against (the
+    API's answer itself)."""
 
     patient_id: int
     version: int
     events: tuple[StoredEvent, ...]
-
-    def as_dict(self) -> dict[str, object]:
-        return {"patient_id": self.patient_id, "version": self.version,
-                "events": [e.as_dict() for e in self.events]}
 
 
 def timeline(clinic: Clinic, actor: Actor, patient_id: int) -> TimelinePage:
@@ -263,7 +286,7 @@ class CareTeamMember:
     display_name: str | None
     role: str
     team_role: str
-    added_at: datetime
+    added_at: Instant
 
 
 def care_team(clinic: Clinic, actor: Actor, patient_id: int) -> list[CareTeamMember]:
@@ -509,7 +532,7 @@ class ImplantRecord:
     pump_serial: str | None
     catheter_model: str | None
     catheter_length_cm: float | None
-    implanted_at: datetime
+    implanted_at: Instant
 
     @classmethod
     def of(cls, row: Row) -> ImplantRecord:
@@ -532,8 +555,8 @@ class OpenProposal:
 
     id: int
     kind: str
-    created_at: datetime
-    expires_at: datetime
+    created_at: Instant
+    expires_at: Instant
     proposed_by: int
     summary: str | None
 
@@ -581,13 +604,13 @@ class Chart:
     def as_dict(self) -> dict[str, object]:
         """The API's chart: the stored events as JSON, the projection as ``thecal twin --json``
         and the last symptom report with the triage it got."""
-        reports = [e.as_dict() for e in self.events if e.event.type == "symptoms"]
-        if reports and self.last_triage is not None:
-            reports[-1]["triage"] = dict(self.last_triage)
-        return {"patient": self.patient, "version": self.version,
-                "events": [e.as_dict() for e in self.events],
+        stored = [e for e in self.events if e.event.type == "symptoms"]
+        reports: list[StoredEvent | dict[str, object]] = list(stored)
+        if stored and self.last_triage is not None:
+            reports[-1] = {**stored[-1].as_dict(), "triage": dict(self.last_triage)}
+        return {"patient": self.patient, "version": self.version, "events": self.events,
                 "projection": projection_json(self.twin, self.at),
-                "assessments": [e.as_dict() for e in self.assessments],
+                "assessments": self.assessments,
                 "symptom_reports": reports, "care_team": list(self.care_team),
                 "implants": list(self.implants), "pending": list(self.pending)}
 

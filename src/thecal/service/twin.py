@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
@@ -17,8 +18,9 @@ from sqlalchemy import Connection
 
 from thecal import units
 from thecal.catalog import pump_model
-from thecal.clinical.projection import Projection, TwinSettings, project
+from thecal.clinical.projection import Projection, ReservoirViews, TwinSettings, project
 from thecal.errors import InputError, ThecalError
+from thecal.service.results import Instant
 from thecal.store import records
 from thecal.store.records import Row
 from thecal.store.worklist import severity_code
@@ -135,6 +137,33 @@ def project_new(timeline: Timeline, event: Event, at: datetime, prefix: str,
         return new, project(new, at, settings)
     except InputError as exc:
         raise relocated(exc, prefix) from None
+
+
+@dataclass(frozen=True)
+class DatesAfter:
+    """The twin's dates after a change (a refill, an interrogation): the low-reservoir alarm,
+    the empty reservoir and the refill-due date, in the patient's zone (None: not projected)."""
+
+    low_reservoir_alarm_at: Instant | None
+    empty_at: Instant | None
+    refill_due_by: Instant | None
+
+    @classmethod
+    def of(cls, projection: Projection) -> DatesAfter:
+        def local(value: datetime | None) -> datetime | None:
+            return value.astimezone(projection.zone) if value is not None else None
+
+        plan = projection.refill_plan
+        return cls(local(projection.state.low_reservoir_alarm_at),
+                   local(projection.state.empty_at), local(plan.refill_due_by if plan else None))
+
+
+def rounded_views(views: ReservoirViews | None) -> ReservoirViews | None:
+    """The reservoir views to 6 decimals (µL), as the twin's JSON writes them."""
+    if views is None:
+        return None
+    return ReservoirViews(*(None if v is None else round(v, 6) for v in (
+        views.pump_calculated_ml, views.estimate_ml, views.physical_ml)))
 
 
 def _utc(value: datetime | None) -> datetime | None:
