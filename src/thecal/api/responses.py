@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from thecal.service.actors import Actor, Login
 from thecal.service.admin import Site
-from thecal.service.advice import EligibilityResult, ScreeningPlan
+from thecal.service.advice import EligibilityResult
 from thecal.service.cases import Contacts
 from thecal.service.escalation import Confirmation
 from thecal.service.patients import (
@@ -36,7 +36,6 @@ UserOut = Actor
 SiteOut = Site
 StaffUserOut = Login
 EligibilityOut = EligibilityResult
-ScreeningOut = ScreeningPlan
 ConfirmationOut = Confirmation
 
 
@@ -269,3 +268,19 @@ class TitrationOut(BaseModel):
     not_before: Instant | None
     reasons: list[ReasonOut]
     workup: list[str]
+
+
+class ScreeningDoseOut(BaseModel):
+    number: int
+    dose_mcg: float
+    volume_ml: float
+    not_before_h: float  # hours after the first dose
+    not_before: Instant | None
+
+
+class ScreeningOut(BaseModel):
+    """``thecal.clinical.screening.ScreeningPlan`` (the route returns it; a result of the core,
+    declared here so that its instants are written as every other answer's)."""
+
+    doses: list[ScreeningDoseOut]
+    reasons: list[ReasonOut]

@@ -273,7 +273,7 @@ def eligibility(patient_id: int, body: dict[str, Any], clinic: ClinicDep, actor:
 
 @router.post("/patients/{patient_id}/screening", tags=["advice"], response_model=R.ScreeningOut)
 def screening(patient_id: int, body: schemas.ScreeningBody, clinic: ClinicDep,
-              actor: ActorDep) -> R.ScreeningOut:
+              actor: ActorDep) -> service.advice.ScreeningPlan:
     return service.screening_plan(clinic, actor, patient_id, body.model_dump(exclude_none=True))
 
 
