@@ -68,19 +68,6 @@ class TokenOut(BaseModel):
     user: Actor
 
 
-class WorklistItemOut(Out):
-    patient_id: int
-    mrn: str
-    display_name: str
-    priority: int
-    urgency: str | None
-    reasons: list[ReasonOut]
-    refill_due_by: str | None = None
-    low_reservoir_alarm_at: str | None = None
-    empty_at: str | None = None
-    triage_urgency: str | None = None
-
-
 class PumpOut(Out):
     model: str | None
     state: str | None = None

@@ -87,10 +87,10 @@ def me(actor: ActorDep) -> Actor:
 
 # ------------------------------------------------------------------ patients
 
-@router.get("/worklist", tags=["patients"], response_model=list[R.WorklistItemOut])
+@router.get("/worklist", tags=["patients"])
 def worklist(clinic: ClinicDep, actor: ActorDep,
-             limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict[str, Any]]:
-    return [item.as_dict() for item in service.worklist(clinic, actor, limit=limit)]
+             limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[service.WorklistItem]:
+    return service.worklist(clinic, actor, limit=limit)
 
 
 @router.get("/patients", tags=["patients"], response_model=list[service.Patient])

@@ -90,6 +90,8 @@ class SymptomReport:
     case_id: int | None = None
     contacts: Contacts | None = None
 
+    # as_dict stays: the triage result holds its rules' conditions (functions), so it is not
+    # a response model; its JSON is TriageResult.as_dict (declared by api.responses.TriageOut)
     def as_dict(self) -> dict[str, object]:
         """The API's answer: the triage as :meth:`TriageResult.as_dict` writes it."""
         return {"event": self.event.as_dict(), "triage": self.triage.as_dict(), "case_id": self.case_id,

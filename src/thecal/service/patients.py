@@ -259,6 +259,9 @@ class PatientProjection:
     at: datetime
     twin: Projection | None
 
+    # as_dict stays (here and in Chart): the projection holds the twin's replay; its JSON is
+    # Projection.as_dict, the core's one writer (thecal twin --json, the stored summary),
+    # declared for the API by api.responses.ProjectionOut
     def as_dict(self) -> dict[str, object]:
         """The ``thecal twin --json`` object with the patient's id and record version."""
         return {"patient_id": self.patient_id, "version": self.version,

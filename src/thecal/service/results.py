@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeVar
 
 from pydantic import GetPydanticSchema, PlainSerializer, WithJsonSchema
 from pydantic_core import core_schema
@@ -41,7 +41,10 @@ Instant = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=st
                     WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
-def written_core_schema(cls: type, write: Callable[[Any], dict[str, object]]
+T = TypeVar("T")
+
+
+def written_core_schema(cls: type[T], write: Callable[[T], dict[str, object]]
                         ) -> core_schema.CoreSchema:
     """How a value the core already writes as JSON sits in an API answer: an instance of
     ``cls`` is written by ``write`` (its ``as_dict``: one writer for the CLI, the stored
@@ -53,7 +56,7 @@ def written_core_schema(cls: type, write: Callable[[Any], dict[str, object]]
             lambda value: write(value) if isinstance(value, cls) else value))
 
 
-def written_by(cls: type, write: Callable[[Any], dict[str, object]],
+def written_by(cls: type[T], write: Callable[[T], dict[str, object]],
                schema: Mapping[str, object]) -> GetPydanticSchema:
     """:func:`written_core_schema`, described by the JSON Schema ``schema``."""
     return GetPydanticSchema(lambda _source, _handler: written_core_schema(cls, write),

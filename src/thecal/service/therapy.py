@@ -618,6 +618,8 @@ class ProgramCheck:
     confirmation_token: str | None = None
     expires_at: datetime | None = None
 
+    # as_dict stays: the answer is the rule's own JSON (ProgramChangeAssessment.as_dict, the
+    # CLI's too) with the token; declared by api.responses.ProgramProposalOut
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"patient_id": self.patient_id, "version": self.version,
                                   **self.assessment.as_dict()}
