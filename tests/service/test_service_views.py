@@ -84,7 +84,7 @@ def test_refill_record_by_event_id(world: World) -> None:
     again = service.refill_record(clinic, nurse, world.patient_a, event_id)
     assert again.analysis.expected_residual_ml == pytest.approx(proposal.expected_residual_ml)
     assert again.analysis.discrepancy is True and again.refill.reason == "needle checked"
-    assert again.analysis.refill_due_by == recorded.proposal.refill_due_by
+    assert again.analysis.after.refill_due_by == recorded.proposal.after.refill_due_by
     assert again.patient.display_name == "Alice Example"
     with pytest.raises(NotFoundError):
         service.refill_record(clinic, nurse, world.patient_a, "ev-nope")
