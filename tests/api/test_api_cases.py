@@ -103,7 +103,7 @@ def _wanda(world: World) -> int:
     """
     pid = int(admin.bootstrap_patient(world.clinic, world.site_a, {
         "mrn": "A-150", "display_name": "Wanda Withdrawal", "born": "1980-01-01",
-        "timezone": "Europe/Berlin", "etiology": "multiple-sclerosis"})["id"])
+        "timezone": "Europe/Berlin", "etiology": "multiple-sclerosis"}).id)
     add_history(world.clinic, world.clock, pid, START, daily_dose="150 mcg/day",
                 serial="SN-0150")
     world.clock.set(datetime(2026, 4, 28, 10, 0, tzinfo=UTC))

@@ -87,7 +87,7 @@ def test_acknowledged_events_survive_sigkill(database_url: str) -> None:
     world = build_world(clinic, clock)
     patient_ids = [bootstrap_patient(clinic, world.site_a, {
         "mrn": f"W-{i}", "display_name": f"Writer {i}", "born": "1980-01-01",
-        "timezone": "Europe/Berlin", "etiology": "stroke"})["id"] for i in range(WRITERS)]
+        "timezone": "Europe/Berlin", "etiology": "stroke"}).id for i in range(WRITERS)]
     clock.set(datetime.now(UTC))  # the server runs on the real clock
     token = issue_api_token(clinic, "nurse", PASSWORD)[0]
     clinic.dispose()

@@ -54,7 +54,7 @@ def test_the_same_text_limit_on_api_and_web(client: TestClient, tokens: dict[str
                            json=_note(world, "y" * (MAX_TEXT + 1)), headers=bearer(tokens, "nurse"))
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "event", "text"]
-    # the web's forms reach the same use case (append_in), so the same limit applies there
+    # the web's forms reach the same use case (add_event), so the same limit applies there
     ok = client.post(f"/api/v1/patients/{world.patient_a}/timeline",
                      json=_note(world, "y" * MAX_TEXT), headers=bearer(tokens, "nurse"))
     assert ok.status_code == 201, ok.text

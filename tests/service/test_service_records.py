@@ -11,6 +11,7 @@ from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDe
 from thecal.service import (
     append_event,
     get_patient,
+    pages,
     patient_chart,
     projection,
     record_assessment,
@@ -19,9 +20,10 @@ from thecal.service import (
     worklist,
 )
 from thecal.service.testing import World
+from thecal.service.visit_report import visit_report
 from thecal.store import audit as audit_store
 from thecal.store.tables import audit, events
-from thecal.timeline import Correction
+from thecal.timeline import Assessment, Correction
 
 
 def _note(world: World, text: str = "phone call") -> dict[str, str]:
@@ -68,14 +70,41 @@ def test_bad_event_is_422_with_field(world: World) -> None:
 
 def test_correction_points_at_the_corrected_event(world: World) -> None:
     clinician = world.actor("clinician")
-    stored = record_assessment(world.clinic, clinician, world.patient_a, {"mas": "2"}, 3)
-    fix = {"at": world.clock.now().isoformat(), "type": "correction", "corrects": stored["id"],
-           "reason": "wrong grade", "event": {"at": stored["at"], "type": "assessment",
+    stored = record_assessment(world.clinic, clinician, world.patient_a, {"mas": "2"}, 3).event
+    fix = {"at": world.clock.now().isoformat(), "type": "correction", "corrects": stored.id,
+           "reason": "wrong grade", "event": {"at": stored.at.isoformat(), "type": "assessment",
                                               "mas": "1+"}}
     correction = append_event(world.clinic, clinician, world.patient_a, fix, 4)
-    assert isinstance(correction.event, Correction) and correction.event.corrects == stored["id"]
+    assert isinstance(correction.event, Correction) and correction.event.corrects == stored.id
     chart = patient_chart(world.clinic, clinician, world.patient_a)
     assert [e.event.type for e in chart.events][-2:] == ["assessment", "correction"]
+
+
+def test_a_corrected_assessment_shows_its_corrected_values(world: World) -> None:
+    # MAS 2 and Penn 3 recorded, then corrected to MAS 1+ (Penn left out): the chart's
+    # assessments read 1+ with no Penn score, under the assessment's own id, once; the history
+    # keeps both events, each marked (corrected by / corrects); the visit report's points too.
+    clinician = world.actor("clinician")
+    first = record_assessment(world.clinic, clinician, world.patient_a,
+                              {"mas": "2", "penn_frequency": 3}, 3).event
+    world.clock.advance(timedelta(hours=1))
+    record_assessment(world.clinic, clinician, world.patient_a, {"mas": "1"}, 4)
+    fix = {"at": world.clock.now().isoformat(), "type": "correction", "corrects": first.id,
+           "reason": "graded the wrong side", "event": {
+               "at": first.at.isoformat(), "type": "assessment", "mas": "1+"}}
+    correction = append_event(world.clinic, clinician, world.patient_a, fix, 5)
+    chart = patient_chart(world.clinic, clinician, world.patient_a)
+    shown = [(e.event.id, e.event.mas, e.event.penn_frequency) for e in chart.assessments
+             if isinstance(e.event, Assessment)]
+    assert shown[0] == (first.id, "1+", None) and [m for _, m, _ in shown] == ["1+", "1"]
+    assert chart.assessments[0].seq == correction.seq
+    assert chart.assessments[0].as_dict()["mas"] == "1+"  # the API writes it so
+    history = {i.event.id: i for i in pages.timeline_items(chart.events)}
+    assert history[first.id].corrected_by == correction.event.id
+    assert history[correction.event.id].corrects == first.id
+    report = visit_report(world.clinic, clinician, world.patient_a)
+    assert [(p.mas, p.penn_frequency) for p in report.assessments] == [("1+", None),
+                                                                       ("1", None)]
 
 
 def test_every_read_is_audited(world: World) -> None:

@@ -27,7 +27,7 @@ def test_refill_suggests_filling_to_capacity(world: World, shortfall: float) -> 
     assert result.filling.suggested_added_ml == pytest.approx(
         math.floor((capacity - remaining) * 10 + 1e-9) / 10)
     assert 0 <= result.filling.suggested_added_ml <= capacity
-    assert "never more than the capacity" in str(result.as_dict()["suggested_added"])
+    assert "never more than the capacity" in result.suggested_added
     # the suggestion, recorded, fills the reservoir without overfilling it
     check = service.propose_refill(world.clinic, nurse, world.patient_a,
                                    withdrawn=f"{withdrawn:g} mL",
@@ -74,7 +74,7 @@ def test_a_refill_at_the_pumps_own_strength_is_no_concentration_change(
     world = build_world(clinic, clock, second_clinician=True)
     pid = admin.bootstrap_patient(clinic, world.site_a, {
         "mrn": "A-019", "display_name": "Nina Noise", "born": "1980-05-06",
-        "timezone": "Europe/Berlin", "etiology": "spinal-cord-injury"})["id"]
+        "timezone": "Europe/Berlin", "etiology": "spinal-cord-injury"}).id
     clock.set(START)
     patients.append_event(clinic, SYSTEM, pid, {
         "at": START.isoformat(), "type": "implant", "pump": "synchromed-ii-40",

@@ -17,6 +17,7 @@ from thecal.service import pages
 from thecal.service.results import User
 from thecal.service.testing import World
 from thecal.store.tables import audit, pending
+from thecal.timeline import Assessment
 
 
 def _count(world: World, table: Any) -> int:
@@ -83,7 +84,7 @@ def test_refill_record_by_event_id(world: World) -> None:
     again = service.refill_record(clinic, nurse, world.patient_a, event_id)
     assert again.analysis.expected_residual_ml == pytest.approx(proposal.expected_residual_ml)
     assert again.analysis.discrepancy is True and again.refill.reason == "needle checked"
-    assert again.analysis.refill_due_by == recorded.proposal.refill_due_by
+    assert again.analysis.after.refill_due_by == recorded.proposal.after.refill_due_by
     assert again.patient.display_name == "Alice Example"
     with pytest.raises(NotFoundError):
         service.refill_record(clinic, nurse, world.patient_a, "ev-nope")
@@ -97,7 +98,7 @@ def test_bridge_bolus_has_words(world: World) -> None:
                                     concentration="2000 mcg/mL")
     assert result.concentration_change is True and result.bridge_bolus is not None
     assert bridge_bolus_words(result.bridge_bolus).startswith("bridge bolus of ")
-    assert result.as_dict()["bridge_bolus"]["summary"].startswith("bridge bolus of ")  # type: ignore[index]
+    assert result.bridge_bolus.summary == bridge_bolus_words(result.bridge_bolus)
     assert result.daily_dose_mcg == 100.0
     assert result.new_rate_ml_per_day == pytest.approx(0.05)
 
@@ -180,8 +181,9 @@ def test_assessment_by_muscle_group(world: World) -> None:
     stored = service.record_assessment(world.clinic, world.actor("nurse"), world.patient_a,
                                        {"mas_by_group": {"hip-flexors": "1+",
                                                          "knee-extensors": "1"}}, 3)
-    assert stored["mas"] == "1+"
-    assert stored["notes"].startswith("MAS by group: hip flexors 1+")
+    assert isinstance(stored.event, Assessment) and stored.event.mas == "1+"
+    assert stored.event.notes is not None
+    assert stored.event.notes.startswith("MAS by group: hip flexors 1+")
     with pytest.raises(InputError):
         service.record_assessment(world.clinic, world.actor("nurse"), world.patient_a,
                                   {"mas_by_group": {"hip-flexors": "5"}}, 4)

@@ -1,14 +1,16 @@
 """The API's answers: one response model per operation, so the OpenAPI document describes them.
 
 Where a use case's typed result is the answer, the result *is* the response model (``Site``,
-``Login``, ``Actor``, ``Confirmation``, ``Patient``, ``CareTeamMember``, ``ResidualCheck``,
-``MixingCheck``, the eligibility and screening results, and the cases, medicines and
+``Login``, ``Actor``, ``Confirmation``, ``Patient``, ``CareTeamMember``, ``TimelinePage``,
+``StoredEvent``, ``RefillAnalysis``, ``RefillOutcome``, ``InterrogationOutcome``,
+``ProgramConfirmed``, the eligibility and screening results, and the cases, medicines and
 appointments of :mod:`thecal.api.cases` and :mod:`thecal.api.scheduling`): one shape, and the
 route returns the result itself. The models below name the fields of the answers still written by
-a result's ``as_dict`` at the face; quantities carry their unit in the name (``_ml``, ``_mcg``,
-``_mcg_per_ml``), times are ISO 8601 strings with an offset (:data:`Instant`). Nested records
-that the timeline format defines (stored events) keep their own fields (``extra="allow"``)
-beyond the ones named here.
+a result's ``as_dict`` at the face: the twin's projection (``Projection.as_dict``, the object
+``thecal twin --json`` prints, written in the core), the chart around it, the worklist, the
+program proposal and the triage (``TriageResult.as_dict``). Quantities carry their unit in the
+name (``_ml``, ``_mcg``, ``_mcg_per_ml``), times are ISO 8601 strings with an offset
+(:data:`Instant`); a stored event keeps its own timeline v1 fields beyond the ones named.
 """
 
 from __future__ import annotations
@@ -17,18 +19,23 @@ from pydantic import BaseModel, ConfigDict
 
 from thecal.service.actors import Actor, Login
 from thecal.service.admin import Site
-from thecal.service.advice import EligibilityResult, ScreeningPlan
+from thecal.service.advice import EligibilityResult
 from thecal.service.cases import Contacts
 from thecal.service.escalation import Confirmation
-from thecal.service.patients import CareTeamMember, ImplantRecord, OpenProposal, Patient
-from thecal.service.results import Instant
-from thecal.service.therapy import MixingCheck, ResidualCheck  # parts of RefillAnalysis
+from thecal.service.patients import (
+    CareTeamMember,
+    ImplantRecord,
+    OpenProposal,
+    Patient,
+    StoredEvent,
+)
+from thecal.service.results import Instant, TwinFinding
+from thecal.service.twin import ReservoirViews
 
 UserOut = Actor
 SiteOut = Site
 StaffUserOut = Login
 EligibilityOut = EligibilityResult
-ScreeningOut = ScreeningPlan
 ConfirmationOut = Confirmation
 
 
@@ -61,36 +68,6 @@ class TokenOut(BaseModel):
     user: Actor
 
 
-class WorklistItemOut(Out):
-    patient_id: int
-    mrn: str
-    display_name: str
-    priority: int
-    urgency: str | None
-    reasons: list[ReasonOut]
-    refill_due_by: str | None = None
-    low_reservoir_alarm_at: str | None = None
-    empty_at: str | None = None
-    triage_urgency: str | None = None
-
-
-class StoredEventOut(Out):
-    """A stored timeline event: its own fields (timeline v1) plus ``seq`` and ``recorded_at``."""
-
-    at: str
-    type: str
-    id: str
-    by: str | None = None
-    seq: int
-    recorded_at: str | None = None
-
-
-class TimelineOut(Out):
-    patient_id: int
-    version: int
-    events: list[StoredEventOut]
-
-
 class PumpOut(Out):
     model: str | None
     state: str | None = None
@@ -121,27 +98,11 @@ class AlarmOut(Out):
     acknowledged: bool = False
 
 
-class FindingOut(Out):
-    code: str
-    message: str
-    severity: str
-    source: str
-    at: str | None = None
-
-
 class WindowOut(Out):
     """A projected instant at the pump's accuracy edges (fast pump: earliest)."""
 
     earliest: str | None = None
     latest: str | None = None
-
-
-class ReservoirViewsOut(Out):
-    """The reservoir three ways (docs/twin.md); ``physical_ml`` only in simulation."""
-
-    pump_calculated_ml: float | None = None
-    estimate_ml: float | None = None
-    physical_ml: float | None = None
 
 
 class ProjectionOut(Out):
@@ -155,7 +116,7 @@ class ProjectionOut(Out):
     low_reservoir_alarm_window: WindowOut | None = None
     empty_window: WindowOut | None = None
     refill_due_window: WindowOut | None = None
-    reservoir_views: ReservoirViewsOut | None = None
+    reservoir_views: ReservoirViews | None = None
     unaccounted_mcg: float | None = None
     days_of_drug_left: float | None = None
     refill_due_by: str | None = None
@@ -163,7 +124,7 @@ class ProjectionOut(Out):
     elective_replacement_at: str | None = None
     end_of_service_at: str | None = None
     alarms: list[AlarmOut] = []
-    findings: list[FindingOut] = []
+    findings: list[TwinFinding] = []
 
 
 class PatientProjectionOut(ProjectionOut):
@@ -177,91 +138,13 @@ class ChartOut(Out):
 
     patient: Patient
     version: int
-    events: list[StoredEventOut]
+    events: list[StoredEvent]
     projection: ProjectionOut
-    assessments: list[StoredEventOut]
-    symptom_reports: list[StoredEventOut]
+    assessments: list[StoredEvent]
+    symptom_reports: list[StoredEvent]
     care_team: list[CareTeamMember]
     implants: list[ImplantRecord]
     pending: list[OpenProposal]
-
-
-class BridgeBolusOut(Out):
-    needed: bool
-    volume_ml: float
-    duration_h: float
-    rate_ml_per_day: float
-    dose_mcg: float
-    old_concentration_mcg_per_ml: float
-    new_concentration_mcg_per_ml: float
-    reasons: list[ReasonOut]
-    summary: str
-
-
-class DatesAfterOut(Out):
-    low_reservoir_alarm_at: str | None
-    empty_at: str | None
-    refill_due_by: str | None
-
-
-class RefillProposalOut(Out):
-    """Everything a refill would change (``thecal.service.therapy.RefillAnalysis``)."""
-
-    patient_id: int
-    version: int
-    at: str
-    pump_model: str
-    expected_residual_ml: float
-    withdrawn_ml: float
-    added_ml: float
-    capacity_ml: float
-    remaining_after_withdrawal_ml: float
-    suggested_added_ml: float
-    suggested_added: str
-    residual_check: ResidualCheck
-    mixing: MixingCheck | None
-    discrepancy: bool
-    concentration_change: bool
-    old_concentration_mcg_per_ml: float | None
-    new_concentration_mcg_per_ml: float
-    bridge_bolus: BridgeBolusOut | None
-    bridge_bolus_needed: bool
-    after: DatesAfterOut
-    reservoir_after_ml: float | None
-    daily_dose_mcg: float
-    old_rate_ml_per_day: float | None
-    new_rate_ml_per_day: float
-    needs_password: bool
-    needs_second_clinician: bool
-    aspiration: str = "complete"
-    kept_residual_ml: float = 0.0
-    unaccounted_ml: float = 0.0
-    reservoir_views_before: ReservoirViewsOut | None = None
-    reservoir_views_after: ReservoirViewsOut | None = None
-    views_differ: bool = False
-    programmer_reservoir_ml: float | None = None
-    programmer_instruction: str = ""
-
-
-class InterrogationOutcomeOut(Out):
-    """The pump's readings recorded; the twin before and after; this reading's findings."""
-
-    status: str
-    event: StoredEventOut
-    reservoir_views_before: ReservoirViewsOut | None = None
-    reservoir_views_after: ReservoirViewsOut | None = None
-    findings: list[FindingOut] = []
-    discrepancy: bool = False
-    after: DatesAfterOut | None = None
-
-
-class RefillOutcomeOut(Out):
-    """``recorded`` (with the stored ``event``) or ``awaiting-confirmation`` (``pending_id``)."""
-
-    status: str
-    pending_id: int | None = None
-    event: StoredEventOut | None = None
-    proposal: RefillProposalOut | None = None
 
 
 class ProgramOut(Out):
@@ -312,12 +195,6 @@ class ProgramProposalOut(Out):
     danger_reasons: list[ReasonOut] = []
 
 
-class RecordedOut(Out):
-    status: str
-    event: StoredEventOut
-    co_signed_by: str | None = None
-
-
 class CauseOut(Out):
     code: str
     weight: float
@@ -360,7 +237,9 @@ class TriageOut(Out):
 
 
 class SymptomReportOut(Out):
-    event: StoredEventOut
+    """A symptom report's answer (``SymptomReport.as_dict``: the triage's own writer)."""
+
+    event: StoredEvent
     triage: TriageOut
     case_id: int | None = None
     contacts: Contacts | None = None
@@ -376,3 +255,19 @@ class TitrationOut(BaseModel):
     not_before: Instant | None
     reasons: list[ReasonOut]
     workup: list[str]
+
+
+class ScreeningDoseOut(BaseModel):
+    number: int
+    dose_mcg: float
+    volume_ml: float
+    not_before_h: float  # hours after the first dose
+    not_before: Instant | None
+
+
+class ScreeningOut(BaseModel):
+    """``thecal.clinical.screening.ScreeningPlan`` (the route returns it; a result of the core,
+    declared here so that its instants are written as every other answer's)."""
+
+    doses: list[ScreeningDoseOut]
+    reasons: list[ReasonOut]

@@ -87,10 +87,10 @@ def me(actor: ActorDep) -> Actor:
 
 # ------------------------------------------------------------------ patients
 
-@router.get("/worklist", tags=["patients"], response_model=list[R.WorklistItemOut])
+@router.get("/worklist", tags=["patients"])
 def worklist(clinic: ClinicDep, actor: ActorDep,
-             limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict[str, Any]]:
-    return [item.as_dict() for item in service.worklist(clinic, actor, limit=limit)]
+             limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[service.WorklistItem]:
+    return service.worklist(clinic, actor, limit=limit)
 
 
 @router.get("/patients", tags=["patients"], response_model=list[service.Patient])
@@ -115,18 +115,18 @@ def chart(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> dict[str, obje
     return service.patient_chart(clinic, actor, patient_id).as_dict()
 
 
-@router.get("/patients/{patient_id}/timeline", tags=["timeline"], response_model=R.TimelineOut)
-def get_timeline(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> dict[str, object]:
-    return service.timeline(clinic, actor, patient_id).as_dict()
+@router.get("/patients/{patient_id}/timeline", tags=["timeline"])
+def get_timeline(patient_id: int, clinic: ClinicDep, actor: ActorDep) -> service.TimelinePage:
+    return service.timeline(clinic, actor, patient_id)
 
 
 @router.post("/patients/{patient_id}/timeline", tags=["timeline"],
-             status_code=status.HTTP_201_CREATED, response_model=R.StoredEventOut)
+             status_code=status.HTTP_201_CREATED)
 def append(patient_id: int, body: schemas.AppendBody, clinic: ClinicDep, actor: ActorDep,
-           idempotency_key: IdempotencyKey = None) -> dict[str, object]:
+           idempotency_key: IdempotencyKey = None) -> service.StoredEvent:
     """Append one event; 409 when ``expected_version`` is stale."""
     return service.append_event(clinic, actor, patient_id, body.event, body.expected_version,
-                                idempotency_key=idempotency_key).as_dict()
+                                idempotency_key=idempotency_key)
 
 
 @router.get("/patients/{patient_id}/projection", tags=["timeline"],
@@ -153,15 +153,15 @@ def add_care_team(patient_id: int, body: schemas.CareTeamBody, clinic: ClinicDep
 
 # ------------------------------------------------------------------ therapy
 
-@router.post("/patients/{patient_id}/refill/proposal", tags=["therapy"], response_model=R.RefillProposalOut)
+@router.post("/patients/{patient_id}/refill/proposal", tags=["therapy"])
 def refill_proposal(patient_id: int, body: schemas.RefillBody, clinic: ClinicDep,
-                    actor: ActorDep) -> dict[str, object]:
+                    actor: ActorDep) -> service.RefillAnalysis:
     """Expected residual, discrepancy check, bridge bolus and the new dates; records nothing."""
     return service.propose_refill(clinic, actor, patient_id, withdrawn=body.withdrawn,
                                   added=body.added, concentration=body.concentration,
                                   aspiration=body.aspiration,
                                   estimated_residual=body.estimated_residual,
-                                  drug=_drug(body)).as_dict()
+                                  drug=_drug(body))
 
 
 def _drug(body: schemas.RefillBody) -> service.DrugDetails:
@@ -170,10 +170,10 @@ def _drug(body: schemas.RefillBody) -> service.DrugDetails:
 
 
 @router.post("/patients/{patient_id}/refill", tags=["therapy"],
-             status_code=status.HTTP_201_CREATED, response_model=R.RefillOutcomeOut)
+             status_code=status.HTTP_201_CREATED)
 def refill_record(patient_id: int, body: schemas.RefillRecordBody, response: Response,
                   clinic: ClinicDep, actor: ActorDep,
-                  idempotency_key: IdempotencyKey = None) -> dict[str, object]:
+                  idempotency_key: IdempotencyKey = None) -> service.RefillOutcome:
     """Record a refill (always, when it happened); 202 when its concentration change waits
     for a second signer (the refill is recorded all the same: ``event`` and ``pending_id``)."""
     result = service.record_refill(clinic, actor, patient_id, withdrawn=body.withdrawn,
@@ -186,37 +186,37 @@ def refill_record(patient_id: int, body: schemas.RefillRecordBody, response: Res
                                    at=body.performed_at, drug=_drug(body))
     if result.status != "recorded":
         response.status_code = status.HTTP_202_ACCEPTED
-    return result.as_dict()
+    return result
 
 
 @router.post("/patients/{patient_id}/interrogation", tags=["therapy"],
-             status_code=status.HTTP_201_CREATED, response_model=R.InterrogationOutcomeOut)
+             status_code=status.HTTP_201_CREATED)
 def interrogation_record(patient_id: int, body: schemas.InterrogationBody, clinic: ClinicDep,
                          actor: ActorDep, idempotency_key: IdempotencyKey = None
-                         ) -> dict[str, object]:
+                         ) -> service.InterrogationOutcome:
     """Record the pump's readings (a measurement): the twin re-anchors, disagreements are a
     finding, and plans use the lower of the pump's reservoir and the twin's estimate."""
     readings = body.model_dump(exclude={"expected_version"}, exclude_none=True)
     return service.record_interrogation(clinic, actor, patient_id, readings=readings,
                                         expected_version=body.expected_version,
-                                        idempotency_key=idempotency_key).as_dict()
+                                        idempotency_key=idempotency_key)
 
 
 @router.post("/pending/{pending_id}/confirm", tags=["therapy"],
-             status_code=status.HTTP_201_CREATED, response_model=R.RefillOutcomeOut)
+             status_code=status.HTTP_201_CREATED)
 def confirm_pending(pending_id: int, body: schemas.ConfirmBody, clinic: ClinicDep,
-                    actor: ActorDep) -> dict[str, object]:
+                    actor: ActorDep) -> service.RefillOutcome:
     """A second signer confirms a recorded refill's concentration change (late is fine)."""
-    return service.confirm_pending(clinic, actor, pending_id, body.password).as_dict()
+    return service.confirm_pending(clinic, actor, pending_id, body.password)
 
 
 @router.post("/pending/{pending_id}/reject", tags=["therapy"],
-             status_code=status.HTTP_201_CREATED, response_model=R.RefillOutcomeOut)
+             status_code=status.HTTP_201_CREATED)
 def reject_pending(pending_id: int, body: schemas.RejectBody, clinic: ClinicDep,
-                   actor: ActorDep) -> dict[str, object]:
+                   actor: ActorDep) -> service.RefillOutcome:
     """A second signer rejects it with a reason and the corrective action (recorded as a note)."""
     return service.reject_pending(clinic, actor, pending_id, body.password, reason=body.reason,
-                                  corrective_action=body.corrective_action).as_dict()
+                                  corrective_action=body.corrective_action)
 
 
 @router.get("/confirmations", tags=["therapy"], response_model=list[R.ConfirmationOut])
@@ -234,22 +234,22 @@ def program_proposal(patient_id: int, body: schemas.ProgramProposalBody, clinic:
 
 
 @router.post("/patients/{patient_id}/program/confirm", tags=["therapy"],
-             status_code=status.HTTP_201_CREATED, response_model=R.RecordedOut)
+             status_code=status.HTTP_201_CREATED)
 def program_confirm(patient_id: int, body: schemas.ProgramConfirmBody, clinic: ClinicDep,
-                    actor: ActorDep) -> dict[str, object]:
+                    actor: ActorDep) -> service.ProgramConfirmed:
     """Confirm a proposed program with the password (re-authentication)."""
     return service.confirm_program_change(clinic, actor, patient_id, body.confirmation_token,
                                           body.password, reason=body.reason,
                                           second_username=body.second_username,
-                                          second_password=body.second_password).as_dict()
+                                          second_password=body.second_password)
 
 
 # ------------------------------------------------------------------ assessments and advice
 
 @router.post("/patients/{patient_id}/assessments", tags=["assessments"],
-             status_code=status.HTTP_201_CREATED, response_model=R.StoredEventOut)
+             status_code=status.HTTP_201_CREATED)
 def assessment(patient_id: int, body: schemas.AssessmentBody, clinic: ClinicDep,
-               actor: ActorDep) -> dict[str, Any]:
+               actor: ActorDep) -> service.StoredEvent:
     data = body.model_dump(exclude={"expected_version"}, exclude_none=True)
     return service.record_assessment(clinic, actor, patient_id, data, body.expected_version)
 
@@ -273,7 +273,7 @@ def eligibility(patient_id: int, body: dict[str, Any], clinic: ClinicDep, actor:
 
 @router.post("/patients/{patient_id}/screening", tags=["advice"], response_model=R.ScreeningOut)
 def screening(patient_id: int, body: schemas.ScreeningBody, clinic: ClinicDep,
-              actor: ActorDep) -> R.ScreeningOut:
+              actor: ActorDep) -> service.advice.ScreeningPlan:
     return service.screening_plan(clinic, actor, patient_id, body.model_dump(exclude_none=True))
 
 

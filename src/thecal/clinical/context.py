@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from thecal.errors import InputError
+
+if TYPE_CHECKING:
+    from thecal.clinical.projection import Projection
 
 # Alarm codes the triage understands. A code not listed as non-critical is treated as critical:
 # an alarm thecal cannot name is never read as harmless (M-PUMP: a two-tone alarm means the
@@ -275,3 +278,21 @@ def pump_context_from_twin(state: Any, at: datetime, *, recent_days: float = REC
         overdose_suspected=overdose,
         refill_overdue=overdue,
     )
+
+
+def pump_context_from_projection(projection: Projection | None, at: datetime) -> PumpContext:
+    """What the triage knows about the pump at ``at`` from the twin's projection of the record:
+    its state (:func:`pump_context_from_twin`) and, from the refill plan, whether the refill is
+    past its due date (``refill_overdue``; the twin's state carries no refill date). Nothing
+    recorded (``None``): every fact unknown.
+
+    The one way a stored record becomes a triage context: the symptom report and the triage
+    inbox that replays it both read it, so the inbox shows the triage the report got.
+    """
+    if projection is None:
+        return PumpContext()
+    context = pump_context_from_twin(projection.state, at)
+    plan = projection.refill_plan
+    if plan is not None and context.refill_overdue is None:
+        context = replace(context, refill_overdue=at > plan.refill_due_by)
+    return context

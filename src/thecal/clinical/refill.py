@@ -359,6 +359,7 @@ class BridgeBolus:
     old_concentration_mcg_per_ml: float
     new_concentration_mcg_per_ml: float
     reasons: tuple[Reason, ...]
+    summary: str  # the bolus as a clinician programs it, in one line (bridge_bolus_words)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -366,7 +367,7 @@ class BridgeBolus:
             "rate_ml_per_day": self.rate_ml_per_day, "dose_mcg": self.dose_mcg,
             "old_concentration_mcg_per_ml": self.old_concentration_mcg_per_ml,
             "new_concentration_mcg_per_ml": self.new_concentration_mcg_per_ml,
-            "reasons": [r.as_dict() for r in self.reasons],
+            "reasons": [r.as_dict() for r in self.reasons], "summary": self.summary,
         }
 
 
@@ -392,7 +393,8 @@ def bridge_bolus(*, old_concentration_mcg_per_ml: float, new_concentration_mcg_p
         return BridgeBolus(False, 0.0, 0.0, 0.0, 0.0, old_concentration_mcg_per_ml,
                            new_concentration_mcg_per_ml,
                            (Reason("same-concentration", "the concentration is unchanged; no "
-                                   "bridge bolus is needed", "B-DOSE"),))
+                                   "bridge bolus is needed", "B-DOSE"),),
+                           "no bridge bolus needed")
     rate = old_daily_dose_mcg / old_concentration_mcg_per_ml
     duration_h = dead_volume_ml / rate * 24.0 if rate > 0 else 0.0
     dose = dead_volume_ml * old_concentration_mcg_per_ml
@@ -412,8 +414,12 @@ def bridge_bolus(*, old_concentration_mcg_per_ml: float, new_concentration_mcg_p
             f"without it the pump would push the stronger old drug at {1 / ratio:g}× the flow for "
             f"about {dead_volume_ml / (rate / ratio) * 24:.1f} h: overdose risk",
             "B-DOSE", Severity.DANGER))
+    words = (f"bridge bolus of {format_number(dead_volume_ml)} mL ({format_number(dose)} mcg "
+             f"at the old {format_number(old_concentration_mcg_per_ml)} mcg/mL) over "
+             f"{format_number(round(duration_h, 1))} h, then the new concentration at the "
+             "programmed rate")
     return BridgeBolus(True, dead_volume_ml, duration_h, rate, dose, old_concentration_mcg_per_ml,
-                       new_concentration_mcg_per_ml, tuple(reasons))
+                       new_concentration_mcg_per_ml, tuple(reasons), words)
 
 
 def bridge_bolus_words(bridge: BridgeBolus) -> str:
@@ -424,13 +430,7 @@ def bridge_bolus_words(bridge: BridgeBolus) -> str:
     >>> bridge_bolus_words(b)[:57]  # 0.2 mL at 100/500 = 0.2 mL/day: 24 h; 0.2 × 500 = 100 mcg
     'bridge bolus of 0.2 mL (100 mcg at the old 500 mcg/mL) ov'
     """
-    if not bridge.needed:
-        return "no bridge bolus needed"
-    return (f"bridge bolus of {format_number(bridge.volume_ml)} mL "
-            f"({format_number(bridge.dose_mcg)} mcg at the old "
-            f"{format_number(bridge.old_concentration_mcg_per_ml)} mcg/mL) over "
-            f"{format_number(round(bridge.duration_h, 1))} h, then the new "
-            "concentration at the programmed rate")
+    return bridge.summary
 
 
 @dataclass(frozen=True)

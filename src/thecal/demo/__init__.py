@@ -30,6 +30,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from thecal.catalog import pump_model
+from thecal.clinical.projection import Projection
 from thecal.clinical.titration import daily_dose_guardrail
 from thecal.physiology.model import adapted_dose_mcg_per_day
 from thecal.physiology.parameters import Parameters
@@ -37,7 +38,7 @@ from thecal.physiology.population import patient as virtual_patient_parameters
 from thecal.service import Clinic, FrozenClock, admin, advice, medicines, patients, therapy
 from thecal.service.actors import SYSTEM, Login
 from thecal.service.escalation import escalate_overdue
-from thecal.service.twin import plan_time, project_timeline
+from thecal.service.twin import plan_time, projection_of
 from thecal.service.views import virtual_patient
 from thecal.sim.scenario import run_scenario
 from thecal.store import records
@@ -198,7 +199,7 @@ def _history(block: dict[str, Any], rng: random.Random, start: datetime, today: 
     for _ in range(refills):
         due = _due(timeline, at)
         refill_at = due - timedelta(days=rng.randint(0, 10), hours=rng.randint(0, 8))
-        residual = float(project_timeline(timeline, refill_at)["pump"]["reservoir_ml"])
+        residual = round(_projected(timeline, refill_at).state.estimate_ml, 6)
         withdrawn = max(0.0, round(residual, 1) - 0.1)
         if discrepancy:
             withdrawn = max(0.0, round(residual - 4.5, 1))
@@ -216,10 +217,17 @@ def _history(block: dict[str, Any], rng: random.Random, start: datetime, today: 
     return _assessed(events, simulated, params, at), _due(timeline, at)
 
 
-def _due(timeline: Any, at: datetime) -> datetime:
+def _projected(timeline: Timeline, at: datetime) -> Projection:
+    projection = projection_of(timeline, at)
+    assert projection is not None  # the demo's records start with an implant
+    return projection
+
+
+def _due(timeline: Timeline, at: datetime) -> datetime:
     """The refill-due date as planned at the last device event (what the worklist shows)."""
-    due = project_timeline(timeline, plan_time(timeline, at))["refill_due_by"]
-    return datetime.fromisoformat(str(due))
+    plan = _projected(timeline, plan_time(timeline, at)).refill_plan
+    assert plan is not None  # filled and programmed
+    return plan.refill_due_by.astimezone(timeline.patient.zone)
 
 
 def _shift(events: list[dict[str, Any]], delta: timedelta) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection
@@ -26,9 +26,13 @@ from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDe
 from thecal.service import authz, passwords
 from thecal.service.actors import ROLES, STAFF_ROLES, SYSTEM, Actor, Login
 from thecal.service.clinic import Clinic
+from thecal.service.twin import twin_settings
 from thecal.store import access, records
 from thecal.store.records import Row
 from thecal.units import DURATION, VOLUME, parse_quantity
+
+if TYPE_CHECKING:
+    from thecal.service.patients import Patient
 
 SiteSettings = dict[str, bool | str]  # the keys of SITE_SETTINGS
 
@@ -227,6 +231,13 @@ def update_site_settings(clinic: Clinic, actor: Actor, site_id: int,
         records.update_site_settings(conn, site_id, new)
         clinic.audit(conn, actor, "site.settings", entity="site", entity_id=str(site_id),
                      field="settings", old_value=site["settings"], new_value=new)
+        if twin_settings(new) != twin_settings(site["settings"]):
+            from thecal.service.patients import resummarise_site
+
+            count = resummarise_site(conn, site_id, clinic.now())
+            clinic.audit(conn, actor, "site.settings", entity="site", entity_id=str(site_id),
+                         field="projections", detail=f"the worklist summaries of {count} "
+                         "patients projected again under the new twin settings")
         return Site(int(site_id), str(site["name"]), new)
 
     return clinic.run(actor, "site.settings", body, entity="site", entity_id=str(site_id))
@@ -435,7 +446,7 @@ def bootstrap_user(clinic: Clinic, *, username: str, password: str, role: str,
                        site_id=site_id, display_name=display_name, patient_id=patient_id)
 
 
-def bootstrap_patient(clinic: Clinic, site_id: int, data: Mapping[str, object]) -> Row:
-    from thecal.service.patients import create_patient
+def bootstrap_patient(clinic: Clinic, site_id: int, data: Mapping[str, object]) -> Patient:
+    from thecal.service.patients import register_patient
 
-    return create_patient(clinic, SYSTEM, {**data, "site_id": site_id})
+    return register_patient(clinic, SYSTEM, {**data, "site_id": site_id})

@@ -8,7 +8,6 @@ and audit the read or the write.
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from thecal.clinical.assessment import grades_in_words, mas_value, overall_mas
-from thecal.clinical.context import pump_context_from_twin
+from thecal.clinical.context import pump_context_from_projection
 from thecal.clinical.eligibility import EligibilityResult, assess_eligibility
 from thecal.clinical.program import daily_total_mcg
 from thecal.clinical.screening import ScreeningPlan
@@ -29,20 +28,15 @@ from thecal.service.actors import Actor
 from thecal.service.cases import Contacts, contacts_of, open_symptom_case
 from thecal.service.clinic import Clinic
 from thecal.service.medicines import medicines_in
-from thecal.service.patients import append_in
-from thecal.service.twin import build_timeline, projection_of
+from thecal.service.patients import StoredEvent, add_event, new_event
+from thecal.service.twin import build_timeline, project_record
 from thecal.store import events as event_store
 from thecal.store import records
-from thecal.store.records import Row
 from thecal.store.worklist import urgency_code
-from thecal.timeline import Event, Program, parse_event
+from thecal.timeline import Assessment, Program, Symptoms
 
 __all__ = ["EligibilityResult", "ScreeningPlan", "SymptomReport", "TitrationSuggestion", "eligibility",
            "record_assessment", "report_symptoms", "screening_plan", "titration_suggestion"]
-
-
-def _new_id() -> str:
-    return f"ev-{uuid.uuid4().hex[:16]}"
 
 
 def _unknown(data: Mapping[str, object], allowed: set[str]) -> None:
@@ -50,16 +44,8 @@ def _unknown(data: Mapping[str, object], allowed: set[str]) -> None:
         raise InputError(f"unknown field {key!r}", where=key, fix=f"use: {', '.join(sorted(allowed))}")
 
 
-def _event(raw: dict[str, object], kind: str) -> Event:
-    try:
-        return parse_event(raw, where=kind)
-    except InputError as exc:
-        raise type(exc)(exc.message, where=(exc.where or "").removeprefix(f"{kind}.") or None,
-                        fix=exc.fix) from None
-
-
 def record_assessment(clinic: Clinic, actor: Actor, patient_id: int, data: Mapping[str, object],
-                      expected_version: int, *, at: datetime | None = None) -> Row:
+                      expected_version: int, *, at: datetime | None = None) -> StoredEvent:
     """Append an ``assessment`` event (mas, penn_frequency, penn_severity, notes); the stored
     event.
 
@@ -67,7 +53,7 @@ def record_assessment(clinic: Clinic, actor: Actor, patient_id: int, data: Mappi
     :data:`thecal.clinical.assessment.MUSCLE_GROUPS`) may replace ``mas``: the overall grade
     is the highest group grade and the group grades are kept in the notes.
     """
-    def body(conn: Connection) -> Row:
+    def body(conn: Connection) -> StoredEvent:
         patient = authz.patient_for(conn, actor, authz.ASSESS, patient_id)
         if not isinstance(data, Mapping):
             raise InputError("the assessment must be an object", where="assessment")
@@ -86,35 +72,29 @@ def record_assessment(clinic: Clinic, actor: Actor, patient_id: int, data: Mappi
             data_["mas"] = data_.get("mas") or overall_mas(by_group)
             words = grades_in_words(by_group)
             data_["notes"] = f"{words}. {data_['notes']}" if data_.get("notes") else words
-        when = at or clinic.now()
-        raw = {"at": when.isoformat(), "type": "assessment", "id": _new_id(),
-               "by": actor.username, **{k: v for k, v in data_.items() if v is not None}}
-        return append_in(clinic, conn, actor, patient, _event(raw, "assessment"), expected_version,
+        event = new_event(actor, at or clinic.now(), Assessment,
+                          {k: v for k, v in data_.items() if v is not None})
+        return add_event(clinic, conn, actor, patient, event, expected_version,
                          action="assessment.record")
 
     return clinic.run(actor, "assessment.record", body, patient_id=patient_id,
                       entity="assessment")
 
 
-def _triage_state(*_: object) -> object:
-    """What :func:`thecal.service.views` reads when the twin has replayed nothing: no pump
-    state at all, so every fact of the triage context is unknown (the twin's own state is the
-    only source of the pump's facts). Kept until that caller passes the state alone."""
-    return None
-
-
 @dataclass(frozen=True)
 class SymptomReport:
     """A recorded symptom report (the stored event) and the triage it was given."""
 
-    event: Row
+    event: StoredEvent
     triage: TriageResult
     case_id: int | None = None
     contacts: Contacts | None = None
 
+    # as_dict stays: the triage result holds its rules' conditions (functions), so it is not
+    # a response model; its JSON is TriageResult.as_dict (declared by api.responses.TriageOut)
     def as_dict(self) -> dict[str, object]:
         """The API's answer: the triage as :meth:`TriageResult.as_dict` writes it."""
-        return {"event": self.event, "triage": self.triage.as_dict(), "case_id": self.case_id,
+        return {"event": self.event.as_dict(), "triage": self.triage.as_dict(), "case_id": self.case_id,
                 "contacts": dataclasses.asdict(self.contacts) if self.contacts else None}
 
 
@@ -129,24 +109,15 @@ def report_symptoms(clinic: Clinic, actor: Actor, patient_id: int, codes: list[s
     def body(conn: Connection) -> SymptomReport:
         patient = authz.patient_for(conn, actor, authz.SYMPTOMS, patient_id)
         when = at or clinic.now()
-        raw: dict[str, object] = {"at": when.isoformat(), "type": "symptoms", "codes": codes,
-                                  "id": _new_id(), "by": actor.username}
-        if note:
-            raw["reason"] = note
-        event = _event(raw, "symptoms")
-        projection = projection_of(build_timeline(patient, event_store.list_events(conn, patient_id)),
-                                   when)
-        # the twin state has every attribute the adapter reads (nothing recorded: all unknown)
-        context = pump_context_from_twin(projection.state if projection else None, when)
-        plan = projection.refill_plan if projection else None
-        if plan is not None and context.refill_overdue is None:
-            context = dataclasses.replace(context, refill_overdue=when > plan.refill_due_by)
+        event = new_event(actor, when, Symptoms, {"codes": codes, **({"reason": note} if note else {})})
+        context = pump_context_from_projection(project_record(
+            conn, patient, event_store.list_events(conn, patient_id), when), when)
         result = triage(list(codes), list(modifiers or ()), context)
         summary = {"urgency": result.urgency.value, "rank": urgency_code(result.urgency),
                    "at": when.isoformat(), "codes": list(codes),
                    "actions": [a.as_dict() for a in result.actions],
                    "advice": {"patient": result.advice_patient, "clinician": result.advice_clinician}}
-        stored = append_in(clinic, conn, actor, patient, event, expected_version,
+        stored = add_event(clinic, conn, actor, patient, event, expected_version,
                            action="symptoms.report", triage=summary)
         case_id = open_symptom_case(clinic, conn, actor, patient, str(event.id), when, result,
                                     note)

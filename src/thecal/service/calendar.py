@@ -34,7 +34,7 @@ from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
 from thecal.service.scheduling import AppointmentView, booked_appointments
-from thecal.service.twin import build_timeline, projection_of
+from thecal.service.twin import project_record
 from thecal.store import calendar_links as link_store
 from thecal.store import events as event_store
 from thecal.store import records
@@ -150,7 +150,7 @@ def _feed(conn: Connection, clinic: Clinic, patient: Row) -> CalendarFeed:
     site = records.get_site(conn, int(patient["site_id"]))
     settings = dict((site["settings"] if site else None) or {})
     lead = _site_reminder_days(settings)
-    projection = projection_of(build_timeline(patient, event_store.list_events(conn, patient_id)), now)
+    projection = project_record(conn, patient, event_store.list_events(conn, patient_id), now)
     plan = projection.refill_plan if projection else None
     refill = None
     if plan is not None:

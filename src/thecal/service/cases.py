@@ -43,7 +43,7 @@ from thecal.service import authz, oncall
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
 from thecal.service.results import Instant
-from thecal.service.twin import build_timeline, projection_of
+from thecal.service.twin import project_record
 from thecal.store import cases as case_store
 from thecal.store import events as event_store
 from thecal.store import records
@@ -213,8 +213,8 @@ def open_finding_case(clinic: Clinic, actor: Actor, patient_id: int, finding_cod
     def body(conn: Connection) -> Case:
         patient = authz.patient_for(conn, actor, authz.APPEND, patient_id)
         when = clinic.now()
-        projection = projection_of(build_timeline(patient, event_store.list_events(
-            conn, patient_id)), when)
+        projection = project_record(conn, patient, event_store.list_events(conn, patient_id),
+                                    when)
         found = next((f for f in (projection.findings if projection else ())
                       if f.code == finding_code), None)
         if found is None:

@@ -3,8 +3,6 @@ records (read-only)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Connection, select
 
 from thecal.fhir import AllergyRecord, AppointmentRecord, timeline_to_bundle
@@ -19,8 +17,10 @@ from thecal.store.scheduling import appointments
 _STATUS = {"booked": "booked", "cancelled": "cancelled", "missed": "noshow", "attended": "fulfilled"}
 
 
-def patient_bundle(clinic: Clinic, actor: Actor, patient_id: int) -> dict[str, Any]:
-    def body(conn: Connection) -> dict[str, Any]:
+def patient_bundle(clinic: Clinic, actor: Actor, patient_id: int) -> dict[str, object]:
+    """The patient's record as a FHIR R4 collection Bundle: FHIR's own JSON, validated by
+    ``fhir.resources`` (declared for the API by ``api.fhir.BundleOut``)."""
+    def body(conn: Connection) -> dict[str, object]:
         patient = authz.patient_for(conn, actor, authz.READ, patient_id)
         timeline = build_timeline(patient, event_store.list_events(conn, patient_id))
         rows = conn.execute(select(appointments).where(appointments.c.patient_id == patient_id)

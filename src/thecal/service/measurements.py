@@ -11,20 +11,28 @@ and the twin's estimate). Used before and after a refill and around an MRI.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import Final
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Annotated, Final
 
+from pydantic import Field, computed_field
 from sqlalchemy import Connection
 
-from thecal.clinical.findings import Finding
 from thecal.clinical.projection import Projection, ReservoirViews, project
 from thecal.errors import InputError
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
 from thecal.service.patients import StoredEvent, add_event, new_event
-from thecal.service.twin import build_timeline, project_new
+from thecal.service.results import TwinFinding
+from thecal.service.twin import (
+    DatesAfter,
+    build_timeline,
+    project_new,
+    rounded_views,
+    site_settings,
+    twin_settings,
+)
 from thecal.store import events as event_store
 from thecal.timeline import Interrogation
 
@@ -35,33 +43,23 @@ READINGS: Final = ("reservoir", "daily_dose", "concentration", "alarms", "alarm_
 
 @dataclass(frozen=True)
 class InterrogationOutcome:
-    """What recording an interrogation did, and what the twin now believes."""
+    """What recording an interrogation did, and what the twin now believes (the API's answer
+    itself; the findings' instants and the dates ``after`` are in the patient's zone)."""
 
     event: StoredEvent
-    zone: tzinfo
-    views_before: ReservoirViews | None
-    views_after: ReservoirViews | None
-    findings: tuple[Finding, ...]  # about this interrogation
-    low_reservoir_alarm_at: datetime | None
-    empty_at: datetime | None
-    refill_due_by: datetime | None
+    views_before: Annotated[ReservoirViews | None,
+                            Field(serialization_alias="reservoir_views_before")]
+    views_after: Annotated[ReservoirViews | None,
+                           Field(serialization_alias="reservoir_views_after")]
+    findings: tuple[TwinFinding, ...]  # about this interrogation
+    after: DatesAfter
     status: str = "recorded"
 
-    def as_dict(self) -> dict[str, object]:
-        def iso(value: datetime | None) -> str | None:
-            return value.astimezone(self.zone).isoformat() if value is not None else None
-
-        return {
-            "status": self.status, "event": self.event.as_dict(),
-            "reservoir_views_before": (self.views_before.as_dict()
-                                       if self.views_before is not None else None),
-            "reservoir_views_after": (self.views_after.as_dict()
-                                      if self.views_after is not None else None),
-            "findings": [{**f.as_dict(), "at": iso(f.at)} for f in self.findings],
-            "discrepancy": any(f.code == "interrogation-discrepancy" for f in self.findings),
-            "after": {"low_reservoir_alarm_at": iso(self.low_reservoir_alarm_at),
-                      "empty_at": iso(self.empty_at), "refill_due_by": iso(self.refill_due_by)},
-        }
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def discrepancy(self) -> bool:
+        """A reading disagrees with the twin (the ``interrogation-discrepancy`` finding)."""
+        return any(f.code == "interrogation-discrepancy" for f in self.findings)
 
 
 def _interrogation_event(actor: Actor, at: datetime, readings: Mapping[str, object]
@@ -88,17 +86,16 @@ def record_interrogation(clinic: Clinic, actor: Actor, patient_id: int, *,
             raise InputError("this patient has no implanted pump on record",
                              where="patient_id", fix="record the implant first")
         event = _interrogation_event(actor, when, readings)
-        before: Projection = project(timeline, when)
-        after = project_new(timeline, event, when, "")[1]
+        settings = twin_settings(site_settings(conn, int(patient["site_id"])))
+        before: Projection = project(timeline, when, settings)
+        after = project_new(timeline, event, when, "", settings)[1]
         stored = add_event(clinic, conn, actor, patient, event, expected_version,
                            action="timeline.append", idempotency_key=idempotency_key)
-        mine = tuple(f for f in after.findings if f.at == event.at and f.code in (
-            "interrogation-discrepancy", "mri-check-needed"))
+        mine = tuple(replace(f, at=f.at.astimezone(after.zone)) for f in after.findings
+                     if f.at == event.at and f.code in ("interrogation-discrepancy",
+                                                        "mri-check-needed"))
         return InterrogationOutcome(
-            event=stored, zone=timeline.patient.zone, views_before=before.reservoir_views,
-            views_after=after.reservoir_views, findings=mine,
-            low_reservoir_alarm_at=after.state.low_reservoir_alarm_at,
-            empty_at=after.state.empty_at,
-            refill_due_by=after.refill_plan.refill_due_by if after.refill_plan else None)
+            stored, rounded_views(before.reservoir_views), rounded_views(after.reservoir_views),
+            mine, DatesAfter.of(after))
 
     return clinic.run(actor, "timeline.append", body, patient_id=patient_id, entity="event")

@@ -17,7 +17,6 @@ from thecal.clinical.assessment import MUSCLE_GROUPS
 from thecal.clinical.dose import rate_ml_per_day
 from thecal.clinical.program import ProgramChangeAssessment
 from thecal.clinical.projection import Projection
-from thecal.clinical.refill import bridge_bolus_words, fill_volume_words, programmer_volume_words
 from thecal.device.alarms import ALARM_KINDS
 from thecal.errors import InputError, NotFoundError, PermissionDeniedError
 from thecal.limits import Reason, Severity
@@ -462,21 +461,19 @@ def _refill_from(result: RefillAnalysis, header: PumpHeader, entry: RefillInput,
         old_concentration_mcg_per_ml=old_conc, new_concentration_mcg_per_ml=new_conc,
         added_ml=result.added_ml if added else None, capacity_ml=result.capacity_ml,
         concentration_change=change,
-        bridge_bolus=bridge_bolus_words(bridge) if change and bridge is not None else None,
+        bridge_bolus=bridge.summary if change and bridge is not None else None,
         bridge_bolus_reasons=bridge.reasons if bridge is not None else (),
         old_program=ProgramSummary(f"continuous {dose:g} mcg/day", dose,
                                    result.old_rate_ml_per_day or 0.0, old_conc),
         new_program=new_program, program_reasons=program_reasons,
         needs_override_reason=needs_reason, allowed=allowed,
-        low_reservoir_alarm_at=result.low_reservoir_alarm_at,
-        refill_due_by=result.refill_due_by, errors=errors,
+        low_reservoir_alarm_at=result.after.low_reservoir_alarm_at,
+        refill_due_by=result.after.refill_due_by, errors=errors,
         suggested_added_ml=result.filling.suggested_added_ml if withdrawn else None,
-        suggested_added=(fill_volume_words(result.filling, result.capacity_ml)
-                         if withdrawn else ""),
+        suggested_added=result.suggested_added if withdrawn else "",
         mixing_reasons=mixing.reasons if withdrawn and added and mixing else (),
         pump_calculated_ml=views.pump_calculated_ml if views else None,
         estimate_ml=views.estimate_ml if views else None,
         physical_ml=views.physical_ml if views else None, views_differ=result.views_differ,
         unaccounted_ml=result.unaccounted_ml if withdrawn else 0.0,
-        programmer_instruction=(programmer_volume_words(result.programmer_reservoir_ml)
-                                if added else ""))
+        programmer_instruction=result.programmer_instruction if added else "")

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Final, TypeVar
 
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -27,11 +30,13 @@ from thecal.errors import ConflictError, InputError, PermissionDeniedError
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
+from thecal.service.results import Instant, written_core_schema
 from thecal.service.twin import (
     PLAN_EVENTS,
     build_timeline,
     plan_time,
     project_new,
+    project_record,
     projection_json,
     projection_of,
     site_settings,
@@ -75,9 +80,21 @@ DEDICATED: Final = {"refill": "the refill endpoint (propose, then record)",
                     "fault": "nothing: faults exist only in simulations"}
 
 
+#: A stored event in an API answer: its own timeline v1 fields (docs/events.md) beyond these.
+STORED_EVENT_SCHEMA: Final = {
+    "title": "StoredEvent", "type": "object", "additionalProperties": True,
+    "description": "A stored timeline event: its timeline v1 fields plus seq and recorded_at",
+    "properties": {"at": {"type": "string", "format": "date-time"}, "type": {"type": "string"},
+                   "id": {"type": "string"}, "by": {"type": "string"},
+                   "seq": {"type": "integer"},
+                   "recorded_at": {"type": "string", "format": "date-time"}},
+    "required": ["at", "type", "id", "seq", "recorded_at"]}
+
+
 @dataclass(frozen=True)
 class StoredEvent:
-    """An event on a patient's record: the timeline event and its place in the record."""
+    """An event on a patient's record: the timeline event and its place in the record; in an
+    API answer, :meth:`as_dict` (:func:`~thecal.service.results.written_by`)."""
 
     event: Event
     seq: int
@@ -87,6 +104,16 @@ class StoredEvent:
         """The timeline v1 mapping plus ``seq`` and ``recorded_at`` (what the API answers)."""
         return {**event_to_dict(self.event), "seq": self.seq,
                 "recorded_at": self.recorded_at.isoformat()}
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: object, handler: GetCoreSchemaHandler
+                                     ) -> CoreSchema:
+        return written_core_schema(cls, cls.as_dict)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+                                     ) -> JsonSchemaValue:
+        return dict(STORED_EVENT_SCHEMA)
 
 
 def stored_event(row: Row) -> StoredEvent:
@@ -168,12 +195,6 @@ def register_patient(clinic: Clinic, actor: Actor, data: Mapping[str, object]) -
     return clinic.run(actor, "patient.create", body, entity="patient")
 
 
-def create_patient(clinic: Clinic, actor: Actor, data: Mapping[str, object]
-                   ) -> dict[str, object]:
-    """:func:`register_patient` answering the patient's fields (for callers not yet typed)."""
-    return dataclasses.asdict(register_patient(clinic, actor, data))
-
-
 def list_patients(clinic: Clinic, actor: Actor) -> list[Patient]:
     """The patients the actor may see (own, linked, site and care team)."""
     def body(conn: Connection) -> list[Patient]:
@@ -212,15 +233,12 @@ def get_patient(clinic: Clinic, actor: Actor, patient_id: int) -> Patient:
 
 @dataclass(frozen=True)
 class TimelinePage:
-    """A patient's stored events in append order and the version to append against."""
+    """A patient's stored events in append order and the version to append against (the
+    API's answer itself)."""
 
     patient_id: int
     version: int
     events: tuple[StoredEvent, ...]
-
-    def as_dict(self) -> dict[str, object]:
-        return {"patient_id": self.patient_id, "version": self.version,
-                "events": [e.as_dict() for e in self.events]}
 
 
 def timeline(clinic: Clinic, actor: Actor, patient_id: int) -> TimelinePage:
@@ -241,17 +259,13 @@ class PatientProjection:
     at: datetime
     twin: Projection | None
 
+    # as_dict stays (here and in Chart): the projection holds the twin's replay; its JSON is
+    # Projection.as_dict, the core's one writer (thecal twin --json, the stored summary),
+    # declared for the API by api.responses.ProjectionOut
     def as_dict(self) -> dict[str, object]:
         """The ``thecal twin --json`` object with the patient's id and record version."""
         return {"patient_id": self.patient_id, "version": self.version,
                 **projection_json(self.twin, self.at)}
-
-
-def _project(conn: Connection, patient: Row, rows: Sequence[Row], at: datetime
-             ) -> Projection | None:
-    """The projection of a stored record at ``at`` under its site's twin settings."""
-    return projection_of(build_timeline(patient, rows), at,
-                         twin_settings(site_settings(conn, int(patient["site_id"]))))
 
 
 def projection(clinic: Clinic, actor: Actor, patient_id: int,
@@ -260,7 +274,7 @@ def projection(clinic: Clinic, actor: Actor, patient_id: int,
     def body(conn: Connection) -> PatientProjection:
         patient = _read(clinic, conn, actor, patient_id, "projection")
         when = at or clinic.now()
-        return PatientProjection(patient_id, int(patient["version"]), when, _project(
+        return PatientProjection(patient_id, int(patient["version"]), when, project_record(
             conn, patient, event_store.list_events(conn, patient_id), when))
 
     return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="projection")
@@ -275,7 +289,7 @@ class CareTeamMember:
     display_name: str | None
     role: str
     team_role: str
-    added_at: datetime
+    added_at: Instant
 
 
 def care_team(clinic: Clinic, actor: Actor, patient_id: int) -> list[CareTeamMember]:
@@ -373,7 +387,9 @@ def add_event(clinic: Clinic, conn: Connection, actor: Actor, patient: Row, even
                          fix="record it when it has happened")
     base = build_timeline(patient, event_store.list_events(conn, patient_id))
     planned_at = plan_time(base.with_event(event) if event.type in PLAN_EVENTS else base, now)
-    _, projected = project_new(base, event, planned_at, "event.")
+    # the worklist's summary is projected as the chart projects (the site's twin settings)
+    _, projected = project_new(base, event, planned_at, "event.", twin_settings(
+        site_settings(conn, int(patient["site_id"]))))
     seq = version + 1
     try:
         _insert(conn, patient_id, seq, event, actor.username, now, idempotency_key, digest)
@@ -383,28 +399,41 @@ def add_event(clinic: Clinic, conn: Connection, actor: Actor, patient: Row, even
     if not records.set_patient_version(conn, patient_id, version, seq):
         raise ConflictError("another change was recorded at the same time",
                             where="expected_version", fix="reload and try again")
-    previous = event_store.get_projection(conn, patient_id)
-    urgency = int(previous["triage_urgency"]) if previous else 0
-    triage_at = previous["triage_at"] if previous else None
-    last_triage = (previous["data"] or {}).get("last_triage") if previous else None
-    if triage is not None:
-        rank = triage.get("rank")
-        urgency, triage_at, last_triage = rank if isinstance(rank, int) else 0, event.at, triage
-    event_store.put_projection(conn, patient_id, summary_of(
-        projected, planned_at, seq, now, urgency, triage_at, last_triage))
+    _put_summary(conn, patient_id, projected, planned_at, seq, now, triage, event.at)
     clinic.audit(conn, actor, action, entity="event", entity_id=str(event.id),
                  patient_id=patient_id, event_id=str(event.id), field=event.type,
                  new_value=data, reason=event.reason, detail=detail)
     return StoredEvent(event, seq, now)
 
 
-def append_in(clinic: Clinic, conn: Connection, actor: Actor, patient: Row, event: Event,
-              expected_version: int | None, *, action: str,
-              idempotency_key: str | None = None, triage: Mapping[str, object] | None = None
-              ) -> dict[str, object]:
-    """:func:`add_event` answering the stored event's JSON (for callers not yet typed)."""
-    return add_event(clinic, conn, actor, patient, event, expected_version, action=action,
-                     idempotency_key=idempotency_key, triage=triage).as_dict()
+def _put_summary(conn: Connection, patient_id: int, projected: Projection | None,
+                 planned_at: datetime, version: int, now: datetime,
+                 triage: Mapping[str, object] | None = None, reported_at: datetime | None = None
+                 ) -> None:
+    """Store the worklist's summary of a projection; the last symptom report's ``triage``
+    (made at ``reported_at``) replaces the one kept, otherwise the kept one stays."""
+    previous = event_store.get_projection(conn, patient_id)
+    urgency = int(previous["triage_urgency"]) if previous else 0
+    triage_at = previous["triage_at"] if previous else None
+    last_triage = (previous["data"] or {}).get("last_triage") if previous else None
+    if triage is not None:
+        rank = triage.get("rank")
+        urgency, triage_at, last_triage = rank if isinstance(rank, int) else 0, reported_at, triage
+    event_store.put_projection(conn, patient_id, summary_of(
+        projected, planned_at, version, now, urgency, triage_at, last_triage))
+
+
+def resummarise_site(conn: Connection, site_id: int, now: datetime) -> int:
+    """Project every patient of a site again and store the summaries (after the site's twin
+    settings changed, so the worklist keeps agreeing with the charts); returns how many."""
+    settings = twin_settings(site_settings(conn, site_id))
+    patients_ = records.patients_of_site(conn, site_id)
+    for patient in patients_:
+        record = build_timeline(patient, event_store.list_events(conn, int(patient["id"])))
+        planned_at = plan_time(record, now)
+        _put_summary(conn, int(patient["id"]), projection_of(record, planned_at, settings),
+                     planned_at, int(patient["version"]), now)
+    return len(patients_)
 
 
 def _insert(conn: Connection, patient_id: int, seq: int, event: Event, author: str,
@@ -506,7 +535,7 @@ class ImplantRecord:
     pump_serial: str | None
     catheter_model: str | None
     catheter_length_cm: float | None
-    implanted_at: datetime
+    implanted_at: Instant
 
     @classmethod
     def of(cls, row: Row) -> ImplantRecord:
@@ -529,8 +558,8 @@ class OpenProposal:
 
     id: int
     kind: str
-    created_at: datetime
-    expires_at: datetime
+    created_at: Instant
+    expires_at: Instant
     proposed_by: int
     summary: str | None
 
@@ -558,21 +587,33 @@ class Chart:
 
     @property
     def assessments(self) -> tuple[StoredEvent, ...]:
-        """The assessments in force (a corrected one is left out)."""
-        corrected = {e.event.corrects for e in self.events if isinstance(e.event, Correction)}
-        return tuple(e for e in self.events
-                     if isinstance(e.event, Assessment) and e.event.id not in corrected)
+        """The assessments in force, as the record now reads (``Timeline.effective_events``):
+        a corrected assessment carries the correction's values under its own id (stored with
+        the correction's ``seq`` and ``recorded_at``); the version it replaced is left out.
+        The history (``events``) keeps both."""
+        fixes = {e.event.corrects: e for e in self.events
+                 if isinstance(e.event, Correction) and e.event.event is not None}
+        in_force = []
+        for e in self.events:
+            fix = fixes.get(str(e.event.id)) if not isinstance(e.event, Correction) else None
+            if fix is not None:
+                assert isinstance(fix.event, Correction) and fix.event.event is not None
+                e = StoredEvent(dataclasses.replace(fix.event.event, id=e.event.id), fix.seq,
+                                fix.recorded_at)
+            if isinstance(e.event, Assessment):
+                in_force.append(e)
+        return tuple(sorted(in_force, key=lambda e: (e.event.at, e.seq)))
 
     def as_dict(self) -> dict[str, object]:
         """The API's chart: the stored events as JSON, the projection as ``thecal twin --json``
         and the last symptom report with the triage it got."""
-        reports = [e.as_dict() for e in self.events if e.event.type == "symptoms"]
-        if reports and self.last_triage is not None:
-            reports[-1]["triage"] = dict(self.last_triage)
-        return {"patient": self.patient, "version": self.version,
-                "events": [e.as_dict() for e in self.events],
+        stored = [e for e in self.events if e.event.type == "symptoms"]
+        reports: list[StoredEvent | dict[str, object]] = list(stored)
+        if stored and self.last_triage is not None:
+            reports[-1] = {**stored[-1].as_dict(), "triage": dict(self.last_triage)}
+        return {"patient": self.patient, "version": self.version, "events": self.events,
                 "projection": projection_json(self.twin, self.at),
-                "assessments": [e.as_dict() for e in self.assessments],
+                "assessments": self.assessments,
                 "symptom_reports": reports, "care_team": list(self.care_team),
                 "implants": list(self.implants), "pending": list(self.pending)}
 
@@ -594,7 +635,7 @@ def patient_chart(clinic: Clinic, actor: Actor, patient_id: int,
         implants = tuple(ImplantRecord.of(i) for i in records.implants_of(conn, patient_id))
         return Chart(
             Patient.of(patient), tuple(stored_event(r) for r in rows), when,
-            _project(conn, patient, rows, when),
+            project_record(conn, patient, rows, when),
             (summary["data"] or {}).get("last_triage") if summary else None,
             tuple(CareTeamMember(**m) for m in records.care_team_of(conn, patient_id)),
             implants, pending, medicines_in(conn, patient_id),
@@ -615,7 +656,8 @@ def _import_in(clinic: Clinic, conn: Connection, actor: Actor, patient: Row,
     validate(timeline_)
     now = clinic.now()
     planned_at = plan_time(timeline_, now)
-    projected = projection_of(timeline_, planned_at)
+    projected = projection_of(timeline_, planned_at, twin_settings(
+        site_settings(conn, int(patient["site_id"]))))
     for seq, event in enumerate(parsed, start=1):
         _insert(conn, patient_id, seq, event, str(event.by), now)
     version = len(parsed)

@@ -15,11 +15,13 @@ response model (:mod:`thecal.api.responses`): its instants are :data:`Instant`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeVar
 
-from pydantic import PlainSerializer, WithJsonSchema
+from pydantic import GetPydanticSchema, PlainSerializer, WithJsonSchema
+from pydantic_core import core_schema
 
 from thecal.clinical.alarms import AlarmMeaning
 from thecal.clinical.findings import Finding
@@ -37,6 +39,40 @@ Role = Literal["clinician", "patient", "caregiver", "admin"]
 # An aware instant; in JSON as ``datetime.isoformat()`` writes it ("+00:00", not "Z").
 Instant = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
                     WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
+T = TypeVar("T")
+
+
+def written_core_schema(cls: type[T], write: Callable[[T], dict[str, object]]
+                        ) -> core_schema.CoreSchema:
+    """How a value the core already writes as JSON sits in an API answer: an instance of
+    ``cls`` is written by ``write`` (its ``as_dict``: one writer for the CLI, the stored
+    summary and the API); a mapping ``write`` made, to which the answer added a key (the
+    chart's last symptom report and its triage), passes as it is."""
+    return core_schema.union_schema(
+        [core_schema.is_instance_schema(cls), core_schema.dict_schema()],
+        serialization=core_schema.plain_serializer_function_ser_schema(
+            lambda value: write(value) if isinstance(value, cls) else value))
+
+
+def written_by(cls: type[T], write: Callable[[T], dict[str, object]],
+               schema: Mapping[str, object]) -> GetPydanticSchema:
+    """:func:`written_core_schema`, described by the JSON Schema ``schema``."""
+    return GetPydanticSchema(lambda _source, _handler: written_core_schema(cls, write),
+                             lambda _schema, _handler: dict(schema))
+
+
+#: A finding of the twin (or of a rule on the record) in an API answer: ``Finding.as_dict``,
+#: its figures beside its fields (docs/twin.md lists them per code).
+FINDING_SCHEMA: Final = {
+    "title": "Finding", "type": "object", "additionalProperties": True,
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                   "severity": {"type": "string"}, "source": {"type": "string"},
+                   "at": {"type": "string", "format": "date-time"},
+                   "event_index": {"type": ["integer", "null"]}},
+    "required": ["code", "message", "severity", "source", "at"]}
+TwinFinding = Annotated[Finding, written_by(Finding, Finding.as_dict, FINDING_SCHEMA)]
 
 
 @dataclass(frozen=True)

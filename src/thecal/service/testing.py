@@ -81,10 +81,10 @@ def build_world(clinic: Clinic, clock: FrozenClock, *, second_clinician: bool = 
     pa = admin.bootstrap_patient(clinic, site_a, {
         "mrn": "A-001", "display_name": "Alice Example", "born": "1979-04-02",
         "sex": "female", "weight_kg": 64, "timezone": "Europe/Berlin",
-        "etiology": "multiple-sclerosis"})["id"]
+        "etiology": "multiple-sclerosis"}).id
     pb = admin.bootstrap_patient(clinic, site_b, {
         "mrn": "B-001", "display_name": "Bob Example", "born": "1968-11-20",
-        "sex": "male", "timezone": "Europe/Berlin", "etiology": "spinal-cord-injury"})["id"]
+        "sex": "male", "timezone": "Europe/Berlin", "etiology": "spinal-cord-injury"}).id
     users: dict[str, Login] = {}
     for name, role, site, patient in (
             ("clinician", "clinician", site_a, None), ("clinician2", "clinician", site_a, None),

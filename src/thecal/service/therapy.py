@@ -16,8 +16,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
+from typing import Annotated
 
+from pydantic import Field, computed_field
 from sqlalchemy import Connection
 
 from thecal import units
@@ -31,14 +33,13 @@ from thecal.clinical.program import (
     assess_program_change,
     program_view,
 )
-from thecal.clinical.projection import Projection, ReservoirViews, project
+from thecal.clinical.projection import Projection, ReservoirViews, TwinSettings, project
 from thecal.clinical.refill import (
     BridgeBolus,
     FillVolume,
     MixingCheck,
     ResidualCheck,
     bridge_bolus,
-    bridge_bolus_words,
     check_mixing,
     check_residual,
     dead_volume_ml,
@@ -59,7 +60,15 @@ from thecal.service.patients import (
     new_event,
     stored_event,
 )
-from thecal.service.twin import build_timeline, project_new, site_settings
+from thecal.service.results import Instant
+from thecal.service.twin import (
+    DatesAfter,
+    build_timeline,
+    project_new,
+    rounded_views,
+    site_settings,
+    twin_settings,
+)
 from thecal.store import auth as auth_store
 from thecal.store import events as event_store
 from thecal.store import records
@@ -182,32 +191,29 @@ class RefillAnalysis:
 
     Built once per proposal from the twin's projection before the refill
     (``expected_residual_ml`` is the pump-calculated reservoir then) and after it (the new
-    alarm, empty and refill-due dates), and from the calculators of
+    alarm, empty and refill-due dates, ``after``), and from the calculators of
     :mod:`thecal.clinical.refill`: the residual check (``residual_check``), the fill volume
     (``filling``), the mixing check when drug is added to a residual (``mixing``) and the
     bridge bolus of a concentration change (``bridge_bolus``, None without a change). The
-    pages read these attributes; the API writes :meth:`as_dict`. Times are aware instants;
-    ``zone`` is the patient's (the JSON writes local offsets).
+    pages read these attributes and the API answers with the analysis itself (its response
+    model): what the rules derive are computed fields, ``filling`` is written as its figures.
     """
 
     patient_id: int
     version: int  # the record's version the proposal was made on (expected_version to record)
-    at: datetime
-    zone: tzinfo
+    at: Instant
     pump_model: str
     capacity_ml: float
     expected_residual_ml: float
     withdrawn_ml: float
     added_ml: float
     residual_check: ResidualCheck
-    filling: FillVolume
+    filling: Annotated[FillVolume, Field(exclude=True)]
     mixing: MixingCheck | None
     old_concentration_mcg_per_ml: float | None
     new_concentration_mcg_per_ml: float
     bridge_bolus: BridgeBolus | None
-    low_reservoir_alarm_at: datetime | None  # after the refill
-    empty_at: datetime | None  # after the refill
-    refill_due_by: datetime | None  # after the refill
+    after: DatesAfter  # the twin's dates after the refill (the patient's zone)
     reservoir_after_ml: float | None
     daily_dose_mcg: float
     old_rate_ml_per_day: float | None
@@ -217,104 +223,84 @@ class RefillAnalysis:
     aspiration: str = "complete"
     kept_residual_ml: float = 0.0  # stays in the reservoir (incomplete aspiration only)
     unaccounted_ml: float = 0.0  # what the twin believed inside beyond the measurement
-    views_before: ReservoirViews | None = None
-    views_after: ReservoirViews | None = None
+    views_before: Annotated[ReservoirViews | None,
+                            Field(serialization_alias="reservoir_views_before")] = None
+    views_after: Annotated[ReservoirViews | None,
+                           Field(serialization_alias="reservoir_views_after")] = None
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def remaining_after_withdrawal_ml(self) -> float:
+        return self.filling.remaining_ml
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def suggested_added_ml(self) -> float:
+        return self.filling.suggested_added_ml
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def suggested_added(self) -> str:
+        return fill_volume_words(self.filling, self.capacity_ml)
+
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def programmer_reservoir_ml(self) -> float:
         """The volume to enter into the programmer as the new reservoir volume."""
-        return self.kept_residual_ml + self.added_ml
+        return _round6(self.kept_residual_ml + self.added_ml)
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def programmer_instruction(self) -> str:
+        return programmer_volume_words(self.programmer_reservoir_ml)
+
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def views_differ(self) -> bool:
         """The pump-calculated view and the estimate disagree before the refill."""
         return self.views_before is not None and self.views_before.differ
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def discrepancy(self) -> bool:
         """The withdrawn residual differs from the expected one beyond the threshold (MAINO)."""
         return self.residual_check.flagged
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def concentration_change(self) -> bool:
         return self.bridge_bolus is not None
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def bridge_bolus_needed(self) -> bool:
+        return self.bridge_bolus is not None and self.bridge_bolus.needed
+
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def needs_password(self) -> bool:
         """A concentration change is signed with the password again (PR-6)."""
         return self.concentration_change
 
-    def as_dict(self) -> dict[str, object]:
-        """The JSON of the API's refill proposal (times in the patient's local offset)."""
-        def iso(value: datetime | None) -> str | None:
-            return value.astimezone(self.zone).isoformat() if value is not None else None
-
-        bridge = ({**self.bridge_bolus.as_dict(), "summary": bridge_bolus_words(self.bridge_bolus)}
-                  if self.bridge_bolus is not None else None)
-        return {
-            "patient_id": self.patient_id, "version": self.version,
-            "at": self.at.isoformat(), "pump_model": self.pump_model,
-            "expected_residual_ml": self.expected_residual_ml,
-            "withdrawn_ml": self.withdrawn_ml, "added_ml": self.added_ml,
-            "capacity_ml": self.capacity_ml,
-            "remaining_after_withdrawal_ml": self.filling.remaining_ml,
-            "suggested_added_ml": self.filling.suggested_added_ml,
-            "suggested_added": fill_volume_words(self.filling, self.capacity_ml),
-            "residual_check": self.residual_check.as_dict(),
-            "mixing": self.mixing.as_dict() if self.mixing is not None else None,
-            "discrepancy": self.discrepancy,
-            "concentration_change": self.concentration_change,
-            "old_concentration_mcg_per_ml": self.old_concentration_mcg_per_ml,
-            "new_concentration_mcg_per_ml": self.new_concentration_mcg_per_ml,
-            "bridge_bolus": bridge,
-            "bridge_bolus_needed": self.bridge_bolus is not None and self.bridge_bolus.needed,
-            "after": {"low_reservoir_alarm_at": iso(self.low_reservoir_alarm_at),
-                      "empty_at": iso(self.empty_at), "refill_due_by": iso(self.refill_due_by)},
-            "reservoir_after_ml": self.reservoir_after_ml,
-            "daily_dose_mcg": self.daily_dose_mcg,
-            "old_rate_ml_per_day": self.old_rate_ml_per_day,
-            "new_rate_ml_per_day": self.new_rate_ml_per_day,
-            "needs_password": self.needs_password,
-            "needs_second_clinician": self.needs_second_clinician,
-            "aspiration": self.aspiration,
-            "kept_residual_ml": self.kept_residual_ml,
-            "unaccounted_ml": _round6(self.unaccounted_ml),
-            "reservoir_views_before": (self.views_before.as_dict()
-                                       if self.views_before is not None else None),
-            "reservoir_views_after": (self.views_after.as_dict()
-                                      if self.views_after is not None else None),
-            "views_differ": self.views_differ,
-            "programmer_reservoir_ml": _round6(self.programmer_reservoir_ml),
-            "programmer_instruction": programmer_volume_words(self.programmer_reservoir_ml),
-        }
-
 
 @dataclass(frozen=True)
 class RefillOutcome:
     """What recording a refill did: ``recorded`` (``event``: the stored event) or
-    ``awaiting-confirmation`` (``pending_id``: a second clinician confirms it)."""
+    ``awaiting-confirmation`` (``pending_id``: a second clinician confirms it); the API's
+    answer itself."""
 
     status: str
     proposal: RefillAnalysis | None
     event: StoredEvent | None = None
     pending_id: int | None = None
 
-    def as_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"status": self.status}
-        if self.pending_id is not None:
-            out["pending_id"] = self.pending_id
-        if self.event is not None:
-            out["event"] = self.event.as_dict()
-        if self.proposal is not None:
-            out["proposal"] = self.proposal.as_dict()
-        return out
-
 
 def refill_analysis(patient: Row, timeline: Timeline, event: Refill,
                     settings: Mapping[str, object]) -> RefillAnalysis:
     """What ``event`` does to the record ``timeline`` (the site's ``settings`` say whether a
     concentration change needs a second clinician)."""
-    before = _pump_now(timeline, event.at)
+    twin = twin_settings(settings)
+    before = _pump_now(timeline, event.at, twin)
     state = before.state
     model = pump_model(str(state.pump_model))
     # The expected residual is the pump's own calculation (clinical-facts 9.1).
@@ -331,7 +317,7 @@ def refill_analysis(patient: Row, timeline: Timeline, event: Refill,
                               new_concentration_mcg_per_ml=event.concentration_mcg_per_ml,
                               old_daily_dose_mcg=daily_dose,
                               dead_volume_ml=dead_volume_ml(model, catheter_ml))
-    after = project_new(timeline, event, event.at, "")[1]
+    after = project_new(timeline, event, event.at, "", twin)[1]
     filling = fill_volume(capacity_ml=model.reservoir_ml, expected_residual_ml=expected,
                           withdrawn_ml=event.withdrawn_ml,
                           kept_residual_ml=event.kept_residual_ml)
@@ -344,31 +330,29 @@ def refill_analysis(patient: Row, timeline: Timeline, event: Refill,
     unaccounted = (seen.unaccounted_ml or 0.0) if seen is not None else 0.0
     return RefillAnalysis(
         patient_id=int(patient["id"]), version=int(patient["version"]), at=event.at,
-        zone=timeline.patient.zone, pump_model=model.id,
+        pump_model=model.id,
         capacity_ml=model.reservoir_ml, expected_residual_ml=expected,
         withdrawn_ml=event.withdrawn_ml, added_ml=event.added_ml, residual_check=residual,
         filling=filling, mixing=mixing, old_concentration_mcg_per_ml=old_conc,
         new_concentration_mcg_per_ml=event.concentration_mcg_per_ml, bridge_bolus=bridge,
-        low_reservoir_alarm_at=after.state.low_reservoir_alarm_at,
-        empty_at=after.state.empty_at,
-        refill_due_by=after.refill_plan.refill_due_by if after.refill_plan else None,
-        reservoir_after_ml=_round6(after.state.reservoir_ml), daily_dose_mcg=daily_dose,
+        after=DatesAfter.of(after), reservoir_after_ml=_round6(after.state.reservoir_ml),
+        daily_dose_mcg=daily_dose,
         old_rate_ml_per_day=rate_ml_per_day(daily_dose, old_conc) if old_conc else None,
         new_rate_ml_per_day=rate_ml_per_day(daily_dose, event.concentration_mcg_per_ml),
         needs_second_clinician=bridge is not None and bool(
             settings.get(SECOND_CLINICIAN_SETTING, False)),
         aspiration=event.aspiration, kept_residual_ml=event.kept_residual_ml,
-        unaccounted_ml=unaccounted, views_before=before.reservoir_views,
-        views_after=after.reservoir_views)
+        unaccounted_ml=_round6(unaccounted), views_before=rounded_views(before.reservoir_views),
+        views_after=rounded_views(after.reservoir_views))
 
 
 def _round6(value: float) -> float:
     return round(float(value), 6)
 
 
-def _pump_now(timeline: Timeline, at: datetime) -> Projection:
+def _pump_now(timeline: Timeline, at: datetime, settings: TwinSettings) -> Projection:
     """The twin's projection at ``at``; refused when no pump is implanted."""
-    projection = project(timeline, at) if timeline.events else None
+    projection = project(timeline, at, settings) if timeline.events else None
     if projection is None or projection.state is None or not projection.state.pump_model:
         raise InputError("this patient has no implanted pump on record", where="patient_id",
                          fix="record the implant first")
@@ -634,6 +618,8 @@ class ProgramCheck:
     confirmation_token: str | None = None
     expires_at: datetime | None = None
 
+    # as_dict stays: the answer is the rule's own JSON (ProgramChangeAssessment.as_dict, the
+    # CLI's too) with the token; declared by api.responses.ProgramProposalOut
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"patient_id": self.patient_id, "version": self.version,
                                   **self.assessment.as_dict()}
@@ -654,7 +640,7 @@ def _program_analysis(patient: Row, timeline: Timeline, event: Program,
     With ``refuse_absolute`` a total outside the absolute bounds raises (propose/confirm);
     without it the refusal comes back for display (the live check).
     """
-    state = _pump_now(timeline, event.at).state
+    state = _pump_now(timeline, event.at, twin_settings(settings)).state
     conc = concentration if concentration is not None else state.concentration_mcg_per_ml
     old = _current_program(timeline)
     assessment = assess_program_change(
@@ -732,15 +718,13 @@ def propose_program_change(clinic: Clinic, actor: Actor, patient_id: int, progra
 
 @dataclass(frozen=True)
 class ProgramConfirmed:
-    """A confirmed program change: the stored event, and who co-signed a large step."""
+    """A confirmed program change: the stored event, and who co-signed a large step (the API's
+    answer itself)."""
 
     event: StoredEvent
     co_signed_by: str | None = None
     status: str = "recorded"
 
-    def as_dict(self) -> dict[str, object]:
-        return {"status": self.status, "event": self.event.as_dict(),
-                **({"co_signed_by": self.co_signed_by} if self.co_signed_by else {})}
 
 
 def _co_signer(clinic: Clinic, actor: Actor, patient_id: int, username: str | None,

@@ -10,25 +10,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import Connection
 
 from thecal import units
 from thecal.catalog import pump_model
-from thecal.clinical.projection import Projection, TwinSettings, project
-from thecal.device.replay import TwinState
+from thecal.clinical.projection import Projection, ReservoirViews, TwinSettings, project
 from thecal.errors import InputError, ThecalError
+from thecal.service.results import Instant
 from thecal.store import records
 from thecal.store.records import Row
 from thecal.store.worklist import severity_code
 from thecal.timeline import DEVICE_EVENTS, FORMAT, Event, Timeline, parse_timeline
 
 PRIORITY_RANK: Final = {"high": 3, "medium": 2, "low": 1, "info": 0}
-#: The ``thecal twin --json`` object: JSON that the CLI prints, the API serves and the
-#: ``projections`` row stores (its keys are the twin's; values are arbitrary JSON).
-TwinJSON = dict[str, Any]
 
 
 def build_timeline(patient: Mapping[str, object], event_rows: Sequence[Row]) -> Timeline:
@@ -85,26 +83,23 @@ def projection_of(timeline: Timeline, at: datetime, settings: TwinSettings | Non
     return project(timeline, at, settings) if timeline.events else None
 
 
-def projection_json(projection: Projection | None, at: datetime) -> TwinJSON:
-    """The ``thecal twin --json`` object of a projection (or of an empty record)."""
+def project_record(conn: Connection, patient: Row, event_rows: Sequence[Row], at: datetime
+                   ) -> Projection | None:
+    """The projection of a stored record at ``at`` under its site's twin settings: what the
+    chart, the worklist summary, the triage, the calendar and the cases all read."""
+    return projection_of(build_timeline(patient, event_rows), at,
+                         twin_settings(site_settings(conn, int(patient["site_id"]))))
+
+
+def projection_json(projection: Projection | None, at: datetime) -> dict[str, object]:
+    """The ``thecal twin --json`` object of a projection (or of an empty record): what the
+    ``projections`` row keeps (the worklist reads its dates) and the API's projection answer.
+    The values are the twin's JSON (``Projection.as_dict``, declared for the API by
+    ``api.responses.ProjectionOut``)."""
     if projection is None:
         return {"at": at.isoformat(), "pump": None, "alarms": [], "findings": [],
                 "note": "no events recorded yet"}
     return dict(projection.as_dict())
-
-
-def project_full(timeline: Timeline, at: datetime, settings: TwinSettings | None = None
-                 ) -> tuple[TwinJSON, TwinState | None]:
-    """The ``thecal twin --json`` object for ``timeline`` at ``at``, and the twin state
-    (None when there is nothing to replay)."""
-    projection = projection_of(timeline, at, settings)
-    return projection_json(projection, at), projection.state if projection else None
-
-
-def project_timeline(timeline: Timeline, at: datetime, settings: TwinSettings | None = None
-                     ) -> TwinJSON:
-    """The ``thecal twin --json`` object (see :func:`project_full`)."""
-    return project_full(timeline, at, settings)[0]
 
 
 _EVENT_WHERE: Final = re.compile(r"^events\[\d+\]\.?")
@@ -133,14 +128,42 @@ def plan_time(timeline: Timeline, default: datetime) -> datetime:
     return max(times) if times else default
 
 
-def project_new(timeline: Timeline, event: Event, at: datetime, prefix: str
-                ) -> tuple[Timeline, Projection]:
-    """Add ``event`` and project; a refusal names the new event's field (``prefix``+field)."""
+def project_new(timeline: Timeline, event: Event, at: datetime, prefix: str,
+                settings: TwinSettings | None = None) -> tuple[Timeline, Projection]:
+    """Add ``event`` and project (under a site's twin ``settings``); a refusal names the new
+    event's field (``prefix``+field)."""
     try:
         new = timeline.with_event(event)
-        return new, project(new, at)
+        return new, project(new, at, settings)
     except InputError as exc:
         raise relocated(exc, prefix) from None
+
+
+@dataclass(frozen=True)
+class DatesAfter:
+    """The twin's dates after a change (a refill, an interrogation): the low-reservoir alarm,
+    the empty reservoir and the refill-due date, in the patient's zone (None: not projected)."""
+
+    low_reservoir_alarm_at: Instant | None
+    empty_at: Instant | None
+    refill_due_by: Instant | None
+
+    @classmethod
+    def of(cls, projection: Projection) -> DatesAfter:
+        def local(value: datetime | None) -> datetime | None:
+            return value.astimezone(projection.zone) if value is not None else None
+
+        plan = projection.refill_plan
+        return cls(local(projection.state.low_reservoir_alarm_at),
+                   local(projection.state.empty_at), local(plan.refill_due_by if plan else None))
+
+
+def rounded_views(views: ReservoirViews | None) -> ReservoirViews | None:
+    """The reservoir views to 6 decimals (µL), as the twin's JSON writes them."""
+    if views is None:
+        return None
+    return ReservoirViews(*(None if v is None else round(v, 6) for v in (
+        views.pump_calculated_ml, views.estimate_ml, views.physical_ml)))
 
 
 def _utc(value: datetime | None) -> datetime | None:

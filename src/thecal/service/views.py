@@ -23,8 +23,10 @@ from sqlalchemy import Connection
 from thecal.catalog import FORMULATIONS, formulation
 from thecal.clinical.assessment import mas_value
 from thecal.clinical.care_team import ROLES as TEAM_ROLES
+from thecal.clinical.context import pump_context_from_projection
 from thecal.clinical.eligibility import EligibilityResult, assess_eligibility
 from thecal.clinical.etiology import origin
+from thecal.clinical.projection import TwinSettings
 from thecal.clinical.screening import ScreeningPlan
 from thecal.clinical.screening import screening_plan as plan_screening
 from thecal.clinical.symptoms import symptom
@@ -50,7 +52,7 @@ from thecal.service.results import (
     TriageAnswer,
 )
 from thecal.service.therapy import RefillAnalysis, refill_analysis
-from thecal.service.twin import build_timeline, project_full, site_settings
+from thecal.service.twin import build_timeline, projection_of, site_settings, twin_settings
 from thecal.store import auth as auth_store
 from thecal.store import events as event_store
 from thecal.store import records
@@ -152,15 +154,12 @@ def refill_record(clinic: Clinic, actor: Actor, patient_id: int, event_id: str
 
 # ------------------------------------------------------------------ triage inbox
 
-def _triage_at(timeline: Timeline, codes: list[str], at: datetime) -> TriageResult:
-    """The triage a report at ``at`` got: the same rules on the record as it stood then."""
-    from thecal.clinical.context import pump_context_from_twin
-    from thecal.service.advice import _triage_state
-
+def _triage_at(timeline: Timeline, settings: TwinSettings, codes: list[str], at: datetime
+               ) -> TriageResult:
+    """The triage a report at ``at`` got: the same rules on the record as it stood then,
+    projected as the report was (the site's twin settings)."""
     earlier = Timeline(timeline.patient, tuple(e for e in timeline.events if e.at <= at))
-    projected, state = project_full(earlier, at)
-    context = pump_context_from_twin(state if state is not None
-                                     else _triage_state(earlier, projected), at)
+    context = pump_context_from_projection(projection_of(earlier, at, settings), at)
     return triage(list(codes), [], context)
 
 
@@ -176,19 +175,20 @@ def triage_inbox(clinic: Clinic, actor: Actor, *, days: int = TRIAGE_INBOX_DAYS,
         since = clinic.now() - timedelta(days=max(1, days))
         found = records.symptom_reports_since(conn, authz.visible_patients_clause(actor), since,
                                               max(1, min(limit, 1000)))
-        timelines: dict[int, Timeline] = {}
+        records_: dict[int, tuple[Timeline, TwinSettings]] = {}
         items = []
         for row in found:
             pid = int(row["patient_id"])
-            if pid not in timelines:
+            if pid not in records_:
                 patient = records.get_patient(conn, pid)
                 assert patient is not None
-                timelines[pid] = build_timeline(patient, event_store.list_events(conn, pid))
+                records_[pid] = (build_timeline(patient, event_store.list_events(conn, pid)),
+                                 twin_settings(site_settings(conn, int(patient["site_id"]))))
             data = dict(row["data"])
             at = datetime.fromisoformat(str(data["at"]))
             codes = [str(c) for c in data.get("codes") or ()]
             try:
-                result = _triage_at(timelines[pid], codes, at)
+                result = _triage_at(*records_[pid], codes, at)
             except ThecalError:
                 continue
             items.append(InboxItem(str(row["event_id"]), str(pid), str(row["display_name"]), at,

@@ -109,8 +109,8 @@ def visit_report(clinic: Clinic, actor: Actor, patient_id: int) -> VisitReport:
             zone=patient["timezone"], at=now, pump=pump, pump_serial=serial, catheter=catheter, drug=drug,
             refill=last, reservoir_after_ml=after, refills=tuple(refills),
             daily_dose_mcg=proj.daily_total_mcg if proj else None, bridge_bolus_at=bridge,
-            assessments=tuple(AssessmentPoint(e.at, e.mas, e.penn_frequency) for e in timeline.events
-                              if isinstance(e, Assessment)),
+            assessments=tuple(AssessmentPoint(e.at, e.mas, e.penn_frequency)
+                              for _, e in timeline.effective_events() if isinstance(e, Assessment)),
             alarms=tuple(f"{a.code} ({a.priority})" for a in (proj.state.alarms if proj else ())),
             findings=tuple(f.message for f in (proj.findings if proj else ())),
             refill_due_by=proj.refill_plan.refill_due_by if proj and proj.refill_plan else None,

@@ -11,16 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Annotated
 
+from pydantic import Field, computed_field
 from sqlalchemy import ColumnElement, Connection
 
 from thecal.clinical.confirmation import ConfirmationState, confirmation_state
 from thecal.clinical.triage import Urgency
 from thecal.clinical.worklist import Priority, worklist_priority
+from thecal.limits import Reason
 from thecal.service import authz
 from thecal.service.actors import Actor
 from thecal.service.clinic import Clinic
 from thecal.service.escalation import escalate_overdue
+from thecal.service.results import Instant
 from thecal.store import auth as auth_store
 from thecal.store import worklist as worklist_store
 
@@ -29,43 +33,44 @@ __all__ = ["WorklistItem", "confirmation_states", "days_of_drug_left", "worklist
 
 @dataclass(frozen=True)
 class WorklistItem:
-    """One patient on the worklist: who, the priority (weight, urgency, reasons), the dates."""
+    """One patient on the worklist: who, the priority (weight, urgency, reasons), the dates.
+
+    The API's answer itself: ``priority`` is written as its weight, its reasons as
+    ``reasons``."""
 
     patient_id: int
     mrn: str
     display_name: str
-    priority: Priority
-    refill_due_by: datetime | None = None
-    low_reservoir_alarm_at: datetime | None = None
-    empty_at: datetime | None = None
+    priority: Annotated[Priority, Field(exclude=True)]
+    refill_due_by: Instant | None = None
+    low_reservoir_alarm_at: Instant | None = None
+    empty_at: Instant | None = None
     triage_urgency: Urgency | None = None
     escalations: tuple[str, ...] = ()  # open escalations (could not be booked in time, missed a visit)
     days_of_drug_left: float | None = None  # the projection's, at its conservative edge
 
+    @computed_field(alias="priority")  # type: ignore[prop-decorator]
+    @property
+    def weight(self) -> int:
+        """Where the rule puts the patient (heaviest first)."""
+        return self.priority.weight
+
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def urgency(self) -> Urgency | None:
         """The highest urgency of the fired rules; None: nothing due."""
         return self.priority.urgency
 
+    @computed_field(alias="reasons")  # type: ignore[prop-decorator]
+    @property
+    def rule_reasons(self) -> tuple[Reason, ...]:
+        """The fired rules' reasons, heaviest first."""
+        return self.priority.reasons
+
     @property
     def reasons(self) -> tuple[str, ...]:
         """The reasons in words, heaviest first (open escalations flagged before them)."""
         return (*self.escalations, *(r.message for r in self.priority.reasons))
-
-    def as_dict(self) -> dict[str, object]:
-        def iso(value: datetime | None) -> str | None:
-            return value.isoformat() if value else None
-
-        return {"patient_id": self.patient_id, "mrn": self.mrn,
-                "display_name": self.display_name, "priority": self.priority.weight,
-                "urgency": self.urgency.value if self.urgency else None,
-                "reasons": [r.as_dict() for r in self.priority.reasons],
-                "refill_due_by": iso(self.refill_due_by),
-                "low_reservoir_alarm_at": iso(self.low_reservoir_alarm_at),
-                "empty_at": iso(self.empty_at),
-                "triage_urgency": self.triage_urgency.value if self.triage_urgency else None,
-                "escalations": list(self.escalations),
-                "days_of_drug_left": self.days_of_drug_left}
 
 
 def item_of(row: worklist_store.WorklistRow, now: datetime,

@@ -117,6 +117,10 @@ def list_patients_where(conn: Connection, clause: Any, limit: int | None = None)
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
+def patients_of_site(conn: Connection, site_id: int) -> list[Row]:
+    return list_patients_where(conn, patients.c.site_id == site_id)
+
+
 def list_patients_by_ids(conn: Connection, ids: Sequence[int]) -> list[Row]:
     if not ids:
         return []
