@@ -82,6 +82,13 @@ class RefillRecordBody(RefillBody):
     performed_at: datetime | None = Field(
         default=None, examples=["2026-12-01T09:30:00+01:00"],
         description="a late entry: when the refill was done (the entry time is kept beside it)")
+    bridge_bolus: bool = Field(
+        default=False,
+        description="the bridge bolus this concentration change needs was programmed with the "
+                    "refill: a `bolus` event (`kind: bridge`, same time, same person) is recorded "
+                    "in the same transaction (`bridge_bolus_event` in the answer); refused when "
+                    "the concentration does not change. A bolus given later is appended as its "
+                    "own event (`POST …/timeline`)")
 
 
 class ConfirmBody(Body):

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from thecal import service
 from thecal.clinical.assessment import MUSCLE_GROUPS
 from thecal.clinical.dose import rate_ml_per_day
+from thecal.clinical.findings import BOLUS_WINDOW
 from thecal.clinical.program import ProgramChangeAssessment
 from thecal.clinical.projection import Projection
 from thecal.clinical.refill import bridge_bolus_words, fill_volume_words, programmer_volume_words
@@ -42,7 +43,7 @@ from thecal.service.results import (
 from thecal.service.therapy import RefillAnalysis, RefillOutcome
 from thecal.service.views import triage_answer
 from thecal.store.records import Row
-from thecal.timeline import Correction, Event, event_to_dict
+from thecal.timeline import Bolus, Correction, Event, event_to_dict
 
 __all__ = ["MUSCLE_GROUPS", "chart", "confirm_program", "confirm_refill", "current_user",
            "patient_id_of", "propose_program", "propose_refill", "pump_header",
@@ -289,7 +290,8 @@ def propose_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInp
 def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInput,
                   password: str) -> RefillOutcome:
     """Record the refill the steps showed, at the version the form was first shown at (a
-    stale one is a conflict), with the pump's readings before and after as interrogations."""
+    stale one is a conflict), with the pump's readings before and after as interrogations and
+    the bridge bolus the person said they programmed (one transaction with the refill)."""
     # the page signs every refill with the password (the service insists on it only for
     # a concentration change)
     try:
@@ -301,20 +303,23 @@ def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInpu
     # the service refuses a stale version (the first write below is made at it)
     version = now.version if entry.shown_version is None else entry.shown_version
     pid = patient_id_of(patient_id)
+    # the readings are taken at the refill, so a late entry keeps them at the refill's time
+    at = _performed_at(entry)
     if entry.pump_reading_before:
         # The interrogation before the refill: the pump's reading is a measurement.
         service.record_interrogation(clinic, user.actor, pid,
                                      readings={"reservoir": entry.pump_reading_before},
-                                     expected_version=version)
+                                     expected_version=version, at=at)
         version += 1
     result = service.record_refill(
         clinic, user.actor, pid, **_refill_kwargs(entry, now), expected_version=version,
-        password=password, reason=entry.reason or None, at=_performed_at(entry),
-        drug=_drug(entry))
-    if entry.pump_reading_after and result.event is not None:
+        password=password, reason=entry.reason or None, at=at, drug=_drug(entry),
+        bridge_bolus=entry.bridge_bolus_confirmed)
+    last = result.bridge_bolus_event or result.event
+    if entry.pump_reading_after and last is not None:
         service.record_interrogation(clinic, user.actor, pid,
                                      readings={"reservoir": entry.pump_reading_after},
-                                     expected_version=version + 1)
+                                     expected_version=last.seq, at=at)
     return result
 
 
@@ -331,8 +336,17 @@ def refill_record(clinic: Clinic, user: User, patient_id: str, event_id: str
     r = service.refill_record(clinic, user.actor, patient_id_of(patient_id), event_id)
     # a recorded refill shows every figure the steps showed once all was entered
     entry = RefillInput(withdrawn="entered", concentration="entered", added="entered")
-    header = chart(clinic, user, patient_id).header
-    return RefillSummary(r, _refill_from(r.analysis, header, entry, None))
+    now = chart(clinic, user, patient_id)
+    return RefillSummary(r, _refill_from(r.analysis, now.header, entry, None),
+                         _bridge_bolus_of(r.refill, now.timeline))
+
+
+def _bridge_bolus_of(refill: Event, timeline: Sequence[TimelineItem]) -> TimelineItem | None:
+    """The bridge bolus recorded for ``refill``: the first one, not corrected, that follows it
+    within the window the missing-bridge-bolus finding allows (clinical.findings)."""
+    return next((e for e in timeline if isinstance(e.event, Bolus) and e.event.kind == "bridge"
+                 and not e.corrected_by
+                 and timedelta(0) <= e.at - refill.at <= BOLUS_WINDOW), None)
 
 
 def propose_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str

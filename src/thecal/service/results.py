@@ -226,7 +226,8 @@ class RefillInput:
     reason: str = ""  # why the withdrawn residual differs from the expected one
     concentration: str = ""
     added: str = ""
-    bridge_bolus_confirmed: bool = False
+    bridge_bolus_confirmed: bool = False  # "I will program this bridge bolus": recorded with it
+    bridge_bolus_declined: bool = False  # recorded without one: the chart keeps the finding
     daily_dose: str = ""
     override_reason: str = ""
     # the pump's own reservoir reading from the programmer, before and after (interrogations)
@@ -283,10 +284,12 @@ class RefillProposal:
 
 @dataclass(frozen=True)
 class RefillSummary:
-    """A recorded refill (the printout) and the figures its steps showed."""
+    """A recorded refill (the printout) and the figures its steps showed, with the bridge
+    bolus recorded for it (None: none on the record)."""
 
     record: RecordedRefill
     proposal: RefillProposal
+    bridge_bolus: TimelineItem | None = None
 
 
 @dataclass(frozen=True)

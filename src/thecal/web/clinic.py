@@ -139,8 +139,9 @@ def _missing(step: str, entry: RefillInput, proposal: RefillProposal) -> dict[st
             errors["expiry"] = "Enter the expiry date from the label."
         if not entry.added.strip():
             errors["added"] = "Enter the volume added with its unit, e.g. 20 mL."
-    if step == "bridge" and not entry.bridge_bolus_confirmed:
-        errors["bridge_bolus_confirmed"] = "Confirm that the bridge bolus will be programmed."
+    if step == "bridge" and not (entry.bridge_bolus_confirmed or entry.bridge_bolus_declined):
+        errors["bridge_bolus_confirmed"] = ("Say whether you program this bridge bolus with the "
+                                            "refill.")
     if step == "program":
         if not entry.daily_dose.strip():
             errors["daily_dose"] = "Enter the daily dose with its unit, e.g. 300 mcg/day."
@@ -171,6 +172,7 @@ def _entry_from_form(form: dict[str, str], zone: tzinfo) -> RefillInput:
     return RefillInput(**{**text, "performed_at": _aware(text["performed_at"], zone)},
                        compounded=form.get("compounded") == "yes",
                        bridge_bolus_confirmed=form.get("bridge_bolus_confirmed") == "yes",
+                       bridge_bolus_declined=form.get("bridge_bolus_confirmed") == "no",
                        shown_version=stale.shown_version(form.get("shown_version", "")))
 
 
@@ -240,6 +242,10 @@ def refill_step(request: Request, patient_id: str,
         return _render_refill(request, patient_id, "confirm", entry, proposal,
                               {"password": "Enter your password to sign this refill."},
                               status_code=422)
+    # a bridge bolus is recorded only for the concentration change the steps showed (the
+    # answer of a bridge step left behind by going back to the drug step does not count)
+    entry = dataclasses.replace(entry, bridge_bolus_confirmed=entry.bridge_bolus_confirmed
+                                and proposal.concentration_change)
     try:
         stale.check(request, patient_id, entry.shown_version)
         outcome = pages.record_refill(clinic, user, patient_id, entry, password)
@@ -294,7 +300,7 @@ def refill_summary(request: Request, patient_id: str, event_id: str) -> Response
     summary = pages.refill_record(clinic_of(request), user, patient_id, event_id)
     return render(request, "clinic/refill_summary.html",
                   {"title": f"Refill summary · {summary.record.patient.display_name}",
-                   "r": summary.record, "p": summary.proposal,
+                   "r": summary.record, "p": summary.proposal, "b": summary.bridge_bolus,
                    "dose_change": request.query_params.get("dose", "")[:40]})
 
 
