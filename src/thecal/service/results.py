@@ -30,6 +30,7 @@ from thecal.service.actors import Actor
 from thecal.timeline import Event
 
 if TYPE_CHECKING:
+    from thecal.service.cases import Contacts
     from thecal.service.views import RecordedRefill
 
 Role = Literal["clinician", "patient", "caregiver", "admin"]
@@ -378,6 +379,8 @@ class MyPump:
     clinic_phone: str = ""
     # the refill-due date at this moment: overdue, due today or due (clinical.refill_due)
     refill_due: RefillDue | None = None
+    # the clinic's and the emergency number with their tel: links (site settings)
+    contacts: Contacts | None = None
 
 
 @dataclass(frozen=True)
@@ -392,6 +395,7 @@ class ImplantCard:
     clinic: str
     clinic_phone: str
     warnings: tuple[str, ...]
+    emergency_number: str = ""  # the site's (setting emergency_number)
 
 
 @dataclass(frozen=True)
