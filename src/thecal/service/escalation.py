@@ -36,6 +36,7 @@ from thecal.service.results import Instant
 from thecal.store import auth as auth_store
 from thecal.store import records
 from thecal.store.records import Row
+from thecal.units import format_instant
 
 __all__ = ["Confirmation", "Mailer", "escalate_overdue", "open_confirmations"]
 
@@ -136,11 +137,6 @@ def _site_zone(site: Mapping[str, object]) -> tzinfo:
         return UTC
 
 
-def _at(value: datetime, zone: tzinfo) -> str:
-    """An instant as a person reads it, in the site's zone: "Mon 7 Dec 2026 10:58 CET"."""
-    return f"{value.astimezone(zone):%a %-d %b %Y %H:%M %Z}"
-
-
 def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
                      on_error: Callable[[str], None] | None = None) -> list[int]:
     """Escalate every open confirmation past its time that is not escalated yet; e-mail the
@@ -173,8 +169,8 @@ def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
             sent_at = None
         else:
             subject, body = mail.compose("confirmation_overdue", c=item, link=link,
-                                         entered_at=_at(item.created_at, zone),
-                                         due_at=_at(item.due_at, zone))
+                                         entered_at=format_instant(item.created_at, zone),
+                                         due_at=format_instant(item.due_at, zone))
             try:
                 mailer.send(to, subject, body)
                 detail, sent_at = f"e-mailed {to}", clinic.now()

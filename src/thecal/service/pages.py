@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from thecal import service
 from thecal.clinical.assessment import MUSCLE_GROUPS
@@ -39,6 +39,7 @@ from thecal.service.results import (
     TimelineItem,
     TriageAnswer,
     User,
+    Words,
 )
 from thecal.service.therapy import RefillAnalysis, RefillOutcome
 from thecal.service.views import triage_answer
@@ -138,8 +139,8 @@ def _header(chart: service.Chart) -> PumpHeader:
                         + (": contraindicates ITB" if a.contraindicates_itb else "")
                         for a in meds.allergies),
         allergy_status=meds.allergy_status.value,
-        allergy_statement=(f"{meds.no_known_allergies_by}, {meds.no_known_allergies_at:%Y-%m-%d}"
-                           if meds.no_known_allergies_at is not None else ""),
+        allergy_statement=((f"{meds.no_known_allergies_by}, ", meds.no_known_allergies_at)
+                           if meds.no_known_allergies_at is not None else ()),
         baclofen_allergy=meds.baclofen_allergy,
         oral_medicines=tuple(f"{m.drug_words} {m.dose} × {m.times_per_day}/day "
                              f"({m.daily_dose_mg:g} mg/day)" for m in meds.medications),
@@ -148,23 +149,26 @@ def _header(chart: service.Chart) -> PumpHeader:
                                               c.patient_words) for c in chart.banner_cases))
 
 
-def event_words(event: Event) -> str:
-    """An event's fields in words (a correction: what the event now reads)."""
+def event_words(event: Event) -> Words:
+    """An event's fields in words (a correction: what the event now reads); its instants and
+    days stay values, for the page to write in its zone."""
     skip = {"at", "type", "id", "by", "reason", "corrects", "event"}
-    parts = []
+    parts: list[str | datetime | date] = []
     for key, value in event_to_dict(event).items():
         if key in skip or value is None:
             continue
-        if isinstance(value, dict):
+        typed = getattr(event, key, None)
+        if isinstance(typed, datetime | date):
+            value = typed
+        elif isinstance(value, dict):
             value = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value)
-        parts.append(f"{key.replace('_', ' ')} {value}")
+        parts += ["; " if parts else "", f"{key.replace('_', ' ')} ", value]
     if isinstance(event, Correction) and event.event is not None:
-        at = event.event.at
-        parts.append(f"now reads: {event.event.type} at {at:%a %-d %b %Y %H:%M} "
-                     f"(UTC{at:%z}); {event_words(event.event)}")
-    return "; ".join(parts)
+        parts += ["; " if parts else "", f"now reads: {event.event.type} at ", event.event.at,
+                  "; ", *event_words(event.event)]
+    return tuple(parts)
 
 
 def timeline_items(events: Sequence[StoredEvent]) -> tuple[TimelineItem, ...]:

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 
 Role = Literal["clinician", "patient", "caregiver", "admin"]
 
+# Words for people with the instants and days among them kept as values: a page writes each
+# in its display zone (the ``words`` filter of :mod:`thecal.web.rendering`), never as ISO text.
+Words = tuple[str | datetime | date, ...]
+
 # An aware instant; in JSON as ``datetime.isoformat()`` writes it ("+00:00", not "Z").
 Instant = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
                     WithJsonSchema({"type": "string", "format": "date-time"})]
@@ -68,7 +72,7 @@ class TimelineItem:
     event: Event
     seq: int
     recorded_at: datetime
-    summary: str  # the event's fields in words
+    summary: Words  # the event's fields in words (times as values: the page writes them)
     corrects: str = ""  # a correction: the id of the event it corrects
     corrected_by: str = ""  # the id of the correction that replaced this event
 
@@ -164,7 +168,7 @@ class PumpHeader:
     concentration_pending: str = ""
     # allergies-recorded | no-known-allergies | not-recorded (thecal.clinical.medicines)
     allergy_status: str = "not-recorded"
-    allergy_statement: str = ""  # who stated "no known allergies", and when
+    allergy_statement: Words = ()  # who stated "no known allergies", and when
     baclofen_allergy: bool = False
     oral_medicines: tuple[str, ...] = ()
     reconciliations_due: tuple[str, ...] = ()

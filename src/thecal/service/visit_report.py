@@ -11,7 +11,7 @@ words around the figures are the template's (``web/templates/report/visit_report
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Connection
 
@@ -49,7 +49,7 @@ class VisitReport:
     patient_id: int
     mrn: str
     display_name: str
-    born: str
+    born: date | None
     zone: str
     at: datetime
     pump: str | None  # manufacturer and model (None: none recorded)
@@ -105,7 +105,8 @@ def visit_report(clinic: Clinic, actor: Actor, patient_id: int) -> VisitReport:
         appointments = booked_appointments(conn, patient_id)
         clinic.audit(conn, actor, "visit-report.read", patient_id=patient_id, entity="patient")
         return VisitReport(
-            patient_id=patient_id, mrn=patient["mrn"], display_name=patient["display_name"], born=patient["born"],
+            patient_id=patient_id, mrn=patient["mrn"], display_name=patient["display_name"],
+            born=date.fromisoformat(str(patient["born"])) if patient["born"] else None,
             zone=patient["timezone"], at=now, pump=pump, pump_serial=serial, catheter=catheter, drug=drug,
             refill=last, reservoir_after_ml=after, refills=tuple(refills),
             daily_dose_mcg=proj.daily_total_mcg if proj else None, bridge_bolus_at=bridge,
