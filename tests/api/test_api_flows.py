@@ -185,3 +185,23 @@ def test_the_bridge_bolus_with_the_refill_or_as_its_own_event(
     assert later.status_code == 201, later.text
     twin = client.get(f"/api/v1/patients/{world.patient_a}/projection", headers=headers).json()
     assert "missing-bridge-bolus" not in {f["code"] for f in twin["findings"]}
+
+
+def test_assessment_by_muscle_group_over_the_api(client: TestClient, tokens: dict[str, str],
+                                                 world: World) -> None:
+    """``mas_by_muscle`` in the timeline's vocabulary; the overall grade is the highest."""
+    headers = {"Authorization": f"Bearer {tokens['nurse']}"}
+    url = f"/api/v1/patients/{world.patient_a}/assessments"
+    r = client.post(url, headers=headers, json={
+        "expected_version": 3, "penn_frequency": 2,
+        "mas_by_muscle": {"knee-extensors-right": "1+", "hip-adductors-left": "2"}})
+    assert r.status_code == 201, r.text
+    assert r.json()["mas"] == "2"
+    assert r.json()["mas_by_muscle"] == {"hip-adductors-left": "2", "knee-extensors-right": "1+"}
+    bad = client.post(url, headers=headers, json={"expected_version": 4,
+                                                  "mas_by_muscle": {"hip-adductors": "2"}})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"][-1] == "hip-adductors"
+    old_key = client.post(url, headers=headers, json={"expected_version": 4,
+                                                      "mas_by_group": {"hip-flexors": "2"}})
+    assert old_key.status_code == 422  # never an API field: nothing to keep for a release

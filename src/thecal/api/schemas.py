@@ -120,7 +120,14 @@ class ProgramConfirmBody(Body):
 
 class AssessmentBody(Body):
     expected_version: int = Field(ge=0)
-    mas: str | None = Field(default=None, examples=["1+"])
+    mas: str | None = Field(default=None, examples=["1+"],
+                            description="the overall grade; left out with mas_by_muscle: the "
+                                        "highest group grade")
+    mas_by_muscle: dict[str, str] | None = Field(
+        default=None, examples=[{"hip-adductors-left": "2", "knee-extensors-right": "1+"}],
+        description="the Modified Ashworth grade per muscle group examined: the timeline's "
+                    "groups (muscle-left / muscle-right, docs/events.md), grades 0, 1, 1+, 2, 3, "
+                    "4 as text")
     penn_frequency: int | None = None
     penn_severity: int | None = None
     notes: str | None = Field(default=None, max_length=4000)

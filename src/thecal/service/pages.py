@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from thecal import service
-from thecal.clinical.assessment import MUSCLE_GROUPS
+from thecal.clinical.assessment import MUSCLE_WORDS, SIDES, muscle_grades
 from thecal.clinical.dose import rate_ml_per_day
 from thecal.clinical.findings import BOLUS_WINDOW
 from thecal.clinical.program import ProgramChangeAssessment
@@ -44,9 +44,9 @@ from thecal.service.results import (
 from thecal.service.therapy import RefillAnalysis, RefillOutcome
 from thecal.service.views import triage_answer
 from thecal.store.records import Row
-from thecal.timeline import Bolus, Correction, Event, event_to_dict
+from thecal.timeline import Assessment, Bolus, Correction, Event, event_to_dict
 
-__all__ = ["MUSCLE_GROUPS", "chart", "confirm_program", "confirm_refill", "current_user",
+__all__ = ["MUSCLE_WORDS", "SIDES", "chart", "confirm_program", "confirm_refill", "current_user",
            "patient_id_of", "propose_program", "propose_refill", "pump_header",
            "record_assessment", "record_refill", "refill_record", "report_symptoms", "sign_in"]
 
@@ -195,7 +195,17 @@ def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False
         return Chart(header, timeline, pending=pending)
     s = service.chart_series(clinic, user.actor, patient_id_of(patient_id))
     return Chart(header, timeline, s.reservoir, s.daily_dose, s.mas, s.penn,
-                 s.csf_level, s.tone, pending)
+                 s.csf_level, s.tone, pending, muscle_grades(assessments_of(timeline)))
+
+
+def assessments_of(items: Sequence[TimelineItem]) -> list[Assessment]:
+    """The assessments in force: a corrected one is replaced by its correction's."""
+    out = []
+    for item in items:
+        event = item.event.event if isinstance(item.event, Correction) else item.event
+        if isinstance(event, Assessment) and not item.corrected_by:
+            out.append(event)
+    return out
 
 
 def changes_since(clinic: Clinic, user: User, patient_id: str, version: int
@@ -383,7 +393,7 @@ def record_assessment(clinic: Clinic, user: User, patient_id: str, mas: dict[str
                       shown_version: int | None = None) -> None:
     data: dict[str, object] = {}
     if mas:
-        data["mas_by_group"] = dict(mas)
+        data["mas_by_muscle"] = dict(mas)
     for name, value in (("penn_frequency", penn_frequency), ("penn_severity", penn_severity)):
         if value:
             try:

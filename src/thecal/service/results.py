@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import PlainSerializer, WithJsonSchema
 
 from thecal.clinical.alarms import AlarmMeaning
+from thecal.clinical.assessment import MuscleGrades
 from thecal.clinical.findings import Finding
 from thecal.clinical.refill_due import RefillDue
 from thecal.clinical.triage import Urgency
@@ -203,6 +204,8 @@ class Chart:
     csf_level: Series | None = None
     tone: Series | None = None
     pending: tuple[PendingItem, ...] = ()
+    # the Modified Ashworth grades per muscle group of the last assessments (clinical.assessment)
+    muscle_grades: MuscleGrades | None = None
 
 
 @dataclass(frozen=True)
