@@ -43,6 +43,9 @@ def test_patient_pages_show_the_sites_emergency_number(client: TestClient,
     answer = client.post(url, data={"csrf_token": csrf_of(client, url),
                                      "codes": ["high-fever", "itching"]}).text
     assert 'id="emergency-banner"' in answer
+    # inside the emergency banner, the number to call now
+    banner = answer.split('id="emergency-banner"')[1].split("</section>")[0]
+    assert re.search(r'href="tel:999"[^>]*id="tel-emergency-now">999</a>', banner)
     assert re.search(r'id="tel-emergency">999</a>', answer)
     _no_other_number(answer)
     card = client.get(f"/my/{LINKED_PATIENT}/card").text
