@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final
 
@@ -253,3 +254,36 @@ def mixed_concentration(remaining_ml: float, remaining_mcg_per_ml: float,
     # a mixture lies between its strengths, also in the last bit
     return min(max(mixed, min(remaining_mcg_per_ml, added_mcg_per_ml)),
                max(remaining_mcg_per_ml, added_mcg_per_ml))
+
+
+# --- times for people -------------------------------------------------------------------------
+# Stored times are UTC instants; people read them in one zone, written so they cannot be
+# misread ("Tue 10 Mar 2026 09:30 CET", never ISO text or a numeric offset). The web's
+# ``when``/``day`` filters and the e-mails use these two, so every face writes a time alike.
+
+def format_day(value: date | datetime | None, zone: tzinfo = UTC) -> str:
+    """"Tue 10 Mar 2026": a date as it is, an instant on its calendar day in ``zone``.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> format_day(datetime(2026, 3, 9, 23, 30, tzinfo=UTC), ZoneInfo("Europe/Berlin"))
+    'Tue 10 Mar 2026'
+    """
+    if value is None:
+        return "—"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(zone)
+    return value.strftime("%a %-d %b %Y")
+
+
+def format_instant(value: datetime | None, zone: tzinfo = UTC) -> str:
+    """"Tue 10 Mar 2026 09:30 CET": an instant in ``zone`` with the zone's abbreviation.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> format_instant(datetime(2026, 3, 10, 8, 30, tzinfo=UTC), ZoneInfo("Europe/Berlin"))
+    'Tue 10 Mar 2026 09:30 CET'
+    """
+    if value is None:
+        return "—"
+    if value.tzinfo is not None:
+        value = value.astimezone(zone)
+    return f"{value.strftime('%a %-d %b %Y %H:%M')} {value.strftime('%Z')}".rstrip()

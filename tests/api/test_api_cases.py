@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from smtp_sink import smtp_sink
@@ -141,7 +142,8 @@ def test_a_single_early_sign_is_same_day(client: TestClient, world: World,
     assert "TR-W-EARLY" in {r["id"] for r in answer["triage"]["rules"]}
 
 
-def test_emergency_case_emails_the_on_call_clinician(tmp_path: object) -> None:
+@pytest.mark.parametrize("public_url", ["", "https://itb.example-hospital.org"])
+def test_emergency_case_emails_the_on_call_clinician(tmp_path: object, public_url: str) -> None:
     with smtp_sink() as sink:
         clock = FrozenClock(NOW)
         clinic = Clinic.open(Settings(database_url=f"sqlite:///{tmp_path}/mail.sqlite3",
@@ -150,7 +152,8 @@ def test_emergency_case_emails_the_on_call_clinician(tmp_path: object) -> None:
             world = build_world(clinic, clock)
             admin.update_site_settings(clinic, SYSTEM, world.site_a, {
                 "on_call_user": "clinician", "on_call_email": "oncall@site-a.invalid",
-                "clinic_phone": "030 1234"})
+                "clinic_phone": "030 1234", "emergency_number": "999",
+                "public_url": public_url})
             token = issue_api_token(clinic, "patient", PASSWORD)[0]
             with TestClient(create_app(clinic.settings, clinic=clinic),
                             base_url="https://testserver") as client:
@@ -172,6 +175,12 @@ def test_emergency_case_emails_the_on_call_clinician(tmp_path: object) -> None:
     body = mail.get_content()
     assert '"shivering, legs like boards"' in body and "Interrogate the pump" in body
     assert "Clinic phone: 030 1234" in body
+    # the site's emergency number, and the case as a link when the server knows its address
+    # (else its path, with where to find it: the inbox, Cases)
+    assert "the emergency number 999" in body and "112" not in body
+    assert "clinic inbox (Cases)" in body
+    link = f"{public_url}/clinic/cases/{report['case_id']}"
+    assert any(line.strip() == link for line in body.splitlines()), body
 
 
 def test_on_call_email_failure_is_recorded_not_refused(tmp_path: object) -> None:

@@ -102,7 +102,10 @@ def test_past_its_time_it_is_still_there_escalated_and_e_mailed(
     parsed = message_from_bytes(message.content, policy=email_policy.default)
     text = parsed.get_body().get_content()  # type: ignore[union-attr]
     assert "Alice Example" in str(parsed["Subject"]) and "500 mcg/mL → 1000 mcg/mL" in text
-    assert f"/pending/{recorded['pending_id']}" in text
+    # the review page's path (the site has no public_url: the server knows no address)
+    path = f"/clinic/patients/{world.patient_a}/pending/{recorded['pending_id']}"
+    assert any(line.strip() == path for line in text.splitlines()), text
+    assert "Triage inbox → Second signatures waiting → Review" in text
     # times as the clinic reads them, in the site's zone (not ISO UTC)
     assert "Entered by: Clinician at Sun 1 Mar 2026 10:00 CET" in text and "+00:00" not in text
     # top of the worklist, as an emergency-level reason

@@ -144,3 +144,64 @@ def test_concentration_change_needs_password_and_second_clinician(
 def test_openapi_document(client: TestClient) -> None:
     doc = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/patients/{patient_id}/timeline" in doc["paths"]
+
+
+def test_the_bridge_bolus_with_the_refill_or_as_its_own_event(
+        client: TestClient, tokens: dict[str, str], world: World) -> None:
+    """An API client records the bridge bolus it programmed with the refill
+    (``bridge_bolus: true``: one transaction, at the refill's time), or later as its own
+    ``bolus`` event; a refill without one leaves the (true) finding."""
+    headers = {"Authorization": f"Bearer {tokens['clinician']}"}
+    url = f"/api/v1/patients/{world.patient_a}/refill"
+    expected = client.post(f"{url}/proposal", headers=headers, json={
+        "withdrawn": "28 mL", "added": "20 mL", "concentration": "1000 mcg/mL"}
+    ).json()["expected_residual_ml"]
+    body = {"withdrawn": f"{expected:.1f} mL", "added": "20 mL", "concentration": "1000 mcg/mL",
+            "expected_version": 3, "password": PASSWORD, **LOT}
+    # the strength unchanged: no bridge bolus to record, and nothing written
+    same = client.post(url, headers=headers, json={**body, "concentration": "500 mcg/mL",
+                                                   "bridge_bolus": True})
+    assert same.status_code == 422 and same.json()["detail"][0]["loc"][-1] == "bridge_bolus"
+    r = client.post(url, headers=headers, json={**body, "bridge_bolus": True})
+    assert r.status_code == 201, r.text
+    refill, bolus = r.json()["event"], r.json()["bridge_bolus_event"]
+    assert (bolus["type"], bolus["kind"], bolus["at"], bolus["by"]) == (
+        "bolus", "bridge", refill["at"], refill["by"])
+    assert bolus["seq"] == refill["seq"] + 1 == 5
+    twin = client.get(f"/api/v1/patients/{world.patient_a}/projection", headers=headers).json()
+    assert "missing-bridge-bolus" not in {f["code"] for f in twin["findings"]}
+    # the next change without one: the finding; a bolus appended later as its own event ends it
+    world.clock.set(world.clock.now() + timedelta(days=1))
+    body = {**body, "concentration": "2000 mcg/mL", "withdrawn": "0.5 mL", "expected_version": 5,
+            "reason": "reservoir nearly full after yesterday's refill"}
+    r = client.post(url, headers=headers, json=body)
+    assert r.status_code == 201, r.text
+    assert "bridge_bolus_event" not in r.json()
+    twin = client.get(f"/api/v1/patients/{world.patient_a}/projection", headers=headers).json()
+    assert "missing-bridge-bolus" in {f["code"] for f in twin["findings"]}
+    later = client.post(f"/api/v1/patients/{world.patient_a}/timeline", headers=headers, json={
+        "expected_version": 6, "event": {"at": r.json()["event"]["at"], "type": "bolus",
+                                         "kind": "bridge"}})
+    assert later.status_code == 201, later.text
+    twin = client.get(f"/api/v1/patients/{world.patient_a}/projection", headers=headers).json()
+    assert "missing-bridge-bolus" not in {f["code"] for f in twin["findings"]}
+
+
+def test_assessment_by_muscle_group_over_the_api(client: TestClient, tokens: dict[str, str],
+                                                 world: World) -> None:
+    """``mas_by_muscle`` in the timeline's vocabulary; the overall grade is the highest."""
+    headers = {"Authorization": f"Bearer {tokens['nurse']}"}
+    url = f"/api/v1/patients/{world.patient_a}/assessments"
+    r = client.post(url, headers=headers, json={
+        "expected_version": 3, "penn_frequency": 2,
+        "mas_by_muscle": {"knee-extensors-right": "1+", "hip-adductors-left": "2"}})
+    assert r.status_code == 201, r.text
+    assert r.json()["mas"] == "2"
+    assert r.json()["mas_by_muscle"] == {"hip-adductors-left": "2", "knee-extensors-right": "1+"}
+    bad = client.post(url, headers=headers, json={"expected_version": 4,
+                                                  "mas_by_muscle": {"hip-adductors": "2"}})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"][-1] == "hip-adductors"
+    old_key = client.post(url, headers=headers, json={"expected_version": 4,
+                                                      "mas_by_group": {"hip-flexors": "2"}})
+    assert old_key.status_code == 422  # never an API field: nothing to keep for a release

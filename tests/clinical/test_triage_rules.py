@@ -97,6 +97,13 @@ def test_tables_are_complete() -> None:
     # Device.
     (["pump-alarm-two-tone"], [], None, U, "device-problem"),
     (["pump-alarm-single-tone"], [], None, S, "device-problem"),
+    # The pump beeps while the refill is overdue or the reservoir is low: it may be (nearly)
+    # empty and withdrawal can begin within hours — same day, whichever tone (M-PUMP 1.10,
+    # 1.11; COFFEY02). Issue 11's walk-through: this was "soon" with "call today" in its words.
+    (["pump-alarm-single-tone"], [], PumpContext(refill_overdue=True), U, "device-problem"),
+    (["pump-alarm-single-tone"], [], PumpContext(reservoir_low=True), U, "device-problem"),
+    (["pump-alarm-single-tone"], ["missed-refill"], None, U, "device-problem"),
+    (["pump-alarm-two-tone"], [], PumpContext(refill_overdue=True), U, "device-problem"),
     (["pump-alarm-two-tone", "itching"], [], None, U, "withdrawal-or-underdose"),
     (["skin-breakdown-over-pump"], [], None, U, "device-problem"),
     (["pump-moved"], [], None, S, "device-problem"),
@@ -299,3 +306,73 @@ def test_every_rule_can_fire() -> None:
     assert unfired == set()
     assert triage([], [], PumpContext()).rule_ids == (NOTHING_RULE,)
     assert all(code in ACTIONS for rule in RULES.values() for code in rule.actions)
+
+
+# --- the words and the urgency agree -------------------------------------------------------
+
+# How soon a patient is told to act, by the words that say it (an "if …" clause is a condition
+# for later, not a time: "call emergency services if they appear").
+TIME_WORDS = {E: ("emergency services now",), U: ("today", "at once"),
+              S: ("within the next day",), R: ("next visit",)}
+
+
+def _stated_urgency(words: str) -> Urgency | None:
+    """The most urgent time the words give unconditionally (None: they give none)."""
+    clauses = [c for sentence in words.split(". ") for c in sentence.split(", and ")]
+    plain = [c for c in clauses if " if " not in f" {c.lower()} "]
+    found = [u for u, phrases in TIME_WORDS.items() if any(p in c for c in plain for p in phrases)]
+    return max(found, key=lambda u: u.rank) if found else None
+
+
+@pytest.mark.parametrize("code", sorted(ACTIONS))
+def test_every_action_declares_the_time_its_words_give(code: str) -> None:
+    action = ACTIONS[code]
+    assert _stated_urgency(action.patient) is action.within, (code, action.patient)
+
+
+@pytest.mark.parametrize("rule_id", sorted(RULES))
+def test_no_rule_carries_words_more_urgent_than_itself(rule_id: str) -> None:
+    """An action that says "today" never comes with a "soon" rule, "now" never below
+    emergency, "within the next day" never with a routine one."""
+    rule = RULES[rule_id]
+    for code in rule.actions:
+        stated = _stated_urgency(ACTIONS[code].patient)
+        assert stated is None or stated.rank <= rule.urgency.rank, (rule_id, code)
+
+
+def test_a_rule_with_hastier_words_than_its_urgency_is_refused() -> None:
+    from thecal.clinical.triage import Rule
+
+    with pytest.raises(ValueError, match="more haste"):
+        Rule("TR-TEST", S, "a test rule", "ASSUMED", actions=("contact-itb-team-today",))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(),
+       symptoms=st.lists(st.sampled_from(SYMPTOM_CODES), max_size=4, unique=True),
+       modifiers=st.lists(st.sampled_from(list(MODIFIERS)), max_size=2, unique=True))
+def test_the_answer_words_never_disagree_with_its_urgency(
+        data: st.DataObject, symptoms: list[str], modifiers: list[str]) -> None:
+    """What the patient reads says as much haste as the urgency, never more and never less:
+    the headline gives the urgency's time, and an action's own time is the urgency's (the
+    words of a later time are left out; the clinician still sees the action)."""
+    result = triage(symptoms, modifiers, data.draw(contexts()))
+    headline = result.advice_patient.split(". ")[0]
+    assert any(p in result.advice_patient for p in TIME_WORDS[result.urgency]), headline
+    for action in result.actions:
+        stated = _stated_urgency(action.patient)
+        assert stated is None or stated is result.urgency, (result.urgency, action.code,
+                                                             result.rule_ids)
+    assert result.actions and all(a.clinician or a.patient for a in result.actions)
+
+
+def test_the_pump_beeps_with_the_refill_overdue_reads_today() -> None:
+    """The walk-through's answer: same day in the urgency and in every word."""
+    result = triage(["pump-alarm-single-tone"], [], PumpContext(refill_overdue=True))
+    assert result.urgency is U and "TR-D-ALARM-RUNNING-DRY" in result.rule_ids
+    assert "within the next day" not in result.advice_patient + " ".join(
+        a.patient for a in result.actions)
+    assert "call the ITB team today" in " ".join(a.patient for a in result.actions)
+    # the same beep with nothing known about the pump stays "soon", in words that say so
+    plain = triage(["pump-alarm-single-tone"])
+    assert plain.urgency is S and "today" not in " ".join(a.patient for a in plain.actions)

@@ -136,6 +136,38 @@ def test_control_characters_refused_in_site_settings(client: TestClient, tokens:
     assert response.json()["detail"][0]["loc"] == ["body", "settings", "clinic_phone"]
 
 
+@pytest.mark.parametrize(("key", "value"), [
+    ("emergency_number", "112\r\nX-Evil: 1"), ("emergency_number", "call 112"),
+    ("emergency_number", ""), ("emergency_number", "1-800-123"), ("emergency_number", "++1"),
+    ("public_url", "javascript:alert(1)"), ("public_url", "ftp://itb.example.org"),
+    ("public_url", "https://itb.example.org/?next=evil"), ("public_url", "https://a b.org"),
+    ("public_url", "https://user@itb.example.org"), ("public_url", "https://itb.example.org:x"),
+    ("public_url", "https://itb.example.org/#top"), ("public_url", "itb.example.org")])
+def test_emergency_number_and_public_url_are_checked(client: TestClient,
+                                                     tokens: dict[str, str], world: World,
+                                                     key: str, value: str) -> None:
+    """Both reach e-mails and tel: links: a number is digits, + and spaces; the public address
+    an http(s) URL with no query, fragment, user or space (issue 11 walk-through)."""
+    response = client.patch(f"/api/v1/sites/{world.site_a}/settings",
+                            json={"settings": {key: value}},
+                            headers=bearer(tokens, "administrator"))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "settings", key]
+
+
+def test_emergency_number_and_public_url_are_kept_tidy(client: TestClient,
+                                                       tokens: dict[str, str],
+                                                       world: World) -> None:
+    response = client.patch(f"/api/v1/sites/{world.site_a}/settings",
+                            json={"settings": {"emergency_number": " +1 911 ",
+                                               "public_url": "https://itb.example.org/thecal/"}},
+                            headers=bearer(tokens, "administrator"))
+    assert response.status_code == 200, response.text
+    settings = response.json()["settings"]
+    assert (settings["emergency_number"], settings["public_url"]) == (
+        "+1 911", "https://itb.example.org/thecal")
+
+
 def test_a_lone_cr_never_reaches_an_ics_line() -> None:
     """Second line of defence behind the settings check: the calendar escapes CR too."""
     from datetime import UTC, date, datetime

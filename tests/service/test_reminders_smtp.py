@@ -57,7 +57,11 @@ def test_reminder_reaches_the_local_smtp_server(world: World, smtp: tuple[Inbox,
     [message] = inbox.messages
     assert message.rcpt_tos == ["alice@patients.example"]
     text = message.content.decode()
-    assert "Subject: Your pump refill appointment" in text and start.isoformat(timespec="minutes") in text
+    assert "Subject: Your pump refill appointment" in text
+    # the time in the patient's zone as the pages write it (Alice lives in Europe/Berlin;
+    # NOW + 1 day = Mon 2 Mar 2026 09:00 UTC = 10:00 CET), never ISO text with an offset
+    assert "Mon 2 Mar 2026 10:00 CET" in text, text
+    assert start.isoformat(timespec="minutes") not in text and "+00:00" not in text
     assert cal.send_reminders(mailing, nurse).sent == ()  # reminded once
 
 

@@ -178,15 +178,31 @@ def test_checklists_from_form_answers(world: World) -> None:
 
 
 def test_assessment_by_muscle_group(world: World) -> None:
+    """One vocabulary (the timeline's groups with their side), stored as the structured
+    ``mas_by_muscle`` field, not as words in the notes; the overall grade the highest."""
     stored = service.record_assessment(world.clinic, world.actor("nurse"), world.patient_a,
-                                       {"mas_by_group": {"hip-flexors": "1+",
-                                                         "knee-extensors": "1"}}, 3)
+                                       {"mas_by_muscle": {"knee-extensors-right": "1",
+                                                          "hip-flexors-left": "1+"}}, 3)
     assert isinstance(stored.event, Assessment) and stored.event.mas == "1+"
-    assert stored.event.notes is not None
-    assert stored.event.notes.startswith("MAS by group: hip flexors 1+")
-    with pytest.raises(InputError):
+    # in the vocabulary's order (hip-flexors before knee-extensors), nothing in the notes
+    assert stored.event.mas_by_muscle == (("hip-flexors-left", "1+"), ("knee-extensors-right", "1"))
+    assert stored.event.notes is None
+    # an overall grade given with the groups is kept as given
+    both = service.record_assessment(world.clinic, world.actor("nurse"), world.patient_a,
+                                     {"mas": "2", "mas_by_muscle": {"hip-flexors-left": "1"}}, 4)
+    assert isinstance(both.event, Assessment) and both.event.mas == "2"
+    for bad, where in (({"hip-flexors-left": "5"}, "mas_by_muscle.hip-flexors-left"),
+                       ({"hip-flexors": "1"}, "mas_by_muscle.hip-flexors"),  # no side
+                       ("2", "mas_by_muscle")):
+        with pytest.raises(InputError) as refused:
+            service.record_assessment(world.clinic, world.actor("nurse"), world.patient_a,
+                                      {"mas_by_muscle": bad}, 5)
+        assert refused.value.where == where
+    # the key of the pages' first version is not an API field
+    with pytest.raises(InputError) as refused:
         service.record_assessment(world.clinic, world.actor("nurse"), world.patient_a,
-                                  {"mas_by_group": {"hip-flexors": "5"}}, 4)
+                                  {"mas_by_group": {"hip-flexors-left": "1"}}, 5)
+    assert refused.value.where == "mas_by_group"
 
 
 def test_chart_header_shows_the_alarms_sounding(world: World) -> None:

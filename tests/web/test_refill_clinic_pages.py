@@ -13,6 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from web_support import signed_in
 
+from thecal.service import Clinic
+
 
 def test_visit_report_pdf_has_its_key_fields(client: TestClient, tmp_path: Path) -> None:
     if shutil.which("pdftotext") is None:
@@ -63,3 +65,29 @@ def test_patient_appointment_page(client: TestClient) -> None:
     # patient 1 is overdue: no slot is left in the window, so the page says the clinic will call
     assert "the clinic will call you" in page.text
     assert client.get("/my/3/appointment").status_code == 403
+
+
+def test_visit_report_shows_the_grades_per_muscle_group(client: TestClient, clinic: Clinic,
+                                                        tmp_path: Path) -> None:
+    """The report carries the per-muscle grades of the last assessments (issue 11
+    walk-through: they were words in the notes, and the report showed the overall grade only)."""
+    import re
+
+    from thecal import service
+    from thecal.service.actors import SYSTEM
+
+    version = service.projection(clinic, SYSTEM, 2).version
+    service.record_assessment(clinic, SYSTEM, 2, {
+        "mas_by_muscle": {"hip-adductors-left": "3", "hip-adductors-right": "1+"}}, version)
+    signed_in(client, "demo-nurse")
+    html = client.get("/clinic/patients/2/visit-report").text
+    grid = html.split('data-testid="muscle-grades"')[1].split("</table>")[0]
+    assert re.search(r"hip adductors, left</th>.*?<td>3</td></tr>", grid, re.S)
+    assert re.search(r"hip adductors, right</th>.*?<td>1\+</td></tr>", grid, re.S)
+    assert re.search(r"Overall \(highest\)</th>.*?<td>3</td></tr>", grid, re.S)
+    if shutil.which("pdftotext") is None:
+        return
+    (tmp_path / "r.pdf").write_bytes(client.get("/clinic/patients/2/visit-report.pdf").content)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "r.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "hip adductors, left" in text and "by muscle group" in text

@@ -24,7 +24,7 @@ def test_review_accept_move_cancel_and_book(page: Any) -> None:
     rows = page.get_by_test_id("proposal").locator("tbody tr")
     proposed = rows.count()
     assert proposed >= 3  # the demo has several refills due within two weeks
-    assert "before the refill is due by" in rows.first.inner_text()
+    assert "days before the refill is due" in rows.first.inner_text()  # the time: its own column
     shot(page, "schedule-proposal")
     page.get_by_role("button", name="Accept the proposal").click()
     page.wait_for_load_state()

@@ -140,6 +140,8 @@ def test_refill_with_discrepancy_and_concentration_change(page: Any) -> None:
     assert re.search(rf"/clinic/patients/{patient_id}/refills/ev-[0-9a-f]+$", page.url)
     assert page.get_by_role("heading", name="Refill summary").is_visible()
     assert page.get_by_test_id("summary-bridge").inner_text() == bridge
+    # the bridge bolus the person said they programmed is on the record (issue 11 walk-through)
+    assert page.get_by_test_id("summary-bridge-given").inner_text().startswith("programmed ")
     # both people named (point 9), with the drug's lot and expiry
     assert page.get_by_test_id("summary-entered-by").inner_text() == "Demo Clinician"
     assert "confirmed by Demo Clinician2" in page.get_by_test_id("summary-confirmed-by").inner_text()
@@ -152,9 +154,10 @@ def test_refill_with_discrepancy_and_concentration_change(page: Any) -> None:
     assert not page.locator(".site-header").is_visible()
     shot(page, "refill-summary-print")
     page.emulate_media(media="screen")
-    # the chart's header now shows the new concentration
+    # the chart's header now shows the new concentration, and no missing bridge bolus
     page.goto(f"/clinic/patients/{patient_id}")
     assert new in page.locator(".patient-header").inner_text()
+    assert "without a bridge bolus" not in page.locator("main").inner_text()
     _no_outside_requests(page)
 
 

@@ -291,16 +291,42 @@ def test_my_pump_shows_the_service_figures(client: TestClient) -> None:
 
 
 def test_assessment_by_muscle_group(client: TestClient, clinic: Clinic) -> None:
+    """The form grades the timeline's groups with their side (one vocabulary, issue 11
+    walk-through); the event stores them as ``mas_by_muscle``, the overall grade is the
+    highest, and the chart shows the grades per muscle of the last assessments."""
+    from thecal import service
+    from thecal.service.actors import SYSTEM
+    from thecal.timeline import Assessment
+
     signed_in(client, "demo-nurse")
-    token = csrf_of(client, f"/clinic/patients/{OTHER}/assessment")
-    response = client.post(f"/clinic/patients/{OTHER}/assessment", data={
-        "csrf_token": token, "mas_hip-flexors": "1+", "mas_knee-extensors": "2",
-        "penn_frequency": "1",
-        "shown_version": shown_of(client, f"/clinic/patients/{OTHER}/assessment")},
-        follow_redirects=False)
+    url = f"/clinic/patients/{OTHER}/assessment"
+    form = client.get(url).text
+    assert 'name="mas_hip-adductors-left"' in form and 'name="mas_hip-adductors-right"' in form
+    assert 'name="mas_hip-flexors"' not in form  # no group without its side
+    token = csrf_of(client, url)
+    response = client.post(url, data={
+        "csrf_token": token, "mas_hip-adductors-left": "1+", "mas_knee-extensors-right": "2",
+        "mas_ankle-plantarflexors-left": "", "penn_frequency": "1",
+        "shown_version": shown_of(client, url)}, follow_redirects=False)
     assert response.status_code == 303, response.text
+    stored = service.timeline(clinic, SYSTEM, int(OTHER)).events[-1].event
+    assert isinstance(stored, Assessment)
+    # only what was examined, in the vocabulary's order; the overall grade the highest
+    assert stored.mas_by_muscle == (("hip-adductors-left", "1+"), ("knee-extensors-right", "2"))
+    assert stored.mas == "2" and not stored.notes
     chart = client.get(f"/clinic/patients/{OTHER}").text
-    assert "mas 2" in chart and "MAS by group" in chart
+    grid = chart.split('data-testid="muscle-grades"')[1].split("</table>")[0]
+    assert re.search(r'data-group="hip-adductors-left"><th scope="row">hip adductors, left</th>'
+                     r".*?<td>1\+</td></tr>", grid, re.S)
+    assert re.search(r'data-group="knee-extensors-right">.*?<td>2</td></tr>', grid, re.S)
+    assert "ankle-plantarflexors" not in grid  # not examined: no row
+    # a grade the scale does not have is refused beside the form, nothing written
+    bad = client.post(url, data={"csrf_token": token, "mas_hip-adductors-left": "5",
+                                 "shown_version": shown_of(client, url)})
+    assert bad.status_code == 422
+    assert "&#39;5&#39; is not a Modified Ashworth grade" in bad.text
+    assert 'id="mas_hip-adductors-left"' in bad.text and 'aria-invalid="true"' in bad.text
+    assert service.timeline(clinic, SYSTEM, int(OTHER)).events[-1].event == stored
 
 
 def test_eligibility_answers_reach_the_rule(client: TestClient) -> None:

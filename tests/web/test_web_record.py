@@ -275,6 +275,10 @@ def test_record_each_event_type_and_correct_one(client: TestClient, clinic: Clin
         rows = records.implants_of(conn, int(pid))
     assert [r["pump_serial"] for r in rows] == ["NGP124", "NGP999"]
     history = done.text
+    # what the correction now reads, its time in the site's zone with the zone's name — not
+    # "(UTC+0100)" (issue 11 walk-through)
+    assert re.search(r"now reads: mri at \w{3} \d{1,2} \w{3} \d{4} \d{2}:\d{2} CES?T;", history)
+    assert "UTC+" not in history and "UTC-" not in history
     assert f'href="#event-{correction["id"]}"' in history  # the MRI: corrected by …
     assert f'href="#event-{mri_id}"' in history  # the correction: corrects …
     # a second correction of the same event is refused (correct the correction instead)

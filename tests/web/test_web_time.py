@@ -105,3 +105,72 @@ def test_ics_keeps_utc(client: TestClient) -> None:
     assert re.findall(r"^DTSTART;VALUE=DATE:\d{8}\r$", body, flags=re.M)
     stamps = re.findall(r"^(?:DTSTAMP|TRIGGER[^:]*|DTSTART):(\S+)\r$", body, flags=re.M)
     assert stamps and all(re.fullmatch(r"\d{8}T\d{6}Z", s) for s in stamps)
+
+
+class _Text(__import__("html.parser").parser.HTMLParser):
+    """The text a person reads on a page: text nodes only (no attributes, no hidden values)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        self._skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("script", "style")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _read(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    return " ".join(parser.parts)
+
+
+# ISO text or a numeric offset where a person reads a time (issue 11 walk-through: the
+# worklist and dashboard showed "2026-12-09T09:00+00:00", the record history "(UTC+0100)")
+ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|UTC[+-]\d|[+-]\d{2}:\d{2}\b")
+ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def test_no_page_shows_a_time_as_iso_text(client: TestClient, clinic: Clinic) -> None:
+    """Every time a person reads goes through the one filter: the scheduling escalations on
+    the worklist and the dashboard (accepted from a proposal), the proposal itself, the record
+    history, the visit report, the inbox and the cases."""
+    _demo_site(clinic)
+    signed_in(client, "demo-nurse")
+    proposal = client.get("/clinic/schedule", params={"propose": 1, "days": 14}).text
+    form = proposal.split('action="/clinic/schedule/accept"')[1].split("</form>")[0]
+    fields = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form)
+    unscheduled = [v for k, v in fields if k == "unscheduled"]
+    assert unscheduled, "the demo has a patient the proposal cannot book (the overdue one)"
+    import html as html_lib
+
+    accepted = client.post("/clinic/schedule/accept",
+                           data={k: html_lib.unescape(v) for k, v in fields if k not in (
+                               "booking", "unscheduled")}
+                           | {"booking": [html_lib.unescape(v) for k, v in fields
+                                          if k == "booking"],
+                              "unscheduled": [html_lib.unescape(v) for v in unscheduled]})
+    assert "escalated" in accepted.text
+    worklist = _read(client.get("/clinic").text)
+    assert "escalated to the on-call clinician" in worklist
+    pages_ = {"/clinic": worklist, "/clinic/schedule?propose=1": _read(proposal)}
+    for url in ("/clinic/dashboard", "/clinic/triage", "/clinic/cases",
+                f"/clinic/patients/{LINKED_PATIENT}/record",
+                f"/clinic/patients/{LINKED_PATIENT}/visit-report", "/clinic/patients/2"):
+        pages_[url] = _read(client.get(url).text)
+    assert "Could not be booked" in pages_["/clinic/dashboard"]
+    for url, text in pages_.items():
+        assert not ISO_INSTANT.search(text), (url, ISO_INSTANT.search(text))
+    # dates too, where the words are the page's (the findings on a chart or a report are the
+    # rules' own words)
+    for url in ("/clinic", "/clinic/dashboard", "/clinic/schedule?propose=1"):
+        assert not ISO_DAY.search(pages_[url]), (url, ISO_DAY.search(pages_[url]))
+    report = pages_[f"/clinic/patients/{LINKED_PATIENT}/visit-report"]
+    assert re.search(r"\d{2}:\d{2} CES?T", report), "the report's times in the site's zone"

@@ -183,7 +183,8 @@ def refill_record(patient_id: int, body: schemas.RefillRecordBody, response: Res
                                    idempotency_key=idempotency_key,
                                    aspiration=body.aspiration,
                                    estimated_residual=body.estimated_residual,
-                                   at=body.performed_at, drug=_drug(body))
+                                   at=body.performed_at, drug=_drug(body),
+                                   bridge_bolus=body.bridge_bolus)
     if result.status != "recorded":
         response.status_code = status.HTTP_202_ACCEPTED
     return result

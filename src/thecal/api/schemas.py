@@ -82,6 +82,13 @@ class RefillRecordBody(RefillBody):
     performed_at: datetime | None = Field(
         default=None, examples=["2026-12-01T09:30:00+01:00"],
         description="a late entry: when the refill was done (the entry time is kept beside it)")
+    bridge_bolus: bool = Field(
+        default=False,
+        description="the bridge bolus this concentration change needs was programmed with the "
+                    "refill: a `bolus` event (`kind: bridge`, same time, same person) is recorded "
+                    "in the same transaction (`bridge_bolus_event` in the answer); refused when "
+                    "the concentration does not change. A bolus given later is appended as its "
+                    "own event (`POST …/timeline`)")
 
 
 class ConfirmBody(Body):
@@ -113,7 +120,14 @@ class ProgramConfirmBody(Body):
 
 class AssessmentBody(Body):
     expected_version: int = Field(ge=0)
-    mas: str | None = Field(default=None, examples=["1+"])
+    mas: str | None = Field(default=None, examples=["1+"],
+                            description="the overall grade; left out with mas_by_muscle: the "
+                                        "highest group grade")
+    mas_by_muscle: dict[str, str] | None = Field(
+        default=None, examples=[{"hip-adductors-left": "2", "knee-extensors-right": "1+"}],
+        description="the Modified Ashworth grade per muscle group examined: the timeline's "
+                    "groups (muscle-left / muscle-right, docs/events.md), grades 0, 1, 1+, 2, 3, "
+                    "4 as text")
     penn_frequency: int | None = None
     penn_severity: int | None = None
     notes: str | None = Field(default=None, max_length=4000)

@@ -50,7 +50,7 @@ ALARM_MEANINGS: Final[tuple[AlarmMeaning, ...]] = (
          "the medicine is no longer flowing."),
         ("Call your ITB clinic now. If you cannot reach them, go to an emergency department "
          "and show the pump card.",
-         "If stiffness, itching, fever or confusion appear, call emergency services (112 / 911): "
+         "If stiffness, itching, fever or confusion appear, call emergency services: "
          "stopping baclofen suddenly can be life-threatening."),
         "urgent", "M-PUMP"),
 )

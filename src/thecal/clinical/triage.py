@@ -25,7 +25,7 @@ normalised to a share of 1); the weights order the work-up, they are not probabi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Final
 
@@ -34,7 +34,7 @@ from thecal.clinical.symptoms import check_symptom_codes, codes_in_group
 from thecal.errors import InputError
 from thecal.sources import check_source
 
-RULESET_VERSION: Final = "thecal.triage/1.1"
+RULESET_VERSION: Final = "thecal.triage/1.2"
 
 
 class Urgency(StrEnum):
@@ -133,12 +133,19 @@ SYMPTOM_EVIDENCE: Final[dict[str, dict[str, float]]] = {
 
 @dataclass(frozen=True)
 class Action:
-    """Something to do, in words for the patient and for the clinician."""
+    """Something to do, in words for the patient and for the clinician.
+
+    ``within`` is how soon the patient's words tell them to act (None: they set no time, or
+    only "if this appears, …"): a rule never carries an action whose words are more urgent
+    than the rule, and an answer never shows the patient words that give more time than its
+    urgency (see :func:`triage`), so the advice and the urgency cannot disagree.
+    """
 
     code: str
     patient: str
     clinician: str
     source: str
+    within: Urgency | None = None
 
     def __post_init__(self) -> None:
         check_source(self.source)
@@ -149,11 +156,13 @@ class Action:
 
 
 ACTIONS: Final[dict[str, Action]] = {a.code: a for a in (
+    # the emergency number is the site's (setting ``emergency_number``), shown beside the
+    # advice as a tel: link by every face; the words name no country's number
     Action("call-emergency",
-           "Call emergency services now (112 / 911). Say that you have an intrathecal baclofen "
-           "pump and show the pump card.",
+           "Call emergency services now. Say that you have an intrathecal baclofen pump and "
+           "show the pump card.",
            "Emergency assessment now (airway, breathing, circulation, temperature); inform the "
-           "ITB team.", "FDA-LAB"),
+           "ITB team.", "FDA-LAB", Urgency.EMERGENCY),
     Action("interrogate-pump",
            "The pump needs to be read with the programmer as soon as possible. Bring the pump "
            "card and the date of the last refill.",
@@ -186,15 +195,25 @@ ACTIONS: Final[dict[str, Action]] = {a.code: a for a in (
     Action("refill-or-replace",
            "The pump needs a refill (or replacement) now: call the ITB team today.",
            "Refill the reservoir or arrange pump replacement today; watch for withdrawal.",
-           "M-PUMP"),
+           "M-PUMP", Urgency.URGENT),
+    # The reservoir is running low but the pump is not alarming and nothing is felt: a refill
+    # within days, before the alarm volume (withdrawal signs began 1–7 days before the
+    # residual reached 2.1–3.8 mL, NSURG04).
+    Action("book-refill",
+           "The pump needs a refill soon: call the ITB team within the next day to book it.",
+           "Book a refill within days, before the reservoir reaches the low-reservoir alarm "
+           "volume.", "NSURG04", Urgency.SOON),
     Action("contact-itb-team-today",
            "Contact your ITB team today. If you cannot reach them, go to an emergency "
            "department.",
-           "Same-day assessment by the ITB team.", "FDA-LAB"),
+           "Same-day assessment by the ITB team.", "FDA-LAB", Urgency.URGENT),
     Action("contact-surgical-team",
            "Call the surgical team at once about the wound or the signs after surgery.",
            "Same-day surgical review of the wound and pump pocket; temperature and "
-           "inflammatory markers; look for infection or CSF leak.", "GIL"),
+           "inflammatory markers; look for infection or CSF leak.", "GIL", Urgency.URGENT),
+    Action("tell-surgical-team",
+           "Tell the surgical team about the wound within the next day.",
+           "Surgical review of the wound within days.", "GIL", Urgency.SOON),
     Action("suspect-meningitis", "",
            "Consider meningitis: emergency assessment, blood cultures, CSF analysis when "
            "safe.", "GIL"),
@@ -203,15 +222,16 @@ ACTIONS: Final[dict[str, Action]] = {a.code: a for a in (
            "study), look for noxious stimuli and infection, CK, pump interrogation with "
            "reservoir volume.", "B-TROUBLE"),
     Action("review-side-effects",
-           "Tell your ITB clinic in the next day or two; the dose may need adjusting.",
-           "Review for dose-related adverse effects; consider a dose reduction.", "B-DOSE"),
+           "Tell your ITB clinic within the next day; the dose may need adjusting.",
+           "Review for dose-related adverse effects; consider a dose reduction.", "B-DOSE",
+           Urgency.SOON),
     Action("watch-after-refill",
            "For 24 hours after a refill, watch for unusual drowsiness, dizziness or slow "
            "breathing, and call emergency services if they appear.",
            "Post-refill overdose watch (pocket fill risk).", "M-POCKET"),
     Action("mention-at-next-visit",
            "Mention it at your next visit, and call the ITB team if anything changes.",
-           "Note for the next visit.", "ASSUMED"),
+           "Note for the next visit.", "ASSUMED", Urgency.ROUTINE),
 )}
 
 @dataclass(frozen=True)
@@ -256,6 +276,11 @@ class Rule:
         unknown = [code for code in self.actions if code not in ACTIONS]
         if unknown or not self.actions:
             raise ValueError(f"triage rule {self.id}: unknown or missing actions {unknown}")
+        hurried = [code for code in self.actions if (within := ACTIONS[code].within) is not None
+                   and within.rank > self.urgency.rank]
+        if hurried:
+            raise ValueError(f"triage rule {self.id} ({self.urgency.value}): the words of "
+                             f"{hurried} ask for more haste than the rule's urgency")
 
     def fires(self, facts: TriageFacts) -> bool:
         return bool(self.when(facts))
@@ -400,7 +425,7 @@ RULES: Final[dict[str, Rule]] = {r.id: r for r in (
          actions=("contact-surgical-team",)),
     Rule("TR-S-WOUND-PAIN", _S, "wound pain", "GIL",
          when=lambda f: "incision-pain" in f.symptoms,
-         actions=("contact-surgical-team",)),
+         actions=("tell-surgical-team",)),
     Rule("TR-S-BRUISING", _R, "bruising around a wound", "GIL",
          when=lambda f: "bruising" in f.symptoms,
          actions=("mention-at-next-visit",)),
@@ -412,6 +437,16 @@ RULES: Final[dict[str, Rule]] = {r.id: r for r in (
          "replacement due", "M-PUMP",
          when=lambda f: "pump-alarm-single-tone" in f.symptoms,
          actions=("interrogate-pump",)),
+    # An alarm heard while the refill is overdue or the reservoir is known to be low: the
+    # reservoir may be (nearly) empty — the single tone is the low-reservoir alarm (1.10), the
+    # two-tone an empty reservoir (1.11, M-PUMP, GIL) — and withdrawal can begin within hours,
+    # evolving over 1–3 days (5.1, COFFEY02): same day, whichever tone.
+    Rule("TR-D-ALARM-RUNNING-DRY", _U, "pump alarm with a refill overdue or a low reservoir: "
+         "the reservoir may be (nearly) empty and withdrawal can begin within hours", "M-PUMP",
+         when=lambda f: f.symptoms & PUMP_ALARMS and (
+             f.ctx.refill_overdue or f.ctx.reservoir_low or f.ctx.reservoir_empty
+             or "missed-refill" in f.modifiers),
+         actions=("contact-itb-team-today", "interrogate-pump", "refill-or-replace")),
     Rule("TR-D-SKIN", _U, "skin breakdown over the pump: infection or erosion", "GIL",
          verified=False,
          when=lambda f: "skin-breakdown-over-pump" in f.symptoms,
@@ -425,11 +460,11 @@ RULES: Final[dict[str, Rule]] = {r.id: r for r in (
          actions=("contact-itb-team-today", "interrogate-pump", "refill-or-replace")),
     Rule("TR-C-LOW-RESERVOIR", _S, "low reservoir: refill due", "NSURG04",
          when=lambda f: f.ctx.reservoir_low or f.ctx.non_critical_alarms,
-         actions=("refill-or-replace",)),
+         actions=("book-refill",)),
     Rule("TR-C-MISSED-REFILL", _S, "missed refill: the reservoir may be low or empty",
          "M-PUMP",
          when=lambda f: "missed-refill" in f.modifiers or f.ctx.refill_overdue,
-         actions=("refill-or-replace",)),
+         actions=("book-refill",)),
     Rule("TR-C-MRI", _S, "recent MRI: the pump must be interrogated afterwards", "M-MRI",
          when=lambda f: f.ctx.mri_within_days,
          actions=("check-after-mri",)),
@@ -566,8 +601,8 @@ def _ranked(score: dict[str, float]) -> tuple[CauseWeight, ...]:
 
 
 _PATIENT_HEADLINE: Final[dict[Urgency, str]] = {
-    Urgency.EMERGENCY: "This may be an emergency. Call emergency services now (112 / 911) and "
-                       "say that you have an intrathecal baclofen pump.",
+    Urgency.EMERGENCY: "This may be an emergency. Call emergency services now and say that you "
+                       "have an intrathecal baclofen pump.",
     Urgency.URGENT: "Contact your ITB team today. If you cannot reach them, go to an emergency "
                     "department. Do not wait to see whether it passes.",
     Urgency.SOON: "Contact your ITB clinic within the next day.",
@@ -576,6 +611,15 @@ _PATIENT_HEADLINE: Final[dict[Urgency, str]] = {
 _ESCALATE: Final = ("Call emergency services at once if fever, confusion, very stiff muscles, "
                     "a seizure, slow or difficult breathing, or fainting appear. Never stop or "
                     "wait out a pump problem.")
+
+
+def _in_answer(action: Action, urgency: Urgency) -> Action:
+    """``action`` as an answer of ``urgency`` shows it: patient words that would give the
+    patient more time than the urgency ("within the next day" in a same-day answer) are left
+    out — the headline says how soon — and the clinician keeps the action."""
+    if action.within is not None and action.within.rank < urgency.rank and action.patient:
+        return replace(action, patient="")
+    return action
 
 
 def triage(symptoms: Sequence[str], modifiers: Sequence[str] = (),
@@ -610,7 +654,7 @@ def triage(symptoms: Sequence[str], modifiers: Sequence[str] = (),
             action_codes.setdefault(code, None)
     if urgency is Urgency.EMERGENCY:
         action_codes.pop("mention-at-next-visit", None)
-    actions = tuple(ACTIONS[c] for c in action_codes)
+    actions = tuple(_in_answer(ACTIONS[c], urgency) for c in action_codes)
 
     patient = [_PATIENT_HEADLINE[urgency]]
     clinician = [f"Urgency {urgency.value} ({', '.join(r.id for r in fired)}; ruleset "

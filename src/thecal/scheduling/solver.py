@@ -57,8 +57,6 @@ from thecal.scheduling.cpsat import CpSatModel
 from thecal.scheduling.flow import Network
 from thecal.scheduling.problem import W_UNBOOKED, Component, components, slots_before
 
-_WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
 
 @dataclass(frozen=True)
 class SolverReport:
@@ -66,11 +64,6 @@ class SolverReport:
     objective: float
     best_bound: float
     wall_s: float
-
-
-def _at(value: datetime) -> str:
-    """A time in words for reasons: to the minute, with its offset."""
-    return value.isoformat(timespec="minutes")
 
 
 def _fits_before(s: Session, r: VisitRequest) -> bool:
@@ -109,29 +102,34 @@ def present_staff(session: Session, staff: dict[str, Staff], absences: Iterable[
 
 def _why_not(request: VisitRequest, sessions: Sequence[Session], present: dict[str, tuple[Staff, ...]],
              start: datetime) -> tuple[str, str]:
-    """Why no session is a candidate for ``request`` (code, words)."""
-    due = _at(request.refill_due_by)
+    """Why no session is a candidate for ``request`` (code, words). The words name no time: the
+    due time is the request's own field, which each face writes in its zone."""
     if request.refill_due_by <= start:
-        return ("overdue", f"the refill was due by {due}, before the planning start: refill today "
-                           "and never let the pump run dry (withdrawal risk)")
+        return ("overdue", "the refill was due before the planning start: refill today and never "
+                           "let the pump run dry (withdrawal risk)")
     in_time = [s for s in sessions if _fits_before(s, request) and s.start >= start
                and (request.earliest is None or s.start >= request.earliest)]
     if not in_time:
-        return ("no-session-before-due", f"no session ends before the refill is due by {due}")
+        return ("no-session-before-due", "no session ends before the refill is due")
     kind = [s for s in in_time if s.kind == request.kind]
     if not kind:
         what = "home-visit round" if request.home_visit else "clinic session"
-        return ("no-session-of-kind", f"no {what} before the refill is due by {due}")
+        return ("no-session-of-kind", f"no {what} before the refill is due")
     staffed = [s for s in kind if present[s.id]]
     if not staffed:
-        return ("staff-absent", f"every {request.kind} session before {due} has all its staff absent")
+        return ("staff-absent", f"every {request.kind} session before the refill is due has all "
+                                "its staff absent")
     if request.needs_physician:
         return ("no-physician", f"the visit needs a physician and none is present in a {request.kind} "
-                                f"session before {due}")
+                                "session before the refill is due")
     fits = [s for s in staffed if s.slots_for(request.visit_minutes) <= s.slots]
     if not fits:
-        return ("visit-too-long", f"a {request.visit_minutes}-minute visit fits no session before {due}")
-    return ("sessions-full", f"every suitable session before the refill is due by {due} is full")
+        return ("visit-too-long", f"a {request.visit_minutes}-minute visit fits no session before "
+                                  "the refill is due")
+    return ("sessions-full", _FULL)
+
+
+_FULL: Final = "every suitable session before the refill is due is full"
 
 
 def _candidates(request: VisitRequest, sessions: Sequence[Session], present: dict[str, tuple[Staff, ...]],
@@ -205,8 +203,7 @@ def propose(requests: Sequence[VisitRequest], sessions: Sequence[Session], staff
         if r.patient_id in booked_ids:
             continue
         if candidates[r.patient_id]:
-            code_, words = "sessions-full", (f"every suitable session before the refill is due by "
-                                             f"{_at(r.refill_due_by)} is full")
+            code_, words = "sessions-full", _FULL
         else:
             code_, words = _why_not(r, sessions, present, start)
         unscheduled.append(Unscheduled(r.patient_id, r.refill_due_by, code_,
@@ -366,8 +363,9 @@ def _explain(r: VisitRequest, s: Session, mates: list[str], requests: dict[str, 
              options: list[Session], kept: bool) -> str:
     slack = max(0.0, (r.refill_due_by - min(s.end, r.refill_due_by)).total_seconds() / 86400)
     what = "home visit" if r.home_visit else "clinic visit"
-    words = [f"{what} on {_WEEKDAYS[s.start.weekday()]} {s.start.date().isoformat()} "
-             f"({s.place or s.id}), {slack:.1f} days before the refill is due by {r.refill_due_by.date().isoformat()}"]
+    # the session's time and the due time are the booking's own fields (each face writes them
+    # in its zone): the words say where and how much before
+    words = [f"{what} ({s.place or s.id}), {slack:.1f} days before the refill is due"]
     later = [o for o in options if o.end > s.end]
     if kept:
         words.append("the earlier booking is kept")
@@ -396,13 +394,13 @@ def booking_problems(request: VisitRequest, session: Session, present: Sequence[
     index = int(offset // session.slot_minutes)
     end = start + timedelta(minutes=need * session.slot_minutes)
     if offset < 0 or offset % session.slot_minutes or end > session.end:
-        problems.append(("not-a-slot", f"{_at(start)} is not the start of a free run of {need} slot(s) "
-                                       f"in session {session.id}"))
+        problems.append(("not-a-slot", f"the chosen time is not the start of a free run of {need} "
+                                       f"slot(s) in session {session.id}"))
     if start < now:
         problems.append(("in-the-past", "the appointment would be in the past"))
     if end > request.refill_due_by:
-        problems.append(("after-due", f"the visit would end after the refill is due by "
-                                      f"{_at(request.refill_due_by)} (withdrawal risk)"))
+        problems.append(("after-due", "the visit would end after the refill is due (withdrawal "
+                                      "risk)"))
     if session.kind != request.kind:
         problems.append(("wrong-kind", f"the patient needs a {request.kind} visit, session {session.id} is "
                                        f"{session.kind}"))

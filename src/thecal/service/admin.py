@@ -14,9 +14,11 @@ request with them answers 401.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection
@@ -44,8 +46,13 @@ SITE_SETTINGS: Final[SiteSettings] = {
     "clinic_location": "",
     # the clinic's local time (IANA): the clinic pages show every date and time in it
     "timezone": "UTC",
-    # the emergency number every piece of triage advice shows as a tel: link
+    # the emergency number every piece of advice shows as a tel: link (patient pages, triage
+    # answers, printouts, e-mails): digits, "+" and spaces; 112 is the EU-wide number (set 911,
+    # 999, 000 … where the clinic is)
     "emergency_number": "112",
+    # the address people reach this server at (https://itb.example-hospital.org): the base of
+    # the links in e-mails; empty: the e-mails give the path and where to find it
+    "public_url": "",
     # who is on call for emergency cases: a site rota, changed at each hand-over (a login's
     # username: the case lands in the inbox under their name; and an address for the e-mail,
     # which an overdue pending confirmation is escalated to as well)
@@ -153,6 +160,10 @@ def _check_settings(settings: Mapping[str, object] | None) -> SiteSettings:
                              where=f"settings.{key}", fix="remove line breaks and tabs")
         elif key == "timezone":
             value = check_timezone(value, where=f"settings.{key}")
+        elif key == "emergency_number":
+            value = check_phone_number(value, where=f"settings.{key}")
+        elif key == "public_url":
+            value = check_public_url(value, where=f"settings.{key}")
         elif key == "calendar_reminder_days":
             from thecal.service.calendar import parse_reminder_days
 
@@ -193,6 +204,41 @@ def check_timezone(name: str, *, where: str = "timezone") -> str:
         raise InputError(f"{name!r} is not an IANA time zone", where=where,
                          fix="write e.g. Europe/Berlin or UTC") from None
     return text
+
+
+def check_phone_number(value: str, *, where: str = "emergency_number") -> str:
+    """A number to dial: digits, a leading "+" and spaces (e.g. ``112``, ``+44 999``); nothing
+    else, so no line break can reach a calendar file, an e-mail or a ``tel:`` link."""
+    text = value.strip(" ")
+    if not re.fullmatch(r"\+?[0-9][0-9 ]{0,29}", text):
+        raise InputError(f"{value!r} is not a number to dial", where=where,
+                         fix="digits, a leading + and spaces only, e.g. 112 or 911")
+    return text
+
+
+def check_public_url(value: str, *, where: str = "public_url") -> str:
+    """The server's public address, ``http(s)://host[:port][/path]`` (no query, fragment,
+    user or space), kept without a trailing slash; empty: none."""
+    text = value.strip(" ")
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    try:
+        port_ok = parts.port is not None or ":" not in parts.netloc
+    except ValueError:
+        port_ok = False
+    if (parts.scheme not in ("http", "https") or not parts.hostname or not port_ok
+            or not re.fullmatch(r"https?://[A-Za-z0-9.:/_~%-]+", text)):
+        raise InputError(f"{value!r} is not a web address of this server", where=where,
+                         fix="write e.g. https://itb.example-hospital.org (http or https, no "
+                             "query)")
+    return text.rstrip("/")
+
+
+def site_link(settings: Mapping[str, object] | None, path: str) -> str:
+    """``path`` on this server as people reach it: the site's ``public_url`` + ``path``, or the
+    path alone when the site has none."""
+    return str((settings or {}).get("public_url") or "").rstrip("/") + path
 
 
 def site_timezone(settings: Mapping[str, object] | None) -> str:

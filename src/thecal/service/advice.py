@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from thecal.clinical.assessment import grades_in_words, mas_value, overall_mas
+from thecal.clinical.assessment import overall_mas
 from thecal.clinical.context import pump_context_from_projection
 from thecal.clinical.eligibility import EligibilityResult, assess_eligibility
 from thecal.clinical.program import daily_total_mcg
@@ -46,34 +46,28 @@ def _unknown(data: Mapping[str, object], allowed: set[str]) -> None:
 
 def record_assessment(clinic: Clinic, actor: Actor, patient_id: int, data: Mapping[str, object],
                       expected_version: int, *, at: datetime | None = None) -> StoredEvent:
-    """Append an ``assessment`` event (mas, penn_frequency, penn_severity, notes); the stored
-    event.
+    """Append an ``assessment`` event (mas, mas_by_muscle, penn_frequency, penn_severity,
+    notes); the stored event.
 
-    ``mas_by_group`` (muscle group → grade, groups of
-    :data:`thecal.clinical.assessment.MUSCLE_GROUPS`) may replace ``mas``: the overall grade
-    is the highest group grade and the group grades are kept in the notes.
+    ``mas_by_muscle`` maps muscle groups of the timeline's vocabulary
+    (:data:`thecal.timeline.MAS_MUSCLE_GROUPS`, e.g. ``hip-adductors-left``) to their grades and
+    is stored as the event's structured field; without ``mas`` the overall grade is the highest
+    group grade (:func:`thecal.clinical.assessment.overall_mas`).
     """
     def body(conn: Connection) -> StoredEvent:
         patient = authz.patient_for(conn, actor, authz.ASSESS, patient_id)
         if not isinstance(data, Mapping):
             raise InputError("the assessment must be an object", where="assessment")
-        _unknown(data, {"mas", "mas_by_group", "penn_frequency", "penn_severity", "notes", "reason"})
-        data_ = dict(data)
-        by_group = data_.pop("mas_by_group", None)
-        if by_group:
-            if not isinstance(by_group, dict):
-                raise InputError("mas_by_group must map muscle groups to grades",
-                                 where="mas_by_group", fix='e.g. {"hip-flexors": "2"}')
-            for group, grade in by_group.items():
-                try:
-                    mas_value(str(grade))
-                except InputError as exc:
-                    raise exc.located(f"mas_by_group.{group}") from None
-            data_["mas"] = data_.get("mas") or overall_mas(by_group)
-            words = grades_in_words(by_group)
-            data_["notes"] = f"{words}. {data_['notes']}" if data_.get("notes") else words
-        event = new_event(actor, at or clinic.now(), Assessment,
-                          {k: v for k, v in data_.items() if v is not None})
+        _unknown(data, {"mas", "mas_by_muscle", "penn_frequency", "penn_severity", "notes",
+                        "reason"})
+        data_ = {k: v for k, v in data.items() if v is not None and v != {}}
+        by_muscle = data_.get("mas_by_muscle")
+        if by_muscle is not None:
+            if not isinstance(by_muscle, Mapping):
+                raise InputError("mas_by_muscle must map muscle groups to grades",
+                                 where="mas_by_muscle", fix='e.g. {"hip-adductors-left": "2"}')
+            data_["mas"] = data_.get("mas") or overall_mas(by_muscle)
+        event = new_event(actor, at or clinic.now(), Assessment, data_)
         return add_event(clinic, conn, actor, patient, event, expected_version,
                          action="assessment.record")
 

@@ -41,6 +41,7 @@ from thecal.clinical.triage import TriageResult, Urgency
 from thecal.errors import ConflictError, InputError, NotFoundError
 from thecal.service import authz, oncall
 from thecal.service.actors import Actor
+from thecal.service.admin import site_link
 from thecal.service.clinic import Clinic
 from thecal.service.results import Instant
 from thecal.service.twin import project_record
@@ -175,9 +176,11 @@ def _site_settings(conn: Connection, patient: Row) -> dict[str, object]:
 def _notify(clinic: Clinic, conn: Connection, case_id: int, patient: Row,
             words: str, symptoms: list[str], actions: list[str], when: datetime) -> None:
     settings = _site_settings(conn, patient)
+    contacts = contacts_of(settings)
     subject, body = oncall.emergency_message(
         str(patient["display_name"]), str(patient["mrn"]), case_id, words, symptoms, actions,
-        str(settings.get("clinic_phone") or ""))
+        clinic_phone=contacts.clinic_phone, emergency_number=contacts.emergency_number,
+        link=site_link(settings, f"/clinic/cases/{case_id}"))
     for notice in oncall.notify(clinic.settings, settings, subject, body):
         case_store.add_notice(conn, case_id, when, notice.channel, notice.recipient,
                               notice.status, notice.detail)

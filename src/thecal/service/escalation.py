@@ -30,11 +30,13 @@ from thecal.limits import Reason
 from thecal.service import authz, oncall
 from thecal.service import notify as mail
 from thecal.service.actors import SYSTEM, Actor
+from thecal.service.admin import site_link
 from thecal.service.clinic import Clinic
 from thecal.service.results import Instant
 from thecal.store import auth as auth_store
 from thecal.store import records
 from thecal.store.records import Row
+from thecal.units import format_instant
 
 __all__ = ["Confirmation", "Mailer", "escalate_overdue", "open_confirmations"]
 
@@ -135,21 +137,16 @@ def _site_zone(site: Mapping[str, object]) -> tzinfo:
         return UTC
 
 
-def _at(value: datetime, zone: tzinfo) -> str:
-    """An instant as a person reads it, in the site's zone: "Mon 7 Dec 2026 10:58 CET"."""
-    return f"{value.astimezone(zone):%a %-d %b %Y %H:%M %Z}"
-
-
 def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
-                     base_url: str = "", on_error: Callable[[str], None] | None = None
-                     ) -> list[int]:
+                     on_error: Callable[[str], None] | None = None) -> list[int]:
     """Escalate every open confirmation past its time that is not escalated yet; e-mail the
-    on-call clinician of its site. Returns the ids escalated by this call (idempotent)."""
+    on-call clinician of its site (the review page's link on the site's ``public_url``, else
+    its path). Returns the ids escalated by this call (idempotent)."""
     at = now or clinic.now()
     with clinic.transaction() as conn:
         due = [r for r in auth_store.open_confirmations(conn)
                if r["expires_at"] <= at and r.get("escalated_at") is None]
-        escalated: list[tuple[Confirmation, str | None, tzinfo]] = []
+        escalated: list[tuple[Confirmation, str | None, tzinfo, str]] = []
         for row in due:
             if not auth_store.mark_escalated(conn, int(row["id"]), at):
                 continue
@@ -161,17 +158,19 @@ def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
                          entity="pending", entity_id=str(item.pending_id),
                          patient_id=item.patient_id, event_id=item.event_id,
                          detail=f"{item.state.reason.message}; on-call: {to or 'none set'}")
-            escalated.append((item, str(to) if to else None, _site_zone(site)))
+            link = site_link(site.get("settings"),
+                             f"/clinic/patients/{item.patient_id}/pending/{item.pending_id}")
+            escalated.append((item, str(to) if to else None, _site_zone(site), link))
     mailer = _mailer(clinic)
-    for item, to, zone in escalated:
+    for item, to, zone, link in escalated:
         if to is None or mailer is None:
             detail = ("no on-call e-mail set for the site" if to is None
                       else "no mail server configured: shown in the inbox only")
             sent_at = None
         else:
-            subject, body = mail.compose("confirmation_overdue", c=item, base_url=base_url,
-                                         entered_at=_at(item.created_at, zone),
-                                         due_at=_at(item.due_at, zone))
+            subject, body = mail.compose("confirmation_overdue", c=item, link=link,
+                                         entered_at=format_instant(item.created_at, zone),
+                                         due_at=format_instant(item.due_at, zone))
             try:
                 mailer.send(to, subject, body)
                 detail, sent_at = f"e-mailed {to}", clinic.now()
@@ -185,4 +184,4 @@ def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,
                          outcome="ok" if sent_at else "failed", entity="pending",
                          entity_id=str(item.pending_id), patient_id=item.patient_id,
                          detail=detail)
-    return [item.pending_id for item, _, _ in escalated]
+    return [item.pending_id for item, _, _, _ in escalated]

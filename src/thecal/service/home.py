@@ -24,6 +24,7 @@ from thecal.clinical.symptoms import GROUP_PATIENT_WORDS, GROUPS, SYMPTOMS
 from thecal.errors import CatalogError
 from thecal.service import authz
 from thecal.service.actors import Actor
+from thecal.service.cases import Contacts, contacts_of
 from thecal.service.clinic import Clinic
 from thecal.service.results import (
     Checklist,
@@ -38,7 +39,8 @@ from thecal.store import events as event_store
 from thecal.store import records
 from thecal.units import format_number
 
-__all__ = ["alarm_meanings", "patient_home", "pump_name", "symptom_vocabulary"]
+__all__ = ["alarm_meanings", "patient_contacts", "patient_home", "pump_name",
+           "symptom_vocabulary"]
 
 
 def alarm_meanings() -> tuple[AlarmMeaning, ...]:
@@ -86,7 +88,8 @@ def patient_home(clinic: Clinic, actor: Actor, patient_id: int) -> PatientHome:
     twin = projection_of(build_timeline(patient, rows), now, twin_settings(settings))
     phone = str(settings.get("clinic_phone") or "")
     last = implants[-1] if implants else None
-    card = _card(patient, last, twin, str(site.get("name") or ""), phone)
+    card = _card(patient, last, twin, str(site.get("name") or ""), phone,
+                 contacts_of(settings).emergency_number)
     header = pump_header(patient, twin, card.pump if card else "—",
                          card.catheter if card else "—")
     # days of drug left at the conservative edge (the pump running fast by its accuracy)
@@ -101,12 +104,24 @@ def patient_home(clinic: Clinic, actor: Actor, patient_id: int) -> PatientHome:
             _span(item.starts, item.ends), item.source)
             for item in recovery_checklist(card.implanted_on))
     due = refill_due_state(header.refill_due_by, now, ZoneInfo(str(patient["timezone"])))
-    return PatientHome(MyPump(header, days_left, alarm_meanings(), phone, due), card,
+    return PatientHome(MyPump(header, days_left, alarm_meanings(), phone, due,
+                              contacts_of(settings)), card,
                        Checklist("Recovery after implant", recovery))
 
 
+def patient_contacts(clinic: Clinic, actor: Actor, patient_id: int) -> Contacts:
+    """The numbers a patient's pages show (the clinic's, the emergency number, as ``tel:``
+    links), from the settings of the patient's site; the patient is read as the actor may."""
+    def body(conn: Connection) -> Contacts:
+        patient = authz.patient_for(conn, actor, authz.READ, patient_id)
+        site = records.get_site(conn, int(patient["site_id"])) or {}
+        return contacts_of(site.get("settings"))
+
+    return clinic.run(actor, "patient.read", body, patient_id=patient_id, entity="contacts")
+
+
 def _card(patient: dict[str, object], last: dict[str, object] | None, twin: Projection | None,
-          clinic_name: str, phone: str) -> ImplantCard | None:
+          clinic_name: str, phone: str, emergency_number: str) -> ImplantCard | None:
     if last is None:
         return None
     implanted_at = last["implanted_at"]
@@ -122,7 +137,7 @@ def _card(patient: dict[str, object], last: dict[str, object] | None, twin: Proj
                        pump_name(str(last["pump_model"])), catheter, "baclofen",
                        f"{format_number(float(conc))} mcg/mL" if conc else "",
                        implanted_at.date(), clinic_name, phone,
-                       tuple(implant_card_warnings(str(last["pump_model"]))))
+                       tuple(implant_card_warnings(str(last["pump_model"]))), emergency_number)
 
 
 def _span(start: date, end: date | None) -> str:

@@ -16,10 +16,13 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from thecal.errors import ThecalError
+from thecal.units import format_instant
 
 # plain-text e-mails: nothing is HTML, so nothing is escaped
 _MAIL = Environment(loader=FileSystemLoader(Path(__file__).with_name("mail")), autoescape=False,
                     trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
+# a time as the pages write it, in the reader's zone: {{ a.start|when(zone) }}
+_MAIL.filters["when"] = format_instant
 
 
 class NotifyError(ThecalError):

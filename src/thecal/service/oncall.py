@@ -50,12 +50,15 @@ class Notice:
 
 
 def emergency_message(patient_name: str, mrn: str, case_id: int, patient_words: str,
-                      symptoms: list[str], actions: list[str], clinic_phone: str) -> tuple[str, str]:
+                      symptoms: list[str], actions: list[str], *, clinic_phone: str,
+                      emergency_number: str, link: str) -> tuple[str, str]:
     """The subject and body of the e-mail (``mail/emergency.txt``): who, their own words, what
-    to do, how to reply."""
+    to do, where the case is (``link``: on the site's ``public_url``, else the path, with where
+    to find it), the clinic's phone and the emergency number the patient was given."""
     return mail.compose("emergency", patient_name=patient_name, mrn=mrn, case_id=case_id,
                         patient_words=patient_words, symptoms=symptoms, actions=actions,
-                        clinic_phone=clinic_phone)
+                        clinic_phone=clinic_phone, emergency_number=emergency_number,
+                        link=link)
 
 
 def notify(settings: Settings, site_settings: Mapping[str, object], subject: str, body: str,

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from thecal import service
-from thecal.clinical.assessment import MUSCLE_GROUPS
+from thecal.clinical.assessment import MUSCLE_WORDS, SIDES, muscle_grades
 from thecal.clinical.dose import rate_ml_per_day
+from thecal.clinical.findings import BOLUS_WINDOW
 from thecal.clinical.program import ProgramChangeAssessment
 from thecal.clinical.projection import Projection
 from thecal.device.alarms import ALARM_KINDS
@@ -37,13 +38,14 @@ from thecal.service.results import (
     TimelineItem,
     TriageAnswer,
     User,
+    Words,
 )
 from thecal.service.therapy import RefillAnalysis, RefillOutcome
 from thecal.service.views import triage_answer
 from thecal.store.records import Row
-from thecal.timeline import Correction, Event, event_to_dict
+from thecal.timeline import Assessment, Bolus, Correction, Event, event_to_dict
 
-__all__ = ["MUSCLE_GROUPS", "chart", "confirm_program", "confirm_refill", "current_user",
+__all__ = ["MUSCLE_WORDS", "SIDES", "chart", "confirm_program", "confirm_refill", "current_user",
            "patient_id_of", "propose_program", "propose_refill", "pump_header",
            "record_assessment", "record_refill", "refill_record", "report_symptoms", "sign_in"]
 
@@ -136,8 +138,8 @@ def _header(chart: service.Chart) -> PumpHeader:
                         + (": contraindicates ITB" if a.contraindicates_itb else "")
                         for a in meds.allergies),
         allergy_status=meds.allergy_status.value,
-        allergy_statement=(f"{meds.no_known_allergies_by}, {meds.no_known_allergies_at:%Y-%m-%d}"
-                           if meds.no_known_allergies_at is not None else ""),
+        allergy_statement=((f"{meds.no_known_allergies_by}, ", meds.no_known_allergies_at)
+                           if meds.no_known_allergies_at is not None else ()),
         baclofen_allergy=meds.baclofen_allergy,
         oral_medicines=tuple(f"{m.drug_words} {m.dose} × {m.times_per_day}/day "
                              f"({m.daily_dose_mg:g} mg/day)" for m in meds.medications),
@@ -146,23 +148,26 @@ def _header(chart: service.Chart) -> PumpHeader:
                                               c.patient_words) for c in chart.banner_cases))
 
 
-def event_words(event: Event) -> str:
-    """An event's fields in words (a correction: what the event now reads)."""
+def event_words(event: Event) -> Words:
+    """An event's fields in words (a correction: what the event now reads); its instants and
+    days stay values, for the page to write in its zone."""
     skip = {"at", "type", "id", "by", "reason", "corrects", "event"}
-    parts = []
+    parts: list[str | datetime | date] = []
     for key, value in event_to_dict(event).items():
         if key in skip or value is None:
             continue
-        if isinstance(value, dict):
+        typed = getattr(event, key, None)
+        if isinstance(typed, datetime | date):
+            value = typed
+        elif isinstance(value, dict):
             value = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value)
-        parts.append(f"{key.replace('_', ' ')} {value}")
+        parts += ["; " if parts else "", f"{key.replace('_', ' ')} ", value]
     if isinstance(event, Correction) and event.event is not None:
-        at = event.event.at
-        parts.append(f"now reads: {event.event.type} at {at:%a %-d %b %Y %H:%M} "
-                     f"(UTC{at:%z}); {event_words(event.event)}")
-    return "; ".join(parts)
+        parts += ["; " if parts else "", f"now reads: {event.event.type} at ", event.event.at,
+                  "; ", *event_words(event.event)]
+    return tuple(parts)
 
 
 def timeline_items(events: Sequence[StoredEvent]) -> tuple[TimelineItem, ...]:
@@ -189,7 +194,17 @@ def chart(clinic: Clinic, user: User, patient_id: str, with_series: bool = False
         return Chart(header, timeline, pending=pending)
     s = service.chart_series(clinic, user.actor, patient_id_of(patient_id))
     return Chart(header, timeline, s.reservoir, s.daily_dose, s.mas, s.penn,
-                 s.csf_level, s.tone, pending)
+                 s.csf_level, s.tone, pending, muscle_grades(assessments_of(timeline)))
+
+
+def assessments_of(items: Sequence[TimelineItem]) -> list[Assessment]:
+    """The assessments in force: a corrected one is replaced by its correction's."""
+    out = []
+    for item in items:
+        event = item.event.event if isinstance(item.event, Correction) else item.event
+        if isinstance(event, Assessment) and not item.corrected_by:
+            out.append(event)
+    return out
 
 
 def changes_since(clinic: Clinic, user: User, patient_id: str, version: int
@@ -288,7 +303,8 @@ def propose_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInp
 def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInput,
                   password: str) -> RefillOutcome:
     """Record the refill the steps showed, at the version the form was first shown at (a
-    stale one is a conflict), with the pump's readings before and after as interrogations."""
+    stale one is a conflict), with the pump's readings before and after as interrogations and
+    the bridge bolus the person said they programmed (one transaction with the refill)."""
     # the page signs every refill with the password (the service insists on it only for
     # a concentration change)
     try:
@@ -300,20 +316,23 @@ def record_refill(clinic: Clinic, user: User, patient_id: str, entry: RefillInpu
     # the service refuses a stale version (the first write below is made at it)
     version = now.version if entry.shown_version is None else entry.shown_version
     pid = patient_id_of(patient_id)
+    # the readings are taken at the refill, so a late entry keeps them at the refill's time
+    at = _performed_at(entry)
     if entry.pump_reading_before:
         # The interrogation before the refill: the pump's reading is a measurement.
         service.record_interrogation(clinic, user.actor, pid,
                                      readings={"reservoir": entry.pump_reading_before},
-                                     expected_version=version)
+                                     expected_version=version, at=at)
         version += 1
     result = service.record_refill(
         clinic, user.actor, pid, **_refill_kwargs(entry, now), expected_version=version,
-        password=password, reason=entry.reason or None, at=_performed_at(entry),
-        drug=_drug(entry))
-    if entry.pump_reading_after and result.event is not None:
+        password=password, reason=entry.reason or None, at=at, drug=_drug(entry),
+        bridge_bolus=entry.bridge_bolus_confirmed)
+    last = result.bridge_bolus_event or result.event
+    if entry.pump_reading_after and last is not None:
         service.record_interrogation(clinic, user.actor, pid,
                                      readings={"reservoir": entry.pump_reading_after},
-                                     expected_version=version + 1)
+                                     expected_version=last.seq, at=at)
     return result
 
 
@@ -330,8 +349,17 @@ def refill_record(clinic: Clinic, user: User, patient_id: str, event_id: str
     r = service.refill_record(clinic, user.actor, patient_id_of(patient_id), event_id)
     # a recorded refill shows every figure the steps showed once all was entered
     entry = RefillInput(withdrawn="entered", concentration="entered", added="entered")
-    header = chart(clinic, user, patient_id).header
-    return RefillSummary(r, _refill_from(r.analysis, header, entry, None))
+    now = chart(clinic, user, patient_id)
+    return RefillSummary(r, _refill_from(r.analysis, now.header, entry, None),
+                         _bridge_bolus_of(r.refill, now.timeline))
+
+
+def _bridge_bolus_of(refill: Event, timeline: Sequence[TimelineItem]) -> TimelineItem | None:
+    """The bridge bolus recorded for ``refill``: the first one, not corrected, that follows it
+    within the window the missing-bridge-bolus finding allows (clinical.findings)."""
+    return next((e for e in timeline if isinstance(e.event, Bolus) and e.event.kind == "bridge"
+                 and not e.corrected_by
+                 and timedelta(0) <= e.at - refill.at <= BOLUS_WINDOW), None)
 
 
 def propose_program(clinic: Clinic, user: User, patient_id: str, daily_dose: str
@@ -364,7 +392,7 @@ def record_assessment(clinic: Clinic, user: User, patient_id: str, mas: dict[str
                       shown_version: int | None = None) -> None:
     data: dict[str, object] = {}
     if mas:
-        data["mas_by_group"] = dict(mas)
+        data["mas_by_muscle"] = dict(mas)
     for name, value in (("penn_frequency", penn_frequency), ("penn_severity", penn_severity)):
         if value:
             try:

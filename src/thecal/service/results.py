@@ -24,6 +24,7 @@ from pydantic import GetPydanticSchema, PlainSerializer, WithJsonSchema
 from pydantic_core import core_schema
 
 from thecal.clinical.alarms import AlarmMeaning
+from thecal.clinical.assessment import MuscleGrades
 from thecal.clinical.findings import Finding
 from thecal.clinical.refill_due import RefillDue
 from thecal.clinical.triage import Urgency
@@ -32,9 +33,14 @@ from thecal.service.actors import Actor
 from thecal.timeline import Event
 
 if TYPE_CHECKING:
+    from thecal.service.cases import Contacts
     from thecal.service.views import RecordedRefill
 
 Role = Literal["clinician", "patient", "caregiver", "admin"]
+
+# Words for people with the instants and days among them kept as values: a page writes each
+# in its display zone (the ``words`` filter of :mod:`thecal.web.rendering`), never as ISO text.
+Words = tuple[str | datetime | date, ...]
 
 # An aware instant; in JSON as ``datetime.isoformat()`` writes it ("+00:00", not "Z").
 Instant = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
@@ -103,7 +109,7 @@ class TimelineItem:
     event: Event
     seq: int
     recorded_at: datetime
-    summary: str  # the event's fields in words
+    summary: Words  # the event's fields in words (times as values: the page writes them)
     corrects: str = ""  # a correction: the id of the event it corrects
     corrected_by: str = ""  # the id of the correction that replaced this event
 
@@ -199,7 +205,7 @@ class PumpHeader:
     concentration_pending: str = ""
     # allergies-recorded | no-known-allergies | not-recorded (thecal.clinical.medicines)
     allergy_status: str = "not-recorded"
-    allergy_statement: str = ""  # who stated "no known allergies", and when
+    allergy_statement: Words = ()  # who stated "no known allergies", and when
     baclofen_allergy: bool = False
     oral_medicines: tuple[str, ...] = ()
     reconciliations_due: tuple[str, ...] = ()
@@ -234,6 +240,8 @@ class Chart:
     csf_level: Series | None = None
     tone: Series | None = None
     pending: tuple[PendingItem, ...] = ()
+    # the Modified Ashworth grades per muscle group of the last assessments (clinical.assessment)
+    muscle_grades: MuscleGrades | None = None
 
 
 @dataclass(frozen=True)
@@ -262,7 +270,8 @@ class RefillInput:
     reason: str = ""  # why the withdrawn residual differs from the expected one
     concentration: str = ""
     added: str = ""
-    bridge_bolus_confirmed: bool = False
+    bridge_bolus_confirmed: bool = False  # "I will program this bridge bolus": recorded with it
+    bridge_bolus_declined: bool = False  # recorded without one: the chart keeps the finding
     daily_dose: str = ""
     override_reason: str = ""
     # the pump's own reservoir reading from the programmer, before and after (interrogations)
@@ -319,10 +328,12 @@ class RefillProposal:
 
 @dataclass(frozen=True)
 class RefillSummary:
-    """A recorded refill (the printout) and the figures its steps showed."""
+    """A recorded refill (the printout) and the figures its steps showed, with the bridge
+    bolus recorded for it (None: none on the record)."""
 
     record: RecordedRefill
     proposal: RefillProposal
+    bridge_bolus: TimelineItem | None = None
 
 
 @dataclass(frozen=True)
@@ -411,6 +422,8 @@ class MyPump:
     clinic_phone: str = ""
     # the refill-due date at this moment: overdue, due today or due (clinical.refill_due)
     refill_due: RefillDue | None = None
+    # the clinic's and the emergency number with their tel: links (site settings)
+    contacts: Contacts | None = None
 
 
 @dataclass(frozen=True)
@@ -425,6 +438,7 @@ class ImplantCard:
     clinic: str
     clinic_phone: str
     warnings: tuple[str, ...]
+    emergency_number: str = ""  # the site's (setting emergency_number)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
@@ -407,11 +408,10 @@ def _set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str, 
         store.update_appointment(conn, appointment_id, clinic.now(), status=status)
         pid = int(row["patient_id"])
         if status == "missed":
-            due = store.refill_due_by(conn, pid)
-            when = due.date().isoformat() if due else "unknown"
+            # words without a time: the pages write the appointment's and the due time in their zone
             store.add_escalation(conn, patient_id=pid, kind="missed-appointment", escalate_to=ESCALATE_TO,
-                                 detail=f"missed the refill appointment of {row['starts_at'].date().isoformat()}; "
-                                        f"refill due by {when}: rebook before then (withdrawal risk)",
+                                 detail="missed the refill appointment: rebook before the refill is due "
+                                        "(withdrawal risk)",
                                  now=clinic.now())
         clinic.audit(conn, actor, action, patient_id=pid, entity="appointment", entity_id=str(appointment_id),
                      reason=reason)
@@ -458,22 +458,26 @@ def send_reminders(clinic: Clinic, actor: Actor, *, within: timedelta = timedelt
     server = SmtpServer(settings.smtp_host, settings.smtp_port, settings.mail_from)
     now = clinic.now()
 
-    def pick(conn: Connection) -> list[tuple[AppointmentView, str | None]]:
+    def pick(conn: Connection) -> list[tuple[AppointmentView, str | None, str]]:
         authz.require(actor, WRITE)
-        visible = {int(p["id"]) for p in records.list_patients_where(conn, authz.visible_patients_clause(actor))}
+        visible = {int(p["id"]): str(p["timezone"])
+                   for p in records.list_patients_where(conn, authz.visible_patients_clause(actor))}
         rows = [r for r in store.active_appointments(conn, start=now, end=now + within)
                 if r["reminder_sent_at"] is None and int(r["patient_id"]) in visible]
         needs = store.visit_needs_for(conn, [int(r["patient_id"]) for r in rows])
-        return [(_appointment_view(conn, r), (needs.get(int(r["patient_id"])) or {}).get("email")) for r in rows]
+        return [(_appointment_view(conn, r), (needs.get(int(r["patient_id"])) or {}).get("email"),
+                 visible[int(r["patient_id"])]) for r in rows]
 
     sent: list[int] = []
     skipped: list[tuple[int, str]] = []
-    for view, email in clinic.run(actor, "schedule.remind", pick):
+    for view, email, zone in clinic.run(actor, "schedule.remind", pick):
         if not email:
             skipped.append((view.id, "no e-mail address recorded"))
             continue
         try:
-            send(server, Notice(email, *compose("appointment_reminder", a=view)))
+            # the time in the patient's own zone, as their pages write it
+            send(server, Notice(email, *compose("appointment_reminder", a=view,
+                                                zone=ZoneInfo(zone))))
         except NotifyError as exc:
             skipped.append((view.id, exc.message))
             continue

@@ -74,6 +74,7 @@ from thecal.store import events as event_store
 from thecal.store import records
 from thecal.store.records import Row
 from thecal.timeline import (
+    Bolus,
     CatheterRevision,
     Event,
     Implant,
@@ -286,13 +287,15 @@ class RefillAnalysis:
 @dataclass(frozen=True)
 class RefillOutcome:
     """What recording a refill did: ``recorded`` (``event``: the stored event) or
-    ``awaiting-confirmation`` (``pending_id``: a second clinician confirms it); the API's
-    answer itself."""
+    ``awaiting-confirmation`` (``pending_id``: a second clinician confirms it);
+    ``bridge_bolus_event`` is the bridge bolus recorded with it, when the person said they
+    programmed one. The API's answer itself."""
 
     status: str
     proposal: RefillAnalysis | None
     event: StoredEvent | None = None
     pending_id: int | None = None
+    bridge_bolus_event: StoredEvent | None = None
 
 
 def refill_analysis(patient: Row, timeline: Timeline, event: Refill,
@@ -403,9 +406,16 @@ def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: s
                   reason: str | None = None, at: datetime | None = None,
                   idempotency_key: str | None = None, aspiration: str | None = None,
                   estimated_residual: str | None = None,
-                  drug: DrugDetails = NO_DRUG_DETAILS) -> RefillOutcome:
+                  drug: DrugDetails = NO_DRUG_DETAILS,
+                  bridge_bolus: bool = False) -> RefillOutcome:
     """Record a refill when it happens; a concentration change that needs a second clinician
     opens a confirmation beside it (never instead of it).
+
+    ``bridge_bolus``: the person programmed the bridge bolus the concentration change needs
+    (B-DOSE); it is recorded in the same transaction, right after the refill, at the refill's
+    time, by the same person (:func:`bridge_bolus_event`). Without it the record keeps the
+    ``missing-bridge-bolus`` finding, which is then true. A refill that changes nothing is
+    refused a bridge bolus.
 
     The pump holds the new drug from the moment of the refill, so the event is appended at
     once (``at`` is the time of the procedure for a late entry; the entry time is kept as the
@@ -432,15 +442,28 @@ def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: s
         if result.discrepancy and not reason:
             raise InputError("the withdrawn residual differs from the expected one",
                              where="reason", fix="write why (and what was checked) in the reason")
+        if bridge_bolus and not result.concentration_change:
+            raise InputError("this refill keeps the concentration: no bridge bolus is needed",
+                             where="bridge_bolus",
+                             fix="leave bridge_bolus out, or record the bolus as its own event")
         stored = add_event(clinic, conn, actor, patient, event, expected_version,
                            action="refill.record", idempotency_key=idempotency_key,
                            request_digest=digest_of("refill.record", {
                                "withdrawn": withdrawn, "added": added,
                                "concentration": concentration, "reason": reason,
                                "at": at.isoformat() if at else None,
-                               "expected_version": expected_version}))
-        if not result.needs_second_clinician:
+                               "expected_version": expected_version,
+                               "bridge_bolus": bridge_bolus}))
+        if stored.event.id != event.id:  # an idempotent retry: everything was stored then
             return RefillOutcome("recorded", result, event=stored)
+        bridge = None
+        if bridge_bolus:
+            bridge = add_event(clinic, conn, actor, records.get_patient(conn, patient_id) or {},
+                               bridge_bolus_event(actor, event), stored.seq,
+                               action="refill.record",
+                               detail="bridge bolus programmed with the refill")
+        if not result.needs_second_clinician:
+            return RefillOutcome("recorded", result, event=stored, bridge_bolus_event=bridge)
         token = secrets.token_urlsafe(32)
         now = clinic.now()
         pending_id = auth_store.insert_pending(
@@ -456,9 +479,18 @@ def record_refill(clinic: Clinic, actor: Actor, patient_id: int, *, withdrawn: s
                      event_id=str(event.id), reason=reason,
                      detail="refill recorded; the concentration waits for a second signer")
         return RefillOutcome("awaiting-confirmation", result, event=stored,
-                             pending_id=pending_id)
+                             pending_id=pending_id, bridge_bolus_event=bridge)
 
     return clinic.run(actor, "refill.record", body, patient_id=patient_id, entity="refill")
+
+
+def bridge_bolus_event(actor: Actor, refill: Refill) -> Bolus:
+    """The bridge bolus programmed with ``refill``: by the same person, at the refill's time
+    (it follows the refill on the record; the twin runs the old drug in the line out at the
+    old daily dose, its volume the pump's and catheter's dead volume, B-DOSE)."""
+    return new_event(actor, refill.at, Bolus, {
+        "kind": "bridge", "reason": "programmed with the refill (concentration change)"},
+        prefix="bridge_bolus.")
 
 
 def _refill_summary(result: RefillAnalysis) -> str:

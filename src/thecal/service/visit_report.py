@@ -11,11 +11,12 @@ words around the figures are the template's (``web/templates/report/visit_report
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Connection
 
 from thecal.catalog import catheter_model, formulation_for, pump_model
+from thecal.clinical.assessment import MuscleGrades, muscle_grades
 from thecal.clinical.projection import project
 from thecal.service import authz
 from thecal.service.actors import Actor
@@ -49,7 +50,7 @@ class VisitReport:
     patient_id: int
     mrn: str
     display_name: str
-    born: str
+    born: date | None
     zone: str
     at: datetime
     pump: str | None  # manufacturer and model (None: none recorded)
@@ -62,6 +63,7 @@ class VisitReport:
     daily_dose_mcg: float | None
     bridge_bolus_at: datetime | None  # a bridge bolus given after the last refill
     assessments: tuple[AssessmentPoint, ...]
+    muscle_grades: MuscleGrades  # the MAS per muscle group of the last assessments
     alarms: tuple[str, ...]
     findings: tuple[str, ...]
     refill_due_by: datetime | None
@@ -102,15 +104,18 @@ def visit_report(clinic: Clinic, actor: Actor, patient_id: int) -> VisitReport:
         for i, ev in enumerate(timeline.events):
             if i > last_refill_index >= 0 and isinstance(ev, Bolus) and ev.kind == "bridge":
                 bridge = ev.at
+        # the assessments in force (a corrected one replaced by its correction's), in time order
+        assessments = [e for _, e in timeline.effective_events() if isinstance(e, Assessment)]
         appointments = booked_appointments(conn, patient_id)
         clinic.audit(conn, actor, "visit-report.read", patient_id=patient_id, entity="patient")
         return VisitReport(
-            patient_id=patient_id, mrn=patient["mrn"], display_name=patient["display_name"], born=patient["born"],
+            patient_id=patient_id, mrn=patient["mrn"], display_name=patient["display_name"],
+            born=date.fromisoformat(str(patient["born"])) if patient["born"] else None,
             zone=patient["timezone"], at=now, pump=pump, pump_serial=serial, catheter=catheter, drug=drug,
             refill=last, reservoir_after_ml=after, refills=tuple(refills),
             daily_dose_mcg=proj.daily_total_mcg if proj else None, bridge_bolus_at=bridge,
-            assessments=tuple(AssessmentPoint(e.at, e.mas, e.penn_frequency)
-                              for _, e in timeline.effective_events() if isinstance(e, Assessment)),
+            assessments=tuple(AssessmentPoint(e.at, e.mas, e.penn_frequency) for e in assessments),
+            muscle_grades=muscle_grades(assessments),
             alarms=tuple(f"{a.code} ({a.priority})" for a in (proj.state.alarms if proj else ())),
             findings=tuple(f.message for f in (proj.findings if proj else ())),
             refill_due_by=proj.refill_plan.refill_due_by if proj and proj.refill_plan else None,

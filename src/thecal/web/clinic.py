@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from thecal import service
 from thecal.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from thecal.service import authz, pages
-from thecal.service.pages import MUSCLE_GROUPS
+from thecal.service.pages import MUSCLE_WORDS, SIDES
 from thecal.service.results import Chart, RefillInput, RefillProposal
 from thecal.web import printout, stale
 from thecal.web.charts import HLine, VLine, line_chart
@@ -139,8 +139,9 @@ def _missing(step: str, entry: RefillInput, proposal: RefillProposal) -> dict[st
             errors["expiry"] = "Enter the expiry date from the label."
         if not entry.added.strip():
             errors["added"] = "Enter the volume added with its unit, e.g. 20 mL."
-    if step == "bridge" and not entry.bridge_bolus_confirmed:
-        errors["bridge_bolus_confirmed"] = "Confirm that the bridge bolus will be programmed."
+    if step == "bridge" and not (entry.bridge_bolus_confirmed or entry.bridge_bolus_declined):
+        errors["bridge_bolus_confirmed"] = ("Say whether you program this bridge bolus with the "
+                                            "refill.")
     if step == "program":
         if not entry.daily_dose.strip():
             errors["daily_dose"] = "Enter the daily dose with its unit, e.g. 300 mcg/day."
@@ -171,6 +172,7 @@ def _entry_from_form(form: dict[str, str], zone: tzinfo) -> RefillInput:
     return RefillInput(**{**text, "performed_at": _aware(text["performed_at"], zone)},
                        compounded=form.get("compounded") == "yes",
                        bridge_bolus_confirmed=form.get("bridge_bolus_confirmed") == "yes",
+                       bridge_bolus_declined=form.get("bridge_bolus_confirmed") == "no",
                        shown_version=stale.shown_version(form.get("shown_version", "")))
 
 
@@ -240,6 +242,10 @@ def refill_step(request: Request, patient_id: str,
         return _render_refill(request, patient_id, "confirm", entry, proposal,
                               {"password": "Enter your password to sign this refill."},
                               status_code=422)
+    # a bridge bolus is recorded only for the concentration change the steps showed (the
+    # answer of a bridge step left behind by going back to the drug step does not count)
+    entry = dataclasses.replace(entry, bridge_bolus_confirmed=entry.bridge_bolus_confirmed
+                                and proposal.concentration_change)
     try:
         stale.check(request, patient_id, entry.shown_version)
         outcome = pages.record_refill(clinic, user, patient_id, entry, password)
@@ -294,7 +300,7 @@ def refill_summary(request: Request, patient_id: str, event_id: str) -> Response
     summary = pages.refill_record(clinic_of(request), user, patient_id, event_id)
     return render(request, "clinic/refill_summary.html",
                   {"title": f"Refill summary · {summary.record.patient.display_name}",
-                   "r": summary.record, "p": summary.proposal,
+                   "r": summary.record, "p": summary.proposal, "b": summary.bridge_bolus,
                    "dose_change": request.query_params.get("dose", "")[:40]})
 
 
@@ -443,14 +449,25 @@ def program_send(request: Request, patient_id: str, csrf_token: Text = "",
 
 # --- assessment -----------------------------------------------------------------------------
 
+# the form's table: one row per muscle, a grade for each side (the timeline's groups)
+ASSESSMENT_ROWS = tuple((muscle, words, tuple(f"{muscle}-{side}" for side in SIDES))
+                        for muscle, words in MUSCLE_WORDS.items())
+
+
+def _assessment_page(request: Request, patient_id: str, values: dict[str, str],
+                     errors: dict[str, str], shown: int | None = None,
+                     status_code: int = 200) -> Response:
+    user = require_clinician(request)
+    header = pages.chart(clinic_of(request), user, patient_id).header
+    return render(request, "clinic/assessment.html", {
+        "title": f"Assessment · {header.name}", "h": header, "rows": ASSESSMENT_ROWS,
+        "sides": SIDES, "values": values, "errors": errors,
+        **({"shown_version": shown} if shown is not None else {})}, status_code=status_code)
+
+
 @router.get("/patients/{patient_id}/assessment")
 def assessment_form(request: Request, patient_id: str) -> Response:
-    user = require_clinician(request)
-    clinic = clinic_of(request)
-    header = pages.chart(clinic, user, patient_id).header
-    return render(request, "clinic/assessment.html", {
-        "title": f"Assessment · {header.name}", "h": header, "groups": MUSCLE_GROUPS,
-        "values": {}, "errors": {}})
+    return _assessment_page(request, patient_id, {}, {})
 
 
 @router.post("/patients/{patient_id}/assessment")
@@ -460,8 +477,9 @@ async def assessment_send(request: Request, patient_id: str) -> Response:
     values = {k: str(v) for k, v in form.items()}
     check_csrf(request, values.get("csrf_token", ""))
     clinic = clinic_of(request)
-    groups = MUSCLE_GROUPS
-    mas = {g: values.get(f"mas_{g}", "") for g in groups if values.get(f"mas_{g}", "")}
+    # only the groups examined: a blank grade is "not examined"
+    mas = {group: values[f"mas_{group}"] for _, _, groups in ASSESSMENT_ROWS for group in groups
+           if values.get(f"mas_{group}", "")}
     shown = stale.shown_version(values.get("shown_version", ""))
     try:
         version = stale.check(request, patient_id, shown)
@@ -473,12 +491,10 @@ async def assessment_send(request: Request, patient_id: str) -> Response:
         return stale.conflict_page(request, patient_id, shown, "assessment",
                                    f"/clinic/patients/{patient_id}/assessment")
     except InputError as exc:
-        header = pages.chart(clinic, user, patient_id).header
         field = (exc.where or "notes").split(".")[-1]
-        return render(request, "clinic/assessment.html", {
-            "title": f"Assessment · {header.name}", "h": header, "groups": groups,
-            "values": values, "errors": {field: exc.one_line(), "_": exc.one_line()},
-            "shown_version": shown}, status_code=422)
+        return _assessment_page(request, patient_id, values,
+                                {field: exc.one_line(), "_": exc.one_line()}, shown,
+                                status_code=422)
     return RedirectResponse(f"/clinic/patients/{patient_id}?saved=assessment", status_code=303)
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from thecal import service
 from thecal.errors import InputError, NotFoundError
 from thecal.service import Actor, PatientHome, pages
+from thecal.service.home import patient_contacts
 from thecal.service.results import Symptom, TriageAnswer
 from thecal.web.rendering import render
 from thecal.web.security import PageRoute, check_csrf, clinic_of, require_own_patient
@@ -39,10 +40,11 @@ def _symptom_page(request: Request, patient_id: str, selected: list[str], notes:
     groups: dict[str, list[Symptom]] = {}
     for s in service.symptom_vocabulary():
         groups.setdefault(s.group, []).append(s)
+    contacts = patient_contacts(clinic_of(request), user.actor, pages.patient_id_of(patient_id))
     return render(request, "home/symptoms.html", {
         "title": "Report symptoms", "patient_id": patient_id, "groups": groups,
         "selected": selected, "notes": notes, "answer": answer, "error": error,
-        "is_patient": user.role == "patient"}, status_code=status_code)
+        "is_patient": user.role == "patient", "contacts": contacts}, status_code=status_code)
 
 
 @router.get("/{patient_id}/symptoms")

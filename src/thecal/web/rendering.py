@@ -15,6 +15,7 @@ signed-in user's (the site's ``timezone`` setting for the clinic team), otherwis
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
@@ -38,6 +39,8 @@ from thecal.units import (
     DOSE,
     VOLUME,
     Kind,
+    format_day,
+    format_instant,
     format_number,
     format_quantity,
     same_concentration,
@@ -92,21 +95,12 @@ def in_zone(value: datetime, zone: tzinfo) -> datetime:
 
 def fmt_date(value: date | datetime | None, zone: tzinfo = UTC) -> str:
     """"Tue 10 Mar 2026": a date as it is, an instant on its calendar day in ``zone``."""
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        value = in_zone(value, zone)
-    return value.strftime("%a %-d %b %Y")
+    return format_day(value, zone)
 
 
 def fmt_datetime(value: datetime | None, zone: tzinfo = UTC) -> str:
     """"Tue 10 Mar 2026 09:30 CET": an instant in ``zone`` with the zone's abbreviation."""
-    if value is None:
-        return "—"
-    value = in_zone(value, zone)
-    text = value.strftime("%a %-d %b %Y %H:%M")
-    abbreviation = value.strftime("%Z")
-    return f"{text} {abbreviation}".rstrip()
+    return format_instant(value, zone)
 
 
 def _context_zone(ctx: Context) -> tzinfo:
@@ -122,6 +116,18 @@ def _day_filter(ctx: Context, value: date | datetime | None) -> str:
 @pass_context
 def _when_filter(ctx: Context, value: datetime | None) -> str:
     return fmt_datetime(value, _context_zone(ctx))
+
+
+def fmt_words(parts: Iterable[object], zone: tzinfo = UTC) -> str:
+    """Words with instants and days among them (:data:`thecal.service.results.Words`): each
+    instant as :func:`fmt_datetime`, each day as :func:`fmt_date` writes it in ``zone``."""
+    return "".join(fmt_datetime(p, zone) if isinstance(p, datetime)
+                   else fmt_date(p, zone) if isinstance(p, date) else str(p) for p in parts)
+
+
+@pass_context
+def _words_filter(ctx: Context, parts: Iterable[object]) -> str:
+    return fmt_words(parts, _context_zone(ctx))
 
 
 def fmt_number(value: float | None, decimals: int = 1) -> str:
@@ -155,6 +161,7 @@ _env.filters.update({
     "concentration": _quantity(CONCENTRATION, 1),
     "day": _day_filter,
     "when": _when_filter,
+    "words": _words_filter,
     "num": fmt_number,
     "percent": fmt_percent,
     "urgency_label": lambda u: URGENCY_LABELS.get(str(u), str(u)),

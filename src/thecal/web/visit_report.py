@@ -7,27 +7,23 @@ assessments chart is a small SVG drawn here (MAS grade and Penn frequency over t
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime, tzinfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from thecal.cookies import get_clinic
 from thecal.service.actors import Actor
 from thecal.service.visit_report import VisitReport, visit_report
-from thecal.web.rendering import TEMPLATE_DIR
+from thecal.web.rendering import display_zone, fmt_date, templates
 from thecal.web.security import PageRoute, require_clinician
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-_env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=select_autoescape(["html"]))
-_env.filters["local"] = lambda value, zone: value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
 _MAS = {"0": 0.0, "1": 1.0, "1+": 1.5, "2": 2.0, "3": 3.0, "4": 4.0}  # "1+" drawn half-way (ASSUMED)
 
 
-def assessment_chart(report: VisitReport, width: int = 600, height: int = 120) -> str:
-    """MAS (line) and Penn frequency (dots), both on 0–4, against time."""
+def assessment_chart(report: VisitReport, zone: tzinfo, width: int = 600, height: int = 120) -> str:
+    """MAS (line) and Penn frequency (dots), both on 0–4, against time (days in ``zone``)."""
     points = report.assessments
     if not points:
         return ""
@@ -48,17 +44,20 @@ def assessment_chart(report: VisitReport, width: int = 600, height: int = 120) -
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
             f'aria-label="Assessments over time">{axis}<polyline points="{line}" fill="none" stroke="#1f4e9c" '
             f'stroke-width="1.5"/>{dots}<text x="30" y="{height - 2}" font-size="8">'
-            f'{points[0].at.date()} … {points[-1].at.date()} — line: MAS; dots: Penn frequency</text></svg>')
+            f'{fmt_date(points[0].at, zone)} … {fmt_date(points[-1].at, zone)} — line: MAS; dots: Penn '
+            'frequency</text></svg>')
 
 
-def render_html(report: VisitReport) -> str:
-    return _env.get_template("report/visit_report.html").render(r=report, chart=assessment_chart(report))
+def render_html(report: VisitReport, zone: tzinfo) -> str:
+    """The report page; its times in ``zone`` through the site's own ``when``/``day`` filters."""
+    return templates.env.get_template("report/visit_report.html").render(
+        r=report, chart=assessment_chart(report, zone), display_zone=zone)
 
 
-def render_pdf(report: VisitReport) -> bytes:
+def render_pdf(report: VisitReport, zone: tzinfo) -> bytes:
     from weasyprint import HTML
 
-    return bytes(HTML(string=render_html(report)).write_pdf())
+    return bytes(HTML(string=render_html(report, zone)).write_pdf())
 
 
 def _actor(request: Request) -> Actor:
@@ -68,11 +67,11 @@ def _actor(request: Request) -> Actor:
 @router.get("/clinic/patients/{patient_id}/visit-report", response_class=HTMLResponse)
 def visit_report_page(request: Request, patient_id: int) -> HTMLResponse:
     report = visit_report(get_clinic(request), _actor(request), patient_id)
-    return HTMLResponse(render_html(report))
+    return HTMLResponse(render_html(report, display_zone(request)))
 
 
 @router.get("/clinic/patients/{patient_id}/visit-report.pdf")
 def visit_report_pdf(request: Request, patient_id: int) -> Response:
     report = visit_report(get_clinic(request), _actor(request), patient_id)
-    return Response(render_pdf(report), media_type="application/pdf",
+    return Response(render_pdf(report, display_zone(request)), media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="visit-report-{report.mrn}.pdf"'})
