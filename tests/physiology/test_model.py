@@ -60,13 +60,13 @@ def test_a_is_lower_triangular_with_minus_rates_on_the_diagonal() -> None:
 
 def test_steady_state_by_hand() -> None:
     # 480 mcg/day = 20 mcg/h; bulk C = 1000·u/CL = 1000·20/20.8 = 961.54 ng/mL; tip excess
-    # S = 1000·u/(V_tip·k_disp) = 20000/(13.9·0.518) = 20000/7.2002 = 2777.70 ng/mL; transit
-    # and both sites settle at the local level C + S = 3739.24, and so does the drive
-    # (weights 0.701·0.111 + 0.701·0.889 + 0.299 = 1); adaptation equals the drive; no
+    # S = 1000·u/(V_tip·k_disp) = 20000/(19.8·0.484) = 20000/9.5832 = 2086.99 ng/mL; transit
+    # and both sites settle at the local level C + S = 3048.52, and so does the drive
+    # (weights 0.714·0.16 + 0.714·0.84 + 0.286 = 1); adaptation equals the drive; no
     # deprivation, no re-adaptation, so the withdrawal index W = (T − drive) + 2·0 − 3·0 = 0.
     x = steady_state(Parameters(), 20.0)
     c = 20000.0 / 20.8
-    excess = 20000.0 / (13.9 * 0.518)
+    excess = 20000.0 / (19.8 * 0.484)
     assert x[CSF] == pytest.approx(c, rel=1e-12)
     assert x[TIP] == pytest.approx(excess, rel=1e-12)
     for i in (TRANSIT, FAST, SLOW, ADAPT):
@@ -78,23 +78,24 @@ def test_steady_state_by_hand() -> None:
 
 def test_withdrawal_index_by_hand() -> None:
     # T = 2000, drive 800 (transit, fast and slow sites all 800), D = 400, R = 160:
-    # W = (2000 − 800) + 2·400 − 3·160 = 1520; score = 1520²/(1520² + (6.1·617.2)²)
-    # = 1520²/(1520² + 3764.92²) = 0.1402
+    # W = (2000 − 800) + 2·400 − 3·160 = 1520; score = 1520²/(1520² + (5.8·535.6)²)
+    # = 1520²/(1520² + 3106.48²) = 0.1932
     x = np.zeros((1, N_STATES))
     x[0, TRANSIT] = x[0, FAST] = x[0, SLOW] = 800.0
     x[0, ADAPT], x[0, DEPRIV], x[0, READAPT] = 2000.0, 400.0, 160.0
-    half = 6.1 * 617.2
+    half = 5.8 * 535.6
     assert readouts(Parameters(), x).withdrawal_score[0] == pytest.approx(
         1520.0**2 / (1520.0**2 + half**2), rel=1e-12)
 
 
 def test_naive_dose_by_hand() -> None:
     # target 0.6 with emax 0.95, hill 3: r = (0.6/0.35)^(1/3) = 1.1968
-    # drive = r·EC50 = 1.1968·617.2 = 738.68 ng/mL; steady drive per mcg/h
-    # = 1000·(1/20.8 + 1/(13.9·0.518)) = 48.08 + 138.89 = 186.96 → dose = 24·738.68/186.96
-    # = 94.82 mcg/day (EC50 is rescaled with the drive per mcg/h: unchanged since v1's 94.80)
+    # drive = r·EC50 = 1.1968·535.6 = 641.02 ng/mL; steady drive per mcg/h
+    # = 1000·(1/20.8 + 1/(19.8·0.484)) = 48.08 + 104.35 = 152.43 → dose = 24·641.02/152.43
+    # = 100.93 mcg/day (v2 before the tip excess 94.82: EC50 now keeps the screening bolus's
+    # response, and tolerance_max the maintenance dose)
     p = Parameters()
-    assert naive_dose_mcg_per_day(p, 0.6)[0] == pytest.approx(94.82, abs=0.05)
+    assert naive_dose_mcg_per_day(p, 0.6)[0] == pytest.approx(100.93, abs=0.05)
 
 
 def test_adapted_dose_exceeds_naive_dose() -> None:

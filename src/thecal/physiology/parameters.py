@@ -85,15 +85,15 @@ PARAMETER_INFO: Final[dict[str, ParameterInfo]] = {
         "a naive start's maximum at 24–48 h (CLUSTER)", 0.005, 1.0),
     "effect_fast_fraction": ParameterInfo(
         "1", "M-UK-QA", "fitted",
-        f"weight of the fast part of the drive; fitted by {_FIT}: the slow rest (0.24) carries "
+        f"weight of the fast part of the drive; fitted by {_FIT}: the slow rest (0.29) carries "
         "a dose step to its maximum in 1–2 days (M-UK-QA) and keeps the bolus short (CLUSTER "
         "4–8 h)", 0.0, 1.0),
     "ec50_ng_per_ml": ParameterInfo(
         "ng/mL", "LIO-SCR", "fitted",
         "naive drive (level near the tip) for half the maximum effect; fitted to screening "
-        "response (LIO-SCR 97 %/94 %) and maintenance doses (MEDSCAPE2), scaled with the "
-        "steady drive per mcg/h so that the dose-response does not change with the kinetics",
-        1.0, 1e5),
+        "response (LIO-SCR 97 %/94 %) and maintenance doses (MEDSCAPE2); set by "
+        f"{_FIT} with the kinetics so that a 50 mcg bolus peaks at the same drive / EC50 as "
+        "before the tip excess (the screening response stays)", 1.0, 1e5),
     "hill": ParameterInfo(
         "1", "LIO-SCR", "fitted", "steepness of the dose-response (screening 50/75/100 mcg)",
         0.5, 8.0),
@@ -102,7 +102,8 @@ PARAMETER_INFO: Final[dict[str, ParameterInfo]] = {
         0.0, 1.0),
     "tolerance_max": ParameterInfo(
         "1", "SPAIN2000", "fitted",
-        "largest fold rise of EC50 with adaptation (dose 83→270 mcg/day over 12 months)",
+        "largest fold rise of EC50 with adaptation (dose 83→270 mcg/day over 12 months); "
+        f"set by {_FIT} with EC50 so that the adapted maintenance doses (MEDSCAPE2) stay",
         0.0, 50.0),
     "tolerance_time_h": ParameterInfo(
         "h", "SPAIN2000", "fitted",
@@ -110,7 +111,9 @@ PARAMETER_INFO: Final[dict[str, ParameterInfo]] = {
         "year (SPAIN2000: 83 → 270 mcg/day over 12 months) and a naive start's effect is not "
         "eroded within its first two days (CLUSTER: maximum at 24–48 h)", 24.0, 1e5),
     "deprivation_time_h": ParameterInfo(
-        "h", "COFFEY02", "fitted", "withdrawal evolves over 1–3 days after delivery stops",
+        "h", "COFFEY02", "fitted",
+        "withdrawal evolves over 1–3 days after delivery stops: 40 h keeps the severe signs "
+        "a day or more after a stop, with the faster fall of the drive the tip excess gives",
         1.0, 1000.0),
     "readaptation_time_h": ParameterInfo(
         "h", "COFFEY02", "fitted",
@@ -124,7 +127,8 @@ PARAMETER_INFO: Final[dict[str, ParameterInfo]] = {
         "1", "STET15", "fitted",
         "withdrawal index (in naive EC50 units) for half-maximal withdrawal: a stop from "
         "150 mcg/day gives early signs, from 200 mcg/day and more severe ones (STET15 "
-        "90–420 mcg/day; COFFEY02); a 10 % cut gives none", 0.01, 100.0),
+        "90–420 mcg/day; COFFEY02); a 10 % cut gives none; refitted with the kinetics (6.8 → "
+        "5.8)", 0.01, 100.0),
     "baseline_mas": ParameterInfo(
         "MAS 0–4", "PENN92", "assumed",
         "untreated Modified Ashworth score of the candidate (severe spasticity)", 0.0, 4.0),
@@ -138,7 +142,8 @@ PARAMETER_INFO: Final[dict[str, ParameterInfo]] = {
     "oral_spinal_potency_ng_per_ml_per_mg": ParameterInfo(
         "ng/mL per mg", "MEDSCAPE1", "assumed",
         "effect-site equivalent of 1 mg systemic baclofen; small because intrathecal doses "
-        "are ~100× lower than oral ones (MEDSCAPE1, DRUGLIB)", 0.0, 1000.0),
+        "are ~100× lower than oral ones (MEDSCAPE1, DRUGLIB); scaled with the steady drive per "
+        "mcg/h", 0.0, 1000.0),
     "systemic_sedation_mg": ParameterInfo(
         "mg", "ASSUMED", "assumed", "systemic baclofen for half-maximal sedation", 0.1, 1e4),
     "side_effect_ratio": ParameterInfo(
@@ -156,34 +161,36 @@ class Parameters:
 
     csf_half_life_h: float = 5.0
     csf_clearance_ml_per_h: float = 20.8  # V = 20.8 × 5 / ln 2 = 150.0 mL
-    transit_rate_per_h: float = 0.464
-    effect_fast_rate_per_h: float = 0.644
-    effect_slow_rate_per_h: float = 0.0623
-    effect_fast_fraction: float = 0.701
-    # 158.7 × 3.889: the steady drive per mcg/h is 3.889 × the bulk's (1 + 20.8/(13.9 × 0.518)),
-    # so every steady dose-response is the one of 158.7 ng/mL without the tip excess
-    ec50_ng_per_ml: float = 617.2
+    transit_rate_per_h: float = 0.537
+    effect_fast_rate_per_h: float = 0.568
+    effect_slow_rate_per_h: float = 0.0684
+    effect_fast_fraction: float = 0.714
+    # 158.7 × 3.170 × 1.065 (scripts/fit_kinetics.py): the steady drive per mcg/h is 3.170 ×
+    # the bulk's (1 + 20.8/(19.8 × 0.484)), and a 50 mcg bolus peaks 1.065 × higher against it
+    # than before the tip excess, so the screening response (LIO-SCR) is the one of 158.7 ng/mL
+    # without it; tolerance_max 4.5 → 4.20 keeps the maintenance doses (MEDSCAPE2)
+    ec50_ng_per_ml: float = 535.6
     hill: float = 3.0
     emax: float = 0.95
-    tolerance_max: float = 4.5
+    tolerance_max: float = 4.20
     tolerance_time_h: float = 2880.0
     deprivation_time_h: float = 40.0
     readaptation_time_h: float = 72.0
     deprivation_weight: float = 2.0
-    withdrawal_half_ratio: float = 6.1
+    withdrawal_half_ratio: float = 5.8
     baseline_mas: float = 3.5
     baseline_penn: float = 3.2
     oral_half_life_h: float = 4.0
     oral_bioavailability: float = 0.8
-    oral_spinal_potency_ng_per_ml_per_mg: float = 16.84  # 3.0 × 30/20.8 × 3.889
+    oral_spinal_potency_ng_per_ml_per_mg: float = 13.73  # 3.0 × 30/20.8 × 3.170 (drive per mcg/h)
     systemic_sedation_mg: float = 60.0
     side_effect_ratio: float = 2.5
     overdose_ratio: float = 5.0
     # appended last: a seeded population keeps every earlier parameter's draw (sample() fills
     # one row of deviates per parameter, in this order)
-    tip_volume_ml: float = 13.9
-    tip_dispersion_rate_per_h: float = 0.518
-    effect_transit_share: float = 0.111
+    tip_volume_ml: float = 19.8
+    tip_dispersion_rate_per_h: float = 0.484
+    effect_transit_share: float = 0.160
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -86,9 +86,9 @@ class Preset:
 _ADULT_SPINAL = Parameters()
 _ADULT_CEREBRAL = replace(
     _ADULT_SPINAL,
-    ec50_ng_per_ml=476.8,  # 85 × 30/20.8 × 3.889: lower maintenance doses (MEDSCAPE2 90–703)
+    ec50_ng_per_ml=413.8,  # 85 × 30/20.8 × 3.170 × 1.065 (as spinal): lower maintenance doses
     emax=0.92,  # fewer screening responders (LIO-SCR 94 % vs 97 %)
-    tolerance_max=3.5,
+    tolerance_max=3.25,  # 3.5 before the tip excess: the same maintenance doses (MEDSCAPE2)
     baseline_mas=3.3,  # tone more than spasms
     baseline_penn=2.0,
 )
@@ -96,8 +96,8 @@ _CEREBRAL_OMEGA: Final[dict[str, float]] = {**_COMMON_OMEGA, "emax": 0.9, "basel
 # Children: a smaller spinal-fluid space, tip space and clearance (ASSUMED scaling), same
 # half-life;
 # mean maintenance dose < 12 y ≈ 274 mcg/day (MEDSCAPE2).
-_CHILD_CEREBRAL = replace(_ADULT_CEREBRAL, csf_clearance_ml_per_h=14.6, tip_volume_ml=9.73)  # 0.7×
-_CHILD_SPINAL = replace(_ADULT_SPINAL, csf_clearance_ml_per_h=14.6, tip_volume_ml=9.73)
+_CHILD_CEREBRAL = replace(_ADULT_CEREBRAL, csf_clearance_ml_per_h=14.6, tip_volume_ml=13.9)  # 0.7×
+_CHILD_SPINAL = replace(_ADULT_SPINAL, csf_clearance_ml_per_h=14.6, tip_volume_ml=13.9)
 
 BASE_PRESETS: Final[dict[str, Preset]] = {
     "adult-spinal": Preset("adult-spinal", "adult, spasticity of spinal origin (MS, SCI)",
