@@ -24,11 +24,13 @@ States (index, name, unit) — model v2:
 4. ``effect_slow_ng_per_ml`` slow effect site, fed by the transit step too; with weight
    1 − f it carries a dose step to its maximum in 1–2 days (M-UK-QA; CLUSTER: a continuous
    infusion's maximum at 24–48 h).
-   The *drive* is ``f·fast + (1−f)·slow + potency·systemic``.
+   The *drive* is ``f·(a·transit + (1−a)·fast) + (1−f)·slow + potency·systemic``: ``a``
+   (``effect_transit_share``) reads a little of the transit step itself, for an onset of
+   0.5–1 h (CLUSTER).
 5. ``systemic_mg`` baclofen in the body from oral doses (or a pocket fill), half-life ≈ 4 h.
 6. ``adaptation_ng_per_ml`` slow tracker of the drive over months: tolerance. The effective
    EC50 rises with it (saturating), so the dose needed rises over the first year (SPAIN2000).
-7. ``deprivation_ng_per_ml`` low-pass of the deficit ``adaptation − drive`` (about a day).
+7. ``deprivation_ng_per_ml`` low-pass of the deficit ``adaptation − drive`` (a day or two).
 8. ``readaptation_ng_per_ml`` low-pass of the deprivation (days): the body re-adapting to
    the lower level, so an untreated withdrawal passes its worst within 1–3 days (COFFEY02).
 
