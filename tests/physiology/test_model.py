@@ -27,9 +27,11 @@ from thecal.physiology.model import (
     DEPRIV,
     EARLY_WITHDRAWAL_CODES,
     FAST,
+    N_STATES,
     READAPT,
     SEVERE_WITHDRAWAL_CODES,
     SLOW,
+    TIP,
     TRANSIT,
     withdrawal_weights,
 )
@@ -57,35 +59,43 @@ def test_a_is_lower_triangular_with_minus_rates_on_the_diagonal() -> None:
 
 
 def test_steady_state_by_hand() -> None:
-    # 480 mcg/day = 20 mcg/h; C = 1000·u/CL = 1000·20/20.8 = 961.54 ng/mL; everything
-    # downstream (transit, both sites) equals C; adaptation equals the drive; no deprivation,
-    # no re-adaptation, so the withdrawal index W = (T − drive) + 2·0 − 3·0 = 0.
+    # 480 mcg/day = 20 mcg/h; bulk C = 1000·u/CL = 1000·20/20.8 = 961.54 ng/mL; tip excess
+    # S = 1000·u/(V_tip·k_disp) = 20000/(19.8·0.484) = 20000/9.5832 = 2086.99 ng/mL; transit
+    # and both sites settle at the local level C + S = 3048.52, and so does the drive
+    # (weights 0.714·0.16 + 0.714·0.84 + 0.286 = 1); adaptation equals the drive; no
+    # deprivation, no re-adaptation, so the withdrawal index W = (T − drive) + 2·0 − 3·0 = 0.
     x = steady_state(Parameters(), 20.0)
     c = 20000.0 / 20.8
-    for i in (CSF, TRANSIT, FAST, SLOW, ADAPT):
-        assert x[i] == pytest.approx(c, rel=1e-12)
+    excess = 20000.0 / (19.8 * 0.484)
+    assert x[CSF] == pytest.approx(c, rel=1e-12)
+    assert x[TIP] == pytest.approx(excess, rel=1e-12)
+    for i in (TRANSIT, FAST, SLOW, ADAPT):
+        assert x[i] == pytest.approx(c + excess, rel=1e-12)
     assert x[DEPRIV] == pytest.approx(0.0, abs=1e-9)
     assert x[READAPT] == pytest.approx(0.0, abs=1e-9)
     assert float(withdrawal_weights(Parameters())[0] @ x) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_withdrawal_index_by_hand() -> None:
-    # T = 500, drive 200 (fast and slow sites both 200), D = 100, R = 40:
-    # W = (500 − 200) + 2·100 − 3·40 = 380; score = 380²/(380² + (6.8·158.7)²) = 0.1109
-    x = np.zeros((1, 8))
-    x[0, FAST] = x[0, SLOW] = 200.0
-    x[0, ADAPT], x[0, DEPRIV], x[0, READAPT] = 500.0, 100.0, 40.0
-    half = 6.8 * 158.7
+    # T = 2000, drive 800 (transit, fast and slow sites all 800), D = 400, R = 160:
+    # W = (2000 − 800) + 2·400 − 3·160 = 1520; score = 1520²/(1520² + (5.8·535.6)²)
+    # = 1520²/(1520² + 3106.48²) = 0.1932
+    x = np.zeros((1, N_STATES))
+    x[0, TRANSIT] = x[0, FAST] = x[0, SLOW] = 800.0
+    x[0, ADAPT], x[0, DEPRIV], x[0, READAPT] = 2000.0, 400.0, 160.0
+    half = 5.8 * 535.6
     assert readouts(Parameters(), x).withdrawal_score[0] == pytest.approx(
-        380.0**2 / (380.0**2 + half**2), rel=1e-12)
+        1520.0**2 / (1520.0**2 + half**2), rel=1e-12)
 
 
 def test_naive_dose_by_hand() -> None:
-    # target 0.6 with emax 0.95, hill 3: r = (0.6/0.35)^(1/3) = 1.1969
-    # C = r·EC50 = 1.1969·158.7 = 189.95 ng/mL → dose = C·CL·24/1000 = 189.95·20.8·24/1000
-    # = 94.82 mcg/day (v1 gave 94.80: EC50 was rescaled with the clearance)
+    # target 0.6 with emax 0.95, hill 3: r = (0.6/0.35)^(1/3) = 1.1968
+    # drive = r·EC50 = 1.1968·535.6 = 641.02 ng/mL; steady drive per mcg/h
+    # = 1000·(1/20.8 + 1/(19.8·0.484)) = 48.08 + 104.35 = 152.43 → dose = 24·641.02/152.43
+    # = 100.93 mcg/day (v2 before the tip excess 94.82: EC50 now keeps the screening bolus's
+    # response, and tolerance_max the maintenance dose)
     p = Parameters()
-    assert naive_dose_mcg_per_day(p, 0.6)[0] == pytest.approx(94.82, abs=0.05)
+    assert naive_dose_mcg_per_day(p, 0.6)[0] == pytest.approx(100.93, abs=0.05)
 
 
 def test_adapted_dose_exceeds_naive_dose() -> None:
@@ -103,7 +113,7 @@ def test_parameters_refuse_out_of_range_and_unknown_names() -> None:
 
 def test_naive_untreated_patient_reads_baseline() -> None:
     p = Parameters()
-    r = readouts(p, np.zeros((1, 8)))
+    r = readouts(p, np.zeros((1, N_STATES)))
     assert r.effect[0] == 0.0
     assert r.mas[0] == pytest.approx(p.baseline_mas)
     assert r.penn_frequency[0] == pytest.approx(p.baseline_penn)
@@ -130,7 +140,7 @@ def test_symptoms_overdose_escalates() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(-1e4, 1e5, allow_nan=False), min_size=8, max_size=8))
+@given(st.lists(st.floats(-1e4, 1e5, allow_nan=False), min_size=N_STATES, max_size=N_STATES))
 def test_readouts_stay_in_range(state: list[float]) -> None:
     r = readouts(Parameters(), np.array([state]))
     for name in ("effect", "withdrawal_score", "overdose_score", "side_effect_score"):
@@ -143,8 +153,8 @@ def test_readouts_stay_in_range(state: list[float]) -> None:
 @given(st.floats(0.0, 5000.0), st.floats(0.0, 5000.0))
 def test_effect_rises_with_drive(c1: float, c2: float) -> None:
     lo, hi = sorted((c1, c2))
-    x = np.zeros((2, 8))
-    x[0, FAST] = x[0, SLOW] = lo
-    x[1, FAST] = x[1, SLOW] = hi
+    x = np.zeros((2, N_STATES))
+    x[0, TRANSIT] = x[0, FAST] = x[0, SLOW] = lo
+    x[1, TRANSIT] = x[1, FAST] = x[1, SLOW] = hi
     e = readouts(Parameters(), x).effect
     assert e[0] <= e[1] + 1e-15

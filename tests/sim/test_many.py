@@ -86,7 +86,7 @@ def test_fast_path_matches_exact_single_patient_engine_for_every_readout() -> No
     direct = Schedule.from_segments([(150.0, 150.5, 2000.0)])
     pop = sample("adult-spinal", 7, seed=11)
     scale = np.linspace(0.6, 1.8, pop.n)
-    x0 = np.array([5.0, 4.5, 4.0, 3.0, 0.5, 20.0, 1.0, 0.4])
+    x0 = np.array([5.0, 1.5, 4.5, 4.0, 3.0, 0.5, 20.0, 1.0, 0.4])  # one per state (model.py)
     start, end, every = 3.0, 290.0, 1.0 / 3.0
     res = simulate_many(pop, policy, start_h=start, end_h=end, every_h=every, csf_scale=scale,
                         oral_mg_per_day=oral, systemic_mcg_per_h=direct, x0=x0,
@@ -165,7 +165,7 @@ def test_compiled_kernel_matches_exact_single_patient_engine() -> None:
     direct = Schedule.from_segments([(150.0, 150.5, 2000.0)])
     pop = sample("adult-spinal", 7, seed=11)
     scale = np.linspace(0.6, 1.8, pop.n)
-    x0 = np.array([5.0, 4.5, 4.0, 3.0, 0.5, 20.0, 1.0, 0.4])
+    x0 = np.array([5.0, 1.5, 4.5, 4.0, 3.0, 0.5, 20.0, 1.0, 0.4])  # one per state (model.py)
     start, end, every = 3.0, 290.0, 1.0 / 3.0
     res = simulate_many(pop, policy, start_h=start, end_h=end, every_h=every, csf_scale=scale,
                         oral_mg_per_day=oral, systemic_mcg_per_h=direct, x0=x0,

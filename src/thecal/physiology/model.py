@@ -7,22 +7,31 @@ tolerance, scores, symptoms) is a *readout* applied to the states at sample time
 
 States (index, name, unit) — model v2:
 
-0. ``csf_conc_ng_per_ml`` lumbar spinal-fluid concentration; input/volume, first-order
-   clearance. Half-life ≈ 5 h (PENN87) and volume ≈ 150 mL (the adult spinal-fluid space,
-   ASSUMED) give clearance V·ln2/t½ ≈ 20.8 mL/h, inside the measured 13–80 mL/h (EJCP):
-   the three agree by construction (``csf_volume_ml``).
-1. ``transit_ng_per_ml`` a short transit step between the lumbar fluid and the fast effect
-   site (drug reaching the cord tissue).
-2. ``effect_fast_ng_per_ml`` fast effect site, fed by the transit step. The chain of two
-   puts the bolus peak near 4 h (CLUSTER, NSN) while a dose step still shows in 6–8 h.
-3. ``effect_slow_ng_per_ml`` slow effect site, fed by the spinal fluid; with weight 1 − f it
-   carries the step to its maximum in 1–2 days (M-UK-QA).
-   The *drive* is ``f·fast + (1−f)·slow + potency·systemic``.
-4. ``systemic_mg`` baclofen in the body from oral doses (or a pocket fill), half-life ≈ 4 h.
-5. ``adaptation_ng_per_ml`` slow tracker of the drive over months: tolerance. The effective
+0. ``csf_conc_ng_per_ml`` lumbar spinal-fluid concentration (the bulk); input/volume,
+   first-order clearance. Half-life ≈ 5 h (PENN87) and volume ≈ 150 mL (the adult
+   spinal-fluid space, ASSUMED) give clearance V·ln2/t½ ≈ 20.8 mL/h, inside the measured
+   13–80 mL/h (EJCP): the three agree by construction (``csf_volume_ml``).
+1. ``tip_excess_ng_per_ml`` the excess of the level near the catheter tip over the bulk:
+   delivered drug first spreads in a small space around the tip (``tip_volume_ml``) and
+   disperses from there at ``tip_dispersion_rate_per_h`` (baclofen stays near the tip,
+   HEETLA; a steep gradient along the spinal fluid, KROIN93). It is a concentration
+   difference, not a second store of drug: the bulk receives the whole dose and alone
+   clears it. The excess decays faster than the bulk, which lets a bolus peak at ≈ 4 h and
+   still wear off in 4–8 h (CLUSTER) while a dose step is half-way in 6–8 h (M-UK-QA).
+2. ``transit_ng_per_ml`` a transit step from the local level near the tip (bulk + excess)
+   towards the cord.
+3. ``effect_fast_ng_per_ml`` fast effect site, fed by the transit step.
+4. ``effect_slow_ng_per_ml`` slow effect site, fed by the transit step too; with weight
+   1 − f it carries a dose step to its maximum in 1–2 days (M-UK-QA; CLUSTER: a continuous
+   infusion's maximum at 24–48 h).
+   The *drive* is ``f·(a·transit + (1−a)·fast) + (1−f)·slow + potency·systemic``: ``a``
+   (``effect_transit_share``) reads a little of the transit step itself, for an onset of
+   0.5–1 h (CLUSTER).
+5. ``systemic_mg`` baclofen in the body from oral doses (or a pocket fill), half-life ≈ 4 h.
+6. ``adaptation_ng_per_ml`` slow tracker of the drive over months: tolerance. The effective
    EC50 rises with it (saturating), so the dose needed rises over the first year (SPAIN2000).
-6. ``deprivation_ng_per_ml`` low-pass of the deficit ``adaptation − drive`` (about a day).
-7. ``readaptation_ng_per_ml`` low-pass of the deprivation (days): the body re-adapting to
+7. ``deprivation_ng_per_ml`` low-pass of the deficit ``adaptation − drive`` (a day or two).
+8. ``readaptation_ng_per_ml`` low-pass of the deprivation (days): the body re-adapting to
    the lower level, so an untreated withdrawal passes its worst within 1–3 days (COFFEY02).
 
 The withdrawal index is one linear readout, ``W = δ + g·D − (1+g)·R`` with the deficit
@@ -32,7 +41,7 @@ builds over the first day or two (severe signs: fever, changed mental status, ri
 falls as re-adaptation catches up. It scales with what the body had adapted to, so the risk
 of severe signs rises with the dose that stopped (STET15: withdrawal at 90–420 mcg/day).
 
-The matrix ``A`` is lower triangular: its eigenvalues are minus the eight rates.
+The matrix ``A`` is lower triangular: its eigenvalues are minus the nine rates.
 """
 
 from __future__ import annotations
@@ -46,10 +55,11 @@ import numpy.typing as npt
 
 from thecal.physiology.parameters import FloatArray, ParameterArrays, Parameters
 
-N_STATES: Final = 8
+N_STATES: Final = 9
 N_INPUTS: Final = 2
 STATE_NAMES: Final = (
     "csf_conc_ng_per_ml",
+    "tip_excess_ng_per_ml",
     "transit_ng_per_ml",
     "effect_fast_ng_per_ml",
     "effect_slow_ng_per_ml",
@@ -59,7 +69,7 @@ STATE_NAMES: Final = (
     "readaptation_ng_per_ml",
 )
 INPUT_NAMES: Final = ("csf_delivery_mcg_per_h", "systemic_mg_per_h")
-CSF, TRANSIT, FAST, SLOW, SYSTEMIC, ADAPT, DEPRIV, READAPT = range(N_STATES)
+CSF, TIP, TRANSIT, FAST, SLOW, SYSTEMIC, ADAPT, DEPRIV, READAPT = range(N_STATES)
 
 _LN2: Final = math.log(2.0)
 
@@ -69,10 +79,11 @@ def _as_arrays(params: Parameters | ParameterArrays) -> ParameterArrays:
 
 
 def rates_per_h(params: Parameters | ParameterArrays) -> FloatArray:
-    """The eight first-order rates (1/h), shape ``(n, 8)``; the eigenvalues of A are minus these."""
+    """The nine first-order rates (1/h), shape ``(n, 9)``; the eigenvalues of A are minus these."""
     p = _as_arrays(params)
     return np.stack([
         _LN2 / p.csf_half_life_h,
+        p.tip_dispersion_rate_per_h,
         p.transit_rate_per_h,
         p.effect_fast_rate_per_h,
         p.effect_slow_rate_per_h,
@@ -84,17 +95,18 @@ def rates_per_h(params: Parameters | ParameterArrays) -> FloatArray:
 
 
 def drive_weights(params: Parameters | ParameterArrays) -> FloatArray:
-    """Row vectors ``c`` with ``drive = c · x``, shape ``(n, 8)``."""
+    """Row vectors ``c`` with ``drive = c · x``, shape ``(n, 9)``."""
     p = _as_arrays(params)
     c = np.zeros((p.n, N_STATES))
-    c[:, FAST] = p.effect_fast_fraction
+    c[:, TRANSIT] = p.effect_fast_fraction * p.effect_transit_share
+    c[:, FAST] = p.effect_fast_fraction * (1.0 - p.effect_transit_share)
     c[:, SLOW] = 1.0 - p.effect_fast_fraction
     c[:, SYSTEMIC] = p.oral_spinal_potency_ng_per_ml_per_mg
     return c
 
 
 def system_matrices(params: Parameters | ParameterArrays) -> tuple[FloatArray, FloatArray]:
-    """``A`` of shape ``(n, 8, 8)`` and ``B`` of shape ``(n, 8, 2)`` for ``dx/dt = A x + B u``.
+    """``A`` of shape ``(n, 9, 9)`` and ``B`` of shape ``(n, 9, 2)`` for ``dx/dt = A x + B u``.
 
     ``u[0]`` is baclofen reaching the spinal fluid in mcg/h; ``u[1]`` is baclofen reaching the
     blood in mg/h (already multiplied by bioavailability where it comes from an oral dose).
@@ -107,11 +119,16 @@ def system_matrices(params: Parameters | ParameterArrays) -> tuple[FloatArray, F
     b = np.zeros((n, N_STATES, N_INPUTS))
     a[:, CSF, CSF] = -k[:, CSF]
     b[:, CSF, 0] = 1000.0 / p.csf_volume_ml  # mcg/h into mL → ng/mL/h
+    # the excess near the tip: the same dose in the small tip space, dispersing
+    b[:, TIP, 0] = 1000.0 / p.tip_volume_ml
+    a[:, TIP, TIP] = -k[:, TIP]
+    # transit from the local level near the tip, bulk + excess
     a[:, TRANSIT, CSF] = k[:, TRANSIT]
+    a[:, TRANSIT, TIP] = k[:, TRANSIT]
     a[:, TRANSIT, TRANSIT] = -k[:, TRANSIT]
     a[:, FAST, TRANSIT] = k[:, FAST]
     a[:, FAST, FAST] = -k[:, FAST]
-    a[:, SLOW, CSF] = k[:, SLOW]
+    a[:, SLOW, TRANSIT] = k[:, SLOW]
     a[:, SLOW, SLOW] = -k[:, SLOW]
     a[:, SYSTEMIC, SYSTEMIC] = -k[:, SYSTEMIC]
     b[:, SYSTEMIC, 1] = 1.0
@@ -130,7 +147,7 @@ def system_matrices(params: Parameters | ParameterArrays) -> tuple[FloatArray, F
 
 def withdrawal_weights(params: Parameters | ParameterArrays) -> FloatArray:
     """Row vectors ``w`` with the withdrawal index ``W = w · x = (T − drive) + g·D − (1+g)·R``,
-    shape ``(n, 8)`` (ng/mL)."""
+    shape ``(n, 9)`` (ng/mL)."""
     p = _as_arrays(params)
     w = -drive_weights(p)
     g = p.deprivation_weight
@@ -200,9 +217,9 @@ def _hill(x: FloatArray, half: FloatArray | float, h: FloatArray | float) -> Flo
 def readouts(params: Parameters | ParameterArrays, states: FloatArray) -> Readouts:
     """Nonlinear readouts of states.
 
-    ``states`` has shape ``(..., 6)``; with :class:`Parameters` any leading shape works, with
+    ``states`` has shape ``(..., 9)``; with :class:`Parameters` any leading shape works, with
     :class:`ParameterArrays` of ``n`` patients the leading axis must be ``n``
-    (``(n, 6)`` or ``(n, samples, 6)``).
+    (``(n, 9)`` or ``(n, samples, 9)``).
     """
     x = np.asarray(states, dtype=float)
     p = _as_arrays(params)
@@ -213,9 +230,9 @@ def readouts(params: Parameters | ParameterArrays, states: FloatArray) -> Readou
             return np.asarray(arr[0], dtype=float)
         return arr.reshape(arr.shape + (1,) * max(extra, 0))
 
-    f = col(p.effect_fast_fraction)
-    drive_raw = (f * x[..., FAST] + (1.0 - f) * x[..., SLOW]
-                 + col(p.oral_spinal_potency_ng_per_ml_per_mg) * x[..., SYSTEMIC])
+    c = drive_weights(p)
+    drive_raw = np.asarray(x @ c[0] if isinstance(params, Parameters)
+                           else np.einsum("n...j,nj->n...", x, c), dtype=float)
     drive = np.maximum(drive_raw, 0.0)
     ec50 = col(p.ec50_ng_per_ml)
     adapt = np.maximum(x[..., ADAPT], 0.0)
@@ -326,11 +343,21 @@ def effect_ratio_for(params: Parameters | ParameterArrays, target_effect: float)
     return np.asarray(r, dtype=float)
 
 
-def daily_dose_for_conc(params: Parameters | ParameterArrays,
-                        csf_conc_ng_per_ml: FloatArray | float) -> FloatArray:
-    """Continuous daily dose (mcg/day) giving a steady CSF concentration: C·CL·24/1000."""
+def drive_per_delivery(params: Parameters | ParameterArrays) -> FloatArray:
+    """Steady drive (ng/mL) per mcg/h delivered, without oral baclofen.
+
+    Both sites settle at the local level near the tip, bulk + excess:
+    ``1000·(1/CL + 1/(V_tip·k_disp))`` — the bulk ``u/CL`` and the excess ``u/(V_tip·k_disp)``.
+    """
     p = _as_arrays(params)
-    return np.asarray(np.asarray(csf_conc_ng_per_ml) * p.csf_clearance_ml_per_h * 24.0 / 1000.0,
+    return np.asarray(1000.0 / p.csf_clearance_ml_per_h
+                      + 1000.0 / (p.tip_volume_ml * p.tip_dispersion_rate_per_h), dtype=float)
+
+
+def daily_dose_for_drive(params: Parameters | ParameterArrays,
+                         drive_ng_per_ml: FloatArray | float) -> FloatArray:
+    """Continuous daily dose (mcg/day) giving a steady drive: 24 · drive / drive_per_delivery."""
+    return np.asarray(24.0 * np.asarray(drive_ng_per_ml) / drive_per_delivery(params),
                       dtype=float)
 
 
@@ -338,14 +365,14 @@ def naive_dose_mcg_per_day(params: Parameters | ParameterArrays,
                            target_effect: float) -> FloatArray:
     """Continuous dose reaching ``target_effect`` before any adaptation (first days)."""
     p = _as_arrays(params)
-    return daily_dose_for_conc(p, effect_ratio_for(p, target_effect) * p.ec50_ng_per_ml)
+    return daily_dose_for_drive(p, effect_ratio_for(p, target_effect) * p.ec50_ng_per_ml)
 
 
 def adapted_dose_mcg_per_day(params: Parameters | ParameterArrays,
                              target_effect: float) -> FloatArray:
     """Continuous dose reaching ``target_effect`` once adaptation has settled (maintenance).
 
-    At steady state the drive and the adaptation both equal the concentration ``c·EC50``:
+    At steady state the drive and the adaptation both equal ``c·EC50``:
     ``c = r·(1 + m·c/(c+1))`` → ``c² + (1 − r − r·m)c − r = 0``.
     """
     p = _as_arrays(params)
@@ -355,4 +382,4 @@ def adapted_dose_mcg_per_day(params: Parameters | ParameterArrays,
         bq = r + r * m - 1.0
         c = 0.5 * (bq + np.sqrt(bq * bq + 4.0 * r))
     c = np.where(np.isfinite(r), c, np.inf)
-    return daily_dose_for_conc(p, c * p.ec50_ng_per_ml)
+    return daily_dose_for_drive(p, c * p.ec50_ng_per_ml)

@@ -41,6 +41,8 @@ class ParameterInfo:
         check_source(self.source)
 
 
+_FIT: Final = "scripts/fit_kinetics.py"
+
 PARAMETER_INFO: Final[dict[str, ParameterInfo]] = {
     "csf_half_life_h": ParameterInfo(
         "h", "PENN87", "verified", "CSF elimination half-life ≈ 5 h (bolus range 0.9–5 h, EJCP)",
@@ -50,26 +52,48 @@ PARAMETER_INFO: Final[dict[str, ParameterInfo]] = {
         "CSF clearance 13–80 mL/h (EJCP); typical 20.8 mL/h = V·ln2/t½ with V ≈ 150 mL "
         "(adult spinal-fluid volume, ASSUMED) and t½ 5 h (PENN87)",
         1.0, 200.0),
+    "tip_volume_ml": ParameterInfo(
+        "mL", "HEETLA", "fitted",
+        "space around the catheter tip a dose first spreads in (baclofen stays near the tip, "
+        f"HEETLA; steep gradient along the spinal fluid, KROIN93); fitted by {_FIT} with the "
+        "dispersion rate to the bolus peak ≈ 4 h (CLUSTER) and the step half-change 6–8 h "
+        "(M-UK-QA), the steady excess kept at most 3 × the bulk level (ASSUMED)",
+        0.5, 150.0),
+    "tip_dispersion_rate_per_h": ParameterInfo(
+        "1/h", "HEETLA", "fitted",
+        "rate at which the excess near the tip disperses into the bulk spinal fluid; fitted "
+        f"by {_FIT} with the tip volume (bolus peak ≈ 4 h, CLUSTER; step half-change 6–8 h, "
+        "M-UK-QA)",
+        0.01, 20.0),
     "transit_rate_per_h": ParameterInfo(
         "1/h", "CLUSTER", "fitted",
-        "transit from the lumbar fluid to the fast effect site: bolus peak ≈ 4 h (CLUSTER, NSN) "
-        "with the step half-change still in 6–8 h (M-UK-QA)",
+        "transit from the level near the tip (bulk + excess) towards the cord; fitted by "
+        f"{_FIT}: bolus peak ≈ 4 h (CLUSTER, NSN) with the step half-change in 6–8 h (M-UK-QA)",
         0.05, 20.0),
     "effect_fast_rate_per_h": ParameterInfo(
         "1/h", "M-UK-QA", "fitted",
-        "fast effect-site rate: step half-change 6–8 h (M-UK-QA), bolus peak ≈ 4 h (CLUSTER)",
-        0.05, 10.0),
+        f"fast effect-site rate; fitted by {_FIT}: step half-change 6–8 h (M-UK-QA), "
+        "bolus peak ≈ 4 h (CLUSTER)", 0.05, 10.0),
+    "effect_transit_share": ParameterInfo(
+        "1", "CLUSTER", "fitted",
+        "share of the fast part of the drive read at the transit step itself rather than at "
+        f"the fast site; fitted by {_FIT}: bolus onset 0.5–1 h (CLUSTER) with the peak ≈ 4 h",
+        0.0, 1.0),
     "effect_slow_rate_per_h": ParameterInfo(
-        "1/h", "M-UK-QA", "fitted", "slow effect-site rate: 95 % of a step within 1–2 days",
-        0.005, 1.0),
+        "1/h", "M-UK-QA", "fitted",
+        f"slow effect-site rate; fitted by {_FIT}: 95 % of a dose step in 1–2 days (M-UK-QA), "
+        "a naive start's maximum at 24–48 h (CLUSTER)", 0.005, 1.0),
     "effect_fast_fraction": ParameterInfo(
         "1", "M-UK-QA", "fitted",
-        "weight of the fast site; the slow rest keeps the bolus short (CLUSTER 4–8 h)",
-        0.0, 1.0),
+        f"weight of the fast part of the drive; fitted by {_FIT}: the slow rest (0.29) carries "
+        "a dose step to its maximum in 1–2 days (M-UK-QA) and keeps the bolus short (CLUSTER "
+        "4–8 h)", 0.0, 1.0),
     "ec50_ng_per_ml": ParameterInfo(
         "ng/mL", "LIO-SCR", "fitted",
-        "naive effect-site level for half the maximum effect; fitted to screening response "
-        "(LIO-SCR 97 %/94 %) and maintenance doses (MEDSCAPE2)", 1.0, 1e5),
+        "naive drive (level near the tip) for half the maximum effect; fitted to screening "
+        "response (LIO-SCR 97 %/94 %) and maintenance doses (MEDSCAPE2); set by "
+        f"{_FIT} with the kinetics so that a 50 mcg bolus peaks at the same drive / EC50 as "
+        "before the tip excess (the screening response stays)", 1.0, 1e5),
     "hill": ParameterInfo(
         "1", "LIO-SCR", "fitted", "steepness of the dose-response (screening 50/75/100 mcg)",
         0.5, 8.0),
@@ -78,12 +102,18 @@ PARAMETER_INFO: Final[dict[str, ParameterInfo]] = {
         0.0, 1.0),
     "tolerance_max": ParameterInfo(
         "1", "SPAIN2000", "fitted",
-        "largest fold rise of EC50 with adaptation (dose 83→270 mcg/day over 12 months)",
+        "largest fold rise of EC50 with adaptation (dose 83→270 mcg/day over 12 months); "
+        f"set by {_FIT} with EC50 so that the adapted maintenance doses (MEDSCAPE2) stay",
         0.0, 50.0),
     "tolerance_time_h": ParameterInfo(
-        "h", "SPAIN2000", "fitted", "time constant of adaptation (months)", 24.0, 1e5),
+        "h", "SPAIN2000", "fitted",
+        "time constant of adaptation: 120 days, so the dose keeps rising through the first "
+        "year (SPAIN2000: 83 → 270 mcg/day over 12 months) and a naive start's effect is not "
+        "eroded within its first two days (CLUSTER: maximum at 24–48 h)", 24.0, 1e5),
     "deprivation_time_h": ParameterInfo(
-        "h", "COFFEY02", "fitted", "withdrawal evolves over 1–3 days after delivery stops",
+        "h", "COFFEY02", "fitted",
+        "withdrawal evolves over 1–3 days after delivery stops: 40 h keeps the severe signs "
+        "a day or more after a stop, with the faster fall of the drive the tip excess gives",
         1.0, 1000.0),
     "readaptation_time_h": ParameterInfo(
         "h", "COFFEY02", "fitted",
@@ -97,7 +127,8 @@ PARAMETER_INFO: Final[dict[str, ParameterInfo]] = {
         "1", "STET15", "fitted",
         "withdrawal index (in naive EC50 units) for half-maximal withdrawal: a stop from "
         "150 mcg/day gives early signs, from 200 mcg/day and more severe ones (STET15 "
-        "90–420 mcg/day; COFFEY02); a 10 % cut gives none", 0.01, 100.0),
+        "90–420 mcg/day; COFFEY02); a 10 % cut gives none; refitted with the kinetics (6.8 → "
+        "5.8)", 0.01, 100.0),
     "baseline_mas": ParameterInfo(
         "MAS 0–4", "PENN92", "assumed",
         "untreated Modified Ashworth score of the candidate (severe spasticity)", 0.0, 4.0),
@@ -111,7 +142,8 @@ PARAMETER_INFO: Final[dict[str, ParameterInfo]] = {
     "oral_spinal_potency_ng_per_ml_per_mg": ParameterInfo(
         "ng/mL per mg", "MEDSCAPE1", "assumed",
         "effect-site equivalent of 1 mg systemic baclofen; small because intrathecal doses "
-        "are ~100× lower than oral ones (MEDSCAPE1, DRUGLIB)", 0.0, 1000.0),
+        "are ~100× lower than oral ones (MEDSCAPE1, DRUGLIB); scaled with the steady drive per "
+        "mcg/h", 0.0, 1000.0),
     "systemic_sedation_mg": ParameterInfo(
         "mg", "ASSUMED", "assumed", "systemic baclofen for half-maximal sedation", 0.1, 1e4),
     "side_effect_ratio": ParameterInfo(
@@ -129,27 +161,36 @@ class Parameters:
 
     csf_half_life_h: float = 5.0
     csf_clearance_ml_per_h: float = 20.8  # V = 20.8 × 5 / ln 2 = 150.0 mL
-    transit_rate_per_h: float = 1.3
-    effect_fast_rate_per_h: float = 0.9
-    effect_slow_rate_per_h: float = 0.045
-    effect_fast_fraction: float = 0.94
-    ec50_ng_per_ml: float = 158.7  # 110 × 30/20.8: the same dose-response as at 30 mL/h
+    transit_rate_per_h: float = 0.537
+    effect_fast_rate_per_h: float = 0.568
+    effect_slow_rate_per_h: float = 0.0684
+    effect_fast_fraction: float = 0.714
+    # 158.7 × 3.170 × 1.065 (scripts/fit_kinetics.py): the steady drive per mcg/h is 3.170 ×
+    # the bulk's (1 + 20.8/(19.8 × 0.484)), and a 50 mcg bolus peaks 1.065 × higher against it
+    # than before the tip excess, so the screening response (LIO-SCR) is the one of 158.7 ng/mL
+    # without it; tolerance_max 4.5 → 4.20 keeps the maintenance doses (MEDSCAPE2)
+    ec50_ng_per_ml: float = 535.6
     hill: float = 3.0
     emax: float = 0.95
-    tolerance_max: float = 4.5
-    tolerance_time_h: float = 1440.0
-    deprivation_time_h: float = 24.0
+    tolerance_max: float = 4.20
+    tolerance_time_h: float = 2880.0
+    deprivation_time_h: float = 40.0
     readaptation_time_h: float = 72.0
     deprivation_weight: float = 2.0
-    withdrawal_half_ratio: float = 6.8
+    withdrawal_half_ratio: float = 5.8
     baseline_mas: float = 3.5
     baseline_penn: float = 3.2
     oral_half_life_h: float = 4.0
     oral_bioavailability: float = 0.8
-    oral_spinal_potency_ng_per_ml_per_mg: float = 4.33  # 3.0 × 30/20.8
+    oral_spinal_potency_ng_per_ml_per_mg: float = 13.73  # 3.0 × 30/20.8 × 3.170 (drive per mcg/h)
     systemic_sedation_mg: float = 60.0
     side_effect_ratio: float = 2.5
     overdose_ratio: float = 5.0
+    # appended last: a seeded population keeps every earlier parameter's draw (sample() fills
+    # one row of deviates per parameter, in this order)
+    tip_volume_ml: float = 19.8
+    tip_dispersion_rate_per_h: float = 0.484
+    effect_transit_share: float = 0.160
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -216,6 +257,9 @@ class ParameterArrays:
     systemic_sedation_mg: FloatArray
     side_effect_ratio: FloatArray
     overdose_ratio: FloatArray
+    tip_volume_ml: FloatArray
+    tip_dispersion_rate_per_h: FloatArray
+    effect_transit_share: FloatArray
 
     def __post_init__(self) -> None:
         sizes = set()

@@ -36,7 +36,7 @@ from thecal.physiology.parameters import (
 
 #: Parameters that vary on the logit scale of value/upper (bounded in (0, upper)).
 LOGIT_SCALED: Final = frozenset({
-    "emax", "effect_fast_fraction", "oral_bioavailability", "baseline_mas", "baseline_penn",
+    "emax", "effect_fast_fraction", "effect_transit_share", "oral_bioavailability", "baseline_mas", "baseline_penn",
 })
 #: Rates closer than this (relative) are pushed apart so the modal propagation of the
 #: many-patient engine stays well conditioned (the model is unchanged in any visible way).
@@ -45,8 +45,11 @@ MIN_RATE_SEPARATION: Final = 0.02
 _COMMON_OMEGA: Final[dict[str, float]] = {
     "csf_half_life_h": 0.15,  # EJCP: 0.9–5 h in 4 patients; PENN87 ≈ 5 h
     "csf_clearance_ml_per_h": 0.25,  # EJCP: 13–80 mL/h
+    "tip_volume_ml": 0.25,
+    "tip_dispersion_rate_per_h": 0.2,
     "transit_rate_per_h": 0.2,
     "effect_fast_rate_per_h": 0.2,
+    "effect_transit_share": 0.3,
     "effect_slow_rate_per_h": 0.2,
     "effect_fast_fraction": 0.3,
     "ec50_ng_per_ml": 0.3,
@@ -83,17 +86,18 @@ class Preset:
 _ADULT_SPINAL = Parameters()
 _ADULT_CEREBRAL = replace(
     _ADULT_SPINAL,
-    ec50_ng_per_ml=122.6,  # 85 × 30/20.8: lower maintenance doses (MEDSCAPE2 90–703 vs 300–800)
+    ec50_ng_per_ml=413.8,  # 85 × 30/20.8 × 3.170 × 1.065 (as spinal): lower maintenance doses
     emax=0.92,  # fewer screening responders (LIO-SCR 94 % vs 97 %)
-    tolerance_max=3.5,
+    tolerance_max=3.25,  # 3.5 before the tip excess: the same maintenance doses (MEDSCAPE2)
     baseline_mas=3.3,  # tone more than spasms
     baseline_penn=2.0,
 )
 _CEREBRAL_OMEGA: Final[dict[str, float]] = {**_COMMON_OMEGA, "emax": 0.9, "baseline_mas": 0.5}
-# Children: a smaller spinal-fluid space and clearance (ASSUMED scaling), same half-life;
+# Children: a smaller spinal-fluid space, tip space and clearance (ASSUMED scaling), same
+# half-life;
 # mean maintenance dose < 12 y ≈ 274 mcg/day (MEDSCAPE2).
-_CHILD_CEREBRAL = replace(_ADULT_CEREBRAL, csf_clearance_ml_per_h=14.6)  # 0.7 × adult
-_CHILD_SPINAL = replace(_ADULT_SPINAL, csf_clearance_ml_per_h=14.6)
+_CHILD_CEREBRAL = replace(_ADULT_CEREBRAL, csf_clearance_ml_per_h=14.6, tip_volume_ml=13.9)  # 0.7×
+_CHILD_SPINAL = replace(_ADULT_SPINAL, csf_clearance_ml_per_h=14.6, tip_volume_ml=13.9)
 
 BASE_PRESETS: Final[dict[str, Preset]] = {
     "adult-spinal": Preset("adult-spinal", "adult, spasticity of spinal origin (MS, SCI)",
@@ -139,11 +143,11 @@ def get_preset(name: str) -> Preset:
 
 def _separate_rates(arrays: dict[str, np.ndarray]) -> None:
     """Push apart rates closer than MIN_RATE_SEPARATION (in place), lowest first."""
-    keys = ("csf_half_life_h", "transit_rate_per_h", "effect_fast_rate_per_h",
-            "effect_slow_rate_per_h", "oral_half_life_h", "tolerance_time_h",
-            "deprivation_time_h", "readaptation_time_h")
+    keys = ("csf_half_life_h", "tip_dispersion_rate_per_h", "transit_rate_per_h",
+            "effect_fast_rate_per_h", "effect_slow_rate_per_h", "oral_half_life_h",
+            "tolerance_time_h", "deprivation_time_h", "readaptation_time_h")
     probe = ParameterArrays(**arrays)
-    rates = rates_per_h(probe)  # (n, 6)
+    rates = rates_per_h(probe)  # (n, 9), in the order of ``keys``
     order = np.argsort(rates, axis=1)
     sorted_rates = np.take_along_axis(rates, order, axis=1)
     for j in range(1, sorted_rates.shape[1]):
@@ -152,13 +156,11 @@ def _separate_rates(arrays: dict[str, np.ndarray]) -> None:
     np.put_along_axis(rates, order, sorted_rates, axis=1)
     ln2 = math.log(2.0)
     arrays[keys[0]] = ln2 / rates[:, 0]
-    arrays[keys[1]] = rates[:, 1]
-    arrays[keys[2]] = rates[:, 2]
-    arrays[keys[3]] = rates[:, 3]
-    arrays[keys[4]] = ln2 / rates[:, 4]
-    arrays[keys[5]] = 1.0 / rates[:, 5]
-    arrays[keys[6]] = 1.0 / rates[:, 6]
-    arrays[keys[7]] = 1.0 / rates[:, 7]
+    for j in (1, 2, 3, 4):  # rates as they are
+        arrays[keys[j]] = rates[:, j]
+    arrays[keys[5]] = ln2 / rates[:, 5]
+    for j in (6, 7, 8):  # time constants
+        arrays[keys[j]] = 1.0 / rates[:, j]
 
 
 def sample(preset: str, n: int, seed: int | None = None,
