@@ -9,6 +9,7 @@ import pytest
 
 from thecal.errors import InputError
 from thecal.physiology import ParameterArrays, Parameters, readouts, sample
+from thecal.physiology.model import N_STATES
 from thecal.schedule import Schedule
 from thecal.sim.engine import simulate
 from thecal.sim.many import Cohort, simulate_many
@@ -152,7 +153,10 @@ def test_final_state_is_at_the_last_edge_before_the_end() -> None:
     sched = Schedule.from_segments([(0.0, 10.3, 20.0)])
     res = simulate_many(pop, sched, end_h=10.5, every_h=1.0)
     x = simulate(pop.patient(1), sched, np.array([10.3]), start_h=0.0).states[0]
-    assert res.final_states[1] == pytest.approx(x, rel=1e-12, abs=1e-12)
+    # both engines go through the modal transform, which mixes every state into every mode:
+    # their rounding is relative to the state vector's size (~550 here), not to each entry's
+    # (the re-adaptation state is ~10), so the bound is 1e-12 of the largest entry
+    np.testing.assert_allclose(res.final_states[1], x, rtol=1e-12, atol=1e-12 * np.abs(x).max())
 
 
 def test_compiled_kernel_matches_exact_single_patient_engine() -> None:
@@ -251,7 +255,7 @@ def test_the_kernel_moves_only_the_modes_the_inputs_reach() -> None:
 
     pop = sample("adult-spinal", 4, seed=2)
     modal = decompose(pop)
-    zero = np.zeros((8, pop.n))
+    zero = np.zeros((N_STATES, pop.n))
     spinal_only = _kernel_modes(pop, modal, zero, csf_on=True, systemic_on=False,
                                 want_csf=False)
     assert SYSTEMIC not in spinal_only.modes and spinal_only.rcnt[kn.L_SYSTEMIC] == 0

@@ -41,6 +41,7 @@ from thecal.physiology.model import (
     SEVERE_WITHDRAWAL_SCORE,
     SLOW,
     SYSTEMIC,
+    TIP,
     TRANSIT,
     Readouts,
     drive_weights,
@@ -211,8 +212,9 @@ class _Timeline:
 
 
 #: Mode order inside a block, chosen so that each linear readout uses a leading run of modes
-#: (systemic alone; csf after it; drive: the first five; adaptation; the withdrawal index).
-_ORDER = (SYSTEMIC, CSF, TRANSIT, FAST, SLOW, ADAPT, DEPRIV, READAPT)
+#: (systemic alone; csf after it; drive: the first six, the tip excess among them; adaptation;
+#: the withdrawal index).
+_ORDER = (SYSTEMIC, CSF, TIP, TRANSIT, FAST, SLOW, ADAPT, DEPRIV, READAPT)
 
 
 class _Block:
