@@ -125,7 +125,7 @@ class Propagator:
 
     @property
     def augmented(self) -> FloatArray:
-        """``[[A, B], [0, 0]]`` of this patient (8 × 8)."""
+        """``[[A, B], [0, 0]]`` of this patient (states + inputs square)."""
         if self._augmented is None:
             a, b = system_matrices(self.params)
             n, m = N_STATES, N_INPUTS

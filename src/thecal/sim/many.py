@@ -220,7 +220,7 @@ _ORDER = (SYSTEMIC, CSF, TIP, TRANSIT, FAST, SLOW, ADAPT, DEPRIV, READAPT)
 class _Block:
     """One block of patients walking through the samples a chunk at a time.
 
-    The modal state ``z`` (8 × patients) is advanced exactly from edge to edge. The samples of
+    The modal state ``z`` (states × patients) is advanced exactly from edge to edge. The samples of
     one input segment inside a chunk are evaluated all at once in closed form,
     ``z(t_a + iΔ) = z(t_a) + (e^{λiΔ} − 1)·(z(t_a) − zss)`` with ``zss = −w/λ`` the segment's
     modal steady state and ``e^{λiΔ} − 1`` (``expm1``: no cancellation for slow modes) a table
@@ -238,12 +238,12 @@ class _Block:
                  every_h: float, rows: int) -> None:
         nb = params.n
         order = list(_ORDER)
-        self.lam = np.ascontiguousarray(lam[:, order].T)  # (8, nb), block mode order
+        self.lam = np.ascontiguousarray(lam[:, order].T)  # (states, nb), block mode order
         self.v = v[:, :, order]
-        self.w_csf = np.ascontiguousarray(w[:, order, 0].T)  # (8, nb)
+        self.w_csf = np.ascontiguousarray(w[:, order, 0].T)  # (states, nb)
         self.w_sys = np.ascontiguousarray(w[:, order, 1].T)
         self.scale = scale
-        self.z = np.ascontiguousarray(z0[:, order].T)  # (8, nb)
+        self.z = np.ascontiguousarray(z0[:, order].T)  # (states, nb)
         coef = _linear_rows(params, self.v, linear)  # (R, nb, 8)
         self.coef = np.ascontiguousarray(coef.transpose(0, 2, 1))  # (R, 6, nb)
         # terms of readout r: the constant and the modes up to the last one it uses
