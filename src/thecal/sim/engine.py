@@ -213,16 +213,16 @@ class Propagator:
 
     def _run_modal(self, bounds: FloatArray, u_seg: FloatArray, t: FloatArray,
                    x_start: FloatArray) -> FloatArray:
-        """Closed-form modal solution; arrays are mode-major ``(8, ·)`` so that every
+        """Closed-form modal solution; arrays are mode-major ``(n, ·)`` so that every
         elementwise operation runs over one long contiguous axis."""
-        lam = self._lam[:, None]  # (8, 1)
-        w_seg = self._w @ u_seg.T  # (8, K) modal forcing per segment
+        lam = self._lam[:, None]  # (n, 1)
+        w_seg = self._w @ u_seg.T  # (n, K) modal forcing per segment
         z0 = self._v_inv @ x_start
         z_seg = np.empty((bounds.size, N_STATES))  # (K, 8): segment-start states
         z_seg[0] = z0
         if bounds.size > 1:
             # segment ends: z_{k+1} = e^{λh_k} z_k + f_k w_k, all k in one compiled solve
-            ea, fa = decay(lam, np.diff(bounds)[None, :])  # (8, K−1)
+            ea, fa = decay(lam, np.diff(bounds)[None, :])  # (n, K−1)
             fa *= w_seg[:, :-1]
             z_seg[1:] = recurrence(ea.T, fa.T, z0)
         # samples in segment k are t[first[k]:first[k+1]] (both sorted); repeat, not gather
@@ -230,7 +230,7 @@ class Propagator:
         counts = np.diff(first, append=t.size)
         # z(τ) = z_k + (e^{λτ} − 1)(z_k − zss_k), zss = −w/λ: exact to rounding for small and
         # large λτ alike (no cancellation), one transcendental per mode and sample
-        gap = z_seg.T + w_seg / lam  # (8, K) z_k − zss_k
+        gap = z_seg.T + w_seg / lam  # (n, K) z_k − zss_k
         m = np.expm1(lam * (t - np.repeat(bounds, counts))[None, :])  # (6, S)
         m *= np.repeat(gap, counts, axis=1)
         z_s = np.add(m, np.repeat(z_seg.T, counts, axis=1), out=m)
