@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from thecal.errors import UnitError
 
@@ -260,6 +261,17 @@ def mixed_concentration(remaining_ml: float, remaining_mcg_per_ml: float,
 # Stored times are UTC instants; people read them in one zone, written so they cannot be
 # misread ("Tue 10 Mar 2026 09:30 CET", never ISO text or a numeric offset). The web's
 # ``when``/``day`` filters and the e-mails use these two, so every face writes a time alike.
+
+@lru_cache(maxsize=64)
+def zone_of(name: str | None) -> tzinfo:
+    """The zone named ``name`` (IANA); UTC for none or a name this system does not know."""
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
 
 def format_day(value: date | datetime | None, zone: tzinfo = UTC) -> str:
     """"Tue 10 Mar 2026": a date as it is, an instant on its calendar day in ``zone``.

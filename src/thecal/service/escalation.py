@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Annotated, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field
 from sqlalchemy import Connection
@@ -36,7 +35,7 @@ from thecal.service.results import Instant
 from thecal.store import auth as auth_store
 from thecal.store import records
 from thecal.store.records import Row
-from thecal.units import format_instant
+from thecal.units import format_instant, zone_of
 
 __all__ = ["Confirmation", "Mailer", "escalate_overdue", "open_confirmations"]
 
@@ -129,12 +128,8 @@ def open_confirmations(clinic: Clinic, actor: Actor, *, patient_id: int | None =
 
 def _site_zone(site: Mapping[str, object]) -> tzinfo:
     """The site's ``timezone`` setting (UTC when unset or unknown): the e-mail's clock."""
-    try:
-        settings = site.get("settings")
-        zone = settings.get("timezone") if isinstance(settings, Mapping) else None
-        return ZoneInfo(str(zone or "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
+    settings = site.get("settings")
+    return zone_of(str(settings.get("timezone") or "") if isinstance(settings, Mapping) else None)
 
 
 def escalate_overdue(clinic: Clinic, *, now: datetime | None = None,

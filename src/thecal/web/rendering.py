@@ -18,11 +18,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -44,6 +42,7 @@ from thecal.units import (
     format_number,
     format_quantity,
     same_concentration,
+    zone_of,
 )
 
 TEMPLATE_DIR = Path(str(resources.files("thecal.web") / "templates"))
@@ -75,17 +74,6 @@ def _quantity(kind: Kind, decimals: int = 3) -> Any:
             return "—"
         return format_quantity(float(value), kind, decimals=decimals)
     return fmt
-
-
-@lru_cache(maxsize=64)
-def zone_of(name: str | None) -> tzinfo:
-    """The zone named ``name`` (IANA); UTC for none or a name this system does not know."""
-    if not name:
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
 
 
 def in_zone(value: datetime, zone: tzinfo) -> datetime:
